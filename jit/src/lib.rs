@@ -1,0 +1,3 @@
+//! The Warden JIT: verified bytecode to x86-64 machine code.
+#![cfg_attr(not(test), no_std)]
+extern crate alloc;

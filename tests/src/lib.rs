@@ -1,0 +1,2 @@
+//! Integration tests of Warden live in `tests/`; this library holds their
+//! shared helpers.

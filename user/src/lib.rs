@@ -1,0 +1,2 @@
+//! The Warden user runtime.
+#![no_std]

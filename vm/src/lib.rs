@@ -1,0 +1,3 @@
+//! The reference interpreter of Warden bytecode.
+#![cfg_attr(not(test), no_std)]
+extern crate alloc;
