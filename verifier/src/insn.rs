@@ -263,8 +263,10 @@ pub enum Insn {
     Store { size: Size, dst: Reg, off: i16, src: Src },
     /// Atomic operation on `*(size *)(dst + off)` with src; size is W or DW.
     Atomic { size: Size, op: AtomicOp, fetch: bool, dst: Reg, src: Reg, off: i16 },
-    /// Unconditional jump by `off` slots (`ja`, or the 32-bit-offset `gotol`).
-    Ja { off: i32 },
+    /// Unconditional jump by `off` slots: `ja` (JMP class, 16-bit offset in
+    /// the offset field) or, when `long` is set, `gotol` (JMP32 class, 32-bit
+    /// offset in the immediate). `long` only records the encoding.
+    Ja { off: i32, long: bool },
     /// Conditional jump by `off` slots when `dst COND src` holds.
     Jump { width: Width, cond: Cond, dst: Reg, src: Src, off: i16 },
     /// Call of helper function `id`.
@@ -288,7 +290,7 @@ impl Insn {
     /// it has one. The result may be out of range; the verifier checks it.
     pub fn target(&self, pc: usize) -> Option<i64> {
         let off = match *self {
-            Insn::Ja { off } => off as i64,
+            Insn::Ja { off, .. } => off as i64,
             Insn::Jump { off, .. } => off as i64,
             Insn::CallLocal { off } => off as i64,
             _ => return None,

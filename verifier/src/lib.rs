@@ -1,13 +1,21 @@
 //! The instruction set of RFC 9669 and the Warden verifier.
 //!
 //! * [`insn`]: instructions as Rust types, shared by every tool.
+//! * [`program`]: a decoded program, one instruction per 8-byte slot.
+//! * [`decode`] / [`encode`]: bytes to instructions and back, strictly.
 //! * [`profile`]: what a program may touch (context layout, helper
 //!   signatures, maps, ports, limits), given by the entry point it is for.
 #![cfg_attr(not(test), no_std)]
 extern crate alloc;
 
 pub mod insn;
+pub mod program;
+pub mod decode;
+pub mod encode;
 pub mod profile;
 
 pub use insn::*;
+pub use program::Program;
+pub use decode::{decode, decode_raw, DecodeError, DecodeErrorKind};
+pub use encode::{encode, encode_insn, encode_raw};
 pub use profile::*;
