@@ -1,0 +1,234 @@
+//! The command language of `sh`: splitting a line into commands, words and
+//! redirections. Kept apart from the program so it can be tested on the host.
+//!
+//! A line is commands separated by `;`. A command is words and
+//! redirections: `> FILE` (truncate), `>> FILE` (append), `< FILE`.
+//! Quotes: `'...'` keeps everything literally, `"..."` still expands
+//! variables. `$?` is the status of the last command, `$$` the shell's pid,
+//! `$0`..`$9` the script's arguments, `$#` their count. `#` at the start of
+//! a word begins a comment.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// Where a command's output goes.
+#[derive(Debug, PartialEq, Eq, Clone)]
+pub struct OutRedirect {
+    pub path: String,
+    pub append: bool,
+}
+
+/// One command of a line.
+#[derive(Debug, PartialEq, Eq, Clone, Default)]
+pub struct Command {
+    pub argv: Vec<String>,
+    pub stdout: Option<OutRedirect>,
+    pub stdin: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Token {
+    Word(String),
+    Out { append: bool },
+    In,
+    Semi,
+}
+
+/// Splits `line` into tokens, expanding variables through `lookup`.
+fn tokenize(line: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Token>, String> {
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\r' | '\n' => {
+                if in_word {
+                    tokens.push(Token::Word(core::mem::take(&mut word)));
+                    in_word = false;
+                }
+            }
+            '#' if !in_word => break,
+            ';' | '>' | '<' => {
+                if in_word {
+                    tokens.push(Token::Word(core::mem::take(&mut word)));
+                    in_word = false;
+                }
+                tokens.push(match c {
+                    ';' => Token::Semi,
+                    '<' => Token::In,
+                    _ => {
+                        let append = chars.peek() == Some(&'>');
+                        if append {
+                            chars.next();
+                        }
+                        Token::Out { append }
+                    }
+                });
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(ch) => word.push(ch),
+                        None => return Err(String::from("unterminated quote '")),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('$') => expand(&mut chars, &mut word, lookup),
+                        Some('\\') => match chars.next() {
+                            Some(ch @ ('"' | '\\' | '$')) => word.push(ch),
+                            Some(ch) => {
+                                word.push('\\');
+                                word.push(ch);
+                            }
+                            None => return Err(String::from("unterminated quote \"")),
+                        },
+                        Some(ch) => word.push(ch),
+                        None => return Err(String::from("unterminated quote \"")),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(ch) = chars.next() {
+                    word.push(ch);
+                }
+            }
+            '$' => {
+                in_word = true;
+                expand(&mut chars, &mut word, lookup);
+            }
+            _ => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        tokens.push(Token::Word(word));
+    }
+    Ok(tokens)
+}
+
+/// Expands the variable after a `$` (already consumed) into `word`.
+fn expand(
+    chars: &mut core::iter::Peekable<core::str::Chars<'_>>,
+    word: &mut String,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) {
+    match chars.peek().copied() {
+        Some(c @ ('?' | '$' | '#' | '0'..='9')) => {
+            chars.next();
+            let mut name = [0u8; 4];
+            if let Some(value) = lookup(c.encode_utf8(&mut name)) {
+                word.push_str(&value);
+            }
+        }
+        _ => word.push('$'),
+    }
+}
+
+/// Parses one line into its commands. Empty commands (blank lines,
+/// comments, `;;`) are dropped.
+pub fn parse(line: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Command>, String> {
+    let mut commands = Vec::new();
+    let mut current = Command::default();
+    let mut tokens = tokenize(line, lookup)?.into_iter();
+    while let Some(token) = tokens.next() {
+        match token {
+            Token::Word(w) => current.argv.push(w),
+            Token::Semi => {
+                if !current.argv.is_empty() {
+                    commands.push(core::mem::take(&mut current));
+                } else if current.stdout.is_some() || current.stdin.is_some() {
+                    return Err(String::from("syntax error near ';'"));
+                }
+            }
+            Token::Out { append } => match tokens.next() {
+                Some(Token::Word(path)) => current.stdout = Some(OutRedirect { path, append }),
+                _ => return Err(String::from("syntax error: '>' needs a file name")),
+            },
+            Token::In => match tokens.next() {
+                Some(Token::Word(path)) => current.stdin = Some(path),
+                _ => return Err(String::from("syntax error: '<' needs a file name")),
+            },
+        }
+    }
+    if !current.argv.is_empty() {
+        commands.push(current);
+    } else if current.stdout.is_some() || current.stdin.is_some() {
+        return Err(String::from("syntax error: redirection without a command"));
+    }
+    Ok(commands)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    fn vars(name: &str) -> Option<String> {
+        match name {
+            "?" => Some("3".to_string()),
+            "1" => Some("first".to_string()),
+            _ => None,
+        }
+    }
+
+    fn argv(c: &Command) -> Vec<&str> {
+        c.argv.iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn words_split_on_blanks() {
+        let cmds = parse("  ls   -l /bin ", &vars).unwrap();
+        assert_eq!(cmds.len(), 1);
+        assert_eq!(argv(&cmds[0]), vec!["ls", "-l", "/bin"]);
+    }
+
+    #[test]
+    fn semicolons_and_redirections() {
+        let cmds = parse("echo hi > /tmp/x; cat /tmp/x", &vars).unwrap();
+        assert_eq!(cmds.len(), 2);
+        assert_eq!(argv(&cmds[0]), vec!["echo", "hi"]);
+        assert_eq!(cmds[0].stdout, Some(OutRedirect { path: "/tmp/x".to_string(), append: false }));
+        assert_eq!(argv(&cmds[1]), vec!["cat", "/tmp/x"]);
+        let cmds = parse("echo a>>/tmp/y", &vars).unwrap();
+        assert_eq!(cmds[0].stdout, Some(OutRedirect { path: "/tmp/y".to_string(), append: true }));
+        let cmds = parse("cat < /etc/motd", &vars).unwrap();
+        assert_eq!(cmds[0].stdin.as_deref(), Some("/etc/motd"));
+    }
+
+    #[test]
+    fn quotes_and_variables() {
+        let cmds = parse(r#"echo "status $?" '$?' $1 a\ b"#, &vars).unwrap();
+        assert_eq!(argv(&cmds[0]), vec!["echo", "status 3", "$?", "first", "a b"]);
+        let cmds = parse("echo '>' \";\"", &vars).unwrap();
+        assert_eq!(argv(&cmds[0]), vec!["echo", ">", ";"]);
+    }
+
+    #[test]
+    fn comments_and_blank_lines() {
+        assert!(parse("# just a comment", &vars).unwrap().is_empty());
+        assert!(parse("   ", &vars).unwrap().is_empty());
+        let cmds = parse("echo a # trailing", &vars).unwrap();
+        assert_eq!(argv(&cmds[0]), vec!["echo", "a"]);
+        let cmds = parse("echo a#b", &vars).unwrap();
+        assert_eq!(argv(&cmds[0]), vec!["echo", "a#b"]);
+    }
+
+    #[test]
+    fn errors_are_reported() {
+        assert!(parse("echo 'open", &vars).unwrap_err().contains("unterminated"));
+        assert!(parse("echo >", &vars).unwrap_err().contains("needs a file name"));
+        assert!(parse("> /tmp/x", &vars).unwrap_err().contains("without a command"));
+    }
+}
