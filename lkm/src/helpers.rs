@@ -1,0 +1,165 @@
+//! The helper functions a module may call, with their ids, typed signatures
+//! and the classes allowed to call them.
+//!
+//! The verifier enforces the signatures; the kernel implements the helpers;
+//! `modc` lets a module call them by name. The ids never change meaning.
+
+use crate::class::Class;
+use verifier::{ArgKind, HelperSig, RetKind};
+
+/// `log(msg, len, a, b)`: writes the message to the kernel log, replacing
+/// the first two `{}` in it by `a` and `b` in decimal. Returns 0.
+pub const LOG: u32 = 1;
+/// `ktime_ns()`: nanoseconds since boot.
+pub const KTIME_NS: u32 = 2;
+/// `get_pid()`: the calling process's id (0 outside a process).
+pub const GET_PID: u32 = 3;
+/// `get_uid()`: the calling process's user id.
+pub const GET_UID: u32 = 4;
+/// `random_u32()`: a pseudo-random 32-bit number.
+pub const RANDOM_U32: u32 = 5;
+/// `map_lookup(map, key)`: a pointer to the key's value, or NULL.
+pub const MAP_LOOKUP: u32 = 6;
+/// `map_update(map, key, value, flags)`: 0 or `-errno` (`-ENOMEM` when full,
+/// `-E2BIG` for an array index out of range). `flags` is 0.
+pub const MAP_UPDATE: u32 = 7;
+/// `map_delete(map, key)`: 0 or `-ENOENT`; an array entry is zeroed.
+pub const MAP_DELETE: u32 = 8;
+/// `emit(buf, len)`: appends bytes to the entry's output; returns the number
+/// appended (less than `len` when the output is full).
+pub const EMIT: u32 = 9;
+/// `emit_dirent(ino, name, len)`: appends one directory entry (readdir).
+pub const EMIT_DIRENT: u32 = 10;
+/// `copy_from_user(dst, len, user_addr)`: 0 or `-EFAULT`.
+pub const COPY_FROM_USER: u32 = 11;
+/// `copy_to_user(user_addr, src, len)`: 0 or `-EFAULT`.
+pub const COPY_TO_USER: u32 = 12;
+/// `inb(port)`.
+pub const INB: u32 = 13;
+/// `outb(port, value)`.
+pub const OUTB: u32 = 14;
+/// `inw(port)`.
+pub const INW: u32 = 15;
+/// `outw(port, value)`.
+pub const OUTW: u32 = 16;
+/// `inl(port)`.
+pub const INL: u32 = 17;
+/// `outl(port, value)`.
+pub const OUTL: u32 = 18;
+
+/// The classes a helper may be called from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Allowed {
+    /// Every class.
+    All,
+    /// One class only.
+    Only(Class),
+}
+
+impl Allowed {
+    /// Whether a module of `class` may call the helper.
+    pub fn permits(self, class: Class) -> bool {
+        match self {
+            Allowed::All => true,
+            Allowed::Only(c) => c == class,
+        }
+    }
+}
+
+/// One helper: id, name, signature, and who may call it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Helper {
+    pub id: u32,
+    pub name: &'static str,
+    pub args: &'static [ArgKind],
+    pub ret: RetKind,
+    pub allowed: Allowed,
+}
+
+impl Helper {
+    /// The verifier's signature of the helper.
+    pub fn sig(&self) -> HelperSig {
+        HelperSig::new(self.id, self.name, self.args, self.ret)
+    }
+}
+
+const fn helper(id: u32, name: &'static str, args: &'static [ArgKind], ret: RetKind, allowed: Allowed) -> Helper {
+    Helper { id, name, args, ret, allowed }
+}
+
+use ArgKind::*;
+const LEN0: ArgKind = Len { allow_zero: true };
+const LEN1: ArgKind = Len { allow_zero: false };
+const U8: RetKind = RetKind::Bounded { min: 0, max: 0xff };
+const U16: RetKind = RetKind::Bounded { min: 0, max: 0xffff };
+const U32: RetKind = RetKind::Bounded { min: 0, max: 0xffff_ffff };
+
+/// Every helper, in id order.
+pub static HELPERS: &[Helper] = &[
+    helper(LOG, "log", &[MemRead, LEN0, Scalar, Scalar], RetKind::Scalar, Allowed::All),
+    helper(KTIME_NS, "ktime_ns", &[], RetKind::Scalar, Allowed::All),
+    helper(GET_PID, "get_pid", &[], U32, Allowed::All),
+    helper(GET_UID, "get_uid", &[], U32, Allowed::All),
+    helper(RANDOM_U32, "random_u32", &[], U32, Allowed::All),
+    helper(MAP_LOOKUP, "map_lookup", &[MapRef, MapKey], RetKind::MapValueOrNull, Allowed::All),
+    helper(MAP_UPDATE, "map_update", &[MapRef, MapKey, MapValue, Scalar], RetKind::Scalar, Allowed::All),
+    helper(MAP_DELETE, "map_delete", &[MapRef, MapKey], RetKind::Scalar, Allowed::All),
+    helper(EMIT, "emit", &[MemRead, LEN0], RetKind::Scalar, Allowed::All),
+    helper(EMIT_DIRENT, "emit_dirent", &[Scalar, MemRead, LEN1], RetKind::Scalar, Allowed::Only(Class::Vfs)),
+    helper(COPY_FROM_USER, "copy_from_user", &[MemWrite, LEN1, UserAddr], RetKind::Scalar, Allowed::Only(Class::Syscall)),
+    helper(COPY_TO_USER, "copy_to_user", &[UserAddr, MemRead, LEN1], RetKind::Scalar, Allowed::Only(Class::Syscall)),
+    helper(INB, "inb", &[Port { width: 1 }], U8, Allowed::Only(Class::Dev)),
+    helper(OUTB, "outb", &[Port { width: 1 }, Scalar], RetKind::Scalar, Allowed::Only(Class::Dev)),
+    helper(INW, "inw", &[Port { width: 2 }], U16, Allowed::Only(Class::Dev)),
+    helper(OUTW, "outw", &[Port { width: 2 }, Scalar], RetKind::Scalar, Allowed::Only(Class::Dev)),
+    helper(INL, "inl", &[Port { width: 4 }], U32, Allowed::Only(Class::Dev)),
+    helper(OUTL, "outl", &[Port { width: 4 }, Scalar], RetKind::Scalar, Allowed::Only(Class::Dev)),
+];
+
+/// The helper with id `id`.
+pub fn by_id(id: u32) -> Option<&'static Helper> {
+    HELPERS.iter().find(|h| h.id == id)
+}
+
+/// The helper named `name`.
+pub fn by_name(name: &str) -> Option<&'static Helper> {
+    HELPERS.iter().find(|h| h.name == name)
+}
+
+/// The helpers a module of `class` may call.
+pub fn for_class(class: Class) -> impl Iterator<Item = &'static Helper> {
+    HELPERS.iter().filter(move |h| h.allowed.permits(class))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_in_order() {
+        for (i, h) in HELPERS.iter().enumerate() {
+            assert_eq!(h.id as usize, i + 1, "{}", h.name);
+            assert!(h.args.len() <= 5);
+        }
+    }
+
+    #[test]
+    fn memory_arguments_are_followed_by_a_length() {
+        for h in HELPERS {
+            for (i, a) in h.args.iter().enumerate() {
+                if matches!(a, MemRead | MemWrite) {
+                    assert!(matches!(h.args.get(i + 1), Some(Len { .. } | ConstLen)), "{}", h.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn class_specific_helpers_are_refused_elsewhere() {
+        assert!(for_class(Class::Dev).any(|h| h.name == "inb"));
+        assert!(!for_class(Class::Misc).any(|h| h.name == "inb"));
+        assert!(for_class(Class::Vfs).any(|h| h.name == "emit_dirent"));
+        assert!(!for_class(Class::Dev).any(|h| h.name == "copy_to_user"));
+        assert_eq!(by_name("map_lookup").map(|h| h.id), Some(MAP_LOOKUP));
+    }
+}

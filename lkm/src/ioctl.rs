@@ -1,0 +1,177 @@
+//! The `/dev/lkm` interface: ioctl numbers and request structures, in the
+//! manner of OpenBSD's `sys/lkm.h`.
+//!
+//! A load is `LMRESERV` (name and size; returns the module id), then
+//! `LMLOADBUF` until the whole image is copied, then `LMREADY` (verify, JIT,
+//! link, run `load`); `LMUNRESRV` drops a half-finished load. `LMUNLOAD`
+//! and `LMSTAT` name a module by id, or by name when the id is -1.
+//!
+//! Pointers to user memory are `u64` addresses, so the structures have the
+//! same layout in the kernel and in user programs.
+
+use crate::class::MAXLKMNAME;
+
+/// Largest chunk one `LMLOADBUF` copies (`MODIOBUF` of the classic kernel).
+pub const MODIOBUF: u32 = 512;
+
+/// Largest image `LMRESERV` accepts, in bytes.
+pub const MAX_IMAGE_SIZE: u64 = 1 << 20;
+
+const IOC_VOID: u32 = 0x2000_0000;
+const IOC_OUT: u32 = 0x4000_0000;
+const IOC_IN: u32 = 0x8000_0000;
+const IOC_INOUT: u32 = IOC_IN | IOC_OUT;
+const IOCPARM_MASK: u32 = 0x1fff;
+
+/// The BSD `_IOC` encoding: direction, parameter length, group, number.
+pub const fn ioc(dir: u32, group: u8, num: u8, len: usize) -> u32 {
+    dir | ((len as u32 & IOCPARM_MASK) << 16) | ((group as u32) << 8) | num as u32
+}
+
+/// The parameter length encoded in an ioctl number.
+pub const fn ioc_len(cmd: u32) -> usize {
+    ((cmd >> 16) & IOCPARM_MASK) as usize
+}
+
+/// Reserve a slot: `LmcResrv` in, the module id out.
+pub const LMRESERV: u32 = ioc(IOC_INOUT, b'K', 0, size_of::<LmcResrv>());
+/// Copy the next chunk of the image.
+pub const LMLOADBUF: u32 = ioc(IOC_IN, b'K', 1, size_of::<LmcLoadbuf>());
+/// Drop the half-finished reservation of this descriptor.
+pub const LMUNRESRV: u32 = ioc(IOC_VOID, b'K', 2, 0);
+/// Verify, compile, link and run `load`; the verifier's report comes back as text.
+pub const LMREADY: u32 = ioc(IOC_INOUT, b'K', 3, size_of::<LmcReady>());
+/// Unload a module by id, or by name when the id is -1.
+pub const LMUNLOAD: u32 = ioc(IOC_INOUT, b'K', 10, size_of::<LmcUnload>());
+/// Describe a module by id, or by name when the id is -1.
+pub const LMSTAT: u32 = ioc(IOC_INOUT, b'K', 11, size_of::<LmcStat>());
+
+/// `LMRESERV`: the image size and the module name in; the module id out.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LmcResrv {
+    /// Size of the image in bytes (at most [`MAX_IMAGE_SIZE`]).
+    pub size: u64,
+    /// The module name, NUL-padded.
+    pub name: [u8; MAXLKMNAME],
+    /// Out: the module id.
+    pub slot: i32,
+    pub _pad: u32,
+}
+
+/// `LMLOADBUF`: `cnt` bytes (at most [`MODIOBUF`]) at user address `data`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LmcLoadbuf {
+    pub cnt: u32,
+    pub _pad: u32,
+    pub data: u64,
+}
+
+/// `LMREADY`: the reserved id in; the verdict, statistics and timings out.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LmcReady {
+    /// The id `LMRESERV` returned.
+    pub id: i32,
+    /// Capacity of the report buffer.
+    pub report_cap: u32,
+    /// User address of a buffer for the verifier's report (0: none).
+    pub report: u64,
+    /// Out: bytes of report written.
+    pub report_len: u32,
+    /// Out: program slots over all programs.
+    pub insns: u32,
+    /// Out: instructions the verifier processed.
+    pub insns_processed: u64,
+    /// Out: states the verifier stored.
+    pub states: u64,
+    /// Out: bytes of native code.
+    pub code_size: u64,
+    /// Out: nanoseconds spent parsing, verifying, compiling and linking.
+    pub parse_ns: u64,
+    pub verify_ns: u64,
+    pub jit_ns: u64,
+    pub link_ns: u64,
+}
+
+/// `LMUNLOAD`: by id, or by name when `id` is -1.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LmcUnload {
+    pub id: i32,
+    pub _pad: u32,
+    pub name: [u8; MAXLKMNAME],
+}
+
+/// `LMSTAT`: by id, or by name when `id` is -1; the module's row out.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LmcStat {
+    /// In: the id (or -1); out: the id found.
+    pub id: i32,
+    /// Out: the class (`LM_SYSCALL` ...).
+    pub class: u32,
+    /// In (when `id` is -1) and out: the name, NUL-padded.
+    pub name: [u8; MAXLKMNAME],
+    /// Out: the slot: syscall number or major number (`Off` column).
+    pub offset: u64,
+    /// Out: address of the module's code (`Loadaddr`).
+    pub area: u64,
+    /// Out: bytes of code and data (`Size`).
+    pub size: u64,
+    /// Out: class-specific information (`Info`).
+    pub private: u64,
+    /// Out: the image format version (`Rev`).
+    pub ver: u32,
+    pub _pad: u32,
+}
+
+/// A name as the NUL-padded field of a request; `None` if it does not fit.
+pub fn name_field(name: &str) -> Option<[u8; MAXLKMNAME]> {
+    let b = name.as_bytes();
+    if b.len() > MAXLKMNAME {
+        return None;
+    }
+    let mut out = [0u8; MAXLKMNAME];
+    out[..b.len()].copy_from_slice(b);
+    Some(out)
+}
+
+/// The name in a NUL-padded field (bytes up to the first NUL).
+pub fn name_of(field: &[u8; MAXLKMNAME]) -> &[u8] {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(MAXLKMNAME);
+    &field[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_in_group_k_and_carry_their_sizes() {
+        for (cmd, len) in [
+            (LMRESERV, size_of::<LmcResrv>()),
+            (LMLOADBUF, size_of::<LmcLoadbuf>()),
+            (LMREADY, size_of::<LmcReady>()),
+            (LMUNLOAD, size_of::<LmcUnload>()),
+            (LMSTAT, size_of::<LmcStat>()),
+        ] {
+            assert_eq!((cmd >> 8) & 0xff, b'K' as u32);
+            assert_eq!(ioc_len(cmd), len);
+        }
+        assert_eq!(LMUNRESRV, 0x2000_4b02);
+        let all = [LMRESERV, LMLOADBUF, LMUNRESRV, LMREADY, LMUNLOAD, LMSTAT];
+        for (i, a) in all.iter().enumerate() {
+            assert!(all[i + 1..].iter().all(|b| a != b));
+        }
+    }
+
+    #[test]
+    fn names_round_trip_through_fields() {
+        let f = name_field("rtc").unwrap();
+        assert_eq!(name_of(&f), b"rtc");
+        assert!(name_field(&"x".repeat(33)).is_none());
+        assert_eq!(name_of(&name_field(&"y".repeat(32)).unwrap()).len(), 32);
+    }
+}
