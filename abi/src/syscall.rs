@@ -56,7 +56,9 @@ pub const SYS_SLEEP: usize = 19;
 pub const SYS_UPTIME: usize = 20;
 /// `procinfo(*mut ProcInfo, max) -> number of entries filled` (for `ps`)
 pub const SYS_PROCINFO: usize = 21;
-/// `klog(buf, len, offset) -> bytes copied` from the kernel log ring (`dmesg`)
+/// `klog(buf, len, *mut u64 pos) -> bytes copied` from the kernel log ring
+/// (`dmesg`): reads from position `*pos` (0: the oldest text kept) and
+/// stores the position to continue from; 0 bytes means up to date.
 pub const SYS_KLOG: usize = 22;
 /// `chdir(path, path_len) -> 0`
 pub const SYS_CHDIR: usize = 23;

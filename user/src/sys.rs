@@ -198,9 +198,10 @@ pub fn procinfo(buf: &mut [ProcInfo]) -> Result<usize, Errno> {
     call(SYS_PROCINFO, [buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0, 0])
 }
 
-/// Copies kernel log bytes from `offset` into `buf`; returns bytes copied.
-pub fn klog(buf: &mut [u8], offset: usize) -> Result<usize, Errno> {
-    call(SYS_KLOG, [buf.as_mut_ptr() as usize, buf.len(), offset, 0, 0, 0])
+/// Copies kernel log text from position `*pos` into `buf` and advances
+/// `*pos`; returns bytes copied (0 when up to date).
+pub fn klog(buf: &mut [u8], pos: &mut u64) -> Result<usize, Errno> {
+    call(SYS_KLOG, [buf.as_mut_ptr() as usize, buf.len(), pos as *mut u64 as usize, 0, 0, 0])
 }
 
 pub fn chdir(path: &str) -> Result<usize, Errno> {
