@@ -12,6 +12,7 @@ pub mod insn;
 pub mod program;
 pub mod decode;
 pub mod encode;
+pub mod domain;
 pub mod profile;
 
 pub use insn::*;

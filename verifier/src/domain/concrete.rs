@@ -1,0 +1,143 @@
+//! The exact result of an ALU instruction on known values, following
+//! RFC 9669 to the letter. The abstract domain falls back to it when both
+//! operands are constants, and tests compare abstract results against it.
+
+use crate::insn::{AluOp, Endian, Width};
+
+/// `dst OP src` on `width` bits; for 32-bit operations the result is
+/// zero-extended, as the RFC requires.
+pub fn alu(width: Width, op: AluOp, dst: u64, src: u64) -> u64 {
+    match width {
+        Width::W64 => alu64(op, dst, src),
+        Width::W32 => alu32(op, dst as u32, src as u32) as u64,
+    }
+}
+
+fn alu64(op: AluOp, d: u64, s: u64) -> u64 {
+    match op {
+        AluOp::Add => d.wrapping_add(s),
+        AluOp::Sub => d.wrapping_sub(s),
+        AluOp::Mul => d.wrapping_mul(s),
+        AluOp::Div => d.checked_div(s).unwrap_or(0),
+        AluOp::SDiv => {
+            if s == 0 {
+                0
+            } else {
+                (d as i64).wrapping_div(s as i64) as u64
+            }
+        }
+        AluOp::Mod => d.checked_rem(s).unwrap_or(d),
+        AluOp::SMod => {
+            if s == 0 {
+                d
+            } else {
+                (d as i64).wrapping_rem(s as i64) as u64
+            }
+        }
+        AluOp::Or => d | s,
+        AluOp::And => d & s,
+        AluOp::Xor => d ^ s,
+        AluOp::Lsh => d << (s & 63),
+        AluOp::Rsh => d >> (s & 63),
+        AluOp::Arsh => ((d as i64) >> (s & 63)) as u64,
+        AluOp::Mov => s,
+        AluOp::MovSx(bits) => sign_extend(s, bits as u32),
+    }
+}
+
+fn alu32(op: AluOp, d: u32, s: u32) -> u32 {
+    match op {
+        AluOp::Add => d.wrapping_add(s),
+        AluOp::Sub => d.wrapping_sub(s),
+        AluOp::Mul => d.wrapping_mul(s),
+        AluOp::Div => d.checked_div(s).unwrap_or(0),
+        AluOp::SDiv => {
+            if s == 0 {
+                0
+            } else {
+                (d as i32).wrapping_div(s as i32) as u32
+            }
+        }
+        AluOp::Mod => d.checked_rem(s).unwrap_or(d),
+        AluOp::SMod => {
+            if s == 0 {
+                d
+            } else {
+                (d as i32).wrapping_rem(s as i32) as u32
+            }
+        }
+        AluOp::Or => d | s,
+        AluOp::And => d & s,
+        AluOp::Xor => d ^ s,
+        AluOp::Lsh => d << (s & 31),
+        AluOp::Rsh => d >> (s & 31),
+        AluOp::Arsh => ((d as i32) >> (s & 31)) as u32,
+        AluOp::Mov => s,
+        AluOp::MovSx(bits) => sign_extend(s as u64, bits as u32) as u32,
+    }
+}
+
+/// The low `bits` bits of `v`, sign-extended to 64 bits.
+pub fn sign_extend(v: u64, bits: u32) -> u64 {
+    if bits >= 64 || bits == 0 {
+        return v;
+    }
+    let shift = 64 - bits;
+    (((v << shift) as i64) >> shift) as u64
+}
+
+/// The low `bits` bits of `v`, zero-extended.
+pub fn truncate(v: u64, bits: u32) -> u64 {
+    if bits >= 64 { v } else { v & ((1u64 << bits) - 1) }
+}
+
+/// A byte-order conversion of the low `bits` bits (16, 32 or 64) of `v`,
+/// as on a little-endian machine.
+pub fn endian(kind: Endian, bits: u8, v: u64) -> u64 {
+    match (kind, bits) {
+        (Endian::ToLe, b) => truncate(v, b as u32),
+        (_, 16) => (v as u16).swap_bytes() as u64,
+        (_, 32) => (v as u32).swap_bytes() as u64,
+        _ => v.swap_bytes(),
+    }
+}
+
+/// `-dst` on `width` bits.
+pub fn neg(width: Width, v: u64) -> u64 {
+    match width {
+        Width::W64 => v.wrapping_neg(),
+        Width::W32 => (v as u32).wrapping_neg() as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn division_by_zero_follows_the_rfc() {
+        assert_eq!(alu(Width::W64, AluOp::Div, 7, 0), 0);
+        assert_eq!(alu(Width::W64, AluOp::Mod, 7, 0), 7);
+        assert_eq!(alu(Width::W32, AluOp::Mod, 0x1_0000_0007, 0), 7);
+        assert_eq!(alu(Width::W64, AluOp::SDiv, i64::MIN as u64, u64::MAX), i64::MIN as u64);
+        assert_eq!(alu(Width::W64, AluOp::SMod, i64::MIN as u64, u64::MAX), 0);
+        assert_eq!(alu(Width::W64, AluOp::SMod, (-7i64) as u64, 2), (-1i64) as u64);
+    }
+
+    #[test]
+    fn thirty_two_bit_results_zero_extend() {
+        assert_eq!(alu(Width::W32, AluOp::Add, 0xffff_ffff, 1), 0);
+        assert_eq!(alu(Width::W32, AluOp::Mov, 0, u64::MAX), 0xffff_ffff);
+        assert_eq!(alu(Width::W32, AluOp::MovSx(8), 0, 0x80), 0xffff_ff80);
+        assert_eq!(alu(Width::W64, AluOp::MovSx(32), 0, 0x8000_0000), 0xffff_ffff_8000_0000);
+        assert_eq!(alu(Width::W64, AluOp::Lsh, 1, 65), 2);
+        assert_eq!(alu(Width::W32, AluOp::Arsh, 0x8000_0000, 31), 0xffff_ffff);
+    }
+
+    #[test]
+    fn byte_order() {
+        assert_eq!(endian(Endian::ToBe, 16, 0x1234_5678), 0x7856);
+        assert_eq!(endian(Endian::ToLe, 32, 0x1_2345_6789), 0x2345_6789);
+        assert_eq!(endian(Endian::Swap, 64, 0x0102_0304_0506_0708), 0x0807_0605_0403_0201);
+    }
+}

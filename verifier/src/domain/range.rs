@@ -1,0 +1,317 @@
+//! Interval bounds of a 64-bit value, seen four ways, and how they refine
+//! one another and the known bits (the Linux verifier's `reg_bounds_sync`).
+//!
+//! A value `x` is described by its unsigned and signed 64-bit ranges and
+//! the unsigned and signed ranges of its low 32 bits. Each view constrains
+//! the others: e.g. a signed range that does not cross zero is also an
+//! unsigned range, and 64-bit bounds whose high halves agree bound the low
+//! half. [`Bounds::sync`] applies every such deduction, together with the
+//! known bits of a [`Tnum`], until the views agree, and reports an empty
+//! set (a contradiction, which makes a branch impossible).
+
+use super::tnum::Tnum;
+
+/// Four interval views of one 64-bit value.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Bounds {
+    pub umin: u64,
+    pub umax: u64,
+    pub smin: i64,
+    pub smax: i64,
+    pub u32_min: u32,
+    pub u32_max: u32,
+    pub s32_min: i32,
+    pub s32_max: i32,
+}
+
+impl Bounds {
+    /// No knowledge at all.
+    pub const UNBOUNDED: Bounds = Bounds {
+        umin: 0,
+        umax: u64::MAX,
+        smin: i64::MIN,
+        smax: i64::MAX,
+        u32_min: 0,
+        u32_max: u32::MAX,
+        s32_min: i32::MIN,
+        s32_max: i32::MAX,
+    };
+
+    /// Exactly `v`.
+    pub const fn constant(v: u64) -> Bounds {
+        Bounds {
+            umin: v,
+            umax: v,
+            smin: v as i64,
+            smax: v as i64,
+            u32_min: v as u32,
+            u32_max: v as u32,
+            s32_min: v as i32,
+            s32_max: v as i32,
+        }
+    }
+
+    /// Whether `v` satisfies all four views.
+    pub fn contains(&self, v: u64) -> bool {
+        v >= self.umin
+            && v <= self.umax
+            && (v as i64) >= self.smin
+            && (v as i64) <= self.smax
+            && (v as u32) >= self.u32_min
+            && (v as u32) <= self.u32_max
+            && (v as i32) >= self.s32_min
+            && (v as i32) <= self.s32_max
+    }
+
+    /// Whether every view of `self` includes the same view of `other`.
+    pub fn covers(&self, o: &Bounds) -> bool {
+        self.umin <= o.umin
+            && self.umax >= o.umax
+            && self.smin <= o.smin
+            && self.smax >= o.smax
+            && self.u32_min <= o.u32_min
+            && self.u32_max >= o.u32_max
+            && self.s32_min <= o.s32_min
+            && self.s32_max >= o.s32_max
+    }
+
+    /// Whether some view is empty (min above max).
+    pub fn is_empty(&self) -> bool {
+        self.umin > self.umax || self.smin > self.smax || self.u32_min > self.u32_max || self.s32_min > self.s32_max
+    }
+
+    /// The 32-bit views reset to "anything".
+    pub fn forget_32(&mut self) {
+        self.u32_min = 0;
+        self.u32_max = u32::MAX;
+        self.s32_min = i32::MIN;
+        self.s32_max = i32::MAX;
+    }
+
+    /// The 64-bit views reset to "anything".
+    pub fn forget_64(&mut self) {
+        self.umin = 0;
+        self.umax = u64::MAX;
+        self.smin = i64::MIN;
+        self.smax = i64::MAX;
+    }
+
+    /// Makes all views and the known bits `t` agree. Returns `false` when
+    /// they contradict each other: no value satisfies them all.
+    pub fn sync(&mut self, t: &mut Tnum) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        self.update_from_tnum(t);
+        self.deduce();
+        self.deduce();
+        if self.is_empty() {
+            return false;
+        }
+        match self.tnum_from_bounds(t) {
+            Some(n) => *t = n,
+            None => return false,
+        }
+        self.update_from_tnum(t);
+        !self.is_empty()
+    }
+
+    /// Bounds learned from the known bits.
+    fn update_from_tnum(&mut self, t: &Tnum) {
+        let t32 = t.subreg();
+        self.s32_min = self.s32_min.max((t32.value | (t32.mask & 0x8000_0000)) as u32 as i32);
+        self.s32_max = self.s32_max.min((t32.value | (t32.mask & 0x7fff_ffff)) as u32 as i32);
+        self.u32_min = self.u32_min.max(t32.value as u32);
+        self.u32_max = self.u32_max.min((t32.value | t32.mask) as u32);
+        self.smin = self.smin.max((t.value | (t.mask & (1 << 63))) as i64);
+        self.smax = self.smax.min((t.value | (t.mask & (i64::MAX as u64))) as i64);
+        self.umin = self.umin.max(t.value);
+        self.umax = self.umax.min(t.value | t.mask);
+    }
+
+    /// Known bits learned from the bounds, intersected with `t`.
+    fn tnum_from_bounds(&self, t: &Tnum) -> Option<Tnum> {
+        let t64 = t.intersect(Tnum::range(self.umin, self.umax))?;
+        let t32 = t64.subreg().intersect(Tnum::range(self.u32_min as u64, self.u32_max as u64))?;
+        Some(t64.clear_subreg().or(t32))
+    }
+
+    /// One round of deductions between the four views.
+    fn deduce(&mut self) {
+        self.deduce_32();
+        self.deduce_64();
+        self.deduce_mixed();
+    }
+
+    /// 32-bit views from the 64-bit ones, and between each other.
+    fn deduce_32(&mut self) {
+        if self.umin >> 32 == self.umax >> 32 {
+            self.u32_min = self.u32_min.max(self.umin as u32);
+            self.u32_max = self.u32_max.min(self.umax as u32);
+            if (self.umin as i32) <= (self.umax as i32) {
+                self.s32_min = self.s32_min.max(self.umin as i32);
+                self.s32_max = self.s32_max.min(self.umax as i32);
+            }
+        }
+        if self.smin >> 32 == self.smax >> 32 {
+            self.u32_min = self.u32_min.max(self.smin as u32);
+            self.u32_max = self.u32_max.min(self.smax as u32);
+            if (self.smin as i32) <= (self.smax as i32) {
+                self.s32_min = self.s32_min.max(self.smin as i32);
+                self.s32_max = self.s32_max.min(self.smax as i32);
+            }
+        }
+        if (self.u32_min as i32) <= (self.u32_max as i32) {
+            self.s32_min = self.s32_min.max(self.u32_min as i32);
+            self.s32_max = self.s32_max.min(self.u32_max as i32);
+        }
+        if (self.s32_min as u32) <= (self.s32_max as u32) {
+            self.u32_min = self.u32_min.max(self.s32_min as u32);
+            self.u32_max = self.u32_max.min(self.s32_max as u32);
+        }
+    }
+
+    /// Signed from unsigned 64-bit bounds and back, when neither crosses
+    /// the sign boundary.
+    fn deduce_64(&mut self) {
+        if (self.umin as i64) <= (self.umax as i64) {
+            self.smin = self.smin.max(self.umin as i64);
+            self.smax = self.smax.min(self.umax as i64);
+        }
+        if (self.smin as u64) <= (self.smax as u64) {
+            self.umin = self.umin.max(self.smin as u64);
+            self.umax = self.umax.min(self.smax as u64);
+        }
+    }
+
+    /// 64-bit bounds tightened with the 32-bit ones: a value whose high
+    /// half equals the high half of a bound has its low half in the 32-bit
+    /// range.
+    fn deduce_mixed(&mut self) {
+        const HI: u64 = !0xffff_ffff;
+        let new_umin = (self.umin & HI) | self.u32_min as u64;
+        let new_umax = (self.umax & HI) | self.u32_max as u64;
+        self.umin = self.umin.max(new_umin);
+        self.umax = self.umax.min(new_umax);
+        let new_smin = ((self.smin as u64 & HI) | self.u32_min as u64) as i64;
+        let new_smax = ((self.smax as u64 & HI) | self.u32_max as u64) as i64;
+        self.smin = self.smin.max(new_smin);
+        self.smax = self.smax.min(new_smax);
+        if (self.s32_min as u32) <= (self.s32_max as u32) {
+            let lo = self.s32_min as u32 as u64;
+            let hi = self.s32_max as u32 as u64;
+            self.umin = self.umin.max((self.umin & HI) | lo);
+            self.umax = self.umax.min((self.umax & HI) | hi);
+            self.smin = self.smin.max(((self.smin as u64 & HI) | lo) as i64);
+            self.smax = self.smax.min(((self.smax as u64 & HI) | hi) as i64);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A set of concrete values and the bounds computed from it exactly.
+    fn exact(values: &[u64]) -> (Bounds, Tnum) {
+        let mut b = Bounds {
+            umin: u64::MAX,
+            umax: 0,
+            smin: i64::MAX,
+            smax: i64::MIN,
+            u32_min: u32::MAX,
+            u32_max: 0,
+            s32_min: i32::MAX,
+            s32_max: i32::MIN,
+        };
+        let mut t = Tnum::constant(values[0]);
+        for &v in values {
+            b.umin = b.umin.min(v);
+            b.umax = b.umax.max(v);
+            b.smin = b.smin.min(v as i64);
+            b.smax = b.smax.max(v as i64);
+            b.u32_min = b.u32_min.min(v as u32);
+            b.u32_max = b.u32_max.max(v as u32);
+            b.s32_min = b.s32_min.min(v as i32);
+            b.s32_max = b.s32_max.max(v as i32);
+            t = t.union(Tnum::constant(v));
+        }
+        (b, t)
+    }
+
+    #[test]
+    fn sync_keeps_every_member() {
+        let sets: [&[u64]; 7] = [
+            &[0, 5, 10],
+            &[u64::MAX, 1],
+            &[0x1_0000_0000, 0x1_0000_0005],
+            &[0xffff_ffff, 0x1_0000_0000],
+            &[(-3i64) as u64, 4],
+            &[0x8000_0000, 0x7fff_ffff],
+            &[42],
+        ];
+        for set in sets {
+            let (mut b, mut t) = exact(set);
+            // Start from one view only and let sync derive the rest.
+            let mut only_u = Bounds::UNBOUNDED;
+            only_u.umin = b.umin;
+            only_u.umax = b.umax;
+            let mut tu = Tnum::UNKNOWN;
+            assert!(only_u.sync(&mut tu));
+            assert!(b.sync(&mut t));
+            for &v in set {
+                assert!(b.contains(v) && t.contains(v), "{set:?} lost {v:#x}");
+                assert!(only_u.contains(v) && tu.contains(v), "{set:?} lost {v:#x} from umin/umax");
+            }
+        }
+    }
+
+    #[test]
+    fn unsigned_range_below_sign_bit_gives_signed_range() {
+        let mut b = Bounds::UNBOUNDED;
+        b.umin = 3;
+        b.umax = 10;
+        let mut t = Tnum::UNKNOWN;
+        assert!(b.sync(&mut t));
+        assert_eq!((b.smin, b.smax), (3, 10));
+        assert_eq!((b.u32_min, b.u32_max), (3, 10));
+        assert_eq!((b.s32_min, b.s32_max), (3, 10));
+        assert_eq!(t, Tnum { value: 0, mask: 15 });
+    }
+
+    #[test]
+    fn low_half_bounds_tighten_64_bits() {
+        // High half known zero, low half in [0, 100]: the whole value is.
+        let mut b = Bounds::UNBOUNDED;
+        b.u32_max = 100;
+        let mut t = Tnum { value: 0, mask: 0xffff_ffff };
+        assert!(b.sync(&mut t));
+        assert_eq!((b.umin, b.umax), (0, 100));
+        assert_eq!((b.smin, b.smax), (0, 100));
+    }
+
+    #[test]
+    fn contradictions_are_found() {
+        let mut b = Bounds::UNBOUNDED;
+        b.umin = 11;
+        b.umax = 5;
+        assert!(!b.sync(&mut Tnum::UNKNOWN.clone()));
+        let mut b = Bounds::UNBOUNDED;
+        b.umin = 16;
+        let mut t = Tnum { value: 0, mask: 15 };
+        assert!(!b.sync(&mut t));
+        let mut b = Bounds::UNBOUNDED;
+        b.smax = -1;
+        b.umax = 100;
+        assert!(!b.sync(&mut Tnum::UNKNOWN.clone()));
+    }
+
+    #[test]
+    fn covers_is_view_by_view() {
+        let a = Bounds::UNBOUNDED;
+        let c = Bounds::constant(7);
+        assert!(a.covers(&c));
+        assert!(!c.covers(&a));
+        assert!(c.contains(7) && !c.contains(8));
+    }
+}

@@ -1,0 +1,237 @@
+//! Soundness of the scalar transfer functions, checked against the exact
+//! semantics ([`concrete`]) on many random small sets of values.
+
+use super::*;
+
+/// A small deterministic random number generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A value biased towards the interesting edges of the lanes.
+    fn value(&mut self) -> u64 {
+        let base = match self.next() % 8 {
+            0 => 0,
+            1 => u64::MAX,
+            2 => i64::MIN as u64,
+            3 => i64::MAX as u64,
+            4 => 0x8000_0000,
+            5 => 0xffff_ffff,
+            6 => 0x1_0000_0000,
+            _ => self.next(),
+        };
+        base.wrapping_add(self.next() % 9).wrapping_sub(4)
+    }
+}
+
+/// A scalar built from a few concrete values the way the analysis would
+/// see it: by joining their exact descriptions, with some knowledge dropped.
+fn abstraction(values: &[u64], rng: &mut Rng) -> Scalar {
+    let mut s = Scalar::constant(values[0]);
+    for &v in &values[1..] {
+        let c = Scalar::constant(v);
+        s.t = s.t.union(c.t);
+        s.b.umin = s.b.umin.min(v);
+        s.b.umax = s.b.umax.max(v);
+        s.b.smin = s.b.smin.min(v as i64);
+        s.b.smax = s.b.smax.max(v as i64);
+        s.b.u32_min = s.b.u32_min.min(v as u32);
+        s.b.u32_max = s.b.u32_max.max(v as u32);
+        s.b.s32_min = s.b.s32_min.min(v as i32);
+        s.b.s32_max = s.b.s32_max.max(v as i32);
+    }
+    match rng.next() % 4 {
+        0 => s.t = Tnum::UNKNOWN,
+        1 => s.b.forget_32(),
+        2 => s.b.forget_64(),
+        _ => {}
+    }
+    assert!(s.sync());
+    s
+}
+
+fn sample(rng: &mut Rng) -> (Vec<u64>, Scalar) {
+    let n = 1 + rng.next() as usize % 4;
+    let first = rng.value();
+    let values: Vec<u64> = (0..n)
+        .map(|_| if rng.next() % 2 == 0 { first.wrapping_add(rng.next() % 20) } else { rng.value() })
+        .collect();
+    let s = abstraction(&values, rng);
+    (values, s)
+}
+
+const OPS: [AluOp; 15] = [
+    AluOp::Add,
+    AluOp::Sub,
+    AluOp::Mul,
+    AluOp::Div,
+    AluOp::SDiv,
+    AluOp::Or,
+    AluOp::And,
+    AluOp::Lsh,
+    AluOp::Rsh,
+    AluOp::Mod,
+    AluOp::SMod,
+    AluOp::Xor,
+    AluOp::Mov,
+    AluOp::MovSx(8),
+    AluOp::Arsh,
+];
+
+#[test]
+fn alu_results_contain_every_concrete_result() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    for _ in 0..20_000 {
+        let (dv, d) = sample(&mut rng);
+        let (mut sv, mut s) = sample(&mut rng);
+        if rng.next() % 3 == 0 {
+            // Constant operands are the common case for shifts.
+            let k = rng.next() % 70;
+            sv = vec![k];
+            s = Scalar::constant(k);
+        }
+        for width in [Width::W64, Width::W32] {
+            for op in OPS.iter().copied().chain([AluOp::MovSx(16), AluOp::MovSx(32)]) {
+                if width == Width::W32 && op == AluOp::MovSx(32) {
+                    continue;
+                }
+                let r = d.alu(width, op, &s);
+                assert!(r.is_valid());
+                for &x in &dv {
+                    for &y in &sv {
+                        let c = concrete::alu(width, op, x, y);
+                        assert!(r.contains(c), "{op:?} {width:?}: {d} op {s} = {r} misses {x:#x} op {y:#x} = {c:#x}");
+                    }
+                }
+            }
+            let n = d.neg(width);
+            for &x in &dv {
+                assert!(n.contains(concrete::neg(width, x)));
+            }
+        }
+        for (kind, bits) in [(Endian::ToLe, 16), (Endian::ToLe, 32), (Endian::ToBe, 16), (Endian::Swap, 64)] {
+            let r = d.endian(kind, bits);
+            for &x in &dv {
+                assert!(r.contains(concrete::endian(kind, bits, x)));
+            }
+        }
+    }
+}
+
+fn holds(cond: Cond, width: Width, x: u64, y: u64) -> bool {
+    let (x, y) = match width {
+        Width::W64 => (x, y),
+        Width::W32 => (x as u32 as u64, y as u32 as u64),
+    };
+    let (sx, sy) = match width {
+        Width::W64 => (x as i64, y as i64),
+        Width::W32 => (x as u32 as i32 as i64, y as u32 as i32 as i64),
+    };
+    match cond {
+        Cond::Eq => x == y,
+        Cond::Ne => x != y,
+        Cond::Gt => x > y,
+        Cond::Ge => x >= y,
+        Cond::Lt => x < y,
+        Cond::Le => x <= y,
+        Cond::Set => x & y != 0,
+        Cond::SGt => sx > sy,
+        Cond::SGe => sx >= sy,
+        Cond::SLt => sx < sy,
+        Cond::SLe => sx <= sy,
+    }
+}
+
+const CONDS: [Cond; 11] = [
+    Cond::Eq,
+    Cond::Ne,
+    Cond::Gt,
+    Cond::Ge,
+    Cond::Lt,
+    Cond::Le,
+    Cond::Set,
+    Cond::SGt,
+    Cond::SGe,
+    Cond::SLt,
+    Cond::SLe,
+];
+
+#[test]
+fn branch_refinement_keeps_every_value_that_takes_the_edge() {
+    let mut rng = Rng(0xfeed_beef_0bad_cafe);
+    for _ in 0..20_000 {
+        let (dv, d) = sample(&mut rng);
+        let (sv, s) = if rng.next() % 2 == 0 {
+            let k = rng.value();
+            (vec![k], Scalar::constant(k))
+        } else {
+            sample(&mut rng)
+        };
+        for width in [Width::W64, Width::W32] {
+            for cond in CONDS {
+                for taken in [true, false] {
+                    let (mut d2, mut s2) = (d, s);
+                    let feasible = Scalar::refine(&mut d2, &mut s2, width, cond, taken);
+                    for &x in &dv {
+                        for &y in &sv {
+                            if holds(cond, width, x, y) == taken {
+                                assert!(feasible, "{cond:?} {width:?} {taken}: {d} vs {s} wrongly infeasible for {x:#x}, {y:#x}");
+                                assert!(d2.contains(x) && s2.contains(y), "{cond:?} {width:?} {taken}: {d} vs {s} -> {d2} {s2} lost {x:#x}, {y:#x}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn bounds_checks_narrow_as_programs_expect() {
+    // if r1 > 10 goto out: the fall-through edge knows r1 <= 10.
+    let mut r1 = Scalar::UNKNOWN;
+    let mut ten = Scalar::constant(10);
+    assert!(Scalar::refine(&mut r1, &mut ten, Width::W64, Cond::Gt, false));
+    assert_eq!((r1.b.umin, r1.b.umax), (0, 10));
+    assert_eq!((r1.b.smin, r1.b.smax), (0, 10));
+    // A 32-bit check bounds only the low half of an unknown 64-bit value.
+    let mut r2 = Scalar::UNKNOWN;
+    assert!(Scalar::refine(&mut r2, &mut ten, Width::W32, Cond::Gt, false));
+    assert_eq!((r2.b.u32_min, r2.b.u32_max), (0, 10));
+    assert_eq!(r2.b.umax, 0xffff_ffff_0000_000a);
+    // ... but the zero-extended 32-bit value is bounded.
+    let w = r2.alu(Width::W32, AluOp::Mov, &r2);
+    assert_eq!((w.b.umin, w.b.umax), (0, 10));
+    // Signed check: r3 s< 0 is impossible for a value known in [0, 5].
+    let mut r3 = Scalar::range(0, 5);
+    let mut zero = Scalar::constant(0);
+    assert!(!Scalar::refine(&mut r3, &mut zero, Width::W64, Cond::SLt, true));
+}
+
+#[test]
+fn immediates_and_wraps() {
+    // An immediate of -1 is sign-extended: r1 = 0xffff...ffff.
+    let r = Scalar::constant(0).alu(Width::W64, AluOp::Add, &Scalar::constant(-1i64 as u64));
+    assert_eq!(r.as_const(), Some(u64::MAX));
+    // A 32-bit add that wraps: [0xfffffff0, 0xffffffff] + 0x20 is not bounded below 0x20 unless known.
+    let x = Scalar::range(0xffff_fff0, 0xffff_ffff);
+    let y = x.alu(Width::W32, AluOp::Add, &Scalar::constant(0x20));
+    assert!(y.contains(0x10) && y.contains(0x1f));
+    assert_eq!(y.b.umax, 0x1f);
+    // The same in 64 bits does not wrap.
+    let z = x.alu(Width::W64, AluOp::Add, &Scalar::constant(0x20));
+    assert_eq!((z.b.umin, z.b.umax), (0x1_0000_0010, 0x1_0000_001f));
+}
+
+#[test]
+fn display_is_readable() {
+    assert_eq!(Scalar::constant(5).to_string(), "5");
+    assert_eq!(Scalar::range(0, 10).to_string(), "scalar(umin=0,umax=10)");
+    assert_eq!(Scalar::UNKNOWN.to_string(), "scalar()");
+}
