@@ -3,6 +3,8 @@
 //! * [`insn`]: instructions as Rust types, shared by every tool.
 //! * [`program`]: a decoded program, one instruction per 8-byte slot.
 //! * [`decode`] / [`encode`]: bytes to instructions and back, strictly.
+//! * [`disasm`] / [`asm`]: instructions to LLVM-syntax text and back (the
+//!   assembler also reads the bpf_conformance syntax).
 //! * [`profile`]: what a program may touch (context layout, helper
 //!   signatures, maps, ports, limits), given by the entry point it is for.
 #![cfg_attr(not(test), no_std)]
@@ -12,6 +14,8 @@ pub mod insn;
 pub mod program;
 pub mod decode;
 pub mod encode;
+pub mod disasm;
+pub mod asm;
 pub mod domain;
 pub mod profile;
 
@@ -19,4 +23,6 @@ pub use insn::*;
 pub use program::Program;
 pub use decode::{decode, decode_raw, DecodeError, DecodeErrorKind};
 pub use encode::{encode, encode_insn, encode_raw};
+pub use disasm::{disasm, listing};
+pub use asm::{assemble, AsmError};
 pub use profile::*;

@@ -1,0 +1,159 @@
+//! Reading the bpf_conformance `.data` files (see
+//! `../shared/conformance/README.md`): sections `-- asm`, `-- raw`, `-- mem`,
+//! `-- result`, `-- error`, `-- c`, and any other `-- NAME` kept as is.
+//!
+//! The conformance tests of the interpreter, the verifier and the JIT all
+//! read the suite through [`load_dir`] and get each file's program with
+//! [`DataFile::program`].
+
+use std::path::{Path, PathBuf};
+
+use verifier::{assemble, decode, Program};
+
+/// One `.data` file.
+#[derive(Clone, Debug, Default)]
+pub struct DataFile {
+    /// File name without the directory, e.g. `add.data`.
+    pub name: String,
+    /// The `-- asm` section, comment lines removed.
+    pub asm: Option<String>,
+    /// The `-- raw` section as bytes (written either as 64-bit words
+    /// `0x...` or as eight hex bytes a line).
+    pub raw: Option<Vec<u8>>,
+    /// The `-- mem` section.
+    pub mem: Option<Vec<u8>>,
+    /// The `-- result` section.
+    pub result: Option<u64>,
+    /// The `-- error` section's text (possibly empty).
+    pub error: Option<String>,
+    /// Sections of any other name, with their text.
+    pub other: Vec<(String, String)>,
+}
+
+/// Why a file's program could not be had.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProgramError {
+    /// Neither `-- asm` nor `-- raw`.
+    Missing,
+    /// The assembler refused the `-- asm` text.
+    Asm(String),
+    /// The decoder refused the `-- raw` bytes.
+    Decode(String),
+}
+
+impl DataFile {
+    /// The program: the `-- raw` bytes when present (they are authoritative),
+    /// else the assembled `-- asm` text.
+    pub fn program(&self) -> Result<Program, ProgramError> {
+        if let Some(raw) = &self.raw {
+            return decode(raw).map_err(|e| ProgramError::Decode(e.to_string()));
+        }
+        match &self.asm {
+            Some(src) => assemble(src).map_err(|e| ProgramError::Asm(e.to_string())),
+            None => Err(ProgramError::Missing),
+        }
+    }
+
+    /// The program assembled from `-- asm` only.
+    pub fn assembled(&self) -> Option<Result<Program, String>> {
+        self.asm.as_ref().map(|src| assemble(src).map_err(|e| e.to_string()))
+    }
+}
+
+/// Parses the text of a `.data` file.
+pub fn parse(name: &str, text: &str) -> Result<DataFile, String> {
+    let mut file = DataFile { name: name.to_string(), ..DataFile::default() };
+    let mut sections: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(section) = line.strip_prefix("-- ") {
+            sections.push((section.trim().to_string(), String::new()));
+        } else if let Some((section, body)) = sections.last_mut() {
+            // `#` lines are comments, except in the C source.
+            if section != "c" && line.trim_start().starts_with('#') {
+                continue;
+            }
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    for (section, body) in sections {
+        match section.as_str() {
+            "asm" => file.asm = Some(body),
+            "raw" => file.raw = Some(parse_raw(&body).map_err(|e| format!("{name}: raw: {e}"))?),
+            "mem" => file.mem = Some(parse_bytes(&body).map_err(|e| format!("{name}: mem: {e}"))?),
+            "result" => {
+                let t = body.trim();
+                let v = t.strip_prefix("0x").map_or_else(|| t.parse(), |h| u64::from_str_radix(h, 16));
+                file.result = Some(v.map_err(|e| format!("{name}: result `{t}`: {e}"))?);
+            }
+            "error" => file.error = Some(body.trim().to_string()),
+            _ => file.other.push((section, body)),
+        }
+    }
+    Ok(file)
+}
+
+/// `0x1122334455667788` words (one per line) or lines of hex bytes.
+fn parse_raw(body: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for line in body.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(h) = line.strip_prefix("0x") {
+            let w = u64::from_str_radix(h, 16).map_err(|e| format!("`{line}`: {e}"))?;
+            out.extend_from_slice(&w.to_le_bytes());
+        } else {
+            out.extend(parse_bytes(line)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Hex byte pairs separated by white space.
+fn parse_bytes(body: &str) -> Result<Vec<u8>, String> {
+    body.split_whitespace()
+        .map(|b| u8::from_str_radix(b, 16).map_err(|e| format!("`{b}`: {e}")))
+        .collect()
+}
+
+/// `../shared/conformance` beside the project root, if it is there.
+pub fn suite_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
+    dir.is_dir().then_some(dir)
+}
+
+/// Every `.data` file of a folder, sorted by name.
+pub fn load_dir(dir: &Path) -> Result<Vec<DataFile>, String> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "data"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            parse(&name, &text)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sections() {
+        let f = parse(
+            "x.data",
+            "# header\n-- asm\nmov %r0, 1\n# comment\nexit\n-- raw\n0x00000001000000b7\n95 00 00 00 00 00 00 00\n-- mem\naa bb\n-- result\n0x1\n-- no register offset\ncall instruction\n",
+        )
+        .unwrap();
+        assert_eq!(f.asm.as_deref(), Some("mov %r0, 1\nexit\n"));
+        assert_eq!(f.raw.as_ref().unwrap().len(), 16);
+        assert_eq!(f.mem, Some(vec![0xaa, 0xbb]));
+        assert_eq!(f.result, Some(1));
+        assert_eq!(f.other, vec![("no register offset".to_string(), "call instruction\n".to_string())]);
+        assert_eq!(f.program().unwrap(), f.assembled().unwrap().unwrap());
+    }
+}
