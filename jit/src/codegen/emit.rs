@@ -1,0 +1,271 @@
+//! Emitting one instruction: the dispatcher, the frame, control flow and
+//! immediates.
+//!
+//! Frame of every BPF function (the stack grows down):
+//!
+//! ```text
+//!   return address            pushed by the caller's `call`
+//!   saved rbp, rbx, r13, r14, r15
+//!   <- rbp = BPF r10          top of the BPF stack
+//!   BPF stack, stack_depth bytes rounded up to 16
+//!   <- rsp                    16-byte aligned at every call
+//! ```
+//!
+//! The prologue reserves the BPF stack with `sub rsp`, so nothing ever lives
+//! below the stack pointer (an interrupt on the same stack would overwrite it).
+
+use super::{Function, Jumps};
+use crate::blind::Blinder;
+use crate::error::{JitError, MAX_CODE};
+use crate::options::{CallMode, JitOptions};
+use crate::regs::{x86, AUX, CALLEE_SAVED, TMP};
+use crate::x86::{AluKind, Asm, Cc, OpSize, R};
+use alloc::vec::Vec;
+use verifier::{Cond, Imm64, Insn, Src, Width};
+
+/// State of one emission pass.
+pub struct Emitter<'a> {
+    pub(super) asm: Asm,
+    opts: &'a JitOptions<'a>,
+    jumps: Jumps<'a>,
+    functions: &'a [Function],
+    blinder: Option<Blinder>,
+}
+
+/// The operand size of a BPF width.
+pub fn size(width: Width) -> OpSize {
+    match width {
+        Width::W32 => OpSize::S32,
+        Width::W64 => OpSize::S64,
+    }
+}
+
+impl<'a> Emitter<'a> {
+    pub fn new(opts: &'a JitOptions<'a>, jumps: Jumps<'a>, functions: &'a [Function]) -> Emitter<'a> {
+        Emitter { asm: Asm::new(), opts, jumps, functions, blinder: opts.blinding.map(Blinder::new) }
+    }
+
+    /// The current offset; an error once the code outgrows the limit.
+    pub fn offset(&self) -> Result<u32, JitError> {
+        let len = self.asm.len();
+        if len > MAX_CODE {
+            return Err(JitError::CodeTooLarge { size: len });
+        }
+        Ok(len as u32)
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.asm.into_bytes()
+    }
+
+    pub fn insn(&mut self, pc: usize, insn: &Insn) -> Result<(), JitError> {
+        match *insn {
+            Insn::Alu { width, op, dst, src } => self.alu(pc, width, op, dst, src),
+            Insn::Neg { width, dst } => {
+                self.asm.neg(size(width), x86(dst));
+                Ok(())
+            }
+            Insn::Endian { kind, bits, dst } => self.endian(pc, kind, bits, dst),
+            Insn::LoadImm64 { dst, imm } => self.load_imm64(pc, x86(dst), imm),
+            Insn::Imm64Tail => Ok(()),
+            Insn::Load { size, signed, dst, src, off } => self.load(pc, size, signed, dst, src, off),
+            Insn::Store { size, dst, off, src } => self.store(size, dst, off, src),
+            Insn::Atomic { size, op, fetch, dst, src, off } => self.atomic(pc, size, op, fetch, dst, src, off),
+            Insn::Ja { .. } => self.jump(pc, None, insn),
+            Insn::Jump { width, cond, dst, src, .. } => {
+                if self.target_is_next(pc, insn) {
+                    // Comparisons have no effect besides the jump.
+                    return Ok(());
+                }
+                self.compare(width, cond, x86(dst), src);
+                self.jump(pc, Some(cc(cond)), insn)
+            }
+            Insn::Call { helper } => self.call_helper(pc, helper),
+            Insn::CallLocal { .. } => self.call_local(pc, insn),
+            Insn::Exit => {
+                self.epilogue();
+                Ok(())
+            }
+        }
+    }
+
+    // ---- the frame ----------------------------------------------------------
+
+    pub fn prologue(&mut self, stack_depth: u32) {
+        for r in CALLEE_SAVED {
+            self.asm.push(r);
+        }
+        self.asm.mov_rr(OpSize::S64, R::Rbp, R::Rsp);
+        let frame = stack_depth.next_multiple_of(16);
+        if frame > 0 {
+            self.asm.alu_ri(AluKind::Sub, OpSize::S64, R::Rsp, frame as i32);
+        }
+    }
+
+    /// Emitted inline at every `exit`: free the frame, restore, return r0.
+    fn epilogue(&mut self) {
+        self.asm.mov_rr(OpSize::S64, R::Rsp, R::Rbp);
+        for r in CALLEE_SAVED.iter().rev() {
+            self.asm.pop(*r);
+        }
+        self.asm.ret();
+    }
+
+    // ---- jumps and calls ---------------------------------------------------
+
+    fn target_is_next(&self, pc: usize, insn: &Insn) -> bool {
+        insn.target(pc) == Some(pc as i64 + 1)
+    }
+
+    /// The distance from the end of `pc`'s code to the start of `target`'s,
+    /// in the layout this pass sizes jumps by.
+    fn distance(&self, pc: usize, target_offset: impl Fn(&super::Layout) -> Option<u32>) -> Option<i64> {
+        let layout = match self.jumps {
+            Jumps::AllLongUnknown => return None,
+            Jumps::AllLong(l) | Jumps::Shortest(l) => l,
+        };
+        let to = target_offset(layout)?;
+        let from = *layout.end.get(pc)?;
+        Some(to as i64 - from as i64)
+    }
+
+    /// A conditional (`cc`) or unconditional jump to the target of `insn`.
+    fn jump(&mut self, pc: usize, cc: Option<Cc>, insn: &Insn) -> Result<(), JitError> {
+        if self.target_is_next(pc, insn) {
+            return Ok(());
+        }
+        let target = insn.target(pc).and_then(|t| usize::try_from(t).ok()).ok_or(JitError::BadTarget { pc })?;
+        let dist = self.distance(pc, |l| l.start.get(target).copied());
+        let short = match (self.jumps, dist) {
+            (Jumps::Shortest(_), Some(d)) => i8::try_from(d).ok(),
+            _ => None,
+        };
+        let rel = match dist {
+            Some(d) => i32::try_from(d).map_err(|_| JitError::CodeTooLarge { size: self.asm.len() })?,
+            None => 0,
+        };
+        match (cc, short) {
+            (Some(cc), Some(r)) => self.asm.jcc8(cc, r),
+            (Some(cc), None) => self.asm.jcc32(cc, rel),
+            (None, Some(r)) => self.asm.jmp8(r),
+            (None, None) => self.asm.jmp32(rel),
+        }
+        Ok(())
+    }
+
+    fn call_local(&mut self, pc: usize, insn: &Insn) -> Result<(), JitError> {
+        let target = insn.target(pc).and_then(|t| usize::try_from(t).ok()).ok_or(JitError::BadTarget { pc })?;
+        let func = self.functions.iter().position(|f| f.start == target).ok_or(JitError::BadTarget { pc })?;
+        let dist = self.distance(pc, |l| l.entry.get(func).copied()).unwrap_or(0);
+        let rel = i32::try_from(dist).map_err(|_| JitError::CodeTooLarge { size: self.asm.len() })?;
+        self.asm.call32(rel);
+        Ok(())
+    }
+
+    fn call_helper(&mut self, pc: usize, helper: u32) -> Result<(), JitError> {
+        let address = (self.opts.helper_address)(helper).ok_or(JitError::UnknownHelper { pc, helper })?;
+        match self.opts.call_mode {
+            CallMode::Near => {
+                let after = self.opts.code_address as i128 + self.asm.len() as i128 + 5;
+                let rel = i32::try_from(address as i128 - after)
+                    .map_err(|_| JitError::HelperOutOfReach { pc, helper, address })?;
+                self.asm.call32(rel);
+            }
+            CallMode::HostFar => {
+                self.asm.mov_r64_imm64(TMP, address);
+                self.asm.call_reg(TMP);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the flags for `dst COND src`.
+    fn compare(&mut self, width: Width, cond: Cond, dst: R, src: Src) {
+        let sz = size(width);
+        let src = match src {
+            Src::Reg(s) => x86(s),
+            Src::Imm(0) if cond != Cond::Set => {
+                // `test r, r` sets the flags exactly as `cmp r, 0` does.
+                self.asm.test_rr(sz, dst, dst);
+                return;
+            }
+            Src::Imm(k) if self.blinder.is_none() => {
+                if cond == Cond::Set {
+                    self.asm.test_ri(sz, dst, k);
+                } else {
+                    self.asm.alu_ri(AluKind::Cmp, sz, dst, k);
+                }
+                return;
+            }
+            Src::Imm(k) => {
+                self.imm_to_reg(AUX, k as i64 as u64);
+                AUX
+            }
+        };
+        if cond == Cond::Set {
+            self.asm.test_rr(sz, dst, src);
+        } else {
+            self.asm.alu_rr(AluKind::Cmp, sz, dst, src);
+        }
+    }
+
+    // ---- immediates --------------------------------------------------------
+
+    /// Whether immediates must be blinded.
+    pub fn blinding(&self) -> bool {
+        self.blinder.is_some()
+    }
+
+    /// Puts the 64-bit `value` (a program immediate) into `r`, blinded if
+    /// blinding is on.
+    pub fn imm_to_reg(&mut self, r: R, value: u64) {
+        let Some(b) = self.blinder.as_mut() else {
+            self.asm.load_imm(r, value);
+            return;
+        };
+        let key = b.next_key();
+        let k32 = key as u32 as i32;
+        if let Ok(v) = i32::try_from(value as i64) {
+            // sign_extend(v ^ k) ^ sign_extend(k) == sign_extend(v)
+            self.asm.mov_r64_simm(r, v ^ k32);
+            self.asm.alu_ri(AluKind::Xor, OpSize::S64, r, k32);
+        } else if let Ok(v) = u32::try_from(value) {
+            self.asm.mov_r32_imm(r, v ^ k32 as u32);
+            self.asm.alu_ri(AluKind::Xor, OpSize::S32, r, k32);
+        } else {
+            let other = if r == TMP { AUX } else { TMP };
+            self.asm.mov_r64_imm64(r, value ^ key);
+            self.asm.mov_r64_imm64(other, key);
+            self.asm.alu_rr(AluKind::Xor, OpSize::S64, r, other);
+        }
+    }
+
+    fn load_imm64(&mut self, pc: usize, dst: R, imm: Imm64) -> Result<(), JitError> {
+        match imm {
+            Imm64::Value(v) => self.imm_to_reg(dst, v),
+            other => {
+                // Addresses come from the kernel, not the program: no blinding.
+                let address = (self.opts.resolve_imm64)(&other).ok_or(JitError::UnresolvedImm64 { pc })?;
+                self.asm.load_imm(dst, address);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The x86 condition for a BPF condition (after `cmp dst, src`, or after
+/// `test dst, src` for [`Cond::Set`]).
+fn cc(cond: Cond) -> Cc {
+    match cond {
+        Cond::Eq => Cc::E,
+        Cond::Ne | Cond::Set => Cc::Ne,
+        Cond::Gt => Cc::A,
+        Cond::Ge => Cc::Ae,
+        Cond::Lt => Cc::B,
+        Cond::Le => Cc::Be,
+        Cond::SGt => Cc::G,
+        Cond::SGe => Cc::Ge,
+        Cond::SLt => Cc::L,
+        Cond::SLe => Cc::Le,
+    }
+}

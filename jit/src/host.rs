@@ -1,0 +1,155 @@
+//! Executable memory on a Linux host, for tests and benchmarks.
+//!
+//! W^X in three steps: [`CodeRegion::map_near`] maps pages readable and
+//! writable (and tells the JIT their address), [`CodeRegion::seal`] copies
+//! the code in and turns the pages read-only and executable, and
+//! [`ExecCode::call`] runs an entry point. At no time is a page both
+//! writable and executable. The kernel does the same with its own page
+//! tables; this module is not part of the kernel build.
+//!
+//! `map_near` looks for free pages within ±1 GiB of an address (a helper
+//! function of the test binary), so helper calls can be `call rel32` as in
+//! the kernel. If none is found, use [`crate::CallMode::HostFar`].
+
+use std::io;
+
+const PAGE: usize = 4096;
+
+/// Writable, not executable pages waiting for code.
+pub struct CodeRegion {
+    ptr: *mut u8,
+    len: usize,
+}
+
+/// Executable, not writable pages holding code.
+pub struct ExecCode {
+    ptr: *mut u8,
+    len: usize,
+}
+
+fn unmap(ptr: *mut u8, len: usize) {
+    // SAFETY: `ptr..ptr+len` is a mapping this module made and owns; no
+    // reference into it outlives the owner.
+    unsafe {
+        libc::munmap(ptr.cast(), len);
+    }
+}
+
+impl CodeRegion {
+    /// Maps at least `len` bytes anywhere.
+    pub fn map(len: usize) -> io::Result<CodeRegion> {
+        Self::try_map(len, 0, 0).ok_or_else(io::Error::last_os_error)
+    }
+
+    /// Maps at least `len` bytes within ±1 GiB of `near`, or anywhere if no
+    /// such place is free (check with [`CodeRegion::within_rel32`]).
+    pub fn map_near(len: usize, near: u64) -> io::Result<CodeRegion> {
+        let len = len.max(1).next_multiple_of(PAGE);
+        let base = near & !(PAGE as u64 - 1);
+        for step in 1..256u64 {
+            let delta = step << 22; // 4 MiB steps, up to 1 GiB away
+            for hint in [base.wrapping_sub(delta), base.wrapping_add(delta)] {
+                if let Some(r) = Self::try_map(len, hint, libc::MAP_FIXED_NOREPLACE) {
+                    return Ok(r);
+                }
+            }
+        }
+        Self::map(len)
+    }
+
+    fn try_map(len: usize, hint: u64, extra: libc::c_int) -> Option<CodeRegion> {
+        let len = len.max(1).next_multiple_of(PAGE);
+        // SAFETY: an anonymous private mapping; with MAP_FIXED_NOREPLACE the
+        // kernel refuses rather than replacing an existing mapping.
+        let p = unsafe {
+            libc::mmap(
+                hint as *mut libc::c_void,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | extra,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return None;
+        }
+        let r = CodeRegion { ptr: p.cast(), len };
+        if extra != 0 && r.address() != hint {
+            // Old kernels ignore MAP_FIXED_NOREPLACE and treat it as a hint.
+            return None;
+        }
+        Some(r)
+    }
+
+    /// The address the code will run at: give it to the JIT.
+    pub fn address(&self) -> u64 {
+        self.ptr as u64
+    }
+
+    /// Bytes available.
+    pub fn capacity(&self) -> usize {
+        self.len
+    }
+
+    /// Whether every byte of the region can reach `target` with a rel32.
+    pub fn within_rel32(&self, target: u64) -> bool {
+        let lo = self.address() as i128 - target as i128;
+        let hi = lo + self.len as i128;
+        lo.abs() < i32::MAX as i128 && hi.abs() < i32::MAX as i128
+    }
+
+    /// Copies `code` to the start of the region and makes it read-only and
+    /// executable.
+    pub fn seal(self, code: &[u8]) -> io::Result<ExecCode> {
+        if code.len() > self.len {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "code larger than the region"));
+        }
+        // SAFETY: the region is `len` writable bytes owned by `self`, and
+        // `code.len() <= len`; `code` cannot overlap a fresh mapping.
+        unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), self.ptr, code.len()) };
+        // SAFETY: changes the protection of our own mapping only.
+        let rc = unsafe { libc::mprotect(self.ptr.cast(), self.len, libc::PROT_READ | libc::PROT_EXEC) };
+        let exec = ExecCode { ptr: self.ptr, len: self.len };
+        core::mem::forget(self);
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(exec)
+    }
+}
+
+impl Drop for CodeRegion {
+    fn drop(&mut self) {
+        unmap(self.ptr, self.len);
+    }
+}
+
+impl ExecCode {
+    /// The address of the first byte.
+    pub fn address(&self) -> u64 {
+        self.ptr as u64
+    }
+
+    /// Calls the function at `entry` (an offset from
+    /// [`crate::JitOutput::entries`]) with `ctx` as its first argument.
+    ///
+    /// # Safety
+    /// The code must come from [`crate::compile`] for this region's address,
+    /// `entry` must be one of its entries, and `ctx` must point to memory
+    /// laid out as the verifier's profile says, with every helper address
+    /// given to the JIT honouring its signature.
+    pub unsafe fn call(&self, entry: u32, ctx: *mut u8) -> u64 {
+        assert!((entry as usize) < self.len, "entry outside the code");
+        // SAFETY: by the caller's promise the bytes at `entry` are a System V
+        // function taking one pointer and returning a u64.
+        let f: extern "C" fn(*mut u8) -> u64 = unsafe { core::mem::transmute(self.ptr.add(entry as usize)) };
+        f(ctx)
+    }
+}
+
+impl Drop for ExecCode {
+    fn drop(&mut self) {
+        unmap(self.ptr, self.len);
+    }
+}

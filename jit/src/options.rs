@@ -1,0 +1,106 @@
+//! What the caller tells the JIT, and what it gets back.
+
+use alloc::vec::Vec;
+use verifier::Imm64;
+
+/// How helper calls are emitted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum CallMode {
+    /// `call rel32` straight to the helper: code and helpers lie within
+    /// ±2 GiB (the kernel places its JIT pages so). The only mode the kernel uses.
+    #[default]
+    Near,
+    /// HOST ONLY, for tests and benchmarks whose executable pages could not
+    /// be mapped near the helpers: `movabs r11, helper; call r11`. This is an
+    /// indirect call, which the kernel never emits.
+    HostFar,
+}
+
+/// Compilation options.
+#[derive(Clone, Copy)]
+pub struct JitOptions<'a> {
+    /// The address at which the code will run (its first byte). Helper
+    /// calls are relative to it.
+    pub code_address: u64,
+    /// The address of each helper id the program may call.
+    pub helper_address: &'a dyn Fn(u32) -> Option<u64>,
+    /// The address behind each 64-bit immediate that is not a plain value
+    /// (map references, map values and read-only data, variables).
+    pub resolve_imm64: &'a dyn Fn(&Imm64) -> Option<u64>,
+    /// Constant blinding with this seed, or `None` for plain immediates.
+    pub blinding: Option<u64>,
+    /// How helper calls are emitted.
+    pub call_mode: CallMode,
+}
+
+fn no_helper(_: u32) -> Option<u64> {
+    None
+}
+
+fn no_imm64(_: &Imm64) -> Option<u64> {
+    None
+}
+
+impl<'a> JitOptions<'a> {
+    /// Options for code at `code_address` with no helpers, no map
+    /// references and no blinding; set the other fields as needed.
+    pub fn new(code_address: u64) -> JitOptions<'static> {
+        JitOptions {
+            code_address,
+            helper_address: &no_helper,
+            resolve_imm64: &no_imm64,
+            blinding: None,
+            call_mode: CallMode::Near,
+        }
+    }
+}
+
+/// Compiled code and where everything is in it.
+#[derive(Clone, Debug)]
+pub struct JitOutput {
+    pub(crate) code: Vec<u8>,
+    pub(crate) entries: Vec<u32>,
+    pub(crate) insn_offsets: Vec<u32>,
+    pub(crate) passes: u32,
+}
+
+impl JitOutput {
+    /// The machine code, to be copied to [`JitOptions::code_address`].
+    pub fn code(&self) -> &[u8] {
+        &self.code
+    }
+
+    /// Code size in bytes.
+    pub fn size(&self) -> usize {
+        self.code.len()
+    }
+
+    /// Offset of the prologue of each function; entry 0 is the program's
+    /// entry point (System V: `extern "C" fn(ctx: *mut u8) -> u64`).
+    pub fn entries(&self) -> &[u32] {
+        &self.entries
+    }
+
+    /// Native offset of the code of the instruction in each slot (the tail
+    /// slot of a 64-bit load maps to the end of that load).
+    pub fn insn_offsets(&self) -> &[u32] {
+        &self.insn_offsets
+    }
+
+    /// The instruction whose code contains native offset `offset`, for
+    /// reporting a fault at a code address; `None` outside any instruction
+    /// (prologues, epilogues count as part of the instruction they follow).
+    pub fn insn_at(&self, offset: u32) -> Option<usize> {
+        if offset as usize >= self.code.len() {
+            return None;
+        }
+        // The last slot whose code starts at or before `offset`.
+        let n = self.insn_offsets.partition_point(|&o| o <= offset);
+        n.checked_sub(1)
+    }
+
+    /// How many emission passes jump sizing needed.
+    pub fn passes(&self) -> u32 {
+        self.passes
+    }
+}

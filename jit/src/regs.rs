@@ -1,0 +1,41 @@
+//! Which x86-64 register holds which BPF register.
+//!
+//! | BPF | x86 | why |
+//! |-----|-----|-----|
+//! | r0  | rax | return value in both conventions |
+//! | r1-r5 | rdi, rsi, rdx, rcx, r8 | the System V argument registers, so helper and local calls pass arguments in place |
+//! | r6-r9 | rbx, r13, r14, r15 | callee-saved in System V, so they survive helper calls |
+//! | r10 | rbp | the frame pointer; callee-saved |
+//!
+//! `r10` and `r11` of x86 are the JIT's own scratch registers ([`AUX`],
+//! [`TMP`]): both are caller-saved, and no BPF register lives in them. `r9`
+//! and `r12` are never used (r12 would need saving and needs a SIB byte).
+
+use crate::x86::R;
+use verifier::Reg;
+
+/// Scratch register for immediates (blinded constants, the saved `rax`
+/// of fetching atomics).
+pub const AUX: R = R::R10;
+/// Scratch register for divisors, shift temporaries and far calls.
+pub const TMP: R = R::R11;
+
+/// Registers the prologue saves and the epilogue restores, in push order.
+pub const CALLEE_SAVED: [R; 5] = [R::Rbp, R::Rbx, R::R13, R::R14, R::R15];
+
+/// The x86 register holding BPF register `r`.
+pub fn x86(r: Reg) -> R {
+    match r.index() {
+        0 => R::Rax,
+        1 => R::Rdi,
+        2 => R::Rsi,
+        3 => R::Rdx,
+        4 => R::Rcx,
+        5 => R::R8,
+        6 => R::Rbx,
+        7 => R::R13,
+        8 => R::R14,
+        9 => R::R15,
+        _ => R::Rbp,
+    }
+}
