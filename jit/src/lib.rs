@@ -34,6 +34,8 @@ mod x86;
 
 #[cfg(any(test, feature = "std"))]
 pub mod host;
+#[cfg(feature = "disasm")]
+pub mod listing;
 #[cfg(test)]
 mod tests;
 

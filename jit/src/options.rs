@@ -59,7 +59,9 @@ impl<'a> JitOptions<'a> {
 #[derive(Clone, Debug)]
 pub struct JitOutput {
     pub(crate) code: Vec<u8>,
+    pub(crate) code_address: u64,
     pub(crate) entries: Vec<u32>,
+    pub(crate) function_starts: Vec<usize>,
     pub(crate) insn_offsets: Vec<u32>,
     pub(crate) passes: u32,
 }
@@ -68,6 +70,11 @@ impl JitOutput {
     /// The machine code, to be copied to [`JitOptions::code_address`].
     pub fn code(&self) -> &[u8] {
         &self.code
+    }
+
+    /// The address the code was compiled to run at.
+    pub fn code_address(&self) -> u64 {
+        self.code_address
     }
 
     /// Code size in bytes.
@@ -79,6 +86,11 @@ impl JitOutput {
     /// entry point (System V: `extern "C" fn(ctx: *mut u8) -> u64`).
     pub fn entries(&self) -> &[u32] {
         &self.entries
+    }
+
+    /// The first slot of each function.
+    pub fn function_starts(&self) -> &[usize] {
+        &self.function_starts
     }
 
     /// Native offset of the code of the instruction in each slot (the tail

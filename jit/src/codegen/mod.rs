@@ -77,16 +77,23 @@ pub fn compile_program(
     for pass in 1..=MAX_PASSES {
         let (code, layout) = emit_pass(insns, functions, opts, Jumps::Shortest(&prev))?;
         if layout == prev {
-            return Ok(output(code, layout, pass + 1));
+            return Ok(output(code, layout, functions, opts, pass + 1));
         }
         prev = layout;
     }
     let (code, layout) = emit_pass(insns, functions, opts, Jumps::AllLong(&first))?;
-    Ok(output(code, layout, MAX_PASSES + 2))
+    Ok(output(code, layout, functions, opts, MAX_PASSES + 2))
 }
 
-fn output(code: Vec<u8>, layout: Layout, passes: u32) -> JitOutput {
-    JitOutput { code, entries: layout.entry, insn_offsets: layout.start, passes }
+fn output(code: Vec<u8>, layout: Layout, functions: &[Function], opts: &JitOptions, passes: u32) -> JitOutput {
+    JitOutput {
+        code,
+        code_address: opts.code_address,
+        entries: layout.entry,
+        function_starts: functions.iter().map(|f| f.start).collect(),
+        insn_offsets: layout.start,
+        passes,
+    }
 }
 
 /// Function 0 starts at slot 0, each function ends where the next begins,
