@@ -1,0 +1,325 @@
+//! Maps: array and hash tables of fixed-size values, shared by the kernel
+//! and the host tools.
+//!
+//! Every value slot is allocated when the map is created and never moves:
+//! a pointer to a value (what `map_lookup_elem` returns) stays valid for the
+//! map's whole life, and no operation allocates after creation. A hash map
+//! keeps its keys in preallocated slots too; a [`hashbrown::HashTable`] of
+//! slot numbers indexes them.
+//!
+//! Semantics follow eBPF: `update` takes the flags `ANY` (create or replace),
+//! `NOEXIST` (create only) and `EXIST` (replace only); an array has every
+//! index from 0 to `max_entries - 1` and cannot delete; errors map to the
+//! errno values Linux returns ([`MapError::errno`]).
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+use core::hash::Hasher;
+
+use hashbrown::HashTable;
+
+/// `update` flag: create the element or replace it.
+pub const BPF_ANY: u64 = 0;
+/// `update` flag: create the element only if it does not exist.
+pub const BPF_NOEXIST: u64 = 1;
+/// `update` flag: replace the element only if it exists.
+pub const BPF_EXIST: u64 = 2;
+
+/// The kinds of map.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MapKind {
+    /// Keys are `u32` indices `0..max_entries`; every element always exists.
+    Array,
+    /// Keys are byte strings of `key_size`; elements are created and deleted.
+    Hash,
+}
+
+/// Why a map operation failed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MapError {
+    /// No element with this key (`ENOENT`).
+    NotFound,
+    /// The element exists and `NOEXIST` was given (`EEXIST`).
+    Exists,
+    /// The hash map is full (`E2BIG`).
+    Full,
+    /// Unknown flags, a key of the wrong size, or delete on an array (`EINVAL`).
+    Invalid,
+    /// Sizes of zero or too large a map (`EINVAL` when creating).
+    BadShape,
+    /// The map is read-only (`EPERM`).
+    ReadOnly,
+}
+
+impl MapError {
+    /// The negative errno Linux returns for this error.
+    pub fn errno(self) -> i64 {
+        match self {
+            MapError::NotFound => -2,
+            MapError::Exists => -17,
+            MapError::Full => -7,
+            MapError::Invalid | MapError::BadShape => -22,
+            MapError::ReadOnly => -1,
+        }
+    }
+}
+
+impl fmt::Display for MapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MapError::NotFound => "no such element",
+            MapError::Exists => "element already exists",
+            MapError::Full => "map is full",
+            MapError::Invalid => "invalid key size, flags or operation",
+            MapError::BadShape => "invalid map sizes",
+            MapError::ReadOnly => "map is read-only",
+        })
+    }
+}
+
+/// Largest total size of a map's values, keys included (64 MiB).
+pub const MAX_MAP_BYTES: usize = 64 << 20;
+
+/// A map with preallocated, never-moving value slots.
+pub struct Map {
+    kind: MapKind,
+    key_size: usize,
+    value_size: usize,
+    max_entries: usize,
+    read_only: bool,
+    /// `max_entries * value_size` bytes: slot `i` is `values[i*vs..(i+1)*vs]`.
+    values: Vec<u8>,
+    /// Hash maps: `max_entries * key_size` bytes of keys, like `values`.
+    keys: Vec<u8>,
+    /// Hash maps: slot numbers of the present elements, indexed by key hash.
+    index: HashTable<u32>,
+    /// Hash maps: slots not in use.
+    free: Vec<u32>,
+}
+
+/// FNV-1a: a small deterministic hash of key bytes.
+fn hash_key(key: &[u8]) -> u64 {
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    h.write(key);
+    h.finish()
+}
+
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Map {
+    /// Creates a map; all memory it will ever use is allocated here.
+    /// An array's key size must be 4.
+    pub fn new(kind: MapKind, key_size: u32, value_size: u32, max_entries: u32) -> Result<Map, MapError> {
+        let (ks, vs, n) = (key_size as usize, value_size as usize, max_entries as usize);
+        let bytes = (ks + vs).checked_mul(n).ok_or(MapError::BadShape)?;
+        if vs == 0 || n == 0 || ks == 0 || bytes > MAX_MAP_BYTES || (kind == MapKind::Array && ks != 4) {
+            return Err(MapError::BadShape);
+        }
+        let mut map = Map {
+            kind,
+            key_size: ks,
+            value_size: vs,
+            max_entries: n,
+            read_only: false,
+            values: vec![0; vs * n],
+            keys: Vec::new(),
+            index: HashTable::new(),
+            free: Vec::new(),
+        };
+        if kind == MapKind::Hash {
+            map.keys = vec![0; ks * n];
+            map.index = HashTable::with_capacity(n);
+            map.free = (0..max_entries).rev().collect();
+        }
+        Ok(map)
+    }
+
+    /// A read-only array of one element holding `data` (read-only data of a
+    /// program, reached with `lddw rX, map_value[N] + off`).
+    pub fn read_only_data(data: &[u8]) -> Result<Map, MapError> {
+        let mut map = Map::new(MapKind::Array, 4, data.len() as u32, 1)?;
+        map.values.copy_from_slice(data);
+        map.read_only = true;
+        Ok(map)
+    }
+
+    pub fn kind(&self) -> MapKind {
+        self.kind
+    }
+    pub fn key_size(&self) -> u32 {
+        self.key_size as u32
+    }
+    pub fn value_size(&self) -> u32 {
+        self.value_size as u32
+    }
+    pub fn max_entries(&self) -> u32 {
+        self.max_entries as u32
+    }
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Number of elements present.
+    pub fn len(&self) -> usize {
+        match self.kind {
+            MapKind::Array => self.max_entries,
+            MapKind::Hash => self.index.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The slot holding the element with this key, if it exists.
+    pub fn lookup(&self, key: &[u8]) -> Option<u32> {
+        if key.len() != self.key_size {
+            return None;
+        }
+        match self.kind {
+            MapKind::Array => {
+                let i = u32::from_le_bytes([key[0], key[1], key[2], key[3]]);
+                ((i as usize) < self.max_entries).then_some(i)
+            }
+            MapKind::Hash => self.index.find(hash_key(key), |&s| self.key_of(s) == key).copied(),
+        }
+    }
+
+    /// Creates or replaces an element (flags `BPF_ANY`, `BPF_NOEXIST`,
+    /// `BPF_EXIST`); returns its slot.
+    pub fn update(&mut self, key: &[u8], value: &[u8], flags: u64) -> Result<u32, MapError> {
+        if key.len() != self.key_size || value.len() != self.value_size || flags > BPF_EXIST {
+            return Err(MapError::Invalid);
+        }
+        if self.read_only {
+            return Err(MapError::ReadOnly);
+        }
+        let slot = match (self.lookup(key), self.kind) {
+            (Some(_), _) if flags == BPF_NOEXIST => return Err(MapError::Exists),
+            (Some(slot), _) => slot,
+            (None, MapKind::Array) => return Err(MapError::Invalid),
+            (None, MapKind::Hash) if flags == BPF_EXIST => return Err(MapError::NotFound),
+            (None, MapKind::Hash) => {
+                let slot = self.free.pop().ok_or(MapError::Full)?;
+                let ks = self.key_size;
+                self.keys[slot as usize * ks..(slot as usize + 1) * ks].copy_from_slice(key);
+                let keys = &self.keys;
+                let hash_of = |s: &u32| hash_key(&keys[*s as usize * ks..(*s as usize + 1) * ks]);
+                self.index.insert_unique(hash_key(key), slot, hash_of);
+                slot
+            }
+        };
+        self.value_mut(slot).copy_from_slice(value);
+        Ok(slot)
+    }
+
+    /// Deletes an element (hash maps only).
+    pub fn delete(&mut self, key: &[u8]) -> Result<(), MapError> {
+        if key.len() != self.key_size || self.kind == MapKind::Array {
+            return Err(MapError::Invalid);
+        }
+        if self.read_only {
+            return Err(MapError::ReadOnly);
+        }
+        let hash = hash_key(key);
+        let (keys, ks) = (&self.keys, self.key_size);
+        let entry = self
+            .index
+            .find_entry(hash, |&s| &keys[s as usize * ks..(s as usize + 1) * ks] == key)
+            .map_err(|_| MapError::NotFound)?;
+        let (slot, _) = entry.remove();
+        self.free.push(slot);
+        Ok(())
+    }
+
+    /// The key stored in a hash map slot.
+    fn key_of(&self, slot: u32) -> &[u8] {
+        let ks = self.key_size;
+        &self.keys[slot as usize * ks..(slot as usize + 1) * ks]
+    }
+
+    /// The value in `slot`.
+    pub fn value(&self, slot: u32) -> &[u8] {
+        let vs = self.value_size;
+        &self.values[slot as usize * vs..(slot as usize + 1) * vs]
+    }
+
+    /// The value in `slot`, writable.
+    pub fn value_mut(&mut self, slot: u32) -> &mut [u8] {
+        let vs = self.value_size;
+        &mut self.values[slot as usize * vs..(slot as usize + 1) * vs]
+    }
+
+    /// All value slots, back to back.
+    pub fn values(&self) -> &[u8] {
+        &self.values
+    }
+
+    /// All value slots, writable. The buffer never moves or changes size, so
+    /// its address may be handed to compiled code for the map's life.
+    pub fn values_mut(&mut self) -> &mut [u8] {
+        &mut self.values
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn array_semantics() {
+        let mut m = Map::new(MapKind::Array, 4, 8, 4).unwrap();
+        assert_eq!(m.lookup(&3u32.to_le_bytes()), Some(3));
+        assert_eq!(m.lookup(&4u32.to_le_bytes()), None);
+        assert_eq!(m.update(&1u32.to_le_bytes(), &[7; 8], BPF_ANY), Ok(1));
+        assert_eq!(m.value(1), &[7; 8]);
+        assert_eq!(m.update(&1u32.to_le_bytes(), &[7; 8], BPF_NOEXIST), Err(MapError::Exists));
+        assert_eq!(m.update(&9u32.to_le_bytes(), &[7; 8], BPF_ANY), Err(MapError::Invalid));
+        assert_eq!(m.delete(&1u32.to_le_bytes()), Err(MapError::Invalid));
+        assert_eq!(m.update(&1u32.to_le_bytes(), &[7; 8], 3), Err(MapError::Invalid));
+    }
+
+    #[test]
+    fn hash_semantics_and_stable_slots() {
+        let mut m = Map::new(MapKind::Hash, 2, 4, 2).unwrap();
+        let base = m.values().as_ptr();
+        assert_eq!(m.lookup(b"ab"), None);
+        assert_eq!(m.update(b"ab", &[1; 4], BPF_EXIST), Err(MapError::NotFound));
+        let a = m.update(b"ab", &[1; 4], BPF_NOEXIST).unwrap();
+        let b = m.update(b"cd", &[2; 4], BPF_ANY).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(m.update(b"ef", &[3; 4], BPF_ANY), Err(MapError::Full));
+        assert_eq!(m.update(b"ab", &[9; 4], BPF_EXIST), Ok(a));
+        assert_eq!(m.value(m.lookup(b"ab").unwrap()), &[9; 4]);
+        assert_eq!(m.delete(b"ab"), Ok(()));
+        assert_eq!(m.delete(b"ab"), Err(MapError::NotFound));
+        assert_eq!(m.lookup(b"ab"), None);
+        assert_eq!(m.lookup(b"cd"), Some(b));
+        assert_eq!(m.update(b"ef", &[3; 4], BPF_ANY), Ok(a));
+        assert_eq!(m.len(), 2);
+        assert_eq!(m.values().as_ptr(), base);
+        assert_eq!(m.lookup(b"abc"), None);
+    }
+
+    #[test]
+    fn shapes_and_read_only() {
+        assert_eq!(Map::new(MapKind::Array, 8, 4, 1).err(), Some(MapError::BadShape));
+        assert_eq!(Map::new(MapKind::Hash, 4, 0, 1).err(), Some(MapError::BadShape));
+        assert_eq!(Map::new(MapKind::Hash, 4, 4, u32::MAX).err(), Some(MapError::BadShape));
+        let mut r = Map::read_only_data(b"hello").unwrap();
+        assert_eq!(r.value(0), b"hello");
+        assert_eq!(r.update(&0u32.to_le_bytes(), b"world", BPF_ANY), Err(MapError::ReadOnly));
+    }
+}

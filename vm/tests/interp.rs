@@ -1,0 +1,116 @@
+//! The interpreter: results of small programs, and every kind of violation
+//! the checking mode reports.
+
+use verifier::{assemble, Reg};
+use vm::helpers::{map_lookup, map_update, unknown_helper};
+use vm::memory::{READ, WRITE};
+use vm::{Config, Helpers, LeakTarget, Map, MapKind, Memory, NoHelpers, Value, ViolationKind, Vm};
+
+/// Runs `src` in checking mode with an 8-byte context (bytes 0..4 read-only,
+/// 4..8 read-write) in r1.
+fn run(src: &str) -> Result<u64, (ViolationKind, usize)> {
+    run_with(src, &mut NoHelpers)
+}
+
+fn run_with(src: &str, helpers: &mut dyn Helpers) -> Result<u64, (ViolationKind, usize)> {
+    let p = assemble(src).unwrap_or_else(|e| panic!("{e}"));
+    let mut vm = Vm::new(&p, Config::checking());
+    let perms = [READ, READ, READ, READ, READ | WRITE, READ | WRITE, READ | WRITE, READ | WRITE];
+    let ctx = vm.memory_mut().add_context(vec![1, 2, 3, 4, 5, 6, 7, 8], &perms).unwrap();
+    vm.memory_mut().add_map(Map::new(MapKind::Hash, 4, 8, 4).unwrap()).unwrap();
+    vm.set_reg(Reg::R1, Value::pointer(ctx));
+    vm.run(helpers).map(|o| o.r0).map_err(|v| (v.kind, v.pc))
+}
+
+#[test]
+fn arithmetic_and_memory() {
+    assert_eq!(run("r0 = *(u32 *)(r1 + 0)\nexit"), Ok(0x04030201));
+    assert_eq!(run("*(u32 *)(r1 + 4) = -1\nr0 = *(u64 *)(r1 + 0)\nexit"), Ok(0xffff_ffff_0403_0201));
+    assert_eq!(run("r0 = -1\nw0 += 0\nexit"), Ok(0xffff_ffff));
+    assert_eq!(run("r0 = 5\nr2 = 0\nr0 %= r2\nexit"), Ok(5));
+    assert_eq!(run("r0 = -1\nw2 = 0\nw0 %= w2\nexit"), Ok(0xffff_ffff));
+    assert_eq!(run("r0 = 0x8000000000000000 ll\nr0 s/= -1\nexit"), Ok(1 << 63));
+    assert_eq!(run("r2 = 0x1122 ll\n*(u64 *)(r10 - 8) = r2\nr0 = 1\nr1 = r10\nr1 += -8\nr0 = atomic_fetch_add((u64 *)(r1 + 0), r0)\nr2 = *(u64 *)(r10 - 8)\nr2 -= r0\nr0 = r2\nexit"), Ok(1));
+}
+
+#[test]
+fn local_calls_preserve_callee_saved_registers() {
+    let src = "r6 = 6\nr1 = 1\ncall f\nr0 += r6\nexit\nf: r6 = 100\nr0 = r1\n*(u64 *)(r10 - 8) = r0\nr0 = *(u64 *)(r10 - 8)\nexit";
+    assert_eq!(run(src), Ok(7));
+}
+
+#[test]
+fn checking_mode_reports_violations() {
+    assert_eq!(run("r0 = r2\nexit"), Err((ViolationKind::UninitRegister(Reg::R2), 0)));
+    assert_eq!(run("exit"), Err((ViolationKind::UninitRegister(Reg::R0), 0)));
+    assert_eq!(run("r0 = *(u64 *)(r10 - 8)\nexit"), Err((ViolationKind::UninitStack, 0)));
+    assert_eq!(run("r0 = *(u8 *)(r1 + 8)\nexit"), Err((ViolationKind::OutOfRegion, 0)));
+    assert_eq!(run("r0 = *(u8 *)(r10 + 0)\nexit"), Err((ViolationKind::OutOfRegion, 0)));
+    assert_eq!(run("*(u8 *)(r1 + 0) = 1\nr0 = 0\nexit"), Err((ViolationKind::NoWritePermission, 0)));
+    assert_eq!(run("r0 = r1\nexit"), Err((ViolationKind::PointerLeak(LeakTarget::Return), 1)));
+    assert_eq!(run("*(u32 *)(r1 + 4) = r1\nexit"), Err((ViolationKind::PointerLeak(LeakTarget::Memory), 0)));
+    assert_eq!(run("r2 = 0x1000\nr0 = *(u8 *)(r2 + 0)\nexit"), Err((ViolationKind::NotAPointer, 1)));
+    assert_eq!(run("r10 = 0\nexit"), Err((ViolationKind::FramePointerWrite, 0)));
+    assert_eq!(run("r0 = 0\nL: goto L"), Err((ViolationKind::StepLimit, 1)));
+    assert_eq!(run("f: call f\nexit"), Err((ViolationKind::CallDepth, 0)));
+    assert_eq!(run("r0 = 0"), Err((ViolationKind::BadPc, 1)));
+    assert_eq!(run("goto +1\nr0 = 1 ll\nexit"), Err((ViolationKind::BadPc, 2)));
+    assert!(matches!(run("call 9\nexit"), Err((ViolationKind::Helper { id: 9, .. }, 0))));
+    // A spilled pointer survives a round trip through the stack, and is still one.
+    assert_eq!(run("*(u64 *)(r10 - 8) = r1\nr0 = *(u64 *)(r10 - 8)\nexit"), Err((ViolationKind::PointerLeak(LeakTarget::Return), 2)));
+    // The difference of two pointers is a number.
+    assert_eq!(run("r0 = r10\nr0 -= r10\nexit"), Ok(0));
+    // A pointer into a returned frame no longer resolves.
+    let dangling = "call f\nr0 = *(u64 *)(r0 + 0)\nexit\nf: r0 = r10\nr0 += -8\n*(u64 *)(r0 + 0) = r0\nexit";
+    assert_eq!(run(dangling), Err((ViolationKind::OutOfRegion, 1)));
+}
+
+#[test]
+fn plain_mode_starts_registers_at_zero() {
+    let p = assemble("r0 += 1\nexit").unwrap();
+    let mut vm = Vm::new(&p, Config::plain());
+    assert_eq!(vm.run(&mut NoHelpers).map(|o| (o.r0, o.steps)), Ok((1, 2)));
+}
+
+struct MapHelpers;
+
+impl Helpers for MapHelpers {
+    fn call(&mut self, id: u32, a: [Value; 5], mem: &mut Memory) -> Result<Value, ViolationKind> {
+        match id {
+            1 => map_lookup(mem, a[0], a[1]),
+            2 => map_update(mem, a[0], a[1], a[2], a[3]),
+            _ => Err(unknown_helper(id)),
+        }
+    }
+}
+
+#[test]
+fn map_helpers_through_the_interpreter() {
+    let src = "
+        *(u32 *)(r10 - 4) = 7        ; key
+        *(u64 *)(r10 - 16) = 42      ; value
+        r1 = map[0] ll
+        r2 = r10
+        r2 += -4
+        r3 = r10
+        r3 += -16
+        r4 = 0
+        call 2
+        r1 = map[0] ll
+        r2 = r10
+        r2 += -4
+        call 1
+        if r0 == 0 goto miss
+        r0 = *(u64 *)(r0 + 0)
+        exit
+    miss:
+        r0 = 99
+        exit";
+    assert_eq!(run_with(src, &mut MapHelpers), Ok(42));
+    // Reading past the value found is out of bounds.
+    let past = "*(u32 *)(r10 - 4) = 7\n*(u64 *)(r10 - 16) = 1\nr1 = map[0] ll\nr2 = r10\nr2 += -4\nr3 = r10\nr3 += -16\nr4 = 0\ncall 2\nr1 = map[0] ll\nr2 = r10\nr2 += -4\ncall 1\nr0 = *(u64 *)(r0 + 4)\nexit";
+    assert_eq!(run_with(past, &mut MapHelpers), Err((ViolationKind::OutOfRegion, 15)));
+    // A key with uninitialised bytes is refused.
+    let uninit = "r1 = map[0] ll\nr2 = r10\nr2 += -4\ncall 1\nr0 = 0\nexit";
+    assert_eq!(run_with(uninit, &mut MapHelpers), Err((ViolationKind::UninitStack, 4)));
+}
