@@ -8,7 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use verifier::{assemble, decode, Program};
+use verifier::{assemble, decode, Program, Reg};
+use vm::helpers::unknown_helper;
+use vm::{Config, Helpers, Memory, Value, Violation, ViolationKind, Vm};
 
 /// One `.data` file.
 #[derive(Clone, Debug, Default)]
@@ -136,6 +138,33 @@ pub fn load_dir(dir: &Path) -> Result<Vec<DataFile>, String> {
             parse(&name, &text)
         })
         .collect()
+}
+
+/// The helpers the suite's programs may call: helper 5 returns its first
+/// argument, as in the reference runners.
+pub struct SuiteHelpers;
+
+impl Helpers for SuiteHelpers {
+    fn call(&mut self, id: u32, args: [Value; 5], _: &mut Memory) -> Result<Value, ViolationKind> {
+        match id {
+            5 => Ok(args[0]),
+            _ => Err(unknown_helper(id)),
+        }
+    }
+}
+
+/// Runs a program as the suite's runners do: r1 points to a read-write copy
+/// of `mem` and r2 holds its length (both 0 when `mem` is empty); returns r0.
+pub fn interpret(program: &Program, mem: &[u8], config: Config) -> Result<u64, Violation> {
+    let mut vm = Vm::new(program, config);
+    if mem.is_empty() {
+        vm.set_reg(Reg::R1, Value::scalar(0));
+    } else {
+        let base = vm.memory_mut().add_buffer(mem.to_vec(), true).map_err(|k| Violation::new(k, 0))?;
+        vm.set_reg(Reg::R1, Value::pointer(base));
+    }
+    vm.set_reg(Reg::R2, Value::scalar(mem.len() as u64));
+    vm.run(&mut SuiteHelpers).map(|o| o.r0)
 }
 
 #[cfg(test)]
