@@ -185,25 +185,44 @@ pub(crate) fn parse_call_exit(cur: &mut Cursor) -> Result<Option<Stmt>, AsmError
         return Err(cur.error("call through a register (callx) is not part of RFC 9669")
             .with_help("call a helper by number (`call 5`) or a local function by label"));
     }
-    if matches!(cur.peek(), Some(Tok::Num { .. })) {
-        let col = cur.col();
-        let (v, _) = cur.number()?;
-        let helper = u32::try_from(v)
-            .map_err(|_| AsmError::new(cur.line, col, format!("helper id {v} is out of range")))?;
-        return Ok(Some(Stmt::plain(Insn::Call { helper })));
-    }
     if cur.eat_word("runtime") {
         return Err(cur.error("helper calls by BTF id (`call runtime`) are not supported"));
     }
-    if cur.eat_word("helper") {
-        let col = cur.col();
-        let (v, _) = cur.number()?;
-        let helper = u32::try_from(v)
-            .map_err(|_| AsmError::new(cur.line, col, format!("helper id {v} is out of range")))?;
+    if cur.eat_word("helper") || matches!(cur.peek(), Some(Tok::Num { .. })) {
+        let helper = u32_number(cur)?;
         return Ok(Some(Stmt::plain(Insn::Call { helper })));
     }
     cur.eat_word("local");
     let mut insn = Insn::CallLocal { off: 0 };
     let target = parse_target(cur, &mut |v| set_offset(&mut insn, v))?;
     Ok(Some(Stmt { insn, target }))
+}
+
+/// The named forms of a 64-bit immediate after their name: `map[N]`,
+/// `map_value[N] + K` (also `map_value[N]+K`), `var_addr[N]`, `code_addr[N]`,
+/// `map_by_idx[N]`, `map_value_by_idx[N] + K`. `None` if `name` is none of them.
+pub(crate) fn imm64_ref(cur: &mut Cursor, name: &str) -> Result<Option<Imm64>, AsmError> {
+    let with_offset = matches!(name, "map_value" | "map_value_by_idx");
+    if !with_offset && !matches!(name, "map" | "var_addr" | "code_addr" | "map_by_idx") {
+        return Ok(None);
+    }
+    cur.expect("[")?;
+    let n = u32_number(cur)?;
+    cur.expect("]")?;
+    let offset = if with_offset && cur.eat("+") { u32_number(cur)? } else { 0 };
+    Ok(Some(match name {
+        "map" => Imm64::MapRef(n),
+        "map_value" => Imm64::MapValue { map: n, offset },
+        "var_addr" => Imm64::VarAddr(n),
+        "code_addr" => Imm64::CodeAddr(n),
+        "map_by_idx" => Imm64::MapByIdx(n),
+        _ => Imm64::MapValueByIdx { map: n, offset },
+    }))
+}
+
+/// An unsigned 32-bit number.
+pub(crate) fn u32_number(cur: &mut Cursor) -> Result<u32, AsmError> {
+    let col = cur.col();
+    let (v, _) = cur.number()?;
+    u32::try_from(v).map_err(|_| AsmError::new(cur.line, col, format!("{v} is not a 32-bit unsigned number")))
 }

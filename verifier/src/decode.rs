@@ -454,8 +454,7 @@ fn decode_alu(r: RawInsn) -> Result<Insn, DecodeErrorKind> {
     alu_operand(r, width, op, dst, alu_name(r.code), is_x)
 }
 
-/// The source operand of an arithmetic instruction: a register with imm 0,
-/// or an immediate with src 0.
+/// An arithmetic instruction with its source operand.
 fn alu_operand(
     r: RawInsn,
     width: Width,
@@ -464,14 +463,19 @@ fn alu_operand(
     name: &'static str,
     is_x: bool,
 ) -> Result<Insn, DecodeErrorKind> {
-    let src = if is_x {
+    Ok(Insn::Alu { width, op, dst, src: source(r, name, is_x)? })
+}
+
+/// The source operand of an arithmetic or jump instruction: a register
+/// (the immediate must be 0) or the immediate (the src field must be 0).
+fn source(r: RawInsn, name: &'static str, is_x: bool) -> Result<Src, DecodeErrorKind> {
+    if is_x {
         zero_in(r, &[Field::Imm], name, " with register")?;
-        Src::Reg(reg(Field::Src, r.src)?)
+        Ok(Src::Reg(reg(Field::Src, r.src)?))
     } else {
         zero_in(r, &[Field::Src], name, " with immediate")?;
-        Src::Imm(r.imm)
-    };
-    Ok(Insn::Alu { width, op, dst, src })
+        Ok(Src::Imm(r.imm))
+    }
 }
 
 fn alu_name(c: u8) -> &'static str {
@@ -527,14 +531,7 @@ fn decode_jmp(r: RawInsn) -> Result<Insn, DecodeErrorKind> {
     };
     let width = if jmp32 { Width::W32 } else { Width::W64 };
     let dst = reg(Field::Dst, r.dst)?;
-    let name = jmp_name(r.code);
-    let src = if is_x {
-        zero_in(r, &[Field::Imm], name, " with register")?;
-        Src::Reg(reg(Field::Src, r.src)?)
-    } else {
-        zero_in(r, &[Field::Src], name, " with immediate")?;
-        Src::Imm(r.imm)
-    };
+    let src = source(r, jmp_name(r.code), is_x)?;
     Ok(Insn::Jump { width, cond, dst, src, off: r.off })
 }
 

@@ -154,3 +154,37 @@ fn disasm_matches_llvm_and_linux_style() {
     assert_eq!(d("exit"), "exit");
     assert_eq!(d("jslt %r1, -5, -2"), "if r1 s< -5 goto -2");
 }
+
+/// Random input never panics the assembler, the decoder or the
+/// disassembler: it is refused with an error or accepted.
+#[test]
+fn random_input_is_refused_or_accepted_never_a_panic() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let words = [
+        "r0", "w1", "%r2", "r10", "r11", "=", "+=", "s>>=", "*", "(", ")", "[", "]", ",", ":", "+", "-",
+        "u8", "s32", "0x7fff", "65536", "-1", "ll", "map", "map_value", "goto", "if", "lock", "call",
+        "exit", "ldxw", "stxdw", "mov32", "jne", "lddw", "L", "pc", "atomic_fetch_add", "xchg_64",
+        "cmpxchg32_32", "be16", "#", "é", "0x", "99999999999999999999999",
+    ];
+    for _ in 0..20_000 {
+        let n = (next() % 8) as usize;
+        let line: Vec<&str> = (0..n).map(|_| words[(next() % words.len() as u64) as usize]).collect();
+        let src = format!("{}\nexit", line.join(" "));
+        if let Ok(p) = assemble(&src) {
+            assert_eq!(assemble(&listing(&p)).unwrap(), p, "{src}");
+        }
+    }
+    for _ in 0..20_000 {
+        let bytes: Vec<u8> = (0..16).map(|_| next() as u8).collect();
+        if let Ok(p) = verifier::decode(&bytes) {
+            assert_eq!(verifier::encode(&p), bytes);
+            let _ = listing(&p);
+        }
+    }
+}

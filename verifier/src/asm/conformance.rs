@@ -22,8 +22,7 @@ use alloc::format;
 use alloc::string::String;
 
 use super::lexer::{Cursor, Tok};
-use super::llvm::u32_number;
-use super::{parse_call_exit, parse_target, set_offset, AsmError, Stmt};
+use super::{imm64_ref, parse_call_exit, parse_target, set_offset, AsmError, Stmt};
 use crate::insn::*;
 
 /// Parses one conformance-dialect statement.
@@ -218,21 +217,8 @@ fn imm64(cur: &mut Cursor) -> Result<Imm64, AsmError> {
     }
     let col = cur.col();
     let name = cur.ident()?;
-    let with_offset = matches!(name, "map_value" | "map_value_by_idx");
-    if !with_offset && !matches!(name, "map" | "var_addr" | "code_addr" | "map_by_idx") {
-        return Err(AsmError::new(cur.line, col, format!("expected a number or `map[N]`, found `{name}`")));
-    }
-    cur.expect("[")?;
-    let n = u32_number(cur)?;
-    cur.expect("]")?;
-    let offset = if with_offset && cur.eat("+") { u32_number(cur)? } else { 0 };
-    Ok(match name {
-        "map" => Imm64::MapRef(n),
-        "map_value" => Imm64::MapValue { map: n, offset },
-        "var_addr" => Imm64::VarAddr(n),
-        "code_addr" => Imm64::CodeAddr(n),
-        "map_by_idx" => Imm64::MapByIdx(n),
-        _ => Imm64::MapValueByIdx { map: n, offset },
+    imm64_ref(cur, name)?.ok_or_else(|| {
+        AsmError::new(cur.line, col, format!("expected a number or `map[N]`, found `{name}`"))
     })
 }
 

@@ -8,7 +8,7 @@ use alloc::format;
 use alloc::string::String;
 
 use super::lexer::{looks_like_reg, Cursor, Tok};
-use super::{parse_call_exit, parse_target, set_offset, AsmError, Stmt};
+use super::{imm64_ref, parse_call_exit, parse_target, set_offset, AsmError, Stmt};
 use crate::insn::*;
 
 /// Whether the statement at the cursor is in the LLVM dialect.
@@ -259,6 +259,7 @@ fn parse_rhs(cur: &mut Cursor, dst: Reg, width: Width) -> Result<Stmt, AsmError>
         return Ok(stmt);
     }
     if let Some(imm) = imm64_ref(cur, name)? {
+        cur.expect_word("ll")?;
         w64(cur)?;
         return Ok(Stmt::plain(Insn::LoadImm64 { dst, imm }));
     }
@@ -284,33 +285,6 @@ fn endian(cur: &mut Cursor, name: &str, dst: Reg, col: usize) -> Result<Option<S
         return Err(AsmError::new(cur.line, col, format!("`{name}` converts in place: write `{dst} = {name} {dst}`")));
     }
     Ok(Some(Stmt::plain(Insn::Endian { kind, bits, dst })))
-}
-
-// `map[0] ll`, `map_value[0] + 4 ll` and the other 64-bit immediate references.
-fn imm64_ref(cur: &mut Cursor, name: &str) -> Result<Option<Imm64>, AsmError> {
-    let with_offset = matches!(name, "map_value" | "map_value_by_idx");
-    if !with_offset && !matches!(name, "map" | "var_addr" | "code_addr" | "map_by_idx") {
-        return Ok(None);
-    }
-    cur.expect("[")?;
-    let n = u32_number(cur)?;
-    cur.expect("]")?;
-    let offset = if with_offset && cur.eat("+") { u32_number(cur)? } else { 0 };
-    cur.expect_word("ll")?;
-    Ok(Some(match name {
-        "map" => Imm64::MapRef(n),
-        "map_value" => Imm64::MapValue { map: n, offset },
-        "var_addr" => Imm64::VarAddr(n),
-        "code_addr" => Imm64::CodeAddr(n),
-        "map_by_idx" => Imm64::MapByIdx(n),
-        _ => Imm64::MapValueByIdx { map: n, offset },
-    }))
-}
-
-pub(super) fn u32_number(cur: &mut Cursor) -> Result<u32, AsmError> {
-    let col = cur.col();
-    let (v, _) = cur.number()?;
-    u32::try_from(v).map_err(|_| AsmError::new(cur.line, col, format!("{v} is not a 32-bit unsigned number")))
 }
 
 // `r1 = atomic_fetch_add((u64 *)(r2 + 0), r1)`, `r1 = xchg_64(r2 + 0, r1)`,
