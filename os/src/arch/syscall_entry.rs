@@ -1,0 +1,132 @@
+//! The `syscall`/`sysret` entry into the kernel.
+//!
+//! `syscall` jumps to [`syscall_entry`] with interrupts off (FMASK clears
+//! IF), the user's return address in `rcx` and flags in `r11`, and the
+//! user's stack still loaded. The entry switches to the running thread's
+//! kernel stack ([`set_kernel_stack`]), saves a [`SyscallFrame`], calls the
+//! handler installed with [`init`], restores the user's registers (the
+//! handler may have changed `rax`, and `rip`/`rsp` for `exec`) and returns
+//! with `sysretq`. Every register but `rax`, `rcx` and `r11` is preserved.
+
+use core::arch::naked_asm;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
+use x86_64::registers::rflags::RFlags;
+use x86_64::registers::segmentation::SegmentSelector;
+use x86_64::VirtAddr;
+
+use super::gdt;
+
+/// What the entry saved, in stack order (lowest address first).
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C)]
+pub struct SyscallFrame {
+    pub r9: u64,
+    pub r8: u64,
+    pub r10: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    /// The call number on entry; the result on return.
+    pub rax: u64,
+    pub rflags: u64,
+    /// Where `sysret` returns to (the instruction after `syscall`).
+    pub rip: u64,
+    pub rsp: u64,
+}
+
+impl SyscallFrame {
+    /// The six arguments in ABI order.
+    pub fn args(&self) -> [u64; 6] {
+        [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9]
+    }
+}
+
+/// The handler called for every system call.
+pub type SyscallHandler = extern "C" fn(&mut SyscallFrame);
+
+/// Top of the running thread's kernel stack, loaded by the entry.
+static KERNEL_STACK_TOP: AtomicU64 = AtomicU64::new(0);
+/// Scratch slot for the user's rsp while the entry switches stacks
+/// (interrupts are off there, and there is one CPU).
+static USER_RSP: AtomicU64 = AtomicU64::new(0);
+static HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the kernel stack that system calls of the running thread use (call
+/// on every thread switch, with interrupts off, together with
+/// [`gdt::set_kernel_stack`]).
+pub fn set_kernel_stack(top: u64) {
+    KERNEL_STACK_TOP.store(top, Ordering::Relaxed);
+    gdt::set_kernel_stack(top);
+}
+
+/// Turns on `syscall`/`sysret` and installs `handler`.
+pub fn init(handler: SyscallHandler) {
+    HANDLER.store(handler as usize, Ordering::Release);
+    // SAFETY: the GDT has kernel code/data at 0x08/0x10 and user data/code
+    // at 0x18/0x20 as STAR requires; the entry below is a valid handler.
+    unsafe {
+        Star::write(
+            SegmentSelector(gdt::USER_CODE),
+            SegmentSelector(gdt::USER_DATA),
+            SegmentSelector(gdt::KERNEL_CODE),
+            SegmentSelector(gdt::KERNEL_DATA),
+        )
+        .expect("the GDT layout fits STAR");
+        LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
+        SFMask::write(RFlags::INTERRUPT_FLAG | RFlags::DIRECTION_FLAG | RFlags::TRAP_FLAG | RFlags::ALIGNMENT_CHECK);
+        Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS));
+    }
+}
+
+extern "C" fn dispatch(frame: &mut SyscallFrame) {
+    let handler = HANDLER.load(Ordering::Acquire);
+    if handler == 0 {
+        frame.rax = (-(abi::Errno::ENOSYS.code() as i64)) as u64;
+        return;
+    }
+    // SAFETY: only `init` stores non-zero values, and it stores a `SyscallHandler`.
+    let handler: SyscallHandler = unsafe { core::mem::transmute(handler) };
+    handler(frame);
+}
+
+/// The `LSTAR` target.
+#[unsafe(naked)]
+unsafe extern "C" fn syscall_entry() {
+    naked_asm!(
+        "swapgs",
+        "mov [rip + {user_rsp}], rsp",
+        "mov rsp, [rip + {kstack}]",
+        "push qword ptr [rip + {user_rsp}]",
+        "push rcx",
+        "push r11",
+        "push rax",
+        "push rdi",
+        "push rsi",
+        "push rdx",
+        "push r10",
+        "push r8",
+        "push r9",
+        // Ten quadwords on a 16-byte aligned stack: aligned for the call.
+        "mov rdi, rsp",
+        "cld",
+        "call {dispatch}",
+        // The handler returns with interrupts off.
+        "pop r9",
+        "pop r8",
+        "pop r10",
+        "pop rdx",
+        "pop rsi",
+        "pop rdi",
+        "pop rax",
+        "pop r11",
+        "pop rcx",
+        "pop rsp",
+        "swapgs",
+        "sysretq",
+        user_rsp = sym USER_RSP,
+        kstack = sym KERNEL_STACK_TOP,
+        dispatch = sym dispatch,
+    )
+}

@@ -1,0 +1,155 @@
+//! A user address space: the kernel's [`AddressSpace`] (lower half empty,
+//! kernel half shared) plus the bookkeeping to check user pointers, to
+//! write into pages before the program runs, and to give every frame back
+//! when the process ends.
+
+use crate::memory::{self, AddressSpace, MapFlags, PAGE_SIZE};
+use abi::Errno;
+use alloc::vec::Vec;
+use x86_64::structures::paging::{PageTable, PageTableFlags, PhysFrame};
+use x86_64::PhysAddr;
+
+/// User addresses lie in `USER_BOTTOM..USER_TOP`: the first 64 KiB stay
+/// unmapped so a null pointer always faults.
+pub const USER_BOTTOM: u64 = 0x1_0000;
+/// End of the user part of the address space.
+pub const USER_TOP: u64 = 0x0000_8000_0000_0000;
+/// The user stack ends here (a guard page above, unmapped pages below).
+pub const STACK_TOP: u64 = 0x0000_7fff_ffff_0000;
+/// Size of the user stack.
+pub const STACK_SIZE: u64 = 64 * 1024;
+
+/// The lower half of one process's address space.
+pub struct UserSpace {
+    space: AddressSpace,
+    /// Every user page mapped, by virtual address.
+    pages: Vec<u64>,
+}
+
+impl UserSpace {
+    /// An empty user space.
+    pub fn new() -> Result<UserSpace, Errno> {
+        let space = AddressSpace::new_user().map_err(|_| Errno::ENOMEM)?;
+        Ok(UserSpace { space, pages: Vec::new() })
+    }
+
+    pub fn space(&self) -> &AddressSpace {
+        &self.space
+    }
+
+    /// Bytes of user memory mapped.
+    pub fn mapped_bytes(&self) -> u64 {
+        self.pages.len() as u64 * PAGE_SIZE
+    }
+
+    /// Maps a zeroed frame at page `virt` with `flags`; if the page is
+    /// mapped already (two segments sharing a page), keeps it and widens
+    /// its permissions.
+    pub fn map_zeroed(&mut self, virt: u64, flags: MapFlags) -> Result<(), Errno> {
+        if !(USER_BOTTOM..USER_TOP).contains(&virt) || virt % PAGE_SIZE != 0 {
+            return Err(Errno::EFAULT);
+        }
+        if let Some((_, old)) = self.space.translate(virt) {
+            let merged = MapFlags {
+                writable: old.writable || flags.writable,
+                executable: old.executable || flags.executable,
+                user: true,
+            };
+            if merged.writable && merged.executable {
+                return Err(Errno::ENOEXEC);
+            }
+            return self.space.protect(virt, merged).map_err(|_| Errno::ENOMEM);
+        }
+        self.pages.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        let frame = memory::alloc_zeroed_frame().ok_or(Errno::ENOMEM)?;
+        if self.space.map(virt, frame, flags).is_err() {
+            // Not mapped, so still ours to give back.
+            let _ = memory::free_frame(frame);
+            return Err(Errno::ENOMEM);
+        }
+        self.pages.push(virt);
+        Ok(())
+    }
+
+    /// Copies `data` to user address `virt` through the direct map, for
+    /// preparing a program before it runs (whatever the page permissions).
+    pub fn write(&self, mut virt: u64, mut data: &[u8]) -> Result<(), Errno> {
+        while !data.is_empty() {
+            let (phys, _) = self.space.translate(virt).ok_or(Errno::EFAULT)?;
+            let room = (PAGE_SIZE - virt % PAGE_SIZE) as usize;
+            let n = room.min(data.len());
+            // SAFETY: `phys` is a frame this space owns (mapped by
+            // `map_zeroed`), reached through the kernel's direct map; `n`
+            // stays within its page.
+            unsafe {
+                core::ptr::copy_nonoverlapping(data.as_ptr(), memory::phys_to_virt(phys.as_u64()) as *mut u8, n);
+            }
+            virt += n as u64;
+            data = &data[n..];
+        }
+        Ok(())
+    }
+
+    /// Whether `len` bytes at `ptr` are all mapped user memory (writable
+    /// too, if `write`).
+    pub fn check(&self, ptr: u64, len: u64, write: bool) -> bool {
+        if len == 0 {
+            return true;
+        }
+        let Some(end) = ptr.checked_add(len) else { return false };
+        if ptr < USER_BOTTOM || end > USER_TOP {
+            return false;
+        }
+        let mut page = ptr & !(PAGE_SIZE - 1);
+        while page < end {
+            match self.space.translate(page) {
+                Some((_, flags)) if flags.user && (flags.writable || !write) => {}
+                _ => return false,
+            }
+            page += PAGE_SIZE;
+        }
+        true
+    }
+}
+
+impl Drop for UserSpace {
+    /// Gives back every user frame, then the lower-half page tables and
+    /// the top-level table. The space must not be active.
+    fn drop(&mut self) {
+        for &virt in &self.pages {
+            if let Ok(frame) = self.space.unmap(virt) {
+                let _ = memory::free_frame(frame);
+            }
+        }
+        let root = self.space.root();
+        // SAFETY: the space is not active (callers switch to another first),
+        // no page of the lower half is mapped any more, and no other code
+        // holds this space: its lower-half tables belong to it alone. The
+        // kernel half (entries 256..512) is shared and left alone.
+        unsafe { free_tables(root.start_address().as_u64(), 4, 0..256) };
+        let _ = memory::free_frame(root);
+    }
+}
+
+/// Frees the page tables below entries `range` of the table at physical
+/// address `table` (at `level` 4 = PML4 .. 1 = page table).
+///
+/// # Safety
+/// The tables must be unused and owned by the caller.
+unsafe fn free_tables(table: u64, level: u8, range: core::ops::Range<usize>) {
+    if level == 1 {
+        return;
+    }
+    // SAFETY: `table` is a page table reached through the direct map; see
+    // the caller's guarantee.
+    let entries = unsafe { &*(memory::phys_to_virt(table) as *const PageTable) };
+    for i in range {
+        let entry = &entries[i];
+        if entry.flags().contains(PageTableFlags::PRESENT) && !entry.flags().contains(PageTableFlags::HUGE_PAGE) {
+            let child = entry.addr().as_u64();
+            // SAFETY: same ownership as the parent table.
+            unsafe { free_tables(child, level - 1, 0..512) };
+            let _ = memory::free_frame(PhysFrame::containing_address(PhysAddr::new(child)));
+        }
+    }
+}
