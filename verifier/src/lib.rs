@@ -7,6 +7,14 @@
 //!   assembler also reads the bpf_conformance syntax).
 //! * [`profile`]: what a program may touch (context layout, helper
 //!   signatures, maps, ports, limits), given by the entry point it is for.
+//! * [`verify()`]: the analysis. It runs the control-flow checks of [`cfg`],
+//!   computes register liveness ([`liveness`]), then explores every path
+//!   with abstract states ([`state`]) built on the domains of [`domain`]
+//!   (known bits, interval bounds). A rejection is a [`Report`]
+//!   ([`report`]); an acceptance is a [`Verified`] program, the only input
+//!   the JIT takes.
+//! * [`facts`]: the text form of entry-state facts (`r2: scalar in [0, 10]`)
+//!   used by the case suite and the command-line tool.
 #![cfg_attr(not(test), no_std)]
 extern crate alloc;
 
@@ -18,6 +26,12 @@ pub mod disasm;
 pub mod asm;
 pub mod domain;
 pub mod profile;
+pub mod report;
+pub mod state;
+pub mod cfg;
+pub mod liveness;
+pub mod verify;
+pub mod facts;
 
 pub use insn::*;
 pub use program::Program;
@@ -26,3 +40,6 @@ pub use encode::{encode, encode_insn, encode_raw};
 pub use disasm::{disasm, listing};
 pub use asm::{assemble, AsmError};
 pub use profile::*;
+pub use report::{ErrorKind, Report};
+pub use cfg::Function;
+pub use verify::{verify, verify_verbose, verify_with, Entry, Stats, Verified};

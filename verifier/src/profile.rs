@@ -395,17 +395,21 @@ pub struct Limits {
     /// States kept for pruning at one instruction; beyond it, new states are
     /// explored but not stored (bounding memory, never soundness).
     pub max_states_per_insn: usize,
+    /// States kept for pruning in all (bounding the analysis's memory).
+    pub max_states: usize,
 }
 
 impl Limits {
     /// The defaults: 1,000,000 processed instructions, 1,000,000 slots,
-    /// depth 8, 512 bytes of stack, 64 stored states per instruction.
+    /// depth 8, 512 bytes of stack, 64 stored states per instruction and
+    /// 16,384 in all.
     pub const DEFAULT: Limits = Limits {
         max_insns_processed: 1_000_000,
         max_program_len: 1_000_000,
         max_call_depth: 8,
         max_stack: 512,
         max_states_per_insn: 64,
+        max_states: 16_384,
     };
 }
 

@@ -1,0 +1,411 @@
+//! The abstract state at one instruction: what every register and every
+//! stack byte may hold, for each frame of the current call chain.
+//!
+//! * [`Value`]: uninitialised, a [`Scalar`], a [`Ptr`] into a [`Region`]
+//!   (with its offset as a scalar, so variable offsets have bounds), or a
+//!   map reference.
+//! * A pointer that may be NULL (a map lookup's result) carries an `id`
+//!   shared by all its copies, so a null check on one copy resolves all.
+//! * The stack of a frame is a vector of 8-byte slots, grown as the program
+//!   touches deeper bytes. Each byte is [`Byte::Invalid`] (never written),
+//!   [`Byte::Misc`] (some data), [`Byte::Zero`] or [`Byte::Spill`] (part of
+//!   a register stored whole at an aligned slot, kept in `Slot::spill` with
+//!   its type and bounds).
+//!
+//! [`State::covers`] decides pruning (every behaviour of the new state is a
+//! behaviour of an old, fully explored one) and [`State::same`] decides the
+//! infinite-loop check.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::domain::Scalar;
+use crate::insn::Reg;
+
+/// Where a pointer points.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Region {
+    /// The context (R1 at entry).
+    Ctx,
+    /// The stack of frame number `frame` (0 = the entry function's).
+    Stack { frame: u8 },
+    /// A value of map `map` (or the read-only data, a map of kind ReadOnly).
+    MapValue { map: u32 },
+    /// `size` bytes of helper-owned memory.
+    Mem { size: u32, writable: bool },
+}
+
+/// A pointer: a region and an offset from its start (for the stack, from
+/// the frame pointer, so negative).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Ptr {
+    pub region: Region,
+    pub off: Scalar,
+    /// Whether the pointer may be NULL (not yet checked).
+    pub maybe_null: bool,
+    /// Identity shared by the copies of a maybe-NULL pointer (0 = none).
+    pub id: u32,
+}
+
+/// What a register (or a spilled stack slot) may hold.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Value {
+    /// Never written (or clobbered by a call).
+    Uninit,
+    /// A number.
+    Scalar(Scalar),
+    /// A pointer.
+    Ptr(Ptr),
+    /// A reference to map number `n`, usable only as a helper argument.
+    MapRef(u32),
+}
+
+impl Value {
+    /// A known constant.
+    pub fn constant(v: u64) -> Value {
+        Value::Scalar(Scalar::constant(v))
+    }
+
+    /// A pointer to `region` at constant offset `off`.
+    pub fn ptr(region: Region, off: i64) -> Value {
+        Value::Ptr(Ptr { region, off: Scalar::constant(off as u64), maybe_null: false, id: 0 })
+    }
+
+    /// The scalar, if the value is one.
+    pub fn scalar(&self) -> Option<&Scalar> {
+        match self {
+            Value::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether the value is (or may be) an address.
+    pub fn is_pointer(&self) -> bool {
+        matches!(self, Value::Ptr(_) | Value::MapRef(_))
+    }
+
+    /// Whether every concrete value of `new` is one of `self`'s, for
+    /// pruning; `ids` maps maybe-NULL ids of `self` to those of `new`.
+    fn covers(&self, new: &Value, ids: &mut IdMap) -> bool {
+        match (self, new) {
+            (Value::Uninit, _) => true,
+            (Value::Scalar(a), Value::Scalar(b)) => a.covers(b),
+            (Value::Ptr(a), Value::Ptr(b)) => {
+                a.region == b.region
+                    && a.maybe_null == b.maybe_null
+                    && a.off.covers(&b.off)
+                    && (!a.maybe_null || ids.map(a.id, b.id))
+            }
+            (Value::MapRef(a), Value::MapRef(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// A consistent renaming of maybe-NULL ids between two states.
+#[derive(Default)]
+struct IdMap(Vec<(u32, u32)>);
+
+impl IdMap {
+    fn map(&mut self, old: u32, new: u32) -> bool {
+        for &(o, n) in &self.0 {
+            if o == old || n == new {
+                return o == old && n == new;
+            }
+        }
+        self.0.push((old, new));
+        true
+    }
+}
+
+/// What one stack byte holds.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Byte {
+    /// Never written: reading it is an error.
+    Invalid,
+    /// Some data.
+    Misc,
+    /// Known zero.
+    Zero,
+    /// Part of a register spilled whole into its slot.
+    Spill,
+}
+
+/// Eight stack bytes: `[fp - 8(i+1), fp - 8i)` for slot `i`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Slot {
+    /// Bytes from the lowest address up.
+    pub bytes: [Byte; 8],
+    /// The spilled register when all bytes are [`Byte::Spill`].
+    pub spill: Value,
+}
+
+impl Slot {
+    /// A slot never written.
+    pub const INVALID: Slot = Slot { bytes: [Byte::Invalid; 8], spill: Value::Uninit };
+
+    /// Whether the slot holds a whole spilled register.
+    pub fn is_spill(&self) -> bool {
+        self.bytes[0] == Byte::Spill
+    }
+
+    /// Whether the slot holds (part of) a spilled pointer.
+    pub fn holds_pointer(&self) -> bool {
+        self.is_spill() && self.spill.is_pointer()
+    }
+
+    fn covers(&self, new: &Slot, ids: &mut IdMap) -> bool {
+        if self.is_spill() {
+            return new.is_spill() && self.spill.covers(&new.spill, ids);
+        }
+        let readable_as_data = !new.holds_pointer();
+        self.bytes.iter().zip(&new.bytes).all(|(o, n)| match (o, n) {
+            (Byte::Invalid, _) => true,
+            (Byte::Misc, Byte::Misc | Byte::Zero) => true,
+            (Byte::Misc, Byte::Spill) => readable_as_data,
+            (Byte::Zero, Byte::Zero) => true,
+            _ => false,
+        })
+    }
+}
+
+/// The registers and stack of one function activation.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Frame {
+    pub regs: [Value; Reg::COUNT],
+    /// Stack slots, slot `i` covering `fp - 8(i+1) .. fp - 8i`.
+    pub stack: Vec<Slot>,
+    /// Slot index of the call that created the frame (0 for the entry).
+    pub callsite: usize,
+    /// Index of the function the frame runs.
+    pub func: usize,
+}
+
+impl Frame {
+    /// A frame with every register uninitialised except r10.
+    pub fn new(frame_no: u8, callsite: usize, func: usize) -> Frame {
+        let mut regs = [Value::Uninit; Reg::COUNT];
+        regs[10] = Value::ptr(Region::Stack { frame: frame_no }, 0);
+        Frame { regs, stack: Vec::new(), callsite, func }
+    }
+
+    /// The slot holding byte `fp + off` (off in -512..0), if allocated.
+    pub fn slot(&self, off: i64) -> Option<&Slot> {
+        self.stack.get(slot_index(off))
+    }
+
+    /// Covers `self`'s registers in `live` and its stack over `new`'s.
+    fn covers(&self, new: &Frame, live: u16, ids: &mut IdMap) -> bool {
+        if self.callsite != new.callsite {
+            return false;
+        }
+        for r in 0..Reg::COUNT {
+            if live & (1 << r) != 0 && !self.regs[r].covers(&new.regs[r], ids) {
+                return false;
+            }
+        }
+        let n = self.stack.len().max(new.stack.len());
+        (0..n).all(|i| {
+            let o = self.stack.get(i).unwrap_or(&Slot::INVALID);
+            let s = new.stack.get(i).unwrap_or(&Slot::INVALID);
+            o.covers(s, ids)
+        })
+    }
+
+    fn same(&self, new: &Frame, live: u16) -> bool {
+        let regs_same = (0..Reg::COUNT).all(|r| live & (1 << r) == 0 || self.regs[r] == new.regs[r]);
+        let n = self.stack.len().max(new.stack.len());
+        regs_same
+            && self.callsite == new.callsite
+            && (0..n).all(|i| self.stack.get(i).unwrap_or(&Slot::INVALID) == new.stack.get(i).unwrap_or(&Slot::INVALID))
+    }
+}
+
+/// The index of the slot holding byte `fp + off` (off in -512..0).
+pub fn slot_index(off: i64) -> usize {
+    ((-off - 1) / 8) as usize
+}
+
+/// The position of byte `fp + off` within its slot.
+pub fn byte_index(off: i64) -> usize {
+    (off + 8 * (slot_index(off) as i64 + 1)) as usize
+}
+
+/// The abstract state: the frames of the current call chain.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct State {
+    /// Frame 0 is the entry function's; the last is the running one.
+    pub frames: Vec<Frame>,
+}
+
+impl State {
+    /// The running frame.
+    pub fn cur(&self) -> &Frame {
+        &self.frames[self.frames.len() - 1]
+    }
+
+    /// The running frame, mutably.
+    pub fn cur_mut(&mut self) -> &mut Frame {
+        let n = self.frames.len() - 1;
+        &mut self.frames[n]
+    }
+
+    /// Register `r` of the running frame.
+    pub fn reg(&self, r: Reg) -> &Value {
+        &self.cur().regs[r.index()]
+    }
+
+    /// Sets register `r` of the running frame.
+    pub fn set(&mut self, r: Reg, v: Value) {
+        self.cur_mut().regs[r.index()] = v;
+    }
+
+    /// Whether every behaviour of `new` is one of `self`'s. `live[i]` is the
+    /// set of registers of frame `i` that may still be read.
+    pub fn covers(&self, new: &State, live: &[u16]) -> bool {
+        let mut ids = IdMap::default();
+        self.frames.len() == new.frames.len()
+            && self.frames.iter().zip(&new.frames).zip(live).all(|((o, n), &l)| o.covers(n, l, &mut ids))
+    }
+
+    /// Whether `new` is exactly `self` (over live registers).
+    pub fn same(&self, new: &State, live: &[u16]) -> bool {
+        self.frames.len() == new.frames.len()
+            && self.frames.iter().zip(&new.frames).zip(live).all(|((o, n), &l)| o.same(n, l))
+    }
+
+    /// Applies `f` to every register and spilled slot of every frame.
+    pub fn for_each_value(&mut self, mut f: impl FnMut(&mut Value)) {
+        for frame in &mut self.frames {
+            frame.regs.iter_mut().for_each(&mut f);
+            for slot in &mut frame.stack {
+                if slot.is_spill() {
+                    f(&mut slot.spill);
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Region::Ctx => write!(f, "ctx"),
+            Region::Stack { frame } => write!(f, "fp{frame}"),
+            Region::MapValue { map } => write!(f, "map_value(m{map})"),
+            Region::Mem { size, writable: true } => write!(f, "mem({size})"),
+            Region::Mem { size, writable: false } => write!(f, "rdonly_mem({size})"),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Uninit => write!(f, "uninit"),
+            Value::Scalar(s) => write!(f, "{s}"),
+            Value::MapRef(m) => write!(f, "map_ref(m{m})"),
+            Value::Ptr(p) => {
+                if p.maybe_null {
+                    write!(f, "{}_or_null", p.region)?;
+                    write!(f, "(id={})", p.id)?;
+                } else {
+                    write!(f, "{}", p.region)?;
+                }
+                match p.off.as_const() {
+                    Some(o) if (o as i64) < 0 => write!(f, " - {}", (o as i64).unsigned_abs()),
+                    Some(o) => write!(f, " + {o}"),
+                    None => write!(f, " + {}", p.off),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for State {
+    /// The live registers and written stack slots of the running frame, as
+    /// the verbose log prints them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let frame = self.cur();
+        let mut sep = "";
+        if self.frames.len() > 1 {
+            write!(f, "frame{}: ", self.frames.len() - 1)?;
+        }
+        for (i, v) in frame.regs.iter().enumerate() {
+            if *v != Value::Uninit {
+                write!(f, "{sep}r{i}={v}")?;
+                sep = " ";
+            }
+        }
+        for (i, slot) in frame.stack.iter().enumerate() {
+            let off = -8 * (i as i64 + 1);
+            if slot.is_spill() {
+                write!(f, "{sep}fp{off}={}", slot.spill)?;
+            } else if slot.bytes.iter().any(|b| *b != Byte::Invalid) {
+                let marks: alloc::string::String = slot
+                    .bytes
+                    .iter()
+                    .map(|b| match b {
+                        Byte::Invalid => '?',
+                        Byte::Misc => 'm',
+                        Byte::Zero => '0',
+                        Byte::Spill => 's',
+                    })
+                    .collect();
+                write!(f, "{sep}fp{off}={marks}")?;
+            } else {
+                continue;
+            }
+            sep = " ";
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_offsets_map_to_slots() {
+        assert_eq!((slot_index(-1), byte_index(-1)), (0, 7));
+        assert_eq!((slot_index(-8), byte_index(-8)), (0, 0));
+        assert_eq!((slot_index(-9), byte_index(-9)), (1, 7));
+        assert_eq!((slot_index(-512), byte_index(-512)), (63, 0));
+    }
+
+    #[test]
+    fn uninit_registers_cover_anything_and_ranges_cover_subranges() {
+        let old = State { frames: alloc::vec![Frame::new(0, 0, 0)] };
+        let mut new = old.clone();
+        new.set(Reg::R1, Value::Scalar(Scalar::range(0, 5)));
+        assert!(old.covers(&new, &[0x7ff]));
+        assert!(!new.covers(&old, &[0x7ff]));
+        // Dead registers are not compared.
+        assert!(new.covers(&old, &[0x7ff & !2]));
+        let mut wider = new.clone();
+        wider.set(Reg::R1, Value::Scalar(Scalar::range(0, 10)));
+        assert!(wider.covers(&new, &[0x7ff]));
+        assert!(!new.covers(&wider, &[0x7ff]));
+    }
+
+    #[test]
+    fn a_spilled_pointer_is_not_data() {
+        let mut data = Slot::INVALID;
+        data.bytes = [Byte::Misc; 8];
+        let spill = Slot { bytes: [Byte::Spill; 8], spill: Value::ptr(Region::Ctx, 0) };
+        let mut ids = IdMap::default();
+        assert!(!data.covers(&spill, &mut ids));
+        let scalar = Slot { bytes: [Byte::Spill; 8], spill: Value::constant(3) };
+        assert!(data.covers(&scalar, &mut ids));
+    }
+
+    #[test]
+    fn null_ids_must_rename_consistently() {
+        let p = |id| Value::Ptr(Ptr { region: Region::MapValue { map: 0 }, off: Scalar::constant(0), maybe_null: true, id });
+        let mut ids = IdMap::default();
+        assert!(p(1).covers(&p(5), &mut ids));
+        assert!(p(1).covers(&p(5), &mut ids));
+        assert!(!p(2).covers(&p(5), &mut ids));
+    }
+}

@@ -1,0 +1,138 @@
+//! The analysis: abstract interpretation of every path of a program.
+//!
+//! [`verify`] runs the control-flow checks ([`crate::cfg`]), then explores
+//! paths depth-first from slot 0 with an abstract [`State`], one instruction
+//! at a time ([`step`]: ALU and jumps; [`mem`]: loads, stores and atomics;
+//! [`call`]: helpers, local calls and exits). At a conditional jump both
+//! feasible edges are followed, each with what the condition teaches.
+//!
+//! Loops are handled by *pruning* ([`explore`]): at a prune point (a jump
+//! target or function start) the current state is compared with the states
+//! stored there before. A stored state whose every continuation has been
+//! checked (*fully explored*) and that covers the current one proves the
+//! current path safe, so it ends. A stored state still on the current path
+//! that is identical (over live registers) means the path has come back to
+//! where it was with nothing changed: an infinite loop. Every processed
+//! instruction counts against a limit, so the analysis always ends.
+
+mod call;
+mod explore;
+mod mem;
+mod step;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::cfg::Function;
+use crate::insn::{Insn, Reg};
+use crate::profile::Profile;
+use crate::program::Program;
+use crate::report::{ErrorKind, Report};
+use crate::state::{Frame, Region, State, Value};
+
+/// What the analysis did, for `modload -v` and benchmarks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Stats {
+    /// Instructions processed over all paths.
+    pub insns_processed: u64,
+    /// States stored at prune points.
+    pub states_stored: u64,
+    /// Paths ended because a fully explored state covered them.
+    pub states_pruned: u64,
+    /// Most paths waiting to be explored at once.
+    pub peak_pending: usize,
+}
+
+/// A program the verifier accepted, with what the JIT may rely on.
+/// Only [`verify`] can make one.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    program: Program,
+    functions: Vec<Function>,
+    stats: Stats,
+}
+
+impl Verified {
+    /// The program.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// The functions, the entry first, each with its stack depth.
+    pub fn functions(&self) -> &[Function] {
+        &self.functions
+    }
+
+    /// What the analysis did.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}
+
+/// Registers known at entry, replacing the default (`r1` = context).
+///
+/// Tests and the command-line tool use it to check one rule in isolation:
+/// "given `r2` in `[0, 10]`, is this access safe?".
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Entry {
+    /// Registers and what they hold; others start uninitialised, r10 is the
+    /// frame pointer. Without any, r1 holds the context pointer.
+    pub regs: Vec<(Reg, Value)>,
+}
+
+/// Verifies `program` for the entry point described by `profile`.
+pub fn verify(program: &Program, profile: &Profile) -> Result<Verified, Report> {
+    verify_with(program, profile, &Entry::default(), None)
+}
+
+/// Like [`verify`], appending to `log` the state before each instruction,
+/// as the Linux verifier log does.
+pub fn verify_verbose(program: &Program, profile: &Profile, log: &mut String) -> Result<Verified, Report> {
+    verify_with(program, profile, &Entry::default(), Some(log))
+}
+
+/// The general form: an explicit entry state and an optional log.
+pub fn verify_with(
+    program: &Program,
+    profile: &Profile,
+    entry: &Entry,
+    log: Option<&mut String>,
+) -> Result<Verified, Report> {
+    let insns = program.insns();
+    let disasm = |r: Report| with_insn(r, insns);
+    let cfg = crate::cfg::check(insns, &profile.limits).map_err(disasm)?;
+    let live = crate::liveness::live_in(insns, profile);
+    let mut checker = explore::Checker::new(insns, profile, &cfg, &live, log);
+    let mut state = State { frames: Vec::new() };
+    if state.frames.try_reserve(profile.limits.max_call_depth as usize).is_err() {
+        return Err(Report::new(ErrorKind::OutOfMemory, 0, "out of memory for the analysis"));
+    }
+    state.frames.push(Frame::new(0, 0, 0));
+    if entry.regs.is_empty() {
+        state.set(Reg::R1, Value::ptr(Region::Ctx, 0));
+    }
+    for &(r, v) in &entry.regs {
+        state.set(r, v);
+    }
+    checker.run(state).map_err(disasm)?;
+    let (depths, stats) = checker.finish();
+    crate::cfg::check_stack(&cfg, &depths, &profile.limits).map_err(disasm)?;
+    let functions = cfg
+        .functions
+        .iter()
+        .zip(&depths)
+        .map(|(f, &d)| Function { stack_depth: d, ..*f })
+        .collect();
+    Ok(Verified { program: program.clone(), functions, stats })
+}
+
+/// Fills in the disassembled instruction of a report.
+fn with_insn(mut r: Report, insns: &[Insn]) -> Report {
+    if r.insn.is_empty() {
+        if let Some(insn) = insns.get(r.pc) {
+            r.insn = format!("{insn}");
+        }
+    }
+    r
+}

@@ -1,0 +1,269 @@
+//! Path exploration: the work list of pending paths, the states stored at
+//! prune points, pruning and infinite-loop detection, the complexity limit
+//! and the verbose log.
+//!
+//! Every stored state (a *checkpoint*) counts its `branches`: the paths
+//! still being explored whose most recent checkpoint it is, plus its child
+//! checkpoints that are not finished. A path that ends (by `exit` or by
+//! being pruned) decrements its checkpoint, and a checkpoint reaching zero
+//! decrements its parent in turn. A checkpoint with zero branches is *fully
+//! explored*: every continuation from it was checked, so it may prune. One
+//! with branches left is an ancestor of the current path (exploration is
+//! depth-first), so meeting the very same state there again is a loop that
+//! would never end.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use super::Stats;
+use crate::cfg::Cfg;
+use crate::insn::{Insn, Reg};
+use crate::liveness::{CALLEE_SAVED, RegSet};
+use crate::profile::Profile;
+use crate::report::{ErrorKind, Report};
+use crate::state::State;
+
+/// Paths waiting to be explored, at most (as the Linux verifier's jump
+/// sequence limit).
+const MAX_PENDING: usize = 8192;
+
+/// A state stored at a prune point.
+struct Checkpoint {
+    state: State,
+    parent: Option<u32>,
+    branches: u32,
+}
+
+/// A path waiting to be explored.
+struct Path {
+    pc: usize,
+    state: State,
+    parent: Option<u32>,
+}
+
+/// Where the current path goes after one instruction.
+pub(super) enum Flow {
+    /// On to this slot.
+    Next(usize),
+    /// On to `next`; the other edge of a jump goes to `other_pc` with `other`.
+    Fork { next: usize, other_pc: usize, other: State },
+    /// The path ends (the program exits).
+    End,
+}
+
+enum Visit {
+    Pruned,
+    Continue(Option<u32>),
+}
+
+/// The analysis of one program.
+pub(super) struct Checker<'a> {
+    pub(super) insns: &'a [Insn],
+    pub(super) profile: &'a Profile,
+    pub(super) cfg: &'a Cfg,
+    live: &'a [RegSet],
+    log: Option<&'a mut String>,
+    checkpoints: Vec<Checkpoint>,
+    at: Vec<Vec<u32>>,
+    pending: Vec<Path>,
+    stats: Stats,
+    /// Deepest stack byte used, per function.
+    depths: Vec<u32>,
+    /// The last id given to a maybe-NULL pointer.
+    pub(super) last_id: u32,
+}
+
+impl<'a> Checker<'a> {
+    pub(super) fn new(
+        insns: &'a [Insn],
+        profile: &'a Profile,
+        cfg: &'a Cfg,
+        live: &'a [RegSet],
+        log: Option<&'a mut String>,
+    ) -> Checker<'a> {
+        Checker {
+            insns,
+            profile,
+            cfg,
+            live,
+            log,
+            checkpoints: Vec::new(),
+            at: vec![Vec::new(); insns.len()],
+            pending: Vec::new(),
+            stats: Stats::default(),
+            depths: vec![0; cfg.functions.len()],
+            last_id: 0,
+        }
+    }
+
+    /// Stack depths per function (multiples of 8) and statistics.
+    pub(super) fn finish(self) -> (Vec<u32>, Stats) {
+        let depths = self.depths.iter().map(|d| d.div_ceil(8) * 8).collect();
+        (depths, self.stats)
+    }
+
+    /// Explores every path from slot 0 starting in `init`.
+    pub(super) fn run(&mut self, init: State) -> Result<(), Report> {
+        self.pending.push(Path { pc: 0, state: init, parent: None });
+        while let Some(Path { mut pc, mut state, mut parent }) = self.pending.pop() {
+            if let Some(log) = self.log.as_deref_mut() {
+                let _ = writeln!(log, "from pending path to {pc}:");
+            }
+            loop {
+                if self.cfg.prune[pc] {
+                    match self.visit(pc, &state, parent)? {
+                        Visit::Pruned => {
+                            if let Some(log) = self.log.as_deref_mut() {
+                                let _ = writeln!(log, "{pc}: safe (covered by an explored state)");
+                            }
+                            self.end_path(parent);
+                            break;
+                        }
+                        Visit::Continue(p) => parent = p,
+                    }
+                }
+                self.stats.insns_processed += 1;
+                if self.stats.insns_processed > self.profile.limits.max_insns_processed {
+                    return Err(Report::new(
+                        ErrorKind::TooComplex,
+                        pc,
+                        format!(
+                            "the analysis processed {} instructions without finishing",
+                            self.profile.limits.max_insns_processed
+                        ),
+                    )
+                    .hint("bound loops by small constants and reduce the number of branches inside them"));
+                }
+                if let Some(log) = self.log.as_deref_mut() {
+                    let _ = writeln!(log, "{pc}: {:<32} ; {}", format!("{}", self.insns[pc]), state);
+                }
+                match self.step(pc, &mut state)? {
+                    Flow::Next(n) => pc = n,
+                    Flow::Fork { next, other_pc, other } => {
+                        self.fork(pc, other_pc, other, parent)?;
+                        pc = next;
+                    }
+                    Flow::End => {
+                        self.end_path(parent);
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues the other edge of a jump.
+    fn fork(&mut self, pc: usize, other_pc: usize, other: State, parent: Option<u32>) -> Result<(), Report> {
+        if self.pending.len() >= MAX_PENDING {
+            return Err(Report::new(
+                ErrorKind::TooComplex,
+                pc,
+                format!("more than {MAX_PENDING} paths wait to be explored"),
+            )
+            .hint("reduce the number of branches in a row"));
+        }
+        if self.pending.try_reserve(1).is_err() {
+            return Err(self.out_of_memory(pc));
+        }
+        if let Some(p) = parent {
+            self.checkpoints[p as usize].branches += 1;
+        }
+        self.pending.push(Path { pc: other_pc, state: other, parent });
+        self.stats.peak_pending = self.stats.peak_pending.max(self.pending.len());
+        Ok(())
+    }
+
+    /// A path ended: its checkpoints may now be fully explored.
+    fn end_path(&mut self, mut parent: Option<u32>) {
+        while let Some(i) = parent {
+            let ck = &mut self.checkpoints[i as usize];
+            ck.branches -= 1;
+            if ck.branches > 0 {
+                break;
+            }
+            parent = ck.parent;
+        }
+    }
+
+    /// The live registers of each frame of `state` at `pc`.
+    fn live_masks(&self, pc: usize, state: &State) -> [RegSet; 8] {
+        let mut masks = [0; 8];
+        let n = state.frames.len().min(8);
+        for (i, m) in masks.iter_mut().enumerate().take(n) {
+            *m = if i + 1 == n {
+                self.live[pc]
+            } else {
+                let resume = state.frames[i + 1].callsite + 1;
+                self.live.get(resume).copied().unwrap_or(0) & CALLEE_SAVED
+            };
+        }
+        masks
+    }
+
+    /// Compares the state at a prune point with those stored there, and
+    /// stores it.
+    fn visit(&mut self, pc: usize, state: &State, parent: Option<u32>) -> Result<Visit, Report> {
+        let live = self.live_masks(pc, state);
+        let live = &live[..state.frames.len().min(8)];
+        for &i in &self.at[pc] {
+            let ck = &self.checkpoints[i as usize];
+            if ck.branches == 0 {
+                if ck.state.covers(state, live) {
+                    self.stats.states_pruned += 1;
+                    return Ok(Visit::Pruned);
+                }
+            } else if ck.state.same(state, live) {
+                return Err(Report::new(
+                    ErrorKind::InfiniteLoop,
+                    pc,
+                    "infinite loop: the program comes back here in exactly the state it was in before",
+                )
+                .hint("make every loop change its condition on each iteration, e.g. count up to a constant bound"));
+            }
+        }
+        let limits = &self.profile.limits;
+        if self.at[pc].len() >= limits.max_states_per_insn || self.checkpoints.len() >= limits.max_states {
+            return Ok(Visit::Continue(parent));
+        }
+        if self.checkpoints.try_reserve(1).is_err() || self.at[pc].try_reserve(1).is_err() {
+            return Err(self.out_of_memory(pc));
+        }
+        let idx = self.checkpoints.len() as u32;
+        self.checkpoints.push(Checkpoint { state: state.clone(), parent, branches: 1 });
+        self.at[pc].push(idx);
+        self.stats.states_stored += 1;
+        Ok(Visit::Continue(Some(idx)))
+    }
+
+    pub(super) fn out_of_memory(&self, pc: usize) -> Report {
+        Report::new(ErrorKind::OutOfMemory, pc, "out of memory for the analysis")
+    }
+
+    /// A report naming the registers involved and their state.
+    pub(super) fn fail(&self, kind: ErrorKind, pc: usize, st: &State, regs: &[Reg], reason: String) -> Report {
+        let mut r = Report::new(kind, pc, reason);
+        for &reg in regs {
+            r = r.reg(format!("{reg}"), format!("{}", st.reg(reg)));
+        }
+        r
+    }
+
+    /// Records that the function owning stack frame `frame` uses bytes down
+    /// to `fp + lowest`.
+    pub(super) fn touch_stack(&mut self, st: &State, frame: u8, lowest: i64) {
+        if let Some(f) = st.frames.get(frame as usize) {
+            let d = &mut self.depths[f.func];
+            *d = (*d).max(lowest.unsigned_abs() as u32);
+        }
+    }
+
+    /// A fresh id for a maybe-NULL pointer.
+    pub(super) fn fresh_id(&mut self) -> u32 {
+        self.last_id += 1;
+        self.last_id
+    }
+}

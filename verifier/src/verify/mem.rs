@@ -1,0 +1,375 @@
+//! Memory: loads, stores and atomics, and the bounds and permission checks
+//! shared with helper arguments.
+//!
+//! Each region has its own rules:
+//! * context: the accessed bytes lie within one field that has the needed
+//!   permission; variable offsets only inside a buffer field;
+//! * stack: constant offsets within the frame; reads only of written bytes;
+//!   an 8-byte aligned store of a register *spills* it (keeping its type
+//!   and bounds) and an 8-byte aligned load *fills* it back; pointers are
+//!   only spilled whole, and a spilled pointer is never read in part;
+//! * map values, read-only data and helper memory: the whole access within
+//!   the value (constant or bounded variable offset); stores only where
+//!   writable; never a pointer stored.
+
+use alloc::format;
+
+use super::explore::Checker;
+use crate::domain::Scalar;
+use crate::insn::{AtomicOp, Reg, Size, Src, Width};
+use crate::profile::FieldKind;
+use crate::report::{ErrorKind, Report};
+use crate::state::{byte_index, slot_index, Byte, Ptr, Region, Slot, State, Value};
+
+/// Whether memory is read or written.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Access {
+    Read,
+    Write,
+}
+
+impl Access {
+    fn verb(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// The pointer in `r`, which must be a non-NULL pointer.
+    pub(super) fn pointer(&self, pc: usize, st: &State, r: Reg) -> Result<Ptr, Report> {
+        match self.read(pc, st, r)? {
+            Value::Ptr(p) if !p.maybe_null => Ok(p),
+            Value::Ptr(_) => Err(self
+                .fail(ErrorKind::NullPointer, pc, st, &[r], format!("{r} may be NULL here"))
+                .hint(format!("compare {r} with 0 (e.g. `if {r} == 0 goto out`) before using it"))),
+            Value::MapRef(_) => Err(self
+                .fail(ErrorKind::NotAPointer, pc, st, &[r], format!("{r} is a map reference, which cannot be dereferenced"))
+                .hint("pass the map reference to map_lookup to get a pointer to a value")),
+            _ => Err(self.fail(
+                ErrorKind::NotAPointer,
+                pc,
+                st,
+                &[r],
+                format!("{r} holds a number, not a pointer; memory is reached only through pointers the verifier knows"),
+            )),
+        }
+    }
+
+    /// Checks that bytes `p + off .. p + off + size` may be accessed (for
+    /// every possible offset of `p`), and returns the offset range.
+    pub(super) fn check_access(
+        &mut self,
+        pc: usize,
+        st: &State,
+        r: Reg,
+        p: &Ptr,
+        off: i64,
+        size: u64,
+        acc: Access,
+    ) -> Result<Scalar, Report> {
+        let at = p.off.alu(Width::W64, crate::insn::AluOp::Add, &Scalar::constant(off as u64));
+        let (lo, hi) = (at.b.smin, at.b.smax);
+        let fail = |kind, reason: alloc::string::String| self.fail(kind, pc, st, &[r], reason);
+        match p.region {
+            Region::Ctx => {
+                let ctx = &self.profile.ctx;
+                let Some((_, field)) = (lo >= 0).then(|| ctx.field_at(lo as u64)).flatten() else {
+                    return Err(fail(
+                        ErrorKind::ContextAccess,
+                        format!("no field of the context at offset {lo} ({} bytes in all)", ctx.size),
+                    )
+                    .hint("access the context only through the fields of the entry point's context structure"));
+                };
+                if lo != hi && field.kind != FieldKind::Buffer {
+                    return Err(fail(
+                        ErrorKind::VariableOffset,
+                        format!("variable offset [{lo}, {hi}] into context field `{}`", field.name),
+                    )
+                    .hint("only buffer fields may be indexed with a variable"));
+                }
+                if hi as u64 + size > field.end() {
+                    let what = if lo == hi {
+                        format!("{size} bytes at offset {lo}")
+                    } else {
+                        format!("{size} bytes at offsets [{lo}, {hi}]")
+                    };
+                    return Err(fail(
+                        if lo == hi { ErrorKind::ContextAccess } else { ErrorKind::OutOfBounds },
+                        format!("{what} leave context field `{}` (offset {}, {} bytes)", field.name, field.offset, field.size),
+                    )
+                    .hint("bound the index by the buffer's capacity before the access"));
+                }
+                let allowed = match acc {
+                    Access::Read => field.read,
+                    Access::Write => field.write,
+                };
+                if !allowed {
+                    return Err(fail(
+                        ErrorKind::ContextAccess,
+                        format!("context field `{}` may not be {}", field.name, if acc == Access::Read { "read" } else { "written" }),
+                    ));
+                }
+            }
+            Region::Stack { frame } => {
+                if lo != hi {
+                    return Err(fail(
+                        ErrorKind::VariableOffset,
+                        format!("variable offset [{lo}, {hi}] into the stack"),
+                    )
+                    .hint("use constant offsets from r10; put indexed data in a map value"));
+                }
+                let max = self.profile.limits.max_stack as i64;
+                if lo < -max || lo + size as i64 > 0 {
+                    return Err(fail(
+                        ErrorKind::OutOfBounds,
+                        format!("{} of {size} bytes at fp{lo:+} is outside the stack frame (fp-{max} to fp)", acc.verb()),
+                    ));
+                }
+                self.touch_stack(st, frame, lo);
+            }
+            Region::MapValue { map } => {
+                let m = self.profile.map(map).copied().unwrap_or(crate::profile::MapInfo::read_only(0));
+                check_range(lo, hi, size, m.value_size as u64)
+                    .map_err(|why| fail(ErrorKind::OutOfBounds, format!("{why} of a map value of {} bytes", m.value_size))
+                        .hint("check the index against the value size before the access"))?;
+                if acc == Access::Write && !m.writable() {
+                    return Err(fail(ErrorKind::ReadOnly, "read-only data cannot be written".into()));
+                }
+            }
+            Region::Mem { size: len, writable } => {
+                check_range(lo, hi, size, len as u64)
+                    .map_err(|why| fail(ErrorKind::OutOfBounds, format!("{why} of helper memory of {len} bytes")))?;
+                if acc == Access::Write && !writable {
+                    return Err(fail(ErrorKind::ReadOnly, "this helper memory is read-only".into()));
+                }
+            }
+        }
+        Ok(at)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn load(&mut self, pc: usize, st: &mut State, size: Size, signed: bool, dst: Reg, src: Reg, off: i16) -> Result<(), Report> {
+        let p = self.pointer(pc, st, src)?;
+        let n = size.bytes();
+        let at = self.check_access(pc, st, src, &p, off as i64, n as u64, Access::Read)?;
+        let bits = n * 8;
+        let unknown = if signed { Scalar::unknown_signed_bits(bits) } else { Scalar::unknown_bits(bits) };
+        let v = match p.region {
+            Region::Ctx => {
+                let o = at.b.smin as u64;
+                match self.profile.ctx.field_at(o) {
+                    Some((_, f)) if f.offset as u64 == o && f.size == n => match f.kind {
+                        FieldKind::Length { capacity, .. } => Value::Scalar(extend(Scalar::range(0, capacity as u64), bits, signed)),
+                        FieldKind::Bounded { min, max } => Value::Scalar(extend(Scalar::range(min, max), bits, signed)),
+                        _ => Value::Scalar(unknown),
+                    },
+                    _ => Value::Scalar(unknown),
+                }
+            }
+            Region::Stack { frame } => self.stack_read(pc, st, src, frame, at.b.smin, n, signed)?,
+            _ => Value::Scalar(unknown),
+        };
+        self.write(pc, st, dst, v)
+    }
+
+    /// Reads `n` stack bytes at `fp + o` of `frame`.
+    #[allow(clippy::too_many_arguments)]
+    fn stack_read(&self, pc: usize, st: &State, r: Reg, frame: u8, o: i64, n: u32, signed: bool) -> Result<Value, Report> {
+        let f = &st.frames[frame as usize];
+        if n == 8 && o % 8 == 0 {
+            if let Some(slot) = f.slot(o).filter(|s| s.is_spill()) {
+                return Ok(slot.spill);
+            }
+        }
+        let mut all_zero = true;
+        for b in o..o + n as i64 {
+            let slot = f.slot(b).unwrap_or(&Slot::INVALID);
+            match slot.bytes[byte_index(b)] {
+                Byte::Invalid => {
+                    return Err(self
+                        .fail(ErrorKind::UninitStack, pc, st, &[r], format!("read of stack byte fp{b} that was never written"))
+                        .hint("write the stack slot on every path before reading it"));
+                }
+                Byte::Spill if slot.holds_pointer() => {
+                    return Err(self.fail(
+                        ErrorKind::SpilledPointer,
+                        pc,
+                        st,
+                        &[r],
+                        format!("read of part of a pointer spilled at fp{}", -8 * (slot_index(b) as i64 + 1)),
+                    )
+                    .hint("load spilled pointers back whole, with an 8-byte load at the same offset"));
+                }
+                Byte::Zero => {}
+                _ => all_zero = false,
+            }
+        }
+        let bits = n * 8;
+        Ok(Value::Scalar(if all_zero {
+            Scalar::constant(0)
+        } else if signed {
+            Scalar::unknown_signed_bits(bits)
+        } else {
+            Scalar::unknown_bits(bits)
+        }))
+    }
+
+    pub(super) fn store(&mut self, pc: usize, st: &mut State, size: Size, dst: Reg, off: i16, src: Src) -> Result<(), Report> {
+        let p = self.pointer(pc, st, dst)?;
+        let v = match src {
+            Src::Imm(i) => Value::constant(i as i64 as u64),
+            Src::Reg(r) => self.read(pc, st, r)?,
+        };
+        let n = size.bytes();
+        let at = self.check_access(pc, st, dst, &p, off as i64, n as u64, Access::Write)?;
+        let src_regs: &[Reg] = match &src {
+            Src::Reg(r) => core::slice::from_ref(r),
+            Src::Imm(_) => &[],
+        };
+        if v.is_pointer() {
+            let Region::Stack { frame } = p.region else {
+                return Err(self
+                    .fail(
+                        ErrorKind::PointerLeak,
+                        pc,
+                        st,
+                        src_regs,
+                        format!("storing a pointer into {} would let it leave the program", region_name(p.region)),
+                    )
+                    .hint("store offsets or indices (numbers), not pointers"));
+            };
+            if n != 8 || at.b.smin % 8 != 0 {
+                return Err(self
+                    .fail(ErrorKind::SpilledPointer, pc, st, src_regs, "a pointer may only be stored whole (8 bytes) at an 8-byte aligned stack offset".into())
+                    .hint("spill pointers with `*(u64 *)(r10 - 8*k) = rN`"));
+            }
+            self.stack_write(pc, st, frame, at.b.smin, n, v)?;
+            return Ok(());
+        }
+        if let Region::Stack { frame } = p.region {
+            self.stack_write(pc, st, frame, at.b.smin, n, v)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `n` bytes holding `v` at `fp + o` of `frame`.
+    pub(super) fn stack_write(&self, pc: usize, st: &mut State, frame: u8, o: i64, n: u32, v: Value) -> Result<(), Report> {
+        let f = &mut st.frames[frame as usize];
+        let need = slot_index(o) + 1;
+        if f.stack.len() < need {
+            if f.stack.try_reserve(need - f.stack.len()).is_err() {
+                return Err(self.out_of_memory(pc));
+            }
+            f.stack.resize(need, Slot::INVALID);
+        }
+        if n == 8 && o % 8 == 0 {
+            f.stack[slot_index(o)] = Slot { bytes: [Byte::Spill; 8], spill: v };
+            return Ok(());
+        }
+        let zero = matches!(v, Value::Scalar(s) if s.as_const() == Some(0));
+        for b in o..o + n as i64 {
+            let slot = &mut f.stack[slot_index(b)];
+            break_spill(slot);
+            slot.bytes[byte_index(b)] = if zero { Byte::Zero } else { Byte::Misc };
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn atomic(
+        &mut self,
+        pc: usize,
+        st: &mut State,
+        size: Size,
+        op: AtomicOp,
+        fetch: bool,
+        dst: Reg,
+        src: Reg,
+        off: i16,
+    ) -> Result<(), Report> {
+        let p = self.pointer(pc, st, dst)?;
+        let v = self.read(pc, st, src)?;
+        if v.is_pointer() {
+            return Err(self.fail(
+                ErrorKind::PointerLeak,
+                pc,
+                st,
+                &[src],
+                "an atomic operation with a pointer operand would let the address leave the program".into(),
+            ));
+        }
+        if op == AtomicOp::CmpXchg {
+            match self.read(pc, st, Reg::R0)? {
+                Value::Scalar(_) => {}
+                _ => {
+                    return Err(self.fail(ErrorKind::PointerLeak, pc, st, &[Reg::R0], "cmpxchg compares r0, which holds a pointer".into()));
+                }
+            }
+        }
+        if p.region == Region::Ctx {
+            return Err(self.fail(ErrorKind::ContextAccess, pc, st, &[dst], "atomic operations on the context are not allowed".into()));
+        }
+        let n = size.bytes();
+        let at = self.check_access(pc, st, dst, &p, off as i64, n as u64, Access::Write)?;
+        if let Region::Stack { frame } = p.region {
+            // The old value must be readable data; afterwards it is unknown.
+            self.stack_read(pc, st, dst, frame, at.b.smin, n, false)?;
+            self.stack_write(pc, st, frame, at.b.smin, n, Value::Scalar(Scalar::UNKNOWN))?;
+            if n == 8 && at.b.smin % 8 == 0 {
+                let slot = &mut st.frames[frame as usize].stack[slot_index(at.b.smin)];
+                slot.bytes = [Byte::Misc; 8];
+                slot.spill = Value::Uninit;
+            }
+        }
+        let old = Value::Scalar(Scalar::unknown_bits(n * 8));
+        match op {
+            AtomicOp::CmpXchg => st.set(Reg::R0, old),
+            AtomicOp::Xchg => self.write(pc, st, src, old)?,
+            _ if fetch => self.write(pc, st, src, old)?,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Turns a slot holding a whole spilled register into bytes: data if it
+/// was a scalar, unreadable if it was a pointer (so no byte of an address
+/// can be read back).
+pub(super) fn break_spill(slot: &mut Slot) {
+    if slot.is_spill() {
+        let b = if slot.spill.is_pointer() { Byte::Invalid } else { Byte::Misc };
+        *slot = Slot { bytes: [b; 8], spill: Value::Uninit };
+    }
+}
+
+/// Checks offsets `lo ..= hi` with `size` bytes against a region of `len`.
+fn check_range(lo: i64, hi: i64, size: u64, len: u64) -> Result<(), alloc::string::String> {
+    if lo < 0 {
+        return Err(format!("offset {lo} is before the start"));
+    }
+    if hi as u64 + size > len {
+        return Err(if lo == hi {
+            format!("{size} bytes at offset {hi} run past the end")
+        } else {
+            format!("{size} bytes at offsets up to {hi} run past the end")
+        });
+    }
+    Ok(())
+}
+
+/// A loaded value of `bits` bits, sign-extended for a signed load.
+fn extend(s: Scalar, bits: u32, signed: bool) -> Scalar {
+    if signed { s.sign_extend(bits) } else { s }
+}
+
+pub(super) fn region_name(r: Region) -> &'static str {
+    match r {
+        Region::Ctx => "the context",
+        Region::Stack { .. } => "the stack",
+        Region::MapValue { .. } => "a map value",
+        Region::Mem { .. } => "helper memory",
+    }
+}
