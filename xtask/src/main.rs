@@ -1,5 +1,97 @@
-//! `cargo xtask`: builds and runs Warden.
-fn main() {
-    eprintln!("error: xtask is not built yet");
-    std::process::exit(1);
+//! `cargo xtask`: builds, runs and tests Warden.
+//!
+//! | command | module |
+//! |---|---|
+//! | `cargo xtask run [--gdb] [--kvm] [--release]` | [`run`] |
+//! | `cargo xtask test` | [`test`] (stages: [`host`], [`ktest`], [`scenario`]) |
+//! | `cargo xtask boot-time [-n 5]` | [`boot_time`] |
+//!
+//! Shared pieces: [`kernel`] builds the kernel (and is where the initrd
+//! build goes), [`qemu`] finds QEMU and builds its command line.
+//!
+//! Extending: a new command is a new module with a `clap::Args` struct and
+//! a `run` function, plus one variant in [`Command`]. A new test stage is a
+//! function returning [`test::StageResult`], listed in `test::stages`.
+
+mod boot_time;
+mod host;
+mod kernel;
+mod ktest;
+mod qemu;
+mod run;
+mod session;
+mod scenario;
+mod test;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build, run and test Warden")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the kernel and boot it in QEMU with the serial console on this terminal
+    Run(run::RunArgs),
+    /// Run every test: host crates, in-kernel tests in QEMU, boot scenarios
+    Test(test::TestArgs),
+    /// Measure the time from starting QEMU to the console prompt
+    BootTime(boot_time::BootTimeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(&args),
+        Command::Test(args) => test::run(&args),
+        Command::BootTime(args) => boot_time::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error for the user: what went wrong, and optionally how to fix it.
+#[derive(Debug)]
+pub struct XtaskError {
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl XtaskError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), help: None }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl std::fmt::Display for XtaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, "\nhelp: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<std::io::Error> for XtaskError {
+    fn from(error: std::io::Error) -> Self {
+        XtaskError::new(error.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, XtaskError>;

@@ -1,0 +1,304 @@
+//! Fault recovery.
+//!
+//! Some kernel code may fault on purpose or by design: probing an address,
+//! copying from a user pointer, running generated (JIT) code. Such code
+//! lives in a *registered region*. When an exception hits an instruction in
+//! a region, the exception handler asks [`recover`]; the region's resume
+//! function says where to continue (`rip`, `rsp`), the handler rewrites the
+//! saved frame and returns there. The fault itself is kept for the code at
+//! the resume point ([`take_last_fault`]).
+//!
+//! Built on this, for everyone to use:
+//! * [`probe_read_u64`] / [`probe_write_u64`]: one access that returns
+//!   `Err(Fault)` instead of crashing the kernel.
+//! * [`call_guarded`]: call generated code; a fault inside a region
+//!   registered with [`guarded_resume`] returns `Err(Fault)` from the call.
+
+use core::arch::naked_asm;
+use core::fmt;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::sync::IrqLock;
+
+/// What the CPU reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fault {
+    /// Exception vector (14 page fault, 13 general protection, ...).
+    pub vector: u8,
+    pub error_code: u64,
+    /// Address of the faulting instruction.
+    pub rip: u64,
+    /// Stack pointer at the fault.
+    pub rsp: u64,
+    /// For page faults: the address that was accessed (CR2).
+    pub address: Option<u64>,
+}
+
+/// Page-fault error code bits (Intel SDM vol. 3, 4.7).
+pub mod pf {
+    pub const PRESENT: u64 = 1 << 0;
+    pub const WRITE: u64 = 1 << 1;
+    pub const USER: u64 = 1 << 2;
+    pub const RESERVED: u64 = 1 << 3;
+    pub const FETCH: u64 = 1 << 4;
+}
+
+impl Fault {
+    pub const PAGE_FAULT: u8 = 14;
+    pub const GENERAL_PROTECTION: u8 = 13;
+
+    pub fn name(&self) -> &'static str {
+        super::exceptions::name(self.vector)
+    }
+
+    pub fn is_page_fault(&self) -> bool {
+        self.vector == Self::PAGE_FAULT
+    }
+}
+
+impl fmt::Display for Fault {
+    /// e.g. `page fault at 0xdead000 (not present, read, kernel mode) at rip 0x...`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.name())?;
+        if let Some(address) = self.address {
+            let e = self.error_code;
+            write!(
+                f,
+                " at {address:#x} ({}, {}, {} mode{}{})",
+                if e & pf::PRESENT != 0 { "protection violation" } else { "not present" },
+                if e & pf::FETCH != 0 {
+                    "instruction fetch"
+                } else if e & pf::WRITE != 0 {
+                    "write"
+                } else {
+                    "read"
+                },
+                if e & pf::USER != 0 { "user" } else { "kernel" },
+                if e & pf::RESERVED != 0 { ", reserved bit set" } else { "" },
+                if e & pf::PRESENT != 0 && e & pf::FETCH != 0 { ", page not executable" } else { "" },
+            )?;
+        } else if self.error_code != 0 {
+            write!(f, " (error code {:#x})", self.error_code)?;
+        }
+        write!(f, " at rip {:#x}", self.rip)
+    }
+}
+
+/// Where to continue after a recovered fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resume {
+    pub rip: u64,
+    pub rsp: u64,
+}
+
+/// Decides how to continue after a fault in a region (or declines: `None`).
+pub type ResumeFn = fn(&Fault) -> Option<Resume>;
+
+/// Names a registered region, for [`unregister_region`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegionId(usize);
+
+/// Every slot of the region table is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegionTableFull;
+
+#[derive(Clone, Copy)]
+struct Region {
+    start: u64,
+    end: u64,
+    resume: ResumeFn,
+}
+
+const MAX_REGIONS: usize = 64;
+
+static REGIONS: IrqLock<[Option<Region>; MAX_REGIONS]> = IrqLock::new([None; MAX_REGIONS]);
+static LAST_FAULT: IrqLock<Option<Fault>> = IrqLock::new(None);
+
+/// Declares that faults at instructions in `start..end` are recoverable
+/// through `resume`.
+pub fn register_region(start: u64, end: u64, resume: ResumeFn) -> Result<RegionId, RegionTableFull> {
+    let mut regions = REGIONS.lock();
+    let slot = regions.iter().position(Option::is_none).ok_or(RegionTableFull)?;
+    regions[slot] = Some(Region { start, end, resume });
+    Ok(RegionId(slot))
+}
+
+/// Forgets a region registered earlier.
+pub fn unregister_region(id: RegionId) {
+    REGIONS.lock()[id.0] = None;
+}
+
+/// Called by the exception handlers: if `fault.rip` is in a registered
+/// region whose resume function accepts the fault, records the fault for
+/// [`take_last_fault`] and returns where to continue.
+pub fn recover(fault: &Fault) -> Option<Resume> {
+    // A fault while the table is locked is a bug in this module: no recovery.
+    let region = {
+        let regions = REGIONS.try_lock()?;
+        regions.iter().flatten().find(|r| (r.start..r.end).contains(&fault.rip)).copied()?
+    };
+    let resume = (region.resume)(fault)?;
+    if let Some(mut last) = LAST_FAULT.try_lock() {
+        *last = Some(*fault);
+    }
+    Some(resume)
+}
+
+/// The fault recovered most recently, if not taken yet.
+pub fn take_last_fault() -> Option<Fault> {
+    LAST_FAULT.lock().take()
+}
+
+/// Registers the probe functions' region.
+pub fn init() {
+    let start = warden_probe_read as *const () as u64;
+    let end = &raw const warden_probe_end as u64;
+    // The table is empty at boot, so this cannot fail.
+    let _ = register_region(start, end, probe_resume);
+}
+
+fn probe_resume(fault: &Fault) -> Option<Resume> {
+    // The probes fault before pushing anything: return from them directly.
+    Some(Resume { rip: warden_probe_fixup as *const () as u64, rsp: fault.rsp })
+}
+
+// The probes and their fixup, in one block so that they are contiguous and
+// `warden_probe_read .. warden_probe_end` covers them.
+core::arch::global_asm!(
+    r#"
+    .section .text.warden_probe, "ax"
+    .global warden_probe_read, warden_probe_write, warden_probe_fixup, warden_probe_end
+warden_probe_read:              /* (addr, out) -> 0 */
+    mov (%rdi), %rax
+    mov %rax, (%rsi)
+    xor %eax, %eax
+    ret
+warden_probe_write:             /* (addr, value) -> 0 */
+    mov %rsi, (%rdi)
+    xor %eax, %eax
+    ret
+warden_probe_fixup:             /* reached after a recovered fault -> 1 */
+    mov $1, %eax
+    ret
+warden_probe_end:
+    .text
+"#,
+    options(att_syntax)
+);
+
+unsafe extern "C" {
+    fn warden_probe_read(addr: u64, out: *mut u64) -> u64;
+    fn warden_probe_write(addr: u64, value: u64) -> u64;
+    fn warden_probe_fixup();
+    static warden_probe_end: u8;
+}
+
+/// Reads 8 bytes at `addr`, or returns the fault it caused.
+pub fn probe_read_u64(addr: u64) -> Result<u64, Fault> {
+    let mut value = 0;
+    // SAFETY: a faulting access is recovered through the probe region; a
+    // successful one only reads memory that is mapped.
+    match unsafe { warden_probe_read(addr, &mut value) } {
+        0 => Ok(value),
+        _ => Err(take_last_fault().expect("a recovered probe records its fault")),
+    }
+}
+
+/// Writes 8 bytes at `addr`, or returns the fault it caused.
+///
+/// # Safety
+/// A successful write changes memory: `addr` must not be memory that Rust
+/// code relies on.
+pub unsafe fn probe_write_u64(addr: u64, value: u64) -> Result<(), Fault> {
+    // SAFETY: upheld by the caller; faults are recovered.
+    match unsafe { warden_probe_write(addr, value) } {
+        0 => Ok(()),
+        _ => Err(take_last_fault().expect("a recovered probe records its fault")),
+    }
+}
+
+static GUARD_ACTIVE: AtomicBool = AtomicBool::new(false);
+static GUARD_RSP: AtomicU64 = AtomicU64::new(0);
+
+/// The [`ResumeFn`] for regions holding code run by [`call_guarded`]:
+/// unwinds to the active guarded call, which returns `Err(fault)`.
+pub fn guarded_resume(_fault: &Fault) -> Option<Resume> {
+    if !GUARD_ACTIVE.load(Ordering::Acquire) {
+        return None;
+    }
+    Some(Resume { rip: guarded_landing as *const () as u64, rsp: GUARD_RSP.load(Ordering::Acquire) })
+}
+
+#[repr(C)]
+struct GuardedResult {
+    value: u64,
+    faulted: u64,
+}
+
+/// Calls `entry(arg)` (System V), saving the callee-saved registers and the
+/// stack pointer so that [`guarded_landing`] can unwind a faulting call.
+#[unsafe(naked)]
+unsafe extern "C" fn guarded_call_raw(entry: u64, arg: u64, rsp_slot: *mut u64) -> GuardedResult {
+    naked_asm!(
+        "push %rbp",
+        "push %rbx",
+        "push %r12",
+        "push %r13",
+        "push %r14",
+        "push %r15",
+        "mov %rsp, (%rdx)",
+        "sub $8, %rsp",
+        "mov %rdi, %rax",
+        "mov %rsi, %rdi",
+        "call *%rax",
+        "add $8, %rsp",
+        "xor %edx, %edx",
+        "pop %r15",
+        "pop %r14",
+        "pop %r13",
+        "pop %r12",
+        "pop %rbx",
+        "pop %rbp",
+        "ret",
+        options(att_syntax)
+    );
+}
+
+/// Resume point of a faulting guarded call: the stack is the one saved by
+/// `guarded_call_raw` after its pushes.
+#[unsafe(naked)]
+unsafe extern "C" fn guarded_landing() {
+    naked_asm!(
+        "xor %eax, %eax",
+        "mov $1, %edx",
+        "pop %r15",
+        "pop %r14",
+        "pop %r13",
+        "pop %r12",
+        "pop %rbx",
+        "pop %rbp",
+        "ret",
+        options(att_syntax)
+    );
+}
+
+/// Calls the code at `entry` as `extern "C" fn(u64) -> u64`. If it faults
+/// at an instruction inside a region registered with [`guarded_resume`],
+/// the call returns `Err(fault)` and the kernel goes on. Not reentrant:
+/// guarded calls must not nest.
+///
+/// # Safety
+/// `entry` must be executable code following the System V ABI that, when it
+/// does not fault, returns normally.
+pub unsafe fn call_guarded(entry: u64, arg: u64) -> Result<u64, Fault> {
+    let was_active = GUARD_ACTIVE.swap(true, Ordering::AcqRel);
+    assert!(!was_active, "call_guarded does not nest");
+    // SAFETY: upheld by the caller; `GUARD_RSP` is written before `entry` runs.
+    let result = unsafe { guarded_call_raw(entry, arg, GUARD_RSP.as_ptr()) };
+    GUARD_ACTIVE.store(false, Ordering::Release);
+    if result.faulted == 0 {
+        Ok(result.value)
+    } else {
+        Err(take_last_fault().expect("a recovered guarded call records its fault"))
+    }
+}

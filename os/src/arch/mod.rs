@@ -1,0 +1,85 @@
+//! Everything specific to x86-64 lives here; the rest of the kernel calls
+//! the functions re-exported below.
+//!
+//! * [`boot`]: PVH note and 32-bit entry that switches to long mode.
+//! * [`gdt`]: segments, the TSS and the IST stacks for double and page faults.
+//! * [`idt`]: the interrupt descriptor table.
+//! * [`trap`]: naked entry stubs that save a full [`TrapFrame`] and the
+//!   dispatcher that routes vectors to exception and IRQ handlers.
+//! * [`exceptions`]: a handler for every CPU exception, with readable reports.
+//! * [`fault`]: fault recovery (registered regions, probing reads and writes,
+//!   guarded calls into generated code).
+//! * [`pic`], [`pit`]: the legacy interrupt controller and timer.
+//! * [`port`]: port I/O.
+//! * [`context`]: switching kernel threads, first entry into user mode.
+//! * [`syscall_entry`]: the `syscall`/`sysret` entry.
+
+pub mod boot;
+pub mod context;
+pub mod exceptions;
+pub mod fault;
+pub mod gdt;
+pub mod idt;
+pub mod pic;
+pub mod pit;
+pub mod port;
+pub mod syscall_entry;
+pub mod trap;
+
+pub use trap::{TrapFrame, register_irq_handler};
+
+/// Loads GDT, TSS and IDT and programs the interrupt controller. Interrupts
+/// stay off until [`enable_interrupts`].
+pub fn init() {
+    gdt::init();
+    idt::init();
+    pic::init();
+    fault::init();
+}
+
+/// Whether maskable interrupts are on (RFLAGS.IF).
+pub fn interrupts_enabled() -> bool {
+    x86_64::instructions::interrupts::are_enabled()
+}
+
+pub fn enable_interrupts() {
+    x86_64::instructions::interrupts::enable();
+}
+
+pub fn disable_interrupts() {
+    x86_64::instructions::interrupts::disable();
+}
+
+/// Runs `f` with interrupts off, restoring the previous state afterwards.
+pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
+    x86_64::instructions::interrupts::without_interrupts(f)
+}
+
+/// Sleeps until the next interrupt (turning interrupts on first, atomically).
+pub fn wait_for_interrupt() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+}
+
+/// Stops this CPU for good.
+pub fn halt_forever() -> ! {
+    loop {
+        disable_interrupts();
+        x86_64::instructions::hlt();
+    }
+}
+
+/// Reads the time-stamp counter.
+pub fn rdtsc() -> u64 {
+    // SAFETY: `rdtsc` only reads a counter; it has no memory effects.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Executes `int3` (used by tests and debugging).
+pub fn breakpoint() {
+    x86_64::instructions::interrupts::int3();
+}
+
+/// The faulting address of the last page fault (CR2).
+pub fn read_cr2() -> u64 {
+    x86_64::registers::control::Cr2::read_raw()
+}

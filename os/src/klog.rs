@@ -1,0 +1,161 @@
+//! Kernel logging: the `log` facade's backend and the kernel log ring.
+//!
+//! Every record becomes one line `[seconds.micros] level: message`. The line
+//! is appended to a ring of [`RING_CAPACITY`] bytes (read by `dmesg` and by
+//! tests through [`read`]) and, if its level passes the console filter
+//! ([`set_console_level`]), printed on the serial console as well.
+
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use log::{Level, LevelFilter, Log, Metadata, Record};
+
+use crate::sync::IrqLock;
+use crate::{serial, time};
+
+/// Bytes of log text the ring keeps; older text is overwritten.
+pub const RING_CAPACITY: usize = 32 * 1024;
+/// Longest line kept; longer messages are cut.
+const MAX_LINE: usize = 512;
+
+static RING: IrqLock<Ring> = IrqLock::new(Ring::new());
+static CONSOLE_LEVEL: AtomicUsize = AtomicUsize::new(LevelFilter::Info as usize);
+static LOGGER: KernelLogger = KernelLogger;
+
+struct Ring {
+    bytes: [u8; RING_CAPACITY],
+    /// Bytes ever written; the ring holds `total - RING_CAPACITY .. total`.
+    total: u64,
+}
+
+impl Ring {
+    const fn new() -> Self {
+        Self { bytes: [0; RING_CAPACITY], total: 0 }
+    }
+
+    fn append(&mut self, data: &[u8]) {
+        for &byte in data {
+            self.bytes[(self.total % RING_CAPACITY as u64) as usize] = byte;
+            self.total += 1;
+        }
+    }
+
+    fn oldest(&self) -> u64 {
+        self.total.saturating_sub(RING_CAPACITY as u64)
+    }
+}
+
+/// Installs the logger; records at `Trace` and above reach the ring.
+pub fn init() {
+    // `set_logger` fails only if a logger is already set: keep the first one.
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(LevelFilter::Trace);
+}
+
+/// Which records are also printed on the serial console (default `Info`).
+pub fn set_console_level(level: LevelFilter) {
+    CONSOLE_LEVEL.store(level as usize, Ordering::Relaxed);
+}
+
+/// What one call to [`read`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadResult {
+    /// Bytes copied into the buffer.
+    pub len: usize,
+    /// Position to pass to the next call.
+    pub next: u64,
+    /// Bytes lost between `pos` and the oldest text still kept.
+    pub lost: u64,
+}
+
+/// Copies log text starting at byte position `pos` (0 for "from the
+/// oldest") into `buf`. Positions only grow, so a reader that keeps `next`
+/// sees each byte once; `len == 0` means it is up to date.
+pub fn read(pos: u64, buf: &mut [u8]) -> ReadResult {
+    let ring = RING.lock();
+    let start = pos.max(ring.oldest());
+    let len = (ring.total - start).min(buf.len() as u64) as usize;
+    for (i, slot) in buf[..len].iter_mut().enumerate() {
+        *slot = ring.bytes[((start + i as u64) % RING_CAPACITY as u64) as usize];
+    }
+    ReadResult { len, next: start + len as u64, lost: start - pos.min(start) }
+}
+
+/// The current end of the log (a position for [`read`]).
+pub fn end() -> u64 {
+    RING.lock().total
+}
+
+struct KernelLogger;
+
+impl Log for KernelLogger {
+    fn enabled(&self, _metadata: &Metadata) -> bool {
+        true
+    }
+
+    fn log(&self, record: &Record) {
+        let mut line = LineBuf::new();
+        let ns = time::uptime_ns();
+        let _ = writeln!(
+            line,
+            "[{:5}.{:06}] {}: {}",
+            ns / 1_000_000_000,
+            (ns / 1000) % 1_000_000,
+            level_name(record.level()),
+            record.args()
+        );
+        RING.lock().append(line.as_bytes());
+        if record.level() as usize <= CONSOLE_LEVEL.load(Ordering::Relaxed) {
+            serial::write_bytes(line.as_bytes());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Error => "error",
+        Level::Warn => "warn",
+        Level::Info => "info",
+        Level::Debug => "debug",
+        Level::Trace => "trace",
+    }
+}
+
+/// A fixed buffer for one log line; text beyond [`MAX_LINE`] is cut and the
+/// line still ends with `\n`.
+struct LineBuf {
+    bytes: [u8; MAX_LINE],
+    len: usize,
+    cut: bool,
+}
+
+impl LineBuf {
+    fn new() -> Self {
+        Self { bytes: [0; MAX_LINE], len: 0, cut: false }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl Write for LineBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.cut {
+            return Ok(());
+        }
+        // One byte always stays free for the newline of a cut line.
+        let room = MAX_LINE - 1 - self.len;
+        let take = s.len().min(room);
+        self.bytes[self.len..self.len + take].copy_from_slice(&s.as_bytes()[..take]);
+        self.len += take;
+        if take < s.len() {
+            self.bytes[self.len] = b'\n';
+            self.len += 1;
+            self.cut = true;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,165 @@
+//! The code region: pages for generated code (the JIT's output), placed
+//! within ±2 GiB of kernel text so generated code can call kernel helpers
+//! with a direct `call rel32`.
+//!
+//! A [`CodeBlock`] starts writable and not executable; once the code is
+//! written, [`CodeBlock::make_executable`] flips it to executable and
+//! read-only. It is never both (W^X), and the direct-map alias of its frames
+//! is read-only for the block's whole life, so no writable alias of
+//! executable code exists. Blocks are separated by unmapped guard pages.
+//! Dropping a block unmaps it and frees its frames.
+
+use core::fmt;
+
+use super::paging::{self, AddressSpace, MapError, MapFlags};
+use super::{PAGE_SIZE, alloc_zeroed_frame, free_frame, phys_to_virt};
+use crate::sync::IrqLock;
+
+/// First address of the code region.
+pub const CODE_START: u64 = 0xffff_ffff_c000_0000;
+/// Size of the code region.
+pub const CODE_SIZE: u64 = 64 << 20;
+const PAGES: usize = (CODE_SIZE / PAGE_SIZE) as usize;
+
+/// Which pages of the region are taken (blocks plus their guard page).
+static TAKEN: IrqLock<[u64; PAGES / 64]> = IrqLock::new([0; PAGES / 64]);
+
+/// Why a block could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeError {
+    /// Zero bytes were asked for.
+    Empty,
+    /// No free run of pages is large enough.
+    RegionFull,
+    /// Out of frames or page tables.
+    Map(MapError),
+}
+
+impl fmt::Display for CodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CodeError::Empty => write!(f, "empty code block"),
+            CodeError::RegionFull => write!(f, "code region full"),
+            CodeError::Map(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Pages of the code region holding one piece of generated code.
+#[derive(Debug)]
+pub struct CodeBlock {
+    start: u64,
+    pages: usize,
+    mapped: usize,
+    executable: bool,
+}
+
+impl CodeBlock {
+    /// A writable, non-executable block of at least `len` bytes, zeroed.
+    pub fn new(len: usize) -> Result<CodeBlock, CodeError> {
+        if len == 0 {
+            return Err(CodeError::Empty);
+        }
+        let pages = (len as u64).div_ceil(PAGE_SIZE) as usize;
+        let first = reserve(pages + 1).ok_or(CodeError::RegionFull)?;
+        let mut block =
+            CodeBlock { start: CODE_START + first as u64 * PAGE_SIZE, pages, mapped: 0, executable: false };
+        for i in 0..pages {
+            let frame = alloc_zeroed_frame().ok_or(CodeError::Map(MapError::OutOfMemory))?;
+            let virt = block.start + i as u64 * PAGE_SIZE;
+            if let Err(e) = paging::map_page(virt, frame, MapFlags::KERNEL_DATA) {
+                let _ = free_frame(frame);
+                return Err(CodeError::Map(e));
+            }
+            block.mapped += 1;
+            paging::set_direct_map_writable(frame, false).map_err(CodeError::Map)?;
+        }
+        Ok(block)
+    }
+
+    /// Address of the first byte (the address the JIT is told).
+    pub fn addr(&self) -> u64 {
+        self.start
+    }
+
+    /// Usable bytes (whole pages).
+    pub fn len(&self) -> usize {
+        self.pages * PAGE_SIZE as usize
+    }
+
+    pub fn is_executable(&self) -> bool {
+        self.executable
+    }
+
+    /// The bytes, to write code into; `None` once executable.
+    pub fn bytes_mut(&mut self) -> Option<&mut [u8]> {
+        if self.executable {
+            return None;
+        }
+        // SAFETY: the block's pages are mapped writable and owned by `self`.
+        Some(unsafe { core::slice::from_raw_parts_mut(self.start as *mut u8, self.len()) })
+    }
+
+    /// Flips the block to executable and read-only.
+    pub fn make_executable(&mut self) -> Result<(), MapError> {
+        for i in 0..self.pages {
+            paging::protect_page(self.start + i as u64 * PAGE_SIZE, MapFlags::KERNEL_CODE)?;
+        }
+        self.executable = true;
+        Ok(())
+    }
+}
+
+impl Drop for CodeBlock {
+    fn drop(&mut self) {
+        for i in 0..self.mapped {
+            let virt = self.start + i as u64 * PAGE_SIZE;
+            if let Ok(frame) = paging::unmap_page(virt) {
+                // The alias is made writable again before the frame is reused.
+                let _ = paging::set_direct_map_writable(frame, true);
+                let _ = free_frame(frame);
+            }
+        }
+        release(((self.start - CODE_START) / PAGE_SIZE) as usize, self.pages + 1);
+    }
+}
+
+/// Takes the first free run of `count` pages; returns its first index.
+fn reserve(count: usize) -> Option<usize> {
+    let mut taken = TAKEN.lock();
+    let is_taken = |taken: &[u64], i: usize| taken[i / 64] & (1 << (i % 64)) != 0;
+    let mut run = 0;
+    for i in 0..PAGES {
+        run = if is_taken(&taken[..], i) { 0 } else { run + 1 };
+        if run == count {
+            let first = i + 1 - count;
+            for j in first..=i {
+                taken[j / 64] |= 1 << (j % 64);
+            }
+            return Some(first);
+        }
+    }
+    None
+}
+
+fn release(first: usize, count: usize) {
+    let mut taken = TAKEN.lock();
+    for j in first..first + count {
+        taken[j / 64] &= !(1 << (j % 64));
+    }
+}
+
+/// Pages of the code region in use (blocks and their guard pages).
+pub fn pages_in_use() -> usize {
+    TAKEN.lock().iter().map(|w| w.count_ones() as usize).sum()
+}
+
+/// The direct-map address of a code page's frame (for tests of the alias).
+pub fn direct_alias(virt: u64) -> Option<u64> {
+    paging::translate(virt).map(|(phys, _)| phys_to_virt(phys.as_u64() & !(PAGE_SIZE - 1)))
+}
+
+/// Creates the region's top-level page-table entry.
+pub(super) fn reserve_tables(space: AddressSpace) {
+    paging::ensure_top_level(space, CODE_START).expect("a frame for the code region's page table");
+}

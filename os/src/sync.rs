@@ -1,0 +1,74 @@
+//! Kernel locks.
+//!
+//! [`IrqLock`] is a spin lock that also turns interrupts off while it is
+//! held, so an interrupt handler that takes the same lock can never spin
+//! forever on a lock its own CPU holds. Every lock that an interrupt or
+//! exception handler may touch (serial port, log ring, heap, page tables,
+//! frame allocator) is an `IrqLock`.
+
+use core::ops::{Deref, DerefMut};
+
+use crate::arch;
+
+/// A spin lock that disables interrupts while held.
+pub struct IrqLock<T> {
+    inner: spin::Mutex<T>,
+}
+
+/// Access to the data of an [`IrqLock`]; restores the interrupt flag on drop.
+pub struct IrqLockGuard<'a, T> {
+    guard: Option<spin::MutexGuard<'a, T>>,
+    interrupts_were_on: bool,
+}
+
+impl<T> IrqLock<T> {
+    pub const fn new(value: T) -> Self {
+        Self { inner: spin::Mutex::new(value) }
+    }
+
+    /// Turns interrupts off, then spins until the lock is free.
+    pub fn lock(&self) -> IrqLockGuard<'_, T> {
+        let interrupts_were_on = arch::interrupts_enabled();
+        arch::disable_interrupts();
+        IrqLockGuard { guard: Some(self.inner.lock()), interrupts_were_on }
+    }
+
+    /// Takes the lock only if it is free (used by the panic path, which must
+    /// not wait for a lock the panicking code may hold).
+    pub fn try_lock(&self) -> Option<IrqLockGuard<'_, T>> {
+        let interrupts_were_on = arch::interrupts_enabled();
+        arch::disable_interrupts();
+        match self.inner.try_lock() {
+            Some(guard) => Some(IrqLockGuard { guard: Some(guard), interrupts_were_on }),
+            None => {
+                if interrupts_were_on {
+                    arch::enable_interrupts();
+                }
+                None
+            }
+        }
+    }
+}
+
+impl<T> Deref for IrqLockGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.guard.as_ref().expect("guard is present until drop")
+    }
+}
+
+impl<T> DerefMut for IrqLockGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.guard.as_mut().expect("guard is present until drop")
+    }
+}
+
+impl<T> Drop for IrqLockGuard<'_, T> {
+    fn drop(&mut self) {
+        // Release the lock first, then allow interrupts again.
+        self.guard = None;
+        if self.interrupts_were_on {
+            arch::enable_interrupts();
+        }
+    }
+}

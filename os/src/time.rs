@@ -1,0 +1,78 @@
+//! Time: the timer tick and the TSC.
+//!
+//! The PIT raises IRQ 0 [`HZ`] times a second; each tick increments
+//! [`ticks`] and runs the registered tick hooks (the scheduler will be one).
+//! Precise time comes from the TSC, whose frequency is measured once at boot
+//! against the PIT: [`uptime_ns`], [`cycles_to_ns`].
+
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crate::arch::{self, TrapFrame, pic, pit};
+
+/// Timer interrupts per second.
+pub const HZ: u32 = 100;
+/// How long the TSC is measured at boot.
+const CALIBRATION_MS: u64 = 10;
+const MAX_TICK_HOOKS: usize = 8;
+
+static TICKS: AtomicU64 = AtomicU64::new(0);
+static TSC_HZ: AtomicU64 = AtomicU64::new(0);
+static TSC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
+static TICK_HOOKS: [AtomicUsize; MAX_TICK_HOOKS] = [const { AtomicUsize::new(0) }; MAX_TICK_HOOKS];
+
+/// A function called on every tick, in interrupt context.
+pub type TickHook = fn(&mut TrapFrame);
+
+/// Notes the boot TSC, measures the TSC frequency and starts the tick.
+pub fn init() {
+    TSC_AT_BOOT.store(arch::rdtsc(), Ordering::Relaxed);
+    TSC_HZ.store(pit::measure_tsc_hz(CALIBRATION_MS).max(1), Ordering::Relaxed);
+    pit::start_periodic(HZ);
+    arch::register_irq_handler(pic::IRQ_TIMER, on_tick);
+}
+
+fn on_tick(frame: &mut TrapFrame) {
+    TICKS.fetch_add(1, Ordering::Relaxed);
+    for hook in &TICK_HOOKS {
+        let hook = hook.load(Ordering::Acquire);
+        if hook != 0 {
+            // SAFETY: only `add_tick_hook` stores non-zero values, and it stores `TickHook`s.
+            let hook: TickHook = unsafe { core::mem::transmute(hook) };
+            hook(frame);
+        }
+    }
+}
+
+/// Adds a hook run on every tick; `false` if all slots are taken.
+pub fn add_tick_hook(hook: TickHook) -> bool {
+    TICK_HOOKS.iter().any(|slot| {
+        slot.compare_exchange(0, hook as usize, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    })
+}
+
+/// Timer ticks since the timer started.
+pub fn ticks() -> u64 {
+    TICKS.load(Ordering::Relaxed)
+}
+
+/// Measured TSC frequency in Hz (0 before [`init`]).
+pub fn tsc_hz() -> u64 {
+    TSC_HZ.load(Ordering::Relaxed)
+}
+
+/// Converts TSC cycles to nanoseconds (0 before [`init`]).
+pub fn cycles_to_ns(cycles: u64) -> u64 {
+    match tsc_hz() {
+        0 => 0,
+        hz => (u128::from(cycles) * 1_000_000_000 / u128::from(hz)) as u64,
+    }
+}
+
+/// Nanoseconds since [`init`] (0 before).
+pub fn uptime_ns() -> u64 {
+    let boot = TSC_AT_BOOT.load(Ordering::Relaxed);
+    if boot == 0 {
+        return 0;
+    }
+    cycles_to_ns(arch::rdtsc().saturating_sub(boot))
+}

@@ -1,0 +1,44 @@
+//! `cargo xtask boot-time`: boots the normal kernel N times under TCG and
+//! reports the time from starting QEMU to the console prompt (median).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::kernel::{self, Flavor};
+use crate::qemu::{self, Vm};
+use crate::session::Session;
+use crate::{Result, XtaskError};
+
+#[derive(Args)]
+pub struct BootTimeArgs {
+    /// How many boots to measure
+    #[arg(short = 'n', default_value_t = 5)]
+    runs: usize,
+    /// Measure the optimised kernel
+    #[arg(long)]
+    release: bool,
+    /// Text that marks the end of boot
+    #[arg(long, default_value = "warden> ")]
+    prompt: String,
+}
+
+pub fn run(args: &BootTimeArgs) -> Result<ExitCode> {
+    qemu::ensure_installed()?;
+    let image = kernel::build(Flavor::Normal, args.release)?;
+    let vm = Vm::new(image);
+    let mut times = Vec::new();
+    for run in 1..=args.runs.max(1) {
+        let mut session = Session::start(&vm, false)?;
+        session.expect(&args.prompt, Duration::from_secs(30)).map_err(|e| {
+            XtaskError::new(format!("boot {run}: no `{}` ({e:?})\n{}", args.prompt, session.tail(20)))
+        })?;
+        let took = session.elapsed();
+        println!("boot {run}: {:.3} s", took.as_secs_f64());
+        times.push(took);
+    }
+    times.sort();
+    println!("median boot-to-prompt: {:.3} s over {} boots", times[times.len() / 2].as_secs_f64(), times.len());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,75 @@
+//! Building the kernel (and, later, the initrd) for QEMU.
+//!
+//! xtask always builds into the workspace's `target/` directory (ignoring a
+//! `CARGO_TARGET_DIR` from the environment), so paths printed for gdb are
+//! stable: `target/x86_64-unknown-none/{debug,release}/warden`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{Result, XtaskError};
+
+pub const TARGET: &str = "x86_64-unknown-none";
+
+/// Which kernel to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// The normal kernel, ending at the console.
+    Normal,
+    /// The kernel with the in-kernel test runner (`--features ktest`).
+    Test,
+}
+
+/// What QEMU boots.
+#[derive(Debug, Clone)]
+pub struct BootImage {
+    pub kernel: PathBuf,
+    /// Passed to QEMU as `-initrd` when present (built by the user-space stage).
+    pub initrd: Option<PathBuf>,
+}
+
+/// The workspace root (the parent of `xtask/`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// The target directory xtask uses.
+pub fn target_dir() -> PathBuf {
+    root().join("target")
+}
+
+/// A `cargo` command run in the workspace root with xtask's target dir.
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root()).env("CARGO_TARGET_DIR", target_dir());
+    cmd
+}
+
+/// Builds the kernel and returns what to boot.
+pub fn build(flavor: Flavor, release: bool) -> Result<BootImage> {
+    let mut cmd = cargo();
+    cmd.args(["build", "--package", "os", "--bin", "warden", "--target", TARGET]);
+    if release {
+        cmd.arg("--release");
+    }
+    if flavor == Flavor::Test {
+        cmd.args(["--features", "ktest"]);
+    }
+    let status = cmd.status().map_err(|e| XtaskError::new(format!("cannot run cargo: {e}")))?;
+    if !status.success() {
+        return Err(XtaskError::new("the kernel did not build (see cargo's messages above)"));
+    }
+    let dir = target_dir().join(TARGET).join(if release { "release" } else { "debug" });
+    let built = dir.join("warden");
+    // Both flavours are uplifted to the same file name: keep a copy per flavour.
+    let kernel = match flavor {
+        Flavor::Normal => built,
+        Flavor::Test => {
+            let copy = dir.join("warden-ktest");
+            std::fs::copy(&built, &copy)
+                .map_err(|e| XtaskError::new(format!("cannot copy {}: {e}", built.display())))?;
+            copy
+        }
+    };
+    Ok(BootImage { kernel, initrd: None })
+}

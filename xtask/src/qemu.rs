@@ -1,0 +1,108 @@
+//! Finding (or installing) QEMU and building its command line.
+//!
+//! Always: TCG unless `--kvm` (nested virtual machines may offer a KVM on
+//! which `int3` and `sysret` misbehave), `-no-reboot`, no display, 128 MiB,
+//! the serial port on stdio and QEMU's `isa-debug-exit` device at port 0xf4.
+//! The kernel writes 0x10 (success) or 0x11 (failure) there, which QEMU turns
+//! into exit status 33 or 35.
+
+use std::process::{Command, Stdio};
+
+use crate::kernel::BootImage;
+use crate::{Result, XtaskError};
+
+pub const QEMU: &str = "qemu-system-x86_64";
+/// Exit status after the kernel wrote "success" to the debug-exit device.
+pub const EXIT_SUCCESS: i32 = 33;
+/// Exit status after the kernel wrote "failure" (a failed test or a panic).
+pub const EXIT_FAILURE: i32 = 35;
+const APT_INSTALL: &str = "apt-get install -y --no-install-recommends qemu-system-x86";
+
+/// How to start a virtual machine.
+#[derive(Debug, Clone)]
+pub struct Vm {
+    pub image: BootImage,
+    pub kvm: bool,
+    pub gdb: bool,
+    /// Kernel command line (`-append`).
+    pub append: Option<String>,
+}
+
+impl Vm {
+    pub fn new(image: BootImage) -> Self {
+        Self { image, kvm: false, gdb: false, append: None }
+    }
+
+    /// The QEMU command; stdin/stdout are the serial port.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(QEMU);
+        cmd.arg("-kernel").arg(&self.image.kernel);
+        if let Some(initrd) = &self.image.initrd {
+            cmd.arg("-initrd").arg(initrd);
+        }
+        if let Some(append) = &self.append {
+            cmd.args(["-append", append]);
+        }
+        if self.kvm {
+            cmd.args(["-accel", "kvm", "-cpu", "host"]);
+        } else {
+            cmd.args(["-accel", "tcg"]);
+        }
+        cmd.args(["-m", "128M", "-no-reboot", "-display", "none", "-serial", "stdio"]);
+        cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+        if self.gdb {
+            cmd.args(["-s", "-S"]);
+        }
+        cmd
+    }
+}
+
+/// Makes sure QEMU can be run: installs it with apt-get when running as
+/// root, otherwise says how to install it.
+pub fn ensure_installed() -> Result<()> {
+    if qemu_works() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err(XtaskError::new(format!("`{QEMU}` was not found"))
+            .with_help(format!("install it with: sudo {APT_INSTALL}")));
+    }
+    eprintln!("note: `{QEMU}` was not found; installing it: {APT_INSTALL}");
+    let update = Command::new("apt-get").args(["update", "-q"]).status();
+    let install = Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends", "qemu-system-x86"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status();
+    match (update, install) {
+        (Ok(_), Ok(status)) if status.success() && qemu_works() => Ok(()),
+        _ => Err(XtaskError::new(format!("installing `{QEMU}` failed"))
+            .with_help(format!("install it by hand: {APT_INSTALL}"))),
+    }
+}
+
+fn qemu_works() -> bool {
+    Command::new(QEMU)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+/// Explains a QEMU exit status in words.
+pub fn describe_exit(code: Option<i32>) -> String {
+    match code {
+        Some(EXIT_SUCCESS) => "the kernel exited with success (33)".into(),
+        Some(EXIT_FAILURE) => "the kernel reported a failure or panicked (35)".into(),
+        Some(0) => "QEMU was closed".into(),
+        Some(code) => format!("QEMU exited with status {code}"),
+        None => "QEMU was killed by a signal".into(),
+    }
+}

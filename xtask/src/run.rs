@@ -1,0 +1,49 @@
+//! `cargo xtask run`: build the kernel and boot it with the serial console
+//! on this terminal (Ctrl-A X quits QEMU).
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::kernel::{self, Flavor};
+use crate::qemu::{self, Vm};
+use crate::{Result, XtaskError};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Wait for gdb on localhost:1234 before the first instruction
+    #[arg(long)]
+    gdb: bool,
+    /// Use KVM instead of TCG (needs /dev/kvm; tests never use it)
+    #[arg(long)]
+    kvm: bool,
+    /// Build and boot the optimised kernel
+    #[arg(long)]
+    release: bool,
+    /// Kernel command line
+    #[arg(long)]
+    append: Option<String>,
+}
+
+pub fn run(args: &RunArgs) -> Result<ExitCode> {
+    qemu::ensure_installed()?;
+    let image = kernel::build(Flavor::Normal, args.release)?;
+    let mut vm = Vm::new(image);
+    vm.kvm = args.kvm;
+    vm.gdb = args.gdb;
+    vm.append = args.append.clone();
+    if vm.gdb {
+        let profile = if args.release { "release" } else { "debug" };
+        eprintln!("note: QEMU waits for gdb; in another terminal run:");
+        eprintln!("  gdb target/x86_64-unknown-none/{profile}/warden -ex 'target remote :1234'");
+    }
+    eprintln!("note: Ctrl-A X quits QEMU");
+    let status = vm.command().status().map_err(|e| XtaskError::new(format!("cannot start {}: {e}", qemu::QEMU)))?;
+    match status.code() {
+        Some(0) | Some(qemu::EXIT_SUCCESS) => Ok(ExitCode::SUCCESS),
+        code => {
+            eprintln!("error: {}", qemu::describe_exit(code));
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
