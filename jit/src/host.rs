@@ -139,12 +139,27 @@ impl ExecCode {
     /// `entry` must be one of its entries, and `ctx` must point to memory
     /// laid out as the verifier's profile says, with every helper address
     /// given to the JIT honouring its signature.
+    ///
+    /// # Panics
+    /// If `entry` lies outside the region.
     pub unsafe fn call(&self, entry: u32, ctx: *mut u8) -> u64 {
+        // SAFETY: the caller's promise, passed on.
+        unsafe { self.call2(entry, ctx as u64, 0) }
+    }
+
+    /// Like [`ExecCode::call`], with BPF r1 and r2 set (the first two
+    /// System V arguments): the conformance suite's "memory in r1, its
+    /// length in r2".
+    ///
+    /// # Safety
+    /// As for [`ExecCode::call`], with `r1` and `r2` matching the entry
+    /// state the program was verified for.
+    pub unsafe fn call2(&self, entry: u32, r1: u64, r2: u64) -> u64 {
         assert!((entry as usize) < self.len, "entry outside the code");
         // SAFETY: by the caller's promise the bytes at `entry` are a System V
-        // function taking one pointer and returning a u64.
-        let f: extern "C" fn(*mut u8) -> u64 = unsafe { core::mem::transmute(self.ptr.add(entry as usize)) };
-        f(ctx)
+        // function taking two 64-bit arguments and returning a u64.
+        let f: extern "C" fn(u64, u64) -> u64 = unsafe { core::mem::transmute(self.ptr.add(entry as usize)) };
+        f(r1, r2)
     }
 }
 

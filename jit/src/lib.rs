@@ -39,6 +39,23 @@ pub mod listing;
 #[cfg(test)]
 mod tests;
 
+use alloc::vec::Vec;
+use codegen::Function;
+
 pub use codegen::code_size_bound;
 pub use error::{JitError, MAX_CODE, MAX_STACK};
 pub use options::{CallMode, JitOptions, JitOutput};
+
+/// Compiles a verified program for the place described by `opts`.
+///
+/// Only the verifier makes a [`verifier::Verified`], so this cannot compile
+/// unverified code. The result's entry 0 is the program's entry point, a
+/// System V function `extern "C" fn(ctx) -> u64`.
+pub fn compile(verified: &verifier::Verified, opts: &JitOptions) -> Result<JitOutput, JitError> {
+    let functions: Vec<Function> = verified
+        .functions()
+        .iter()
+        .map(|f| Function { start: f.start, end: f.end, stack_depth: f.stack_depth })
+        .collect();
+    codegen::compile_program(verified.program().insns(), &functions, opts)
+}

@@ -58,8 +58,8 @@ extern "C" fn helper_mix(a: u64, b: u64, c: u64, d: u64, e: u64) -> u64 {
 
 fn helpers(id: u32) -> Option<u64> {
     match id {
-        5 => Some(helper_first as usize as u64),
-        6 => Some(helper_mix as usize as u64),
+        5 => Some(helper_first as *const () as u64),
+        6 => Some(helper_mix as *const () as u64),
         _ => None,
     }
 }
@@ -80,8 +80,8 @@ fn run_funcs(insns: &[Insn], functions: &[Function], mem: &mut [u8]) -> u64 {
     let mut final_mem = Vec::new();
     for (blinding, mode) in [(None, CallMode::Near), (Some(7), CallMode::Near), (None, CallMode::HostFar)] {
         mem.copy_from_slice(&original);
-        let region = CodeRegion::map_near(code_size_bound(insns.len(), functions.len()), helper_first as usize as u64).unwrap();
-        let mode = if region.within_rel32(helper_first as usize as u64) { mode } else { CallMode::HostFar };
+        let region = CodeRegion::map_near(code_size_bound(insns.len(), functions.len()), helper_first as *const () as u64).unwrap();
+        let mode = if region.within_rel32(helper_first as *const () as u64) { mode } else { CallMode::HostFar };
         let out = compile_at(insns, functions, region.address(), blinding, mode);
         let exec = region.seal(out.code()).unwrap();
         // SAFETY: the tests' programs touch only `mem` and their stack.
@@ -580,7 +580,7 @@ fn random_programs_compile_within_the_bound_and_decode_cleanly() {
         p.retain(|i| !matches!(i, Insn::LoadImm64 { .. }));
         let f = [Function { start: 0, end: p.len(), stack_depth: 512 }];
         for (blinding, mode) in [(None, CallMode::Near), (Some(round), CallMode::Near), (None, CallMode::HostFar)] {
-            let out = compile_at(&p, &f, helper_first as usize as u64 + 0x1000_0000, blinding, mode);
+            let out = compile_at(&p, &f, helper_first as *const () as u64 + 0x1000_0000, blinding, mode);
             assert!(out.size() <= code_size_bound(p.len(), 1));
             // Every byte decodes, and each instruction's code starts on an
             // x86 instruction boundary.

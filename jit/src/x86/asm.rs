@@ -56,21 +56,8 @@ impl Asm {
         self.buf.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
-    pub fn bytes(&self) -> &[u8] {
-        &self.buf
-    }
-
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
-    }
-
-    /// Forgets everything emitted after `len` bytes (for a new pass).
-    pub fn truncate(&mut self, len: usize) {
-        self.buf.truncate(len);
     }
 
     fn byte(&mut self, b: u8) {
