@@ -17,9 +17,11 @@
 //!   printed on standard error and the exit status is 1; bad usage exits 2.
 //!
 //! Options (the runner passes its `--plugin_options` string as one
-//! argument; it is split on spaces): `--interpret` (the reference
-//! interpreter in checking mode; the default), `--plain` (the interpreter in
-//! plain mode), `--debug` (print the disassembled program on standard error).
+//! argument; it is split on spaces): `--jit` (the default: the verifier
+//! under the permissive test profile, then the JIT, run natively; a
+//! verifier rejection is a refusal), `--interpret` (the reference
+//! interpreter in checking mode), `--plain` (the interpreter in plain mode),
+//! `--debug` (print the disassembled program on standard error).
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -27,6 +29,7 @@ use std::process::ExitCode;
 use verifier::{decode, listing};
 use vm::Config;
 use warden_tests::conformance::interpret;
+use warden_tests::jitrun::{jit_run, verify_for_memory};
 
 fn main() -> ExitCode {
     match run() {
@@ -51,7 +54,7 @@ fn base16(text: &str, what: &str) -> Result<Vec<u8>, (u8, String)> {
 fn run() -> Result<u64, (u8, String)> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "--help") {
-        return Err((2, String::from("usage: warden-bpf-plugin [--program <hex bytes>] [<hex memory bytes>] [--interpret|--plain] [--debug]")));
+        return Err((2, String::from("usage: warden-bpf-plugin [--program <hex bytes>] [<hex memory bytes>] [--jit|--interpret|--plain] [--debug]")));
     }
     let program_text = if args.first().is_some_and(|a| a == "--program") && args.len() > 1 {
         args.remove(0);
@@ -62,14 +65,15 @@ fn run() -> Result<u64, (u8, String)> {
         line
     };
     let memory_text = if args.first().is_some_and(|a| !a.starts_with("--")) { args.remove(0) } else { String::new() };
-    let (mut config, mut debug) = (Config::checking(), false);
+    let (mut config, mut debug) = (None, false);
     for option in args.iter().flat_map(|a| a.split_whitespace()) {
         match option {
-            "--interpret" => config = Config::checking(),
-            "--plain" => config = Config::plain(),
+            "--jit" => config = None,
+            "--interpret" => config = Some(Config::checking()),
+            "--plain" => config = Some(Config::plain()),
             "--debug" => debug = true,
             other => {
-                return Err((2, format!("error: unknown option `{other}`\n  = help: options are --interpret, --plain, --debug")));
+                return Err((2, format!("error: unknown option `{other}`\n  = help: options are --jit, --interpret, --plain, --debug")));
             }
         }
     }
@@ -79,5 +83,12 @@ fn run() -> Result<u64, (u8, String)> {
     if debug {
         eprint!("{}", listing(&program));
     }
-    interpret(&program, &memory, config).map_err(|v| (1, v.to_string()))
+    match config {
+        Some(config) => interpret(&program, &memory, config).map_err(|v| (1, v.to_string())),
+        None => {
+            let verified = verify_for_memory(&program, memory.len()).map_err(|r| (1, r.to_string()))?;
+            let mut memory = memory;
+            jit_run(&verified, &mut memory, None).map_err(|e| (1, e))
+        }
+    }
 }
