@@ -28,14 +28,17 @@ pub struct Config {
     pub max_steps: u64,
     /// Most frames (the entry function counts as one).
     pub max_call_depth: usize,
-    /// Bytes of stack per frame.
+    /// Bytes of stack per frame, for functions without a size of their
+    /// own ([`Vm::set_frame_size`]).
     pub stack_size: usize,
+    /// Most bytes of stack all frames of a call chain may have together.
+    pub max_total_stack: usize,
 }
 
 impl Config {
     /// Checking mode with the verifier's default limits.
     pub fn checking() -> Config {
-        Config { checking: true, max_steps: 1_000_000, max_call_depth: 8, stack_size: 512 }
+        Config { checking: true, max_steps: 1_000_000, max_call_depth: 8, stack_size: 512, max_total_stack: 512 * 8 }
     }
 
     /// Plain mode: registers start at zero, only bounds and permissions are checked.
@@ -56,6 +59,8 @@ pub struct Outcome {
 /// What a caller's frame keeps while a local call runs.
 struct Frame {
     return_pc: usize,
+    /// Stack bytes of the callee's frame.
+    size: usize,
     saved: [(Value, bool); 5], // r6..r9 and r10, with their initialised flags
 }
 
@@ -66,6 +71,10 @@ pub struct Vm<'p> {
     mem: Memory,
     regs: [Value; Reg::COUNT],
     init: [bool; Reg::COUNT],
+    /// Stack bytes of the functions starting at these slots.
+    frame_sizes: Vec<(usize, usize)>,
+    /// Stack bytes of all frames of the current call chain.
+    stack_total: usize,
 }
 
 /// Where control goes after an instruction.
@@ -83,7 +92,22 @@ impl<'p> Vm<'p> {
             mem: Memory::new(config.checking),
             regs: [Value::default(); Reg::COUNT],
             init: [!config.checking; Reg::COUNT],
+            frame_sizes: Vec::new(),
+            stack_total: 0,
         }
+    }
+
+    /// Gives the function starting at slot `start` a frame of `bytes` bytes
+    /// (e.g. the stack depth the verifier computed), instead of
+    /// [`Config::stack_size`]. Accesses below it are out of bounds.
+    pub fn set_frame_size(&mut self, start: usize, bytes: usize) {
+        self.frame_sizes.retain(|&(s, _)| s != start);
+        self.frame_sizes.push((start, bytes));
+    }
+
+    fn frame_size(&self, start: usize) -> usize {
+        let size = self.frame_sizes.iter().find(|&&(s, _)| s == start);
+        size.map_or(self.config.stack_size, |&(_, b)| b)
     }
 
     pub fn memory(&self) -> &Memory {
@@ -103,7 +127,11 @@ impl<'p> Vm<'p> {
 
     /// Runs the program from slot 0 until the entry function exits.
     pub fn run(&mut self, helpers: &mut dyn Helpers) -> Result<Outcome, Violation> {
-        let fp = self.mem.push_stack(0, self.config.stack_size).map_err(|k| Violation::new(k, 0))?;
+        self.stack_total = self.frame_size(0);
+        if self.stack_total > self.config.max_total_stack {
+            return Err(Violation::new(ViolationKind::StackLimit, 0));
+        }
+        let fp = self.mem.push_stack(0, self.stack_total).map_err(|k| Violation::new(k, 0))?;
         self.set_reg(Reg::R10, Value::pointer(fp));
         let mut frames: Vec<Frame> = Vec::new();
         let (mut pc, mut steps) = (0usize, 0u64);
@@ -307,10 +335,15 @@ impl<'p> Vm<'p> {
                 if depth >= self.config.max_call_depth {
                     return Err(Violation::new(ViolationKind::CallDepth, 0));
                 }
+                let size = self.frame_size((pc as i64 + 1 + off as i64).max(0) as usize);
+                if self.stack_total + size > self.config.max_total_stack {
+                    return Err(Violation::new(ViolationKind::StackLimit, 0));
+                }
+                self.stack_total += size;
                 let keep = |r: usize| (self.regs[r], self.init[r]);
                 let saved = [keep(6), keep(7), keep(8), keep(9), keep(10)];
-                frames.push(Frame { return_pc: pc + 1, saved });
-                let fp = self.mem.push_stack(depth, self.config.stack_size).map_err(|k| Violation::new(k, 0))?;
+                frames.push(Frame { return_pc: pc + 1, size, saved });
+                let fp = self.mem.push_stack(depth, size).map_err(|k| Violation::new(k, 0))?;
                 self.set_reg(Reg::R10, Value::pointer(fp));
                 if self.config.checking {
                     for r in [0, 6, 7, 8, 9] {
@@ -333,6 +366,7 @@ impl<'p> Vm<'p> {
     /// Returns from a local call at `depth` to the caller's frame.
     fn ret(&mut self, frame: Frame, depth: usize) -> usize {
         self.mem.pop_stack(depth);
+        self.stack_total -= frame.size;
         for (i, (v, init)) in frame.saved.into_iter().enumerate() {
             self.regs[6 + i] = v;
             self.init[6 + i] = init;

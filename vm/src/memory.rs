@@ -205,8 +205,11 @@ impl Memory {
             let r = &mut self.regions[id];
             r.generation = r.generation.wrapping_add(1) & GEN_MASK;
             r.live = true;
-            r.bytes.iter_mut().for_each(|b| *b = 0);
-            r.shadow.iter_mut().for_each(|s| *s = fresh);
+            r.len = size;
+            r.bytes.clear();
+            r.bytes.resize(size, 0);
+            r.shadow.clear();
+            r.shadow.resize(size, fresh);
             return Ok(address(id, r.generation, size));
         }
         let top = self.add(RegionKind::Stack { depth }, vec![0; size], size, vec![fresh; size], 0)?;

@@ -41,6 +41,8 @@ pub enum ViolationKind {
     StepLimit,
     /// A local call went deeper than the call-depth bound.
     CallDepth,
+    /// The frames of the call chain together have more stack than the bound.
+    StackLimit,
     /// Control reached a slot that holds no instruction (past the end, or
     /// the second half of `lddw`).
     BadPc,
@@ -92,6 +94,7 @@ impl fmt::Display for ViolationKind {
             ViolationKind::FramePointerWrite => write!(f, "write to the read-only frame pointer r10"),
             ViolationKind::StepLimit => write!(f, "step bound exceeded"),
             ViolationKind::CallDepth => write!(f, "call depth bound exceeded"),
+            ViolationKind::StackLimit => write!(f, "stack of the call chain exceeds its bound"),
             ViolationKind::BadPc => write!(f, "control reached a slot with no instruction"),
             ViolationKind::Unsupported(what) => write!(f, "unsupported: {what}"),
             ViolationKind::Helper { id, reason } => write!(f, "helper {id}: {reason}"),

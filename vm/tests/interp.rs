@@ -114,3 +114,20 @@ fn map_helpers_through_the_interpreter() {
     let uninit = "r1 = map[0] ll\nr2 = r10\nr2 += -4\ncall 1\nr0 = 0\nexit";
     assert_eq!(run_with(uninit, &mut MapHelpers), Err((ViolationKind::UninitStack, 4)));
 }
+
+#[test]
+fn frame_sizes_bound_each_function_and_the_chain() {
+    let src = "*(u64 *)(r10 - 16) = 1\ncall f\nexit\nf: *(u64 *)(r10 - 8) = 2\nr0 = *(u64 *)(r10 - 8)\nexit";
+    let p = assemble(src).unwrap();
+    let run = |sizes: &[(usize, usize)], total: usize| {
+        let mut vm = Vm::new(&p, Config { max_total_stack: total, ..Config::checking() });
+        for &(start, bytes) in sizes {
+            vm.set_frame_size(start, bytes);
+        }
+        vm.run(&mut NoHelpers).map(|o| o.r0).map_err(|v| (v.kind, v.pc))
+    };
+    assert_eq!(run(&[(0, 16), (3, 8)], 24), Ok(2));
+    assert_eq!(run(&[(0, 8), (3, 8)], 24), Err((ViolationKind::OutOfRegion, 0)));
+    assert_eq!(run(&[(0, 16), (3, 4)], 24), Err((ViolationKind::OutOfRegion, 3)));
+    assert_eq!(run(&[(0, 16), (3, 16)], 24), Err((ViolationKind::StackLimit, 1)));
+}
