@@ -13,16 +13,20 @@
 //!   and the map helpers.
 //! * [`violation`]: what is reported instead of an unsafe access.
 //! * [`map`]: array and hash maps with stable, preallocated value slots.
+//! * [`env`]: a checking environment built from a verifier profile (its
+//!   context, maps and helper signatures), for soundness fuzzing.
 #![cfg_attr(not(test), no_std)]
 extern crate alloc;
 
 pub mod alu;
+pub mod env;
 pub mod helpers;
 pub mod interp;
 pub mod map;
 pub mod memory;
 pub mod violation;
 
+pub use env::ProfileEnv;
 pub use helpers::{Helpers, NoHelpers, Value};
 pub use interp::{Config, Outcome, Vm};
 pub use map::{Map, MapError, MapKind};

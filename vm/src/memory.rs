@@ -316,13 +316,26 @@ impl Memory {
         }
     }
 
-    /// Reads `buf.len()` bytes at `addr` for a helper. The bytes must be
-    /// readable and initialised, and (checking mode) hold no pointer.
-    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ViolationKind> {
-        let (id, off, ptr) = self.check_read(addr, buf.len())?;
+    /// Checks that a helper may read `len` bytes at `addr`: readable,
+    /// initialised and (checking mode) holding no pointer.
+    pub fn check_helper_read(&self, addr: u64, len: usize) -> Result<(), ViolationKind> {
+        let (_, _, ptr) = self.check_read(addr, len)?;
         if self.checking && ptr {
             return Err(ViolationKind::PointerLeak(LeakTarget::HelperArgument));
         }
+        Ok(())
+    }
+
+    /// Checks that a helper may write `len` bytes at `addr`.
+    pub fn check_helper_write(&self, addr: u64, len: usize) -> Result<(), ViolationKind> {
+        self.check_write(addr, len, false).map(|_| ())
+    }
+
+    /// Reads `buf.len()` bytes at `addr` for a helper. The bytes must be
+    /// readable and initialised, and (checking mode) hold no pointer.
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ViolationKind> {
+        self.check_helper_read(addr, buf.len())?;
+        let (id, off) = self.locate(addr, buf.len())?;
         buf.copy_from_slice(&self.bytes(id)[off..off + buf.len()]);
         Ok(())
     }
