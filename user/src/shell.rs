@@ -135,6 +135,40 @@ fn expand(
     }
 }
 
+/// Splits a line at the `;` that are outside quotes and drops a trailing
+/// comment, without expanding anything: each part is parsed (and its
+/// variables expanded) only when it is about to run, so `false; echo $?`
+/// shows the status of `false`.
+pub fn split_commands(line: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quote, mut escaped, mut word_start) = (0, None, false, true);
+    for (i, c) in line.char_indices() {
+        if escaped {
+            escaped = false;
+            word_start = false;
+            continue;
+        }
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\\') => escaped = true,
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '#') if word_start => {
+                parts.push(&line[start..i]);
+                return parts.into_iter().filter(|p| !p.trim().is_empty()).collect();
+            }
+            (None, ';') => {
+                parts.push(&line[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        word_start = quote.is_none() && matches!(c, ' ' | '\t' | ';' | '>' | '<');
+    }
+    parts.push(&line[start..]);
+    parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
+}
+
 /// Parses one line into its commands. Empty commands (blank lines,
 /// comments, `;;`) are dropped.
 pub fn parse(line: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Command>, String> {
@@ -223,6 +257,16 @@ mod tests {
         assert_eq!(argv(&cmds[0]), vec!["echo", "a"]);
         let cmds = parse("echo a#b", &vars).unwrap();
         assert_eq!(argv(&cmds[0]), vec!["echo", "a#b"]);
+    }
+
+    #[test]
+    fn lines_split_at_unquoted_semicolons() {
+        assert_eq!(split_commands("false; echo $?"), vec!["false", " echo $?"]);
+        assert_eq!(split_commands("echo ';' \"a;b\"; ls"), vec!["echo ';' \"a;b\"", " ls"]);
+        assert_eq!(split_commands("echo a # b; c"), vec!["echo a "]);
+        assert_eq!(split_commands("echo a#b;c"), vec!["echo a#b", "c"]);
+        assert!(split_commands("# all comment").is_empty());
+        assert!(split_commands(" ; ;").is_empty());
     }
 
     #[test]

@@ -23,9 +23,9 @@ pub fn build(root: &Path, target_dir: &Path) -> Result<PathBuf, String> {
         .args(["build", "--package", "user", "--target", "x86_64-unknown-none", "--release"])
         .env("CARGO_TARGET_DIR", target_dir)
         .status()
-        .map_err(|e| format!("error: cannot run cargo to build the user programs: {e}"))?;
+        .map_err(|e| format!("cannot run cargo to build the user programs: {e}"))?;
     if !status.success() {
-        return Err("error: building the user programs failed (see cargo's messages above)".into());
+        return Err("building the user programs failed (see cargo's messages above)".into());
     }
     let bin_dir = target_dir.join("x86_64-unknown-none").join("release");
     let mut archive = Cpio::default();
@@ -34,7 +34,7 @@ pub fn build(root: &Path, target_dir: &Path) -> Result<PathBuf, String> {
     }
     for name in program_names(&root.join("user/src/bin"))? {
         let path = bin_dir.join(&name);
-        let data = fs::read(&path).map_err(|e| format!("error: cannot read {}: {e}", path.display()))?;
+        let data = fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         archive.file(&format!("bin/{name}"), 0o755, &data);
     }
     for (name, data) in files_in(&root.join("user/etc"), None)? {
@@ -47,13 +47,13 @@ pub fn build(root: &Path, target_dir: &Path) -> Result<PathBuf, String> {
         }
     }
     let out = target_dir.join("initrd.cpio");
-    fs::write(&out, archive.finish()).map_err(|e| format!("error: cannot write {}: {e}", out.display()))?;
+    fs::write(&out, archive.finish()).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(out)
 }
 
 /// The program names in `user/src/bin`: `NAME.rs` files and `NAME/` directories.
 fn program_names(dir: &Path) -> Result<Vec<String>, String> {
-    let entries = fs::read_dir(dir).map_err(|e| format!("error: cannot list {}: {e}", dir.display()))?;
+    let entries = fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     let mut names = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
@@ -72,14 +72,14 @@ fn program_names(dir: &Path) -> Result<Vec<String>, String> {
 
 /// The regular files in `dir` (only those ending in `.ext` if given), sorted.
 fn files_in(dir: &Path, ext: Option<&str>) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let entries = fs::read_dir(dir).map_err(|e| format!("error: cannot list {}: {e}", dir.display()))?;
+    let entries = fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     let mut files = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
         let wanted = ext.is_none_or(|x| path.extension().and_then(|e| e.to_str()) == Some(x));
         if path.is_file() && wanted {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let data = fs::read(&path).map_err(|e| format!("error: cannot read {}: {e}", path.display()))?;
+            let data = fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             files.push((name, data));
         }
     }

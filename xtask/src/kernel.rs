@@ -71,5 +71,11 @@ pub fn build(flavor: Flavor, release: bool) -> Result<BootImage> {
             copy
         }
     };
-    Ok(BootImage { kernel, initrd: None })
+    // The normal system boots into user space from the initrd; the test
+    // kernel runs its tests instead and needs none.
+    let initrd = match flavor {
+        Flavor::Normal => Some(crate::initrd::build(&root(), &target_dir()).map_err(XtaskError::new)?),
+        Flavor::Test => None,
+    };
+    Ok(BootImage { kernel, initrd })
 }

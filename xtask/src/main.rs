@@ -15,6 +15,7 @@
 
 mod boot_time;
 mod host;
+mod initrd;
 mod kernel;
 mod ktest;
 mod qemu;

@@ -10,6 +10,7 @@
 //! | `expect TEXT` | wait until TEXT appears after the previous match |
 //! | `expect-not TEXT` | TEXT must not appear from here to the end of the run |
 //! | `expect-exit STATUS` | wait until QEMU exits with STATUS (33: the kernel halted normally) |
+//! | `initrd none` | boot without the initrd (the kernel console instead of user space) |
 //!
 //! Every scenario boots a fresh virtual machine, which is killed when the
 //! script ends or fails.
@@ -33,6 +34,7 @@ pub enum Step {
     Expect(String),
     ExpectNot(String),
     ExpectExit(i32),
+    NoInitrd,
 }
 
 /// A parsed script.
@@ -54,7 +56,7 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
         let (directive, arg) = trimmed.split_once(' ').unwrap_or((trimmed, ""));
         let error = |what: String| {
             XtaskError::new(format!("{what}\n  --> {name}:{line}\n   | {raw}"))
-                .with_help("directives are: timeout SECONDS, send TEXT, expect TEXT, expect-not TEXT, expect-exit STATUS")
+                .with_help("directives are: timeout SECONDS, send TEXT, expect TEXT, expect-not TEXT, expect-exit STATUS, initrd none")
         };
         let step = match directive {
             "send" => Step::Send(arg.to_string()),
@@ -66,6 +68,7 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
             "expect-exit" => Step::ExpectExit(
                 arg.trim().parse().map_err(|_| error(format!("`expect-exit` needs a status, found `{arg}`")))?,
             ),
+            "initrd" if arg.trim() == "none" => Step::NoInitrd,
             "expect" | "expect-not" => return Err(error(format!("`{directive}` needs the text to look for"))),
             other => return Err(error(format!("unknown directive `{other}`"))),
         };
@@ -120,7 +123,11 @@ fn display_name(path: &Path) -> String {
 
 /// Boots a machine and follows the script.
 pub fn run_script(vm: &Vm, script: &Script) -> Result<()> {
-    let mut session = Session::start(vm, false)?;
+    let mut vm = vm.clone();
+    if script.steps.iter().any(|(_, s)| *s == Step::NoInitrd) {
+        vm.image.initrd = None;
+    }
+    let mut session = Session::start(&vm, false)?;
     let mut timeout = DEFAULT_TIMEOUT;
     let mut forbidden: Vec<(usize, String, usize)> = Vec::new();
     let fail = |session: &Session, line: usize, what: String| {
@@ -129,6 +136,7 @@ pub fn run_script(vm: &Vm, script: &Script) -> Result<()> {
     for (line, step) in &script.steps {
         match step {
             Step::Timeout(t) => timeout = *t,
+            Step::NoInitrd => {}
             Step::Send(text) => session.send_line(text)?,
             Step::Expect(text) => match session.expect(text, timeout) {
                 Ok(()) => {}

@@ -46,19 +46,23 @@ impl Shell {
         }
     }
 
+    /// Runs the commands of a line one after the other; each is parsed
+    /// (and `$?` expanded) just before it runs.
     fn run_line(&mut self, line: &str) {
-        let commands = match shell::parse(line, &|n| self.lookup(n)) {
-            Ok(c) => c,
-            Err(msg) => {
-                eprintln!("sh: {msg}");
-                self.status = 2;
-                return;
-            }
-        };
-        for cmd in commands {
-            self.status = self.run(&cmd);
-            if self.exit.is_some() {
-                return;
+        for part in shell::split_commands(line) {
+            let commands = match shell::parse(part, &|n| self.lookup(n)) {
+                Ok(c) => c,
+                Err(msg) => {
+                    eprintln!("sh: {msg}");
+                    self.status = 2;
+                    return;
+                }
+            };
+            for cmd in commands {
+                self.status = self.run(&cmd);
+                if self.exit.is_some() {
+                    return;
+                }
             }
         }
     }
