@@ -1,5 +1,207 @@
-//! `modc`: the Warden module compiler.
-fn main() {
-    eprintln!("error: modc is not built yet");
-    std::process::exit(1);
+//! `modc`: compile, check, disassemble and assemble Warden modules.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use modc::diag::render;
+use modc::driver::{compile, rejection_diag, report_text, verify_image, Compiled};
+
+#[derive(Parser)]
+#[command(name = "modc", version, about = "The Warden module compiler")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile a `.wm` module into a `.lkm` image (with a line table).
+    Build {
+        file: PathBuf,
+        /// The image to write (default: the source name with `.lkm`).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Compile (for `.wm`) and verify every program with the kernel's profile.
+    Check {
+        file: PathBuf,
+        /// Print per-program statistics.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Disassemble an image (or a `.wm` module), with source lines interleaved.
+    Disasm { file: PathBuf },
+    /// Assemble textual assembly into a misc-class image.
+    Asm {
+        file: PathBuf,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// The module name (default: the file stem).
+        #[arg(long)]
+        name: Option<String>,
+        /// The entry point the program fills (default: `load`).
+        #[arg(long, default_value = "load")]
+        entry: String,
+    },
+    /// Verify raw bytecode against a context of N bytes.
+    Verify {
+        /// A file of 8-byte instruction slots.
+        #[arg(long)]
+        raw: PathBuf,
+        /// The context size in bytes (one readable and writable buffer).
+        #[arg(long, default_value_t = 0)]
+        ctx_size: u32,
+        /// Facts holding at entry, e.g. `r2: scalar in [0, 10]`.
+        #[arg(long)]
+        pre: Vec<String>,
+        /// Print the verifier's log.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build { file, output } => build(&file, output),
+        Command::Check { file, verbose } => check(&file, verbose),
+        Command::Disasm { file } => disasm(&file),
+        Command::Asm { file, output, name, entry } => asm(&file, output, name, &entry),
+        Command::Verify { raw, ctx_size, pre, verbose } => verify_raw(&raw, ctx_size, &pre, verbose),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprint!("{msg}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("error: cannot read `{}`: {e}\n", path.display()))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("error: cannot write `{}`: {e}\n", path.display()))
+}
+
+/// Compiles a source file, or returns the rendered diagnostics.
+fn compile_file(path: &Path) -> Result<(Compiled, String), String> {
+    let bytes = read(path)?;
+    let source = String::from_utf8(bytes).map_err(|_| format!("error: `{}` is not UTF-8 text\n", path.display()))?;
+    let name = path.display().to_string();
+    match compile(&source, &name) {
+        Ok(c) => Ok((c, source)),
+        Err(diags) => {
+            let n = diags.len();
+            let mut out = render(&name, &source, &diags);
+            out += &format!("error: could not compile `{name}` due to {n} previous error{}\n", if n == 1 { "" } else { "s" });
+            Err(out)
+        }
+    }
+}
+
+/// Verifies a compiled module; rejections rendered at the source.
+fn verify_compiled(c: &Compiled, source: &str, name: &str, verbose: bool) -> Result<(), String> {
+    let mut diags = Vec::new();
+    for (i, v) in verify_image(&c.image).into_iter().enumerate() {
+        match v.result {
+            Ok(stats) => {
+                if verbose {
+                    println!(
+                        "{}: {} slots, {} instructions processed, {} states stored",
+                        v.entry,
+                        c.programs[i].insns.len(),
+                        stats.insns_processed,
+                        stats.states_stored
+                    );
+                }
+            }
+            Err(report) => diags.push(rejection_diag(c, i, &report)),
+        }
+    }
+    if diags.is_empty() {
+        return Ok(());
+    }
+    Err(render(name, source, &diags))
+}
+
+fn build(file: &Path, output: Option<PathBuf>) -> Result<(), String> {
+    let (c, source) = compile_file(file)?;
+    verify_compiled(&c, &source, &file.display().to_string(), false)?;
+    let out = output.unwrap_or_else(|| file.with_extension("lkm"));
+    write(&out, &c.image.to_bytes())
+}
+
+fn check(file: &Path, verbose: bool) -> Result<(), String> {
+    if file.extension().is_some_and(|e| e == "lkm") {
+        let image = lkm::parse(&read(file)?).map_err(|e| format!("error: `{}`: {e}\n", file.display()))?;
+        let mut out = String::new();
+        for (i, v) in verify_image(&image).into_iter().enumerate() {
+            match v.result {
+                Ok(stats) if verbose => println!("{}: {} instructions processed", v.entry, stats.insns_processed),
+                Ok(_) => {}
+                Err(r) => out += &report_text(&image, i, &r),
+            }
+        }
+        return if out.is_empty() { Ok(()) } else { Err(out) };
+    }
+    let (c, source) = compile_file(file)?;
+    verify_compiled(&c, &source, &file.display().to_string(), verbose)
+}
+
+fn disasm(file: &Path) -> Result<(), String> {
+    let (image, source) = if file.extension().is_some_and(|e| e == "wm") {
+        let (c, source) = compile_file(file)?;
+        (c.image, Some(source))
+    } else {
+        let image = lkm::parse(&read(file)?).map_err(|e| format!("error: `{}`: {e}\n", file.display()))?;
+        let source = image.lines.as_ref().and_then(|l| std::fs::read_to_string(&l.source).ok());
+        (image, source)
+    };
+    print!("{}", modc::listing::listing(&image, source.as_deref()));
+    Ok(())
+}
+
+fn asm(file: &Path, output: Option<PathBuf>, name: Option<String>, entry: &str) -> Result<(), String> {
+    let bytes = read(file)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let program = verifier::assemble(&text).map_err(|e| format!("{}:{e}\n", file.display()))?;
+    let name = name.unwrap_or_else(|| file.file_stem().map_or("asm".into(), |s| s.to_string_lossy().into_owned()));
+    let image = modc::listing::asm_image(&name, entry, &program);
+    let image = lkm::parse(&image.to_bytes()).map_err(|e| format!("error: {e}\n"))?;
+    let out = output.unwrap_or_else(|| file.with_extension("lkm"));
+    write(&out, &image.to_bytes())
+}
+
+fn verify_raw(raw: &Path, ctx_size: u32, pre: &[String], verbose: bool) -> Result<(), String> {
+    let bytes = read(raw)?;
+    let program = verifier::decode(&bytes).map_err(|e| format!("error: {e}\n"))?;
+    let mut profile = verifier::Profile::new();
+    if ctx_size > 0 {
+        profile = profile.with_ctx(
+            verifier::CtxLayout::new(ctx_size).with_field(verifier::CtxField::buffer("data", 0, ctx_size).writable()),
+        );
+    }
+    let mut entry = verifier::Entry::default();
+    for p in pre {
+        entry.regs.extend(verifier::facts::parse(p).map_err(|e| format!("error: --pre: {e}\n"))?);
+    }
+    if !entry.regs.is_empty() && !entry.regs.iter().any(|(r, _)| *r == verifier::Reg::R1) && ctx_size > 0 {
+        entry.regs.extend(verifier::facts::parse("r1: ctx").unwrap_or_default());
+    }
+    let mut log = String::new();
+    let result = verifier::verify_with(&program, &profile, &entry, verbose.then_some(&mut log));
+    print!("{log}");
+    match result {
+        Ok(v) => {
+            println!("accepted: {} instructions processed", v.stats().insns_processed);
+            Ok(())
+        }
+        Err(r) => Err(format!("{r}\n")),
+    }
 }

@@ -1,0 +1,25 @@
+//! `modc`, the Warden module compiler: `.wm` source to `.lkm` image.
+//!
+//! The pipeline, one module a stage:
+//!
+//! * [`lexer`]: text to tokens;
+//! * [`parser`]: tokens to the syntax tree of [`ast`];
+//! * [`check`]: names, types and the module's shape, to the typed form of
+//!   [`tir`], with constants folded;
+//! * [`codegen`]: typed form to instructions, with registers allocated,
+//!   bounds checks emitted and a line table;
+//! * [`driver`]: the whole pipeline, the image, and verification with the
+//!   kernel's own profile ([`lkm::profile_for`]), mapping a rejection back
+//!   to the source.
+//!
+//! Errors at every stage are [`diag::Diag`]s, rendered like rustc's.
+
+pub mod ast;
+pub mod check;
+pub mod codegen;
+pub mod diag;
+pub mod driver;
+pub mod lexer;
+pub mod listing;
+pub mod parser;
+pub mod tir;
