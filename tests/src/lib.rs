@@ -2,9 +2,11 @@
 //! shared helpers.
 //!
 //! * [`cases`]: the verifier case format (parsing and running cases).
+//! * [`fuzz`]: the program generator and run environment of the soundness fuzzing.
 //! * [`conformance`]: reading the bpf_conformance `.data` files.
 //! * [`jitrun`]: verifying under the test profile and running through the JIT.
 
 pub mod conformance;
 pub mod jitrun;
 pub mod cases;
+pub mod fuzz;

@@ -1,0 +1,711 @@
+//! Soundness fuzzing of the verifier: random but plausible programs, each
+//! accepted one run by the checking interpreter of `vm` on random inputs.
+//!
+//! * [`Rng`]: a small deterministic generator (xorshift64*), so a failing
+//!   program is reproduced from its seed.
+//! * [`profile`]: the profile every generated program is verified against
+//!   (a 64-byte context with value, length and buffer fields, an array map,
+//!   a hash map, read-only data, seven helpers, two ports).
+//! * [`generate`]: a program built from snippets that exercise one rule
+//!   each: context fields and buffers behind bounds checks, map lookups with
+//!   and without null checks, stack stores, spills and partial overwrites,
+//!   helper calls with stack buffers, bounded (and unbounded) loops, random
+//!   branches and ALU operations, 32-bit arithmetic and comparisons.
+//!   Constants sit near the edges (off by one either way), so about as many
+//!   programs are rejected as accepted.
+//! * [`run_inputs`]: runs a program in the checking interpreter with a
+//!   random context, random map contents and random helper results that
+//!   respect the profile's promises (a length field is within its buffer's
+//!   capacity, a `bounded` result within its bounds).
+
+use verifier::{
+    ArgKind, AluOp, AtomicOp, Cond, CtxField, CtxLayout, HelperSig, Imm64, Insn, Limits, MapInfo, PortRange, Profile, Program,
+    Reg, RetKind, Size, Src, Width,
+};
+use vm::memory::{READ, WRITE};
+use vm::{Config, Helpers, Map, MapKind, Memory, Value, Violation, ViolationKind, Vm};
+
+/// A deterministic random number generator (xorshift64*).
+#[derive(Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// True with probability `p` percent.
+    pub fn chance(&mut self, p: u64) -> bool {
+        self.below(100) < p
+    }
+
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+// The fuzz context: offsets of its fields.
+const CTX_SIZE: u32 = 64;
+const F_VALUE: i16 = 0; // u64, read-only
+const F_RW: i16 = 8; // u32, read-write
+const F_LEN: i16 = 12; // u32, length of `data`
+const F_DATA: i16 = 16; // 32-byte buffer, read-write
+const DATA_CAP: i64 = 32;
+const F_TAIL: i16 = 48; // u64, read-write; 56..64 is padding
+
+// Helper ids of the fuzz profile.
+const H_LOOKUP: u32 = 1;
+const H_UPDATE: u32 = 2;
+const H_DELETE: u32 = 3;
+const H_EMIT: u32 = 4;
+const H_FILL: u32 = 5;
+const H_RANDOM: u32 = 6;
+const H_INB: u32 = 7;
+
+const ARRAY_VALUE: i64 = 16;
+const HASH_VALUE: i64 = 8;
+const RODATA: i64 = 8;
+
+/// The profile every generated program is verified against.
+pub fn profile() -> Profile {
+    let ctx = CtxLayout::new(CTX_SIZE)
+        .with_field(CtxField::value("value", F_VALUE as u32, 8))
+        .with_field(CtxField::value("rw", F_RW as u32, 4).writable())
+        .with_field(CtxField::length("len", F_LEN as u32, 4, 3, DATA_CAP as u32))
+        .with_field(CtxField::buffer("data", F_DATA as u32, DATA_CAP as u32).writable())
+        .with_field(CtxField::value("tail", F_TAIL as u32, 8).writable());
+    Profile::new()
+        .with_ctx(ctx)
+        .with_map(MapInfo::array(ARRAY_VALUE as u32, 4))
+        .with_map(MapInfo::hash(4, HASH_VALUE as u32, 8))
+        .with_map(MapInfo::read_only(RODATA as u32))
+        .with_helper(HelperSig::new(H_LOOKUP, "map_lookup", &[ArgKind::MapRef, ArgKind::MapKey], RetKind::MapValueOrNull))
+        .with_helper(HelperSig::new(
+            H_UPDATE,
+            "map_update",
+            &[ArgKind::MapRef, ArgKind::MapKey, ArgKind::MapValue, ArgKind::Scalar],
+            RetKind::Scalar,
+        ))
+        .with_helper(HelperSig::new(H_DELETE, "map_delete", &[ArgKind::MapRef, ArgKind::MapKey], RetKind::Scalar))
+        .with_helper(HelperSig::new(H_EMIT, "emit", &[ArgKind::MemRead, ArgKind::Len { allow_zero: true }], RetKind::Scalar))
+        .with_helper(HelperSig::new(H_FILL, "fill", &[ArgKind::MemWrite, ArgKind::Len { allow_zero: false }], RetKind::Scalar))
+        .with_helper(HelperSig::new(H_RANDOM, "random_u32", &[], RetKind::Bounded { min: 0, max: 0xffff_ffff }))
+        .with_helper(HelperSig::new(H_INB, "inb", &[ArgKind::Port { width: 1 }], RetKind::Bounded { min: 0, max: 0xff }))
+        .with_ports(PortRange { start: 0x70, count: 2 })
+        // Generated programs are small: a low limit keeps the campaign fast
+        // (loops that never end are rejected as too complex sooner).
+        .with_limits(Limits { max_insns_processed: 20_000, ..Limits::DEFAULT })
+}
+
+/// Builds a program with forward labels.
+struct Asm {
+    insns: Vec<Insn>,
+    /// (slot of a jump, label) to patch.
+    fixups: Vec<(usize, usize)>,
+    labels: Vec<Option<usize>>,
+}
+
+impl Asm {
+    fn new() -> Asm {
+        Asm { insns: Vec::new(), fixups: Vec::new(), labels: Vec::new() }
+    }
+
+    fn label(&mut self) -> usize {
+        self.labels.push(None);
+        self.labels.len() - 1
+    }
+
+    fn bind(&mut self, l: usize) {
+        self.labels[l] = Some(self.insns.len());
+    }
+
+    fn push(&mut self, i: Insn) {
+        self.insns.push(i);
+        if let Insn::LoadImm64 { .. } = i {
+            self.insns.push(Insn::Imm64Tail);
+        }
+    }
+
+    fn jump(&mut self, i: Insn, l: usize) {
+        self.fixups.push((self.insns.len(), l));
+        self.insns.push(i);
+    }
+
+    fn finish(mut self) -> Program {
+        for (pc, l) in self.fixups {
+            let t = self.labels[l].unwrap_or(pc + 1) as i64;
+            let off = t - pc as i64 - 1;
+            self.insns[pc] = match self.insns[pc] {
+                Insn::Jump { width, cond, dst, src, .. } => Insn::Jump { width, cond, dst, src, off: off as i16 },
+                Insn::Ja { long, .. } => Insn::Ja { off: off as i32, long },
+                other => other,
+            };
+        }
+        Program::from_insns(self.insns)
+    }
+}
+
+fn mov(dst: Reg, imm: i32) -> Insn {
+    Insn::Alu { width: Width::W64, op: AluOp::Mov, dst, src: Src::Imm(imm) }
+}
+
+fn movr(dst: Reg, src: Reg) -> Insn {
+    Insn::Alu { width: Width::W64, op: AluOp::Mov, dst, src: Src::Reg(src) }
+}
+
+fn add(dst: Reg, imm: i32) -> Insn {
+    Insn::Alu { width: Width::W64, op: AluOp::Add, dst, src: Src::Imm(imm) }
+}
+
+fn addr(dst: Reg, src: Reg) -> Insn {
+    Insn::Alu { width: Width::W64, op: AluOp::Add, dst, src: Src::Reg(src) }
+}
+
+fn ld(size: Size, dst: Reg, src: Reg, off: i16) -> Insn {
+    Insn::Load { size, signed: false, dst, src, off }
+}
+
+fn st(size: Size, dst: Reg, off: i16, src: Src) -> Insn {
+    Insn::Store { size, dst, off, src }
+}
+
+fn jmp(width: Width, cond: Cond, dst: Reg, src: Src) -> Insn {
+    Insn::Jump { width, cond, dst, src, off: 0 }
+}
+
+const SIZES: [Size; 4] = [Size::B, Size::H, Size::W, Size::DW];
+const CONDS: [Cond; 11] =
+    [Cond::Eq, Cond::Ne, Cond::Gt, Cond::Ge, Cond::Lt, Cond::Le, Cond::Set, Cond::SGt, Cond::SGe, Cond::SLt, Cond::SLe];
+const OPS: [AluOp; 15] = [
+    AluOp::Add,
+    AluOp::Sub,
+    AluOp::Mul,
+    AluOp::Div,
+    AluOp::SDiv,
+    AluOp::Or,
+    AluOp::And,
+    AluOp::Lsh,
+    AluOp::Rsh,
+    AluOp::Mod,
+    AluOp::SMod,
+    AluOp::Xor,
+    AluOp::Mov,
+    AluOp::MovSx(8),
+    AluOp::Arsh,
+];
+/// Scratch registers snippets compute in (r6 keeps the context).
+const SCRATCH: [Reg; 4] = [Reg::R0, Reg::R7, Reg::R8, Reg::R9];
+
+/// A program generator: one random program per call of [`generate`].
+struct Gen<'r> {
+    rng: &'r mut Rng,
+    a: Asm,
+    depth: u32,
+}
+
+/// A random plausible program.
+pub fn generate(rng: &mut Rng) -> Program {
+    let mut g = Gen { rng, a: Asm::new(), depth: 0 };
+    g.a.push(movr(Reg::R6, Reg::R1));
+    if g.rng.chance(70) {
+        // Most programs start by clearing some stack.
+        for k in 1..=g.rng.below(6) as i16 {
+            g.a.push(st(Size::DW, Reg::R10, -8 * k, Src::Imm(0)));
+        }
+    }
+    for r in SCRATCH {
+        if g.rng.chance(90) {
+            let v = g.small();
+            g.a.push(mov(r, v));
+        }
+    }
+    let n = 1 + g.rng.below(6);
+    for _ in 0..n {
+        g.snippet();
+    }
+    if g.rng.chance(90) {
+        let r = g.rng.pick(&SCRATCH);
+        if r != Reg::R0 {
+            g.a.push(movr(Reg::R0, r));
+        }
+    } else {
+        let r = g.rng.pick(&[Reg::R6, Reg::R10, Reg::R1]);
+        g.a.push(movr(Reg::R0, r));
+    }
+    g.a.push(Insn::Exit);
+    g.a.finish()
+}
+
+impl Gen<'_> {
+    /// A small constant, often at an edge.
+    fn small(&mut self) -> i32 {
+        match self.rng.below(6) {
+            0 => 0,
+            1 => -1,
+            2 => self.rng.below(40) as i32,
+            3 => self.rng.pick(&[i32::MIN, i32::MAX, 0x7fff_fff0, -0x10]),
+            4 => self.rng.below(70) as i32 - 5,
+            _ => self.rng.next() as i32,
+        }
+    }
+
+    /// A constant at `edge`, or (one time in four) off by at most `spread`
+    /// either way.
+    fn near(&mut self, edge: i64, spread: i64) -> i64 {
+        if self.rng.chance(75) {
+            return edge;
+        }
+        edge + self.rng.below(2 * spread as u64 + 1) as i64 - spread
+    }
+
+    fn scratch(&mut self) -> Reg {
+        self.rng.pick(&SCRATCH)
+    }
+
+    fn snippet(&mut self) {
+        self.depth += 1;
+        match self.rng.below(15) {
+            0 | 1 => self.alu(),
+            2 => self.ctx_field(),
+            3 | 4 => self.ctx_buffer(),
+            5 | 6 => self.map_value(),
+            7 => self.stack(),
+            8 => self.spill(),
+            9 => self.helper_buffer(),
+            10 if self.depth < 3 => self.loop_(),
+            11 if self.depth < 3 => self.branch(),
+            12 => self.misc_helper(),
+            13 => self.rodata(),
+            _ => self.random_insn(),
+        }
+        self.depth -= 1;
+    }
+
+    fn alu(&mut self) {
+        let width = if self.rng.chance(30) { Width::W32 } else { Width::W64 };
+        let mut op = self.rng.pick(&OPS);
+        if let AluOp::MovSx(_) = op {
+            op = AluOp::MovSx(self.rng.pick(&[8, 16, 32]));
+            if width == Width::W32 && op == AluOp::MovSx(32) {
+                op = AluOp::MovSx(16);
+            }
+        }
+        let dst = self.scratch();
+        let src = if self.rng.chance(50) { Src::Imm(self.small()) } else { Src::Reg(self.scratch()) };
+        self.a.push(Insn::Alu { width, op, dst, src });
+    }
+
+    fn ctx_field(&mut self) {
+        let dst = self.scratch();
+        let (off, size) = self.rng.pick(&[
+            (F_VALUE, Size::DW),
+            (F_RW, Size::W),
+            (F_LEN, Size::W),
+            (F_TAIL, Size::DW),
+            (F_VALUE + 4, Size::W),
+            (F_RW, Size::DW),
+            (56, Size::DW),
+            (F_LEN, Size::H),
+        ]);
+        if self.rng.chance(75) {
+            let signed = self.rng.chance(10);
+            self.a.push(Insn::Load { size, signed, dst, src: Reg::R6, off });
+        } else {
+            let src = if self.rng.chance(80) { Src::Reg(dst) } else { Src::Reg(Reg::R6) };
+            self.a.push(st(size, Reg::R6, off, src));
+        }
+    }
+
+    /// `data[i]` with `i` from the length field or a scalar, behind a check.
+    fn ctx_buffer(&mut self) {
+        let i = self.scratch();
+        let skip = self.a.label();
+        match self.rng.below(3) {
+            0 => self.a.push(ld(Size::W, i, Reg::R6, F_LEN)),
+            1 => self.a.push(ld(Size::B, i, Reg::R6, F_VALUE)),
+            _ => {}
+        }
+        let size = self.rng.pick(&SIZES);
+        let bound = self.near(DATA_CAP - size.bytes() as i64, 2);
+        self.bounds_check(i, bound, skip);
+        self.a.push(movr(Reg::R2, Reg::R6));
+        self.a.push(addr(Reg::R2, i));
+        let off = F_DATA + self.near(0, 1) as i16;
+        let dst = self.scratch();
+        if self.rng.chance(70) {
+            self.a.push(ld(size, dst, Reg::R2, off));
+        } else {
+            self.a.push(st(size, Reg::R2, off, Src::Imm(7)));
+        }
+        self.a.bind(skip);
+    }
+
+    /// `if i > bound goto skip` in one of several equivalent spellings (and
+    /// some that are not quite equivalent).
+    fn bounds_check(&mut self, i: Reg, bound: i64, skip: usize) {
+        let b = bound as i32;
+        match self.rng.below(7) {
+            0 => self.a.jump(jmp(Width::W64, Cond::Gt, i, Src::Imm(b)), skip),
+            1 => self.a.jump(jmp(Width::W64, Cond::Ge, i, Src::Imm(b + 1)), skip),
+            2 => self.a.jump(jmp(Width::W32, Cond::Gt, i, Src::Imm(b)), skip),
+            3 => {
+                self.a.jump(jmp(Width::W64, Cond::SGt, i, Src::Imm(b)), skip);
+                if self.rng.chance(70) {
+                    self.a.jump(jmp(Width::W64, Cond::SLt, i, Src::Imm(0)), skip);
+                }
+            }
+            4 => {
+                let ok = self.a.label();
+                self.a.jump(jmp(Width::W64, Cond::Le, i, Src::Imm(b)), ok);
+                self.a.jump(Insn::Ja { off: 0, long: false }, skip);
+                self.a.bind(ok);
+            }
+            5 => self.a.push(Insn::Alu { width: Width::W64, op: AluOp::And, dst: i, src: Src::Imm(self.rng.pick(&[7, 15, 31, 63])) }),
+            _ => {
+                self.a.push(Insn::Alu { width: Width::W32, op: AluOp::Mov, dst: i, src: Src::Reg(i) });
+                self.a.jump(jmp(Width::W32, Cond::Gt, i, Src::Imm(b)), skip);
+            }
+        }
+    }
+
+    /// A map lookup and an access to the value.
+    fn map_value(&mut self) {
+        let (map, value) = if self.rng.chance(60) { (0, ARRAY_VALUE) } else { (1, HASH_VALUE) };
+        let skip = self.a.label();
+        let key = self.small() & 7;
+        self.a.push(st(Size::W, Reg::R10, -4, Src::Imm(key)));
+        self.a.push(Insn::LoadImm64 { dst: Reg::R1, imm: Imm64::MapRef(map) });
+        self.a.push(movr(Reg::R2, Reg::R10));
+        self.a.push(add(Reg::R2, -4));
+        if self.rng.chance(15) {
+            // Update first, so hash lookups sometimes find something.
+            self.a.push(st(Size::DW, Reg::R10, -16, Src::Imm(1)));
+            self.a.push(st(Size::DW, Reg::R10, -24, Src::Imm(2)));
+            self.a.push(movr(Reg::R3, Reg::R10));
+            self.a.push(add(Reg::R3, -24));
+            self.a.push(mov(Reg::R4, 0));
+            self.a.push(Insn::Call { helper: H_UPDATE });
+            self.a.push(Insn::LoadImm64 { dst: Reg::R1, imm: Imm64::MapRef(map) });
+            self.a.push(movr(Reg::R2, Reg::R10));
+            self.a.push(add(Reg::R2, -4));
+        }
+        self.a.push(Insn::Call { helper: H_LOOKUP });
+        let p = if self.rng.chance(30) {
+            self.a.push(movr(Reg::R7, Reg::R0));
+            Reg::R7
+        } else {
+            Reg::R0
+        };
+        if self.rng.chance(90) {
+            let checked = if self.rng.chance(80) { p } else { Reg::R0 };
+            self.a.jump(jmp(Width::W64, Cond::Eq, checked, Src::Imm(0)), skip);
+        }
+        let size = self.rng.pick(&SIZES);
+        let dst = if p == Reg::R7 { Reg::R8 } else { Reg::R9 };
+        let indexed = self.rng.chance(50);
+        if indexed {
+            let i = Reg::R3;
+            self.a.push(ld(Size::W, i, Reg::R6, F_RW));
+            let bound = self.near(value - size.bytes() as i64, 1);
+            self.bounds_check(i, bound, skip);
+            self.a.push(addr(p, i));
+        }
+        let last = self.near(value - size.bytes() as i64, 1).clamp(-1, value) as i16;
+        let off = if indexed { self.near(0, 1) as i16 } else if self.rng.chance(50) { 0 } else { last };
+        match self.rng.below(4) {
+            0 => self.a.push(st(size, p, off, Src::Imm(3))),
+            1 => self.a.push(st(Size::DW, p, 0, Src::Reg(Reg::R6))),
+            2 if size == Size::W || size == Size::DW => self.a.push(Insn::Atomic {
+                size,
+                op: self.rng.pick(&[AtomicOp::Add, AtomicOp::Xchg, AtomicOp::Or]),
+                fetch: true,
+                dst: p,
+                src: Reg::R6,
+                off: 0,
+            }),
+            _ => self.a.push(ld(size, dst, p, off)),
+        }
+        if p == Reg::R7 {
+            self.a.push(mov(Reg::R7, 0));
+        }
+        self.a.bind(skip);
+        // r0 may still be the (checked) pointer; make it a number again.
+        if self.rng.chance(85) {
+            self.a.push(mov(Reg::R0, 0));
+        }
+    }
+
+    /// Stack stores and loads of mixed sizes.
+    fn stack(&mut self) {
+        let size = self.rng.pick(&SIZES);
+        let off = -(self.rng.below(40) as i16) - size.bytes() as i16 + if self.rng.chance(5) { 1 } else { 0 };
+        if self.rng.chance(60) {
+            let src = if self.rng.chance(50) { Src::Imm(self.small()) } else { Src::Reg(self.scratch()) };
+            self.a.push(st(size, Reg::R10, off, src));
+        }
+        let dst = self.scratch();
+        let lsize = self.rng.pick(&SIZES);
+        let loff = if self.rng.chance(70) { off } else { -(self.rng.below(40) as i16) - lsize.bytes() as i16 };
+        self.a.push(Insn::Load { size: lsize, signed: self.rng.chance(10), dst, src: Reg::R10, off: loff });
+    }
+
+    /// Spill a pointer, maybe overwrite part of it, fill it back and use it.
+    fn spill(&mut self) {
+        let slot = -8 * (1 + self.rng.below(4) as i16);
+        let off = slot + if self.rng.chance(10) { 4 } else { 0 };
+        self.a.push(st(Size::DW, Reg::R10, off, Src::Reg(Reg::R6)));
+        if self.rng.chance(25) {
+            let o = slot + self.rng.below(8) as i16;
+            self.a.push(st(Size::B, Reg::R10, o, Src::Imm(1)));
+        }
+        let dst = Reg::R1;
+        let size = if self.rng.chance(85) { Size::DW } else { Size::W };
+        let loff = slot + if self.rng.chance(10) { 4 } else { 0 };
+        self.a.push(ld(size, dst, Reg::R10, loff));
+        let fld = self.rng.pick(&[F_VALUE, F_TAIL, F_RW]);
+        let s = if fld == F_RW { Size::W } else { Size::DW };
+        let r = self.scratch();
+        self.a.push(ld(s, r, dst, fld));
+    }
+
+    /// A helper reading or writing a stack buffer.
+    fn helper_buffer(&mut self) {
+        let len_max = 8 * (1 + self.rng.below(4) as i64);
+        let base = -(len_max as i16);
+        if self.rng.chance(80) {
+            let fill = self.near(len_max / 8, 1).max(0);
+            for k in 0..fill {
+                self.a.push(st(Size::DW, Reg::R10, base + 8 * k as i16, Src::Imm(k as i32)));
+            }
+        }
+        let skip = self.a.label();
+        self.a.push(movr(Reg::R1, Reg::R10));
+        self.a.push(add(Reg::R1, base as i32));
+        if self.rng.chance(50) {
+            let len = self.near(len_max, 1) as i32;
+            self.a.push(mov(Reg::R2, len));
+        } else {
+            self.a.push(ld(Size::W, Reg::R2, Reg::R6, F_LEN));
+            let bound = self.near(len_max, 1);
+            self.bounds_check(Reg::R2, bound, skip);
+        }
+        let h = if self.rng.chance(50) { H_EMIT } else { H_FILL };
+        self.a.push(Insn::Call { helper: h });
+        if h == H_FILL && self.rng.chance(50) {
+            let r = self.scratch();
+            self.a.push(ld(Size::DW, r, Reg::R10, base));
+        }
+        self.a.bind(skip);
+    }
+
+    /// A counted loop, sometimes with a wrong bound or direction.
+    fn loop_(&mut self) {
+        let c = Reg::R9;
+        let head = self.a.label();
+        let n = self.rng.below(12) as i32;
+        self.a.push(mov(c, if self.rng.chance(90) { 0 } else { n + 1 }));
+        self.a.bind(head);
+        let body = 1 + self.rng.below(2);
+        for _ in 0..body {
+            match self.rng.below(3) {
+                0 => self.alu(),
+                1 => self.stack(),
+                _ => {
+                    // data[c] inside the loop.
+                    let skip = self.a.label();
+                    let bound = self.near(DATA_CAP, 1) as i32;
+                    self.a.jump(jmp(Width::W64, Cond::Ge, c, Src::Imm(bound)), skip);
+                    self.a.push(movr(Reg::R2, Reg::R6));
+                    self.a.push(addr(Reg::R2, c));
+                    self.a.push(ld(Size::B, Reg::R8, Reg::R2, F_DATA));
+                    self.a.bind(skip);
+                }
+            }
+        }
+        let width = if self.rng.chance(20) { Width::W32 } else { Width::W64 };
+        let step = if self.rng.chance(90) { 1 } else { self.rng.pick(&[0, -1, 2]) };
+        self.a.push(Insn::Alu { width, op: AluOp::Add, dst: c, src: Src::Imm(step) });
+        let cond = self.rng.pick(&[Cond::Lt, Cond::Lt, Cond::Ne, Cond::SLt, Cond::Le]);
+        self.a.jump(jmp(width, cond, c, Src::Imm(n)), head);
+    }
+
+    fn branch(&mut self) {
+        let skip = self.a.label();
+        let width = if self.rng.chance(30) { Width::W32 } else { Width::W64 };
+        let dst = self.scratch();
+        let src = if self.rng.chance(60) { Src::Imm(self.small()) } else { Src::Reg(self.scratch()) };
+        self.a.jump(jmp(width, self.rng.pick(&CONDS), dst, src), skip);
+        self.snippet();
+        if self.rng.chance(50) {
+            self.snippet();
+        }
+        self.a.bind(skip);
+    }
+
+    fn misc_helper(&mut self) {
+        match self.rng.below(3) {
+            0 => {
+                self.a.push(Insn::Call { helper: H_RANDOM });
+                let r = self.scratch();
+                if r != Reg::R0 {
+                    self.a.push(movr(r, Reg::R0));
+                }
+            }
+            1 => {
+                let port = self.rng.pick(&[0x70, 0x71, 0x72, 0x6f]);
+                self.a.push(mov(Reg::R1, port));
+                self.a.push(Insn::Call { helper: H_INB });
+            }
+            _ => {
+                let key = self.small() & 7;
+                self.a.push(st(Size::W, Reg::R10, -4, Src::Imm(key)));
+                self.a.push(Insn::LoadImm64 { dst: Reg::R1, imm: Imm64::MapRef(self.rng.below(2) as u32) });
+                self.a.push(movr(Reg::R2, Reg::R10));
+                self.a.push(add(Reg::R2, -4));
+                self.a.push(Insn::Call { helper: H_DELETE });
+            }
+        }
+    }
+
+    fn rodata(&mut self) {
+        let off = self.rng.below(RODATA as u64) as u32;
+        self.a.push(Insn::LoadImm64 { dst: Reg::R2, imm: Imm64::MapValue { map: 2, offset: off } });
+        let size = self.rng.pick(&SIZES);
+        let o = self.near(0, 2) as i16;
+        if self.rng.chance(85) {
+            let r = self.scratch();
+            self.a.push(ld(size, r, Reg::R2, o));
+        } else {
+            self.a.push(st(size, Reg::R2, o, Src::Imm(0)));
+        }
+    }
+
+    /// Any ALU or jump-free instruction on random registers.
+    fn random_insn(&mut self) {
+        let reg = |g: &mut Gen| Reg::new(g.rng.below(11) as u8).unwrap_or(Reg::R0);
+        let insn = match self.rng.below(5) {
+            0 => Insn::Neg { width: Width::W64, dst: self.scratch() },
+            1 => Insn::Endian { kind: self.rng.pick(&[verifier::Endian::ToLe, verifier::Endian::ToBe]), bits: self.rng.pick(&[16, 32, 64]), dst: self.scratch() },
+            2 => {
+                let (d, s) = (reg(self), reg(self));
+                Insn::Alu { width: Width::W64, op: self.rng.pick(&OPS[..12]), dst: d, src: Src::Reg(s) }
+            }
+            3 => Insn::Load { size: self.rng.pick(&SIZES), signed: false, dst: self.scratch(), src: reg(self), off: self.near(0, 16) as i16 },
+            _ => Insn::Store { size: self.rng.pick(&SIZES), dst: reg(self), off: self.near(-8, 8) as i16, src: Src::Reg(reg(self)) },
+        };
+        self.a.push(insn);
+    }
+}
+
+/// The environment of a run: maps in memory, and the helpers.
+struct Env<'r> {
+    rng: &'r mut Rng,
+}
+
+fn leak_check(args: &[Value], scalars: &[usize]) -> Result<(), ViolationKind> {
+    for &i in scalars {
+        if args[i].ptr {
+            return Err(ViolationKind::PointerLeak(vm::LeakTarget::HelperArgument));
+        }
+    }
+    Ok(())
+}
+
+impl Helpers for Env<'_> {
+    fn call(&mut self, id: u32, a: [Value; 5], mem: &mut Memory) -> Result<Value, ViolationKind> {
+        match id {
+            H_LOOKUP => vm::helpers::map_lookup(mem, a[0], a[1]),
+            H_UPDATE => {
+                leak_check(&a, &[3])?;
+                vm::helpers::map_update(mem, a[0], a[1], a[2], a[3])
+            }
+            H_DELETE => vm::helpers::map_delete(mem, a[0], a[1]),
+            H_EMIT => {
+                leak_check(&a, &[1])?;
+                let mut buf = vec![0u8; a[1].bits.min(1 << 20) as usize];
+                mem.read(a[0].bits, &mut buf)?;
+                Ok(Value::scalar(buf.len() as u64))
+            }
+            H_FILL => {
+                leak_check(&a, &[1])?;
+                let data: Vec<u8> = (0..a[1].bits.min(1 << 20)).map(|_| self.rng.next() as u8).collect();
+                mem.write(a[0].bits, &data)?;
+                Ok(Value::scalar(0))
+            }
+            H_RANDOM => Ok(Value::scalar(self.rng.next() & 0xffff_ffff)),
+            H_INB => {
+                leak_check(&a, &[0])?;
+                if !(0x70..0x72).contains(&a[0].bits) {
+                    return Err(ViolationKind::Helper { id, reason: format!("port {:#x} not declared", a[0].bits) });
+                }
+                Ok(Value::scalar(self.rng.next() & 0xff))
+            }
+            _ => Err(vm::helpers::unknown_helper(id)),
+        }
+    }
+}
+
+/// Runs `program` in the checking interpreter on `runs` random inputs;
+/// returns the first violation.
+pub fn run_inputs(program: &Program, rng: &mut Rng, runs: usize) -> Result<(), Violation> {
+    for _ in 0..runs {
+        let mut vm = Vm::new(program, Config::checking());
+        let mem = vm.memory_mut();
+        let mut ctx: Vec<u8> = (0..CTX_SIZE).map(|_| rng.next() as u8).collect();
+        // The kernel's promise: the length is within the buffer's capacity.
+        let len = rng.below(DATA_CAP as u64 + 1) as u32;
+        ctx[F_LEN as usize..F_LEN as usize + 4].copy_from_slice(&len.to_le_bytes());
+        if rng.chance(30) {
+            // Small values reach the interesting branches more often.
+            let v = rng.below(40);
+            ctx[..8].copy_from_slice(&v.to_le_bytes());
+            ctx[8..12].copy_from_slice(&(rng.below(24) as u32).to_le_bytes());
+        }
+        let mut perms = vec![0u8; CTX_SIZE as usize];
+        for (range, p) in [(0..8, READ), (8..12, READ | WRITE), (12..16, READ), (16..48, READ | WRITE), (48..56, READ | WRITE)] {
+            perms[range].iter_mut().for_each(|b| *b = p);
+        }
+        let ctx_addr = mem.add_context(ctx, &perms).expect("context fits");
+        let mut array = Map::new(MapKind::Array, 4, ARRAY_VALUE as u32, 4).expect("array map");
+        array.values_mut().iter_mut().for_each(|b| *b = rng.next() as u8);
+        mem.add_map(array).expect("array map fits");
+        let mut hash = Map::new(MapKind::Hash, 4, HASH_VALUE as u32, 8).expect("hash map");
+        for k in 0..rng.below(5) as u32 {
+            let _ = hash.update(&k.to_le_bytes(), &rng.next().to_le_bytes(), 0);
+        }
+        mem.add_map(hash).expect("hash map fits");
+        let ro: Vec<u8> = (0..RODATA).map(|_| rng.next() as u8).collect();
+        mem.add_map(Map::read_only_data(&ro).expect("rodata")).expect("rodata fits");
+        vm.set_reg(Reg::R1, Value::pointer(ctx_addr));
+        let mut env = Env { rng };
+        vm.run(&mut env)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_programs_are_well_formed() {
+        let mut rng = Rng::new(7);
+        for _ in 0..200 {
+            let p = generate(&mut rng);
+            assert!(p.check_slots().is_ok());
+            assert_eq!(p.insns().last(), Some(&Insn::Exit));
+        }
+    }
+}
