@@ -26,11 +26,14 @@ pub struct Vm {
     pub gdb: bool,
     /// Kernel command line (`-append`).
     pub append: Option<String>,
+    /// A person types at a terminal: QEMU's monitor is multiplexed onto
+    /// stdio so that Ctrl-A X quits and Ctrl-A C opens the monitor.
+    pub interactive: bool,
 }
 
 impl Vm {
     pub fn new(image: BootImage) -> Self {
-        Self { image, kvm: false, gdb: false, append: None }
+        Self { image, kvm: false, gdb: false, append: None, interactive: false }
     }
 
     /// The QEMU command; stdin/stdout are the serial port.
@@ -48,7 +51,8 @@ impl Vm {
         } else {
             cmd.args(["-accel", "tcg"]);
         }
-        cmd.args(["-m", "128M", "-no-reboot", "-display", "none", "-serial", "stdio"]);
+        let serial = if self.interactive { "mon:stdio" } else { "stdio" };
+        cmd.args(["-m", "128M", "-no-reboot", "-display", "none", "-serial", serial]);
         cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
         if self.gdb {
             cmd.args(["-s", "-S"]);

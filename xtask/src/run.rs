@@ -32,6 +32,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     vm.kvm = args.kvm;
     vm.gdb = args.gdb;
     vm.append = args.append.clone();
+    vm.interactive = true;
     if vm.gdb {
         let profile = if args.release { "release" } else { "debug" };
         eprintln!("note: QEMU waits for gdb; in another terminal run:");

@@ -109,7 +109,17 @@ pub fn handle(frame: &mut TrapFrame) {
             return;
         }
     }
-    panic!("unrecoverable {}\n{}", fault, Registers(frame));
+    let note = match fault.address {
+        Some(address) if is_guard_page(address) => "\nnote: the address is in a stack guard page: kernel stack overflow",
+        _ => "",
+    };
+    panic!("unrecoverable {}{note}\n{}", fault, Registers(frame));
+}
+
+/// Whether `address` lies in the unmapped page below a kernel stack.
+fn is_guard_page(address: u64) -> bool {
+    let page = address & !0xfff;
+    page == super::boot::boot_stack_guard() || super::gdt::guard_pages().contains(&page)
 }
 
 /// Formats every saved register, four to a line.

@@ -54,3 +54,6 @@ pub fn init(initrd_image: Option<&[u8]>) -> bool {
         }
     }
 }
+
+#[cfg(feature = "ktest")]
+mod tests;

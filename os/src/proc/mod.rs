@@ -165,3 +165,6 @@ pub fn snapshot() -> Vec<abi::proc::ProcInfo> {
 pub fn task_count() -> usize {
     TASKS.lock().len()
 }
+
+#[cfg(feature = "ktest")]
+mod tests;

@@ -28,6 +28,9 @@ static SLICE: AtomicU32 = AtomicU32::new(SLICE_TICKS);
 /// Makes the code running now (the boot thread) the idle task, pid 0, and
 /// starts preemption on the timer tick.
 pub fn init() {
+    if TASKS.lock().contains_key(&IDLE_PID) {
+        return;
+    }
     let idle = Box::new(Task {
         pid: IDLE_PID,
         ppid: IDLE_PID,
@@ -138,6 +141,11 @@ pub fn sleep_until(channel: usize, mut ready: impl FnMut() -> bool) {
         }
         with_current(|t| t.state = State::Sleeping { channel, until: None });
         schedule();
+        // Let interrupts in between two checks (the idle task itself may
+        // sleep here during boot and tests, with nothing else to run).
+        if were_on {
+            arch::enable_interrupts();
+        }
     }
     if were_on {
         arch::enable_interrupts();
@@ -152,6 +160,9 @@ pub fn sleep_ticks(ticks: u64) {
         arch::disable_interrupts();
         with_current(|t| t.state = State::Sleeping { channel: 0, until: Some(until) });
         schedule();
+        if were_on {
+            arch::enable_interrupts();
+        }
     }
     if were_on {
         arch::enable_interrupts();

@@ -177,3 +177,6 @@ extern "C" fn on_syscall(frame: &mut SyscallFrame) {
     }
     arch::disable_interrupts();
 }
+
+#[cfg(feature = "ktest")]
+mod tests;

@@ -1,0 +1,205 @@
+//! In-kernel tests of ELF loading and the scheduler.
+
+use super::life;
+use super::sched;
+use super::space::UserSpace;
+use super::{current_pid, elf};
+use crate::ktest::TestResult;
+use crate::memory::{self, PAGE_SIZE};
+use crate::{ensure, ensure_eq, kernel_test};
+use abi::Errno;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+const PF_X: u32 = 1;
+const PF_W: u32 = 2;
+const PF_R: u32 = 4;
+
+/// One loadable segment: flags, file offset, address, bytes, memory size.
+#[derive(Clone, Copy)]
+struct Seg<'a> {
+    flags: u32,
+    offset: u64,
+    vaddr: u64,
+    bytes: &'a [u8],
+    memsz: u64,
+}
+
+/// A minimal ELF64 x86-64 executable.
+fn elf_image(entry: u64, segs: &[Seg<'_>]) -> Vec<u8> {
+    let mut out = alloc::vec![0u8; 0x1000];
+    out[..4].copy_from_slice(b"\x7fELF");
+    out[4] = 2; // 64-bit
+    out[5] = 1; // little endian
+    out[6] = 1; // version
+    let put16 = |o: &mut Vec<u8>, at: usize, v: u16| o[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    let put32 = |o: &mut Vec<u8>, at: usize, v: u32| o[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let put64 = |o: &mut Vec<u8>, at: usize, v: u64| o[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    put16(&mut out, 16, 2); // ET_EXEC
+    put16(&mut out, 18, 62); // EM_X86_64
+    put32(&mut out, 20, 1);
+    put64(&mut out, 24, entry);
+    put64(&mut out, 32, 64); // program headers right after the header
+    put16(&mut out, 52, 64);
+    put16(&mut out, 54, 56);
+    put16(&mut out, 56, segs.len() as u16);
+    put16(&mut out, 58, 64);
+    for (i, s) in segs.iter().enumerate() {
+        let at = 64 + 56 * i;
+        put32(&mut out, at, 1); // PT_LOAD
+        put32(&mut out, at + 4, s.flags);
+        put64(&mut out, at + 8, s.offset);
+        put64(&mut out, at + 16, s.vaddr);
+        put64(&mut out, at + 24, s.vaddr);
+        put64(&mut out, at + 32, s.bytes.len() as u64);
+        put64(&mut out, at + 40, s.memsz);
+        put64(&mut out, at + 48, PAGE_SIZE);
+        let o = s.offset as usize;
+        if o + s.bytes.len() <= out.len() {
+            out[o..o + s.bytes.len()].copy_from_slice(s.bytes);
+        }
+    }
+    out
+}
+
+const CODE: &[u8] = &[0xeb, 0xfe]; // jmp .
+const DATA: &[u8] = b"initialised";
+
+fn good_segments() -> [Seg<'static>; 2] {
+    [
+        Seg { flags: PF_R | PF_X, offset: 0x400, vaddr: 0x40_0000, bytes: CODE, memsz: CODE.len() as u64 },
+        Seg { flags: PF_R | PF_W, offset: 0x800, vaddr: 0x40_1000, bytes: DATA, memsz: 3 * PAGE_SIZE },
+    ]
+}
+
+fn load(image: &[u8]) -> Result<u64, Errno> {
+    let mut space = UserSpace::new()?;
+    elf::load(image, &mut space)
+}
+
+fn elf_segments_get_their_permissions() -> TestResult {
+    let frames_before = memory::frame::stats().free;
+    {
+        let mut space = UserSpace::new().map_err(|e| alloc::format!("{e}"))?;
+        let entry = elf::load(&elf_image(0x40_0000, &good_segments()), &mut space).map_err(|e| alloc::format!("{e}"))?;
+        ensure_eq!(entry, 0x40_0000);
+        let (_, code) = space.space().translate(0x40_0000).ok_or("code not mapped")?;
+        ensure!(code.user && code.executable && !code.writable, "code mapped {code:?}");
+        let (phys, data) = space.space().translate(0x40_1000).ok_or("data not mapped")?;
+        ensure!(data.user && data.writable && !data.executable, "data mapped {data:?}");
+        // SAFETY: `phys` is a frame of this test's space, read through the direct map.
+        let bytes = unsafe { core::slice::from_raw_parts(memory::phys_to_virt(phys.as_u64()) as *const u8, DATA.len() + 1) };
+        ensure_eq!(&bytes[..DATA.len()], DATA);
+        ensure_eq!(bytes[DATA.len()], 0);
+        ensure!(space.space().translate(0x40_3000).is_some(), "bss not mapped");
+        ensure!(space.space().translate(0x40_4000).is_none(), "mapped past the end");
+        ensure!(space.check(0x40_1000, 3 * PAGE_SIZE, true), "data not writable for user copies");
+        ensure!(!space.check(0x40_0000, 1, true), "code writable for user copies");
+        ensure!(!space.check(0xffff_8000_0000_0000, 1, false), "kernel address accepted");
+        ensure!(!space.check(u64::MAX - 4, 8, false), "wrapping range accepted");
+        ensure_eq!(space.mapped_bytes(), 4 * PAGE_SIZE);
+    }
+    ensure_eq!(memory::frame::stats().free, frames_before);
+    Ok(())
+}
+kernel_test!(elf_segments_get_their_permissions);
+
+fn bad_executables_are_enoexec() -> TestResult {
+    let [code, data] = good_segments();
+    let wx = Seg { flags: PF_R | PF_W | PF_X, ..code };
+    ensure_eq!(load(&elf_image(0x40_0000, &[wx])), Err(Errno::ENOEXEC));
+    let kernel = Seg { vaddr: 0xffff_ffff_8000_0000, ..good_segments()[0] };
+    ensure_eq!(load(&elf_image(0xffff_ffff_8000_0000, &[kernel])), Err(Errno::ENOEXEC));
+    let null_page = Seg { vaddr: 0, ..good_segments()[0] };
+    ensure_eq!(load(&elf_image(0, &[null_page])), Err(Errno::ENOEXEC));
+    ensure_eq!(load(&elf_image(0x40_1000, &[good_segments()[0], data])), Err(Errno::ENOEXEC));
+    let past_file = Seg { offset: 0x2000, ..good_segments()[0] };
+    ensure_eq!(load(&elf_image(0x40_0000, &[past_file])), Err(Errno::ENOEXEC));
+    let image = elf_image(0x40_0000, &good_segments());
+    ensure_eq!(load(&image[..40]), Err(Errno::ENOEXEC));
+    ensure_eq!(load(b"#!/bin/sh\n"), Err(Errno::ENOEXEC));
+    let mut dynamic = image.clone();
+    dynamic[16] = 3; // ET_DYN
+    ensure_eq!(load(&dynamic), Err(Errno::ENOEXEC));
+    Ok(())
+}
+kernel_test!(bad_executables_are_enoexec);
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn counting_thread(arg: u64) -> ! {
+    for _ in 0..5 {
+        COUNTER.fetch_add(1, Ordering::Relaxed);
+        sched::yield_now();
+    }
+    life::exit(arg as i32)
+}
+
+fn threads_run_and_are_reaped() -> TestResult {
+    sched::init();
+    COUNTER.store(0, Ordering::Relaxed);
+    let me = current_pid();
+    let pids: Vec<u32> = (0..3).map(|i| sched::spawn_kernel_thread("ktest-count", counting_thread, 10 + i)).collect();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let (pid, status) = life::wait(None).map_err(|e| alloc::format!("wait: {e}"))?;
+        ensure!(pids.contains(&pid), "reaped pid {pid}, not one of {pids:?}");
+        statuses.push(status);
+    }
+    statuses.sort_unstable();
+    ensure_eq!(statuses, alloc::vec![10, 11, 12]);
+    ensure_eq!(COUNTER.load(Ordering::Relaxed), 15);
+    ensure_eq!(life::wait(None).err(), Some(Errno::ECHILD));
+    ensure_eq!(current_pid(), me);
+    Ok(())
+}
+kernel_test!(threads_run_and_are_reaped);
+
+extern "C" fn spinning_thread(_arg: u64) -> ! {
+    while !STOP.load(Ordering::Relaxed) {
+        COUNTER.fetch_add(1, Ordering::Relaxed);
+        core::hint::spin_loop();
+    }
+    life::exit(0)
+}
+
+fn the_timer_preempts_a_busy_thread() -> TestResult {
+    sched::init();
+    COUNTER.store(0, Ordering::Relaxed);
+    STOP.store(false, Ordering::Relaxed);
+    let pid = sched::spawn_kernel_thread("ktest-spin", spinning_thread, 0);
+    // The spinner never yields: this thread only gets the processor back
+    // because the tick preempts it.
+    sched::sleep_ticks(3);
+    let seen = COUNTER.load(Ordering::Relaxed);
+    sched::sleep_ticks(3);
+    ensure!(seen > 0, "the spinning thread never ran");
+    ensure!(COUNTER.load(Ordering::Relaxed) > seen, "the spinning thread stopped running");
+    STOP.store(true, Ordering::Relaxed);
+    ensure_eq!(life::wait(Some(pid)), Ok((pid, 0)));
+    Ok(())
+}
+kernel_test!(the_timer_preempts_a_busy_thread);
+
+static FLAG: AtomicBool = AtomicBool::new(false);
+const CHANNEL: usize = 0x6b74_6573_74;
+
+extern "C" fn sleeping_thread(_arg: u64) -> ! {
+    sched::sleep_until(CHANNEL, || FLAG.load(Ordering::Relaxed));
+    life::exit(7)
+}
+
+fn sleepers_wake_on_their_channel() -> TestResult {
+    sched::init();
+    FLAG.store(false, Ordering::Relaxed);
+    let pid = sched::spawn_kernel_thread("ktest-sleep", sleeping_thread, 0);
+    sched::sleep_ticks(2);
+    let asleep = super::snapshot().iter().any(|p| p.pid == pid && p.state == abi::proc::ProcState::Sleeping as u32);
+    ensure!(asleep, "the thread is not asleep");
+    FLAG.store(true, Ordering::Relaxed);
+    sched::wakeup(CHANNEL);
+    ensure_eq!(life::wait(Some(pid)), Ok((pid, 7)));
+    Ok(())
+}
+kernel_test!(sleepers_wake_on_their_channel);

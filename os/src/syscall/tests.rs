@@ -1,0 +1,60 @@
+//! In-kernel tests of the system-call table: replacing an entry and
+//! putting back exactly what was there.
+
+use super::{Args, Entry, Handler, SyscallHandler, dispatch, entry, first_free, replace, restore};
+use crate::ktest::TestResult;
+use crate::{ensure, ensure_eq, kernel_test, proc};
+use abi::Errno;
+use abi::syscall::{FIRST_FREE, NSYSCALL, SYS_GETPID};
+use alloc::borrow::Cow;
+use alloc::sync::Arc;
+
+struct Constant(isize);
+
+impl SyscallHandler for Constant {
+    fn call(&self, _args: &Args) -> isize {
+        self.0
+    }
+}
+
+fn getpid() -> isize {
+    dispatch(&Args { nr: SYS_GETPID, a: [0; 6] })
+}
+
+fn replace_and_restore_an_entry() -> TestResult {
+    super::init();
+    let pid = proc::current_pid() as isize;
+    ensure_eq!(getpid(), pid);
+    let new = Entry { name: Cow::Borrowed("answer"), handler: Handler::Dynamic(Arc::new(Constant(4242))) };
+    let old = replace(SYS_GETPID, Some(new)).map_err(|e| alloc::format!("{e}"))?;
+    ensure_eq!(old.as_ref().map(|e| e.name.clone()), Some(Cow::Borrowed("getpid")));
+    ensure_eq!(getpid(), 4242);
+    ensure_eq!(entry(SYS_GETPID).map(|e| e.name), Some(Cow::Borrowed("answer")));
+    // Chaining: a wrapper calls what the slot held before it.
+    let previous = old.clone().map(|e| e.handler);
+    ensure_eq!(previous.map(|h| h.call(&Args { nr: SYS_GETPID, a: [0; 6] })), Some(pid));
+    restore(SYS_GETPID, old).map_err(|e| alloc::format!("{e}"))?;
+    ensure_eq!(getpid(), pid);
+    ensure_eq!(entry(SYS_GETPID).map(|e| e.name), Some(Cow::Borrowed("getpid")));
+    Ok(())
+}
+kernel_test!(replace_and_restore_an_entry);
+
+fn free_slots_take_new_calls() -> TestResult {
+    super::init();
+    let nr = first_free().ok_or("no free slot")?;
+    ensure!(nr >= FIRST_FREE, "slot {nr} is below the free range");
+    let args = Args { nr, a: [0; 6] };
+    ensure_eq!(dispatch(&args), Errno::ENOSYS.to_ret());
+    let old = replace(nr, Some(Entry { name: Cow::Borrowed("new"), handler: Handler::Dynamic(Arc::new(Constant(7))) }))
+        .map_err(|e| alloc::format!("{e}"))?;
+    ensure!(old.is_none(), "the free slot was not empty");
+    ensure_eq!(dispatch(&args), 7);
+    ensure!(first_free() != Some(nr), "a taken slot is still reported free");
+    restore(nr, old).map_err(|e| alloc::format!("{e}"))?;
+    ensure_eq!(dispatch(&args), Errno::ENOSYS.to_ret());
+    ensure_eq!(replace(NSYSCALL, None).err(), Some(Errno::EINVAL));
+    ensure_eq!(dispatch(&Args { nr: usize::MAX, a: [0; 6] }), Errno::ENOSYS.to_ret());
+    Ok(())
+}
+kernel_test!(free_slots_take_new_calls);
