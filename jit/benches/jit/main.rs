@@ -1,0 +1,219 @@
+//! Criterion benchmarks of the JIT against the other engines, and of JIT
+//! compile throughput. Run with `cargo bench -p jit` (or `cargo xtask bench
+//! jit`); the table of ratios printed at the end goes into
+//! docs/performance.md.
+//!
+//! Engines per program: this JIT, this JIT with constant blinding, the
+//! reference interpreter (`vm`), rbpf's JIT (where it compiles the program),
+//! rbpf's interpreter, and native Rust (`-O`, and a `black_box`ed
+//! non-vectorised variant).
+
+mod programs;
+
+use criterion::Criterion;
+use jit::host::{CodeRegion, ExecCode};
+use jit::{CallMode, JitOptions};
+use programs::{helper_identity, BenchProgram};
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use verifier::{Program, Verified};
+
+mod engines;
+use engines::*;
+
+fn main() {
+    let out_dir = criterion_dir();
+    let mut c = Criterion::default()
+        .output_directory(&out_dir)
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .configure_from_args();
+    let mut rows = Vec::new();
+    for p in programs::all() {
+        rows.push(bench_program(&mut c, &p));
+    }
+    let compile = bench_compile(&mut c);
+    c.final_summary();
+    let table = report(&out_dir, &rows, &compile);
+    println!("{table}");
+    let _ = std::fs::write(out_dir.join("warden-jit-table.md"), table);
+}
+
+fn criterion_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("criterion")
+}
+
+/// Which engines ran a program (rbpf's JIT may refuse some).
+struct Row {
+    name: &'static str,
+    engines: Vec<&'static str>,
+}
+
+fn bench_program(c: &mut Criterion, p: &BenchProgram) -> Row {
+    let program = verifier::assemble(&(p.asm)()).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+    let mem = (p.mem)();
+    let verified = verify(&program, mem.len()).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+    let plain = Jitted::new(&verified, None);
+    let blinded = Jitted::new(&verified, Some(0x5eed));
+    let bytes = verifier::encode(&program);
+    let want = (p.native)(&mut mem.clone());
+    let mut g = c.benchmark_group(p.name);
+    let mut engines = vec![];
+    let mut m = mem.clone();
+    assert_eq!(plain.run(&mut m), want, "{}: jit", p.name);
+    assert_eq!(blinded.run(&mut m), want, "{}: blinded jit", p.name);
+    g.bench_function("jit", |b| b.iter(|| plain.run(black_box(&mut m))));
+    g.bench_function("jit_blinded", |b| b.iter(|| blinded.run(black_box(&mut m))));
+    engines.extend(["jit", "jit_blinded"]);
+    let vm = Interp::new(&program);
+    assert_eq!(vm.run(&mut m), Some(want), "{}: vm", p.name);
+    g.bench_function("vm", |b| b.iter(|| vm.run(black_box(&mut m))));
+    engines.push("vm");
+    if let Some(rj) = RbpfJit::new(&bytes) {
+        if rj.run(&mut m) == Some(want) {
+            g.bench_function("rbpf_jit", |b| b.iter(|| rj.run(black_box(&mut m))));
+            engines.push("rbpf_jit");
+        }
+    }
+    if let Some(ri) = RbpfInterp::new(&bytes) {
+        if ri.run(&mut m) == Some(want) {
+            g.bench_function("rbpf_interp", |b| b.iter(|| ri.run(black_box(&mut m))));
+            engines.push("rbpf_interp");
+        }
+    }
+    assert_eq!((p.native_bb)(&mut m), want, "{}: native_bb", p.name);
+    g.bench_function("native", |b| b.iter(|| (p.native)(black_box(&mut m))));
+    g.bench_function("native_bb", |b| b.iter(|| (p.native_bb)(black_box(&mut m))));
+    engines.extend(["native", "native_bb"]);
+    g.finish();
+    Row { name: p.name, engines }
+}
+
+/// JIT compile throughput on straight-line programs of two sizes.
+fn bench_compile(c: &mut Criterion) -> Vec<(usize, &'static str)> {
+    let mut g = c.benchmark_group("compile");
+    let mut ids = vec![];
+    for (n, id) in [(4096usize, "insns_4096"), (65536, "insns_65536")] {
+        let program = engines::straight_line(n);
+        let verified = verify(&program, 64).expect("straight-line program verifies");
+        let helper = |id: u32| (id == 5).then_some(helper_identity as *const () as u64);
+        let mut opts = JitOptions::new(0x7f00_0000_0000);
+        opts.helper_address = &helper;
+        opts.call_mode = CallMode::HostFar;
+        g.throughput(criterion::Throughput::Elements(n as u64));
+        g.bench_function(id, |b| b.iter(|| jit::compile(black_box(&verified), &opts).expect("compiles")));
+        ids.push((n, id));
+    }
+    g.finish();
+    ids
+}
+
+/// Mean time of one benchmark in nanoseconds, from criterion's output.
+fn mean_ns(dir: &Path, group: &str, id: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(dir.join(group).join(id).join("new/estimates.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["mean"]["point_estimate"].as_f64()
+}
+
+fn geomean(xs: &[f64]) -> f64 {
+    (xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len().max(1) as f64).exp()
+}
+
+/// The markdown table of times and ratios, with the goals.
+fn report(dir: &Path, rows: &[Row], compile: &[(usize, &'static str)]) -> String {
+    let cols = ["jit", "jit_blinded", "vm", "rbpf_jit", "rbpf_interp", "native", "native_bb"];
+    let mut s = String::from("| program | ");
+    s += &cols.join(" (µs) | ");
+    s += " (µs) |\n|---|";
+    s += &"---:|".repeat(cols.len());
+    s += "\n";
+    let mut ratios: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for row in rows {
+        let t: BTreeMap<&str, f64> = cols
+            .iter()
+            .filter(|c| row.engines.contains(c))
+            .filter_map(|c| Some((*c, mean_ns(dir, row.name, c)?)))
+            .collect();
+        s += &format!("| {} |", row.name);
+        for c in cols {
+            s += &match t.get(c) {
+                Some(ns) => format!(" {:.2} |", ns / 1000.0),
+                None => " — |".into(),
+            };
+        }
+        s += "\n";
+        let Some(&jit) = t.get("jit") else { continue };
+        for (key, other, inverse) in [
+            ("jit / native_bb", "native_bb", false),
+            ("jit / native", "native", false),
+            ("rbpf_jit / jit", "rbpf_jit", true),
+            ("vm / jit", "vm", true),
+            ("rbpf_interp / jit", "rbpf_interp", true),
+            ("jit_blinded / jit", "jit_blinded", true),
+        ] {
+            if let Some(&o) = t.get(other) {
+                ratios.entry(key).or_default().push(if inverse { o / jit } else { jit / o });
+            }
+        }
+    }
+    let goals: BTreeMap<&str, &str> = [
+        ("jit / native_bb", "≤ 1.3"),
+        ("rbpf_jit / jit", "≥ 1.5"),
+        ("vm / jit", "≥ 20"),
+        ("jit_blinded / jit", "≤ 1.3"),
+    ]
+    .into();
+    s += "\n| ratio (geometric mean) | value | programs | goal |\n|---|---:|---:|---|\n";
+    for (k, v) in &ratios {
+        s += &format!("| {k} | {:.2} | {} | {} |\n", geomean(v), v.len(), goals.get(k).unwrap_or(&""));
+    }
+    let call = |id| mean_ns(dir, id, "jit");
+    if let (Some(h), Some(b)) = (call("helper_calls"), call("helper_calls_baseline")) {
+        s += &format!("\nhelper call cost over the loop around it: {:.2} ns (goal ≤ 2 ns)\n", (h - b) / 1000.0);
+    }
+    for (n, id) in compile {
+        if let Some(ns) = mean_ns(dir, "compile", id) {
+            s += &format!("JIT compile of {n} instructions: {:.2} ms, {:.1} million instructions/s (goal ≥ 20)\n", ns / 1e6, *n as f64 / ns * 1e3);
+        }
+    }
+    s
+}
+
+/// Verifies a benchmark program: r1 points to `len` writable bytes, r2
+/// holds `len`, helper 5 maps a scalar to a scalar.
+fn verify(program: &Program, len: usize) -> Result<Verified, String> {
+    engines::verify_for_bench(program, len)
+}
+
+/// A program compiled into executable memory near the helper.
+struct Jitted {
+    code: ExecCode,
+    entry: u32,
+}
+
+impl Jitted {
+    fn new(v: &Verified, blinding: Option<u64>) -> Jitted {
+        let target = helper_identity as *const () as u64;
+        let region = CodeRegion::map_near(jit::code_size_bound(v.program().len(), v.functions().len()), target).expect("mmap");
+        let helper = |id: u32| (id == 5).then_some(target);
+        let mut opts = JitOptions::new(region.address());
+        opts.helper_address = &helper;
+        opts.blinding = blinding;
+        opts.call_mode = if region.within_rel32(target) { CallMode::Near } else { CallMode::HostFar };
+        let out = jit::compile(v, &opts).expect("compiles");
+        let entry = out.entries()[0];
+        Jitted { code: region.seal(out.code()).expect("mprotect"), entry }
+    }
+
+    fn run(&self, mem: &mut [u8]) -> u64 {
+        // SAFETY: the program was verified for r1 = `mem` (the benchmark's
+        // buffer, at least as long as the profile says).
+        unsafe { self.code.call(self.entry, mem.as_mut_ptr()) }
+    }
+}

@@ -1,0 +1,471 @@
+//! The benchmark programs: each as Warden assembly, its input memory and
+//! the same algorithm in Rust (plain `-O`, and a variant that `black_box`es
+//! its state every iteration so the compiler cannot vectorise, fold or skip
+//! the work). Programs receive the memory in r1 and its length in r2, and
+//! may call helper 5, which returns its first argument.
+//!
+//! Shared by the criterion benchmarks (`jit/benches/jit/main.rs`) and by a test
+//! that checks every engine computes the same answers
+//! (`tests/tests/jit_bench_programs.rs`).
+
+#![allow(dead_code)]
+
+use std::hint::black_box;
+
+/// One benchmark program.
+pub struct BenchProgram {
+    pub name: &'static str,
+    /// Warden assembly (LLVM syntax).
+    pub asm: fn() -> String,
+    /// The input memory.
+    pub mem: fn() -> Vec<u8>,
+    /// The algorithm in Rust, as the compiler likes it.
+    pub native: fn(&mut [u8]) -> u64,
+    /// The algorithm in Rust with its state laundered through `black_box`.
+    pub native_bb: fn(&mut [u8]) -> u64,
+}
+
+/// Helper 5 of the benchmark and test profiles: returns its first argument.
+pub extern "C" fn helper_identity(a: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    black_box(a)
+}
+
+const KIB4: usize = 4096;
+const KIB64: usize = 65536;
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + 3) as u8).collect()
+}
+
+fn no_mem() -> Vec<u8> {
+    vec![0; 8]
+}
+
+// ---- integer loop sum ----------------------------------------------------------
+
+const SUM_N: u64 = 10_000;
+
+fn sum_asm() -> String {
+    format!(
+        "r0 = 0
+         r2 = 0
+      loop:
+         r0 += r2
+         r2 += 1
+         if r2 < {SUM_N} goto loop
+         exit"
+    )
+}
+fn sum_native(_: &mut [u8]) -> u64 {
+    (0..black_box(SUM_N)).sum()
+}
+fn sum_bb(_: &mut [u8]) -> u64 {
+    let mut acc = 0u64;
+    for i in 0..SUM_N {
+        acc = black_box(acc + i);
+    }
+    acc
+}
+
+// ---- byte sum over 4 KiB --------------------------------------------------------
+
+fn bytesum_asm() -> String {
+    format!(
+        "r0 = 0
+         r3 = {KIB4}
+      loop:
+         r5 = *(u8 *)(r1 + 0)
+         r0 += r5
+         r1 += 1
+         r3 -= 1
+         if r3 != 0 goto loop
+         exit"
+    )
+}
+fn bytesum_native(m: &mut [u8]) -> u64 {
+    m[..KIB4].iter().map(|&b| b as u64).sum()
+}
+fn bytesum_bb(m: &mut [u8]) -> u64 {
+    let mut acc = 0u64;
+    for &b in &m[..KIB4] {
+        acc = black_box(acc + b as u64);
+    }
+    acc
+}
+
+// ---- FNV-1a over 4 KiB ----------------------------------------------------------
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn fnv_asm() -> String {
+    format!(
+        "r0 = {FNV_OFFSET:#x} ll
+         r4 = {FNV_PRIME:#x} ll
+         r3 = {KIB4}
+      loop:
+         r5 = *(u8 *)(r1 + 0)
+         r0 ^= r5
+         r0 *= r4
+         r1 += 1
+         r3 -= 1
+         if r3 != 0 goto loop
+         exit"
+    )
+}
+fn fnv_native(m: &mut [u8]) -> u64 {
+    m[..KIB4].iter().fold(FNV_OFFSET, |h, &b| (h ^ b as u64).wrapping_mul(FNV_PRIME))
+}
+fn fnv_bb(m: &mut [u8]) -> u64 {
+    let mut h = FNV_OFFSET;
+    for &b in &m[..KIB4] {
+        h = black_box((h ^ b as u64).wrapping_mul(FNV_PRIME));
+    }
+    h
+}
+
+// ---- log2 by binary search -------------------------------------------------------
+
+const LOG2_N: u64 = 64;
+const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+fn log2_asm() -> String {
+    let mut s = format!(
+        "r0 = 0
+         r6 = 0
+         r7 = {GOLDEN:#x} ll
+      outer:
+         r1 = r6
+         r1 *= r7
+         r1 |= 1
+         r2 = 0
+"
+    );
+    for bits in [32, 16, 8, 4, 2, 1] {
+        s += &format!(
+            "    r3 = r1
+                 r3 >>= {bits}
+                 if r3 == 0 goto skip{bits}
+                 r1 = r3
+                 r2 += {bits}
+              skip{bits}:
+"
+        );
+    }
+    s += &format!(
+        "    r0 += r2
+             r6 += 1
+             if r6 < {LOG2_N} goto outer
+             exit"
+    );
+    s
+}
+fn log2_search(mut x: u64) -> u64 {
+    let mut r = 0;
+    for bits in [32, 16, 8, 4, 2, 1] {
+        if x >> bits != 0 {
+            x >>= bits;
+            r += bits;
+        }
+    }
+    r
+}
+fn log2_native(_: &mut [u8]) -> u64 {
+    (0..black_box(LOG2_N)).map(|i| log2_search(i.wrapping_mul(GOLDEN) | 1)).sum()
+}
+fn log2_bb(_: &mut [u8]) -> u64 {
+    let mut acc = 0;
+    for i in 0..LOG2_N {
+        acc = black_box(acc + log2_search(black_box(i.wrapping_mul(GOLDEN) | 1)));
+    }
+    acc
+}
+
+// ---- prime test by trial division ------------------------------------------------
+
+const PRIME: u64 = 999_983;
+
+fn prime_mem() -> Vec<u8> {
+    PRIME.to_le_bytes().to_vec()
+}
+fn prime_asm() -> String {
+    "r6 = *(u64 *)(r1 + 0)
+     r0 = 0
+     r7 = 3
+  loop:
+     r3 = r6
+     r3 %= r7
+     if r3 == 0 goto done
+     r7 += 2
+     if r7 < 1001 goto loop
+     r0 = 1
+  done:
+     exit"
+        .into()
+}
+fn prime_native(m: &mut [u8]) -> u64 {
+    let n = u64::from_le_bytes(m[..8].try_into().unwrap_or_default());
+    (!(3..1001).step_by(2).any(|d| n % d == 0)) as u64
+}
+fn prime_bb(m: &mut [u8]) -> u64 {
+    let n = u64::from_le_bytes(m[..8].try_into().unwrap_or_default());
+    let mut d = 3;
+    while d < 1001 {
+        if black_box(n % d) == 0 {
+            return 0;
+        }
+        d += 2;
+    }
+    1
+}
+
+// ---- memcpy of 64 KiB by u64 words -----------------------------------------------
+
+fn memcpy_mem() -> Vec<u8> {
+    let mut m = pattern(2 * KIB64);
+    m[KIB64..].fill(0);
+    m
+}
+fn memcpy_asm() -> String {
+    format!(
+        "r3 = r1
+         r3 += {KIB64}
+         r4 = {}
+      loop:
+         r5 = *(u64 *)(r1 + 0)
+         *(u64 *)(r3 + 0) = r5
+         r1 += 8
+         r3 += 8
+         r4 -= 1
+         if r4 != 0 goto loop
+         r0 = r5
+         exit",
+        KIB64 / 8
+    )
+}
+fn memcpy_native(m: &mut [u8]) -> u64 {
+    let (src, dst) = m.split_at_mut(KIB64);
+    dst[..KIB64].copy_from_slice(src);
+    u64::from_le_bytes(dst[KIB64 - 8..KIB64].try_into().unwrap_or_default())
+}
+fn memcpy_bb(m: &mut [u8]) -> u64 {
+    let mut last = 0;
+    for i in (0..KIB64).step_by(8) {
+        let w = black_box(u64::from_le_bytes(m[i..i + 8].try_into().unwrap_or_default()));
+        m[KIB64 + i..KIB64 + i + 8].copy_from_slice(&w.to_le_bytes());
+        last = w;
+    }
+    last
+}
+
+// ---- byte-wise strcmp of equal 64 KiB strings --------------------------------------
+
+fn strcmp_mem() -> Vec<u8> {
+    let s: Vec<u8> = (0..KIB64).map(|i| if i == KIB64 - 1 { 0 } else { (i % 255 + 1) as u8 }).collect();
+    [s.clone(), s].concat()
+}
+fn strcmp_asm() -> String {
+    // The loop continues through taken jumps and leaves by falling
+    // through, so the verifier's depth-first search finishes each exit path
+    // at once instead of queueing one per byte.
+    format!(
+        "r3 = r1
+         r3 += {KIB64}
+         r4 = {KIB64}
+      loop:
+         r5 = *(u8 *)(r1 + 0)
+         r6 = *(u8 *)(r3 + 0)
+         if r5 == r6 goto same
+         r0 = r5
+         r0 -= r6
+         exit
+      same:
+         if r5 != 0 goto next
+         r0 = 0
+         exit
+      next:
+         r1 += 1
+         r3 += 1
+         r4 -= 1
+         if r4 != 0 goto loop
+         r0 = 0
+         exit"
+    )
+}
+fn strcmp_native(m: &mut [u8]) -> u64 {
+    let (a, b) = m.split_at(KIB64);
+    for (&x, &y) in a.iter().zip(b) {
+        if x != y {
+            return (x as u64).wrapping_sub(y as u64);
+        }
+        if x == 0 {
+            return 0;
+        }
+    }
+    0
+}
+fn strcmp_bb(m: &mut [u8]) -> u64 {
+    let (a, b) = m.split_at(KIB64);
+    for i in 0..KIB64 {
+        let (x, y) = (black_box(a[i]), black_box(b[i]));
+        if x != y {
+            return (x as u64).wrapping_sub(y as u64);
+        }
+        if x == 0 {
+            return 0;
+        }
+    }
+    0
+}
+
+// ---- a switch-like branch ladder ----------------------------------------------------
+
+const LADDER_N: u64 = 1000;
+
+fn ladder_asm() -> String {
+    let mut s = String::from("r0 = 0\n r6 = 0\nloop:\n r1 = r6\n r1 &= 15\n");
+    for k in 0..15 {
+        s += &format!(" if r1 == {k} goto case{k}\n");
+    }
+    s += " r0 += 33\n goto next\n";
+    for k in 0..15 {
+        s += &format!("case{k}:\n r0 += {}\n goto next\n", 2 * k + 3);
+    }
+    s += &format!("next:\n r6 += 1\n if r6 < {LADDER_N} goto loop\n exit\n");
+    s
+}
+fn ladder_case(x: u64) -> u64 {
+    match x {
+        0 => 3,
+        1 => 5,
+        2 => 7,
+        3 => 9,
+        4 => 11,
+        5 => 13,
+        6 => 15,
+        7 => 17,
+        8 => 19,
+        9 => 21,
+        10 => 23,
+        11 => 25,
+        12 => 27,
+        13 => 29,
+        14 => 31,
+        _ => 33,
+    }
+}
+fn ladder_native(_: &mut [u8]) -> u64 {
+    (0..black_box(LADDER_N)).map(|i| ladder_case(i & 15)).sum()
+}
+fn ladder_bb(_: &mut [u8]) -> u64 {
+    let mut acc = 0;
+    for i in 0..LADDER_N {
+        acc = black_box(acc + ladder_case(black_box(i & 15)));
+    }
+    acc
+}
+
+// ---- a helper-call-heavy loop, and the same loop without the call ------------------
+
+const CALLS_N: u64 = 1000;
+
+fn helper_asm() -> String {
+    format!(
+        "r6 = 0
+         r7 = 0
+      loop:
+         r1 = r7
+         call 5
+         r6 += r0
+         r7 += 1
+         if r7 < {CALLS_N} goto loop
+         r0 = r6
+         exit"
+    )
+}
+fn helper_base_asm() -> String {
+    format!(
+        "r6 = 0
+         r7 = 0
+      loop:
+         r1 = r7
+         r0 = r1
+         r6 += r0
+         r7 += 1
+         if r7 < {CALLS_N} goto loop
+         r0 = r6
+         exit"
+    )
+}
+fn helper_native(_: &mut [u8]) -> u64 {
+    let f: extern "C" fn(u64, u64, u64, u64, u64) -> u64 = black_box(helper_identity);
+    (0..CALLS_N).map(|i| f(i, 0, 0, 0, 0)).sum()
+}
+fn helper_base_native(_: &mut [u8]) -> u64 {
+    sum_to(CALLS_N)
+}
+fn sum_to(n: u64) -> u64 {
+    let mut acc = 0;
+    for i in 0..n {
+        acc = black_box(acc + i);
+    }
+    acc
+}
+
+// ---- local calls: a chain of six nested calls per iteration ------------------------
+// (The verifier refuses recursion, as Linux's does; a fixed-depth chain is
+// the recursion unrolled.)
+
+const CHAIN_N: u64 = 1000;
+
+fn chain_asm() -> String {
+    let mut s = format!(
+        "r6 = 0
+         r7 = 0
+      loop:
+         r1 = r7
+         call f1
+         r6 += r0
+         r7 += 1
+         if r7 < {CHAIN_N} goto loop
+         r0 = r6
+         exit
+"
+    );
+    for k in 1..6 {
+        s += &format!("f{k}:\n r1 += 1\n call f{}\n r0 += 1\n exit\n", k + 1);
+    }
+    s += "f6:\n r0 = r1\n r0 *= 3\n exit\n";
+    s
+}
+#[inline(never)]
+fn chain_f(depth: u32, x: u64) -> u64 {
+    if depth == 6 { x.wrapping_mul(3) } else { chain_f(depth + 1, x + 1) + 1 }
+}
+fn chain_native(_: &mut [u8]) -> u64 {
+    (0..black_box(CHAIN_N)).map(|i| chain_f(1, i)).sum()
+}
+fn chain_bb(_: &mut [u8]) -> u64 {
+    let mut acc = 0;
+    for i in 0..CHAIN_N {
+        acc = black_box(acc + chain_f(1, black_box(i)));
+    }
+    acc
+}
+
+/// Every benchmark program.
+pub fn all() -> Vec<BenchProgram> {
+    vec![
+        BenchProgram { name: "loop_sum", asm: sum_asm, mem: no_mem, native: sum_native, native_bb: sum_bb },
+        BenchProgram { name: "byte_sum_4k", asm: bytesum_asm, mem: || pattern(KIB4), native: bytesum_native, native_bb: bytesum_bb },
+        BenchProgram { name: "fnv1a_4k", asm: fnv_asm, mem: || pattern(KIB4), native: fnv_native, native_bb: fnv_bb },
+        BenchProgram { name: "log2_search", asm: log2_asm, mem: no_mem, native: log2_native, native_bb: log2_bb },
+        BenchProgram { name: "prime_trial", asm: prime_asm, mem: prime_mem, native: prime_native, native_bb: prime_bb },
+        BenchProgram { name: "memcpy_64k", asm: memcpy_asm, mem: memcpy_mem, native: memcpy_native, native_bb: memcpy_bb },
+        BenchProgram { name: "strcmp_64k", asm: strcmp_asm, mem: strcmp_mem, native: strcmp_native, native_bb: strcmp_bb },
+        BenchProgram { name: "branch_ladder", asm: ladder_asm, mem: no_mem, native: ladder_native, native_bb: ladder_bb },
+        BenchProgram { name: "helper_calls", asm: helper_asm, mem: no_mem, native: helper_native, native_bb: helper_native },
+        BenchProgram { name: "helper_calls_baseline", asm: helper_base_asm, mem: no_mem, native: helper_base_native, native_bb: helper_base_native },
+        BenchProgram { name: "local_call_chain", asm: chain_asm, mem: no_mem, native: chain_native, native_bb: chain_bb },
+    ]
+}
