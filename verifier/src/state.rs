@@ -307,8 +307,11 @@ impl fmt::Display for Value {
             Value::MapRef(m) => write!(f, "map_ref(m{m})"),
             Value::Ptr(p) => {
                 if p.maybe_null {
-                    write!(f, "{}_or_null", p.region)?;
-                    write!(f, "(id={})", p.id)?;
+                    match p.region {
+                        Region::MapValue { map } => write!(f, "map_value_or_null(m{map}, id={})", p.id)?,
+                        Region::Mem { size, .. } => write!(f, "mem_or_null({size}, id={})", p.id)?,
+                        r => write!(f, "{r}_or_null(id={})", p.id)?,
+                    }
                 } else {
                     write!(f, "{}", p.region)?;
                 }
