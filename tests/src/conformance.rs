@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use verifier::{assemble, decode, Program, Reg};
+use verifier::{Program, Reg, assemble, decode};
 use vm::helpers::unknown_helper;
 use vm::{Config, Helpers, Memory, Value, Violation, ViolationKind, Vm};
 
@@ -58,13 +58,18 @@ impl DataFile {
 
     /// The program assembled from `-- asm` only.
     pub fn assembled(&self) -> Option<Result<Program, String>> {
-        self.asm.as_ref().map(|src| assemble(src).map_err(|e| e.to_string()))
+        self.asm
+            .as_ref()
+            .map(|src| assemble(src).map_err(|e| e.to_string()))
     }
 }
 
 /// Parses the text of a `.data` file.
 pub fn parse(name: &str, text: &str) -> Result<DataFile, String> {
-    let mut file = DataFile { name: name.to_string(), ..DataFile::default() };
+    let mut file = DataFile {
+        name: name.to_string(),
+        ..DataFile::default()
+    };
     let mut sections: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
         if let Some(section) = line.strip_prefix("-- ") {
@@ -85,7 +90,9 @@ pub fn parse(name: &str, text: &str) -> Result<DataFile, String> {
             "mem" => file.mem = Some(parse_bytes(&body).map_err(|e| format!("{name}: mem: {e}"))?),
             "result" => {
                 let t = body.trim();
-                let v = t.strip_prefix("0x").map_or_else(|| t.parse(), |h| u64::from_str_radix(h, 16));
+                let v = t
+                    .strip_prefix("0x")
+                    .map_or_else(|| t.parse(), |h| u64::from_str_radix(h, 16));
                 file.result = Some(v.map_err(|e| format!("{name}: result `{t}`: {e}"))?);
             }
             "error" => file.error = Some(body.trim().to_string()),
@@ -134,7 +141,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<DataFile>, String> {
         .iter()
         .map(|p| {
             let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             parse(&name, &text)
         })
         .collect()
@@ -160,7 +170,10 @@ pub fn interpret(program: &Program, mem: &[u8], config: Config) -> Result<u64, V
     if mem.is_empty() {
         vm.set_reg(Reg::R1, Value::scalar(0));
     } else {
-        let base = vm.memory_mut().add_buffer(mem.to_vec(), true).map_err(|k| Violation::new(k, 0))?;
+        let base = vm
+            .memory_mut()
+            .add_buffer(mem.to_vec(), true)
+            .map_err(|k| Violation::new(k, 0))?;
         vm.set_reg(Reg::R1, Value::pointer(base));
     }
     vm.set_reg(Reg::R2, Value::scalar(mem.len() as u64));
@@ -182,7 +195,13 @@ mod tests {
         assert_eq!(f.raw.as_ref().unwrap().len(), 16);
         assert_eq!(f.mem, Some(vec![0xaa, 0xbb]));
         assert_eq!(f.result, Some(1));
-        assert_eq!(f.other, vec![("no register offset".to_string(), "call instruction\n".to_string())]);
+        assert_eq!(
+            f.other,
+            vec![(
+                "no register offset".to_string(),
+                "call instruction\n".to_string()
+            )]
+        );
         assert_eq!(f.program().unwrap(), f.assembled().unwrap().unwrap());
     }
 }

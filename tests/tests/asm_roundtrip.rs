@@ -14,7 +14,9 @@ fn conformance_programs_assemble_and_reassemble() {
     let files = load_dir(&dir.join("tests")).unwrap();
     let (mut assembled, mut checked_raw, mut failures) = (0, 0, Vec::new());
     for f in &files {
-        let Some(result) = f.assembled() else { continue };
+        let Some(result) = f.assembled() else {
+            continue;
+        };
         let p = match result {
             Ok(p) => p,
             Err(e) if f.name == "callx.data" => {
@@ -36,11 +38,20 @@ fn conformance_programs_assemble_and_reassemble() {
         let text = listing(&p);
         match assemble(&text) {
             Ok(back) if back == p => {}
-            Ok(_) => failures.push(format!("{}: listing re-assembles differently:\n{text}", f.name)),
-            Err(e) => failures.push(format!("{}: listing does not re-assemble: {e}\n{text}", f.name)),
+            Ok(_) => failures.push(format!(
+                "{}: listing re-assembles differently:\n{text}",
+                f.name
+            )),
+            Err(e) => failures.push(format!(
+                "{}: listing does not re-assemble: {e}\n{text}",
+                f.name
+            )),
         }
     }
-    println!("assembled {assembled} programs, {checked_raw} checked against -- raw, {} failures", failures.len());
+    println!(
+        "assembled {assembled} programs, {checked_raw} checked against -- raw, {} failures",
+        failures.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(assembled >= 300);
 }

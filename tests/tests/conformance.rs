@@ -20,7 +20,7 @@
 //!   the result differs from `-- result` in its high bits.
 
 use vm::Config;
-use warden_tests::conformance::{interpret, load_dir, suite_dir, ProgramError};
+use warden_tests::conformance::{ProgramError, interpret, load_dir, suite_dir};
 
 #[test]
 fn conformance_suite_through_the_interpreter() {
@@ -34,7 +34,10 @@ fn conformance_suite_through_the_interpreter() {
         let program = match f.program() {
             Ok(p) => p,
             Err(ProgramError::Asm(e)) if e.contains("callx") => {
-                skipped.push(format!("{}: callx extension (call through a register)", f.name));
+                skipped.push(format!(
+                    "{}: callx extension (call through a register)",
+                    f.name
+                ));
                 continue;
             }
             Err(e) => {
@@ -45,12 +48,21 @@ fn conformance_suite_through_the_interpreter() {
         let mem = f.mem.clone().unwrap_or_default();
         match (interpret(&program, &mem, Config::checking()), f.result) {
             (Ok(r0), Some(want)) if r0 == want => passed += 1,
-            (Ok(r0), Some(want)) => failed.push(format!("{}: r0 = {r0:#x}, expected {want:#x}", f.name)),
-            (Ok(r0), None) => failed.push(format!("{}: ran (r0 = {r0:#x}) but no result is expected", f.name)),
+            (Ok(r0), Some(want)) => {
+                failed.push(format!("{}: r0 = {r0:#x}, expected {want:#x}", f.name))
+            }
+            (Ok(r0), None) => failed.push(format!(
+                "{}: ran (r0 = {r0:#x}) but no result is expected",
+                f.name
+            )),
             (Err(v), _) => failed.push(format!("{}: {v}", f.name)),
         }
     }
-    println!("conformance (interpreter): {passed} passed, {} skipped, {} failed", skipped.len(), failed.len());
+    println!(
+        "conformance (interpreter): {passed} passed, {} skipped, {} failed",
+        skipped.len(),
+        failed.len()
+    );
     for s in &skipped {
         println!("  skipped {s}");
     }
@@ -89,7 +101,9 @@ fn negative_files_are_refused_as_their_kind_requires() {
             "incorrect_return_value_high_bits.data" => {
                 counts[4] += 1;
                 let mem = f.mem.clone().unwrap_or_default();
-                let r0 = got.ok().and_then(|p| interpret(&p, &mem, Config::checking()).ok());
+                let r0 = got
+                    .ok()
+                    .and_then(|p| interpret(&p, &mem, Config::checking()).ok());
                 matches!((r0, f.result), (Some(r), Some(want)) if r != want && r as u32 == want as u32)
             }
             _ => false,
@@ -102,7 +116,11 @@ fn negative_files_are_refused_as_their_kind_requires() {
         "negative: {} refused at decode, {} refused by the assembler, {} without a program, {} violations in checking mode, {} mismatches reported",
         counts[0], counts[1], counts[2], counts[3], counts[4]
     );
-    assert!(wrong.is_empty(), "not handled as expected:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "not handled as expected:\n{}",
+        wrong.join("\n")
+    );
     assert_eq!(counts[0], 45);
     assert_eq!(counts.iter().sum::<usize>(), files.len());
 }

@@ -24,7 +24,11 @@ fn plugin(program: &[u8], memory: &[u8], options: &str) -> (bool, String, String
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{}", base16(program)).unwrap();
     let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -35,12 +39,17 @@ fn plugin_runs_the_suite_like_the_runner() {
     };
     let (mut passed, mut failed) = (0, Vec::new());
     for f in load_dir(&dir.join("tests")).unwrap() {
-        let (Ok(p), Some(want)) = (f.program(), f.result) else { continue };
+        let (Ok(p), Some(want)) = (f.program(), f.result) else {
+            continue;
+        };
         let (ok, out, err) = plugin(&encode(&p), &f.mem.clone().unwrap_or_default(), "");
         // The runner compares the low 32 bits; compare all 64 here.
         match u64::from_str_radix(out.trim(), 16) {
             Ok(r0) if ok && r0 == want => passed += 1,
-            _ => failed.push(format!("{}: status {ok}, stdout {out:?}, stderr {err:?}", f.name)),
+            _ => failed.push(format!(
+                "{}: status {ok}, stdout {out:?}, stderr {err:?}",
+                f.name
+            )),
         }
     }
     println!("plugin: {passed} passed, {} failed", failed.len());
@@ -51,12 +60,26 @@ fn plugin_runs_the_suite_like_the_runner() {
 #[test]
 fn plugin_refuses_with_a_message_and_nonzero_status() {
     // Reserved src field in `add` with an immediate.
-    let (ok, out, err) = plugin(&[0x04, 0x10, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0], &[], "");
+    let (ok, out, err) = plugin(
+        &[0x04, 0x10, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0],
+        &[],
+        "",
+    );
     assert!(!ok && out.is_empty());
-    assert_eq!(err.trim(), "error: slot 0: reserved src field is 1 in `add` with immediate");
+    assert_eq!(
+        err.trim(),
+        "error: slot 0: reserved src field is 1 in `add` with immediate"
+    );
     // Reading past the memory.
-    let (ok, _, err) = plugin(&[0x61, 0x10, 4, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0], &[1, 2], "--interpret");
-    assert!(!ok && err.contains("outside every allowed memory region"), "{err}");
+    let (ok, _, err) = plugin(
+        &[0x61, 0x10, 4, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0],
+        &[1, 2],
+        "--interpret",
+    );
+    assert!(
+        !ok && err.contains("outside every allowed memory region"),
+        "{err}"
+    );
     let (ok, _, err) = plugin(&[0x95, 0, 0, 0, 0, 0, 0, 0], &[], "--fast");
     assert!(!ok && err.contains("unknown option `--fast`"), "{err}");
     // Plain mode does not require r0 to be written.

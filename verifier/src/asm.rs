@@ -41,7 +41,12 @@ pub struct AsmError {
 
 impl AsmError {
     pub fn new(line: usize, col: usize, msg: String) -> AsmError {
-        AsmError { line, col, msg, help: None }
+        AsmError {
+            line,
+            col,
+            msg,
+            help: None,
+        }
     }
 
     pub fn with_help(mut self, help: &str) -> AsmError {
@@ -52,7 +57,11 @@ impl AsmError {
 
 impl fmt::Display for AsmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}\n --> line {}:{}", self.msg, self.line, self.col)?;
+        write!(
+            f,
+            "error: {}\n --> line {}:{}",
+            self.msg, self.line, self.col
+        )?;
         if let Some(h) = &self.help {
             write!(f, "\n  = help: {h}")?;
         }
@@ -76,7 +85,10 @@ pub(crate) struct Stmt {
 
 impl Stmt {
     pub fn plain(insn: Insn) -> Stmt {
-        Stmt { insn, target: Target::Relative }
+        Stmt {
+            insn,
+            target: Target::Relative,
+        }
     }
 }
 
@@ -101,7 +113,11 @@ pub fn assemble(src: &str) -> Result<Program, AsmError> {
         if cur.at_end() {
             continue;
         }
-        let stmt = if llvm::is_llvm(&cur) { llvm::parse(&mut cur)? } else { conformance::parse(&mut cur)? };
+        let stmt = if llvm::is_llvm(&cur) {
+            llvm::parse(&mut cur)?
+        } else {
+            conformance::parse(&mut cur)?
+        };
         cur.finish()?;
         if stmt.insn == Insn::Exit && first_exit.is_none() {
             first_exit = Some(slot);
@@ -111,8 +127,10 @@ pub fn assemble(src: &str) -> Result<Program, AsmError> {
         slot += slots;
     }
     if stmts.is_empty() {
-        return Err(AsmError::new(1, 1, String::from("the program has no instructions"))
-            .with_help("a program needs at least `exit`"));
+        return Err(
+            AsmError::new(1, 1, String::from("the program has no instructions"))
+                .with_help("a program needs at least `exit`"),
+        );
     }
     let mut insns = Vec::with_capacity(slot);
     for (stmt, pc, line) in stmts {
@@ -120,11 +138,20 @@ pub fn assemble(src: &str) -> Result<Program, AsmError> {
         if let Target::Label(name, col) = stmt.target {
             let implicit = first_exit.filter(|_| name == "exit");
             let Some(t) = labels.get(&name).copied().or(implicit) else {
-                return Err(AsmError::new(line, col, format!("undefined label `{name}`")));
+                return Err(AsmError::new(
+                    line,
+                    col,
+                    format!("undefined label `{name}`"),
+                ));
             };
             let off = t as i64 - (pc as i64 + 1);
-            set_offset(&mut insn, off)
-                .map_err(|()| AsmError::new(line, col, format!("jump to `{name}` is too far ({off} slots)")))?;
+            set_offset(&mut insn, off).map_err(|()| {
+                AsmError::new(
+                    line,
+                    col,
+                    format!("jump to `{name}` is too far ({off} slots)"),
+                )
+            })?;
         }
         insns.push(insn);
         if matches!(insn, Insn::LoadImm64 { .. }) {
@@ -159,8 +186,11 @@ pub(crate) fn parse_target(
     let col = cur.col();
     if cur.eat_word("pc") || cur.at_number() {
         let (v, _) = cur.number()?;
-        let v = i64::try_from(v).map_err(|_| AsmError::new(cur.line, col, String::from("offset too large")))?;
-        set(v).map_err(|()| AsmError::new(cur.line, col, format!("jump offset {v} is out of range")))?;
+        let v = i64::try_from(v)
+            .map_err(|_| AsmError::new(cur.line, col, String::from("offset too large")))?;
+        set(v).map_err(|()| {
+            AsmError::new(cur.line, col, format!("jump offset {v} is out of range"))
+        })?;
         return Ok(Target::Relative);
     }
     match cur.peek() {
@@ -168,7 +198,10 @@ pub(crate) fn parse_target(
             cur.next();
             Ok(Target::Label(name.clone(), col))
         }
-        _ => Err(cur.error(format!("expected a label or a relative offset{}", cur.found()))),
+        _ => Err(cur.error(format!(
+            "expected a label or a relative offset{}",
+            cur.found()
+        ))),
     }
 }
 
@@ -182,7 +215,8 @@ pub(crate) fn parse_call_exit(cur: &mut Cursor) -> Result<Option<Stmt>, AsmError
         return Ok(None);
     }
     if cur.at_reg() {
-        return Err(cur.error("call through a register (callx) is not part of RFC 9669")
+        return Err(cur
+            .error("call through a register (callx) is not part of RFC 9669")
             .with_help("call a helper by number (`call 5`) or a local function by label"));
     }
     if cur.eat_word("runtime") {
@@ -209,7 +243,11 @@ pub(crate) fn imm64_ref(cur: &mut Cursor, name: &str) -> Result<Option<Imm64>, A
     cur.expect("[")?;
     let n = u32_number(cur)?;
     cur.expect("]")?;
-    let offset = if with_offset && cur.eat("+") { u32_number(cur)? } else { 0 };
+    let offset = if with_offset && cur.eat("+") {
+        u32_number(cur)?
+    } else {
+        0
+    };
     Ok(Some(match name {
         "map" => Imm64::MapRef(n),
         "map_value" => Imm64::MapValue { map: n, offset },
@@ -224,5 +262,11 @@ pub(crate) fn imm64_ref(cur: &mut Cursor, name: &str) -> Result<Option<Imm64>, A
 pub(crate) fn u32_number(cur: &mut Cursor) -> Result<u32, AsmError> {
     let col = cur.col();
     let (v, _) = cur.number()?;
-    u32::try_from(v).map_err(|_| AsmError::new(cur.line, col, format!("{v} is not a 32-bit unsigned number")))
+    u32::try_from(v).map_err(|_| {
+        AsmError::new(
+            cur.line,
+            col,
+            format!("{v} is not a 32-bit unsigned number"),
+        )
+    })
 }

@@ -6,8 +6,11 @@
 //! `LD_IND`) are refused with their own message. Everything accepted here
 //! encodes back to exactly the same bits ([`crate::encode`]).
 
+mod error;
+
 use alloc::vec::Vec;
-use core::fmt;
+
+pub use error::{DecodeError, DecodeErrorKind, Field};
 
 use crate::insn::*;
 use crate::program::Program;
@@ -72,123 +75,6 @@ pub(crate) mod code {
     pub const FETCH: i32 = 0x01;
     pub const XCHG: i32 = 0xe0 | FETCH;
     pub const CMPXCHG: i32 = 0xf0 | FETCH;
-}
-
-/// Why a program failed to decode, and where.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct DecodeError {
-    /// Index of the offending 8-byte slot.
-    pub slot: usize,
-    /// What is wrong with it.
-    pub kind: DecodeErrorKind,
-}
-
-/// A field of an instruction slot.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Field {
-    Dst,
-    Src,
-    Off,
-    Imm,
-}
-
-/// What is wrong with a slot.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub enum DecodeErrorKind {
-    /// The program has no instructions.
-    Empty,
-    /// The byte length is not a multiple of 8.
-    TrailingBytes { len: usize },
-    /// The opcode byte is not defined by RFC 9669.
-    UnknownOpcode(u8),
-    /// `LD_ABS`/`LD_IND` (classic BPF packet access).
-    LegacyPacketAccess(u8),
-    /// A register field holds a number above 10.
-    BadRegister { field: Field, value: u8 },
-    /// A field the RFC reserves is not zero.
-    /// `form` says which form of the instruction, e.g. " with immediate".
-    Reserved { field: Field, value: i64, insn: &'static str, form: &'static str },
-    /// A field holds a value the instruction does not define.
-    BadValue { field: Field, value: i64, insn: &'static str },
-    /// `lddw` at the end of the program.
-    LddwMissingTail,
-    /// The second slot of `lddw` has a nonzero opcode, register or offset.
-    LddwBadTail { field: &'static str, value: i64 },
-    /// An `Imm64Tail` that does not follow a `LoadImm64` (built programs only).
-    StrayImm64Tail,
-    /// The `callx` extension (call through a register) is not RFC 9669.
-    Callx,
-    /// Helper calls by BTF id (`src = 2`) need BTF, which Warden does not have.
-    CallByBtfId,
-}
-
-impl DecodeError {
-    pub fn new(slot: usize, kind: DecodeErrorKind) -> DecodeError {
-        DecodeError { slot, kind }
-    }
-
-    /// A hint naming the fix, where one helps.
-    pub fn help(&self) -> Option<&'static str> {
-        match self.kind {
-            DecodeErrorKind::LegacyPacketAccess(_) => {
-                Some("load from the context pointer with `ldx` (e.g. `r0 = *(u8 *)(r1 + 0)`) instead")
-            }
-            DecodeErrorKind::Reserved { .. } => Some("reserved fields must be zero (RFC 9669 section 3)"),
-            DecodeErrorKind::Callx => Some("call the function directly (`call <label>`)"),
-            DecodeErrorKind::TrailingBytes { .. } => Some("a program is a sequence of 8-byte instructions"),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Field {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Field::Dst => "dst",
-            Field::Src => "src",
-            Field::Off => "offset",
-            Field::Imm => "imm",
-        })
-    }
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "slot {}: ", self.slot)?;
-        match &self.kind {
-            DecodeErrorKind::Empty => write!(f, "the program has no instructions"),
-            DecodeErrorKind::TrailingBytes { len } => {
-                write!(f, "program length {len} bytes is not a multiple of 8")
-            }
-            DecodeErrorKind::UnknownOpcode(c) => write!(f, "unknown opcode {c:#04x}"),
-            DecodeErrorKind::LegacyPacketAccess(c) => write!(
-                f,
-                "opcode {c:#04x}: legacy packet access (LD_ABS/LD_IND) is not supported"
-            ),
-            DecodeErrorKind::BadRegister { field, value } => {
-                write!(f, "{field} register r{value} does not exist (r0 to r10)")
-            }
-            DecodeErrorKind::Reserved { field, value, insn, form } => {
-                write!(f, "reserved {field} field is {value} in `{insn}`{form}")
-            }
-            DecodeErrorKind::BadValue { field, value, insn } => {
-                write!(f, "{field} {value} is not defined for `{insn}`")
-            }
-            DecodeErrorKind::LddwMissingTail => write!(f, "lddw missing its second slot"),
-            DecodeErrorKind::LddwBadTail { field, value } => {
-                write!(f, "second slot of lddw must have {field} 0, found {value}")
-            }
-            DecodeErrorKind::StrayImm64Tail => {
-                write!(f, "second half of lddw without the lddw before it")
-            }
-            DecodeErrorKind::Callx => {
-                write!(f, "call through a register (callx) is not part of RFC 9669")
-            }
-            DecodeErrorKind::CallByBtfId => {
-                write!(f, "helper call by BTF id (src 2) is not supported")
-            }
-        }
-    }
 }
 
 /// Decodes a program from its little-endian bytes.
@@ -265,7 +151,12 @@ fn zero_in(
             Field::Imm => r.imm as i64,
         };
         if value != 0 {
-            return Err(DecodeErrorKind::Reserved { field, value, insn, form });
+            return Err(DecodeErrorKind::Reserved {
+                field,
+                value,
+                insn,
+                form,
+            });
         }
     }
     Ok(())
@@ -281,18 +172,27 @@ fn decode_lddw(pc: usize, r: RawInsn, next: Option<RawInsn>) -> Result<Insn, Dec
     };
     for (field, value) in [("opcode", n.code), ("dst", n.dst), ("src", n.src)] {
         if value != 0 {
-            let kind = DecodeErrorKind::LddwBadTail { field, value: value as i64 };
+            let kind = DecodeErrorKind::LddwBadTail {
+                field,
+                value: value as i64,
+            };
             return Err(err(pc + 1, kind));
         }
     }
     if n.off != 0 {
-        let kind = DecodeErrorKind::LddwBadTail { field: "offset", value: n.off as i64 };
+        let kind = DecodeErrorKind::LddwBadTail {
+            field: "offset",
+            value: n.off as i64,
+        };
         return Err(err(pc + 1, kind));
     }
     let (lo, hi) = (r.imm as u32, n.imm as u32);
     let unused_hi = |imm| {
         if hi != 0 {
-            let kind = DecodeErrorKind::LddwBadTail { field: "imm", value: hi as i64 };
+            let kind = DecodeErrorKind::LddwBadTail {
+                field: "imm",
+                value: hi as i64,
+            };
             Err(err(pc + 1, kind))
         } else {
             Ok(imm)
@@ -301,13 +201,23 @@ fn decode_lddw(pc: usize, r: RawInsn, next: Option<RawInsn>) -> Result<Insn, Dec
     let imm = match r.src {
         0 => Imm64::Value((hi as u64) << 32 | lo as u64),
         1 => unused_hi(Imm64::MapRef(lo))?,
-        2 => Imm64::MapValue { map: lo, offset: hi },
+        2 => Imm64::MapValue {
+            map: lo,
+            offset: hi,
+        },
         3 => unused_hi(Imm64::VarAddr(lo))?,
         4 => unused_hi(Imm64::CodeAddr(lo))?,
         5 => unused_hi(Imm64::MapByIdx(lo))?,
-        6 => Imm64::MapValueByIdx { map: lo, offset: hi },
+        6 => Imm64::MapValueByIdx {
+            map: lo,
+            offset: hi,
+        },
         s => {
-            let kind = DecodeErrorKind::BadValue { field: Field::Src, value: s as i64, insn: "lddw" };
+            let kind = DecodeErrorKind::BadValue {
+                field: Field::Src,
+                value: s as i64,
+                insn: "lddw",
+            };
             return Err(err(pc, kind));
         }
     };
@@ -341,7 +251,13 @@ fn decode_ldx(r: RawInsn) -> Result<Insn, DecodeErrorKind> {
     };
     zero(r, &[Field::Imm], if signed { "ldxs" } else { "ldx" })?;
     let (dst, src) = (reg(Field::Dst, r.dst)?, reg(Field::Src, r.src)?);
-    Ok(Insn::Load { size, signed, dst, src, off: r.off })
+    Ok(Insn::Load {
+        size,
+        signed,
+        dst,
+        src,
+        off: r.off,
+    })
 }
 
 // RFC 9669 section 5.1: store of an immediate.
@@ -351,7 +267,12 @@ fn decode_st(r: RawInsn) -> Result<Insn, DecodeErrorKind> {
     }
     zero(r, &[Field::Src], "st")?;
     let dst = reg(Field::Dst, r.dst)?;
-    Ok(Insn::Store { size: size_of(r.code), dst, off: r.off, src: Src::Imm(r.imm) })
+    Ok(Insn::Store {
+        size: size_of(r.code),
+        dst,
+        off: r.off,
+        src: Src::Imm(r.imm),
+    })
 }
 
 // RFC 9669 sections 5.1 (MEM) and 5.3 (ATOMIC): stores of a register.
@@ -361,7 +282,12 @@ fn decode_stx(r: RawInsn) -> Result<Insn, DecodeErrorKind> {
     match r.code & 0xe0 {
         code::MEM => {
             zero(r, &[Field::Imm], "stx")?;
-            Ok(Insn::Store { size, dst, off: r.off, src: Src::Reg(src) })
+            Ok(Insn::Store {
+                size,
+                dst,
+                off: r.off,
+                src: Src::Reg(src),
+            })
         }
         code::ATOMIC if matches!(size, Size::W | Size::DW) => {
             let fetch = r.imm & code::FETCH != 0;
@@ -380,7 +306,14 @@ fn decode_stx(r: RawInsn) -> Result<Insn, DecodeErrorKind> {
                     });
                 }
             };
-            Ok(Insn::Atomic { size, op, fetch, dst, src, off: r.off })
+            Ok(Insn::Atomic {
+                size,
+                op,
+                fetch,
+                dst,
+                src,
+                off: r.off,
+            })
         }
         _ => Err(DecodeErrorKind::UnknownOpcode(r.code)),
     }
@@ -405,7 +338,11 @@ fn decode_alu(r: RawInsn) -> Result<Insn, DecodeErrorKind> {
                 0 => plain,
                 1 => signed,
                 v => {
-                    let kind = DecodeErrorKind::BadValue { field: Field::Off, value: v as i64, insn: name };
+                    let kind = DecodeErrorKind::BadValue {
+                        field: Field::Off,
+                        value: v as i64,
+                        insn: name,
+                    };
                     return Err(kind);
                 }
             };
@@ -420,7 +357,11 @@ fn decode_alu(r: RawInsn) -> Result<Insn, DecodeErrorKind> {
         code::MOV if r.off != 0 => {
             let legal: &[i16] = if wide { &[8, 16, 32] } else { &[8, 16] };
             if !is_x || !legal.contains(&r.off) {
-                let kind = DecodeErrorKind::BadValue { field: Field::Off, value: r.off as i64, insn: "mov" };
+                let kind = DecodeErrorKind::BadValue {
+                    field: Field::Off,
+                    value: r.off as i64,
+                    insn: "mov",
+                };
                 return Err(kind);
             }
             return alu_operand(r, width, AluOp::MovSx(r.off as u8), dst, "movsx", true);
@@ -443,13 +384,25 @@ fn decode_alu(r: RawInsn) -> Result<Insn, DecodeErrorKind> {
             let name = if wide { "bswap" } else { "endian" };
             zero(r, &[Field::Src, Field::Off], name)?;
             if !matches!(r.imm, 16 | 32 | 64) {
-                return Err(DecodeErrorKind::BadValue { field: Field::Imm, value: r.imm as i64, insn: name });
+                return Err(DecodeErrorKind::BadValue {
+                    field: Field::Imm,
+                    value: r.imm as i64,
+                    insn: name,
+                });
             }
-            return Ok(Insn::Endian { kind, bits: r.imm as u8, dst });
+            return Ok(Insn::Endian {
+                kind,
+                bits: r.imm as u8,
+                dst,
+            });
         }
         _ => return Err(DecodeErrorKind::UnknownOpcode(r.code)),
     };
-    let form = if is_x { " with register" } else { " with immediate" };
+    let form = if is_x {
+        " with register"
+    } else {
+        " with immediate"
+    };
     zero_in(r, &[Field::Off], alu_name(r.code), form)?;
     alu_operand(r, width, op, dst, alu_name(r.code), is_x)
 }
@@ -463,7 +416,12 @@ fn alu_operand(
     name: &'static str,
     is_x: bool,
 ) -> Result<Insn, DecodeErrorKind> {
-    Ok(Insn::Alu { width, op, dst, src: source(r, name, is_x)? })
+    Ok(Insn::Alu {
+        width,
+        op,
+        dst,
+        src: source(r, name, is_x)?,
+    })
 }
 
 /// The source operand of an arithmetic or jump instruction: a register
@@ -494,21 +452,33 @@ fn decode_jmp(r: RawInsn) -> Result<Insn, DecodeErrorKind> {
         code::JA if is_x => return Err(DecodeErrorKind::UnknownOpcode(r.code)),
         code::JA if jmp32 => {
             zero(r, &[Field::Dst, Field::Src, Field::Off], "gotol")?;
-            return Ok(Insn::Ja { off: r.imm, long: true });
+            return Ok(Insn::Ja {
+                off: r.imm,
+                long: true,
+            });
         }
         code::JA => {
             zero(r, &[Field::Dst, Field::Src, Field::Imm], "ja")?;
-            return Ok(Insn::Ja { off: r.off as i32, long: false });
+            return Ok(Insn::Ja {
+                off: r.off as i32,
+                long: false,
+            });
         }
         code::CALL if jmp32 => return Err(DecodeErrorKind::UnknownOpcode(r.code)),
         code::CALL if is_x => return Err(DecodeErrorKind::Callx),
         code::CALL => {
             zero(r, &[Field::Dst, Field::Off], "call")?;
             return match r.src {
-                0 => Ok(Insn::Call { helper: r.imm as u32 }),
+                0 => Ok(Insn::Call {
+                    helper: r.imm as u32,
+                }),
                 1 => Ok(Insn::CallLocal { off: r.imm }),
                 2 => Err(DecodeErrorKind::CallByBtfId),
-                s => Err(DecodeErrorKind::BadValue { field: Field::Src, value: s as i64, insn: "call" }),
+                s => Err(DecodeErrorKind::BadValue {
+                    field: Field::Src,
+                    value: s as i64,
+                    insn: "call",
+                }),
             };
         }
         code::EXIT if jmp32 || is_x => return Err(DecodeErrorKind::UnknownOpcode(r.code)),
@@ -532,7 +502,13 @@ fn decode_jmp(r: RawInsn) -> Result<Insn, DecodeErrorKind> {
     let width = if jmp32 { Width::W32 } else { Width::W64 };
     let dst = reg(Field::Dst, r.dst)?;
     let src = source(r, jmp_name(r.code), is_x)?;
-    Ok(Insn::Jump { width, cond, dst, src, off: r.off })
+    Ok(Insn::Jump {
+        width,
+        cond,
+        dst,
+        src,
+        off: r.off,
+    })
 }
 
 fn jmp_name(c: u8) -> &'static str {

@@ -24,7 +24,9 @@ pub fn disasm(insn: &Insn) -> String {
 
 impl fmt::Display for Insn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_insn(f, self, &|off| format!("{off:+}"), &|off| format!("pc{off:+}"))
+        write_insn(f, self, &|off| format!("{off:+}"), &|off| {
+            format!("pc{off:+}")
+        })
     }
 }
 
@@ -102,7 +104,12 @@ fn write_insn(
     call: &dyn Fn(i32) -> String,
 ) -> fmt::Result {
     match *insn {
-        Insn::Alu { width, op, dst, src } => {
+        Insn::Alu {
+            width,
+            op,
+            dst,
+            src,
+        } => {
             let d = reg(dst, width);
             let s = match src {
                 Src::Reg(r) => reg(r, width),
@@ -134,18 +141,50 @@ fn write_insn(
             }
         },
         Insn::Imm64Tail => write!(f, "(second slot of lddw)"),
-        Insn::Load { size, signed, dst, src, off } => {
-            write!(f, "{dst} = *({} *)({})", size_name(size, signed), addr(src, off))
+        Insn::Load {
+            size,
+            signed,
+            dst,
+            src,
+            off,
+        } => {
+            write!(
+                f,
+                "{dst} = *({} *)({})",
+                size_name(size, signed),
+                addr(src, off)
+            )
         }
-        Insn::Store { size, dst, off, src } => {
+        Insn::Store {
+            size,
+            dst,
+            off,
+            src,
+        } => {
             let s = match src {
                 Src::Reg(r) => format!("{r}"),
                 Src::Imm(i) => format!("{i}"),
             };
-            write!(f, "*({} *)({}) = {s}", size_name(size, false), addr(dst, off))
+            write!(
+                f,
+                "*({} *)({}) = {s}",
+                size_name(size, false),
+                addr(dst, off)
+            )
         }
-        Insn::Atomic { size, op, fetch, dst, src, off } => {
-            let width = if size == Size::DW { Width::W64 } else { Width::W32 };
+        Insn::Atomic {
+            size,
+            op,
+            fetch,
+            dst,
+            src,
+            off,
+        } => {
+            let width = if size == Size::DW {
+                Width::W64
+            } else {
+                Width::W32
+            };
             let s = reg(src, width);
             let sz = size_name(size, false);
             let a = addr(dst, off);
@@ -178,7 +217,13 @@ fn write_insn(
         }
         Insn::Ja { off, long: false } => write!(f, "goto {}", jump(off)),
         Insn::Ja { off, long: true } => write!(f, "gotol {}", jump(off)),
-        Insn::Jump { width, cond, dst, src, off } => {
+        Insn::Jump {
+            width,
+            cond,
+            dst,
+            src,
+            off,
+        } => {
             let s = match src {
                 Src::Reg(r) => reg(r, width),
                 Src::Imm(i) if i < 0 => format!("{i}"),
@@ -199,9 +244,8 @@ fn write_insn(
 pub fn listing(program: &Program) -> String {
     let insns = program.insns();
     let mut labels: BTreeMap<usize, String> = BTreeMap::new();
-    let labelable = |t: i64| {
-        t >= 0 && (t as usize) < insns.len() && insns[t as usize] != Insn::Imm64Tail
-    };
+    let labelable =
+        |t: i64| t >= 0 && (t as usize) < insns.len() && insns[t as usize] != Insn::Imm64Tail;
     for (pc, insn) in insns.iter().enumerate() {
         if let Some(t) = insn.target(pc).filter(|&t| labelable(t)) {
             let name = match insn {

@@ -10,7 +10,10 @@ use crate::program::Program;
 
 /// The program as little-endian bytes, 8 per slot.
 pub fn encode(program: &Program) -> Vec<u8> {
-    encode_raw(program).into_iter().flat_map(RawInsn::to_bytes).collect()
+    encode_raw(program)
+        .into_iter()
+        .flat_map(RawInsn::to_bytes)
+        .collect()
 }
 
 /// The program as raw slots. A `LoadImm64` yields both of its slots; the
@@ -38,7 +41,10 @@ pub struct Encoded {
 
 impl Encoded {
     fn one(r: RawInsn) -> Encoded {
-        Encoded { slots: [r, RawInsn::default()], len: 1 }
+        Encoded {
+            slots: [r, RawInsn::default()],
+            len: 1,
+        }
     }
 
     /// The slots.
@@ -57,7 +63,12 @@ pub fn encode_insn(insn: &Insn) -> Encoded {
         imm,
     };
     match *insn {
-        Insn::Alu { width, op, dst, src } => {
+        Insn::Alu {
+            width,
+            op,
+            dst,
+            src,
+        } => {
             let class = alu_class(width);
             let (opc, off) = match op {
                 AluOp::Add => (code::ADD, 0),
@@ -99,21 +110,64 @@ pub fn encode_insn(insn: &Insn) -> Encoded {
                 Imm64::MapValueByIdx { map, offset } => (6, map, offset),
             };
             let first = raw(code::LD | code::IMM | code::DW, dst, src, 0, lo as i32);
-            let second = RawInsn { imm: hi as i32, ..RawInsn::default() };
-            Encoded { slots: [first, second], len: 2 }
+            let second = RawInsn {
+                imm: hi as i32,
+                ..RawInsn::default()
+            };
+            Encoded {
+                slots: [first, second],
+                len: 2,
+            }
         }
         Insn::Imm64Tail => Encoded::one(RawInsn::default()),
-        Insn::Load { size, signed, dst, src, off } => {
+        Insn::Load {
+            size,
+            signed,
+            dst,
+            src,
+            off,
+        } => {
             let mode = if signed { code::MEMSX } else { code::MEM };
-            Encoded::one(raw(mode | size_bits(size) | code::LDX, dst, src.number(), off, 0))
+            Encoded::one(raw(
+                mode | size_bits(size) | code::LDX,
+                dst,
+                src.number(),
+                off,
+                0,
+            ))
         }
-        Insn::Store { size, dst, off, src: Src::Imm(imm) } => {
-            Encoded::one(raw(code::MEM | size_bits(size) | code::ST, dst, 0, off, imm))
-        }
-        Insn::Store { size, dst, off, src: Src::Reg(s) } => {
-            Encoded::one(raw(code::MEM | size_bits(size) | code::STX, dst, s.number(), off, 0))
-        }
-        Insn::Atomic { size, op, fetch, dst, src, off } => {
+        Insn::Store {
+            size,
+            dst,
+            off,
+            src: Src::Imm(imm),
+        } => Encoded::one(raw(
+            code::MEM | size_bits(size) | code::ST,
+            dst,
+            0,
+            off,
+            imm,
+        )),
+        Insn::Store {
+            size,
+            dst,
+            off,
+            src: Src::Reg(s),
+        } => Encoded::one(raw(
+            code::MEM | size_bits(size) | code::STX,
+            dst,
+            s.number(),
+            off,
+            0,
+        )),
+        Insn::Atomic {
+            size,
+            op,
+            fetch,
+            dst,
+            src,
+            off,
+        } => {
             let fetch = if fetch { code::FETCH } else { 0 };
             let imm = match op {
                 AtomicOp::Add => code::ADD as i32 | fetch,
@@ -132,8 +186,18 @@ pub fn encode_insn(insn: &Insn) -> Encoded {
         Insn::Ja { off, long: true } => {
             Encoded::one(raw(code::JA | code::JMP32, Reg::R0, 0, 0, off))
         }
-        Insn::Jump { width, cond, dst, src, off } => {
-            let class = if width == Width::W32 { code::JMP32 } else { code::JMP };
+        Insn::Jump {
+            width,
+            cond,
+            dst,
+            src,
+            off,
+        } => {
+            let class = if width == Width::W32 {
+                code::JMP32
+            } else {
+                code::JMP
+            };
             let opc = match cond {
                 Cond::Eq => code::JEQ,
                 Cond::Gt => code::JGT,

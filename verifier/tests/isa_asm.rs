@@ -1,7 +1,7 @@
 //! The assembler and the disassembler: both dialects, labels, errors with
 //! line and column, and `disasm` output that re-assembles to the same bits.
 
-use verifier::{assemble, decode_raw, disasm, encode_raw, listing, Insn, Program, RawInsn};
+use verifier::{Insn, Program, RawInsn, assemble, decode_raw, disasm, encode_raw, listing};
 
 fn asm(src: &str) -> Vec<u64> {
     let p = assemble(src).unwrap_or_else(|e| panic!("{src}\n{e}"));
@@ -9,7 +9,10 @@ fn asm(src: &str) -> Vec<u64> {
 }
 
 fn err(src: &str) -> String {
-    assemble(src).map(|p| format!("{:?}", p.insns())).expect_err(src).to_string()
+    assemble(src)
+        .map(|p| format!("{:?}", p.insns()))
+        .expect_err(src)
+        .to_string()
 }
 
 #[test]
@@ -38,12 +41,24 @@ fn both_dialects_give_the_same_bits() {
         ("stxdw [%r10-8], %r1", "*(u64 *)(r10 - 8) = r1"),
         ("lock add [%r10-8], %r1", "lock *(u64 *)(r10 - 8) += r1"),
         ("lock xor32 [%r10-4], %r1", "lock *(u32 *)(r10 - 4) ^= w1"),
-        ("lock fetch or [%r10-8], %r3", "r3 = atomic_fetch_or((u64 *)(r10 - 8), r3)"),
-        ("lock fetch and32 [%r10-4], %r3", "w3 = atomic_fetch_and((u32 *)(r10 - 4), w3)"),
+        (
+            "lock fetch or [%r10-8], %r3",
+            "r3 = atomic_fetch_or((u64 *)(r10 - 8), r3)",
+        ),
+        (
+            "lock fetch and32 [%r10-4], %r3",
+            "w3 = atomic_fetch_and((u32 *)(r10 - 4), w3)",
+        ),
         ("lock xchg [%r10-8], %r1", "r1 = xchg_64(r10 - 8, r1)"),
         ("lock xchg32 [%r10-8], %r1", "w1 = xchg32_32(r10 - 8, w1)"),
-        ("lock cmpxchg [%r10-8], %r1", "r0 = cmpxchg_64(r10 - 8, r0, r1)"),
-        ("lock cmpxchg32 [%r10-8], %r1", "w0 = cmpxchg32_32(r10 - 8, w0, w1)"),
+        (
+            "lock cmpxchg [%r10-8], %r1",
+            "r0 = cmpxchg_64(r10 - 8, r0, r1)",
+        ),
+        (
+            "lock cmpxchg32 [%r10-8], %r1",
+            "w0 = cmpxchg32_32(r10 - 8, w0, w1)",
+        ),
         ("jne %r1, 2, +1", "if r1 != 0x2 goto +1"),
         ("jsle32 %r1, %r2, -1", "if w1 s<= w2 goto -1"),
         ("jset %r1, 8, +0", "if r1 & 8 goto +0"),
@@ -70,29 +85,44 @@ fn labels_resolve_both_ways() {
         sub:    exit
     ";
     let p = assemble(src).unwrap();
-    assert_eq!(p.insns()[1], Insn::Jump {
-        width: verifier::Width::W64,
-        cond: verifier::Cond::Eq,
-        dst: verifier::Reg::R1,
-        src: verifier::Src::Imm(0),
-        off: 4,
-    });
+    assert_eq!(
+        p.insns()[1],
+        Insn::Jump {
+            width: verifier::Width::W64,
+            cond: verifier::Cond::Eq,
+            dst: verifier::Reg::R1,
+            src: verifier::Src::Imm(0),
+            off: 4,
+        }
+    );
     assert_eq!(p.insns()[4].target(4), Some(2));
     assert_eq!(p.insns()[5], Insn::CallLocal { off: 1 });
     // conformance form of a local call
-    assert_eq!(asm("call local f\nexit\nf: exit"), asm("call pc+1\nexit\nexit"));
+    assert_eq!(
+        asm("call local f\nexit\nf: exit"),
+        asm("call pc+1\nexit\nexit")
+    );
 }
 
 #[test]
 fn errors_have_line_and_column() {
-    assert_eq!(err("exit\n  ldxq %r0, %r1"), "error: unknown instruction `ldxq`\n --> line 2:3");
+    assert_eq!(
+        err("exit\n  ldxq %r0, %r1"),
+        "error: unknown instruction `ldxq`\n --> line 2:3"
+    );
     assert!(err("or %r0, %r50").starts_with("error: invalid register `r50`\n --> line 1:9"));
-    assert!(err("mov32 %r0, 2147483648").starts_with("error: immediate 2147483648 does not fit in 32 bits\n --> line 1:12"));
+    assert!(
+        err("mov32 %r0, 2147483648")
+            .starts_with("error: immediate 2147483648 does not fit in 32 bits\n --> line 1:12")
+    );
     assert!(err("mov32 %r0, 0x100000000").contains("does not fit in 32 bits"));
     assert!(err("ldxb %r0, [%r1+0x10000]").contains("offset 65536 does not fit in 16 bits"));
     assert!(err("ldxb %r0, %r1").contains("expected a memory operand"));
     assert!(err("lddw %r0").contains("expected `,`"));
-    assert_eq!(err("ja NOT_A_LABEL\nexit"), "error: undefined label `NOT_A_LABEL`\n --> line 1:4");
+    assert_eq!(
+        err("ja NOT_A_LABEL\nexit"),
+        "error: undefined label `NOT_A_LABEL`\n --> line 1:4"
+    );
     assert!(err("lock or [%r10-8]").contains("invalid number of operands for `lock`"));
     assert!(err("lock").contains("invalid number of operands for `lock`"));
     assert!(err("call %r2").contains("callx"));
@@ -112,9 +142,18 @@ fn disasm_of_every_form_reassembles() {
         for src in [0u8, 1, 2, 10] {
             for off in [0i16, 1, 8, 16, 32, -7, 0x7fff, -0x8000] {
                 for imm in [0i32, 1, 16, 32, 64, 0x41, 0xa1, 0xe1, 0xf1, -1, i32::MIN] {
-                    let mut slots = vec![RawInsn { code, dst: 3, src, off, imm }];
+                    let mut slots = vec![RawInsn {
+                        code,
+                        dst: 3,
+                        src,
+                        off,
+                        imm,
+                    }];
                     if code == 0x18 {
-                        slots.push(RawInsn { imm: 5, ..RawInsn::default() });
+                        slots.push(RawInsn {
+                            imm: 5,
+                            ..RawInsn::default()
+                        });
                     }
                     let Ok(p) = decode_raw(&slots) else { continue };
                     let text = disasm(&p.insns()[0]);
@@ -130,7 +169,9 @@ fn disasm_of_every_form_reassembles() {
 
 #[test]
 fn listing_uses_labels_and_reassembles() {
-    let p = assemble("r0 = 0\nL: r0 += 1\nif r0 < 10 goto L\ncall f\nr1 = 7 ll\nexit\nf: r0 = 1\nexit").unwrap();
+    let p =
+        assemble("r0 = 0\nL: r0 += 1\nif r0 < 10 goto L\ncall f\nr1 = 7 ll\nexit\nf: r0 = 1\nexit")
+            .unwrap();
     let text = listing(&p);
     assert_eq!(
         text,
@@ -138,7 +179,13 @@ fn listing_uses_labels_and_reassembles() {
     );
     assert_eq!(assemble(&text).unwrap(), p);
     // Jumps that leave the program stay relative.
-    let odd = Program::from_insns(vec![Insn::Ja { off: 5, long: false }, Insn::Exit]);
+    let odd = Program::from_insns(vec![
+        Insn::Ja {
+            off: 5,
+            long: false,
+        },
+        Insn::Exit,
+    ]);
     assert_eq!(listing(&odd), "    goto +5\n    exit\n");
     assert_eq!(assemble(&listing(&odd)).unwrap(), odd);
 }
@@ -167,14 +214,57 @@ fn random_input_is_refused_or_accepted_never_a_panic() {
         seed
     };
     let words = [
-        "r0", "w1", "%r2", "r10", "r11", "=", "+=", "s>>=", "*", "(", ")", "[", "]", ",", ":", "+", "-",
-        "u8", "s32", "0x7fff", "65536", "-1", "ll", "map", "map_value", "goto", "if", "lock", "call",
-        "exit", "ldxw", "stxdw", "mov32", "jne", "lddw", "L", "pc", "atomic_fetch_add", "xchg_64",
-        "cmpxchg32_32", "be16", "#", "é", "0x", "99999999999999999999999",
+        "r0",
+        "w1",
+        "%r2",
+        "r10",
+        "r11",
+        "=",
+        "+=",
+        "s>>=",
+        "*",
+        "(",
+        ")",
+        "[",
+        "]",
+        ",",
+        ":",
+        "+",
+        "-",
+        "u8",
+        "s32",
+        "0x7fff",
+        "65536",
+        "-1",
+        "ll",
+        "map",
+        "map_value",
+        "goto",
+        "if",
+        "lock",
+        "call",
+        "exit",
+        "ldxw",
+        "stxdw",
+        "mov32",
+        "jne",
+        "lddw",
+        "L",
+        "pc",
+        "atomic_fetch_add",
+        "xchg_64",
+        "cmpxchg32_32",
+        "be16",
+        "#",
+        "é",
+        "0x",
+        "99999999999999999999999",
     ];
     for _ in 0..20_000 {
         let n = (next() % 8) as usize;
-        let line: Vec<&str> = (0..n).map(|_| words[(next() % words.len() as u64) as usize]).collect();
+        let line: Vec<&str> = (0..n)
+            .map(|_| words[(next() % words.len() as u64) as usize])
+            .collect();
         let src = format!("{}\nexit", line.join(" "));
         if let Ok(p) = assemble(&src) {
             assert_eq!(assemble(&listing(&p)).unwrap(), p, "{src}");

@@ -1,7 +1,7 @@
 //! Decoding and encoding: every defined opcode form round-trips bit for bit,
 //! and every undefined form or nonzero reserved field is refused.
 
-use verifier::{decode, decode_raw, encode, encode_raw, RawInsn};
+use verifier::{RawInsn, decode, decode_raw, encode, encode_raw};
 
 /// Field values tried for every opcode byte.
 const SRCS: [u8; 4] = [0, 1, 2, 10];
@@ -13,7 +13,12 @@ fn try_slot(r: RawInsn) -> Option<RawInsn> {
     let slots = [r, RawInsn::from_u64(0x95)];
     let p = decode_raw(&slots).ok()?;
     let back = encode_raw(&p);
-    assert_eq!(back, slots, "round trip of {r:?} decoded as {:?}", p.insns());
+    assert_eq!(
+        back,
+        slots,
+        "round trip of {r:?} decoded as {:?}",
+        p.insns()
+    );
     Some(r)
 }
 
@@ -28,7 +33,15 @@ fn every_accepted_single_slot_form_round_trips() {
             for &dst in &DSTS {
                 for &off in &OFFS {
                     for &imm in &IMMS {
-                        if try_slot(RawInsn { code, dst, src, off, imm }).is_some() {
+                        if try_slot(RawInsn {
+                            code,
+                            dst,
+                            src,
+                            off,
+                            imm,
+                        })
+                        .is_some()
+                        {
                             codes.insert(code);
                         }
                     }
@@ -39,7 +52,9 @@ fn every_accepted_single_slot_form_round_trips() {
     // Every opcode byte RFC 9669 defines, apart from lddw (0x18).
     let mut expected: Vec<u8> = Vec::new();
     for class in [0x04u8, 0x07] {
-        for op in [0x00u8, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x90, 0xa0, 0xb0, 0xc0] {
+        for op in [
+            0x00u8, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x90, 0xa0, 0xb0, 0xc0,
+        ] {
             expected.push(op | class);
             expected.push(op | 0x08 | class);
         }
@@ -51,16 +66,27 @@ fn every_accepted_single_slot_form_round_trips() {
     }
     expected.extend([0x81, 0x89, 0x91, 0xc3, 0xdb]); // ldxs*, atomics
     for class in [0x05u8, 0x06] {
-        for op in [0x10u8, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0] {
+        for op in [
+            0x10u8, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0,
+        ] {
             expected.push(op | class);
             expected.push(op | 0x08 | class);
         }
     }
     expected.extend([0x05, 0x06, 0x85, 0x95]); // ja, gotol, call, exit
     let expected: std::collections::BTreeSet<u8> = expected.into_iter().collect();
-    let extra: Vec<_> = codes.difference(&expected).map(|c| format!("{c:#04x}")).collect();
-    let missing: Vec<_> = expected.difference(&codes).map(|c| format!("{c:#04x}")).collect();
-    assert!(extra.is_empty() && missing.is_empty(), "extra {extra:?}, missing {missing:?}");
+    let extra: Vec<_> = codes
+        .difference(&expected)
+        .map(|c| format!("{c:#04x}"))
+        .collect();
+    let missing: Vec<_> = expected
+        .difference(&codes)
+        .map(|c| format!("{c:#04x}"))
+        .collect();
+    assert!(
+        extra.is_empty() && missing.is_empty(),
+        "extra {extra:?}, missing {missing:?}"
+    );
 }
 
 #[test]
@@ -68,14 +94,26 @@ fn lddw_forms_round_trip() {
     for src in 0..=6u8 {
         for (lo, hi) in [(0i32, 0i32), (7, 0), (-1, 0x1234), (3, 9)] {
             let slots = [
-                RawInsn { code: 0x18, dst: 1, src, off: 0, imm: lo },
-                RawInsn { imm: hi, ..RawInsn::default() },
+                RawInsn {
+                    code: 0x18,
+                    dst: 1,
+                    src,
+                    off: 0,
+                    imm: lo,
+                },
+                RawInsn {
+                    imm: hi,
+                    ..RawInsn::default()
+                },
                 RawInsn::from_u64(0x95),
             ];
             let unused_hi = matches!(src, 1 | 3 | 4 | 5);
             match decode_raw(&slots) {
                 Ok(p) => {
-                    assert!(!(unused_hi && hi != 0), "src {src} with next imm {hi} accepted");
+                    assert!(
+                        !(unused_hi && hi != 0),
+                        "src {src} with next imm {hi} accepted"
+                    );
                     assert_eq!(encode_raw(&p), slots);
                 }
                 Err(e) => {
@@ -85,7 +123,14 @@ fn lddw_forms_round_trip() {
             }
         }
     }
-    let bad = [RawInsn { code: 0x18, src: 7, ..RawInsn::default() }, RawInsn::default()];
+    let bad = [
+        RawInsn {
+            code: 0x18,
+            src: 7,
+            ..RawInsn::default()
+        },
+        RawInsn::default(),
+    ];
     assert!(decode_raw(&bad).is_err());
 }
 
@@ -95,7 +140,10 @@ fn error_messages_name_slot_and_reason() {
         let raw: Vec<RawInsn> = words.iter().map(|&w| RawInsn::from_u64(w)).collect();
         decode_raw(&raw).unwrap_err().to_string()
     };
-    assert_eq!(msg(&[0xb7, 0x95, 0x95, 0x8f]), "slot 3: unknown opcode 0x8f");
+    assert_eq!(
+        msg(&[0xb7, 0x95, 0x95, 0x8f]),
+        "slot 3: unknown opcode 0x8f"
+    );
     assert_eq!(
         msg(&[0x95, 0x95, 0x95, 0x95, 0x95, 0x2004]),
         "slot 5: reserved src field is 2 in `add` with immediate"
@@ -105,9 +153,17 @@ fn error_messages_name_slot_and_reason() {
         msg(&[0x95, 0x30]),
         "slot 1: opcode 0x30: legacy packet access (LD_ABS/LD_IND) is not supported"
     );
-    assert_eq!(msg(&[0x0b07]), "slot 0: dst register r11 does not exist (r0 to r10)");
+    assert_eq!(
+        msg(&[0x0b07]),
+        "slot 0: dst register r11 does not exist (r0 to r10)"
+    );
     assert_eq!(msg(&[]), "slot 0: the program has no instructions");
-    assert!(decode(&[0x95, 0, 0]).unwrap_err().to_string().contains("not a multiple of 8"));
+    assert!(
+        decode(&[0x95, 0, 0])
+            .unwrap_err()
+            .to_string()
+            .contains("not a multiple of 8")
+    );
 }
 
 #[test]
@@ -119,7 +175,10 @@ fn decode_encode_bytes() {
 /// `negative/unused-*.data`: the conformance suite's reserved-field tests.
 #[test]
 fn conformance_unused_fields_are_refused() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/negative");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/conformance/negative"
+    );
     let Ok(entries) = std::fs::read_dir(dir) else {
         println!("notice: {dir} not found; skipping");
         return;

@@ -127,9 +127,15 @@ mod tests {
     fn division_edge_cases() {
         assert_eq!(alu64(AluOp::Div, 7, 0), 0);
         assert_eq!(alu64(AluOp::Mod, 7, 0), 7);
-        assert_eq!(alu64(AluOp::SDiv, i64::MIN as u64, u64::MAX), i64::MIN as u64);
+        assert_eq!(
+            alu64(AluOp::SDiv, i64::MIN as u64, u64::MAX),
+            i64::MIN as u64
+        );
         assert_eq!(alu64(AluOp::SMod, i64::MIN as u64, u64::MAX), 0);
-        assert_eq!(alu32(AluOp::SDiv, i32::MIN as u32, u32::MAX), i32::MIN as u32);
+        assert_eq!(
+            alu32(AluOp::SDiv, i32::MIN as u32, u32::MAX),
+            i32::MIN as u32
+        );
         assert_eq!(alu32(AluOp::SMod, (-7i32) as u32, 2), (-1i32) as u32);
         assert_eq!(alu32(AluOp::Mod, 9, 0), 9);
     }
@@ -145,7 +151,10 @@ mod tests {
     fn byte_order_and_sign_extension() {
         assert_eq!(endian(Endian::ToBe, 16, 0x1122_3344), 0x4433);
         assert_eq!(endian(Endian::ToLe, 32, 0x1_1122_3344), 0x1122_3344);
-        assert_eq!(endian(Endian::Swap, 64, 0x0102_0304_0506_0708), 0x0807_0605_0403_0201);
+        assert_eq!(
+            endian(Endian::Swap, 64, 0x0102_0304_0506_0708),
+            0x0807_0605_0403_0201
+        );
         assert_eq!(alu64(AluOp::MovSx(8), 0, 0x80), 0xffff_ffff_ffff_ff80);
         assert_eq!(alu32(AluOp::MovSx(16), 0, 0x8001), 0xffff_8001);
         assert!(cond32(Cond::SLt, 0xffff_ffff, 0));

@@ -17,10 +17,10 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use verifier::profile::{ArgKind, FieldKind, MapKind as ProfileMapKind, Profile, RetKind};
 use verifier::Reg;
+use verifier::profile::{ArgKind, FieldKind, MapKind as ProfileMapKind, Profile, RetKind};
 
-use crate::helpers::{map_delete, map_lookup, map_update, unknown_helper, Helpers, Value};
+use crate::helpers::{Helpers, Value, map_delete, map_lookup, map_update, unknown_helper};
 use crate::interp::Vm;
 use crate::map::{Map, MapKind};
 use crate::memory::{Memory, READ, WRITE};
@@ -58,7 +58,12 @@ impl ProfileEnv {
     /// Sets up `vm` for a run under `profile` with context bytes `ctx`
     /// (padded with zeros or cut to the layout's size); `seed` drives
     /// helper results.
-    pub fn install(vm: &mut Vm, profile: &Profile, mut ctx: Vec<u8>, seed: u64) -> Result<ProfileEnv, ViolationKind> {
+    pub fn install(
+        vm: &mut Vm,
+        profile: &Profile,
+        mut ctx: Vec<u8>,
+        seed: u64,
+    ) -> Result<ProfileEnv, ViolationKind> {
         let size = profile.ctx.size as usize;
         ctx.resize(size, 0);
         let mut perms = vec![0u8; size];
@@ -72,14 +77,27 @@ impl ProfileEnv {
         let base = mem.add_context(ctx, &perms)?;
         for info in &profile.maps {
             let map = match info.kind {
-                ProfileMapKind::Array => Map::new(MapKind::Array, 4, info.value_size, info.max_entries),
-                ProfileMapKind::Hash => Map::new(MapKind::Hash, info.key_size, info.value_size, info.max_entries),
+                ProfileMapKind::Array => {
+                    Map::new(MapKind::Array, 4, info.value_size, info.max_entries)
+                }
+                ProfileMapKind::Hash => Map::new(
+                    MapKind::Hash,
+                    info.key_size,
+                    info.value_size,
+                    info.max_entries,
+                ),
                 ProfileMapKind::ReadOnly => Map::read_only_data(&vec![0; info.value_size as usize]),
             };
-            mem.add_map(map.map_err(|_| ViolationKind::Unsupported("a map of the profile cannot be made"))?)?;
+            mem.add_map(
+                map.map_err(|_| ViolationKind::Unsupported("a map of the profile cannot be made"))?,
+            )?;
         }
         vm.set_reg(Reg::R1, Value::pointer(base));
-        Ok(ProfileEnv { profile: profile.clone(), rng: seed | 1, buffers: Vec::new() })
+        Ok(ProfileEnv {
+            profile: profile.clone(),
+            rng: seed | 1,
+            buffers: Vec::new(),
+        })
     }
 
     /// Context bytes for `profile` with pseudo-random contents, except that
@@ -87,7 +105,9 @@ impl ProfileEnv {
     /// bounded field a value within its bounds, as the kernel guarantees.
     pub fn random_context(profile: &Profile, seed: u64) -> Vec<u8> {
         let mut state = seed | 1;
-        let mut ctx: Vec<u8> = (0..profile.ctx.size).map(|_| next(&mut state) as u8).collect();
+        let mut ctx: Vec<u8> = (0..profile.ctx.size)
+            .map(|_| next(&mut state) as u8)
+            .collect();
         for f in &profile.ctx.fields {
             let value = match f.kind {
                 FieldKind::Length { capacity, .. } => in_range(&mut state, 0, capacity as u64),
@@ -103,20 +123,30 @@ impl ProfileEnv {
     }
 
     /// Checks each argument against its kind.
-    fn check_args(&mut self, args: &[ArgKind], values: [Value; 5], mem: &mut Memory) -> Result<(), ViolationKind> {
+    fn check_args(
+        &mut self,
+        args: &[ArgKind],
+        values: [Value; 5],
+        mem: &mut Memory,
+    ) -> Result<(), ViolationKind> {
         let mut map: Option<usize> = None;
         for (i, kind) in args.iter().enumerate().take(5) {
             let v = values[i];
             let len = values.get(i + 1).map_or(0, |l| l.bits);
             let len = usize::try_from(len).map_err(|_| ViolationKind::OutOfRegion)?;
             let map_sizes = |map: Option<usize>| {
-                let m = map.and_then(|m| mem.map(m)).ok_or_else(|| bad(alloc::format!("argument {} needs a map before it", i + 1)))?;
+                let m = map.and_then(|m| mem.map(m)).ok_or_else(|| {
+                    bad(alloc::format!("argument {} needs a map before it", i + 1))
+                })?;
                 Ok::<_, ViolationKind>((m.key_size() as usize, m.value_size() as usize))
             };
             match *kind {
                 ArgKind::MapRef => {
                     let m = mem.map_of_handle(v.bits);
-                    map = Some(m.ok_or_else(|| bad(alloc::format!("argument {} is not a map", i + 1)))?);
+                    map =
+                        Some(m.ok_or_else(|| {
+                            bad(alloc::format!("argument {} is not a map", i + 1))
+                        })?);
                 }
                 ArgKind::MapKey => mem.check_helper_read(v.bits, map_sizes(map)?.0)?,
                 ArgKind::MapValue => mem.check_helper_read(v.bits, map_sizes(map)?.1)?,
@@ -139,16 +169,26 @@ impl ProfileEnv {
     }
 
     /// A pseudo-random result of kind `ret`.
-    fn result(&mut self, id: u32, ret: RetKind, args: [Value; 5], mem: &mut Memory) -> Result<Value, ViolationKind> {
+    fn result(
+        &mut self,
+        id: u32,
+        ret: RetKind,
+        args: [Value; 5],
+        mem: &mut Memory,
+    ) -> Result<Value, ViolationKind> {
         let r = next(&mut self.rng);
         Ok(match ret {
             RetKind::Void => Value::scalar(0),
             RetKind::Scalar => Value::scalar(r),
             RetKind::Bounded { min, max } => Value::scalar(in_range(&mut self.rng, min, max)),
             RetKind::MapValueOrNull => {
-                let map = mem.map_of_handle(args[0].bits).and_then(|m| Some((m, mem.map(m)?.max_entries())));
+                let map = mem
+                    .map_of_handle(args[0].bits)
+                    .and_then(|m| Some((m, mem.map(m)?.max_entries())));
                 match map {
-                    Some((m, n)) if r & 1 == 1 => Value::pointer(mem.map_value_addr(m, (r >> 1) as u32 % n).unwrap_or(0)),
+                    Some((m, n)) if r & 1 == 1 => {
+                        Value::pointer(mem.map_value_addr(m, (r >> 1) as u32 % n).unwrap_or(0))
+                    }
                     _ => Value::scalar(0),
                 }
             }
@@ -156,7 +196,11 @@ impl ProfileEnv {
                 if r % 4 == 0 {
                     return Ok(Value::scalar(0));
                 }
-                let found = self.buffers.iter().find(|&&(h, _)| h == id).map(|&(_, a)| a);
+                let found = self
+                    .buffers
+                    .iter()
+                    .find(|&&(h, _)| h == id)
+                    .map(|&(_, a)| a);
                 let addr = match found {
                     Some(a) => a,
                     None => {
@@ -173,13 +217,24 @@ impl ProfileEnv {
 }
 
 impl Helpers for ProfileEnv {
-    fn call(&mut self, id: u32, args: [Value; 5], mem: &mut Memory) -> Result<Value, ViolationKind> {
-        let sig = self.profile.helper(id).cloned().ok_or_else(|| unknown_helper(id))?;
+    fn call(
+        &mut self,
+        id: u32,
+        args: [Value; 5],
+        mem: &mut Memory,
+    ) -> Result<Value, ViolationKind> {
+        let sig = self
+            .profile
+            .helper(id)
+            .cloned()
+            .ok_or_else(|| unknown_helper(id))?;
         self.check_args(&sig.args, args, mem)?;
         use ArgKind::{MapKey, MapRef, MapValue};
         match (sig.args.as_slice(), sig.ret) {
             ([MapRef, MapKey], RetKind::MapValueOrNull) => map_lookup(mem, args[0], args[1]),
-            ([MapRef, MapKey, MapValue, _], RetKind::Scalar) => map_update(mem, args[0], args[1], args[2], args[3]),
+            ([MapRef, MapKey, MapValue, _], RetKind::Scalar) => {
+                map_update(mem, args[0], args[1], args[2], args[3])
+            }
             ([MapRef, MapKey], RetKind::Scalar) => map_delete(mem, args[0], args[1]),
             (_, ret) => self.result(id, ret, args, mem),
         }

@@ -32,7 +32,8 @@ impl Value {
 pub trait Helpers {
     /// Runs helper `id` with arguments r1 to r5; returns r0. Memory the
     /// helper reads or writes goes through `mem`, which checks every access.
-    fn call(&mut self, id: u32, args: [Value; 5], mem: &mut Memory) -> Result<Value, ViolationKind>;
+    fn call(&mut self, id: u32, args: [Value; 5], mem: &mut Memory)
+    -> Result<Value, ViolationKind>;
 }
 
 /// An environment without helpers: every call is a violation.
@@ -46,7 +47,10 @@ impl Helpers for NoHelpers {
 
 /// The violation for a helper id the environment does not know.
 pub fn unknown_helper(id: u32) -> ViolationKind {
-    ViolationKind::Helper { id, reason: String::from("unknown helper") }
+    ViolationKind::Helper {
+        id,
+        reason: String::from("unknown helper"),
+    }
 }
 
 /// A bad argument; the interpreter fills in the helper id.
@@ -55,7 +59,8 @@ fn bad(reason: String) -> ViolationKind {
 }
 
 fn map_arg(mem: &Memory, v: Value) -> Result<usize, ViolationKind> {
-    mem.map_of_handle(v.bits).ok_or_else(|| bad(format!("argument {:#x} is not a map", v.bits)))
+    mem.map_of_handle(v.bits)
+        .ok_or_else(|| bad(format!("argument {:#x} is not a map", v.bits)))
 }
 
 /// `map_lookup_elem(map, key)`: a pointer to the value, or 0.
@@ -70,14 +75,28 @@ pub fn map_lookup(mem: &mut Memory, map: Value, key: Value) -> Result<Value, Vio
 }
 
 /// `map_update_elem(map, key, value, flags)`: 0 or a negative errno.
-pub fn map_update(mem: &mut Memory, map: Value, key: Value, value: Value, flags: Value) -> Result<Value, ViolationKind> {
+pub fn map_update(
+    mem: &mut Memory,
+    map: Value,
+    key: Value,
+    value: Value,
+    flags: Value,
+) -> Result<Value, ViolationKind> {
     let index = map_arg(mem, map)?;
     let m = &mem.maps()[index];
-    let (mut k, mut v) = (vec![0u8; m.key_size() as usize], vec![0u8; m.value_size() as usize]);
+    let (mut k, mut v) = (
+        vec![0u8; m.key_size() as usize],
+        vec![0u8; m.value_size() as usize],
+    );
     mem.read(key.bits, &mut k)?;
     mem.read(value.bits, &mut v)?;
-    let m = mem.map_mut(index).ok_or_else(|| bad(String::from("no such map")))?;
-    Ok(Value::scalar(m.update(&k, &v, flags.bits).map_or_else(|e| e.errno() as u64, |_| 0)))
+    let m = mem
+        .map_mut(index)
+        .ok_or_else(|| bad(String::from("no such map")))?;
+    Ok(Value::scalar(
+        m.update(&k, &v, flags.bits)
+            .map_or_else(|e| e.errno() as u64, |_| 0),
+    ))
 }
 
 /// `map_delete_elem(map, key)`: 0 or a negative errno.
@@ -85,6 +104,10 @@ pub fn map_delete(mem: &mut Memory, map: Value, key: Value) -> Result<Value, Vio
     let index = map_arg(mem, map)?;
     let mut k = vec![0u8; mem.maps()[index].key_size() as usize];
     mem.read(key.bits, &mut k)?;
-    let m = mem.map_mut(index).ok_or_else(|| bad(String::from("no such map")))?;
-    Ok(Value::scalar(m.delete(&k).map_or_else(|e| e.errno() as u64, |_| 0)))
+    let m = mem
+        .map_mut(index)
+        .ok_or_else(|| bad(String::from("no such map")))?;
+    Ok(Value::scalar(
+        m.delete(&k).map_or_else(|e| e.errno() as u64, |_| 0),
+    ))
 }

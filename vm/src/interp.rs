@@ -38,12 +38,21 @@ pub struct Config {
 impl Config {
     /// Checking mode with the verifier's default limits.
     pub fn checking() -> Config {
-        Config { checking: true, max_steps: 1_000_000, max_call_depth: 8, stack_size: 512, max_total_stack: 512 * 8 }
+        Config {
+            checking: true,
+            max_steps: 1_000_000,
+            max_call_depth: 8,
+            stack_size: 512,
+            max_total_stack: 512 * 8,
+        }
     }
 
     /// Plain mode: registers start at zero, only bounds and permissions are checked.
     pub fn plain() -> Config {
-        Config { checking: false, ..Config::checking() }
+        Config {
+            checking: false,
+            ..Config::checking()
+        }
     }
 }
 
@@ -131,7 +140,10 @@ impl<'p> Vm<'p> {
         if self.stack_total > self.config.max_total_stack {
             return Err(Violation::new(ViolationKind::StackLimit, 0));
         }
-        let fp = self.mem.push_stack(0, self.stack_total).map_err(|k| Violation::new(k, 0))?;
+        let fp = self
+            .mem
+            .push_stack(0, self.stack_total)
+            .map_err(|k| Violation::new(k, 0))?;
         self.set_reg(Reg::R10, Value::pointer(fp));
         let mut frames: Vec<Frame> = Vec::new();
         let (mut pc, mut steps) = (0usize, 0u64);
@@ -141,18 +153,22 @@ impl<'p> Vm<'p> {
                 return Err(Violation::new(ViolationKind::StepLimit, pc));
             }
             let insn = match self.program.get(pc) {
-                Some(Insn::Imm64Tail) | None => return Err(Violation::new(ViolationKind::BadPc, pc)),
+                Some(Insn::Imm64Tail) | None => {
+                    return Err(Violation::new(ViolationKind::BadPc, pc));
+                }
                 Some(insn) => *insn,
             };
-            let flow = self.step(&insn, pc, &mut frames, helpers).map_err(|mut v| {
-                v.pc = pc;
-                if let ViolationKind::Helper { id, .. } = &mut v.kind {
-                    if let Insn::Call { helper } = insn {
-                        *id = helper;
+            let flow = self
+                .step(&insn, pc, &mut frames, helpers)
+                .map_err(|mut v| {
+                    v.pc = pc;
+                    if let ViolationKind::Helper { id, .. } = &mut v.kind {
+                        if let Insn::Call { helper } = insn {
+                            *id = helper;
+                        }
                     }
-                }
-                v
-            })?;
+                    v
+                })?;
             pc = match flow {
                 Flow::Next => pc + insn.slots(),
                 Flow::Jump(off) => {
@@ -163,7 +179,12 @@ impl<'p> Vm<'p> {
                     t as usize
                 }
                 Flow::Exit => match frames.pop() {
-                    None => return Ok(Outcome { r0: self.regs[0].bits, steps }),
+                    None => {
+                        return Ok(Outcome {
+                            r0: self.regs[0].bits,
+                            steps,
+                        });
+                    }
                     Some(frame) => self.ret(frame, frames.len() + 1),
                 },
             };
@@ -195,18 +216,33 @@ impl<'p> Vm<'p> {
     }
 
     /// Executes one instruction.
-    fn step(&mut self, insn: &Insn, pc: usize, frames: &mut Vec<Frame>, helpers: &mut dyn Helpers) -> Result<Flow, Violation> {
+    fn step(
+        &mut self,
+        insn: &Insn,
+        pc: usize,
+        frames: &mut Vec<Frame>,
+        helpers: &mut dyn Helpers,
+    ) -> Result<Flow, Violation> {
         let mem_err = |addr: u64, size: u32| move |k| Violation::at(k, 0, addr, size);
         match *insn {
             // RFC 9669 section 4.1: arithmetic. 32-bit results are zero-extended.
-            Insn::Alu { width, op, dst, src } => {
+            Insn::Alu {
+                width,
+                op,
+                dst,
+                src,
+            } => {
                 let s = match src {
                     Src::Reg(r) => self.get(r)?,
                     Src::Imm(i) if width == Width::W64 => Value::scalar(i as i64 as u64),
                     Src::Imm(i) => Value::scalar(i as u32 as u64),
                 };
                 let moves = matches!(op, AluOp::Mov | AluOp::MovSx(_));
-                let d = if moves { Value::default() } else { self.get(dst)? };
+                let d = if moves {
+                    Value::default()
+                } else {
+                    self.get(dst)?
+                };
                 let bits = match width {
                     Width::W64 => alu64(op, d.bits, s.bits),
                     Width::W32 => alu32(op, d.bits as u32, s.bits as u32) as u64,
@@ -232,7 +268,13 @@ impl<'p> Vm<'p> {
             // RFC 9669 section 4.2: byte swaps.
             Insn::Endian { kind, bits, dst } => {
                 let d = self.get(dst)?;
-                self.set(dst, Value { bits: endian(kind, bits, d.bits), ..d })?;
+                self.set(
+                    dst,
+                    Value {
+                        bits: endian(kind, bits, d.bits),
+                        ..d
+                    },
+                )?;
                 Ok(Flow::Next)
             }
             // RFC 9669 section 5.4: 64-bit immediates, including map references.
@@ -241,21 +283,43 @@ impl<'p> Vm<'p> {
                     Imm64::Value(v) => Value::scalar(v),
                     Imm64::MapRef(m) | Imm64::MapByIdx(m) => {
                         let h = self.mem.map_handle(m as usize);
-                        Value::pointer(h.ok_or(Violation::new(ViolationKind::Unsupported("reference to a map that does not exist"), 0))?)
+                        Value::pointer(h.ok_or(Violation::new(
+                            ViolationKind::Unsupported("reference to a map that does not exist"),
+                            0,
+                        ))?)
                     }
                     Imm64::MapValue { map, offset } | Imm64::MapValueByIdx { map, offset } => {
                         let a = self.mem.map_value_addr(map as usize, 0);
-                        let a = a.ok_or(Violation::new(ViolationKind::Unsupported("reference to a map that does not exist"), 0))?;
+                        let a = a.ok_or(Violation::new(
+                            ViolationKind::Unsupported("reference to a map that does not exist"),
+                            0,
+                        ))?;
                         Value::pointer(a.wrapping_add(offset as u64))
                     }
-                    Imm64::VarAddr(_) => return Err(Violation::new(ViolationKind::Unsupported("lddw of a variable address"), 0)),
-                    Imm64::CodeAddr(_) => return Err(Violation::new(ViolationKind::Unsupported("lddw of a code address"), 0)),
+                    Imm64::VarAddr(_) => {
+                        return Err(Violation::new(
+                            ViolationKind::Unsupported("lddw of a variable address"),
+                            0,
+                        ));
+                    }
+                    Imm64::CodeAddr(_) => {
+                        return Err(Violation::new(
+                            ViolationKind::Unsupported("lddw of a code address"),
+                            0,
+                        ));
+                    }
                 };
                 self.set(dst, v)?;
                 Ok(Flow::Next)
             }
             // RFC 9669 sections 5.1 and 5.2: loads, zero- or sign-extending.
-            Insn::Load { size, signed, dst, src, off } => {
+            Insn::Load {
+                size,
+                signed,
+                dst,
+                src,
+                off,
+            } => {
                 let addr = self.address(src, off)?;
                 let n = size.bytes();
                 let (v, ptr) = self.mem.load(addr, n as usize).map_err(mem_err(addr, n))?;
@@ -269,23 +333,41 @@ impl<'p> Vm<'p> {
                 Ok(Flow::Next)
             }
             // RFC 9669 section 5.1: stores of a register or an immediate.
-            Insn::Store { size, dst, off, src } => {
+            Insn::Store {
+                size,
+                dst,
+                off,
+                src,
+            } => {
                 let addr = self.address(dst, off)?;
                 let v = match src {
                     Src::Reg(r) => self.get(r)?,
                     Src::Imm(i) => Value::scalar(i as i64 as u64),
                 };
                 let n = size.bytes();
-                self.mem.store(addr, n as usize, v.bits, v.ptr).map_err(mem_err(addr, n))?;
+                self.mem
+                    .store(addr, n as usize, v.bits, v.ptr)
+                    .map_err(mem_err(addr, n))?;
                 Ok(Flow::Next)
             }
             // RFC 9669 section 5.3: atomic read-modify-write.
-            Insn::Atomic { size, op, fetch, dst, src, off } => {
+            Insn::Atomic {
+                size,
+                op,
+                fetch,
+                dst,
+                src,
+                off,
+            } => {
                 let addr = self.address(dst, off)?;
                 let s = self.get(src)?;
                 let n = size.bytes();
                 let (old, old_ptr) = self.mem.load(addr, n as usize).map_err(mem_err(addr, n))?;
-                let mask = if size == Size::W { 0xffff_ffff } else { u64::MAX };
+                let mask = if size == Size::W {
+                    0xffff_ffff
+                } else {
+                    u64::MAX
+                };
                 let (new, new_ptr) = match op {
                     AtomicOp::Add => (old.wrapping_add(s.bits), old_ptr || s.ptr),
                     AtomicOp::Or => (old | s.bits, old_ptr || s.ptr),
@@ -294,11 +376,20 @@ impl<'p> Vm<'p> {
                     AtomicOp::Xchg => (s.bits, s.ptr),
                     AtomicOp::CmpXchg => {
                         let r0 = self.get(Reg::R0)?;
-                        if old == r0.bits & mask { (s.bits, s.ptr) } else { (old, old_ptr) }
+                        if old == r0.bits & mask {
+                            (s.bits, s.ptr)
+                        } else {
+                            (old, old_ptr)
+                        }
                     }
                 };
-                self.mem.store(addr, n as usize, new & mask, new_ptr).map_err(mem_err(addr, n))?;
-                let old = Value { bits: old, ptr: old_ptr };
+                self.mem
+                    .store(addr, n as usize, new & mask, new_ptr)
+                    .map_err(mem_err(addr, n))?;
+                let old = Value {
+                    bits: old,
+                    ptr: old_ptr,
+                };
                 match op {
                     AtomicOp::CmpXchg => self.set(Reg::R0, old)?,
                     _ if fetch || op == AtomicOp::Xchg => self.set(src, old)?,
@@ -308,7 +399,13 @@ impl<'p> Vm<'p> {
             }
             // RFC 9669 section 4.3: jumps.
             Insn::Ja { off, .. } => Ok(Flow::Jump(off as i64)),
-            Insn::Jump { width, cond, dst, src, off } => {
+            Insn::Jump {
+                width,
+                cond,
+                dst,
+                src,
+                off,
+            } => {
                 let d = self.get(dst)?;
                 let s = match src {
                     Src::Reg(r) => self.get(r)?.bits,
@@ -318,13 +415,19 @@ impl<'p> Vm<'p> {
                     Width::W64 => cond64(cond, d.bits, s),
                     Width::W32 => cond32(cond, d.bits as u32, s as u32),
                 };
-                Ok(if taken { Flow::Jump(off as i64) } else { Flow::Next })
+                Ok(if taken {
+                    Flow::Jump(off as i64)
+                } else {
+                    Flow::Next
+                })
             }
             // RFC 9669 section 4.3.1: helper calls. r1-r5 are clobbered.
             Insn::Call { helper } => {
                 let a = |r: usize| self.regs[r];
                 let args = [a(1), a(2), a(3), a(4), a(5)];
-                let r0 = helpers.call(helper, args, &mut self.mem).map_err(|k| Violation::new(k, 0))?;
+                let r0 = helpers
+                    .call(helper, args, &mut self.mem)
+                    .map_err(|k| Violation::new(k, 0))?;
                 self.set_reg(Reg::R0, r0);
                 self.clobber_args();
                 Ok(Flow::Next)
@@ -342,8 +445,15 @@ impl<'p> Vm<'p> {
                 self.stack_total += size;
                 let keep = |r: usize| (self.regs[r], self.init[r]);
                 let saved = [keep(6), keep(7), keep(8), keep(9), keep(10)];
-                frames.push(Frame { return_pc: pc + 1, size, saved });
-                let fp = self.mem.push_stack(depth, size).map_err(|k| Violation::new(k, 0))?;
+                frames.push(Frame {
+                    return_pc: pc + 1,
+                    size,
+                    saved,
+                });
+                let fp = self
+                    .mem
+                    .push_stack(depth, size)
+                    .map_err(|k| Violation::new(k, 0))?;
                 self.set_reg(Reg::R10, Value::pointer(fp));
                 if self.config.checking {
                     for r in [0, 6, 7, 8, 9] {
@@ -355,7 +465,10 @@ impl<'p> Vm<'p> {
             Insn::Exit => {
                 let r0 = self.get(Reg::R0)?;
                 if frames.is_empty() && self.config.checking && r0.ptr {
-                    return Err(Violation::new(ViolationKind::PointerLeak(LeakTarget::Return), 0));
+                    return Err(Violation::new(
+                        ViolationKind::PointerLeak(LeakTarget::Return),
+                        0,
+                    ));
                 }
                 Ok(Flow::Exit)
             }

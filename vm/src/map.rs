@@ -121,10 +121,20 @@ impl Hasher for Fnv {
 impl Map {
     /// Creates a map; all memory it will ever use is allocated here.
     /// An array's key size must be 4.
-    pub fn new(kind: MapKind, key_size: u32, value_size: u32, max_entries: u32) -> Result<Map, MapError> {
+    pub fn new(
+        kind: MapKind,
+        key_size: u32,
+        value_size: u32,
+        max_entries: u32,
+    ) -> Result<Map, MapError> {
         let (ks, vs, n) = (key_size as usize, value_size as usize, max_entries as usize);
         let bytes = (ks + vs).checked_mul(n).ok_or(MapError::BadShape)?;
-        if vs == 0 || n == 0 || ks == 0 || bytes > MAX_MAP_BYTES || (kind == MapKind::Array && ks != 4) {
+        if vs == 0
+            || n == 0
+            || ks == 0
+            || bytes > MAX_MAP_BYTES
+            || (kind == MapKind::Array && ks != 4)
+        {
             return Err(MapError::BadShape);
         }
         let mut map = Map {
@@ -193,7 +203,10 @@ impl Map {
                 let i = u32::from_le_bytes([key[0], key[1], key[2], key[3]]);
                 ((i as usize) < self.max_entries).then_some(i)
             }
-            MapKind::Hash => self.index.find(hash_key(key), |&s| self.key_of(s) == key).copied(),
+            MapKind::Hash => self
+                .index
+                .find(hash_key(key), |&s| self.key_of(s) == key)
+                .copied(),
         }
     }
 
@@ -237,7 +250,9 @@ impl Map {
         let (keys, ks) = (&self.keys, self.key_size);
         let entry = self
             .index
-            .find_entry(hash, |&s| &keys[s as usize * ks..(s as usize + 1) * ks] == key)
+            .find_entry(hash, |&s| {
+                &keys[s as usize * ks..(s as usize + 1) * ks] == key
+            })
             .map_err(|_| MapError::NotFound)?;
         let (slot, _) = entry.remove();
         self.free.push(slot);
@@ -285,10 +300,19 @@ mod tests {
         assert_eq!(m.lookup(&4u32.to_le_bytes()), None);
         assert_eq!(m.update(&1u32.to_le_bytes(), &[7; 8], BPF_ANY), Ok(1));
         assert_eq!(m.value(1), &[7; 8]);
-        assert_eq!(m.update(&1u32.to_le_bytes(), &[7; 8], BPF_NOEXIST), Err(MapError::Exists));
-        assert_eq!(m.update(&9u32.to_le_bytes(), &[7; 8], BPF_ANY), Err(MapError::Invalid));
+        assert_eq!(
+            m.update(&1u32.to_le_bytes(), &[7; 8], BPF_NOEXIST),
+            Err(MapError::Exists)
+        );
+        assert_eq!(
+            m.update(&9u32.to_le_bytes(), &[7; 8], BPF_ANY),
+            Err(MapError::Invalid)
+        );
         assert_eq!(m.delete(&1u32.to_le_bytes()), Err(MapError::Invalid));
-        assert_eq!(m.update(&1u32.to_le_bytes(), &[7; 8], 3), Err(MapError::Invalid));
+        assert_eq!(
+            m.update(&1u32.to_le_bytes(), &[7; 8], 3),
+            Err(MapError::Invalid)
+        );
     }
 
     #[test]
@@ -315,11 +339,23 @@ mod tests {
 
     #[test]
     fn shapes_and_read_only() {
-        assert_eq!(Map::new(MapKind::Array, 8, 4, 1).err(), Some(MapError::BadShape));
-        assert_eq!(Map::new(MapKind::Hash, 4, 0, 1).err(), Some(MapError::BadShape));
-        assert_eq!(Map::new(MapKind::Hash, 4, 4, u32::MAX).err(), Some(MapError::BadShape));
+        assert_eq!(
+            Map::new(MapKind::Array, 8, 4, 1).err(),
+            Some(MapError::BadShape)
+        );
+        assert_eq!(
+            Map::new(MapKind::Hash, 4, 0, 1).err(),
+            Some(MapError::BadShape)
+        );
+        assert_eq!(
+            Map::new(MapKind::Hash, 4, 4, u32::MAX).err(),
+            Some(MapError::BadShape)
+        );
         let mut r = Map::read_only_data(b"hello").unwrap();
         assert_eq!(r.value(0), b"hello");
-        assert_eq!(r.update(&0u32.to_le_bytes(), b"world", BPF_ANY), Err(MapError::ReadOnly));
+        assert_eq!(
+            r.update(&0u32.to_le_bytes(), b"world", BPF_ANY),
+            Err(MapError::ReadOnly)
+        );
     }
 }

@@ -101,18 +101,42 @@ impl Memory {
     /// Empty memory. In checking mode, reads of uninitialised stack bytes and
     /// pointers stored outside the stack are violations.
     pub fn new(checking: bool) -> Memory {
-        Memory { regions: Vec::new(), maps: Vec::new(), map_regions: Vec::new(), stacks: Vec::new(), checking }
+        Memory {
+            regions: Vec::new(),
+            maps: Vec::new(),
+            map_regions: Vec::new(),
+            stacks: Vec::new(),
+            checking,
+        }
     }
 
     pub fn checking(&self) -> bool {
         self.checking
     }
 
-    fn add(&mut self, kind: RegionKind, bytes: Vec<u8>, len: usize, shadow: Vec<u8>, flags: u8) -> Result<u64, ViolationKind> {
+    fn add(
+        &mut self,
+        kind: RegionKind,
+        bytes: Vec<u8>,
+        len: usize,
+        shadow: Vec<u8>,
+        flags: u8,
+    ) -> Result<u64, ViolationKind> {
         if self.regions.len() >= MAX_REGIONS || len > u32::MAX as usize {
-            return Err(ViolationKind::Unsupported("too many or too large memory regions"));
+            return Err(ViolationKind::Unsupported(
+                "too many or too large memory regions",
+            ));
         }
-        let region = Region { kind, len, elem: 0, bytes, shadow, flags, generation: 0, live: true };
+        let region = Region {
+            kind,
+            len,
+            elem: 0,
+            bytes,
+            shadow,
+            flags,
+            generation: 0,
+            live: true,
+        };
         self.regions.push(region);
         Ok(address(self.regions.len() - 1, 0, 0))
     }
@@ -120,7 +144,9 @@ impl Memory {
     /// Adds the context: its bytes and, per byte, [`READ`] and/or [`WRITE`].
     /// Returns the pointer to its first byte.
     pub fn add_context(&mut self, bytes: Vec<u8>, perms: &[u8]) -> Result<u64, ViolationKind> {
-        let shadow = (0..bytes.len()).map(|i| perms.get(i).copied().unwrap_or(0) & (READ | WRITE) | INIT).collect();
+        let shadow = (0..bytes.len())
+            .map(|i| perms.get(i).copied().unwrap_or(0) & (READ | WRITE) | INIT)
+            .collect();
         let len = bytes.len();
         self.add(RegionKind::Context, bytes, len, shadow, 0)
     }
@@ -138,8 +164,20 @@ impl Memory {
         let index = self.maps.len();
         let (len, elem) = (map.values().len(), map.value_size() as usize);
         let flags = READ | INIT | if map.is_read_only() { 0 } else { WRITE };
-        let values = self.add(RegionKind::MapValues { index }, Vec::new(), len, Vec::new(), flags)?;
-        let handle = self.add(RegionKind::MapHandle { index }, Vec::new(), 0, Vec::new(), 0)?;
+        let values = self.add(
+            RegionKind::MapValues { index },
+            Vec::new(),
+            len,
+            Vec::new(),
+            flags,
+        )?;
+        let handle = self.add(
+            RegionKind::MapHandle { index },
+            Vec::new(),
+            0,
+            Vec::new(),
+            0,
+        )?;
         let id = |a: u64| split(a).map_or(0, |(id, _, _)| id);
         self.regions[id(values)].elem = elem;
         self.map_regions.push((id(values), id(handle)));
@@ -200,7 +238,11 @@ impl Memory {
     /// returns its frame pointer (one past its last byte).
     pub(crate) fn push_stack(&mut self, depth: usize, size: usize) -> Result<u64, ViolationKind> {
         let checking = self.checking;
-        let fresh = if checking { READ | WRITE } else { READ | WRITE | INIT };
+        let fresh = if checking {
+            READ | WRITE
+        } else {
+            READ | WRITE | INIT
+        };
         if let Some(&id) = self.stacks.get(depth) {
             let r = &mut self.regions[id];
             r.generation = r.generation.wrapping_add(1) & GEN_MASK;
@@ -212,7 +254,13 @@ impl Memory {
             r.shadow.resize(size, fresh);
             return Ok(address(id, r.generation, size));
         }
-        let top = self.add(RegionKind::Stack { depth }, vec![0; size], size, vec![fresh; size], 0)?;
+        let top = self.add(
+            RegionKind::Stack { depth },
+            vec![0; size],
+            size,
+            vec![fresh; size],
+            0,
+        )?;
         self.stacks.push(self.regions.len() - 1);
         Ok(top + size as u64)
     }
@@ -227,9 +275,15 @@ impl Memory {
     /// Finds the region and offset of an access of `size` bytes.
     fn locate(&self, addr: u64, size: usize) -> Result<(usize, usize), ViolationKind> {
         let (id, generation, off) = split(addr).ok_or(ViolationKind::OutOfRegion)?;
-        let r = self.regions.get(id).filter(|r| r.live && r.generation == generation);
+        let r = self
+            .regions
+            .get(id)
+            .filter(|r| r.live && r.generation == generation);
         let r = r.ok_or(ViolationKind::OutOfRegion)?;
-        let end = off.checked_add(size).filter(|&e| e <= r.len).ok_or(ViolationKind::OutOfRegion)?;
+        let end = off
+            .checked_add(size)
+            .filter(|&e| e <= r.len)
+            .ok_or(ViolationKind::OutOfRegion)?;
         if r.elem != 0 && size > 0 && off / r.elem != (end - 1) / r.elem {
             return Err(ViolationKind::OutOfRegion);
         }
@@ -238,7 +292,11 @@ impl Memory {
 
     fn flags(&self, id: usize, i: usize) -> u8 {
         let r = &self.regions[id];
-        if r.shadow.is_empty() { r.flags } else { r.shadow[i] }
+        if r.shadow.is_empty() {
+            r.flags
+        } else {
+            r.shadow[i]
+        }
     }
 
     fn bytes(&self, id: usize) -> &[u8] {
@@ -275,7 +333,12 @@ impl Memory {
 
     /// Checks that `len` bytes at `addr` may be written with a value that is
     /// (`ptr`) or is not a pointer.
-    fn check_write(&self, addr: u64, len: usize, ptr: bool) -> Result<(usize, usize), ViolationKind> {
+    fn check_write(
+        &self,
+        addr: u64,
+        len: usize,
+        ptr: bool,
+    ) -> Result<(usize, usize), ViolationKind> {
         let (id, off) = self.locate(addr, len)?;
         for i in off..off + len {
             if self.flags(id, i) & WRITE == 0 {
@@ -299,7 +362,13 @@ impl Memory {
     }
 
     /// Stores the low `size` bytes of `value`, little-endian.
-    pub(crate) fn store(&mut self, addr: u64, size: usize, value: u64, ptr: bool) -> Result<(), ViolationKind> {
+    pub(crate) fn store(
+        &mut self,
+        addr: u64,
+        size: usize,
+        value: u64,
+        ptr: bool,
+    ) -> Result<(), ViolationKind> {
         let (id, off) = self.check_write(addr, size, ptr)?;
         self.bytes_mut(id)[off..off + size].copy_from_slice(&value.to_le_bytes()[..size]);
         self.mark(id, off, size, ptr);
@@ -357,14 +426,25 @@ mod tests {
     #[test]
     fn accesses_stay_inside_regions() {
         let mut m = Memory::new(true);
-        let ctx = m.add_context(vec![1, 2, 3, 4], &[READ, READ, READ | WRITE, 0]).unwrap();
+        let ctx = m
+            .add_context(vec![1, 2, 3, 4], &[READ, READ, READ | WRITE, 0])
+            .unwrap();
         assert_eq!(m.load(ctx, 2), Ok((0x0201, false)));
         assert_eq!(m.load(ctx + 2, 2), Err(ViolationKind::NoReadPermission));
         assert_eq!(m.load(ctx + 3, 2), Err(ViolationKind::OutOfRegion));
-        assert_eq!(m.load(ctx.wrapping_sub(1), 1), Err(ViolationKind::OutOfRegion));
+        assert_eq!(
+            m.load(ctx.wrapping_sub(1), 1),
+            Err(ViolationKind::OutOfRegion)
+        );
         assert_eq!(m.store(ctx + 2, 1, 9, false), Ok(()));
-        assert_eq!(m.store(ctx + 1, 1, 9, false), Err(ViolationKind::NoWritePermission));
-        assert_eq!(m.store(ctx + 2, 1, 9, true), Err(ViolationKind::PointerLeak(LeakTarget::Memory)));
+        assert_eq!(
+            m.store(ctx + 1, 1, 9, false),
+            Err(ViolationKind::NoWritePermission)
+        );
+        assert_eq!(
+            m.store(ctx + 2, 1, 9, true),
+            Err(ViolationKind::PointerLeak(LeakTarget::Memory))
+        );
         assert_eq!(m.load(0x1000, 1), Err(ViolationKind::OutOfRegion));
     }
 
@@ -387,15 +467,23 @@ mod tests {
     #[test]
     fn map_values_are_bounded_per_value() {
         let mut m = Memory::new(true);
-        let i = m.add_map(Map::new(MapKind::Array, 4, 8, 2).unwrap()).unwrap();
+        let i = m
+            .add_map(Map::new(MapKind::Array, 4, 8, 2).unwrap())
+            .unwrap();
         let v1 = m.map_value_addr(i, 1).unwrap();
         m.store(v1, 8, 0x55, false).unwrap();
         assert_eq!(m.map(i).unwrap().value(1)[0], 0x55);
         assert_eq!(m.load(v1 - 4, 8), Err(ViolationKind::OutOfRegion));
         assert_eq!(m.map_of_handle(m.map_handle(i).unwrap()), Some(i));
-        assert_eq!(m.load(m.map_handle(i).unwrap(), 1), Err(ViolationKind::OutOfRegion));
+        assert_eq!(
+            m.load(m.map_handle(i).unwrap(), 1),
+            Err(ViolationKind::OutOfRegion)
+        );
         let ro = m.add_map(Map::read_only_data(b"abc").unwrap()).unwrap();
         let r = m.map_value_addr(ro, 0).unwrap();
-        assert_eq!(m.store(r, 1, 0, false), Err(ViolationKind::NoWritePermission));
+        assert_eq!(
+            m.store(r, 1, 0, false),
+            Err(ViolationKind::NoWritePermission)
+        );
     }
 }

@@ -67,11 +67,21 @@ pub struct Violation {
 
 impl Violation {
     pub fn new(kind: ViolationKind, pc: usize) -> Violation {
-        Violation { kind, pc, addr: None, size: 0 }
+        Violation {
+            kind,
+            pc,
+            addr: None,
+            size: 0,
+        }
     }
 
     pub fn at(kind: ViolationKind, pc: usize, addr: u64, size: u32) -> Violation {
-        Violation { kind, pc, addr: Some(addr), size }
+        Violation {
+            kind,
+            pc,
+            addr: Some(addr),
+            size,
+        }
     }
 }
 
@@ -79,7 +89,9 @@ impl fmt::Display for ViolationKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ViolationKind::OutOfRegion => write!(f, "access outside every allowed memory region"),
-            ViolationKind::NotAPointer => write!(f, "memory access through a number, not a pointer"),
+            ViolationKind::NotAPointer => {
+                write!(f, "memory access through a number, not a pointer")
+            }
             ViolationKind::NoReadPermission => write!(f, "read of bytes that may not be read"),
             ViolationKind::NoWritePermission => write!(f, "write to bytes that may not be written"),
             ViolationKind::UninitStack => write!(f, "read of uninitialised stack bytes"),
@@ -91,7 +103,9 @@ impl fmt::Display for ViolationKind {
             ViolationKind::PointerLeak(LeakTarget::HelperArgument) => {
                 write!(f, "pointer passed to a helper inside memory it reads")
             }
-            ViolationKind::FramePointerWrite => write!(f, "write to the read-only frame pointer r10"),
+            ViolationKind::FramePointerWrite => {
+                write!(f, "write to the read-only frame pointer r10")
+            }
             ViolationKind::StepLimit => write!(f, "step bound exceeded"),
             ViolationKind::CallDepth => write!(f, "call depth bound exceeded"),
             ViolationKind::StackLimit => write!(f, "stack of the call chain exceeds its bound"),

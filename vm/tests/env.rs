@@ -1,7 +1,9 @@
 //! Running programs in the environment a verifier profile describes.
 
-use verifier::profile::{ArgKind, CtxField, CtxLayout, HelperSig, MapInfo, PortRange, Profile, RetKind};
 use verifier::assemble;
+use verifier::profile::{
+    ArgKind, CtxField, CtxLayout, HelperSig, MapInfo, PortRange, Profile, RetKind,
+};
 use vm::{Config, LeakTarget, ProfileEnv, ViolationKind, Vm};
 
 fn profile() -> Profile {
@@ -13,16 +15,39 @@ fn profile() -> Profile {
     Profile::new()
         .with_ctx(ctx)
         .with_map(MapInfo::hash(4, 8, 16))
-        .with_helper(HelperSig::new(1, "map_lookup", &[ArgKind::MapRef, ArgKind::MapKey], RetKind::MapValueOrNull))
+        .with_helper(HelperSig::new(
+            1,
+            "map_lookup",
+            &[ArgKind::MapRef, ArgKind::MapKey],
+            RetKind::MapValueOrNull,
+        ))
         .with_helper(HelperSig::new(
             2,
             "map_update",
-            &[ArgKind::MapRef, ArgKind::MapKey, ArgKind::MapValue, ArgKind::Scalar],
+            &[
+                ArgKind::MapRef,
+                ArgKind::MapKey,
+                ArgKind::MapValue,
+                ArgKind::Scalar,
+            ],
             RetKind::Scalar,
         ))
-        .with_helper(HelperSig::new(7, "hash", &[ArgKind::MemRead, ArgKind::Len { allow_zero: false }], RetKind::Scalar))
-        .with_helper(HelperSig::new(8, "inb", &[ArgKind::Port { width: 1 }], RetKind::Bounded { min: 0, max: 0xff }))
-        .with_ports(PortRange { start: 0x60, count: 1 })
+        .with_helper(HelperSig::new(
+            7,
+            "hash",
+            &[ArgKind::MemRead, ArgKind::Len { allow_zero: false }],
+            RetKind::Scalar,
+        ))
+        .with_helper(HelperSig::new(
+            8,
+            "inb",
+            &[ArgKind::Port { width: 1 }],
+            RetKind::Bounded { min: 0, max: 0xff },
+        ))
+        .with_ports(PortRange {
+            start: 0x60,
+            count: 1,
+        })
 }
 
 fn run(src: &str) -> Result<u64, (ViolationKind, usize)> {
@@ -37,7 +62,10 @@ fn run(src: &str) -> Result<u64, (ViolationKind, usize)> {
 #[test]
 fn context_fields_have_their_permissions() {
     assert!(run("r0 = *(u32 *)(r1 + 0)\nexit").is_ok());
-    assert_eq!(run("*(u32 *)(r1 + 0) = 1\nr0 = 0\nexit"), Err((ViolationKind::NoWritePermission, 0)));
+    assert_eq!(
+        run("*(u32 *)(r1 + 0) = 1\nr0 = 0\nexit"),
+        Err((ViolationKind::NoWritePermission, 0))
+    );
     assert!(run("*(u32 *)(r1 + 4) = 1\nr0 = 0\nexit").is_ok());
     assert!(run("r0 = *(u64 *)(r1 + 16)\nif r0 > 8 goto bad\nr0 = 0\nexit\nbad: r0 = *(u8 *)(r1 + 99)\nexit").is_ok());
 }
@@ -66,12 +94,29 @@ fn helpers_follow_their_signatures() {
         exit";
     assert_eq!(run(src), Ok(77));
     // Memory to read must be initialised and hold no pointer.
-    assert_eq!(run("r1 = r10\nr1 += -8\nr2 = 8\ncall 7\nexit"), Err((ViolationKind::UninitStack, 3)));
+    assert_eq!(
+        run("r1 = r10\nr1 += -8\nr2 = 8\ncall 7\nexit"),
+        Err((ViolationKind::UninitStack, 3))
+    );
     let spilled = "*(u64 *)(r10 - 8) = r10\nr1 = r10\nr1 += -8\nr2 = 8\ncall 7\nexit";
-    assert_eq!(run(spilled), Err((ViolationKind::PointerLeak(LeakTarget::HelperArgument), 4)));
-    assert!(matches!(run("r1 = r10\nr1 += -8\nr2 = 0\ncall 7\nexit"), Err((ViolationKind::Helper { id: 7, .. }, 3))));
+    assert_eq!(
+        run(spilled),
+        Err((ViolationKind::PointerLeak(LeakTarget::HelperArgument), 4))
+    );
+    assert!(matches!(
+        run("r1 = r10\nr1 += -8\nr2 = 0\ncall 7\nexit"),
+        Err((ViolationKind::Helper { id: 7, .. }, 3))
+    ));
     // Ports must be declared; results keep their bounds.
-    assert!(run("r1 = 0x60\ncall 8\nif r0 > 255 goto +1\nexit\nr0 = *(u8 *)(r0 + 0)\nexit").is_ok());
-    assert!(matches!(run("r1 = 0x61\ncall 8\nexit"), Err((ViolationKind::Helper { id: 8, .. }, 1))));
-    assert!(matches!(run("call 99\nexit"), Err((ViolationKind::Helper { id: 99, .. }, 0))));
+    assert!(
+        run("r1 = 0x60\ncall 8\nif r0 > 255 goto +1\nexit\nr0 = *(u8 *)(r0 + 0)\nexit").is_ok()
+    );
+    assert!(matches!(
+        run("r1 = 0x61\ncall 8\nexit"),
+        Err((ViolationKind::Helper { id: 8, .. }, 1))
+    ));
+    assert!(matches!(
+        run("call 99\nexit"),
+        Err((ViolationKind::Helper { id: 99, .. }, 0))
+    ));
 }

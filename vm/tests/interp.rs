@@ -1,7 +1,7 @@
 //! The interpreter: results of small programs, and every kind of violation
 //! the checking mode reports.
 
-use verifier::{assemble, Reg};
+use verifier::{Reg, assemble};
 use vm::helpers::{map_lookup, map_update, unknown_helper};
 use vm::memory::{READ, WRITE};
 use vm::{Config, Helpers, LeakTarget, Map, MapKind, Memory, NoHelpers, Value, ViolationKind, Vm};
@@ -15,9 +15,23 @@ fn run(src: &str) -> Result<u64, (ViolationKind, usize)> {
 fn run_with(src: &str, helpers: &mut dyn Helpers) -> Result<u64, (ViolationKind, usize)> {
     let p = assemble(src).unwrap_or_else(|e| panic!("{e}"));
     let mut vm = Vm::new(&p, Config::checking());
-    let perms = [READ, READ, READ, READ, READ | WRITE, READ | WRITE, READ | WRITE, READ | WRITE];
-    let ctx = vm.memory_mut().add_context(vec![1, 2, 3, 4, 5, 6, 7, 8], &perms).unwrap();
-    vm.memory_mut().add_map(Map::new(MapKind::Hash, 4, 8, 4).unwrap()).unwrap();
+    let perms = [
+        READ,
+        READ,
+        READ,
+        READ,
+        READ | WRITE,
+        READ | WRITE,
+        READ | WRITE,
+        READ | WRITE,
+    ];
+    let ctx = vm
+        .memory_mut()
+        .add_context(vec![1, 2, 3, 4, 5, 6, 7, 8], &perms)
+        .unwrap();
+    vm.memory_mut()
+        .add_map(Map::new(MapKind::Hash, 4, 8, 4).unwrap())
+        .unwrap();
     vm.set_reg(Reg::R1, Value::pointer(ctx));
     vm.run(helpers).map(|o| o.r0).map_err(|v| (v.kind, v.pc))
 }
@@ -25,12 +39,23 @@ fn run_with(src: &str, helpers: &mut dyn Helpers) -> Result<u64, (ViolationKind,
 #[test]
 fn arithmetic_and_memory() {
     assert_eq!(run("r0 = *(u32 *)(r1 + 0)\nexit"), Ok(0x04030201));
-    assert_eq!(run("*(u32 *)(r1 + 4) = -1\nr0 = *(u64 *)(r1 + 0)\nexit"), Ok(0xffff_ffff_0403_0201));
+    assert_eq!(
+        run("*(u32 *)(r1 + 4) = -1\nr0 = *(u64 *)(r1 + 0)\nexit"),
+        Ok(0xffff_ffff_0403_0201)
+    );
     assert_eq!(run("r0 = -1\nw0 += 0\nexit"), Ok(0xffff_ffff));
     assert_eq!(run("r0 = 5\nr2 = 0\nr0 %= r2\nexit"), Ok(5));
     assert_eq!(run("r0 = -1\nw2 = 0\nw0 %= w2\nexit"), Ok(0xffff_ffff));
-    assert_eq!(run("r0 = 0x8000000000000000 ll\nr0 s/= -1\nexit"), Ok(1 << 63));
-    assert_eq!(run("r2 = 0x1122 ll\n*(u64 *)(r10 - 8) = r2\nr0 = 1\nr1 = r10\nr1 += -8\nr0 = atomic_fetch_add((u64 *)(r1 + 0), r0)\nr2 = *(u64 *)(r10 - 8)\nr2 -= r0\nr0 = r2\nexit"), Ok(1));
+    assert_eq!(
+        run("r0 = 0x8000000000000000 ll\nr0 s/= -1\nexit"),
+        Ok(1 << 63)
+    );
+    assert_eq!(
+        run(
+            "r2 = 0x1122 ll\n*(u64 *)(r10 - 8) = r2\nr0 = 1\nr1 = r10\nr1 += -8\nr0 = atomic_fetch_add((u64 *)(r1 + 0), r0)\nr2 = *(u64 *)(r10 - 8)\nr2 -= r0\nr0 = r2\nexit"
+        ),
+        Ok(1)
+    );
 }
 
 #[test]
@@ -41,27 +66,67 @@ fn local_calls_preserve_callee_saved_registers() {
 
 #[test]
 fn checking_mode_reports_violations() {
-    assert_eq!(run("r0 = r2\nexit"), Err((ViolationKind::UninitRegister(Reg::R2), 0)));
-    assert_eq!(run("exit"), Err((ViolationKind::UninitRegister(Reg::R0), 0)));
-    assert_eq!(run("r0 = *(u64 *)(r10 - 8)\nexit"), Err((ViolationKind::UninitStack, 0)));
-    assert_eq!(run("r0 = *(u8 *)(r1 + 8)\nexit"), Err((ViolationKind::OutOfRegion, 0)));
-    assert_eq!(run("r0 = *(u8 *)(r10 + 0)\nexit"), Err((ViolationKind::OutOfRegion, 0)));
-    assert_eq!(run("*(u8 *)(r1 + 0) = 1\nr0 = 0\nexit"), Err((ViolationKind::NoWritePermission, 0)));
-    assert_eq!(run("r0 = r1\nexit"), Err((ViolationKind::PointerLeak(LeakTarget::Return), 1)));
-    assert_eq!(run("*(u32 *)(r1 + 4) = r1\nexit"), Err((ViolationKind::PointerLeak(LeakTarget::Memory), 0)));
-    assert_eq!(run("r2 = 0x1000\nr0 = *(u8 *)(r2 + 0)\nexit"), Err((ViolationKind::NotAPointer, 1)));
-    assert_eq!(run("r10 = 0\nexit"), Err((ViolationKind::FramePointerWrite, 0)));
+    assert_eq!(
+        run("r0 = r2\nexit"),
+        Err((ViolationKind::UninitRegister(Reg::R2), 0))
+    );
+    assert_eq!(
+        run("exit"),
+        Err((ViolationKind::UninitRegister(Reg::R0), 0))
+    );
+    assert_eq!(
+        run("r0 = *(u64 *)(r10 - 8)\nexit"),
+        Err((ViolationKind::UninitStack, 0))
+    );
+    assert_eq!(
+        run("r0 = *(u8 *)(r1 + 8)\nexit"),
+        Err((ViolationKind::OutOfRegion, 0))
+    );
+    assert_eq!(
+        run("r0 = *(u8 *)(r10 + 0)\nexit"),
+        Err((ViolationKind::OutOfRegion, 0))
+    );
+    assert_eq!(
+        run("*(u8 *)(r1 + 0) = 1\nr0 = 0\nexit"),
+        Err((ViolationKind::NoWritePermission, 0))
+    );
+    assert_eq!(
+        run("r0 = r1\nexit"),
+        Err((ViolationKind::PointerLeak(LeakTarget::Return), 1))
+    );
+    assert_eq!(
+        run("*(u32 *)(r1 + 4) = r1\nexit"),
+        Err((ViolationKind::PointerLeak(LeakTarget::Memory), 0))
+    );
+    assert_eq!(
+        run("r2 = 0x1000\nr0 = *(u8 *)(r2 + 0)\nexit"),
+        Err((ViolationKind::NotAPointer, 1))
+    );
+    assert_eq!(
+        run("r10 = 0\nexit"),
+        Err((ViolationKind::FramePointerWrite, 0))
+    );
     assert_eq!(run("r0 = 0\nL: goto L"), Err((ViolationKind::StepLimit, 1)));
     assert_eq!(run("f: call f\nexit"), Err((ViolationKind::CallDepth, 0)));
     assert_eq!(run("r0 = 0"), Err((ViolationKind::BadPc, 1)));
-    assert_eq!(run("goto +1\nr0 = 1 ll\nexit"), Err((ViolationKind::BadPc, 2)));
-    assert!(matches!(run("call 9\nexit"), Err((ViolationKind::Helper { id: 9, .. }, 0))));
+    assert_eq!(
+        run("goto +1\nr0 = 1 ll\nexit"),
+        Err((ViolationKind::BadPc, 2))
+    );
+    assert!(matches!(
+        run("call 9\nexit"),
+        Err((ViolationKind::Helper { id: 9, .. }, 0))
+    ));
     // A spilled pointer survives a round trip through the stack, and is still one.
-    assert_eq!(run("*(u64 *)(r10 - 8) = r1\nr0 = *(u64 *)(r10 - 8)\nexit"), Err((ViolationKind::PointerLeak(LeakTarget::Return), 2)));
+    assert_eq!(
+        run("*(u64 *)(r10 - 8) = r1\nr0 = *(u64 *)(r10 - 8)\nexit"),
+        Err((ViolationKind::PointerLeak(LeakTarget::Return), 2))
+    );
     // The difference of two pointers is a number.
     assert_eq!(run("r0 = r10\nr0 -= r10\nexit"), Ok(0));
     // A pointer into a returned frame no longer resolves.
-    let dangling = "call f\nr0 = *(u64 *)(r0 + 0)\nexit\nf: r0 = r10\nr0 += -8\n*(u64 *)(r0 + 0) = r0\nexit";
+    let dangling =
+        "call f\nr0 = *(u64 *)(r0 + 0)\nexit\nf: r0 = r10\nr0 += -8\n*(u64 *)(r0 + 0) = r0\nexit";
     assert_eq!(run(dangling), Err((ViolationKind::OutOfRegion, 1)));
 }
 
@@ -109,10 +174,16 @@ fn map_helpers_through_the_interpreter() {
     assert_eq!(run_with(src, &mut MapHelpers), Ok(42));
     // Reading past the value found is out of bounds.
     let past = "*(u32 *)(r10 - 4) = 7\n*(u64 *)(r10 - 16) = 1\nr1 = map[0] ll\nr2 = r10\nr2 += -4\nr3 = r10\nr3 += -16\nr4 = 0\ncall 2\nr1 = map[0] ll\nr2 = r10\nr2 += -4\ncall 1\nr0 = *(u64 *)(r0 + 4)\nexit";
-    assert_eq!(run_with(past, &mut MapHelpers), Err((ViolationKind::OutOfRegion, 15)));
+    assert_eq!(
+        run_with(past, &mut MapHelpers),
+        Err((ViolationKind::OutOfRegion, 15))
+    );
     // A key with uninitialised bytes is refused.
     let uninit = "r1 = map[0] ll\nr2 = r10\nr2 += -4\ncall 1\nr0 = 0\nexit";
-    assert_eq!(run_with(uninit, &mut MapHelpers), Err((ViolationKind::UninitStack, 4)));
+    assert_eq!(
+        run_with(uninit, &mut MapHelpers),
+        Err((ViolationKind::UninitStack, 4))
+    );
 }
 
 #[test]
@@ -120,14 +191,31 @@ fn frame_sizes_bound_each_function_and_the_chain() {
     let src = "*(u64 *)(r10 - 16) = 1\ncall f\nexit\nf: *(u64 *)(r10 - 8) = 2\nr0 = *(u64 *)(r10 - 8)\nexit";
     let p = assemble(src).unwrap();
     let run = |sizes: &[(usize, usize)], total: usize| {
-        let mut vm = Vm::new(&p, Config { max_total_stack: total, ..Config::checking() });
+        let mut vm = Vm::new(
+            &p,
+            Config {
+                max_total_stack: total,
+                ..Config::checking()
+            },
+        );
         for &(start, bytes) in sizes {
             vm.set_frame_size(start, bytes);
         }
-        vm.run(&mut NoHelpers).map(|o| o.r0).map_err(|v| (v.kind, v.pc))
+        vm.run(&mut NoHelpers)
+            .map(|o| o.r0)
+            .map_err(|v| (v.kind, v.pc))
     };
     assert_eq!(run(&[(0, 16), (3, 8)], 24), Ok(2));
-    assert_eq!(run(&[(0, 8), (3, 8)], 24), Err((ViolationKind::OutOfRegion, 0)));
-    assert_eq!(run(&[(0, 16), (3, 4)], 24), Err((ViolationKind::OutOfRegion, 3)));
-    assert_eq!(run(&[(0, 16), (3, 16)], 24), Err((ViolationKind::StackLimit, 1)));
+    assert_eq!(
+        run(&[(0, 8), (3, 8)], 24),
+        Err((ViolationKind::OutOfRegion, 0))
+    );
+    assert_eq!(
+        run(&[(0, 16), (3, 4)], 24),
+        Err((ViolationKind::OutOfRegion, 3))
+    );
+    assert_eq!(
+        run(&[(0, 16), (3, 16)], 24),
+        Err((ViolationKind::StackLimit, 1))
+    );
 }

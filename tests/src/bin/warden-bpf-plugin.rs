@@ -47,24 +47,38 @@ fn main() -> ExitCode {
 /// Hex bytes separated by white space.
 fn base16(text: &str, what: &str) -> Result<Vec<u8>, (u8, String)> {
     text.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).map_err(|_| (2, format!("error: {what}: `{b}` is not a hex byte"))))
+        .map(|b| {
+            u8::from_str_radix(b, 16)
+                .map_err(|_| (2, format!("error: {what}: `{b}` is not a hex byte")))
+        })
         .collect()
 }
 
 fn run() -> Result<u64, (u8, String)> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "--help") {
-        return Err((2, String::from("usage: warden-bpf-plugin [--program <hex bytes>] [<hex memory bytes>] [--jit|--interpret|--plain] [--debug]")));
+        return Err((
+            2,
+            String::from(
+                "usage: warden-bpf-plugin [--program <hex bytes>] [<hex memory bytes>] [--jit|--interpret|--plain] [--debug]",
+            ),
+        ));
     }
     let program_text = if args.first().is_some_and(|a| a == "--program") && args.len() > 1 {
         args.remove(0);
         args.remove(0)
     } else {
         let mut line = String::new();
-        std::io::stdin().read_to_string(&mut line).map_err(|e| (2, format!("error: reading standard input: {e}")))?;
+        std::io::stdin()
+            .read_to_string(&mut line)
+            .map_err(|e| (2, format!("error: reading standard input: {e}")))?;
         line
     };
-    let memory_text = if args.first().is_some_and(|a| !a.starts_with("--")) { args.remove(0) } else { String::new() };
+    let memory_text = if args.first().is_some_and(|a| !a.starts_with("--")) {
+        args.remove(0)
+    } else {
+        String::new()
+    };
     let (mut config, mut debug) = (None, false);
     for option in args.iter().flat_map(|a| a.split_whitespace()) {
         match option {
@@ -73,7 +87,12 @@ fn run() -> Result<u64, (u8, String)> {
             "--plain" => config = Some(Config::plain()),
             "--debug" => debug = true,
             other => {
-                return Err((2, format!("error: unknown option `{other}`\n  = help: options are --jit, --interpret, --plain, --debug")));
+                return Err((
+                    2,
+                    format!(
+                        "error: unknown option `{other}`\n  = help: options are --jit, --interpret, --plain, --debug"
+                    ),
+                ));
             }
         }
     }
@@ -86,7 +105,8 @@ fn run() -> Result<u64, (u8, String)> {
     match config {
         Some(config) => interpret(&program, &memory, config).map_err(|v| (1, v.to_string())),
         None => {
-            let verified = verify_for_memory(&program, memory.len()).map_err(|r| (1, r.to_string()))?;
+            let verified =
+                verify_for_memory(&program, memory.len()).map_err(|r| (1, r.to_string()))?;
             let mut memory = memory;
             jit_run(&verified, &mut memory, None).map_err(|e| (1, e))
         }

@@ -22,7 +22,7 @@ use alloc::format;
 use alloc::string::String;
 
 use super::lexer::{Cursor, Tok};
-use super::{imm64_ref, parse_call_exit, parse_target, set_offset, AsmError, Stmt};
+use super::{AsmError, Stmt, imm64_ref, parse_call_exit, parse_target, set_offset};
 use crate::insn::*;
 
 /// Parses one conformance-dialect statement.
@@ -31,15 +31,21 @@ pub fn parse(cur: &mut Cursor) -> Result<Stmt, AsmError> {
         return Ok(stmt);
     }
     let col = cur.col();
-    let m = cur.ident().map_err(|_| cur.error(format!("expected an instruction{}", cur.found())))?;
+    let m = cur
+        .ident()
+        .map_err(|_| cur.error(format!("expected an instruction{}", cur.found())))?;
     let line = cur.line;
     let unknown = || AsmError::new(line, col, format!("unknown instruction `{m}`"));
     if m == "lock" {
         return parse_lock(cur, col);
     }
     if m.starts_with("ldabs") || m.starts_with("ldind") {
-        return Err(AsmError::new(cur.line, col, format!("`{m}`: legacy packet access is not supported"))
-            .with_help("load from the context pointer with `ldxb`/`ldxh`/`ldxw`/`ldxdw` instead"));
+        return Err(AsmError::new(
+            cur.line,
+            col,
+            format!("`{m}`: legacy packet access is not supported"),
+        )
+        .with_help("load from the context pointer with `ldxb`/`ldxh`/`ldxw`/`ldxdw` instead"));
     }
     if let Some(stmt) = endian(cur, m)? {
         return Ok(stmt);
@@ -56,14 +62,26 @@ pub fn parse(cur: &mut Cursor) -> Result<Stmt, AsmError> {
         let dst = reg(cur)?;
         cur.expect(",")?;
         let src = reg(cur)?;
-        return Ok(Stmt::plain(Insn::Alu { width, op: AluOp::MovSx(bits), dst, src: Src::Reg(src) }));
+        return Ok(Stmt::plain(Insn::Alu {
+            width,
+            op: AluOp::MovSx(bits),
+            dst,
+            src: Src::Reg(src),
+        }));
     }
     if m == "lddw" {
         let dst = reg(cur)?;
         cur.expect(",")?;
-        return Ok(Stmt::plain(Insn::LoadImm64 { dst, imm: imm64(cur)? }));
+        return Ok(Stmt::plain(Insn::LoadImm64 {
+            dst,
+            imm: imm64(cur)?,
+        }));
     }
-    if let Some(size) = m.strip_prefix("ldxs").and_then(size_suffix).filter(|s| *s != Size::DW) {
+    if let Some(size) = m
+        .strip_prefix("ldxs")
+        .and_then(size_suffix)
+        .filter(|s| *s != Size::DW)
+    {
         return load(cur, size, true);
     }
     if let Some(size) = m.strip_prefix("ldx").and_then(size_suffix) {
@@ -73,16 +91,29 @@ pub fn parse(cur: &mut Cursor) -> Result<Stmt, AsmError> {
         let (dst, off) = memory(cur)?;
         cur.expect(",")?;
         let src = reg(cur)?;
-        return Ok(Stmt::plain(Insn::Store { size, dst, off, src: Src::Reg(src) }));
+        return Ok(Stmt::plain(Insn::Store {
+            size,
+            dst,
+            off,
+            src: Src::Reg(src),
+        }));
     }
     if let Some(size) = m.strip_prefix("st").and_then(size_suffix) {
         let (dst, off) = memory(cur)?;
         cur.expect(",")?;
         let imm = cur.imm32()?;
-        return Ok(Stmt::plain(Insn::Store { size, dst, off, src: Src::Imm(imm) }));
+        return Ok(Stmt::plain(Insn::Store {
+            size,
+            dst,
+            off,
+            src: Src::Imm(imm),
+        }));
     }
     if m == "ja" || m == "ja32" {
-        let mut insn = Insn::Ja { off: 0, long: m == "ja32" };
+        let mut insn = Insn::Ja {
+            off: 0,
+            long: m == "ja32",
+        };
         let target = parse_target(cur, &mut |v| set_offset(&mut insn, v))?;
         return Ok(Stmt { insn, target });
     }
@@ -92,7 +123,13 @@ pub fn parse(cur: &mut Cursor) -> Result<Stmt, AsmError> {
         cur.expect(",")?;
         let src = operand(cur)?;
         cur.expect(",")?;
-        let mut insn = Insn::Jump { width, cond, dst, src, off: 0 };
+        let mut insn = Insn::Jump {
+            width,
+            cond,
+            dst,
+            src,
+            off: 0,
+        };
         let target = parse_target(cur, &mut |v| set_offset(&mut insn, v))?;
         return Ok(Stmt { insn, target });
     }
@@ -104,7 +141,12 @@ pub fn parse(cur: &mut Cursor) -> Result<Stmt, AsmError> {
     let dst = reg(cur)?;
     cur.expect(",")?;
     let src = operand(cur)?;
-    Ok(Stmt::plain(Insn::Alu { width, op, dst, src }))
+    Ok(Stmt::plain(Insn::Alu {
+        width,
+        op,
+        dst,
+        src,
+    }))
 }
 
 /// `add32` -> (`add`, 32-bit); `add64` and `add` -> (`add`, 64-bit).
@@ -172,16 +214,27 @@ fn reg(cur: &mut Cursor) -> Result<Reg, AsmError> {
 }
 
 fn operand(cur: &mut Cursor) -> Result<Src, AsmError> {
-    if cur.at_reg() { Ok(Src::Reg(reg(cur)?)) } else { Ok(Src::Imm(cur.imm32()?)) }
+    if cur.at_reg() {
+        Ok(Src::Reg(reg(cur)?))
+    } else {
+        Ok(Src::Imm(cur.imm32()?))
+    }
 }
 
 /// `[%r1+4]`, `[%r10-8]` or `[%r1]`.
 fn memory(cur: &mut Cursor) -> Result<(Reg, i16), AsmError> {
     if !cur.eat("[") {
-        return Err(cur.error(format!("expected a memory operand like `[%r1+8]`{}", cur.found())));
+        return Err(cur.error(format!(
+            "expected a memory operand like `[%r1+8]`{}",
+            cur.found()
+        )));
     }
     let base = reg(cur)?;
-    let off = if matches!(cur.peek(), Some(Tok::Punct("+" | "-"))) { cur.off16()? } else { 0 };
+    let off = if matches!(cur.peek(), Some(Tok::Punct("+" | "-"))) {
+        cur.off16()?
+    } else {
+        0
+    };
     cur.expect("]")?;
     Ok((base, off))
 }
@@ -190,7 +243,13 @@ fn load(cur: &mut Cursor, size: Size, signed: bool) -> Result<Stmt, AsmError> {
     let dst = reg(cur)?;
     cur.expect(",")?;
     let (src, off) = memory(cur)?;
-    Ok(Stmt::plain(Insn::Load { size, signed, dst, src, off }))
+    Ok(Stmt::plain(Insn::Load {
+        size,
+        signed,
+        dst,
+        src,
+        off,
+    }))
 }
 
 fn endian(cur: &mut Cursor, m: &str) -> Result<Option<Stmt>, AsmError> {
@@ -218,7 +277,11 @@ fn imm64(cur: &mut Cursor) -> Result<Imm64, AsmError> {
     let col = cur.col();
     let name = cur.ident()?;
     imm64_ref(cur, name)?.ok_or_else(|| {
-        AsmError::new(cur.line, col, format!("expected a number or `map[N]`, found `{name}`"))
+        AsmError::new(
+            cur.line,
+            col,
+            format!("expected a number or `map[N]`, found `{name}`"),
+        )
     })
 }
 
@@ -234,7 +297,11 @@ fn parse_lock(cur: &mut Cursor, col: usize) -> Result<Stmt, AsmError> {
         return Err(operands_error(cur));
     };
     let (base, width) = split_width(name);
-    let size = if width == Width::W32 { Size::W } else { Size::DW };
+    let size = if width == Width::W32 {
+        Size::W
+    } else {
+        Size::DW
+    };
     let op = match base {
         "add" => AtomicOp::Add,
         "or" => AtomicOp::Or,
@@ -242,7 +309,13 @@ fn parse_lock(cur: &mut Cursor, col: usize) -> Result<Stmt, AsmError> {
         "xor" => AtomicOp::Xor,
         "xchg" => AtomicOp::Xchg,
         "cmpxchg" => AtomicOp::CmpXchg,
-        _ => return Err(AsmError::new(cur.line, op_col, format!("unknown atomic operation `{name}`"))),
+        _ => {
+            return Err(AsmError::new(
+                cur.line,
+                op_col,
+                format!("unknown atomic operation `{name}`"),
+            ));
+        }
     };
     if !matches!(cur.peek(), Some(Tok::Punct("["))) {
         return Err(operands_error(cur));
@@ -253,5 +326,12 @@ fn parse_lock(cur: &mut Cursor, col: usize) -> Result<Stmt, AsmError> {
     }
     let src = reg(cur)?;
     let fetch = fetch || matches!(op, AtomicOp::Xchg | AtomicOp::CmpXchg);
-    Ok(Stmt::plain(Insn::Atomic { size, op, fetch, dst, src, off }))
+    Ok(Stmt::plain(Insn::Atomic {
+        size,
+        op,
+        fetch,
+        dst,
+        src,
+        off,
+    }))
 }

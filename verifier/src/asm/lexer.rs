@@ -62,10 +62,16 @@ pub fn tokenize(line: &str, line_no: usize) -> Result<Vec<Spanned>, AsmError> {
         // `s>` and friends are operators only when an operator character follows.
         let punct = PUNCTS.iter().find(|p| rest.starts_with(**p)).copied();
         if let Some(p) = punct {
-            toks.push(Spanned { tok: Tok::Punct(p), col });
+            toks.push(Spanned {
+                tok: Tok::Punct(p),
+                col,
+            });
             i += p.len();
         } else if SINGLE.as_bytes().contains(&c) {
-            toks.push(Spanned { tok: Tok::Punct("&"), col });
+            toks.push(Spanned {
+                tok: Tok::Punct("&"),
+                col,
+            });
             i += 1;
         } else if c.is_ascii_digit() {
             let start = i;
@@ -73,14 +79,20 @@ pub fn tokenize(line: &str, line_no: usize) -> Result<Vec<Spanned>, AsmError> {
                 i += 1;
             }
             let text = &line[start..i];
-            let (digits, radix) = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            let (digits, radix) = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"))
+            {
                 Some(h) => (h, 16),
                 None => (text, 10),
             };
-            let value = u128::from_str_radix(digits, radix).map_err(|_| {
-                AsmError::new(line_no, col, format!("invalid number `{text}`"))
-            })?;
-            toks.push(Spanned { tok: Tok::Num { value, hex: radix == 16 }, col });
+            let value = u128::from_str_radix(digits, radix)
+                .map_err(|_| AsmError::new(line_no, col, format!("invalid number `{text}`")))?;
+            toks.push(Spanned {
+                tok: Tok::Num {
+                    value,
+                    hex: radix == 16,
+                },
+                col,
+            });
         } else if c.is_ascii_alphabetic() || c == b'_' || c == b'.' {
             let start = i;
             while i < bytes.len()
@@ -88,10 +100,17 @@ pub fn tokenize(line: &str, line_no: usize) -> Result<Vec<Spanned>, AsmError> {
             {
                 i += 1;
             }
-            toks.push(Spanned { tok: Tok::Ident(line[start..i].to_string()), col });
+            toks.push(Spanned {
+                tok: Tok::Ident(line[start..i].to_string()),
+                col,
+            });
         } else {
             let ch = rest.chars().next().unwrap_or('?');
-            return Err(AsmError::new(line_no, col, format!("unexpected character `{ch}`")));
+            return Err(AsmError::new(
+                line_no,
+                col,
+                format!("unexpected character `{ch}`"),
+            ));
         }
     }
     Ok(toks)
@@ -108,7 +127,12 @@ pub struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     pub fn new(toks: &'a [Spanned], line: usize, end_col: usize) -> Cursor<'a> {
-        Cursor { toks, pos: 0, line, end_col }
+        Cursor {
+            toks,
+            pos: 0,
+            line,
+            end_col,
+        }
     }
 
     pub fn peek(&self) -> Option<&'a Tok> {
@@ -193,7 +217,10 @@ impl<'a> Cursor<'a> {
         if self.at_end() {
             Ok(())
         } else {
-            Err(self.error(format!("unexpected text after the instruction{}", self.found())))
+            Err(self.error(format!(
+                "unexpected text after the instruction{}",
+                self.found()
+            )))
         }
     }
 
@@ -239,7 +266,11 @@ impl<'a> Cursor<'a> {
         } else if hex && (0..=u32::MAX as i128).contains(&value) {
             Ok(value as u32 as i32)
         } else {
-            let shown = if hex { format!("{value:#x}") } else { format!("{value}") };
+            let shown = if hex {
+                format!("{value:#x}")
+            } else {
+                format!("{value}")
+            };
             let msg = format!("immediate {shown} does not fit in 32 bits");
             Err(AsmError::new(self.line, col, msg).with_help(
                 "use a value from -2147483648 to 2147483647 (or 0x0 to 0xffffffff), or `lddw` for 64 bits",
@@ -256,7 +287,11 @@ impl<'a> Cursor<'a> {
         } else if let Ok(u) = u64::try_from(value) {
             Ok(u)
         } else {
-            Err(AsmError::new(self.line, col, format!("immediate {value} does not fit in 64 bits")))
+            Err(AsmError::new(
+                self.line,
+                col,
+                format!("immediate {value} does not fit in 64 bits"),
+            ))
         }
     }
 
@@ -280,16 +315,26 @@ impl<'a> Cursor<'a> {
                 return Ok(r);
             }
             if looks_like_reg(s) {
-                return Err(AsmError::new(self.line, col, format!("invalid register `{s}`"))
-                    .with_help("registers are r0 to r10"));
+                return Err(
+                    AsmError::new(self.line, col, format!("invalid register `{s}`"))
+                        .with_help("registers are r0 to r10"),
+                );
             }
         }
-        Err(AsmError::new(self.line, col, format!("expected a register{}", self.found())))
+        Err(AsmError::new(
+            self.line,
+            col,
+            format!("expected a register{}", self.found()),
+        ))
     }
 
     /// Whether the next token is a register name (with or without `%`).
     pub fn at_reg(&self) -> bool {
-        let t = if matches!(self.peek(), Some(Tok::Punct("%"))) { self.peek_at(1) } else { self.peek() };
+        let t = if matches!(self.peek(), Some(Tok::Punct("%"))) {
+            self.peek_at(1)
+        } else {
+            self.peek()
+        };
         matches!(t, Some(Tok::Ident(s)) if looks_like_reg(s))
     }
 
@@ -323,4 +368,3 @@ pub fn looks_like_reg(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() >= 2 && matches!(b[0], b'r' | b'w') && b[1..].iter().all(|c| c.is_ascii_digit())
 }
-

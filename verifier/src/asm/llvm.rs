@@ -7,8 +7,8 @@
 use alloc::format;
 use alloc::string::String;
 
-use super::lexer::{looks_like_reg, Cursor, Tok};
-use super::{imm64_ref, parse_call_exit, parse_target, set_offset, AsmError, Stmt};
+use super::lexer::{Cursor, Tok, looks_like_reg};
+use super::{AsmError, Stmt, imm64_ref, parse_call_exit, parse_target, set_offset};
 use crate::insn::*;
 
 /// Whether the statement at the cursor is in the LLVM dialect.
@@ -30,7 +30,10 @@ pub fn parse(cur: &mut Cursor) -> Result<Stmt, AsmError> {
     if cur.eat_word("if") {
         return parse_if(cur);
     }
-    if let Some(Tok::Ident(w)) = cur.peek().filter(|t| matches!(t, Tok::Ident(w) if w == "goto" || w == "gotol")) {
+    if let Some(Tok::Ident(w)) = cur
+        .peek()
+        .filter(|t| matches!(t, Tok::Ident(w) if w == "goto" || w == "gotol"))
+    {
         let long = w == "gotol";
         cur.next();
         let mut insn = Insn::Ja { off: 0, long };
@@ -58,8 +61,12 @@ fn operand(cur: &mut Cursor, width: Width) -> Result<Src, AsmError> {
         let col = cur.col();
         let (r, w) = reg_w(cur)?;
         if w != width {
-            return Err(AsmError::new(cur.line, col, String::from("operands of different widths"))
-                .with_help("use `r` registers for 64-bit and `w` registers for 32-bit operations"));
+            return Err(
+                AsmError::new(cur.line, col, String::from("operands of different widths"))
+                    .with_help(
+                        "use `r` registers for 64-bit and `w` registers for 32-bit operations",
+                    ),
+            );
         }
         Ok(Src::Reg(r))
     } else {
@@ -81,7 +88,13 @@ fn size_cast(cur: &mut Cursor) -> Result<(Size, bool), AsmError> {
         "s16" => (Size::H, true),
         "s32" => (Size::W, true),
         "s64" => (Size::DW, true),
-        _ => return Err(AsmError::new(cur.line, col, format!("unknown access size `{name}`"))),
+        _ => {
+            return Err(AsmError::new(
+                cur.line,
+                col,
+                format!("unknown access size `{name}`"),
+            ));
+        }
     };
     cur.expect("*")?;
     cur.expect(")")?;
@@ -94,7 +107,11 @@ fn address(cur: &mut Cursor) -> Result<(Reg, i16), AsmError> {
     if w32 {
         return Err(cur.error("addresses use `r` registers"));
     }
-    let off = if matches!(cur.peek(), Some(Tok::Punct("+" | "-"))) { cur.off16()? } else { 0 };
+    let off = if matches!(cur.peek(), Some(Tok::Punct("+" | "-"))) {
+        cur.off16()?
+    } else {
+        0
+    };
     Ok((base, off))
 }
 
@@ -124,11 +141,23 @@ fn parse_if(cur: &mut Cursor) -> Result<Stmt, AsmError> {
         Some(Tok::Punct("<=")) => Cond::Le,
         Some(Tok::Punct("s<")) => Cond::SLt,
         Some(Tok::Punct("s<=")) => Cond::SLe,
-        _ => return Err(AsmError::new(cur.line, col, String::from("expected a comparison operator"))),
+        _ => {
+            return Err(AsmError::new(
+                cur.line,
+                col,
+                String::from("expected a comparison operator"),
+            ));
+        }
     };
     let src = operand(cur, width)?;
     cur.expect_word("goto")?;
-    let mut insn = Insn::Jump { width, cond, dst, src, off: 0 };
+    let mut insn = Insn::Jump {
+        width,
+        cond,
+        dst,
+        src,
+        off: 0,
+    };
     let target = parse_target(cur, &mut |v| set_offset(&mut insn, v))?;
     Ok(Stmt { insn, target })
 }
@@ -142,18 +171,35 @@ fn parse_lock(cur: &mut Cursor) -> Result<Stmt, AsmError> {
         Some(Tok::Punct("|=")) => AtomicOp::Or,
         Some(Tok::Punct("&=")) => AtomicOp::And,
         Some(Tok::Punct("^=")) => AtomicOp::Xor,
-        _ => return Err(AsmError::new(cur.line, col, String::from("expected `+=`, `|=`, `&=` or `^=`"))),
+        _ => {
+            return Err(AsmError::new(
+                cur.line,
+                col,
+                String::from("expected `+=`, `|=`, `&=` or `^=`"),
+            ));
+        }
     };
     let (src, _) = cur.reg()?;
     atomic_size(cur, size, col)?;
-    Ok(Stmt::plain(Insn::Atomic { size, op, fetch: false, dst, src, off }))
+    Ok(Stmt::plain(Insn::Atomic {
+        size,
+        op,
+        fetch: false,
+        dst,
+        src,
+        off,
+    }))
 }
 
 fn atomic_size(cur: &Cursor, size: Size, col: usize) -> Result<(), AsmError> {
     if matches!(size, Size::W | Size::DW) {
         Ok(())
     } else {
-        Err(AsmError::new(cur.line, col, String::from("atomic operations are 32 or 64 bits wide")))
+        Err(AsmError::new(
+            cur.line,
+            col,
+            String::from("atomic operations are 32 or 64 bits wide"),
+        ))
     }
 }
 
@@ -162,11 +208,24 @@ fn parse_store(cur: &mut Cursor) -> Result<Stmt, AsmError> {
     let col = cur.col();
     let (size, signed, dst, off) = memory(cur)?;
     if signed {
-        return Err(AsmError::new(cur.line, col, String::from("stores use unsigned sizes (`u8` .. `u64`)")));
+        return Err(AsmError::new(
+            cur.line,
+            col,
+            String::from("stores use unsigned sizes (`u8` .. `u64`)"),
+        ));
     }
     cur.expect("=")?;
-    let src = if cur.at_reg() { Src::Reg(cur.reg()?.0) } else { Src::Imm(cur.imm32()?) };
-    Ok(Stmt::plain(Insn::Store { size, dst, off, src }))
+    let src = if cur.at_reg() {
+        Src::Reg(cur.reg()?.0)
+    } else {
+        Src::Imm(cur.imm32()?)
+    };
+    Ok(Stmt::plain(Insn::Store {
+        size,
+        dst,
+        off,
+        src,
+    }))
 }
 
 // `dst = ...` and `dst OP= src`
@@ -188,10 +247,21 @@ fn parse_assign(cur: &mut Cursor) -> Result<Stmt, AsmError> {
         Some(Tok::Punct("s%=")) => AluOp::SMod,
         Some(Tok::Punct("^=")) => AluOp::Xor,
         Some(Tok::Punct("s>>=")) => AluOp::Arsh,
-        _ => return Err(AsmError::new(cur.line, col, String::from("expected `=` or an operator like `+=`"))),
+        _ => {
+            return Err(AsmError::new(
+                cur.line,
+                col,
+                String::from("expected `=` or an operator like `+=`"),
+            ));
+        }
     };
     let src = operand(cur, width)?;
-    Ok(Stmt::plain(Insn::Alu { width, op, dst, src }))
+    Ok(Stmt::plain(Insn::Alu {
+        width,
+        op,
+        dst,
+        src,
+    }))
 }
 
 /// The right-hand side of `dst = ...`.
@@ -201,7 +271,11 @@ fn parse_rhs(cur: &mut Cursor, dst: Reg, width: Width) -> Result<Stmt, AsmError>
         if width == Width::W64 {
             Ok(())
         } else {
-            Err(AsmError::new(cur.line, col, String::from("this form needs a 64-bit `r` register")))
+            Err(AsmError::new(
+                cur.line,
+                col,
+                String::from("this form needs a 64-bit `r` register"),
+            ))
         }
     };
     // `r0 = -r0`
@@ -209,7 +283,11 @@ fn parse_rhs(cur: &mut Cursor, dst: Reg, width: Width) -> Result<Stmt, AsmError>
         cur.next();
         let (r, w) = reg_w(cur)?;
         if r != dst || w != width {
-            return Err(AsmError::new(cur.line, col, String::from("negation must name its destination: `r1 = -r1`")));
+            return Err(AsmError::new(
+                cur.line,
+                col,
+                String::from("negation must name its destination: `r1 = -r1`"),
+            ));
         }
         return Ok(Stmt::plain(Insn::Neg { width, dst }));
     }
@@ -221,10 +299,18 @@ fn parse_rhs(cur: &mut Cursor, dst: Reg, width: Width) -> Result<Stmt, AsmError>
             w64(cur)?;
             let v = cur.imm64()?;
             cur.expect_word("ll")?;
-            return Ok(Stmt::plain(Insn::LoadImm64 { dst, imm: Imm64::Value(v) }));
+            return Ok(Stmt::plain(Insn::LoadImm64 {
+                dst,
+                imm: Imm64::Value(v),
+            }));
         }
         let src = Src::Imm(cur.imm32()?);
-        return Ok(Stmt::plain(Insn::Alu { width, op: AluOp::Mov, dst, src }));
+        return Ok(Stmt::plain(Insn::Alu {
+            width,
+            op: AluOp::Mov,
+            dst,
+            src,
+        }));
     }
     // `r0 = (s8)r1`
     if cur.eat("(") {
@@ -233,26 +319,56 @@ fn parse_rhs(cur: &mut Cursor, dst: Reg, width: Width) -> Result<Stmt, AsmError>
             "s8" => 8,
             "s16" => 16,
             "s32" => 32,
-            other => return Err(AsmError::new(cur.line, c, format!("unknown sign-extension `({other})`"))),
+            other => {
+                return Err(AsmError::new(
+                    cur.line,
+                    c,
+                    format!("unknown sign-extension `({other})`"),
+                ));
+            }
         };
         cur.expect(")")?;
         let (src, w) = reg_w(cur)?;
         if w != width {
-            return Err(AsmError::new(cur.line, c, String::from("operands of different widths")));
+            return Err(AsmError::new(
+                cur.line,
+                c,
+                String::from("operands of different widths"),
+            ));
         }
-        return Ok(Stmt::plain(Insn::Alu { width, op: AluOp::MovSx(bits), dst, src: Src::Reg(src) }));
+        return Ok(Stmt::plain(Insn::Alu {
+            width,
+            op: AluOp::MovSx(bits),
+            dst,
+            src: Src::Reg(src),
+        }));
     }
     // `r0 = *(u32 *)(r1 + 4)` (a `w` destination is accepted for unsigned loads)
     if matches!(cur.peek(), Some(Tok::Punct("*"))) {
         let (size, signed, src, off) = memory(cur)?;
         if width == Width::W32 && signed {
-            return Err(AsmError::new(cur.line, col, String::from("sign-extending loads need an `r` register")));
+            return Err(AsmError::new(
+                cur.line,
+                col,
+                String::from("sign-extending loads need an `r` register"),
+            ));
         }
-        return Ok(Stmt::plain(Insn::Load { size, signed, dst, src, off }));
+        return Ok(Stmt::plain(Insn::Load {
+            size,
+            signed,
+            dst,
+            src,
+            off,
+        }));
     }
     if cur.at_reg() {
         let src = operand(cur, width)?;
-        return Ok(Stmt::plain(Insn::Alu { width, op: AluOp::Mov, dst, src }));
+        return Ok(Stmt::plain(Insn::Alu {
+            width,
+            op: AluOp::Mov,
+            dst,
+            src,
+        }));
     }
     let name = cur.ident()?;
     if let Some(stmt) = endian(cur, name, dst, col)? {
@@ -282,15 +398,29 @@ fn endian(cur: &mut Cursor, name: &str, dst: Reg, col: usize) -> Result<Option<S
     };
     let (r, _) = cur.reg()?;
     if r != dst {
-        return Err(AsmError::new(cur.line, col, format!("`{name}` converts in place: write `{dst} = {name} {dst}`")));
+        return Err(AsmError::new(
+            cur.line,
+            col,
+            format!("`{name}` converts in place: write `{dst} = {name} {dst}`"),
+        ));
     }
     Ok(Some(Stmt::plain(Insn::Endian { kind, bits, dst })))
 }
 
 // `r1 = atomic_fetch_add((u64 *)(r2 + 0), r1)`, `r1 = xchg_64(r2 + 0, r1)`,
 // `r0 = cmpxchg_64(r2 + 0, r0, r1)` and their 32-bit forms.
-fn atomic_call(cur: &mut Cursor, name: &str, dst: Reg, width: Width, col: usize) -> Result<Stmt, AsmError> {
-    let size = if width == Width::W64 { Size::DW } else { Size::W };
+fn atomic_call(
+    cur: &mut Cursor,
+    name: &str,
+    dst: Reg,
+    width: Width,
+    col: usize,
+) -> Result<Stmt, AsmError> {
+    let size = if width == Width::W64 {
+        Size::DW
+    } else {
+        Size::W
+    };
     let fetch_op = match name {
         "atomic_fetch_add" => Some(AtomicOp::Add),
         "atomic_fetch_or" => Some(AtomicOp::Or),
@@ -304,7 +434,11 @@ fn atomic_call(cur: &mut Cursor, name: &str, dst: Reg, width: Width, col: usize)
     let (op, base, off) = if let Some(op) = fetch_op {
         let (sz, _) = size_cast(cur)?;
         if sz != size {
-            return Err(AsmError::new(cur.line, col, String::from("the access size must match the register width")));
+            return Err(AsmError::new(
+                cur.line,
+                col,
+                String::from("the access size must match the register width"),
+            ));
         }
         cur.expect("(")?;
         let (base, off) = address(cur)?;
@@ -324,15 +458,30 @@ fn atomic_call(cur: &mut Cursor, name: &str, dst: Reg, width: Width, col: usize)
         let c = cur.col();
         let (r0, _) = cur.reg()?;
         if r0 != Reg::R0 || dst != Reg::R0 {
-            return Err(AsmError::new(cur.line, c, String::from("cmpxchg compares with and returns in r0")));
+            return Err(AsmError::new(
+                cur.line,
+                c,
+                String::from("cmpxchg compares with and returns in r0"),
+            ));
         }
         cur.expect(",")?;
     }
     let c = cur.col();
     let (src, _) = cur.reg()?;
     if op != AtomicOp::CmpXchg && src != dst {
-        return Err(AsmError::new(cur.line, c, format!("the result goes to the source register: write `{src} = {name}(..., {src})`")));
+        return Err(AsmError::new(
+            cur.line,
+            c,
+            format!("the result goes to the source register: write `{src} = {name}(..., {src})`"),
+        ));
     }
     cur.expect(")")?;
-    Ok(Stmt::plain(Insn::Atomic { size, op, fetch: true, dst: base, src, off }))
+    Ok(Stmt::plain(Insn::Atomic {
+        size,
+        op,
+        fetch: true,
+        dst: base,
+        src,
+        off,
+    }))
 }
