@@ -42,7 +42,11 @@ fn plugin_runs_the_suite_like_the_runner() {
         let (Ok(p), Some(want)) = (f.program(), f.result) else {
             continue;
         };
-        let (ok, out, err) = plugin(&encode(&p), &f.mem.clone().unwrap_or_default(), "");
+        let (ok, out, err) = plugin(
+            &encode(&p),
+            &f.mem.clone().unwrap_or_default(),
+            "--interpret",
+        );
         // The runner compares the low 32 bits; compare all 64 here.
         match u64::from_str_radix(out.trim(), 16) {
             Ok(r0) if ok && r0 == want => passed += 1,
