@@ -217,6 +217,16 @@ impl ProfileEnv {
 }
 
 impl Helpers for ProfileEnv {
+    fn arity(&self, id: u32) -> Option<usize> {
+        self.profile.helper(id).map(|sig| sig.args.len())
+    }
+
+    fn returns_value(&self, id: u32) -> bool {
+        self.profile
+            .helper(id)
+            .is_none_or(|sig| sig.ret != RetKind::Void)
+    }
+
     fn call(
         &mut self,
         id: u32,

@@ -34,6 +34,18 @@ pub trait Helpers {
     /// helper reads or writes goes through `mem`, which checks every access.
     fn call(&mut self, id: u32, args: [Value; 5], mem: &mut Memory)
     -> Result<Value, ViolationKind>;
+
+    /// How many arguments helper `id` takes, if the environment knows: in
+    /// checking mode, reading an unwritten one of them is a violation.
+    fn arity(&self, _id: u32) -> Option<usize> {
+        None
+    }
+
+    /// Whether helper `id` returns a value; if not, r0 counts as unwritten
+    /// after the call in checking mode.
+    fn returns_value(&self, _id: u32) -> bool {
+        true
+    }
 }
 
 /// An environment without helpers: every call is a violation.

@@ -423,12 +423,22 @@ impl<'p> Vm<'p> {
             }
             // RFC 9669 section 4.3.1: helper calls. r1-r5 are clobbered.
             Insn::Call { helper } => {
+                let arity = helpers.arity(helper).unwrap_or(0);
+                for r in [Reg::R1, Reg::R2, Reg::R3, Reg::R4, Reg::R5]
+                    .into_iter()
+                    .take(arity)
+                {
+                    self.get(r)?;
+                }
                 let a = |r: usize| self.regs[r];
                 let args = [a(1), a(2), a(3), a(4), a(5)];
                 let r0 = helpers
                     .call(helper, args, &mut self.mem)
                     .map_err(|k| Violation::new(k, 0))?;
                 self.set_reg(Reg::R0, r0);
+                if self.config.checking && !helpers.returns_value(helper) {
+                    self.init[0] = false;
+                }
                 self.clobber_args();
                 Ok(Flow::Next)
             }

@@ -44,6 +44,7 @@ fn profile() -> Profile {
             &[ArgKind::Port { width: 1 }],
             RetKind::Bounded { min: 0, max: 0xff },
         ))
+        .with_helper(HelperSig::new(9, "tick", &[], RetKind::Void))
         .with_ports(PortRange {
             start: 0x60,
             count: 1,
