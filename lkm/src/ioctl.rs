@@ -127,6 +127,68 @@ pub struct LmcStat {
     pub _pad: u32,
 }
 
+/// Describe a module's programs and maps, by id or by name when the id is
+/// -1 (allowed on a read-only descriptor, like `LMSTAT`; `modstat -v`).
+pub const LMSTATV: u32 = ioc(IOC_INOUT, b'K', 12, size_of::<LmcStatv>());
+
+/// Most programs an `LMSTATV` answer lists ([`crate::image::MAX_PROGRAMS`]).
+pub const STATV_PROGRAMS: usize = 8;
+/// Most maps an `LMSTATV` answer lists (`nmaps` still counts them all).
+pub const STATV_MAPS: usize = 16;
+/// `LmcStatv::state` of a module whose native code faulted: its hooks are
+/// off and it can only be unloaded.
+pub const LKM_STATE_FAILED: u32 = 1;
+
+/// One program of a loaded module, in an `LMSTATV` answer.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LmcProgStat {
+    /// The entry point it fills, NUL-padded.
+    pub entry: [u8; 16],
+    /// Instruction slots of the bytecode.
+    pub slots: u32,
+    /// Bytes of native code.
+    pub code_size: u32,
+}
+
+/// One map of a loaded module, in an `LMSTATV` answer.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LmcMapStat {
+    /// The map's name in the source, NUL-padded (may be empty).
+    pub name: [u8; MAXLKMNAME],
+    /// [`crate::MapKind::code`].
+    pub kind: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    /// Entries in use now (an array counts all its entries).
+    pub entries: u32,
+    pub _pad: u32,
+}
+
+/// `LMSTATV`: by id, or by name when `id` is -1; programs and maps out.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LmcStatv {
+    /// In: the id (or -1); out: the id found.
+    pub id: i32,
+    /// Out: 0, or [`LKM_STATE_FAILED`].
+    pub state: u32,
+    /// In (when `id` is -1) and out: the name, NUL-padded.
+    pub name: [u8; MAXLKMNAME],
+    /// Out: programs listed in `progs`.
+    pub nprogs: u32,
+    /// Out: maps the module has (only the first [`STATV_MAPS`] are listed).
+    pub nmaps: u32,
+    /// Out: bytes of native code over all programs.
+    pub code_size: u64,
+    /// Out: times the module's programs ran.
+    pub runs: u64,
+    pub progs: [LmcProgStat; STATV_PROGRAMS],
+    pub maps: [LmcMapStat; STATV_MAPS],
+}
+
 /// A name as the NUL-padded field of a request; `None` if it does not fit.
 pub fn name_field(name: &str) -> Option<[u8; MAXLKMNAME]> {
     let b = name.as_bytes();
@@ -156,12 +218,13 @@ mod tests {
             (LMREADY, size_of::<LmcReady>()),
             (LMUNLOAD, size_of::<LmcUnload>()),
             (LMSTAT, size_of::<LmcStat>()),
+            (LMSTATV, size_of::<LmcStatv>()),
         ] {
             assert_eq!((cmd >> 8) & 0xff, b'K' as u32);
             assert_eq!(ioc_len(cmd), len);
         }
         assert_eq!(LMUNRESRV, 0x2000_4b02);
-        let all = [LMRESERV, LMLOADBUF, LMUNRESRV, LMREADY, LMUNLOAD, LMSTAT];
+        let all = [LMRESERV, LMLOADBUF, LMUNRESRV, LMREADY, LMUNLOAD, LMSTAT, LMSTATV];
         for (i, a) in all.iter().enumerate() {
             assert!(all[i + 1..].iter().all(|b| a != b));
         }
