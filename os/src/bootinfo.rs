@@ -64,7 +64,7 @@ struct DirectMap;
 impl MemMap for DirectMap {
     fn ptr(&self, paddr: usize, layout: Layout) -> *const u8 {
         let ptr = phys_to_virt(paddr as u64) as *const u8;
-        if (ptr as usize) % layout.align() != 0 { core::ptr::null() } else { ptr }
+        if (ptr as usize).is_multiple_of(layout.align()) { ptr } else { core::ptr::null() }
     }
 }
 

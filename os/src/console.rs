@@ -39,11 +39,7 @@ fn read_line() -> String {
                 println!();
                 return line;
             }
-            0x08 | 0x7f => {
-                if line.pop().is_some() {
-                    print!("\x08 \x08");
-                }
-            }
+            0x08 | 0x7f if line.pop().is_some() => print!("\x08 \x08"),
             0x20..=0x7e if line.len() < MAX_LINE => {
                 line.push(byte as char);
                 print!("{}", byte as char);

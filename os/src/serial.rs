@@ -75,10 +75,10 @@ pub fn write_bytes(bytes: &[u8]) {
 /// Like [`write_bytes`] but gives up instead of waiting for the lock (for
 /// the panic handler, which may have interrupted a writer).
 pub fn write_bytes_no_wait(bytes: &[u8]) {
-    if let Some(mut port) = PORT.try_lock() {
-        if let Some(uart) = port.as_mut() {
-            write_to(uart, bytes);
-        }
+    if let Some(mut port) = PORT.try_lock()
+        && let Some(uart) = port.as_mut()
+    {
+        write_to(uart, bytes);
     }
 }
 

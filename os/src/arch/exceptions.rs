@@ -91,13 +91,14 @@ pub fn handle(frame: &mut TrapFrame) {
         rsp: frame.rsp,
         address: (vector == Fault::PAGE_FAULT).then(super::read_cr2),
     };
-    if vector != 8 && !frame.from_user() {
-        if let Some(resume) = fault::recover(&fault) {
-            log::debug!("recovered: {fault}, resuming at {:#x}", resume.rip);
-            frame.rip = resume.rip;
-            frame.rsp = resume.rsp;
-            return;
-        }
+    if vector != 8
+        && !frame.from_user()
+        && let Some(resume) = fault::recover(&fault)
+    {
+        log::debug!("recovered: {fault}, resuming at {:#x}", resume.rip);
+        frame.rip = resume.rip;
+        frame.rsp = resume.rsp;
+        return;
     }
     if frame.from_user() {
         let handler = USER_FAULT_HANDLER.load(Ordering::Acquire);

@@ -25,7 +25,7 @@ pub fn init() {
         outb(SLAVE_DATA, 2);
         outb(MASTER_DATA, 0x01); // 8086 mode
         outb(SLAVE_DATA, 0x01);
-        outb(MASTER_DATA, 0xff & !(1 << 2)); // all masked but the cascade
+        outb(MASTER_DATA, !(1 << 2)); // all masked but the cascade (line 2)
         outb(SLAVE_DATA, 0xff);
     }
 }

@@ -83,7 +83,7 @@ impl CodeBlock {
     }
 
     /// Usable bytes (whole pages).
-    pub fn len(&self) -> usize {
+    pub fn size(&self) -> usize {
         self.pages * PAGE_SIZE as usize
     }
 
@@ -97,7 +97,7 @@ impl CodeBlock {
             return None;
         }
         // SAFETY: the block's pages are mapped writable and owned by `self`.
-        Some(unsafe { core::slice::from_raw_parts_mut(self.start as *mut u8, self.len()) })
+        Some(unsafe { core::slice::from_raw_parts_mut(self.start as *mut u8, self.size()) })
     }
 
     /// Flips the block to executable and read-only.

@@ -211,7 +211,7 @@ kernel_test!(code_block_is_never_writable_and_executable);
 fn fault_in_generated_code_is_contained() -> TestResult {
     let heap_before = heap_stats().bytes_in_use;
     let block = code_block(LOAD_ARG)?;
-    let region = fault::register_region(block.addr(), block.addr() + block.len() as u64, fault::guarded_resume)
+    let region = fault::register_region(block.addr(), block.addr() + block.size() as u64, fault::guarded_resume)
         .map_err(|_| "region table full")?;
     let bad = SCRATCH + 0x77_0000;
     // SAFETY: the block holds LOAD_ARG; its fault is recovered through the region.
