@@ -20,9 +20,6 @@ pub const AUX: R = R::R10;
 /// Scratch register for divisors, shift temporaries and far calls.
 pub const TMP: R = R::R11;
 
-/// Registers the prologue saves and the epilogue restores, in push order.
-pub const CALLEE_SAVED: [R; 5] = [R::Rbp, R::Rbx, R::R13, R::R14, R::R15];
-
 /// The x86 register holding BPF register `r`.
 pub fn x86(r: Reg) -> R {
     match r.index() {

@@ -56,10 +56,17 @@ extern "C" fn helper_mix(a: u64, b: u64, c: u64, d: u64, e: u64) -> u64 {
     a ^ b.rotate_left(8) ^ c.rotate_left(16) ^ d.rotate_left(24) ^ e.rotate_left(32)
 }
 
+/// Returns `rsp % 16` as the helper sees it on entry: System V wants 8.
+#[unsafe(naked)]
+extern "C" fn helper_stack_alignment() -> u64 {
+    core::arch::naked_asm!("mov rax, rsp", "and rax, 15", "ret")
+}
+
 fn helpers(id: u32) -> Option<u64> {
     match id {
         5 => Some(helper_first as *const () as u64),
         6 => Some(helper_mix as *const () as u64),
+        7 => Some(helper_stack_alignment as *const () as u64),
         _ => None,
     }
 }
@@ -444,11 +451,64 @@ fn local_calls_have_their_own_frames() {
 }
 
 #[test]
+fn blinded_additions_keep_their_value_at_the_edges() {
+    // Blinded add/sub split the immediate in two; the sum must survive
+    // sign extension for every immediate.
+    let start = 0x0123_4567_89ab_cdefu64;
+    for k in [0, 1, -1, 2, -2, i32::MAX, i32::MIN, i32::MAX - 1, i32::MIN + 1, 1 << 30, -(1 << 30)] {
+        for (op, f) in [(AluOp::Add, u64::wrapping_add as fn(u64, u64) -> u64), (AluOp::Sub, u64::wrapping_sub)] {
+            let mut p: Vec<Insn> = lddw(0, start).into();
+            p.extend([a64(op, 0, k), EXIT]);
+            assert_eq!(run(&p), f(start, k as i64 as u64), "{op:?} {k} (64)");
+            let mut p: Vec<Insn> = lddw(0, start).into();
+            p.extend([a32(op, 0, k), EXIT]);
+            assert_eq!(run(&p), f(start, k as i64 as u64) as u32 as u64, "{op:?} {k} (32)");
+        }
+    }
+}
+
+#[test]
+fn helpers_see_an_aligned_stack_through_any_frames() {
+    // main -> f (writes r6, no stack) -> g (stack, writes r6 and r7) -> helper 7,
+    // and main -> helper 7 directly; each returns rsp % 16 at the helper.
+    let p = [
+        Insn::Call { helper: 7 },
+        a64r(AluOp::Mov, 6, 0),
+        Insn::CallLocal { off: 3 },
+        a64r(AluOp::Add, 0, 6),
+        a64(AluOp::Mul, 0, 100),
+        EXIT,
+        // f
+        a64(AluOp::Mov, 6, 1),
+        Insn::CallLocal { off: 2 },
+        a64r(AluOp::Add, 0, 6),
+        EXIT,
+        // g
+        Insn::Store { size: Size::DW, dst: r(10), off: -8, src: Src::Imm(0) },
+        a64(AluOp::Mov, 6, 2),
+        a64(AluOp::Mov, 7, 3),
+        Insn::Call { helper: 7 },
+        a64r(AluOp::Add, 0, 6),
+        a64r(AluOp::Add, 0, 7),
+        EXIT,
+    ];
+    let funcs = [
+        Function { start: 0, end: 6, stack_depth: 0 },
+        Function { start: 6, end: 10, stack_depth: 0 },
+        Function { start: 10, end: 17, stack_depth: 8 },
+    ];
+    // helper in g: 8 + 2 + 3, +1 in f; main: (8 + (8 + 6)) * 100
+    assert_eq!(run_funcs(&p, &funcs, &mut [0u8; 8]), (8 + 8 + 2 + 3 + 1) * 100);
+}
+
+#[test]
 fn blinding_hides_every_immediate() {
     let secret = 0x7eadbeefu32 as i32;
     let p: Vec<Insn> = [
         a64(AluOp::Mov, 0, secret),
         a64(AluOp::Add, 0, secret),
+        a32(AluOp::Sub, 0, secret),
+        a64(AluOp::Sub, 0, -secret),
         a32(AluOp::Xor, 0, secret),
         a64(AluOp::Mul, 0, secret),
         Insn::Store { size: Size::W, dst: r(10), off: -4, src: Src::Imm(secret) },
@@ -582,6 +642,7 @@ fn random_programs_compile_within_the_bound_and_decode_cleanly() {
         for (blinding, mode) in [(None, CallMode::Near), (Some(round), CallMode::Near), (None, CallMode::HostFar)] {
             let out = compile_at(&p, &f, helper_first as *const () as u64 + 0x1000_0000, blinding, mode);
             assert!(out.size() <= code_size_bound(p.len(), 1));
+            assert_eq!(out.passes(), 2, "round {round}: the relaxed layout is exact");
             // Every byte decodes, and each instruction's code starts on an
             // x86 instruction boundary.
             let mut decoder = Decoder::with_ip(64, out.code(), 0, DecoderOptions::NONE);

@@ -46,6 +46,12 @@ impl Emitter<'_> {
         match src {
             Src::Reg(s) => self.asm.alu_rr(kind, sz, d, x86(s)),
             Src::Imm(k) if !self.blinding() => self.asm.alu_ri(kind, sz, d, k),
+            Src::Imm(k) if matches!(kind, AluKind::Add | AluKind::Sub) => {
+                // Two steps whose sum is k: no scratch register needed.
+                let (a, b) = self.split_imm(k);
+                self.asm.alu_ri(kind, sz, d, a);
+                self.asm.alu_ri(kind, sz, d, b);
+            }
             Src::Imm(k) => {
                 self.imm_to_reg(AUX, k as i64 as u64);
                 self.asm.alu_rr(kind, sz, d, AUX);

@@ -1,24 +1,26 @@
 //! Emitting one instruction: the dispatcher, the frame, control flow and
 //! immediates.
 //!
-//! Frame of every BPF function (the stack grows down):
+//! Frame of a BPF function (the stack grows down; see [`super::frame`]
+//! for which registers a function saves):
 //!
 //! ```text
 //!   return address            pushed by the caller's `call`
-//!   saved rbp, rbx, r13, r14, r15
+//!   saved rbp, rbx, r13, r14, r15   (those the function uses)
 //!   <- rbp = BPF r10          top of the BPF stack
-//!   BPF stack, stack_depth bytes rounded up to 16
+//!   BPF stack, stack_depth bytes rounded up to 16 (+8 to align calls)
 //!   <- rsp                    16-byte aligned at every call
 //! ```
 //!
 //! The prologue reserves the BPF stack with `sub rsp`, so nothing ever lives
 //! below the stack pointer (an interrupt on the same stack would overwrite it).
 
-use super::{Function, Jumps};
+use super::frame::Frame;
+use super::{Function, Jumps, Site};
 use crate::blind::Blinder;
 use crate::error::{JitError, MAX_CODE};
 use crate::options::{CallMode, JitOptions};
-use crate::regs::{x86, AUX, CALLEE_SAVED, TMP};
+use crate::regs::{x86, AUX, TMP};
 use crate::x86::{AluKind, Asm, Cc, OpSize, R};
 use alloc::vec::Vec;
 use verifier::{Cond, Imm64, Insn, Src, Width};
@@ -29,7 +31,12 @@ pub struct Emitter<'a> {
     opts: &'a JitOptions<'a>,
     jumps: Jumps<'a>,
     functions: &'a [Function],
+    frames: &'a [Frame],
+    /// The function being emitted (its frame decides the epilogue).
+    current: usize,
     blinder: Option<Blinder>,
+    /// The jumps whose size depends on their distance, in emission order.
+    pub(super) sites: Vec<Site>,
 }
 
 /// The operand size of a BPF width.
@@ -41,8 +48,23 @@ pub fn size(width: Width) -> OpSize {
 }
 
 impl<'a> Emitter<'a> {
-    pub fn new(opts: &'a JitOptions<'a>, jumps: Jumps<'a>, functions: &'a [Function]) -> Emitter<'a> {
-        Emitter { asm: Asm::new(), opts, jumps, functions, blinder: opts.blinding.map(Blinder::new) }
+    pub fn new(
+        opts: &'a JitOptions<'a>,
+        jumps: Jumps<'a>,
+        functions: &'a [Function],
+        frames: &'a [Frame],
+        capacity: usize,
+    ) -> Emitter<'a> {
+        Emitter {
+            asm: Asm::with_capacity(capacity),
+            opts,
+            jumps,
+            functions,
+            frames,
+            current: 0,
+            blinder: opts.blinding.map(Blinder::new),
+            sites: Vec::new(),
+        }
     }
 
     /// The current offset; an error once the code outgrows the limit.
@@ -54,8 +76,8 @@ impl<'a> Emitter<'a> {
         Ok(len as u32)
     }
 
-    pub fn finish(self) -> Vec<u8> {
-        self.asm.into_bytes()
+    pub fn finish(self) -> (Vec<u8>, Vec<Site>) {
+        (self.asm.into_bytes(), self.sites)
     }
 
     pub fn insn(&mut self, pc: usize, insn: &Insn) -> Result<(), JitError> {
@@ -91,22 +113,29 @@ impl<'a> Emitter<'a> {
 
     // ---- the frame ----------------------------------------------------------
 
-    pub fn prologue(&mut self, stack_depth: u32) {
-        for r in CALLEE_SAVED {
+    /// The prologue of function `f`.
+    pub fn prologue(&mut self, f: usize) {
+        self.current = f;
+        let Some(frame) = self.frames.get(f) else { return };
+        for &r in &frame.saved {
             self.asm.push(r);
         }
-        self.asm.mov_rr(OpSize::S64, R::Rbp, R::Rsp);
-        let frame = stack_depth.next_multiple_of(16);
-        if frame > 0 {
-            self.asm.alu_ri(AluKind::Sub, OpSize::S64, R::Rsp, frame as i32);
+        if frame.sets_rbp {
+            self.asm.mov_rr(OpSize::S64, R::Rbp, R::Rsp);
+        }
+        if frame.reserve > 0 {
+            self.asm.alu_ri(AluKind::Sub, OpSize::S64, R::Rsp, frame.reserve as i32);
         }
     }
 
     /// Emitted inline at every `exit`: free the frame, restore, return r0.
     fn epilogue(&mut self) {
-        self.asm.mov_rr(OpSize::S64, R::Rsp, R::Rbp);
-        for r in CALLEE_SAVED.iter().rev() {
-            self.asm.pop(*r);
+        let Some(frame) = self.frames.get(self.current) else { return };
+        if frame.reserve > 0 {
+            self.asm.alu_ri(AluKind::Add, OpSize::S64, R::Rsp, frame.reserve as i32);
+        }
+        for &r in frame.saved.iter().rev() {
+            self.asm.pop(r);
         }
         self.asm.ret();
     }
@@ -122,7 +151,7 @@ impl<'a> Emitter<'a> {
     fn distance(&self, pc: usize, target_offset: impl Fn(&super::Layout) -> Option<u32>) -> Option<i64> {
         let layout = match self.jumps {
             Jumps::AllLongUnknown => return None,
-            Jumps::AllLong(l) | Jumps::Shortest(l) => l,
+            Jumps::AllLong(l) | Jumps::Decided { layout: l, .. } => l,
         };
         let to = target_offset(layout)?;
         let from = *layout.end.get(pc)?;
@@ -137,9 +166,12 @@ impl<'a> Emitter<'a> {
         let target = insn.target(pc).and_then(|t| usize::try_from(t).ok()).ok_or(JitError::BadTarget { pc })?;
         let dist = self.distance(pc, |l| l.start.get(target).copied());
         let short = match (self.jumps, dist) {
-            (Jumps::Shortest(_), Some(d)) => i8::try_from(d).ok(),
+            (Jumps::Decided { short, .. }, Some(d)) if short.get(pc) == Some(&true) => i8::try_from(d).ok(),
             _ => None,
         };
+        if let Jumps::AllLongUnknown = self.jumps {
+            self.sites.push(Site { pc, target, conditional: cc.is_some() });
+        }
         let rel = match dist {
             Some(d) => i32::try_from(d).map_err(|_| JitError::CodeTooLarge { size: self.asm.len() })?,
             None => 0,
@@ -238,6 +270,17 @@ impl<'a> Emitter<'a> {
             self.asm.mov_r64_imm64(other, key);
             self.asm.alu_rr(AluKind::Xor, OpSize::S64, r, other);
         }
+    }
+
+    /// Splits the program immediate `k` into two random-looking `(a, b)`
+    /// with `a + b == k` as integers (so also after sign extension to 64
+    /// bits): `b` has k's sign and a magnitude below 2^30, so `a = k - b`
+    /// cannot overflow. Blinding must be on.
+    pub fn split_imm(&mut self, k: i32) -> (i32, i32) {
+        let key = self.blinder.as_mut().map_or(1, |b| b.next_key());
+        let m = ((key as u32 >> 2) | 1) as i32;
+        let b = if k >= 0 { m } else { -m };
+        (k - b, b)
     }
 
     fn load_imm64(&mut self, pc: usize, dst: R, imm: Imm64) -> Result<(), JitError> {

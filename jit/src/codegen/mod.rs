@@ -1,30 +1,32 @@
 //! Code generation: a program and its function table to x86-64.
 //!
-//! The program is emitted in *passes*. Each pass emits every instruction
-//! and records where its code starts and ends ([`Layout`]). A jump needs the
-//! distance to its target, which depends on the sizes of the jumps in
-//! between; like production JITs we start from a layout where every jump is
-//! long (rel32), then re-emit, choosing the short form (rel8) wherever the
-//! previous pass's layout says it fits, until a pass produces the layout it
-//! started from. That pass's bytes are exact. If that does not happen within
-//! [`MAX_PASSES`], one more all-long pass over the first layout is exact by
-//! construction, since with long jumps no size depends on a distance.
+//! A jump's encoding (rel8, 2 bytes, or rel32, 5-6 bytes) depends on its
+//! distance, which depends on the encodings of the jumps in between. The
+//! first pass emits every jump long and records where each jump is; since
+//! nothing else changes size with distances, *relaxation* then works on
+//! numbers alone: a jump becomes short when its distance fits in a byte,
+//! which only shortens other distances, until nothing changes (like the
+//! passes of production JITs, without re-emitting the code). The second pass
+//! emits the program with those decisions and the exact layout. Should its
+//! layout ever differ from the computed one, a last pass with every jump
+//! long over the first layout is exact by construction.
 //!
-//! [`emit`] handles one instruction at a time: control flow and the frame
-//! there, arithmetic in [`alu`], memory and atomics in [`mem`].
+//! [`frame`] decides each function's prologue; [`emit`] handles one
+//! instruction at a time (control flow and the frame there, arithmetic in
+//! [`alu`], memory and atomics in [`mem`]).
 
 mod alu;
 mod emit;
+mod frame;
 mod mem;
 
 use crate::error::{JitError, MAX_CODE, MAX_STACK};
 use crate::options::{JitOptions, JitOutput};
+use alloc::vec;
 use alloc::vec::Vec;
 use emit::Emitter;
+use frame::Frame;
 use verifier::Insn;
-
-/// Passes after the first before falling back to all-long jumps.
-const MAX_PASSES: u32 = 16;
 
 /// One BPF function: slots `start..end` and the stack it uses.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -45,6 +47,22 @@ struct Layout {
     end: Vec<u32>,
 }
 
+/// A jump whose encoding depends on its distance: the last instruction of
+/// slot `pc`'s code.
+#[derive(Clone, Copy, Debug)]
+pub struct Site {
+    pc: usize,
+    target: usize,
+    conditional: bool,
+}
+
+impl Site {
+    /// Bytes saved by the short form (`jcc rel32` is 6 bytes, `jmp rel32` 5).
+    fn saving(&self) -> u32 {
+        if self.conditional { 4 } else { 3 }
+    }
+}
+
 /// How a pass sizes its jumps.
 #[derive(Clone, Copy)]
 enum Jumps<'a> {
@@ -52,8 +70,8 @@ enum Jumps<'a> {
     AllLongUnknown,
     /// Every jump long, distances from this exact all-long layout.
     AllLong(&'a Layout),
-    /// Short where this layout of the previous pass says it fits.
-    Shortest(&'a Layout),
+    /// Short where `short[pc]` says so, distances from the final layout.
+    Decided { layout: &'a Layout, short: &'a [bool] },
 }
 
 /// An upper bound on the code size of a program with `slots` instruction
@@ -72,17 +90,63 @@ pub fn compile_program(
 ) -> Result<JitOutput, JitError> {
     check_functions(insns, functions)?;
     check_targets(insns, functions)?;
-    let (_, first) = emit_pass(insns, functions, opts, Jumps::AllLongUnknown)?;
-    let mut prev = first.clone();
-    for pass in 1..=MAX_PASSES {
-        let (code, layout) = emit_pass(insns, functions, opts, Jumps::Shortest(&prev))?;
-        if layout == prev {
-            return Ok(output(code, layout, functions, opts, pass + 1));
-        }
-        prev = layout;
+    let frames: Vec<Frame> = frame::frames(insns, functions);
+    let bound = code_size_bound(insns.len(), functions.len());
+    let pass = |jumps, capacity| emit_pass(insns, functions, &frames, opts, jumps, capacity);
+    let (_, first, sites) = pass(Jumps::AllLongUnknown, bound)?;
+    let (layout, short) = relax(&first, &sites, functions);
+    let size = layout.end.last().copied().unwrap_or(0) as usize;
+    let (code, got, _) = pass(Jumps::Decided { layout: &layout, short: &short }, size)?;
+    if got == layout {
+        return Ok(output(code, layout, functions, opts, 2));
     }
-    let (code, layout) = emit_pass(insns, functions, opts, Jumps::AllLong(&first))?;
-    Ok(output(code, layout, functions, opts, MAX_PASSES + 2))
+    let (code, layout, _) = pass(Jumps::AllLong(&first), bound)?;
+    Ok(output(code, layout, functions, opts, 3))
+}
+
+/// Decides which jumps are short, starting from the all-long `first`
+/// layout, and computes the layout that results.
+fn relax(first: &Layout, sites: &[Site], functions: &[Function]) -> (Layout, Vec<bool>) {
+    let n = first.start.len();
+    let mut short = vec![false; n];
+    let mut saving = vec![0u32; n];
+    for s in sites {
+        if let Some(x) = saving.get_mut(s.pc) {
+            *x = s.saving();
+        }
+    }
+    // saved[pc] = bytes saved by short jumps in slots before pc.
+    let mut saved = vec![0u32; n + 1];
+    loop {
+        for pc in 0..n {
+            saved[pc + 1] = saved[pc] + if short[pc] { saving[pc] } else { 0 };
+        }
+        let mut changed = false;
+        for s in sites {
+            if short[s.pc] {
+                continue;
+            }
+            let this = s.saving() as i64;
+            let end = first.end[s.pc] as i64 - saved[s.pc + 1] as i64 - this;
+            let mut to = first.start[s.target] as i64 - saved[s.target] as i64;
+            if s.target > s.pc {
+                to -= this;
+            }
+            if i8::try_from(to - end).is_ok() {
+                short[s.pc] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let layout = Layout {
+        entry: functions.iter().zip(&first.entry).map(|(f, &e)| e - saved[f.start]).collect(),
+        start: (0..n).map(|pc| first.start[pc] - saved[pc]).collect(),
+        end: (0..n).map(|pc| first.end[pc] - saved[pc + 1]).collect(),
+    };
+    (layout, short)
 }
 
 fn output(code: Vec<u8>, layout: Layout, functions: &[Function], opts: &JitOptions, passes: u32) -> JitOutput {
@@ -144,18 +208,20 @@ fn check_targets(insns: &[Insn], functions: &[Function]) -> Result<(), JitError>
 fn emit_pass(
     insns: &[Insn],
     functions: &[Function],
+    frames: &[Frame],
     opts: &JitOptions,
     jumps: Jumps,
-) -> Result<(Vec<u8>, Layout), JitError> {
-    let mut e = Emitter::new(opts, jumps, functions);
+    capacity: usize,
+) -> Result<(Vec<u8>, Layout, Vec<Site>), JitError> {
+    let mut e = Emitter::new(opts, jumps, functions, frames, capacity);
     let mut layout = Layout {
         entry: Vec::with_capacity(functions.len()),
         start: Vec::with_capacity(insns.len()),
         end: Vec::with_capacity(insns.len()),
     };
-    for f in functions {
+    for (i, f) in functions.iter().enumerate() {
         layout.entry.push(e.offset()?);
-        e.prologue(f.stack_depth);
+        e.prologue(i);
         for pc in f.start..f.end {
             layout.start.push(e.offset()?);
             if let Some(insn) = insns.get(pc) {
@@ -164,9 +230,9 @@ fn emit_pass(
             layout.end.push(e.offset()?);
         }
     }
-    let code = e.finish();
+    let (code, sites) = e.finish();
     if code.len() > MAX_CODE || code.len() > code_size_bound(insns.len(), functions.len()) {
         return Err(JitError::CodeTooLarge { size: code.len() });
     }
-    Ok((code, layout))
+    Ok((code, layout, sites))
 }

@@ -47,8 +47,14 @@ pub struct Asm {
 }
 
 impl Asm {
+    #[cfg(test)]
     pub fn new() -> Asm {
         Asm { buf: Vec::new() }
+    }
+
+    /// An empty buffer with room for `n` bytes.
+    pub fn with_capacity(n: usize) -> Asm {
+        Asm { buf: Vec::with_capacity(n) }
     }
 
     /// Bytes emitted so far.
@@ -91,8 +97,18 @@ impl Asm {
     /// r/m register (if any) is 8-bit when `size` is [`OpSize::S8`]: both
     /// need a REX prefix to mean `spl`..`dil` rather than `ah`..`bh`.
     fn modrm(&mut self, size: OpSize, opcode: &[u8], reg: u8, reg_is_byte_reg: bool, rm: Rm) {
+        // Assembled in a small array and appended at once: this is the
+        // JIT's hottest function.
+        let mut out = [0u8; 16];
+        let mut n = 0;
+        let mut put = |b: u8| {
+            if let Some(slot) = out.get_mut(n) {
+                *slot = b;
+                n += 1;
+            }
+        };
         if size == OpSize::S16 {
-            self.byte(0x66);
+            put(0x66);
         }
         let (rm_low, b_ext) = match rm {
             Rm::Reg(r) => (r.low3(), r.is_extended()),
@@ -112,12 +128,14 @@ impl Asm {
         let force = size == OpSize::S8
             && ((reg_is_byte_reg && byte_reg(reg)) || matches!(rm, Rm::Reg(r) if r.byte_needs_rex()));
         if rex != 0x40 || force {
-            self.byte(rex);
+            put(rex);
         }
-        self.buf.extend_from_slice(opcode);
+        for &b in opcode {
+            put(b);
+        }
         let reg3 = (reg & 7) << 3;
         match rm {
-            Rm::Reg(r) => self.byte(0xc0 | reg3 | r.low3()),
+            Rm::Reg(r) => put(0xc0 | reg3 | r.low3()),
             Rm::Mem(m) => {
                 // rbp/r13 as base with mod 00 would mean rip-relative or
                 // no base, so they always carry a displacement.
@@ -128,18 +146,19 @@ impl Asm {
                 } else {
                     0x80
                 };
-                self.byte(mode | reg3 | rm_low);
+                put(mode | reg3 | rm_low);
                 if rm_low == 4 {
                     // rsp/r12 as base need a SIB byte: no index, base rsp.
-                    self.byte(0x24);
+                    put(0x24);
                 }
                 match mode {
-                    0x40 => self.byte(m.disp as i8 as u8),
-                    0x80 => self.imm32(m.disp),
+                    0x40 => put(m.disp as i8 as u8),
+                    0x80 => m.disp.to_le_bytes().into_iter().for_each(&mut put),
                     _ => {}
                 }
             }
         }
+        self.buf.extend_from_slice(&out[..n]);
     }
 
     /// An instruction whose reg field names register `reg`.
