@@ -11,6 +11,7 @@
 //! - [`args`]: the argument list and a small option parser.
 //! - [`heap`]: the allocator (a free list over a static arena), so programs
 //!   can use `Vec` and `String`.
+//! - [`lkm`]: `/dev/lkm` for `modload`, `modunload`, `modstat` and `lkmd`.
 //! - [`passwd`]: user names from `/etc/passwd`.
 //! - [`shell`]: the command language of `sh` (tested on the host with
 //!   `cargo test -p user --lib`).
@@ -21,6 +22,7 @@ extern crate alloc;
 pub mod args;
 pub mod heap;
 pub mod io;
+pub mod lkm;
 pub mod passwd;
 pub mod shell;
 pub mod sys;

@@ -1,0 +1,136 @@
+use super::*;
+use alloc::vec;
+use lkm::{ClassParams, LineEntry, LineTable, ProgramImage};
+
+fn image(programs: &[&str]) -> Image {
+    Image {
+        name: "rtc".into(),
+        params: ClassParams::Dev { major: 0, name: "rtc".into() },
+        programs: programs.iter().map(|e| ProgramImage { entry: (*e).into(), code: vec![0; 80] }).collect(),
+        maps: vec![],
+        rodata: vec![],
+        ports: vec![],
+        lines: Some(LineTable {
+            source: "modules/rtc.wm".into(),
+            programs: programs
+                .iter()
+                .map(|_| vec![LineEntry { slot: 0, line: 1, col: 1 }, LineEntry { slot: 5, line: 3, col: 5 }])
+                .collect(),
+        }),
+    }
+}
+
+const SOURCE: &str = "module rtc: dev(0, \"rtc\");\nfn read(ctx: &DevReadCtx) -> i64 {\n    outb(0x64, 1);\n}\n";
+
+const REPORT: &str = "entry point `read` rejected\nerror[bad-port]: port 0x64 was not declared by the module\n --> insn 7: call 33\n  = help: declare the port in the module header\n";
+
+#[test]
+fn rejection_shows_the_source_line_under_the_instruction() {
+    let img = image(&["open", "read"]);
+    let out = render_rejection(REPORT, Some(&img), |p| (p == "modules/rtc.wm").then(|| SOURCE.to_string()));
+    assert_eq!(
+        out,
+        "entry point `read` rejected\n\
+         error[bad-port]: port 0x64 was not declared by the module\n \
+         --> insn 7: call 33\n  \
+         --> modules/rtc.wm:3:5\n  |\n3 |     outb(0x64, 1);\n  |     ^\n  \
+         = help: declare the port in the module header\n"
+    );
+}
+
+#[test]
+fn rejection_without_source_file_keeps_the_position() {
+    let img = image(&["open", "read"]);
+    let out = render_rejection(REPORT, Some(&img), |_| None);
+    assert!(out.contains(" --> insn 7: call 33\n  --> modules/rtc.wm:3:5\n  = help"), "{out}");
+}
+
+#[test]
+fn rejection_of_an_unparsable_image_is_shown_verbatim() {
+    let text = "error: malformed image: truncated in program 0\n";
+    assert_eq!(render_rejection(text, None, |_| None), text);
+}
+
+#[test]
+fn location_needs_the_program_when_there_are_several() {
+    let img = image(&["open", "read"]);
+    let anonymous = "error[x]: bad\n --> insn 2: exit\n";
+    assert_eq!(report_location(anonymous, &img), None);
+    assert_eq!(report_location(anonymous, &image(&["call"])), Some((0, 2)));
+    assert_eq!(report_location(REPORT, &img), Some((1, 7)));
+    assert_eq!(report_location("program `open`: x\n --> insn 12\n", &img), Some((0, 12)));
+}
+
+#[test]
+fn reserve_name_comes_from_the_header_or_the_file() {
+    let bytes = image(&["read"]).to_bytes();
+    assert_eq!(header_name(&bytes), Some("rtc"));
+    assert_eq!(reserve_name("/modules/bogus/x.lkm", &bytes), "rtc");
+    assert_eq!(reserve_name("/modules/bogus/truncated.lkm", &bytes[..8]), "truncated");
+    assert_eq!(reserve_name("junk", b"\x7fLKM\x01\x00\x00\x00\xff"), "junk");
+    let long = "a".repeat(40) + ".lkm";
+    assert_eq!(reserve_name(&long, b"").len(), lkm::MAXLKMNAME);
+}
+
+#[test]
+fn stat_rows_line_up_with_the_classic_header() {
+    let s = LmcStat {
+        id: 3,
+        class: lkm::class::LM_DEV as u32,
+        name: ioctl::name_field("rtc").unwrap(),
+        offset: 32,
+        area: 0x80_2000,
+        size: 0x1a0,
+        private: 32,
+        ver: 1,
+        ..Default::default()
+    };
+    let row = stat_row(&s);
+    assert_eq!(row, "DEV       3  32 00802000 01a0   32   1 rtc");
+    let header = stat_header();
+    for col in ["Id", "Off", "Loadaddr", "Size", "Info", "Rev"] {
+        let end = header.find(col).unwrap() + col.len();
+        let cell_end = row[..end].trim_end().len();
+        assert_eq!(cell_end, end, "column {col} ends at {end} in {header:?} and {row:?}");
+    }
+    assert_eq!(header.find("Module Name"), row.find("rtc"));
+}
+
+#[test]
+fn statv_lists_programs_and_maps_with_entry_counts() {
+    let mut v = LmcStatv { id: 0, nprogs: 1, nmaps: 1, code_size: 96, runs: 4, ..Default::default() };
+    v.progs[0].entry[..4].copy_from_slice(b"read");
+    v.progs[0].slots = 12;
+    v.progs[0].code_size = 96;
+    v.maps[0].name = ioctl::name_field("ticks").unwrap();
+    v.maps[0].kind = 0;
+    v.maps[0].key_size = 4;
+    v.maps[0].value_size = 8;
+    v.maps[0].max_entries = 1;
+    v.maps[0].entries = 1;
+    let lines = statv_lines(&v);
+    assert_eq!(
+        lines,
+        vec![
+            "        code: 96 bytes, 4 runs".to_string(),
+            "        program read        12 insns     96 bytes".to_string(),
+            "        map ticks array<8>[1]: 1 entries".to_string(),
+        ]
+    );
+    v.state = ioctl::LKM_STATE_FAILED;
+    assert!(statv_lines(&v)[0].contains("FAILED"));
+}
+
+#[test]
+fn errors_name_the_problem_and_the_fix() {
+    let f = explain(Step::Open { write: true }, Errno::EACCES, DEV_LKM);
+    assert_eq!(
+        f.render("modload"),
+        "modload: error: /dev/lkm: permission denied (EACCES)\n\
+         modload: help: only the superuser may load and unload modules (try `su`)\n"
+    );
+    let f = explain(Step::Reserve, Errno::EEXIST, "rtc");
+    assert!(f.render("modload").contains("a module named `rtc` is already loaded (EEXIST)"));
+    let f = explain(Step::Unload, Errno::EBUSY, "module `rtc`");
+    assert!(f.render("modunload").contains("module `rtc` is in use (EBUSY)"));
+}
