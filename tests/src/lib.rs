@@ -4,9 +4,11 @@
 //! * [`cases`]: the verifier case format (parsing and running cases).
 //! * [`fuzz`]: the program generator and run environment of the soundness fuzzing.
 //! * [`conformance`]: reading the bpf_conformance `.data` files.
+//! * [`jitdiff`]: the JIT against the interpreter on fuzzer programs.
 //! * [`jitrun`]: verifying under the test profile and running through the JIT.
 
 pub mod conformance;
+pub mod jitdiff;
 pub mod jitrun;
 pub mod cases;
 pub mod fuzz;

@@ -71,16 +71,31 @@ impl Emitter<'_> {
     }
 
     fn movsx(&mut self, pc: usize, width: Width, bits: u8, d: R, src: Src) -> Result<(), JitError> {
-        let Src::Reg(s) = src else {
-            return Err(JitError::Unsupported { pc, what: "a sign-extending move of an immediate" });
+        let unsupported = JitError::Unsupported { pc, what: "this sign-extending move width" };
+        let s = match src {
+            Src::Reg(s) => x86(s),
+            Src::Imm(k) => {
+                // Not an RFC 9669 encoding (the decoder refuses it), but a
+                // well-defined instruction: the value is known now.
+                let value = match (width, bits) {
+                    (Width::W64, 8) => k as i8 as i64 as u64,
+                    (Width::W64, 16) => k as i16 as i64 as u64,
+                    (Width::W64, 32) => k as i64 as u64,
+                    (Width::W32, 8) => k as i8 as i32 as u32 as u64,
+                    (Width::W32, 16) => k as i16 as i32 as u32 as u64,
+                    _ => return Err(unsupported),
+                };
+                self.imm_to_reg(d, value);
+                return Ok(());
+            }
         };
         let from = match (width, bits) {
             (_, 8) => OpSize::S8,
             (_, 16) => OpSize::S16,
             (Width::W64, 32) => OpSize::S32,
-            _ => return Err(JitError::Unsupported { pc, what: "this sign-extending move width" }),
+            _ => return Err(unsupported),
         };
-        self.asm.movsx_rr(size(width), from, d, x86(s));
+        self.asm.movsx_rr(size(width), from, d, s);
         Ok(())
     }
 

@@ -90,7 +90,7 @@ impl<'a> Emitter<'a> {
             Insn::Endian { kind, bits, dst } => self.endian(pc, kind, bits, dst),
             Insn::LoadImm64 { dst, imm } => self.load_imm64(pc, x86(dst), imm),
             Insn::Imm64Tail => Ok(()),
-            Insn::Load { size, signed, dst, src, off } => self.load(pc, size, signed, dst, src, off),
+            Insn::Load { size, signed, dst, src, off } => self.load(size, signed, dst, src, off),
             Insn::Store { size, dst, off, src } => self.store(size, dst, off, src),
             Insn::Atomic { size, op, fetch, dst, src, off } => self.atomic(pc, size, op, fetch, dst, src, off),
             Insn::Ja { .. } => self.jump(pc, None, insn),

@@ -20,13 +20,15 @@ fn op_size(size: Size) -> OpSize {
 }
 
 impl Emitter<'_> {
-    pub(super) fn load(&mut self, pc: usize, size: Size, signed: bool, dst: Reg, src: Reg, off: i16) -> Result<(), JitError> {
+    pub(super) fn load(&mut self, size: Size, signed: bool, dst: Reg, src: Reg, off: i16) -> Result<(), JitError> {
         let (d, m) = (x86(dst), Mem::new(x86(src), off as i32));
         match (size, signed) {
             (Size::B | Size::H, false) => self.asm.movzx_load(op_size(size), d, m),
-            (Size::W | Size::DW, false) => self.asm.load(op_size(size), d, m),
+            (Size::W, false) => self.asm.load(OpSize::S32, d, m),
+            // Sign-extending 64 bits to 64 is a plain load (the decoder
+            // refuses this encoding, but its meaning is clear).
+            (Size::DW, _) => self.asm.load(OpSize::S64, d, m),
             (Size::B | Size::H | Size::W, true) => self.asm.movsx_load(op_size(size), d, m),
-            (Size::DW, true) => return Err(JitError::Unsupported { pc, what: "a sign-extending 64-bit load" }),
         }
         Ok(())
     }

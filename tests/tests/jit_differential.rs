@@ -1,0 +1,55 @@
+//! Differential testing: every program the verifier's fuzzer generates and
+//! the verifier accepts runs in the checking interpreter and through the JIT
+//! (plain and with constant blinding) on the same random inputs; r0, the
+//! context and every map must end up identical.
+//!
+//! `WARDEN_JIT_DIFF_PROGRAMS` sets the number of generated programs
+//! (default 20,000, a few seconds; `cargo xtask fuzz` runs more);
+//! `WARDEN_FUZZ_SEED` the first seed (default 1). A failure names the seed.
+
+use verifier::{listing, verify};
+use warden_tests::fuzz::{generate, profile, Rng};
+use warden_tests::jitdiff::{run_jit, run_vm, Inputs};
+
+#[test]
+fn jit_agrees_with_the_interpreter_on_fuzzed_programs() {
+    let count: u64 = std::env::var("WARDEN_JIT_DIFF_PROGRAMS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let first: u64 = std::env::var("WARDEN_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let profile = profile();
+    let (mut accepted, mut runs, mut vm_violations, mut mismatches) = (0u64, 0u64, 0u64, Vec::new());
+    for seed in first..first + count {
+        let mut rng = Rng::new(seed);
+        let program = generate(&mut rng);
+        let Ok(verified) = verify(&program, &profile) else { continue };
+        accepted += 1;
+        for _ in 0..3 {
+            let inputs = Inputs::new(&profile, &mut rng);
+            let Ok(want) = run_vm(&program, &profile, &inputs) else {
+                // The soundness fuzz test reports these; never run them natively.
+                vm_violations += 1;
+                continue;
+            };
+            runs += 1;
+            for blinding in [None, Some(seed)] {
+                match run_jit(&verified, &profile, &inputs, blinding) {
+                    Ok(got) if got == want => {}
+                    Ok(got) => mismatches.push(format!(
+                        "seed {seed} (blinding {blinding:?}): interpreter {want:x?}\n  JIT {got:x?}\n{}",
+                        listing(&program)
+                    )),
+                    Err(e) => mismatches.push(format!("seed {seed}: {e}")),
+                }
+            }
+        }
+    }
+    println!(
+        "JIT differential: {count} programs, {accepted} accepted, {runs} runs compared (x2 with blinding), {} mismatches, {vm_violations} runs skipped for interpreter violations",
+        mismatches.len()
+    );
+    for m in mismatches.iter().take(3) {
+        println!("MISMATCH {m}");
+    }
+    assert!(mismatches.is_empty(), "{} runs differ", mismatches.len());
+    assert_eq!(vm_violations, 0, "the interpreter found violations in accepted programs (see soundness_fuzz)");
+    assert!(accepted * 20 > count, "too few programs accepted to test anything: {accepted} of {count}");
+}
