@@ -124,8 +124,13 @@ pub struct LmcStat {
     pub private: u64,
     /// Out: the image format version (`Rev`).
     pub ver: u32,
-    pub _pad: u32,
+    /// Out: state bits ([`LMSTAT_FAILED`]).
+    pub flags: u32,
 }
+
+/// `LmcStat::flags`: the module's native code faulted; it no longer runs
+/// and can only be unloaded.
+pub const LMSTAT_FAILED: u32 = 1;
 
 /// Describe a module's programs and maps, by id or by name when the id is
 /// -1 (allowed on a read-only descriptor, like `LMSTAT`; `modstat -v`).

@@ -155,3 +155,18 @@ pub fn report_text(image: &Image, program: usize, report: &Report) -> String {
     }
     s
 }
+
+/// The verifier's log of every program of an image (for `modc check --log`).
+pub fn verifier_log(image: &Image) -> String {
+    let mut out = String::new();
+    for (i, p) in image.programs.iter().enumerate() {
+        out += &format!("; program `{}`\n", p.entry);
+        if let (Ok(program), Ok(profile)) = (verifier::decode(&p.code), lkm::profile_for(image, i)) {
+            let result = verifier::verify_verbose(&program, &profile, &mut out);
+            if let Err(r) = result {
+                out += &format!("{r}\n");
+            }
+        }
+    }
+    out
+}

@@ -70,6 +70,17 @@ pub fn lex(src: &str, diags: &mut Vec<Diag>) -> Vec<Token> {
                 }
             };
             out.push(Token { tok: Tok::Byte(byte), span: Span::new(start, i) });
+        } else if c == b'b' && b.get(i + 1) == Some(&b'"') {
+            // A byte string `b"..."` is the same as a string literal.
+            i += 2;
+            let (value, next) = char_body(b, i, b'"', diags);
+            i = next;
+            if i < b.len() {
+                i += 1;
+            } else {
+                diags.push(Diag::error("unterminated string literal", Span::new(start, start + 2), "string starts here"));
+            }
+            out.push(Token { tok: Tok::Str(value), span: Span::new(start, i) });
         } else if c.is_ascii_alphabetic() || c == b'_' {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
                 i += 1;

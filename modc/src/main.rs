@@ -29,6 +29,9 @@ enum Command {
         /// Print per-program statistics.
         #[arg(short, long)]
         verbose: bool,
+        /// Write the verifier's log (state before each instruction) to this file.
+        #[arg(long)]
+        log: Option<PathBuf>,
     },
     /// Disassemble an image (or a `.wm` module), with source lines interleaved.
     Disasm { file: PathBuf },
@@ -65,7 +68,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Build { file, output } => build(&file, output),
-        Command::Check { file, verbose } => check(&file, verbose),
+        Command::Check { file, verbose, log } => check(&file, verbose, log.as_deref()),
         Command::Disasm { file } => disasm(&file),
         Command::Asm { file, output, name, entry } => asm(&file, output, name, &entry),
         Command::Verify { raw, ctx_size, pre, verbose } => verify_raw(&raw, ctx_size, &pre, verbose),
@@ -137,7 +140,15 @@ fn build(file: &Path, output: Option<PathBuf>) -> Result<(), String> {
     write(&out, &c.image.to_bytes())
 }
 
-fn check(file: &Path, verbose: bool) -> Result<(), String> {
+fn check(file: &Path, verbose: bool, log: Option<&Path>) -> Result<(), String> {
+    if let Some(log) = log {
+        let image = if file.extension().is_some_and(|e| e == "lkm") {
+            lkm::parse(&read(file)?).map_err(|e| format!("error: `{}`: {e}\n", file.display()))?
+        } else {
+            compile_file(file)?.0.image
+        };
+        write(log, modc::driver::verifier_log(&image).as_bytes())?;
+    }
     if file.extension().is_some_and(|e| e == "lkm") {
         let image = lkm::parse(&read(file)?).map_err(|e| format!("error: `{}`: {e}\n", file.display()))?;
         let mut out = String::new();

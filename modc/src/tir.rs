@@ -261,6 +261,8 @@ pub enum Init {
     Struct(Vec<Init>),
     /// A copy of another place.
     Copy(Place),
+    /// The bytes of a string literal, then zeros up to the array's length.
+    Bytes(Vec<u8>),
 }
 
 #[derive(Clone, Debug)]

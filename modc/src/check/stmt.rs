@@ -15,13 +15,15 @@ pub struct FnScope {
     scopes: Vec<HashMap<String, LocalId>>,
     pub ret: Ty,
     loops: u32,
+    /// Upper bounds of immutable integer locals, known from their initialiser.
+    bounds: HashMap<LocalId, u64>,
     /// The function's index, for the call graph (None at module level).
     pub current: Option<usize>,
 }
 
 impl FnScope {
     pub fn module_level() -> FnScope {
-        FnScope { locals: Vec::new(), mutable: Vec::new(), scopes: vec![HashMap::new()], ret: Ty::Unit, loops: 0, current: None }
+        FnScope { locals: Vec::new(), mutable: Vec::new(), scopes: vec![HashMap::new()], ret: Ty::Unit, loops: 0, bounds: HashMap::new(), current: None }
     }
 
     pub fn lookup(&self, name: &str) -> Option<LocalId> {
@@ -84,7 +86,14 @@ impl Checker {
                     None => None,
                 };
                 let (init, ty) = self.init(scope, init, declared.as_ref())?;
+                let bound = match (&init, *mutable) {
+                    (Init::Scalar(e), false) => self.upper_bound(scope, e),
+                    _ => None,
+                };
                 let id = scope.declare(&name.name, LocalKind::Value(ty), *mutable, name.span);
+                if let Some(b) = bound {
+                    scope.bounds.insert(id, b);
+                }
                 (TStmtKind::Let(id, init), *span)
             }
             Stmt::Assign { place, op, value, span } => (self.assign(scope, place, *op, value)?, *span),
@@ -237,6 +246,7 @@ impl Checker {
             }
             TExprKind::Binary(ast::BinOp::Rem, _, b) if !e.ty.int().signed() => b.constant().map(|m| m.saturating_sub(1)),
             TExprKind::Load(p) => ctx_bound(scope, p),
+            TExprKind::Local(id) => scope.bounds.get(id).copied(),
             TExprKind::Cast(inner) if !e.ty.int().signed() => self.upper_bound(scope, inner),
             _ => None,
         }
@@ -260,6 +270,25 @@ impl Checker {
                 let ty = Ty::Array(Box::new(et), count as u32);
                 self.check_init_ty(expected, &ty, e.span)?;
                 Some((Init::Repeat(Box::new(iv), count as u32), ty))
+            }
+            (ExprKind::Str(bytes), _) => {
+                let ty = match expected {
+                    Some(Ty::Array(elem, n)) if **elem == Ty::Int(IntTy::U8) && *n as usize >= bytes.len() => {
+                        Ty::Array(elem.clone(), *n)
+                    }
+                    Some(t) => {
+                        let name = self.ty_name(t);
+                        self.error(Diag::error("mismatched types", e.span, format!("expected `{name}`, found a string of {} bytes", bytes.len()))
+                            .note("a string initialises a `[u8; N]` with N at least its length"));
+                        return None;
+                    }
+                    None if bytes.is_empty() => {
+                        self.error(Diag::error("empty string", e.span, "arrays have at least one element"));
+                        return None;
+                    }
+                    None => Ty::Array(Box::new(Ty::Int(IntTy::U8)), bytes.len() as u32),
+                };
+                Some((Init::Bytes(bytes.clone()), ty))
             }
             (ExprKind::List(items), _) => {
                 let mut elem = match expected {

@@ -424,21 +424,30 @@ impl<'a> FnGen<'a> {
     }
 
     /// Loads a scalar place into a new temporary; out of bounds gives 0.
+    /// The result is zeroed first and the load skipped when out of bounds,
+    /// so that the two paths meet at a single point.
     pub fn load_place(&mut self, p: &Place) -> GResult<Reg> {
         let it = p.ty.int();
-        let oob = (!p.indices.is_empty()).then(|| self.new_label());
-        let addr = self.address(p, oob)?;
-        let dst = if addr.owned { addr.reg } else { self.alloc_temp()? };
+        if p.indices.is_empty() {
+            let addr = self.address(p, None)?;
+            let dst = if addr.owned { addr.reg } else { self.alloc_temp()? };
+            self.load(size_of(it.size()), dst, addr.reg, addr.off);
+            if it.signed() && it.size() < 8 {
+                self.normalize(dst, it);
+            }
+            return Ok(dst);
+        }
+        let dst = self.alloc_temp()?;
+        self.load_const(dst, 0);
+        let skip = self.new_label();
+        let addr = self.address(p, Some(skip))?;
         self.load(size_of(it.size()), dst, addr.reg, addr.off);
+        if addr.owned {
+            self.free_temp(addr.reg);
+        }
+        self.bind(skip);
         if it.signed() && it.size() < 8 {
             self.normalize(dst, it);
-        }
-        if let Some(oob) = oob {
-            let done = self.new_label();
-            self.jump(done);
-            self.bind(oob);
-            self.load_const(dst, 0);
-            self.bind(done);
         }
         Ok(dst)
     }

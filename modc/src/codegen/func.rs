@@ -84,8 +84,8 @@ pub fn scratch_plan(tir: &Tir, f: &TFn) -> ScratchPlan {
     let mut locals = Vec::new();
     for id in ids {
         if let Some(LocalKind::Value(t)) = f.locals.get(id).map(|l| &l.kind) {
-            let (s, a) = layout(t, &tir.structs);
-            let a = a.clamp(1, 8);
+            let (s, _) = layout(t, &tir.structs);
+            let a = 8;
             size = size.div_ceil(a) * a;
             locals.push((id, size));
             size += s;

@@ -66,6 +66,7 @@ pub fn choose_registers(f: &TFn, scratch: bool) -> (Vec<Option<Reg>>, usize) {
             Init::Repeat(x, _) => init(x, d, ws),
             Init::List(xs) | Init::Struct(xs) => xs.iter().for_each(|x| init(x, d, ws)),
             Init::Copy(p) => place(p, d, ws),
+            Init::Bytes(_) => {}
         }
     }
     fn stmts(ss: &[TStmt], d: u32, ws: &mut Vec<u64>, hidden: &mut Vec<u64>) {
@@ -223,11 +224,13 @@ impl<'a> FnGen<'a> {
                     self.assign_local(*id, o)?;
                 } else {
                     let (size, align) = layout(&ty, &self.tir.structs);
-                    self.place_local(*id, size, align, false);
+                    let _ = align;
+                    self.place_local(*id, size, 8, false);
                     let whole = Place { base: Base::Stack(*id), offset: 0, indices: vec![], ty: ty.clone() };
                     let mark = self.frame;
                     let dst = self.address(&whole, None)?;
-                    self.init_at(dst, &ty, init)?;
+                    // A whole local starts 8-byte aligned: fill it in wide stores.
+                    self.init_aligned(dst, &ty, init, 8)?;
                     if dst.owned {
                         self.free_temp(dst.reg);
                     }
@@ -367,7 +370,9 @@ impl<'a> FnGen<'a> {
         }
         let oob = (!p.indices.is_empty()).then(|| self.new_label());
         let addr = self.address(p, oob)?;
-        self.init_at(addr, &p.ty, init)?;
+        let whole = p.indices.is_empty() && p.offset % 8 == 0;
+        let align = if whole { 8 } else { layout(&p.ty, &self.tir.structs).1 };
+        self.init_aligned(addr, &p.ty, init, align)?;
         if addr.owned {
             self.free_temp(addr.reg);
         }
@@ -379,8 +384,37 @@ impl<'a> FnGen<'a> {
 
     /// Writes an initialiser of type `ty` at `dst`.
     fn init_at(&mut self, dst: Addr, ty: &Ty, init: &Init) -> GResult<()> {
-        let (size, align) = layout(ty, &self.tir.structs);
+        let (_, align) = layout(ty, &self.tir.structs);
+        self.init_aligned(dst, ty, init, align)
+    }
+
+    /// Like [`FnGen::init_at`], with `dst` known to be aligned to `align`.
+    fn init_aligned(&mut self, dst: Addr, ty: &Ty, init: &Init, align: u32) -> GResult<()> {
+        let (size, _) = layout(ty, &self.tir.structs);
         match init {
+            Init::Bytes(bytes) => {
+                let mut all = bytes.clone();
+                all.resize(size as usize, 0);
+                let t = self.alloc_temp()?;
+                let mut done = 0usize;
+                while done < all.len() {
+                    let chunk = [8usize, 4, 2, 1].into_iter().find(|&c| c <= align.max(1) as usize && c <= all.len() - done).unwrap_or(1);
+                    let mut word = [0u8; 8];
+                    word[..chunk].copy_from_slice(&all[done..done + chunk]);
+                    let v = u64::from_le_bytes(word);
+                    let src = match i32::try_from(v as i64) {
+                        Ok(i) => Src::Imm(i),
+                        Err(_) if chunk < 8 && v <= i32::MAX as u64 => Src::Imm(v as i32),
+                        Err(_) => {
+                            self.load_const(t, v);
+                            Src::Reg(t)
+                        }
+                    };
+                    self.store(size_of(chunk as u32), dst.reg, dst.off + done as i16, src);
+                    done += chunk;
+                }
+                self.free_temp(t);
+            }
             Init::Scalar(e) => {
                 let o = self.eval(e)?;
                 let o = match o {
@@ -404,7 +438,7 @@ impl<'a> FnGen<'a> {
                     _ => None,
                 };
                 match byte {
-                    Some(b) => self.fill(dst, size, align, b)?,
+                    Some(b) => self.fill(dst, size, align.max(layout(ty, &self.tir.structs).1), b)?,
                     None => {
                         for k in 0..*n {
                             let at = Addr { off: dst.off + (k * esize) as i16, ..dst };
@@ -583,6 +617,7 @@ pub fn indexed_locals(ss: &[TStmt], out: &mut Vec<LocalId>) {
             Init::Repeat(x, _) => init(x, out),
             Init::List(xs) | Init::Struct(xs) => xs.iter().for_each(|x| init(x, out)),
             Init::Copy(p) => place(p, out),
+            Init::Bytes(_) => {}
         }
     }
     for s in ss {
