@@ -1,7 +1,10 @@
 //! Differential test of the interpreter against rbpf's, an independent
-//! implementation: random straight-line programs of 64- and 32-bit
-//! arithmetic, byte-order conversions and forward conditional jumps (the
-//! instructions both implement) must leave the same registers.
+//! implementation: random programs of 64- and 32-bit arithmetic, byte-order
+//! conversions and forward conditional jumps (the instructions both
+//! implement) must leave the same registers; with loads and stores of every
+//! size on a memory block (r1) and the stack (r10) added, the same memory
+//! too. In the memory programs r1 and r10 only serve as base addresses, as
+//! the two interpreters' addresses differ.
 //!
 //! Two known deviations of rbpf 0.4 from RFC 9669 are avoided rather than
 //! tested (the conformance suite checks this interpreter on both):
@@ -14,8 +17,8 @@
 //! And rbpf's 64-bit `neg` overflows (a panic in a debug build) on
 //! INT_MIN, so only the 32-bit `neg` is generated.
 
-use verifier::{AluOp, Cond, Endian, Imm64, Insn, Program, Reg, Src, Width, encode};
-use vm::{Config, NoHelpers, Vm};
+use verifier::{AluOp, Cond, Endian, Imm64, Insn, Program, Reg, Size, Src, Width, encode};
+use vm::{Config, NoHelpers, Value, Vm};
 
 struct Rng(u64);
 
@@ -29,8 +32,15 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-    fn reg(&mut self) -> Reg {
-        Reg::new(self.below(10) as u8).unwrap()
+    /// A register to compute with: r0 to r9, or r0 and r2 to r9 when r1
+    /// holds the memory address.
+    fn reg(&mut self, memory: bool) -> Reg {
+        let regs: &[u8] = if memory {
+            &[0, 2, 3, 4, 5, 6, 7, 8, 9]
+        } else {
+            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+        };
+        Reg::new(regs[self.below(regs.len() as u64) as usize]).unwrap()
     }
     fn imm(&mut self) -> i32 {
         match self.below(4) {
@@ -70,61 +80,59 @@ const CONDS: [Cond; 11] = [
     Cond::SLe,
 ];
 
-fn generate(rng: &mut Rng) -> Program {
+/// Bytes of the memory block of the memory programs.
+const MEM: i16 = 64;
+
+const SIZES: [Size; 4] = [Size::B, Size::H, Size::W, Size::DW];
+
+/// A memory access of `size` bytes: r1 + 0..MEM or r10 - MEM..0.
+fn place(rng: &mut Rng, size: Size) -> (Reg, i16) {
+    let n = size.bytes() as i16;
+    let off = rng.below((MEM - n + 1) as u64) as i16;
+    if rng.below(2) == 0 { (Reg::R1, off) } else { (Reg::R10, off - MEM) }
+}
+
+fn generate(rng: &mut Rng, memory: bool) -> Program {
     let mut insns = Vec::new();
     for r in 0..10 {
         let dst = Reg::new(r).unwrap();
-        insns.push(Insn::LoadImm64 {
-            dst,
-            imm: Imm64::Value(rng.next()),
-        });
-        insns.push(Insn::Imm64Tail);
+        if !(memory && dst == Reg::R1) {
+            insns.push(Insn::LoadImm64 { dst, imm: Imm64::Value(rng.next()) });
+            insns.push(Insn::Imm64Tail);
+        }
     }
     let body = 40;
     for i in 0..body {
-        let width = if rng.below(2) == 0 {
-            Width::W32
-        } else {
-            Width::W64
-        };
-        let dst = rng.reg();
-        let src = if rng.below(2) == 0 {
-            Src::Reg(rng.reg())
-        } else {
-            Src::Imm(rng.imm())
-        };
-        match rng.below(10) {
-            0 => insns.push(Insn::Neg {
-                width: Width::W32,
-                dst,
-            }),
+        let width = if rng.below(2) == 0 { Width::W32 } else { Width::W64 };
+        let dst = rng.reg(memory);
+        let src = if rng.below(2) == 0 { Src::Reg(rng.reg(memory)) } else { Src::Imm(rng.imm()) };
+        let kind = rng.below(if memory { 14 } else { 10 });
+        let insn = match kind {
+            0 => Insn::Neg { width: Width::W32, dst },
             1 => {
-                let kind = if rng.below(2) == 0 {
-                    Endian::ToLe
-                } else {
-                    Endian::ToBe
-                };
-                let bits = [16, 32, 64][rng.below(3) as usize];
-                insns.push(Insn::Endian { kind, bits, dst });
+                let kind = if rng.below(2) == 0 { Endian::ToLe } else { Endian::ToBe };
+                Insn::Endian { kind, bits: [16, 32, 64][rng.below(3) as usize], dst }
             }
             2 | 3 => {
                 let cond = CONDS[rng.below(11) as usize];
-                let unsigned = matches!(
-                    cond,
-                    Cond::Eq | Cond::Ne | Cond::Gt | Cond::Ge | Cond::Lt | Cond::Le
-                );
+                let unsigned =
+                    matches!(cond, Cond::Eq | Cond::Ne | Cond::Gt | Cond::Ge | Cond::Lt | Cond::Le);
                 let src = match src {
                     Src::Imm(i) if unsigned && width == Width::W64 => Src::Imm(i & i32::MAX),
                     other => other,
                 };
                 let off = rng.below((body - i) as u64 + 3) as i16;
-                insns.push(Insn::Jump {
-                    width,
-                    cond,
-                    dst,
-                    src,
-                    off,
-                });
+                Insn::Jump { width, cond, dst, src, off }
+            }
+            10 | 11 => {
+                let size = SIZES[rng.below(4) as usize];
+                let (base, off) = place(rng, size);
+                Insn::Load { size, signed: false, dst, src: base, off }
+            }
+            12 | 13 => {
+                let size = SIZES[rng.below(4) as usize];
+                let (base, off) = place(rng, size);
+                Insn::Store { size, dst: base, off, src }
             }
             _ => {
                 let op = OPS[rng.below(12) as usize];
@@ -132,46 +140,70 @@ fn generate(rng: &mut Rng) -> Program {
                     (AluOp::Mod, Width::W32, _) => Src::Imm(rng.imm() | 1),
                     _ => src,
                 };
-                insns.push(Insn::Alu {
-                    width,
-                    op,
-                    dst,
-                    src,
-                });
+                Insn::Alu { width, op, dst, src }
             }
-        }
+        };
+        insns.push(insn);
     }
     for r in 1..10 {
-        let src = Src::Reg(Reg::new(r).unwrap());
-        insns.push(Insn::Alu {
-            width: Width::W64,
-            op: AluOp::Xor,
-            dst: Reg::R0,
-            src,
-        });
+        if !(memory && r == 1) {
+            let src = Src::Reg(Reg::new(r).unwrap());
+            insns.push(Insn::Alu { width: Width::W64, op: AluOp::Xor, dst: Reg::R0, src });
+        }
     }
     insns.push(Insn::Exit);
     Program::from_insns(insns)
 }
 
-fn run_both(program: &Program) -> (Result<u64, vm::Violation>, u64) {
-    let ours = Vm::new(program, Config::plain())
-        .run(&mut NoHelpers)
-        .map(|o| o.r0);
+/// Runs a program on both interpreters (with a memory block in r1 when
+/// `memory` is given); returns r0 and the memory block afterwards.
+fn run_both(
+    program: &Program,
+    memory: Option<&[u8]>,
+) -> (Result<(u64, Vec<u8>), String>, (u64, Vec<u8>)) {
+    let mut vm = Vm::new(program, Config::plain());
+    let mut base = 0;
+    if let Some(m) = memory {
+        base = vm.memory_mut().add_buffer(m.to_vec(), true).unwrap();
+        vm.set_reg(Reg::R1, Value::pointer(base));
+    }
+    let ours = vm.run(&mut NoHelpers).map_err(|v| v.to_string()).map(|o| {
+        (
+            o.r0,
+            vm.memory()
+                .region_bytes(base)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default(),
+        )
+    });
     let bytes = encode(program);
-    let theirs = rbpf::EbpfVmNoData::new(Some(&bytes))
-        .unwrap()
-        .execute_program()
-        .unwrap();
+    let theirs = match memory {
+        Some(m) => {
+            let mut mem = m.to_vec();
+            let r0 = rbpf::EbpfVmRaw::new(Some(&bytes))
+                .unwrap()
+                .execute_program(&mut mem)
+                .unwrap();
+            (r0, mem)
+        }
+        None => (
+            rbpf::EbpfVmNoData::new(Some(&bytes))
+                .unwrap()
+                .execute_program()
+                .unwrap(),
+            Vec::new(),
+        ),
+    };
     (ours, theirs)
 }
 
 /// For a failure report: the shortest prefix of the body (jumps cut to
 /// land at the epilogue) on which the two disagree, as a listing.
-fn shortest_difference(program: &Program) -> String {
+fn shortest_difference(program: &Program, memory: Option<&[u8]>) -> String {
     let insns = program.insns();
-    let epilogue = &insns[insns.len() - 10..];
-    for k in 20..=insns.len() - 10 {
+    let tail = if memory.is_some() { 9 } else { 10 };
+    let epilogue = &insns[insns.len() - tail..];
+    for k in 18..=insns.len() - tail {
         let mut v: Vec<Insn> = insns[..k].to_vec();
         for (j, insn) in v.iter_mut().enumerate() {
             if let Insn::Jump { off, .. } = insn {
@@ -180,27 +212,36 @@ fn shortest_difference(program: &Program) -> String {
         }
         v.extend_from_slice(epilogue);
         let p = Program::from_insns(v);
-        let (ours, theirs) = run_both(&p);
-        if ours != Ok(theirs) {
+        let (ours, theirs) = run_both(&p, memory);
+        if ours != Ok(theirs.clone()) {
             return verifier::listing(&p);
         }
     }
     verifier::listing(program)
 }
 
-#[test]
-fn interpreter_agrees_with_rbpf() {
-    let mut rng = Rng(0x1234_5678_9abc_def1);
-    let programs = 20_000;
+fn agree(memory: bool, seed: u64, programs: u64) {
+    let mut rng = Rng(seed);
     for n in 0..programs {
-        let program = generate(&mut rng);
-        let (ours, theirs) = run_both(&program);
-        if ours != Ok(theirs) {
+        let program = generate(&mut rng, memory);
+        let block: Vec<u8> = (0..MEM).map(|_| rng.next() as u8).collect();
+        let mem = memory.then_some(block.as_slice());
+        let (ours, theirs) = run_both(&program, mem);
+        if ours != Ok(theirs.clone()) {
             panic!(
-                "program {n}: {ours:?} vs rbpf {theirs}\n{}",
-                shortest_difference(&program)
+                "program {n}: {ours:?} vs rbpf {theirs:?}\n{}",
+                shortest_difference(&program, mem)
             );
         }
     }
-    println!("{programs} random programs: interpreter and rbpf agree");
+}
+
+#[test]
+fn interpreter_agrees_with_rbpf_on_registers() {
+    agree(false, 0x1234_5678_9abc_def1, 20_000);
+}
+
+#[test]
+fn interpreter_agrees_with_rbpf_on_memory() {
+    agree(true, 0x0fed_cba9_8765_4321, 20_000);
 }
