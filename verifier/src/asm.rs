@@ -2,7 +2,7 @@
 //!
 //! It reads two dialects, line by line, and they may be mixed:
 //!
-//! * the LLVM syntax the disassembler prints ([`crate::disasm`]):
+//! * the LLVM syntax the disassembler prints ([`crate::disasm()`]):
 //!   `r0 = *(u32 *)(r1 + 4)`, `w0 += 1`, `if r1 > 0x10 goto done`,
 //!   `r1 = map[0] ll`, `lock *(u64 *)(r10 - 8) += r1`;
 //! * the syntax of the bpf_conformance suite: `mov32 %r0, 1`,

@@ -4,7 +4,7 @@
 //! above 10, or a field the RFC reserves (it must be zero) that is not zero is
 //! an error naming the slot. The legacy packet-access loads (`LD_ABS`,
 //! `LD_IND`) are refused with their own message. Everything accepted here
-//! encodes back to exactly the same bits ([`crate::encode`]).
+//! encodes back to exactly the same bits ([`crate::encode()`]).
 
 mod error;
 

@@ -1,4 +1,4 @@
-//! Encoding [`Insn`]s back into raw slots: the inverse of [`crate::decode`].
+//! Encoding [`Insn`]s back into raw slots: the inverse of [`crate::decode()`].
 //!
 //! For every program `decode` accepts, `encode(&decode(b)?) == b`, bit for bit.
 

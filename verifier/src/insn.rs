@@ -7,7 +7,7 @@
 //! Control never reaches a tail slot: the instruction after an
 //! [`Insn::LoadImm64`] at index `i` is at `i + 2` (see [`Insn::slots`]).
 //!
-//! Decoding ([`crate::decode`]) turns raw slots into these types and rejects
+//! Decoding ([`crate::decode()`]) turns raw slots into these types and rejects
 //! every encoding the RFC does not define; encoding turns them back into
 //! exactly the same bits.
 

@@ -2,8 +2,8 @@
 //!
 //! * [`insn`]: instructions as Rust types, shared by every tool.
 //! * [`program`]: a decoded program, one instruction per 8-byte slot.
-//! * [`decode`] / [`encode`]: bytes to instructions and back, strictly.
-//! * [`disasm`] / [`asm`]: instructions to LLVM-syntax text and back (the
+//! * [`decode`](mod@decode) / [`encode`](mod@encode): bytes to instructions and back, strictly.
+//! * [`disasm`](mod@disasm) / [`asm`]: instructions to LLVM-syntax text and back (the
 //!   assembler also reads the bpf_conformance syntax).
 //! * [`profile`]: what a program may touch (context layout, helper
 //!   signatures, maps, ports, limits), given by the entry point it is for.

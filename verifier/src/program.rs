@@ -1,6 +1,6 @@
 //! A decoded program: one [`Insn`] per 8-byte slot.
 //!
-//! [`crate::decode`] builds a `Program` from bytes and guarantees that it is
+//! [`crate::decode()`] builds a `Program` from bytes and guarantees that it is
 //! *well formed*: every [`Insn::LoadImm64`] is followed by its
 //! [`Insn::Imm64Tail`] and no tail appears anywhere else. Programs built with
 //! [`Program::from_insns`] (by the assembler, generators, tests) can be

@@ -13,7 +13,7 @@
 //!   and the map helpers.
 //! * [`violation`]: what is reported instead of an unsafe access.
 //! * [`map`]: array and hash maps with stable, preallocated value slots.
-//! * [`env`]: a checking environment built from a verifier profile (its
+//! * [`env`](mod@env): a checking environment built from a verifier profile (its
 //!   context, maps and helper signatures), for soundness fuzzing.
 #![cfg_attr(not(test), no_std)]
 extern crate alloc;
