@@ -7,6 +7,9 @@
 //! - `/bin/NAME`: every program of `user/src/bin` (mode 0755)
 //! - `/etc/*`: the files of `user/etc` (`rc`, `motd`, `passwd`; mode 0644)
 //! - `/modules/*.lkm`: module images found in `<target>/modules` (0644)
+//! - `/modules/NAME.lkm` and `NAME.wm`: the examples of `modules/`, compiled,
+//!   with their sources; `/modules/bogus/`: the bogus images of
+//!   `tests/bogus/` (see `modules.rs` and `bogus.rs`)
 //! - `/dev`, `/tmp`, `/mnt`: empty directories, mount points for devfs,
 //!   ramfs and modules' file systems.
 
@@ -45,6 +48,10 @@ pub fn build(root: &Path, target_dir: &Path) -> Result<PathBuf, String> {
         for (name, data) in files_in(&modules, Some("lkm"))? {
             archive.file(&format!("modules/{name}"), 0o644, &data);
         }
+    }
+    archive.dir("modules/bogus", 0o755);
+    for (name, data) in crate::modules::files(root)? {
+        archive.file(&format!("modules/{name}"), 0o644, &data);
     }
     let out = target_dir.join("initrd.cpio");
     fs::write(&out, archive.finish()).map_err(|e| format!("cannot write {}: {e}", out.display()))?;

@@ -14,10 +14,12 @@
 //! function returning [`test::StageResult`], listed in `test::stages`.
 
 mod boot_time;
+mod bogus;
 mod host;
 mod initrd;
 mod kernel;
 mod ktest;
+mod modules;
 mod qemu;
 mod run;
 mod session;

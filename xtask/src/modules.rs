@@ -1,0 +1,86 @@
+//! The modules that go into the initrd's `/modules`: every example in
+//! `modules/*.wm`, compiled and verified with `modc`'s library (the same
+//! pipeline as `modc build`), next to its source so that `modload` can
+//! show a rejected line; and the bogus images of [`crate::bogus`] under
+//! `/modules/bogus/`.
+//!
+//! A module that does not compile is left out with a warning rather than
+//! failing the whole build: the system must still boot while someone is
+//! in the middle of writing a module.
+
+use std::fs;
+use std::path::Path;
+
+/// A file for the initrd: path under `/modules`, bytes.
+pub type ModuleFile = (String, Vec<u8>);
+
+/// The compiled examples and their sources, then `bogus/*`.
+pub fn files(root: &Path) -> Result<Vec<ModuleFile>, String> {
+    let mut out = examples(root)?;
+    for (name, bytes) in crate::bogus::build(root)? {
+        out.push((format!("bogus/{name}"), bytes));
+    }
+    Ok(out)
+}
+
+/// `modules/NAME.wm` compiled to `NAME.lkm` (line table naming
+/// `modules/NAME.wm`, which resolves to `/modules/NAME.wm` from `/`), plus
+/// the source itself.
+fn examples(root: &Path) -> Result<Vec<ModuleFile>, String> {
+    let dir = root.join("modules");
+    let mut sources: Vec<_> = fs::read_dir(&dir)
+        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wm"))
+        .collect();
+    sources.sort();
+    let mut out = Vec::new();
+    for path in sources {
+        let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = file.trim_end_matches(".wm").to_string();
+        let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        match compile(&format!("modules/{file}"), &text) {
+            Ok(image) => out.push((format!("{stem}.lkm"), image)),
+            Err(why) => eprintln!("warning: modules/{file} left out of the initrd: {why}"),
+        }
+        out.push((file, text.into_bytes()));
+    }
+    Ok(out)
+}
+
+/// Compiles and verifies one module; the image bytes, or the first error.
+pub fn compile(name: &str, source: &str) -> Result<Vec<u8>, String> {
+    let compiled = modc::driver::compile(source, name).map_err(|diags| {
+        let first = diags.first().map(|d| d.message.clone()).unwrap_or_default();
+        format!("{} error(s), first: {first} (run `modc check {name}`)", diags.len())
+    })?;
+    for verdict in modc::driver::verify_image(&compiled.image) {
+        if let Err(report) = verdict.result {
+            return Err(format!("entry point `{}` does not verify: {} (run `modc check {name}`)", verdict.entry, report.reason));
+        }
+    }
+    Ok(compiled.image.to_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hello_compiles_with_a_line_table_into_modules() {
+        let root = crate::kernel::root();
+        let text = fs::read_to_string(root.join("modules/hello.wm")).unwrap();
+        let bytes = compile("modules/hello.wm", &text).unwrap();
+        let image = lkm::parse(&bytes).unwrap();
+        assert_eq!(image.name, "hello");
+        assert_eq!(image.lines.unwrap().source, "modules/hello.wm");
+    }
+
+    #[test]
+    fn the_initrd_gets_examples_sources_and_bogus_images() {
+        let names: Vec<String> = files(&crate::kernel::root()).unwrap().into_iter().map(|(n, _)| n).collect();
+        for expected in ["hello.lkm", "hello.wm", "bogus/uninit_register.lkm", "bogus/uninit_register.s", "bogus/truncated.lkm"] {
+            assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+        }
+    }
+}
