@@ -59,41 +59,32 @@ fn use_def(insn: &Insn, profile: &Profile) -> (RegSet, RegSet) {
 }
 
 /// The registers live before each slot (R10 always counts as live).
+///
+/// Backward passes over the program until nothing changes: one pass
+/// suffices for code without loops, each loop adds at most a few.
 pub fn live_in(insns: &[Insn], profile: &Profile) -> Vec<RegSet> {
     let n = insns.len();
     let mut live = vec![0 as RegSet; n];
     let ud: Vec<(RegSet, RegSet)> = insns.iter().map(|i| use_def(i, profile)).collect();
-    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for pc in 0..n {
-        if insns[pc] == Insn::Imm64Tail {
-            continue;
-        }
-        let (succ, count) = successors(insns, pc);
-        for &s in &succ[..count] {
-            if s < n {
-                preds[s].push(pc);
+    loop {
+        let mut changed = false;
+        for pc in (0..n).rev() {
+            if insns[pc] == Insn::Imm64Tail {
+                continue;
+            }
+            let (succ, count) = successors(insns, pc);
+            let out = succ[..count].iter().filter(|&&s| s < n).fold(0, |acc, &s| acc | live[s]);
+            let (u, d) = ud[pc];
+            let new = u | (out & !d) | (1 << 10);
+            if new != live[pc] {
+                live[pc] = new;
+                changed = true;
             }
         }
-    }
-    let mut work: Vec<usize> = (0..n).filter(|&pc| insns[pc] != Insn::Imm64Tail).collect();
-    let mut queued = vec![true; n];
-    while let Some(pc) = work.pop() {
-        queued[pc] = false;
-        let (succ, count) = successors(insns, pc);
-        let out = succ[..count].iter().filter(|&&s| s < n).fold(0, |acc, &s| acc | live[s]);
-        let (u, d) = ud[pc];
-        let new = u | (out & !d) | (1 << 10);
-        if new != live[pc] {
-            live[pc] = new;
-            for &p in &preds[pc] {
-                if !queued[p] {
-                    queued[p] = true;
-                    work.push(p);
-                }
-            }
+        if !changed {
+            return live;
         }
     }
-    live
 }
 
 #[cfg(test)]

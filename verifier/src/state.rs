@@ -18,6 +18,7 @@
 
 use alloc::vec::Vec;
 use core::fmt;
+use core::hash::{Hash, Hasher};
 
 use crate::domain::Scalar;
 use crate::insn::Reg;
@@ -221,6 +222,39 @@ impl Frame {
     }
 }
 
+/// A small fast hasher (the multiply-rotate scheme of rustc's FxHasher).
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7cc1_b727_220a_95);
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(v as u64);
+    }
+
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(v as u64);
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
 /// The index of the slot holding byte `fp + off` (off in -512..0).
 pub fn slot_index(off: i64) -> usize {
     ((-off - 1) / 8) as usize
@@ -261,17 +295,41 @@ impl State {
     }
 
     /// Whether every behaviour of `new` is one of `self`'s. `live[i]` is the
-    /// set of registers of frame `i` that may still be read.
+    /// set of registers of frame `i` that may still be read (one entry per
+    /// frame; with fewer, nothing is covered).
     pub fn covers(&self, new: &State, live: &[u16]) -> bool {
         let mut ids = IdMap::default();
         self.frames.len() == new.frames.len()
+            && live.len() == new.frames.len()
             && self.frames.iter().zip(&new.frames).zip(live).all(|((o, n), &l)| o.covers(n, l, &mut ids))
     }
 
     /// Whether `new` is exactly `self` (over live registers).
     pub fn same(&self, new: &State, live: &[u16]) -> bool {
         self.frames.len() == new.frames.len()
+            && live.len() == new.frames.len()
             && self.frames.iter().zip(&new.frames).zip(live).all(|((o, n), &l)| o.same(n, l))
+    }
+
+    /// A hash of what [`State::same`] compares: equal states (over live
+    /// registers) have equal fingerprints, so most differing states are
+    /// told apart without a full comparison.
+    pub fn fingerprint(&self, live: &[u16]) -> u64 {
+        let mut h = Fx(self.frames.len() as u64);
+        for (frame, &l) in self.frames.iter().zip(live) {
+            h.write_u64(frame.callsite as u64);
+            for (r, v) in frame.regs.iter().enumerate() {
+                if l & (1 << r) != 0 {
+                    v.hash(&mut h);
+                }
+            }
+            // Trailing never-written slots do not count (see `Frame::same`).
+            let used = frame.stack.iter().rposition(|s| *s != Slot::INVALID).map_or(0, |i| i + 1);
+            for slot in &frame.stack[..used] {
+                slot.hash(&mut h);
+            }
+        }
+        h.0
     }
 
     /// Applies `f` to every register and spilled slot of every frame.

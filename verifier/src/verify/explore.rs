@@ -33,6 +33,8 @@ const MAX_PENDING: usize = 8192;
 /// A state stored at a prune point.
 struct Checkpoint {
     state: State,
+    /// [`State::fingerprint`] of `state` over the live registers.
+    fingerprint: u64,
     parent: Option<u32>,
     branches: u32,
 }
@@ -209,6 +211,7 @@ impl<'a> Checker<'a> {
     fn visit(&mut self, pc: usize, state: &State, parent: Option<u32>) -> Result<Visit, Report> {
         let live = self.live_masks(pc, state);
         let live = &live[..state.frames.len().min(8)];
+        let fingerprint = state.fingerprint(live);
         for &i in &self.at[pc] {
             let ck = &self.checkpoints[i as usize];
             if ck.branches == 0 {
@@ -216,7 +219,7 @@ impl<'a> Checker<'a> {
                     self.stats.states_pruned += 1;
                     return Ok(Visit::Pruned);
                 }
-            } else if ck.state.same(state, live) {
+            } else if ck.fingerprint == fingerprint && ck.state.same(state, live) {
                 return Err(Report::new(
                     ErrorKind::InfiniteLoop,
                     pc,
@@ -233,7 +236,7 @@ impl<'a> Checker<'a> {
             return Err(self.out_of_memory(pc));
         }
         let idx = self.checkpoints.len() as u32;
-        self.checkpoints.push(Checkpoint { state: state.clone(), parent, branches: 1 });
+        self.checkpoints.push(Checkpoint { state: state.clone(), fingerprint, parent, branches: 1 });
         self.at[pc].push(idx);
         self.stats.states_stored += 1;
         Ok(Visit::Continue(Some(idx)))

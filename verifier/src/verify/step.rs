@@ -166,15 +166,15 @@ impl Checker<'_> {
         s: &Scalar,
         src_reg: Option<Reg>,
     ) -> Result<Ptr, Report> {
-        let mut regs = alloc::vec![dst];
-        regs.extend(src_reg);
+        let both = [dst, src_reg.unwrap_or(dst)];
+        let regs = if src_reg.is_some() { &both[..] } else { &both[..1] };
         if p.maybe_null {
             return Err(self
                 .fail(
                     ErrorKind::PointerArithmetic,
                     pc,
                     st,
-                    &regs,
+                    regs,
                     "arithmetic on a pointer that may be NULL".into(),
                 )
                 .hint("compare the pointer with 0 first, then do the arithmetic on the non-NULL path"));
@@ -185,7 +185,7 @@ impl Checker<'_> {
                     ErrorKind::PointerArithmetic,
                     pc,
                     st,
-                    &regs,
+                    regs,
                     format!("the number added to a pointer is not bounded (needs to be within ±{MAX_OFF})"),
                 )
                 .hint("check the number against the size of the memory before adding it to the pointer"));
@@ -196,7 +196,7 @@ impl Checker<'_> {
                 ErrorKind::PointerArithmetic,
                 pc,
                 st,
-                &regs,
+                regs,
                 format!("the pointer's offset would leave ±{MAX_OFF}"),
             ));
         }
@@ -258,18 +258,34 @@ impl Checker<'_> {
         let next = pc + 1;
         let (taken, fall) = match (d, s) {
             (Value::Scalar(ds), Value::Scalar(ss)) => {
-                let edge = |taken: bool| {
+                let refined = |taken: bool| {
                     let (mut d2, mut s2) = (ds, ss);
-                    Scalar::refine(&mut d2, &mut s2, width, cond, taken).then(|| {
-                        let mut st2 = st.clone();
-                        if let Src::Reg(r) = src {
-                            st2.set(r, Value::Scalar(s2));
-                        }
-                        st2.set(dst, Value::Scalar(d2));
-                        st2
-                    })
+                    Scalar::refine(&mut d2, &mut s2, width, cond, taken).then_some((d2, s2))
                 };
-                (edge(true), edge(false))
+                let apply = |st: &mut State, (d2, s2): (Scalar, Scalar)| {
+                    if let Src::Reg(r) = src {
+                        st.set(r, Value::Scalar(s2));
+                    }
+                    st.set(dst, Value::Scalar(d2));
+                };
+                // Clone the state only when both edges are possible.
+                return Ok(match (refined(true), refined(false)) {
+                    (Some(t), Some(f)) => {
+                        let mut other = st.clone();
+                        apply(&mut other, t);
+                        apply(st, f);
+                        Flow::Fork { next, other_pc: target, other }
+                    }
+                    (Some(t), None) => {
+                        apply(st, t);
+                        Flow::Next(target)
+                    }
+                    (None, Some(f)) => {
+                        apply(st, f);
+                        Flow::Next(next)
+                    }
+                    (None, None) => Flow::End,
+                });
             }
             (Value::Ptr(p), Value::Scalar(z))
                 if z.as_const() == Some(0) && width == Width::W64 && matches!(cond, Cond::Eq | Cond::Ne) =>
