@@ -1,5 +1,5 @@
 //! The bpf_conformance suite (`../shared/conformance`) through the reference
-//! interpreter, in checking mode.
+//! interpreter, in checking mode (and in plain mode, which must agree).
 //!
 //! `tests/*.data`: each program runs with its `-- mem` and must exit with
 //! its `-- result`. Skipped: programs using the `callx` extension (a call
@@ -46,7 +46,19 @@ fn conformance_suite_through_the_interpreter() {
             }
         };
         let mem = f.mem.clone().unwrap_or_default();
-        match (interpret(&program, &mem, Config::checking()), f.result) {
+        // Plain mode must compute the same as checking mode.
+        let plain = interpret(&program, &mem, Config::plain()).ok();
+        let checking = interpret(&program, &mem, Config::checking());
+        if let (Ok(r0), Some(p)) = (&checking, plain) {
+            if *r0 != p {
+                failed.push(format!(
+                    "{}: plain mode gives {p:#x}, checking mode {r0:#x}",
+                    f.name
+                ));
+                continue;
+            }
+        }
+        match (checking, f.result) {
             (Ok(r0), Some(want)) if r0 == want => passed += 1,
             (Ok(r0), Some(want)) => {
                 failed.push(format!("{}: r0 = {r0:#x}, expected {want:#x}", f.name))

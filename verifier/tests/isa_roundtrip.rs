@@ -208,3 +208,24 @@ fn conformance_unused_fields_are_refused() {
     }
     assert_eq!(count, 45);
 }
+
+#[test]
+fn built_programs_have_their_slot_structure_checked() {
+    use verifier::{Imm64, Insn, Program, Reg};
+    let lddw = Insn::LoadImm64 {
+        dst: Reg::R0,
+        imm: Imm64::Value(1),
+    };
+    let good = Program::from_insns(vec![lddw, Insn::Imm64Tail, Insn::Exit]);
+    assert_eq!(good.check_slots(), Ok(()));
+    let missing = Program::from_insns(vec![lddw, Insn::Exit]);
+    assert_eq!(
+        missing.check_slots().unwrap_err().to_string(),
+        "slot 0: lddw missing its second slot"
+    );
+    let stray = Program::from_insns(vec![Insn::Exit, Insn::Imm64Tail]);
+    assert_eq!(
+        stray.check_slots().unwrap_err().to_string(),
+        "slot 1: second half of lddw without the lddw before it"
+    );
+}
