@@ -46,11 +46,12 @@ fn next(state: &mut u64) -> u64 {
     *state
 }
 
-/// A pseudo-random value in `min ..= max`.
+/// A pseudo-random value in `min ..= max` (`min` if the range is empty).
 fn in_range(state: &mut u64, min: u64, max: u64) -> u64 {
-    match (max - min).checked_add(1) {
-        Some(span) => min + next(state) % span,
-        None => next(state),
+    match max.checked_sub(min).map(|d| d.checked_add(1)) {
+        None => min,
+        Some(Some(span)) => min + next(state) % span,
+        Some(None) => next(state),
     }
 }
 
