@@ -219,6 +219,8 @@ impl Checker {
         };
         scope.scopes.push(HashMap::new());
         let id = scope.declare(&var.name, LocalKind::Value(Ty::Int(it)), false, var.span);
+        // Inside the loop, the variable is below the end.
+        scope.bounds.insert(id, limit.saturating_sub(1));
         scope.loops += 1;
         let body = self.block(scope, body);
         scope.loops -= 1;
