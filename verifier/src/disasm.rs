@@ -238,6 +238,19 @@ fn write_insn(
     }
 }
 
+/// One instruction at slot `pc`, its jump or call target written as the
+/// name `label` gives for the target slot, or relative where it gives none.
+/// `gotol`, `goto` and `call` keep their mnemonics: the text re-assembles to
+/// the same instruction once the labels are defined.
+pub fn disasm_labeled(insn: &Insn, pc: usize, label: &dyn Fn(i64) -> Option<String>) -> String {
+    let at = |off: i32| pc as i64 + 1 + off as i64;
+    let jump = |off: i32| label(at(off)).unwrap_or_else(|| format!("{off:+}"));
+    let call = |off: i32| label(at(off)).unwrap_or_else(|| format!("pc{off:+}"));
+    let mut out = String::new();
+    let _ = write_insn(&mut out, insn, &jump, &call);
+    out
+}
+
 /// A whole program, one instruction a line, with a label before every jump
 /// target (`L<slot>:`) and function start (`f<slot>:`). Targets outside the
 /// program or inside an `lddw` stay relative (`goto +N`).
@@ -266,22 +279,9 @@ pub fn listing(program: &Program) -> String {
         if let Some(l) = labels.get(&pc) {
             let _ = writeln!(out, "{l}:");
         }
-        let target = |off: i32| {
-            let t = pc as i64 + 1 + off as i64;
-            match labels.get(&(t as usize)).filter(|_| labelable(t)) {
-                Some(l) => l.clone(),
-                None => format!("{off:+}"),
-            }
-        };
-        let call = |off: i32| {
-            let t = pc as i64 + 1 + off as i64;
-            match labels.get(&(t as usize)).filter(|_| labelable(t)) {
-                Some(l) => l.clone(),
-                None => format!("pc{off:+}"),
-            }
-        };
         out.push_str("    ");
-        let _ = write_insn(&mut out, insn, &target, &call);
+        let label = |t: i64| labels.get(&(t as usize)).filter(|_| labelable(t)).cloned();
+        out.push_str(&disasm_labeled(insn, pc, &label));
         out.push('\n');
     }
     out

@@ -37,7 +37,7 @@ pub use insn::*;
 pub use program::Program;
 pub use decode::{decode, decode_raw, DecodeError, DecodeErrorKind};
 pub use encode::{encode, encode_insn, encode_raw};
-pub use disasm::{disasm, listing};
+pub use disasm::{disasm, disasm_labeled, listing};
 pub use asm::{assemble, AsmError};
 pub use profile::*;
 pub use report::{ErrorKind, Report};

@@ -278,3 +278,16 @@ fn random_input_is_refused_or_accepted_never_a_panic() {
         }
     }
 }
+
+#[test]
+fn labeled_disassembly_keeps_mnemonics() {
+    use verifier::disasm_labeled;
+    let p = assemble("gotol +1\nif w1 s< 3 goto +0\ncall pc-3\nexit").unwrap();
+    let name = |t: i64| (t == 2).then(|| String::from("here"));
+    assert_eq!(disasm_labeled(&p.insns()[0], 0, &name), "gotol here");
+    assert_eq!(
+        disasm_labeled(&p.insns()[1], 1, &name),
+        "if w1 s< 0x3 goto here"
+    );
+    assert_eq!(disasm_labeled(&p.insns()[2], 2, &name), "call pc-3");
+}
