@@ -253,7 +253,13 @@ impl Lkm {
     /// kernel's report with source lines (see [`render_rejection`]).
     pub fn load(&self, path: &str, bytes: &[u8]) -> Result<LmcReady, Failure> {
         let name = reserve_name(path, bytes);
-        let id = self.reserve(name, bytes.len())?;
+        let id = self.reserve(name, bytes.len()).map_err(|mut f| {
+            if bytes.len() as u64 > ioctl::MAX_IMAGE_SIZE {
+                f.what = format!("`{path}` is {} bytes, more than the {} bytes an image may have", bytes.len(), ioctl::MAX_IMAGE_SIZE);
+                f.help = Some("a module this large cannot be loaded; split it or shrink its maps and data".into());
+            }
+            f
+        })?;
         if let Err(f) = self.load_buf(bytes, name) {
             self.unreserve();
             return Err(f);
