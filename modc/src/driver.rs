@@ -21,7 +21,7 @@ pub fn compile(source: &str, file_name: &str) -> Result<Compiled, Vec<Diag>> {
     let toks = lexer::lex(source, &mut diags);
     let (module, parse_diags) = parser::parse(&toks);
     diags.extend(parse_diags);
-    let (tir, check_diags) = check::check(&module);
+    let (tir, check_diags) = check::check(&module, !diags.is_empty());
     diags.extend(check_diags);
     let tir = match tir {
         Some(t) if diags.is_empty() => t,

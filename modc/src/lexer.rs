@@ -75,7 +75,7 @@ pub fn lex(src: &str, diags: &mut Vec<Diag>) -> Vec<Token> {
             i += 2;
             let (value, next) = char_body(b, i, b'"', diags);
             i = next;
-            if i < b.len() {
+            if i < b.len() && b[i] == b'"' {
                 i += 1;
             } else {
                 diags.push(Diag::error("unterminated string literal", Span::new(start, start + 2), "string starts here"));
@@ -122,10 +122,13 @@ pub fn lex(src: &str, diags: &mut Vec<Diag>) -> Vec<Token> {
             i += 1;
             let (value, next) = char_body(b, i, b'"', diags);
             i = next;
-            if i < b.len() {
+            if i < b.len() && b[i] == b'"' {
                 i += 1;
             } else {
-                diags.push(Diag::error("unterminated string literal", Span::new(start, start + 1), "string starts here"));
+                diags.push(
+                    Diag::error("unterminated string literal", Span::new(start, start + 1), "string starts here")
+                        .help("close the string with `\"` on the same line"),
+                );
             }
             out.push(Token { tok: Tok::Str(value), span: Span::new(start, i) });
         } else if let Some(p) = PUNCTS.iter().find(|p| b[i..].starts_with(p.as_bytes())) {

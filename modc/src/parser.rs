@@ -315,7 +315,18 @@ impl<'a> Parser<'a> {
             let name = self.ident()?;
             let ty = if self.eat(":") { Some(self.ty()?) } else { None };
             self.expect("=")?;
-            let init = self.expr(false)?;
+            // A broken initialiser still declares the name, so that its
+            // uses are not reported again.
+            let depth = self.depth;
+            let init = match self.expr(false) {
+                Ok(e) => e,
+                Err(Bail) => {
+                    self.depth = depth;
+                    let span = self.span();
+                    self.recover();
+                    return Ok(Stmt::Let { name, mutable, ty, init: Expr { kind: ExprKind::Error, span }, span: start.to(span) });
+                }
+            };
             let end = self.expect(";")?;
             return Ok(Stmt::Let { name, mutable, ty, init, span: start.to(end) });
         }

@@ -75,7 +75,9 @@ impl Checker {
                 };
                 let holes = fmt.windows(2).filter(|w| w == b"{}").count();
                 if holes != args.len() - 1 {
-                    self.error(Diag::error(format!("the message has {holes} `{{}}` but {} values follow", args.len() - 1), span, "count mismatch")
+                    let n = args.len() - 1;
+                    let values = if n == 1 { "1 value follows".to_string() } else { format!("{n} values follow") };
+                    self.error(Diag::error(format!("the message has {holes} `{{}}` but {values}"), span, "count mismatch")
                         .note("each `{}` is replaced by one value, in order"));
                     return None;
                 }

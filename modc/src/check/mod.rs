@@ -45,10 +45,14 @@ pub struct Checker {
     ports: Vec<lkm::PortDecl>,
     /// Calls made by each function: (callee, call span).
     calls: Vec<Vec<(usize, Span)>>,
+    /// Whether the source had syntax errors (some checks would only repeat them).
+    syntax_errors: bool,
+    /// Whether the class is known (entry points are checked only then).
+    class_known: bool,
 }
 
 /// Checks a parsed module. Returns the typed module when no error was found.
-pub fn check(module: &ast::Module) -> (Option<Tir>, Vec<Diag>) {
+pub fn check(module: &ast::Module, syntax_errors: bool) -> (Option<Tir>, Vec<Diag>) {
     let Some(header) = &module.header else {
         return (None, Vec::new());
     };
@@ -65,6 +69,8 @@ pub fn check(module: &ast::Module) -> (Option<Tir>, Vec<Diag>) {
         rodata: Vec::new(),
         ports: Vec::new(),
         calls: Vec::new(),
+        syntax_errors,
+        class_known: false,
     };
     let params = c.header(header);
     c.items(&module.items);
@@ -116,6 +122,7 @@ impl Checker {
             return None;
         };
         self.class = class;
+        self.class_known = true;
         let usage = match class {
             Class::Syscall => "`syscall(NUMBER)` or `syscall(next)`",
             Class::Vfs => "`vfs(\"fstype\")`",
@@ -362,6 +369,9 @@ impl Checker {
     }
 
     fn entry_points(&mut self, h: &ast::Header) {
+        if !self.class_known {
+            return;
+        }
         let mut any = false;
         for e in self.class.entries() {
             let present = self.sigs.iter().any(|s| s.name == e.name);

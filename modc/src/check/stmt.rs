@@ -60,7 +60,7 @@ impl Checker {
             params.push(scope.declare(&p.name, kind, false, p.span));
         }
         let body = self.block(&mut scope, &f.body);
-        if sig.ret != Ty::Unit && !returns(&f.body.stmts) {
+        if sig.ret != Ty::Unit && !returns(&f.body.stmts) && !self.syntax_errors {
             let name = self.ty_name(&sig.ret);
             self.error(
                 Diag::error("function may end without returning a value", f.body.span, format!("expected `{name}` here"))
@@ -85,7 +85,14 @@ impl Checker {
                     Some(te) => Some(self.ty(te)?),
                     None => None,
                 };
-                let (init, ty) = self.init(scope, init, declared.as_ref())?;
+                let Some((init, ty)) = self.init(scope, init, declared.as_ref()) else {
+                    // Declare it anyway (with the declared type), so that
+                    // its uses raise no further errors.
+                    if let Some(t) = declared {
+                        scope.declare(&name.name, LocalKind::Value(t), *mutable, name.span);
+                    }
+                    return None;
+                };
                 let bound = match (&init, *mutable) {
                     (Init::Scalar(e), false) => self.upper_bound(scope, e),
                     _ => None,
@@ -340,19 +347,32 @@ impl Checker {
                 Some((Init::Struct(inits), ty))
             }
             _ => {
-                let agg = match &e.kind {
-                    ExprKind::Var(_) | ExprKind::Field(..) | ExprKind::Index(..) | ExprKind::Deref(_) => {
-                        self.lvalue(scope, e, false).and_then(|(lv, _)| match lv {
-                            Lv::Mem(p) if !p.ty.is_scalar() => Some(p),
-                            _ => None,
-                        })
-                    }
-                    _ => None,
+                let place_like = match &e.kind {
+                    ExprKind::Var(name) => scope.lookup(name).is_some(),
+                    ExprKind::Field(..) | ExprKind::Index(..) | ExprKind::Deref(_) => true,
+                    _ => false,
                 };
-                if let Some(p) = agg {
-                    let ty = p.ty.clone();
+                if place_like {
+                    // Resolved once: an aggregate is copied, a scalar read.
+                    let (lv, _) = self.lvalue(scope, e, true)?;
+                    let t = match lv {
+                        Lv::Mem(p) if !p.ty.is_scalar() => {
+                            let ty = p.ty.clone();
+                            self.check_init_ty(expected, &ty, e.span)?;
+                            return Some((Init::Copy(p), ty));
+                        }
+                        Lv::Mem(p) => {
+                            let ty = p.ty.clone();
+                            TExpr { kind: TExprKind::Load(Box::new(p)), ty, span: e.span }
+                        }
+                        Lv::Local(id) => {
+                            let LocalKind::Value(ty) = scope.locals[id].kind.clone() else { return None };
+                            TExpr { kind: TExprKind::Local(id), ty, span: e.span }
+                        }
+                    };
+                    let ty = t.ty.clone();
                     self.check_init_ty(expected, &ty, e.span)?;
-                    return Some((Init::Copy(p), ty));
+                    return Some((Init::Scalar(t), ty));
                 }
                 let t = self.expr(scope, e, expected)?;
                 if t.ty == Ty::Unit {
