@@ -150,6 +150,7 @@ impl Asm {
             self.insns[pc] = match self.insns[pc] {
                 Insn::Jump { width, cond, dst, src, .. } => Insn::Jump { width, cond, dst, src, off: off as i16 },
                 Insn::Ja { long, .. } => Insn::Ja { off: off as i32, long },
+                Insn::CallLocal { .. } => Insn::CallLocal { off: off as i32 },
                 other => other,
             };
         }
@@ -235,20 +236,60 @@ pub fn generate(rng: &mut Rng) -> Program {
     for _ in 0..n {
         g.snippet();
     }
-    if g.rng.chance(90) {
-        let r = g.rng.pick(&SCRATCH);
-        if r != Reg::R0 {
-            g.a.push(movr(Reg::R0, r));
+    // One program in five calls a local function with the context and a
+    // pointer to its own stack.
+    let func = g.rng.chance(20).then(|| g.a.label());
+    if let Some(f) = func {
+        if g.rng.chance(80) {
+            g.a.push(st(Size::DW, Reg::R10, -8, Src::Imm(0)));
         }
-    } else {
-        let r = g.rng.pick(&[Reg::R6, Reg::R10, Reg::R1]);
-        g.a.push(movr(Reg::R0, r));
+        g.a.push(movr(Reg::R1, Reg::R6));
+        g.a.push(movr(Reg::R2, Reg::R10));
+        g.a.push(add(Reg::R2, -8));
+        g.a.jump(Insn::CallLocal { off: 0 }, f);
+        if g.rng.chance(50) {
+            g.a.push(ld(Size::DW, Reg::R7, Reg::R10, -8));
+        }
     }
-    g.a.push(Insn::Exit);
+    g.epilogue();
+    if let Some(f) = func {
+        g.a.bind(f);
+        g.a.push(movr(Reg::R6, Reg::R1));
+        match g.rng.below(4) {
+            0 => g.a.push(st(Size::DW, Reg::R2, 0, Src::Imm(5))),
+            1 => g.a.push(ld(Size::DW, Reg::R7, Reg::R2, 0)),
+            2 => g.a.push(st(Size::DW, Reg::R2, 0, Src::Reg(Reg::R10))),
+            _ => {}
+        }
+        for r in SCRATCH {
+            if g.rng.chance(90) {
+                let v = g.small();
+                g.a.push(mov(r, v));
+            }
+        }
+        for _ in 0..1 + g.rng.below(3) {
+            g.snippet();
+        }
+        g.epilogue();
+    }
     g.a.finish()
 }
 
 impl Gen<'_> {
+    /// Sets r0 (usually to a number) and exits.
+    fn epilogue(&mut self) {
+        if self.rng.chance(90) {
+            let r = self.scratch();
+            if r != Reg::R0 {
+                self.a.push(movr(Reg::R0, r));
+            }
+        } else {
+            let r = self.rng.pick(&[Reg::R6, Reg::R10, Reg::R1]);
+            self.a.push(movr(Reg::R0, r));
+        }
+        self.a.push(Insn::Exit);
+    }
+
     /// A small constant, often at an edge.
     fn small(&mut self) -> i32 {
         match self.rng.below(6) {
@@ -455,6 +496,14 @@ impl Gen<'_> {
             let src = if self.rng.chance(50) { Src::Imm(self.small()) } else { Src::Reg(self.scratch()) };
             self.a.push(st(size, Reg::R10, off, src));
         }
+        if self.rng.chance(15) {
+            // An atomic on the slot (which may hold a spilled pointer).
+            let size = if self.rng.chance(50) { Size::W } else { Size::DW };
+            let aoff = if self.rng.chance(70) { off & !7 } else { off };
+            let src = self.rng.pick(&[Reg::R7, Reg::R8, Reg::R6]);
+            let op = self.rng.pick(&[AtomicOp::Add, AtomicOp::Xor, AtomicOp::Xchg, AtomicOp::CmpXchg]);
+            self.a.push(Insn::Atomic { size, op, fetch: self.rng.chance(50), dst: Reg::R10, src, off: aoff });
+        }
         let dst = self.scratch();
         let lsize = self.rng.pick(&SIZES);
         let loff = if self.rng.chance(70) { off } else { -(self.rng.below(40) as i16) - lsize.bytes() as i16 };
@@ -469,6 +518,13 @@ impl Gen<'_> {
         if self.rng.chance(25) {
             let o = slot + self.rng.below(8) as i16;
             self.a.push(st(Size::B, Reg::R10, o, Src::Imm(1)));
+        }
+        if self.rng.chance(10) {
+            // An atomic on the spilled pointer, then the slot read as data.
+            let op = self.rng.pick(&[AtomicOp::Add, AtomicOp::Or, AtomicOp::Xchg]);
+            self.a.push(Insn::Atomic { size: Size::DW, op, fetch: false, dst: Reg::R10, src: Reg::R8, off: slot });
+            self.a.push(ld(Size::DW, Reg::R0, Reg::R10, slot));
+            return;
         }
         let dst = Reg::R1;
         let size = if self.rng.chance(85) { Size::DW } else { Size::W };
@@ -705,7 +761,7 @@ mod tests {
         for _ in 0..200 {
             let p = generate(&mut rng);
             assert!(p.check_slots().is_ok());
-            assert_eq!(p.insns().last(), Some(&Insn::Exit));
+            assert!(p.insns().contains(&Insn::Exit));
         }
     }
 }

@@ -391,6 +391,8 @@ pub struct Limits {
     /// Deepest nesting of frames (the entry function counts as 1).
     pub max_call_depth: u32,
     /// Stack bytes of one frame, and of all frames of a call chain together.
+    /// The interpreter and the JIT reserve 512 bytes a frame, so a larger
+    /// value is only for analysing programs that will not run here.
     pub max_stack: u32,
     /// States kept for pruning at one instruction; beyond it, new states are
     /// explored but not stored (bounding memory, never soundness).
@@ -402,14 +404,14 @@ pub struct Limits {
 impl Limits {
     /// The defaults: 1,000,000 processed instructions, 1,000,000 slots,
     /// depth 8, 512 bytes of stack, 64 stored states per instruction and
-    /// 16,384 in all.
+    /// 8,192 in all.
     pub const DEFAULT: Limits = Limits {
         max_insns_processed: 1_000_000,
         max_program_len: 1_000_000,
         max_call_depth: 8,
         max_stack: 512,
         max_states_per_insn: 64,
-        max_states: 16_384,
+        max_states: 8_192,
     };
 }
 

@@ -109,8 +109,11 @@ impl Scalar {
         Scalar { t: Tnum::constant(v), b: Bounds::constant(v) }
     }
 
-    /// Any value in `min ..= max` (unsigned).
+    /// Any value in `min ..= max` (unsigned); any value at all if `min > max`.
     pub fn range(min: u64, max: u64) -> Scalar {
+        if min > max {
+            return Scalar::UNKNOWN;
+        }
         let mut s = Scalar::UNKNOWN;
         s.b.umin = min;
         s.b.umax = max;
@@ -118,8 +121,11 @@ impl Scalar {
         s
     }
 
-    /// Any value in `min ..= max` (signed).
+    /// Any value in `min ..= max` (signed); any value at all if `min > max`.
     pub fn signed_range(min: i64, max: i64) -> Scalar {
+        if min > max {
+            return Scalar::UNKNOWN;
+        }
         let mut s = Scalar::UNKNOWN;
         s.b.smin = min;
         s.b.smax = max;

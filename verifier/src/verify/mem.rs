@@ -315,8 +315,13 @@ impl Checker<'_> {
         let n = size.bytes();
         let at = self.check_access(pc, st, dst, &p, off as i64, n as u64, Access::Write)?;
         if let Region::Stack { frame } = p.region {
-            // The old value must be readable data; afterwards it is unknown.
-            self.stack_read(pc, st, dst, frame, at.b.smin, n, false)?;
+            // The old value must be readable data (not a spilled pointer);
+            // afterwards it is unknown.
+            if self.stack_read(pc, st, dst, frame, at.b.smin, n, false)?.is_pointer() {
+                return Err(self
+                    .fail(ErrorKind::SpilledPointer, pc, st, &[dst], "an atomic operation on a spilled pointer would corrupt it".into())
+                    .hint("use atomic operations only on numbers"));
+            }
             self.stack_write(pc, st, frame, at.b.smin, n, Value::Scalar(Scalar::UNKNOWN))?;
             if n == 8 && at.b.smin % 8 == 0 {
                 let slot = &mut st.frames[frame as usize].stack[slot_index(at.b.smin)];
