@@ -11,8 +11,11 @@ use crate::arch::{self, TrapFrame, pic, pit};
 
 /// Timer interrupts per second.
 pub const HZ: u32 = 100;
-/// How long the TSC is measured at boot.
-const CALIBRATION_MS: u64 = 10;
+/// The TSC is measured over several short windows of the PIT; a window in
+/// which the (virtual) machine was held up only looks slower, so the
+/// smallest frequency seen is the best estimate.
+const CALIBRATION_WINDOWS: usize = 5;
+const CALIBRATION_MS: u64 = 2;
 const MAX_TICK_HOOKS: usize = 8;
 
 static TICKS: AtomicU64 = AtomicU64::new(0);
@@ -26,7 +29,8 @@ pub type TickHook = fn(&mut TrapFrame);
 /// Notes the boot TSC, measures the TSC frequency and starts the tick.
 pub fn init() {
     TSC_AT_BOOT.store(arch::rdtsc(), Ordering::Relaxed);
-    TSC_HZ.store(pit::measure_tsc_hz(CALIBRATION_MS).max(1), Ordering::Relaxed);
+    let hz = (0..CALIBRATION_WINDOWS).map(|_| pit::measure_tsc_hz(CALIBRATION_MS)).min().unwrap_or(0);
+    TSC_HZ.store(hz.max(1), Ordering::Relaxed);
     pit::start_periodic(HZ);
     arch::register_irq_handler(pic::IRQ_TIMER, on_tick);
 }

@@ -51,6 +51,12 @@ pvh_start32:
     cld
     mov %ebx, %esi
 
+    /* Clear the seven pages of boot page tables. */
+    mov $boot_pml4, %edi
+    xor %eax, %eax
+    mov $(7 * 1024), %ecx
+    rep stosl
+
     /* 2048 page-directory entries of 2 MiB: physical 0 .. 4 GiB. */
     mov $boot_pd, %edi
     mov $0x83, %eax                 /* present | writable | 2 MiB page */
@@ -127,6 +133,8 @@ boot_gdt_ptr:
     .word boot_gdt_ptr - boot_gdt - 1
     .long boot_gdt
 
+    /* Zero-filled by the loader, like .bss: no space in the image file. */
+    .section .boot.bss, "aw", @nobits
     .balign 4096
 boot_pml4:      .space 4096
 boot_pdpt_low:  .space 4096
