@@ -12,9 +12,12 @@
 //! * [`profile`]: [`profile_for`], the verifier profile of a program, built
 //!   the same way in the kernel and on the host.
 //! * [`ioctl`]: `/dev/lkm` ioctl numbers and request structures.
+//! * [`rejection`]: the kernel's verifier report mapped to the source line.
+//! * [`chan`]: the frames of the `modc load` channel (host to `lkmd`).
 #![cfg_attr(not(test), no_std)]
 extern crate alloc;
 
+pub mod chan;
 pub mod class;
 pub mod ctx;
 pub mod helpers;
@@ -22,6 +25,7 @@ pub mod image;
 pub mod ioctl;
 pub mod parse;
 pub mod profile;
+pub mod rejection;
 
 pub use class::{Class, ClassParams, EntryPoint, MAXLKMNAME};
 pub use image::{Image, LineEntry, LineTable, MapDecl, MapKind, PortDecl, ProgramImage};

@@ -6,8 +6,8 @@
 //!   `LMSTATV`), and [`Lkm::load`], the whole classic load sequence.
 //! - [`Failure`]: an errno with what it means here and how to fix it, printed
 //!   rustc-style (`error: ...` then `help: ...`).
-//! - [`render_rejection`]: the kernel's verifier report with the source
-//!   position from the image's line table inserted under the instruction.
+//! - [`render_rejection`] (from `lkm::rejection`): the kernel's verifier
+//!   report with the source line inserted under the instruction.
 //! - [`stat_header`], [`stat_row`], [`statv_lines`]: `modstat`'s table.
 //!
 //! Everything but the ioctl calls is plain text work, tested on the host.
@@ -18,7 +18,8 @@ use alloc::vec::Vec;
 
 use abi::Errno;
 use lkm::ioctl::{self, LmcLoadbuf, LmcReady, LmcResrv, LmcStat, LmcStatv, LmcUnload};
-use lkm::{Class, Image};
+use lkm::Class;
+pub use lkm::rejection::{render_rejection, report_location};
 
 use crate::sys;
 
@@ -353,69 +354,6 @@ pub fn read_source(path: &str) -> Option<String> {
         .iter()
         .find_map(|p| crate::io::read_file(p).ok())
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// The program and instruction a verifier report names: `entry point
-/// `NAME`` (or `program `NAME``) and ` --> insn N`.
-pub fn report_location(text: &str, image: &Image) -> Option<(usize, usize)> {
-    let pc = text.lines().find_map(|l| {
-        let rest = l.trim_start().strip_prefix("--> insn ")?;
-        let digits: &str = &rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())];
-        digits.parse::<usize>().ok()
-    })?;
-    let named = ["entry point `", "program `"].iter().find_map(|key| {
-        let start = text.find(key)? + key.len();
-        let len = text[start..].find('`')?;
-        image.program(&text[start..start + len]).map(|(i, _)| i)
-    });
-    let program = match named {
-        Some(i) => i,
-        None if image.programs.len() == 1 => 0,
-        None => return None,
-    };
-    Some((program, pc))
-}
-
-/// The kernel's report, with the source position inserted under its
-/// ` --> insn` line when the image has a line table:
-///
-/// ```text
-/// error[bad-port]: port 0x64 was not declared by the module
-///  --> insn 7: call 33
-///   --> modules/rtc.wm:12:5
-///    |
-/// 12 |     outb(0x64, 1);
-///    |     ^
-///   = help: declare the port in the module header
-/// ```
-///
-/// `source` reads the file the line table names (absent: position only).
-pub fn render_rejection(text: &str, image: Option<&Image>, source: impl Fn(&str) -> Option<String>) -> String {
-    let location = image.and_then(|img| {
-        let (program, pc) = report_location(text, img)?;
-        let table = img.lines.as_ref()?;
-        Some((table.source.clone(), table.lookup(program, pc)?))
-    });
-    let mut out = String::new();
-    let mut inserted = false;
-    for line in text.lines() {
-        out += line;
-        out.push('\n');
-        if inserted || !line.trim_start().starts_with("--> insn") {
-            continue;
-        }
-        inserted = true;
-        let Some((file, entry)) = &location else { continue };
-        out += &format!("  --> {file}:{}:{}\n", entry.line, entry.col);
-        let text = source(file);
-        if let Some(src_line) = text.as_deref().and_then(|t| t.lines().nth(entry.line.saturating_sub(1) as usize)) {
-            let num = entry.line.to_string();
-            let pad = " ".repeat(num.len());
-            let caret_at = src_line.chars().take(entry.col.saturating_sub(1) as usize).count();
-            out += &format!("{pad} |\n{num} | {src_line}\n{pad} | {}^\n", " ".repeat(caret_at));
-        }
-    }
-    out
 }
 
 /// `modstat`'s column titles, as the classic tool printed them.

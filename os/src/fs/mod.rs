@@ -11,8 +11,10 @@
 //! - [`devfs`]: `/dev`, whose nodes name entries of the device switches.
 //! - [`device`]: the character and block device switch tables (the device
 //!   module class adds drivers here) and the built-in `null`, `zero` and
-//!   `ram` devices; [`console`] is the terminal on the serial port.
+//!   `ram` devices; [`console`] is the terminal on the serial port;
+//!   [`com`] is `/dev/ttyS2`, the polled port `modc load` talks through.
 
+pub mod com;
 pub mod console;
 pub mod devfs;
 pub mod device;
@@ -35,6 +37,7 @@ pub fn init(initrd_image: Option<&[u8]>) -> bool {
     vfs::register_type(alloc::sync::Arc::new(ramfs::RamFsType)).ok();
     vfs::register_type(alloc::sync::Arc::new(devfs::DevFsType)).ok();
     device::init();
+    com::init();
     let Some(image) = initrd_image else { return false };
     match initrd::InitrdFs::parse(image) {
         Ok(fs) => {

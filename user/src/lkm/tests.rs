@@ -1,69 +1,22 @@
 use super::*;
+use ::lkm::{ClassParams, Image, ProgramImage};
 use alloc::vec;
-use lkm::{ClassParams, LineEntry, LineTable, ProgramImage};
 
-fn image(programs: &[&str]) -> Image {
+fn image() -> Image {
     Image {
         name: "rtc".into(),
         params: ClassParams::Dev { major: 0, name: "rtc".into() },
-        programs: programs.iter().map(|e| ProgramImage { entry: (*e).into(), code: vec![0; 80] }).collect(),
+        programs: vec![ProgramImage { entry: "read".into(), code: vec![0; 16] }],
         maps: vec![],
         rodata: vec![],
         ports: vec![],
-        lines: Some(LineTable {
-            source: "modules/rtc.wm".into(),
-            programs: programs
-                .iter()
-                .map(|_| vec![LineEntry { slot: 0, line: 1, col: 1 }, LineEntry { slot: 5, line: 3, col: 5 }])
-                .collect(),
-        }),
+        lines: None,
     }
-}
-
-const SOURCE: &str = "module rtc: dev(0, \"rtc\");\nfn read(ctx: &DevReadCtx) -> i64 {\n    outb(0x64, 1);\n}\n";
-
-const REPORT: &str = "entry point `read` rejected\nerror[bad-port]: port 0x64 was not declared by the module\n --> insn 7: call 33\n  = help: declare the port in the module header\n";
-
-#[test]
-fn rejection_shows_the_source_line_under_the_instruction() {
-    let img = image(&["open", "read"]);
-    let out = render_rejection(REPORT, Some(&img), |p| (p == "modules/rtc.wm").then(|| SOURCE.to_string()));
-    assert_eq!(
-        out,
-        "entry point `read` rejected\n\
-         error[bad-port]: port 0x64 was not declared by the module\n \
-         --> insn 7: call 33\n  \
-         --> modules/rtc.wm:3:5\n  |\n3 |     outb(0x64, 1);\n  |     ^\n  \
-         = help: declare the port in the module header\n"
-    );
-}
-
-#[test]
-fn rejection_without_source_file_keeps_the_position() {
-    let img = image(&["open", "read"]);
-    let out = render_rejection(REPORT, Some(&img), |_| None);
-    assert!(out.contains(" --> insn 7: call 33\n  --> modules/rtc.wm:3:5\n  = help"), "{out}");
-}
-
-#[test]
-fn rejection_of_an_unparsable_image_is_shown_verbatim() {
-    let text = "error: malformed image: truncated in program 0\n";
-    assert_eq!(render_rejection(text, None, |_| None), text);
-}
-
-#[test]
-fn location_needs_the_program_when_there_are_several() {
-    let img = image(&["open", "read"]);
-    let anonymous = "error[x]: bad\n --> insn 2: exit\n";
-    assert_eq!(report_location(anonymous, &img), None);
-    assert_eq!(report_location(anonymous, &image(&["call"])), Some((0, 2)));
-    assert_eq!(report_location(REPORT, &img), Some((1, 7)));
-    assert_eq!(report_location("program `open`: x\n --> insn 12\n", &img), Some((0, 12)));
 }
 
 #[test]
 fn reserve_name_comes_from_the_header_or_the_file() {
-    let bytes = image(&["read"]).to_bytes();
+    let bytes = image().to_bytes();
     assert_eq!(header_name(&bytes), Some("rtc"));
     assert_eq!(reserve_name("/modules/bogus/x.lkm", &bytes), "rtc");
     assert_eq!(reserve_name("/modules/bogus/truncated.lkm", &bytes[..8]), "truncated");
