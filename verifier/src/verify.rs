@@ -129,10 +129,13 @@ pub fn verify_with(
 
 /// Fills in the disassembled instruction of a report.
 fn with_insn(mut r: Report, insns: &[Insn]) -> Report {
-    if r.insn.is_empty() {
-        if let Some(insn) = insns.get(r.pc) {
-            r.insn = format!("{insn}");
-        }
+    if r.insn.is_empty()
+        && let Some(insn) = insns.get(r.pc)
+    {
+        r.insn = format!("{insn}");
     }
     r
 }
+
+#[cfg(test)]
+mod tests;

@@ -17,6 +17,8 @@ pub struct Tnum {
     pub mask: u64,
 }
 
+// `add`, `sub` and `mul` are wrapping operations on sets, not `ops` traits.
+#[allow(clippy::should_implement_trait)]
 impl Tnum {
     /// Every value.
     pub const UNKNOWN: Tnum = Tnum { value: 0, mask: u64::MAX };

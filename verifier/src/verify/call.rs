@@ -214,9 +214,9 @@ impl Checker<'_> {
                     let slot = &mut f.stack[slot_index(b)];
                     break_spill(slot);
                     let byte = &mut slot.bytes[byte_index(b)];
-                    if b < o + min as i64 {
-                        *byte = Byte::Misc;
-                    } else if *byte == Byte::Zero {
+                    // Written for sure up to the smallest length; beyond it
+                    // a known zero may have been overwritten.
+                    if b < o + min as i64 || *byte == Byte::Zero {
                         *byte = Byte::Misc;
                     }
                 }
@@ -266,16 +266,16 @@ impl Checker<'_> {
             return Ok(Flow::End);
         }
         let dying = (n - 1) as u8;
-        if let Value::Ptr(Ptr { region: Region::Stack { frame }, .. }) = r0 {
-            if frame == dying {
-                return Err(self.fail(
-                    ErrorKind::ReturnValue,
-                    pc,
-                    st,
-                    &[Reg::R0],
-                    "the function returns a pointer to its own stack, which ends with it".into(),
-                ));
-            }
+        if let Value::Ptr(Ptr { region: Region::Stack { frame }, .. }) = r0
+            && frame == dying
+        {
+            return Err(self.fail(
+                ErrorKind::ReturnValue,
+                pc,
+                st,
+                &[Reg::R0],
+                "the function returns a pointer to its own stack, which ends with it".into(),
+            ));
         }
         let callsite = st.cur().callsite;
         st.frames.pop();

@@ -60,6 +60,7 @@ impl Checker<'_> {
 
     /// Checks that bytes `p + off .. p + off + size` may be accessed (for
     /// every possible offset of `p`), and returns the offset range.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn check_access(
         &mut self,
         pc: usize,
@@ -179,10 +180,11 @@ impl Checker<'_> {
     #[allow(clippy::too_many_arguments)]
     fn stack_read(&self, pc: usize, st: &State, r: Reg, frame: u8, o: i64, n: u32, signed: bool) -> Result<Value, Report> {
         let f = &st.frames[frame as usize];
-        if n == 8 && o % 8 == 0 {
-            if let Some(slot) = f.slot(o).filter(|s| s.is_spill()) {
-                return Ok(slot.spill);
-            }
+        if n == 8
+            && o % 8 == 0
+            && let Some(slot) = f.slot(o).filter(|s| s.is_spill())
+        {
+            return Ok(slot.spill);
         }
         let mut all_zero = true;
         for b in o..o + n as i64 {

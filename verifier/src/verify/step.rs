@@ -339,10 +339,11 @@ impl Checker<'_> {
 fn resolve_null(st: &State, id: u32, is_null: bool) -> State {
     let mut s = st.clone();
     s.for_each_value(|v| {
-        if let Value::Ptr(p) = v {
-            if p.maybe_null && p.id == id {
-                *v = if is_null { Value::constant(0) } else { Value::Ptr(Ptr { maybe_null: false, id: 0, ..*p }) };
-            }
+        if let Value::Ptr(p) = v
+            && p.maybe_null
+            && p.id == id
+        {
+            *v = if is_null { Value::constant(0) } else { Value::Ptr(Ptr { maybe_null: false, id: 0, ..*p }) };
         }
     });
     s

@@ -60,7 +60,7 @@ fn sample(rng: &mut Rng) -> (Vec<u64>, Scalar) {
     let n = 1 + rng.next() as usize % 4;
     let first = rng.value();
     let values: Vec<u64> = (0..n)
-        .map(|_| if rng.next() % 2 == 0 { first.wrapping_add(rng.next() % 20) } else { rng.value() })
+        .map(|_| if rng.next().is_multiple_of(2) { first.wrapping_add(rng.next() % 20) } else { rng.value() })
         .collect();
     let s = abstraction(&values, rng);
     (values, s)
@@ -90,7 +90,7 @@ fn alu_results_contain_every_concrete_result() {
     for _ in 0..20_000 {
         let (dv, d) = sample(&mut rng);
         let (mut sv, mut s) = sample(&mut rng);
-        if rng.next() % 3 == 0 {
+        if rng.next().is_multiple_of(3) {
             // Constant operands are the common case for shifts.
             let k = rng.next() % 70;
             sv = vec![k];
@@ -167,7 +167,7 @@ fn branch_refinement_keeps_every_value_that_takes_the_edge() {
     let mut rng = Rng(0xfeed_beef_0bad_cafe);
     for _ in 0..20_000 {
         let (dv, d) = sample(&mut rng);
-        let (sv, s) = if rng.next() % 2 == 0 {
+        let (sv, s) = if rng.next().is_multiple_of(2) {
             let k = rng.value();
             (vec![k], Scalar::constant(k))
         } else {

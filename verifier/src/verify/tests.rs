@@ -1,0 +1,139 @@
+//! The analysis seen from its API: what `Verified` carries, what reports
+//! and the verbose log say. Rules are covered by the case suite in
+//! `tests/verifier/cases`.
+
+use alloc::string::String;
+use alloc::vec;
+
+use super::*;
+use crate::assemble;
+use crate::insn::{AluOp, Src, Width};
+use crate::profile::{CtxField, CtxLayout, Limits};
+
+fn ctx_profile() -> Profile {
+    Profile::new().with_ctx(CtxLayout::new(8).with_field(CtxField::value("a", 0, 8)))
+}
+
+#[test]
+fn verified_programs_carry_functions_and_stack_depths() {
+    let p = assemble(
+        "*(u64 *)(r10 - 24) = 0
+         call local f
+         exit
+         f:
+         *(u32 *)(r10 - 4) = 1
+         r0 = 0
+         exit",
+    )
+    .unwrap();
+    let v = verify(&p, &ctx_profile()).unwrap();
+    assert_eq!(v.program(), &p);
+    assert_eq!(
+        v.functions(),
+        &[Function { start: 0, end: 3, stack_depth: 24 }, Function { start: 3, end: 6, stack_depth: 8 }]
+    );
+    assert!(v.stats().insns_processed >= 6);
+}
+
+#[test]
+fn hand_built_instructions_verify() {
+    let mov = |dst, imm| Insn::Alu { width: Width::W64, op: AluOp::Mov, dst, src: Src::Imm(imm) };
+    let p = Program::from_insns(vec![mov(Reg::R0, 0), Insn::Exit]);
+    assert!(verify(&p, &Profile::new()).is_ok());
+    let p = Program::from_insns(vec![Insn::Exit]);
+    assert_eq!(verify(&p, &Profile::new()).unwrap_err().kind, ErrorKind::ReturnValue);
+    let p = Program::from_insns(vec![]);
+    assert_eq!(verify(&p, &Profile::new()).unwrap_err().kind, ErrorKind::ProgramSize);
+    let p = Program::from_insns(vec![Insn::Imm64Tail, Insn::Exit]);
+    assert_eq!(verify(&p, &Profile::new()).unwrap_err().kind, ErrorKind::MalformedImm64);
+}
+
+#[test]
+fn reports_name_the_instruction_registers_and_fix() {
+    let p = assemble(
+        "r6 = r1
+         r1 = 0
+         r2 = 0
+         r0 = *(u64 *)(r6 + 8)
+         exit",
+    )
+    .unwrap();
+    let r = verify(&p, &ctx_profile()).unwrap_err();
+    assert_eq!((r.kind, r.pc), (ErrorKind::ContextAccess, 3));
+    assert_eq!(r.insn, "r0 = *(u64 *)(r6 + 8)");
+    assert_eq!(r.regs, vec![(String::from("r6"), String::from("ctx + 0"))]);
+    let text = r.to_string();
+    assert!(text.starts_with("error[context-access]: no field of the context at offset 8"), "{text}");
+    assert!(text.contains(" --> insn 3: r0 = *(u64 *)(r6 + 8)"), "{text}");
+    assert!(text.contains("= help: access the context only through the fields"), "{text}");
+}
+
+#[test]
+fn null_pointer_reports_carry_the_hint() {
+    let profile = ctx_profile()
+        .with_map(crate::profile::MapInfo::array(8, 1))
+        .with_helper(crate::profile::HelperSig::new(
+            1,
+            "map_lookup",
+            &[crate::profile::ArgKind::MapRef, crate::profile::ArgKind::MapKey],
+            crate::profile::RetKind::MapValueOrNull,
+        ));
+    let p = assemble(
+        "r1 = map[0] ll
+         *(u32 *)(r10 - 4) = 0
+         r2 = r10
+         r2 += -4
+         call 1
+         r0 = *(u64 *)(r0 + 0)
+         exit",
+    )
+    .unwrap();
+    let r = verify(&p, &profile).unwrap_err();
+    assert_eq!((r.kind, r.pc), (ErrorKind::NullPointer, 6));
+    assert_eq!(r.regs[0].1, "map_value_or_null(m0, id=1) + 0");
+    assert_eq!(r.hint.as_deref(), Some("compare r0 with 0 (e.g. `if r0 == 0 goto out`) before using it"));
+}
+
+#[test]
+fn the_verbose_log_shows_the_state_before_each_instruction() {
+    let p = assemble(
+        "r2 = *(u64 *)(r1 + 0)
+         r2 &= 7
+         r0 = r2
+         exit",
+    )
+    .unwrap();
+    let mut log = String::new();
+    verify_verbose(&p, &ctx_profile(), &mut log).unwrap();
+    let lines: alloc::vec::Vec<&str> = log.lines().collect();
+    assert_eq!(lines[0], "from pending path to 0:");
+    assert!(lines[1].starts_with("0: r2 = *(u64 *)(r1 + 0)"), "{log}");
+    assert!(lines[1].ends_with("; r1=ctx + 0 r10=fp0 + 0"), "{log}");
+    assert!(lines[3].contains("r2=scalar(umin=0,umax=7)"), "{log}");
+}
+
+#[test]
+fn the_complexity_limit_stops_the_analysis() {
+    let p = assemble(
+        "r0 = 0
+         loop:
+         r0 += 1
+         if r0 != 0 goto loop
+         exit",
+    )
+    .unwrap();
+    let profile = ctx_profile().with_limits(Limits { max_insns_processed: 1000, ..Limits::DEFAULT });
+    let r = verify(&p, &profile).unwrap_err();
+    assert_eq!(r.kind, ErrorKind::TooComplex);
+    assert!(r.reason.contains("1000 instructions"));
+}
+
+#[test]
+fn entry_facts_replace_the_context() {
+    let p = assemble("r0 = r2\nexit").unwrap();
+    let entry = Entry { regs: crate::facts::parse("r2: scalar in [0, 10]").unwrap() };
+    assert!(verify_with(&p, &Profile::new(), &entry, None).is_ok());
+    let p = assemble("r0 = *(u8 *)(r1 + 0)\nexit").unwrap();
+    let r = verify_with(&p, &ctx_profile(), &entry, None).unwrap_err();
+    assert_eq!(r.kind, ErrorKind::UninitRegister);
+}
