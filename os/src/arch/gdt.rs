@@ -57,12 +57,12 @@ static IST: IstStacks = IstStacks(UnsafeCell::new(
     [const { GuardedStack { guard: [0; 4096], stack: [0; IST_STACK_SIZE] } }; IST_STACKS],
 ));
 
-struct TssCell(UnsafeCell<TaskStateSegment>);
+pub(super) struct TssCell(UnsafeCell<TaskStateSegment>);
 // SAFETY: the TSS is written during init and by `set_kernel_stack`, both
 // with interrupts off on the only CPU.
 unsafe impl Sync for TssCell {}
 
-static TSS_CELL: TssCell = TssCell(UnsafeCell::new(TaskStateSegment::new()));
+pub(super) static TSS_CELL: TssCell = TssCell(UnsafeCell::new(TaskStateSegment::new()));
 static GDT: spin::Once<GlobalDescriptorTable> = spin::Once::new();
 
 /// Fills the TSS, loads the GDT, reloads the segment registers and the task register.

@@ -119,6 +119,7 @@ macro_rules! stubs {
                 v = const $vector, entry = sym trap_entry, options(att_syntax));
         }
     };
+    (@one $vector:literal $name:ident custom) => {};
     (@one $vector:literal $name:ident code) => {
         #[unsafe(naked)]
         unsafe extern "C" fn $name() {
@@ -128,17 +129,59 @@ macro_rules! stubs {
     };
 }
 
-// `code`: the CPU pushes an error code for this vector; `none`: it does not.
+// `code`: the CPU pushes an error code for this vector; `none`: it does
+// not; `custom`: the stub is written out below.
 stubs! {
     0 vec0 none, 1 vec1 none, 2 vec2 none, 3 vec3 none, 4 vec4 none, 5 vec5 none,
     6 vec6 none, 7 vec7 none, 8 vec8 code, 9 vec9 none, 10 vec10 code, 11 vec11 code,
-    12 vec12 code, 13 vec13 code, 14 vec14 code, 15 vec15 none, 16 vec16 none,
+    12 vec12 code, 13 vec13 code, 14 page_fault_entry custom, 15 vec15 none, 16 vec16 none,
     17 vec17 code, 18 vec18 none, 19 vec19 none, 20 vec20 none, 21 vec21 code,
     22 vec22 none, 23 vec23 none, 24 vec24 none, 25 vec25 none, 26 vec26 none,
     27 vec27 none, 28 vec28 none, 29 vec29 code, 30 vec30 code, 31 vec31 none,
     32 irq0 none, 33 irq1 none, 34 irq2 none, 35 irq3 none, 36 irq4 none, 37 irq5 none,
     38 irq6 none, 39 irq7 none, 40 irq8 none, 41 irq9 none, 42 irq10 none,
     43 irq11 none, 44 irq12 none, 45 irq13 none, 46 irq14 none, 47 irq15 none,
+}
+
+/// Page faults arrive on their own IST stack, so that a kernel stack
+/// overflow can still be reported. A page fault from user mode, though, may
+/// end in a task switch (the process is killed, or waits for memory), and a
+/// task must never sleep on the IST stack, which the next page fault reuses.
+/// So when the fault comes from ring 3, this stub moves the CPU's frame to
+/// the top of the task's kernel stack (TSS.rsp0, where any other exception
+/// from user mode lands) before the common entry.
+#[unsafe(naked)]
+unsafe extern "C" fn page_fault_entry() {
+    naked_asm!(
+        "push $14",
+        // Stack: vector, error code, rip, cs, rflags, rsp, ss.
+        "testb $3, 24(%rsp)",
+        "jz 2f",
+        "push %rax",
+        "push %rcx",
+        "push %rdx",
+        "mov {tss}+4(%rip), %rax",      // TSS.rsp0
+        "sub $56, %rax",
+        "xor %ecx, %ecx",
+        "1:",
+        "mov 24(%rsp,%rcx,8), %rdx",
+        "mov %rdx, (%rax,%rcx,8)",
+        "inc %ecx",
+        "cmp $7, %ecx",
+        "jne 1b",
+        // Interrupts are off: the slot below the new frame stays intact.
+        "mov 16(%rsp), %rcx",
+        "mov %rcx, -8(%rax)",
+        "mov (%rsp), %rdx",
+        "mov 8(%rsp), %rcx",
+        "mov %rax, %rsp",
+        "mov -8(%rsp), %rax",
+        "2:",
+        "jmp {entry}",
+        tss = sym super::gdt::TSS_CELL,
+        entry = sym trap_entry,
+        options(att_syntax)
+    );
 }
 
 /// A handler for a hardware interrupt line.
