@@ -4,7 +4,7 @@
 //! context and every map must end up identical.
 //!
 //! `WARDEN_JIT_DIFF_PROGRAMS` sets the number of generated programs
-//! (default 20,000, a few seconds; `cargo xtask fuzz` runs more);
+//! (default 5,000, a few seconds; `cargo xtask fuzz` runs more);
 //! `WARDEN_FUZZ_SEED` the first seed (default 1). A failure names the seed.
 
 use verifier::{listing, verify};
@@ -13,7 +13,7 @@ use warden_tests::jitdiff::{run_jit, run_vm, Inputs};
 
 #[test]
 fn jit_agrees_with_the_interpreter_on_fuzzed_programs() {
-    let count: u64 = std::env::var("WARDEN_JIT_DIFF_PROGRAMS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let count: u64 = std::env::var("WARDEN_JIT_DIFF_PROGRAMS").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000);
     let first: u64 = std::env::var("WARDEN_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     let profile = profile();
     let (mut accepted, mut runs, mut vm_violations, mut mismatches) = (0u64, 0u64, 0u64, Vec::new());

@@ -37,6 +37,9 @@ pub struct Emitter<'a> {
     blinder: Option<Blinder>,
     /// The jumps whose size depends on their distance, in emission order.
     pub(super) sites: Vec<Site>,
+    /// Bytes emitted and dropped before `asm` (a sizing pass keeps only
+    /// the current instruction, so the buffer stays in the cache).
+    base: usize,
 }
 
 /// The operand size of a BPF width.
@@ -64,16 +67,26 @@ impl<'a> Emitter<'a> {
             current: 0,
             blinder: opts.blinding.map(Blinder::new),
             sites: Vec::new(),
+            base: 0,
         }
     }
 
     /// The current offset; an error once the code outgrows the limit.
     pub fn offset(&self) -> Result<u32, JitError> {
-        let len = self.asm.len();
+        let len = self.base + self.asm.len();
         if len > MAX_CODE {
             return Err(JitError::CodeTooLarge { size: len });
         }
         Ok(len as u32)
+    }
+
+    /// In the sizing pass, drops the bytes emitted so far (only their
+    /// count matters); in the other passes, does nothing.
+    pub fn settle(&mut self) {
+        if let Jumps::AllLongUnknown = self.jumps {
+            self.base += self.asm.len();
+            self.asm.clear();
+        }
     }
 
     pub fn finish(self) -> (Vec<u8>, Vec<Site>) {
@@ -173,7 +186,7 @@ impl<'a> Emitter<'a> {
             self.sites.push(Site { pc, target, conditional: cc.is_some() });
         }
         let rel = match dist {
-            Some(d) => i32::try_from(d).map_err(|_| JitError::CodeTooLarge { size: self.asm.len() })?,
+            Some(d) => i32::try_from(d).map_err(|_| JitError::CodeTooLarge { size: self.base + self.asm.len() })?,
             None => 0,
         };
         match (cc, short) {
@@ -189,7 +202,7 @@ impl<'a> Emitter<'a> {
         let target = insn.target(pc).and_then(|t| usize::try_from(t).ok()).ok_or(JitError::BadTarget { pc })?;
         let func = self.functions.iter().position(|f| f.start == target).ok_or(JitError::BadTarget { pc })?;
         let dist = self.distance(pc, |l| l.entry.get(func).copied()).unwrap_or(0);
-        let rel = i32::try_from(dist).map_err(|_| JitError::CodeTooLarge { size: self.asm.len() })?;
+        let rel = i32::try_from(dist).map_err(|_| JitError::CodeTooLarge { size: self.base + self.asm.len() })?;
         self.asm.call32(rel);
         Ok(())
     }
@@ -198,7 +211,7 @@ impl<'a> Emitter<'a> {
         let address = (self.opts.helper_address)(helper).ok_or(JitError::UnknownHelper { pc, helper })?;
         match self.opts.call_mode {
             CallMode::Near => {
-                let after = self.opts.code_address as i128 + self.asm.len() as i128 + 5;
+                let after = self.opts.code_address as i128 + (self.base + self.asm.len()) as i128 + 5;
                 let rel = i32::try_from(address as i128 - after)
                     .map_err(|_| JitError::HelperOutOfReach { pc, helper, address })?;
                 self.asm.call32(rel);

@@ -48,24 +48,46 @@ fn mentions_r10(insn: &Insn) -> bool {
     }
 }
 
+/// What one scan of a function's body finds.
+struct Facts {
+    calls_helper: bool,
+    /// Slots called with local calls.
+    callees: Vec<usize>,
+    uses_r10: bool,
+    writes: [bool; Reg::COUNT],
+}
+
+fn facts(insns: &[Insn], f: &Function) -> Facts {
+    let mut facts = Facts { calls_helper: false, callees: Vec::new(), uses_r10: f.stack_depth > 0, writes: [false; Reg::COUNT] };
+    for pc in f.start..f.end {
+        let Some(insn) = insns.get(pc) else { break };
+        match insn {
+            Insn::Call { .. } => facts.calls_helper = true,
+            Insn::CallLocal { .. } => facts.callees.extend(insn.target(pc).and_then(|t| usize::try_from(t).ok())),
+            _ => {}
+        }
+        facts.uses_r10 |= mentions_r10(insn);
+        if let Some(r) = written(insn) {
+            facts.writes[r.index()] = true;
+        }
+    }
+    facts
+}
+
 /// The frames of all functions.
 pub fn frames(insns: &[Insn], functions: &[Function]) -> Vec<Frame> {
-    let body = |f: &Function| insns.get(f.start..f.end).unwrap_or_default();
+    let facts: Vec<Facts> = functions.iter().map(|f| facts(insns, f)).collect();
     // Which functions reach a helper call; local calls form no cycles (the
     // verifier refuses recursion), so this settles within `functions.len()`
     // rounds.
-    let mut aligned: Vec<bool> = functions.iter().map(|f| body(f).iter().any(|i| matches!(i, Insn::Call { .. }))).collect();
+    let mut aligned: Vec<bool> = facts.iter().map(|f| f.calls_helper).collect();
     for _ in 0..functions.len() {
         let mut changed = false;
-        for (i, f) in functions.iter().enumerate() {
-            if aligned[i] {
-                continue;
-            }
-            let reaches = (f.start..f.end).any(|pc| match insns.get(pc).and_then(|insn| insn.target(pc).map(|t| (insn, t))) {
-                Some((Insn::CallLocal { .. }, t)) => functions.iter().zip(&aligned).any(|(g, &a)| a && g.start as i64 == t),
-                _ => false,
-            });
-            if reaches {
+        for (i, f) in facts.iter().enumerate() {
+            let reaches = |&t: &usize| {
+                functions.binary_search_by_key(&t, |g| g.start).is_ok_and(|j| aligned.get(j) == Some(&true))
+            };
+            if !aligned[i] && f.callees.iter().any(reaches) {
                 aligned[i] = true;
                 changed = true;
             }
@@ -74,25 +96,17 @@ pub fn frames(insns: &[Insn], functions: &[Function]) -> Vec<Frame> {
             break;
         }
     }
-    functions.iter().zip(aligned).map(|(f, a)| frame_of(body(f), f.stack_depth, a)).collect()
+    facts.iter().zip(functions).zip(aligned).map(|((facts, f), a)| frame_of(facts, f.stack_depth, a)).collect()
 }
 
-/// The frame of a function with this body; `aligned` if it reaches a
-/// helper call.
-fn frame_of(body: &[Insn], stack_depth: u32, aligned: bool) -> Frame {
-    let (mut uses_r10, mut writes) = (stack_depth > 0, [false; Reg::COUNT]);
-    for insn in body {
-        uses_r10 |= mentions_r10(insn);
-        if let Some(r) = written(insn) {
-            writes[r.index()] = true;
-        }
-    }
+/// The frame of a function; `aligned` if it reaches a helper call.
+fn frame_of(facts: &Facts, stack_depth: u32, aligned: bool) -> Frame {
     let mut saved = Vec::new();
-    if uses_r10 {
+    if facts.uses_r10 {
         saved.push(R::Rbp);
     }
     for r in [Reg::R6, Reg::R7, Reg::R8, Reg::R9] {
-        if writes[r.index()] {
+        if facts.writes[r.index()] {
             saved.push(x86(r));
         }
     }
@@ -101,5 +115,5 @@ fn frame_of(body: &[Insn], stack_depth: u32, aligned: bool) -> Frame {
     if aligned && saved.len() % 2 == 0 {
         reserve += 8;
     }
-    Frame { saved, sets_rbp: uses_r10, reserve }
+    Frame { saved, sets_rbp: facts.uses_r10, reserve }
 }

@@ -20,7 +20,7 @@ mod emit;
 mod frame;
 mod mem;
 
-use crate::error::{JitError, MAX_CODE, MAX_STACK};
+use crate::error::{JitError, MAX_STACK};
 use crate::options::{JitOptions, JitOutput};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -93,7 +93,7 @@ pub fn compile_program(
     let frames: Vec<Frame> = frame::frames(insns, functions);
     let bound = code_size_bound(insns.len(), functions.len());
     let pass = |jumps, capacity| emit_pass(insns, functions, &frames, opts, jumps, capacity);
-    let (_, first, sites) = pass(Jumps::AllLongUnknown, bound)?;
+    let (_, first, sites) = pass(Jumps::AllLongUnknown, 256)?;
     let (layout, short) = relax(&first, &sites, functions);
     let size = layout.end.last().copied().unwrap_or(0) as usize;
     let (code, got, _) = pass(Jumps::Decided { layout: &layout, short: &short }, size)?;
@@ -222,17 +222,20 @@ fn emit_pass(
     for (i, f) in functions.iter().enumerate() {
         layout.entry.push(e.offset()?);
         e.prologue(i);
+        e.settle();
         for pc in f.start..f.end {
             layout.start.push(e.offset()?);
             if let Some(insn) = insns.get(pc) {
                 e.insn(pc, insn)?;
             }
             layout.end.push(e.offset()?);
+            e.settle();
         }
     }
+    let size = e.offset()? as usize;
     let (code, sites) = e.finish();
-    if code.len() > MAX_CODE || code.len() > code_size_bound(insns.len(), functions.len()) {
-        return Err(JitError::CodeTooLarge { size: code.len() });
+    if size > code_size_bound(insns.len(), functions.len()) {
+        return Err(JitError::CodeTooLarge { size });
     }
     Ok((code, layout, sites))
 }

@@ -52,6 +52,11 @@ impl Asm {
         Asm { buf: Vec::new() }
     }
 
+    /// Forgets the bytes emitted so far.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+    }
+
     /// An empty buffer with room for `n` bytes.
     pub fn with_capacity(n: usize) -> Asm {
         Asm { buf: Vec::with_capacity(n) }
@@ -96,17 +101,13 @@ impl Asm {
     /// `reg_is_byte_reg` says the reg field names an 8-bit register, and the
     /// r/m register (if any) is 8-bit when `size` is [`OpSize::S8`]: both
     /// need a REX prefix to mean `spl`..`dil` rather than `ah`..`bh`.
+    #[inline(always)]
     fn modrm(&mut self, size: OpSize, opcode: &[u8], reg: u8, reg_is_byte_reg: bool, rm: Rm) {
-        // Assembled in a small array and appended at once: this is the
-        // JIT's hottest function.
-        let mut out = [0u8; 16];
-        let mut n = 0;
-        let mut put = |b: u8| {
-            if let Some(slot) = out.get_mut(n) {
-                *slot = b;
-                n += 1;
-            }
-        };
+        // The JIT's hottest function: room for the longest instruction is
+        // reserved once, so each byte is a plain store.
+        self.buf.reserve(16);
+        let buf = &mut self.buf;
+        let mut put = |b: u8| buf.push(b);
         if size == OpSize::S16 {
             put(0x66);
         }
@@ -158,15 +159,16 @@ impl Asm {
                 }
             }
         }
-        self.buf.extend_from_slice(&out[..n]);
     }
 
     /// An instruction whose reg field names register `reg`.
+    #[inline(always)]
     fn rr(&mut self, size: OpSize, opcode: &[u8], reg: R, rm: Rm) {
         self.modrm(size, opcode, reg.number(), true, rm);
     }
 
     /// An instruction whose reg field is an opcode digit.
+    #[inline(always)]
     fn digit(&mut self, size: OpSize, opcode: &[u8], digit: u8, rm: Rm) {
         self.modrm(size, opcode, digit, false, rm);
     }
