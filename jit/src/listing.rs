@@ -2,11 +2,10 @@
 //! the JIT made of it, disassembled by iced-x86.
 //!
 //! ```text
-//! <function 0> at 0x7f3a1c200000
-//!     0000  55                              push rbp
-//!     ...
-//!     0: r0 = 1
-//!     0012  b8 01 00 00 00                  mov eax,1
+//! <function 0> at 0xffffffffc0000000
+//!     0000  53                              push rbx
+//!      0: r6 = 0
+//!     0001  31 db                           xor ebx,ebx
 //! ```
 
 use crate::JitOutput;

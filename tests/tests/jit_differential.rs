@@ -4,7 +4,7 @@
 //! context and every map must end up identical.
 //!
 //! `WARDEN_JIT_DIFF_PROGRAMS` sets the number of generated programs
-//! (default 5,000, a few seconds; `cargo xtask fuzz` runs more);
+//! (default 5,000, a few seconds; 100,000 make a long campaign);
 //! `WARDEN_FUZZ_SEED` the first seed (default 1). A failure names the seed.
 
 use verifier::{listing, verify};
