@@ -5,7 +5,7 @@
 //!   program is reproduced from its seed.
 //! * [`profile`]: the profile every generated program is verified against
 //!   (a 64-byte context with value, length and buffer fields, an array map,
-//!   a hash map, read-only data, seven helpers, two ports).
+//!   a hash map, read-only data, eight helpers, two ports).
 //! * [`generate`]: a program built from snippets that exercise one rule
 //!   each: context fields and buffers behind bounds checks, map lookups with
 //!   and without null checks, stack stores, spills and partial overwrites,
@@ -73,6 +73,8 @@ const H_EMIT: u32 = 4;
 const H_FILL: u32 = 5;
 const H_RANDOM: u32 = 6;
 const H_INB: u32 = 7;
+const H_ALLOC: u32 = 8;
+const ALLOC_SIZE: i64 = 24;
 
 const ARRAY_VALUE: i64 = 16;
 const HASH_VALUE: i64 = 8;
@@ -103,6 +105,7 @@ pub fn profile() -> Profile {
         .with_helper(HelperSig::new(H_FILL, "fill", &[ArgKind::MemWrite, ArgKind::Len { allow_zero: false }], RetKind::Scalar))
         .with_helper(HelperSig::new(H_RANDOM, "random_u32", &[], RetKind::Bounded { min: 0, max: 0xffff_ffff }))
         .with_helper(HelperSig::new(H_INB, "inb", &[ArgKind::Port { width: 1 }], RetKind::Bounded { min: 0, max: 0xff }))
+        .with_helper(HelperSig::new(H_ALLOC, "alloc", &[], RetKind::MemOrNull { size: ALLOC_SIZE as u32, writable: true }))
         .with_ports(PortRange { start: 0x70, count: 2 })
         // Generated programs are small: a low limit keeps the campaign fast
         // (loops that never end are rejected as too complex sooner).
@@ -327,6 +330,7 @@ impl Gen<'_> {
             9 => self.helper_buffer(),
             10 if self.depth < 3 => self.loop_(),
             11 if self.depth < 3 => self.branch(),
+            12 if self.rng.chance(30) => self.helper_memory(),
             12 => self.misc_helper(),
             13 => self.rodata(),
             _ => self.random_insn(),
@@ -635,6 +639,25 @@ impl Gen<'_> {
         }
     }
 
+    /// Helper memory: maybe NULL, then accessed near its end.
+    fn helper_memory(&mut self) {
+        let skip = self.a.label();
+        self.a.push(Insn::Call { helper: H_ALLOC });
+        if self.rng.chance(90) {
+            self.a.jump(jmp(Width::W64, Cond::Eq, Reg::R0, Src::Imm(0)), skip);
+        }
+        let size = self.rng.pick(&SIZES);
+        let off = self.near(ALLOC_SIZE - size.bytes() as i64, 1) as i16;
+        let off = if self.rng.chance(50) { 0 } else { off };
+        if self.rng.chance(50) {
+            self.a.push(ld(size, Reg::R9, Reg::R0, off));
+        } else {
+            self.a.push(st(size, Reg::R0, off, Src::Reg(self.rng.pick(&[Reg::R7, Reg::R6]))));
+        }
+        self.a.bind(skip);
+        self.a.push(mov(Reg::R0, 0));
+    }
+
     fn rodata(&mut self) {
         let off = self.rng.below(RODATA as u64) as u32;
         self.a.push(Insn::LoadImm64 { dst: Reg::R2, imm: Imm64::MapValue { map: 2, offset: off } });
@@ -701,6 +724,13 @@ impl Helpers for Env<'_> {
                 Ok(Value::scalar(0))
             }
             H_RANDOM => Ok(Value::scalar(self.rng.next() & 0xffff_ffff)),
+            H_ALLOC => {
+                if self.rng.chance(20) {
+                    return Ok(Value::scalar(0));
+                }
+                let bytes = (0..ALLOC_SIZE).map(|_| self.rng.next() as u8).collect();
+                Ok(Value::pointer(mem.add_buffer(bytes, true)?))
+            }
             H_INB => {
                 leak_check(&a, &[0])?;
                 if !(0x70..0x72).contains(&a[0].bits) {
