@@ -129,15 +129,18 @@ pub fn unregister_region(id: RegionId) {
 }
 
 /// Called by the exception handlers: if `fault.rip` is in a registered
-/// region whose resume function accepts the fault, records the fault for
-/// [`take_last_fault`] and returns where to continue.
+/// region whose resume function accepts the fault (regions may overlap;
+/// each is asked until one accepts), records the fault
+/// for [`take_last_fault`] and returns where to continue.
 pub fn recover(fault: &Fault) -> Option<Resume> {
     // A fault while the table is locked is a bug in this module: no recovery.
-    let region = {
-        let regions = REGIONS.try_lock()?;
-        regions.iter().flatten().find(|r| (r.start..r.end).contains(&fault.rip)).copied()?
-    };
-    let resume = (region.resume)(fault)?;
+    let regions = REGIONS.try_lock()?;
+    let resume = regions
+        .iter()
+        .flatten()
+        .filter(|r| (r.start..r.end).contains(&fault.rip))
+        .find_map(|r| (r.resume)(fault))?;
+    drop(regions);
     if let Some(mut last) = LAST_FAULT.try_lock() {
         *last = Some(*fault);
     }
@@ -282,20 +285,24 @@ unsafe extern "C" fn guarded_landing() {
     );
 }
 
-/// Calls the code at `entry` as `extern "C" fn(u64) -> u64`. If it faults
-/// at an instruction inside a region registered with [`guarded_resume`],
-/// the call returns `Err(fault)` and the kernel goes on. Not reentrant:
-/// guarded calls must not nest.
+/// Calls the code at `entry` as `extern "C" fn(u64) -> u64`, with
+/// interrupts off. If it faults at an instruction inside a region
+/// registered with [`guarded_resume`], the call returns `Err(fault)` and the
+/// kernel goes on. Guarded calls do not nest (the code they run must not
+/// make another one); with interrupts off, no other task can start one.
 ///
 /// # Safety
 /// `entry` must be executable code following the System V ABI that, when it
 /// does not fault, returns normally.
 pub unsafe fn call_guarded(entry: u64, arg: u64) -> Result<u64, Fault> {
-    let was_active = GUARD_ACTIVE.swap(true, Ordering::AcqRel);
-    assert!(!was_active, "call_guarded does not nest");
-    // SAFETY: upheld by the caller; `GUARD_RSP` is written before `entry` runs.
-    let result = unsafe { guarded_call_raw(entry, arg, GUARD_RSP.as_ptr()) };
-    GUARD_ACTIVE.store(false, Ordering::Release);
+    let result = super::without_interrupts(|| {
+        let was_active = GUARD_ACTIVE.swap(true, Ordering::AcqRel);
+        assert!(!was_active, "call_guarded does not nest");
+        // SAFETY: upheld by the caller; `GUARD_RSP` is written before `entry` runs.
+        let result = unsafe { guarded_call_raw(entry, arg, GUARD_RSP.as_ptr()) };
+        GUARD_ACTIVE.store(false, Ordering::Release);
+        result
+    });
     if result.faulted == 0 {
         Ok(result.value)
     } else {

@@ -211,6 +211,9 @@ kernel_test!(code_block_is_never_writable_and_executable);
 fn fault_in_generated_code_is_contained() -> TestResult {
     let heap_before = heap_stats().bytes_in_use;
     let block = code_block(LOAD_ARG)?;
+    // An overlapping region that declines: recovery must ask the next one.
+    let declining = fault::register_region(code::CODE_START, code::CODE_START + code::CODE_SIZE, |_| None)
+        .map_err(|_| "region table full")?;
     let region = fault::register_region(block.addr(), block.addr() + block.size() as u64, fault::guarded_resume)
         .map_err(|_| "region table full")?;
     let bad = SCRATCH + 0x77_0000;
@@ -225,6 +228,7 @@ fn fault_in_generated_code_is_contained() -> TestResult {
     let read = unsafe { fault::call_guarded(block.addr(), &value as *const u64 as u64) };
     ensure_eq!(read.map_err(|f| alloc::format!("{f}"))?, 0x5eed);
     fault::unregister_region(region);
+    fault::unregister_region(declining);
     drop(block);
     ensure_eq!(heap_stats().bytes_in_use, heap_before);
     Ok(())
