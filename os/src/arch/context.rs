@@ -40,10 +40,12 @@ pub unsafe extern "C" fn switch(save_rsp: *mut u64, load_rsp: u64) {
 }
 
 /// First code of every new thread: `r12` holds its entry function and
-/// `r13` the argument (placed there by [`prepare_stack`]).
+/// `r13` the argument (placed there by [`prepare_stack`]). The switch
+/// happened with interrupts off; a new thread starts with them on.
 #[unsafe(naked)]
 unsafe extern "C" fn thread_start() -> ! {
     naked_asm!(
+        "sti",
         "mov rdi, r13",
         "call r12",
         "ud2",

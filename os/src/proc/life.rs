@@ -91,7 +91,7 @@ pub fn exec(path: &str, argv: Vec<String>) -> Result<(), Errno> {
 /// memory, gives its children to init, wakes its parent. Never returns.
 pub fn exit(status: i32) -> ! {
     let pid = current_pid();
-    if pid == INIT_PID {
+    if pid == INIT_PID && !with_current(|t| t.kernel) {
         log::error!("init exited with status {status}; nothing will start a shell again");
     }
     // SAFETY: the kernel's own space maps everything the kernel uses.
@@ -127,7 +127,7 @@ pub fn exit(status: i32) -> ! {
 /// and status and forgets it. `ECHILD` if there is no such child.
 pub fn wait(pid: Option<Pid>) -> Result<(Pid, i32), Errno> {
     let me = current_pid();
-    let matches = move |t: &Task| t.ppid == me && pid.is_none_or(|p| p == t.pid);
+    let matches = move |t: &Task| t.ppid == me && t.pid != me && pid.is_none_or(|p| p == t.pid);
     let mut found = None;
     sched::sleep_until(wait_channel(me), || {
         let tasks = TASKS.lock();
