@@ -12,6 +12,9 @@
 //!   kernel's own profile ([`lkm::profile_for`]), mapping a rejection back
 //!   to the source.
 //!
+//! [`load`] is `modc load`/`unload`/`stat`: the channel to a system started
+//! by `cargo xtask run`.
+//!
 //! Errors at every stage are [`diag::Diag`]s, rendered like rustc's.
 
 pub mod ast;
@@ -21,5 +24,6 @@ pub mod diag;
 pub mod driver;
 pub mod lexer;
 pub mod listing;
+pub mod load;
 pub mod parser;
 pub mod tir;

@@ -1,4 +1,5 @@
-//! `modc`: compile, check, disassemble and assemble Warden modules.
+//! `modc`: compile, check, disassemble and assemble Warden modules; load,
+//! unload and list them in a system started by `cargo xtask run`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use modc::diag::render;
 use modc::driver::{compile, rejection_diag, report_text, verify_image, Compiled};
+use modc::load::socket_path;
 
 #[derive(Parser)]
 #[command(name = "modc", version, about = "The Warden module compiler")]
@@ -62,6 +64,24 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// Compile (for `.wm`) and load a module into the system `cargo xtask run` started.
+    Load {
+        file: PathBuf,
+        /// The channel's socket (default: `target/warden-lkm.sock`).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
+    /// Unload a module from the system `cargo xtask run` started.
+    Unload {
+        name: String,
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
+    /// List the modules loaded in the system `cargo xtask run` started.
+    Stat {
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -72,6 +92,9 @@ fn main() -> ExitCode {
         Command::Disasm { file } => disasm(&file),
         Command::Asm { file, output, name, entry } => asm(&file, output, name, &entry),
         Command::Verify { raw, ctx_size, pre, verbose } => verify_raw(&raw, ctx_size, &pre, verbose),
+        Command::Load { file, socket } => load(&file, socket.as_deref()),
+        Command::Unload { name, socket } => modc::load::unload(&socket_path(socket.as_deref()), &name).map(|t| print!("{t}")),
+        Command::Stat { socket } => modc::load::stat(&socket_path(socket.as_deref())).map(|t| print!("{t}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -187,6 +210,15 @@ fn asm(file: &Path, output: Option<PathBuf>, name: Option<String>, entry: &str) 
     let image = lkm::parse(&image.to_bytes()).map_err(|e| format!("error: {e}\n"))?;
     let out = output.unwrap_or_else(|| file.with_extension("lkm"));
     write(&out, &image.to_bytes())
+}
+
+/// `modc load`: a `.wm` is compiled first (compile errors stop here); the
+/// verdict is the kernel's, shown at the source line.
+fn load(file: &Path, socket: Option<&Path>) -> Result<(), String> {
+    let bytes = if file.extension().is_some_and(|e| e == "wm") { compile_file(file)?.0.image.to_bytes() } else { read(file)? };
+    let text = modc::load::load(&socket_path(socket), &file.display().to_string(), &bytes)?;
+    print!("{text}");
+    Ok(())
 }
 
 fn verify_raw(raw: &Path, ctx_size: u32, pre: &[String], verbose: bool) -> Result<(), String> {
