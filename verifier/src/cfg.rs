@@ -46,6 +46,16 @@ pub struct Cfg {
     pub calls: Vec<Vec<(usize, usize)>>,
 }
 
+/// A vector of `n` copies of `v`, or an `out-of-memory` report: sizes that
+/// follow the program's length are allocated fallibly.
+pub fn try_vec<T: Clone>(n: usize, v: T) -> Result<Vec<T>, Report> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(n)
+        .map_err(|_| Report::new(ErrorKind::OutOfMemory, 0, "out of memory for the analysis"))?;
+    out.resize(n, v);
+    Ok(out)
+}
+
 /// Runs the checks listed in the module documentation.
 pub fn check(insns: &[Insn], limits: &Limits) -> Result<Cfg, Report> {
     let n = insns.len();
@@ -62,14 +72,14 @@ pub fn check(insns: &[Insn], limits: &Limits) -> Result<Cfg, Report> {
     }
     check_slots(insns)?;
     let starts = function_starts(insns)?;
-    let mut func_of = vec![0u32; n];
+    let mut func_of = try_vec(n, 0u32)?;
     let mut functions = Vec::new();
     for (i, &start) in starts.iter().enumerate() {
         let end = starts.get(i + 1).copied().unwrap_or(n);
         func_of[start..end].iter_mut().for_each(|f| *f = i as u32);
         functions.push(Function { start, end, stack_depth: 0 });
     }
-    let mut prune = vec![false; n];
+    let mut prune = try_vec(n, false)?;
     for f in &functions {
         prune[f.start] = true;
     }
@@ -113,7 +123,7 @@ pub fn check(insns: &[Insn], limits: &Limits) -> Result<Cfg, Report> {
         }
     }
     check_reachable(insns)?;
-    let mut calls = vec![Vec::new(); functions.len()];
+    let mut calls = try_vec(functions.len(), Vec::new())?;
     for (pc, insn) in insns.iter().enumerate() {
         if let (Insn::CallLocal { .. }, Some(t)) = (insn, insn.target(pc)) {
             let callee = func_of[t as usize] as usize;
@@ -197,7 +207,7 @@ pub fn successors(insns: &[Insn], pc: usize) -> ([usize; 2], usize) {
 
 /// Every instruction is reached from slot 0 (through jumps and calls).
 fn check_reachable(insns: &[Insn]) -> Result<(), Report> {
-    let mut seen = vec![false; insns.len()];
+    let mut seen = try_vec(insns.len(), false)?;
     let mut work = vec![0usize];
     seen[0] = true;
     while let Some(pc) = work.pop() {

@@ -2,10 +2,10 @@
 //! each function. State comparison ignores dead registers, so two paths
 //! that differ only in values never read again are recognised as the same.
 
-use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::cfg::successors;
+use crate::cfg::{successors, try_vec};
+use crate::report::Report;
 use crate::insn::{AluOp, AtomicOp, Insn, Src};
 use crate::profile::Profile;
 
@@ -62,10 +62,13 @@ fn use_def(insn: &Insn, profile: &Profile) -> (RegSet, RegSet) {
 ///
 /// Backward passes over the program until nothing changes: one pass
 /// suffices for code without loops, each loop adds at most a few.
-pub fn live_in(insns: &[Insn], profile: &Profile) -> Vec<RegSet> {
+pub fn live_in(insns: &[Insn], profile: &Profile) -> Result<Vec<RegSet>, Report> {
     let n = insns.len();
-    let mut live = vec![0 as RegSet; n];
-    let ud: Vec<(RegSet, RegSet)> = insns.iter().map(|i| use_def(i, profile)).collect();
+    let mut live = try_vec(n, 0 as RegSet)?;
+    let mut ud = try_vec(n, (0 as RegSet, 0 as RegSet))?;
+    for (u, insn) in ud.iter_mut().zip(insns) {
+        *u = use_def(insn, profile);
+    }
     loop {
         let mut changed = false;
         for pc in (0..n).rev() {
@@ -82,7 +85,7 @@ pub fn live_in(insns: &[Insn], profile: &Profile) -> Vec<RegSet> {
             }
         }
         if !changed {
-            return live;
+            return Ok(live);
         }
     }
 }
@@ -100,7 +103,7 @@ mod tests {
             Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R2, src: Src::Imm(2) },
             Insn::Exit,
         ];
-        let live = live_in(&insns, &Profile::new());
+        let live = live_in(&insns, &Profile::new()).unwrap();
         assert_eq!(live[0] & !(1 << 10), 0);
         assert_eq!(live[1] & !(1 << 10), 0b100);
         assert_eq!(live[2] & !(1 << 10), 0b1);

@@ -102,8 +102,8 @@ pub fn verify_with(
     let insns = program.insns();
     let disasm = |r: Report| with_insn(r, insns);
     let cfg = crate::cfg::check(insns, &profile.limits).map_err(disasm)?;
-    let live = crate::liveness::live_in(insns, profile);
-    let mut checker = explore::Checker::new(insns, profile, &cfg, &live, log);
+    let live = crate::liveness::live_in(insns, profile)?;
+    let mut checker = explore::Checker::new(insns, profile, &cfg, &live, log)?;
     let mut state = State { frames: Vec::new() };
     if state.frames.try_reserve(profile.limits.max_call_depth as usize).is_err() {
         return Err(Report::new(ErrorKind::OutOfMemory, 0, "out of memory for the analysis"));
@@ -124,7 +124,12 @@ pub fn verify_with(
         .zip(&depths)
         .map(|(f, &d)| Function { stack_depth: d, ..*f })
         .collect();
-    Ok(Verified { program: program.clone(), functions, stats })
+    let mut copy = Vec::new();
+    if copy.try_reserve_exact(insns.len()).is_err() {
+        return Err(Report::new(ErrorKind::OutOfMemory, 0, "out of memory for the verified program"));
+    }
+    copy.extend_from_slice(insns);
+    Ok(Verified { program: Program::from_insns(copy), functions, stats })
 }
 
 /// Fills in the disassembled instruction of a report.

@@ -85,20 +85,20 @@ impl<'a> Checker<'a> {
         cfg: &'a Cfg,
         live: &'a [RegSet],
         log: Option<&'a mut String>,
-    ) -> Checker<'a> {
-        Checker {
+    ) -> Result<Checker<'a>, Report> {
+        Ok(Checker {
             insns,
             profile,
             cfg,
             live,
             log,
             checkpoints: Vec::new(),
-            at: vec![Vec::new(); insns.len()],
+            at: crate::cfg::try_vec(insns.len(), Vec::new())?,
             pending: Vec::new(),
             stats: Stats::default(),
             depths: vec![0; cfg.functions.len()],
             last_id: 0,
-        }
+        })
     }
 
     /// Stack depths per function (multiples of 8) and statistics.
