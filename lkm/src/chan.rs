@@ -208,7 +208,10 @@ impl Reply {
         }
         let status = i32::from_le_bytes([frame.payload[0], frame.payload[1], frame.payload[2], frame.payload[3]]);
         let text = String::from_utf8_lossy(&frame.payload[4..]);
-        let (head, body) = text.split_once("\n\n").unwrap_or((text.trim_end_matches('\n'), ""));
+        let (head, body) = match text.strip_prefix('\n') {
+            Some(body) => ("", body),
+            None => text.split_once("\n\n").unwrap_or((text.trim_end_matches('\n'), "")),
+        };
         let fields = head
             .lines()
             .filter_map(|l| l.split_once('='))
@@ -274,5 +277,7 @@ mod tests {
         assert_eq!(back.body, r.body);
         let empty = Reply::from_frame(&Reply::default().to_frame()).unwrap();
         assert_eq!(empty, Reply::default());
+        let table = Reply { body: "Type Id\nMISC 0\n".into(), ..Reply::default() };
+        assert_eq!(Reply::from_frame(&table.to_frame()).unwrap(), table);
     }
 }

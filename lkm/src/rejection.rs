@@ -46,6 +46,8 @@ pub fn report_location(text: &str, image: &Image) -> Option<(usize, usize)> {
 ///   = help: declare the port in the module header
 /// ```
 ///
+/// When the kernel already wrote the position (`--> FILE:LINE:COL`), the
+/// source line and caret go under that line instead of a second position.
 /// `source` reads the file the line table names (absent: position only).
 pub fn render_rejection(text: &str, image: Option<&Image>, source: impl Fn(&str) -> Option<String>) -> String {
     let location = image.and_then(|img| {
@@ -53,26 +55,41 @@ pub fn render_rejection(text: &str, image: Option<&Image>, source: impl Fn(&str)
         let table = img.lines.as_ref()?;
         Some((table.source.clone(), table.lookup(program, pc)?))
     });
+    let Some((file, entry)) = location else { return with_newline(text) };
+    let position = format!("{file}:{}:{}", entry.line, entry.col);
+    let kernel_wrote_it = text.lines().any(|l| l.trim_start().starts_with(&format!("--> {position}")));
+    let mut snippet = String::new();
+    if let Some(src_line) = source(&file).as_deref().and_then(|t| t.lines().nth(entry.line.saturating_sub(1) as usize)) {
+        let num = entry.line.to_string();
+        let pad = " ".repeat(num.len());
+        let caret_at = src_line.chars().take(entry.col.saturating_sub(1) as usize).count();
+        snippet = format!("{pad} |\n{num} | {src_line}\n{pad} | {}^\n", " ".repeat(caret_at));
+    }
     let mut out = String::new();
     let mut inserted = false;
     for line in text.lines() {
         out += line;
         out.push('\n');
-        if inserted || !line.trim_start().starts_with("--> insn") {
+        let trimmed = line.trim_start();
+        let anchor = if kernel_wrote_it { trimmed.starts_with(&format!("--> {position}")) } else { trimmed.starts_with("--> insn") };
+        if inserted || !anchor {
             continue;
         }
         inserted = true;
-        let Some((file, entry)) = &location else { continue };
-        out += &format!("  --> {file}:{}:{}\n", entry.line, entry.col);
-        let text = source(file);
-        if let Some(src_line) = text.as_deref().and_then(|t| t.lines().nth(entry.line.saturating_sub(1) as usize)) {
-            let num = entry.line.to_string();
-            let pad = " ".repeat(num.len());
-            let caret_at = src_line.chars().take(entry.col.saturating_sub(1) as usize).count();
-            out += &format!("{pad} |\n{num} | {src_line}\n{pad} | {}^\n", " ".repeat(caret_at));
+        if !kernel_wrote_it {
+            out += &format!("  --> {position}\n");
         }
+        out += &snippet;
     }
     out
+}
+
+fn with_newline(text: &str) -> String {
+    let mut s = String::from(text);
+    if !s.is_empty() && !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
 }
 
 
@@ -123,6 +140,18 @@ mod tests {
         let img = image(&["open", "read"]);
         let out = render_rejection(REPORT, Some(&img), |_| None);
         assert!(out.contains(" --> insn 7: call 33\n  --> modules/rtc.wm:3:5\n  = help"), "{out}");
+    }
+
+    #[test]
+    fn a_position_the_kernel_wrote_gets_the_line_under_it_once() {
+        let img = image(&["read"]);
+        let text = "error[bad-port]: port 0x64\n --> insn 7: call 33\n  --> modules/rtc.wm:3:5 (program `read`)\n  = help: h\n";
+        let out = render_rejection(text, Some(&img), |_| Some(SOURCE.to_string()));
+        assert_eq!(
+            out,
+            "error[bad-port]: port 0x64\n --> insn 7: call 33\n  --> modules/rtc.wm:3:5 (program `read`)\n  \
+             |\n3 |     outb(0x64, 1);\n  |     ^\n  = help: h\n"
+        );
     }
 
     #[test]

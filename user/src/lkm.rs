@@ -251,7 +251,8 @@ impl Lkm {
     }
 
     /// The whole load: reserve, copy, ready. A rejection carries the
-    /// kernel's report with source lines (see [`render_rejection`]).
+    /// kernel's report text as `detail`, as the kernel wrote it (map it to
+    /// the source with [`render_rejection`]).
     pub fn load(&self, path: &str, bytes: &[u8]) -> Result<LmcReady, Failure> {
         let name = reserve_name(path, bytes);
         let id = self.reserve(name, bytes.len()).map_err(|mut f| {
@@ -269,7 +270,7 @@ impl Lkm {
             self.unreserve();
             let mut f = explain(Step::Ready, errno, path);
             if !text.trim().is_empty() {
-                f.detail = Some(render_rejection(&text, lkm::parse(bytes).ok().as_ref(), read_source));
+                f.detail = Some(text);
             }
             f
         })
@@ -356,9 +357,10 @@ pub fn read_source(path: &str) -> Option<String> {
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// `modstat`'s column titles, as the classic tool printed them.
+/// `modstat`'s column titles, as the classic tool printed them (with
+/// room for a 64-bit load address, as on the classic 64-bit ports).
 pub fn stat_header() -> &'static str {
-    "Type     Id Off Loadaddr Size Info Rev Module Name"
+    "Type     Id Off Loadaddr         Size Info Rev Module Name"
 }
 
 /// One `modstat` row under [`stat_header`].
@@ -367,7 +369,7 @@ pub fn stat_row(s: &LmcStat) -> String {
     let kind = class.map_or("?", Class::type_column);
     let name = String::from_utf8_lossy(ioctl::name_of(&s.name));
     format!(
-        "{kind:<8}{:>3} {:>3} {:08x} {:04x} {:>4} {:>3} {name}",
+        "{kind:<8}{:>3} {:>3} {:016x} {:04x} {:>4} {:>3} {name}",
         s.id, s.offset, s.area, s.size, s.private, s.ver
     )
 }

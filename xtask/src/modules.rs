@@ -4,12 +4,33 @@
 //! show a rejected line; and the bogus images of [`crate::bogus`] under
 //! `/modules/bogus/`.
 //!
+//! [`channel_args`] adds the `modc load` channel to `cargo xtask run`.
+//!
 //! A module that does not compile is left out with a warning rather than
 //! failing the whole build: the system must still boot while someone is
 //! in the middle of writing a module.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The host end of the `modc load` channel, under xtask's target directory.
+pub fn channel_socket() -> PathBuf {
+    crate::kernel::target_dir().join("warden-lkm.sock")
+}
+
+/// QEMU arguments giving the guest a third serial port (COM3, 0x3e8, the
+/// kernel's `/dev/ttyS2`) whose other end is [`channel_socket`], where
+/// `modc load` connects. A stale socket from an earlier run is removed.
+pub fn channel_args() -> Vec<String> {
+    let socket = channel_socket();
+    let _ = fs::remove_file(&socket);
+    vec![
+        "-chardev".into(),
+        format!("socket,id=lkmchan,path={},server=on,wait=off", socket.display()),
+        "-device".into(),
+        "isa-serial,chardev=lkmchan,index=2".into(),
+    ]
+}
 
 /// A file for the initrd: path under `/modules`, bytes.
 pub type ModuleFile = (String, Vec<u8>);

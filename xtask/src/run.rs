@@ -1,5 +1,6 @@
 //! `cargo xtask run`: build the kernel and boot it with the serial console
-//! on this terminal (Ctrl-A X quits QEMU).
+//! on this terminal (Ctrl-A X quits QEMU), with the `modc load` channel on
+//! `target/warden-lkm.sock` (see `modules::channel_args`).
 
 use std::process::ExitCode;
 
@@ -39,7 +40,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         eprintln!("  gdb target/x86_64-unknown-none/{profile}/warden -ex 'target remote :1234'");
     }
     eprintln!("note: Ctrl-A X quits QEMU");
-    let status = vm.command().status().map_err(|e| XtaskError::new(format!("cannot start {}: {e}", qemu::QEMU)))?;
+    eprintln!("note: `modc load FILE` loads a module into this system through {}", crate::modules::channel_socket().display());
+    let mut command = vm.command();
+    command.args(crate::modules::channel_args());
+    let status = command.status().map_err(|e| XtaskError::new(format!("cannot start {}: {e}", qemu::QEMU)))?;
     match status.code() {
         Some(0) | Some(qemu::EXIT_SUCCESS) => Ok(ExitCode::SUCCESS),
         code => {

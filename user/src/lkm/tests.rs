@@ -32,16 +32,17 @@ fn stat_rows_line_up_with_the_classic_header() {
         class: lkm::class::LM_DEV as u32,
         name: ioctl::name_field("rtc").unwrap(),
         offset: 32,
-        area: 0x80_2000,
+        area: 0xffff_ffff_c000_2000,
         size: 0x1a0,
         private: 32,
         ver: 1,
         ..Default::default()
     };
     let row = stat_row(&s);
-    assert_eq!(row, "DEV       3  32 00802000 01a0   32   1 rtc");
+    assert_eq!(row, "DEV       3  32 ffffffffc0002000 01a0   32   1 rtc");
     let header = stat_header();
-    for col in ["Id", "Off", "Loadaddr", "Size", "Info", "Rev"] {
+    assert_eq!(header.find("Loadaddr"), row.find("ffff"));
+    for col in ["Id", "Off", "Size", "Info", "Rev"] {
         let end = header.find(col).unwrap() + col.len();
         let cell_end = row[..end].trim_end().len();
         assert_eq!(cell_end, end, "column {col} ends at {end} in {header:?} and {row:?}");
