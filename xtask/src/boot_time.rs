@@ -1,5 +1,6 @@
-//! `cargo xtask boot-time`: boots the normal kernel N times under TCG and
-//! reports the time from starting QEMU to the console prompt (median).
+//! `cargo xtask boot-time`: boots the normal system N times under TCG and
+//! reports the time from starting QEMU to the shell prompt (median); with
+//! `--no-initrd`, to the kernel console's prompt.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,20 +20,29 @@ pub struct BootTimeArgs {
     /// Measure the optimised kernel
     #[arg(long)]
     release: bool,
-    /// Text that marks the end of boot
-    #[arg(long, default_value = "warden> ")]
-    prompt: String,
+    /// Boot without the initrd and stop at the kernel console
+    #[arg(long)]
+    no_initrd: bool,
+    /// Text that marks the end of boot [default: the shell's `warden:/# `,
+    /// or `warden> ` with --no-initrd]
+    #[arg(long)]
+    prompt: Option<String>,
 }
 
 pub fn run(args: &BootTimeArgs) -> Result<ExitCode> {
     qemu::ensure_installed()?;
     let image = kernel::build(Flavor::Normal, args.release)?;
-    let vm = Vm::new(image);
+    let mut vm = Vm::new(image);
+    if args.no_initrd {
+        vm.image.initrd = None;
+    }
+    let default_prompt = if vm.image.initrd.is_some() { "warden:/# " } else { "warden> " };
+    let prompt = args.prompt.as_deref().unwrap_or(default_prompt);
     let mut times = Vec::new();
     for run in 1..=args.runs.max(1) {
         let mut session = Session::start(&vm, false)?;
-        session.expect(&args.prompt, Duration::from_secs(30)).map_err(|e| {
-            XtaskError::new(format!("boot {run}: no `{}` ({e:?})\n{}", args.prompt, session.tail(20)))
+        session.expect(prompt, Duration::from_secs(30)).map_err(|e| {
+            XtaskError::new(format!("boot {run}: no `{prompt}` ({e:?})\n{}", session.tail(20)))
         })?;
         let took = session.elapsed();
         println!("boot {run}: {:.3} s", took.as_secs_f64());
