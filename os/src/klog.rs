@@ -70,15 +70,17 @@ pub struct ReadResult {
 
 /// Copies log text starting at byte position `pos` (0 for "from the
 /// oldest") into `buf`. Positions only grow, so a reader that keeps `next`
-/// sees each byte once; `len == 0` means it is up to date.
+/// sees each byte once; `len == 0` means it is up to date. A position past
+/// the end (any value may come from user space) reads nothing and returns
+/// the end.
 pub fn read(pos: u64, buf: &mut [u8]) -> ReadResult {
     let ring = RING.lock();
-    let start = pos.max(ring.oldest());
+    let start = pos.clamp(ring.oldest(), ring.total);
     let len = (ring.total - start).min(buf.len() as u64) as usize;
     for (i, slot) in buf[..len].iter_mut().enumerate() {
         *slot = ring.bytes[((start + i as u64) % RING_CAPACITY as u64) as usize];
     }
-    ReadResult { len, next: start + len as u64, lost: start - pos.min(start) }
+    ReadResult { len, next: start + len as u64, lost: start.saturating_sub(pos) }
 }
 
 /// The current end of the log (a position for [`read`]).

@@ -28,3 +28,15 @@ fn ring_keeps_the_newest_text() -> TestResult {
     Ok(())
 }
 kernel_test!(ring_keeps_the_newest_text);
+
+fn positions_past_the_end_read_nothing() -> TestResult {
+    let mut buf = [0u8; 16];
+    for pos in [klog::end() + 1, u64::MAX] {
+        let read = klog::read(pos, &mut buf);
+        ensure_eq!(read.len, 0);
+        ensure_eq!(read.lost, 0);
+        ensure!(read.next <= klog::end(), "next {} beyond the end", read.next);
+    }
+    Ok(())
+}
+kernel_test!(positions_past_the_end_read_nothing);
