@@ -105,7 +105,8 @@ impl Checker {
                         .help("compare with `!= 0` to get a bool"));
                     return None;
                 };
-                let t = self.expr(scope, inner, Some(&to))?;
+                // The operand is typed on its own (a literal is a u64).
+                let t = self.expr(scope, inner, None)?;
                 if !t.ty.is_scalar() {
                     return None;
                 }
