@@ -401,7 +401,31 @@ impl Gen<'_> {
     /// some that are not quite equivalent).
     fn bounds_check(&mut self, i: Reg, bound: i64, skip: usize) {
         let b = bound as i32;
-        match self.rng.below(7) {
+        match self.rng.below(10) {
+            // The check on a copy (linked, or not quite).
+            7 | 8 => {
+                let copy = if i == Reg::R3 { Reg::R4 } else { Reg::R3 };
+                self.a.push(movr(copy, i));
+                match self.rng.below(4) {
+                    0 => self.a.push(add(copy, 1)),
+                    1 => self.a.push(Insn::Alu { width: Width::W32, op: AluOp::Mov, dst: copy, src: Src::Reg(i) }),
+                    _ => {}
+                }
+                self.a.jump(jmp(Width::W64, Cond::Gt, copy, Src::Imm(b)), skip);
+            }
+            // The check on a value spilled and filled back.
+            9 => {
+                let copy = if i == Reg::R3 { Reg::R4 } else { Reg::R3 };
+                self.a.push(st(Size::DW, Reg::R10, -48, Src::Reg(i)));
+                if self.rng.chance(20) {
+                    self.a.push(st(Size::B, Reg::R10, -48, Src::Imm(0)));
+                }
+                self.a.push(ld(Size::DW, copy, Reg::R10, -48));
+                self.a.jump(jmp(Width::W64, Cond::Gt, copy, Src::Imm(b)), skip);
+                if self.rng.chance(50) {
+                    self.a.push(ld(Size::DW, i, Reg::R10, -48));
+                }
+            }
             0 => self.a.jump(jmp(Width::W64, Cond::Gt, i, Src::Imm(b)), skip),
             1 => self.a.jump(jmp(Width::W64, Cond::Ge, i, Src::Imm(b + 1)), skip),
             2 => self.a.jump(jmp(Width::W32, Cond::Gt, i, Src::Imm(b)), skip),
