@@ -7,9 +7,9 @@
 //! | r6-r9 | rbx, r13, r14, r15 | callee-saved in System V, so they survive helper calls |
 //! | r10 | rbp | the frame pointer; callee-saved |
 //!
-//! `r10` and `r11` of x86 are the JIT's own scratch registers ([`AUX`],
-//! [`TMP`]): both are caller-saved, and no BPF register lives in them. `r9`
-//! and `r12` are never used (r12 would need saving and needs a SIB byte).
+//! `r10`, `r11` and `r9` of x86 are the JIT's own scratch registers
+//! ([`AUX`], [`TMP`], [`AUX2`]): all caller-saved, and no BPF register lives
+//! in them. `r12` is never used (it would need saving and needs a SIB byte).
 
 use crate::x86::R;
 use verifier::Reg;
@@ -19,6 +19,8 @@ use verifier::Reg;
 pub const AUX: R = R::R10;
 /// Scratch register for divisors, shift temporaries and far calls.
 pub const TMP: R = R::R11;
+/// Scratch register keeping rdx (BPF r3) during a division.
+pub const AUX2: R = R::R9;
 
 /// The x86 register holding BPF register `r`.
 pub fn x86(r: Reg) -> R {

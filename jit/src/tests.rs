@@ -214,6 +214,18 @@ fn division_by_zero_and_overflow_do_not_trap() {
     assert_eq!(result_of(&u_imm, 0), 0, "10 / u64::MAX");
     let u_imm = [a32(AluOp::Mov, 0, 10), a32(AluOp::Mod, 0, 3)];
     assert_eq!(result_of(&u_imm, 0), 1);
+    // 64-bit unsigned division takes the 32-bit `div` when both operands
+    // fit in 32 bits, and the 64-bit one otherwise.
+    for (a, b) in [(100u64, 7u64), (u32::MAX as u64, 3), (1 << 32, 7), (100, 1 << 32), (u64::MAX, u32::MAX as u64)] {
+        for (dst, src) in [(1, 2), (0, 3), (3, 0)] {
+            let mut p: Vec<Insn> = lddw(dst, a).into();
+            p.extend(lddw(src, b));
+            p.push(a64r(AluOp::Div, dst, src));
+            assert_eq!(result_of(&p, dst), a / b, "{a} / {b}");
+            *p.last_mut().unwrap() = a64r(AluOp::Mod, dst, src);
+            assert_eq!(result_of(&p, dst), a % b, "{a} % {b}");
+        }
+    }
 }
 
 #[test]
@@ -407,6 +419,46 @@ fn jumps_loops_and_long_jumps() {
     assert!(out.passes() >= 2);
     let out_blinded = compile_at(&p, &[Function { start: 0, end: p.len(), stack_depth: 0 }], 0, Some(1), CallMode::HostFar);
     assert!(out_blinded.size() > out.size());
+}
+
+#[test]
+fn flags_of_an_alu_operation_are_reused_only_where_no_jump_arrives() {
+    // Slot 5 tests r1 right after `r1 -= 1`, but slot 2 also jumps there
+    // with the flags of `r2 == 0`: the test must be emitted.
+    let p = [
+        a64(AluOp::Mov, 1, 1),
+        a64(AluOp::Mov, 2, 0),
+        jmp(Cond::Eq, 2, Src::Imm(0), 2),
+        a64(AluOp::Mov, 0, 5),
+        a64(AluOp::Sub, 1, 1),
+        jmp(Cond::Ne, 1, Src::Imm(0), 2),
+        a64(AluOp::Mov, 0, 0),
+        EXIT,
+        a64(AluOp::Mov, 0, 1),
+        EXIT,
+    ];
+    assert_eq!(run(&p), 1);
+    // Without the incoming jump, `sub` sets the flags and no `test` follows.
+    let count = [a64(AluOp::Mov, 1, 3), a64(AluOp::Sub, 1, 1), jmp(Cond::Ne, 1, Src::Imm(0), -2), a64r(AluOp::Mov, 0, 1), EXIT];
+    assert_eq!(run(&count), 0);
+    let out = compile_at(&count, &[Function { start: 0, end: 5, stack_depth: 0 }], 0, None, CallMode::Near);
+    let test_rdi_rdi = [0x48, 0x85, 0xff];
+    assert!(!out.code().windows(3).any(|w| w == test_rdi_rdi), "{:02x?}", out.code());
+    // A 32-bit result is the zero-extended 64-bit value: its flags serve a
+    // 64-bit test too; a 64-bit result's do not serve a 32-bit test.
+    let w = [a64(AluOp::Mov, 1, -1), a32(AluOp::Add, 1, 1), jmp(Cond::Eq, 1, Src::Imm(0), 1), EXIT, a64(AluOp::Mov, 0, 9), EXIT];
+    assert_eq!(run(&[&[a64(AluOp::Mov, 0, 0)], &w[..]].concat()), 9);
+    let w = [
+        a64(AluOp::Mov, 0, 0),
+        lddw(1, 0xffff_ffff)[0],
+        lddw(1, 0xffff_ffff)[1],
+        a64(AluOp::Add, 1, 1),
+        Insn::Jump { width: Width::W32, cond: Cond::Eq, dst: r(1), src: Src::Imm(0), off: 1 },
+        EXIT,
+        a64(AluOp::Mov, 0, 9),
+        EXIT,
+    ];
+    assert_eq!(run(&w), 9, "low half of 0x1_0000_0000 is zero");
 }
 
 #[test]

@@ -11,7 +11,8 @@
 //! * natively through the JIT ([`run_jit`]), on real memory, with helpers
 //!   written here as `extern "C"` functions over real maps.
 //!
-//! Helpers that return random values (`random_u32`, `inb`, `fill`) draw from
+//! Helpers that return random values (`random_u32`, `inb`, `fill`, and
+//! `alloc`, which hands out a fresh buffer of random bytes or NULL) draw from
 //! a generator seeded identically in both runs, so equal programs see equal
 //! inputs. [`Effects`] (r0, the final context bytes, every map's contents)
 //! must be identical. The JIT runs only after the interpreter ran without a
@@ -22,7 +23,7 @@ use std::cell::RefCell;
 
 use jit::host::CodeRegion;
 use jit::{CallMode, JitOptions};
-use verifier::{FieldKind, Imm64, MapKind as InfoKind, Profile, Program, Reg, Verified};
+use verifier::{FieldKind, Imm64, MapKind as InfoKind, Profile, Program, Reg, RetKind, Verified};
 use vm::memory::{READ, WRITE};
 use vm::{Config, Helpers, Map, MapKind, Memory, Value, Violation, ViolationKind, Vm};
 
@@ -136,6 +137,16 @@ enum Helper {
     Fill,
     Random,
     Inb,
+    /// A fresh writable buffer of this many random bytes, or NULL.
+    Alloc(u32),
+}
+
+fn helper_of(profile: &Profile, id: u32) -> Option<Helper> {
+    let sig = profile.helper(id)?;
+    if let RetKind::MemOrNull { size, .. } = sig.ret {
+        return (sig.name == "alloc").then_some(Helper::Alloc(size));
+    }
+    helper_named(&sig.name)
 }
 
 fn helper_named(name: &str) -> Option<Helper> {
@@ -151,8 +162,13 @@ fn helper_named(name: &str) -> Option<Helper> {
     })
 }
 
-fn helper_of(profile: &Profile, id: u32) -> Option<Helper> {
-    profile.helper(id).and_then(|h| helper_named(&h.name))
+/// A helper the program calls that this module does not implement (the
+/// fuzz profile may grow faster than this file).
+pub fn unmodelled_helper(program: &Program, profile: &Profile) -> Option<u32> {
+    program.insns().iter().find_map(|insn| match insn {
+        verifier::Insn::Call { helper } if helper_of(profile, *helper).is_none() => Some(*helper),
+        _ => None,
+    })
 }
 
 /// The interpreter's environment.
@@ -179,6 +195,13 @@ impl Helpers for VmEnv<'_> {
             }
             Some(Helper::Random) => Ok(Value::scalar(self.rng.next() & 0xffff_ffff)),
             Some(Helper::Inb) => Ok(Value::scalar(self.rng.next() & 0xff)),
+            Some(Helper::Alloc(size)) => {
+                if self.rng.chance(20) {
+                    return Ok(Value::scalar(0));
+                }
+                let bytes = (0..size).map(|_| self.rng.next() as u8).collect();
+                Ok(Value::pointer(mem.add_buffer(bytes, true)?))
+            }
             None => Err(vm::helpers::unknown_helper(id)),
         }
     }
@@ -209,6 +232,10 @@ const HANDLE_BASE: u64 = 0x7ead_0000_0000_0000;
 struct JitEnv {
     maps: Vec<Map>,
     rng: Rng,
+    /// Buffers handed out by `alloc` during the run.
+    buffers: Vec<Box<[u8]>>,
+    /// The size `alloc` hands out.
+    alloc_size: u32,
 }
 
 thread_local! {
@@ -275,6 +302,18 @@ extern "C" fn jit_inb(_port: u64) -> u64 {
     with_env(|env| env.rng.next() & 0xff)
 }
 
+extern "C" fn jit_alloc() -> u64 {
+    with_env(|env| {
+        if env.rng.chance(20) {
+            return 0;
+        }
+        let mut buffer: Box<[u8]> = (0..env.alloc_size).map(|_| env.rng.next() as u8).collect();
+        let address = buffer.as_mut_ptr() as u64;
+        env.buffers.push(buffer);
+        address
+    })
+}
+
 fn jit_helper_address(profile: &Profile, id: u32) -> Option<u64> {
     Some(match helper_of(profile, id)? {
         Helper::Lookup => jit_lookup as *const () as u64,
@@ -284,13 +323,23 @@ fn jit_helper_address(profile: &Profile, id: u32) -> Option<u64> {
         Helper::Fill => jit_fill as *const () as u64,
         Helper::Random => jit_random as *const () as u64,
         Helper::Inb => jit_inb as *const () as u64,
+        Helper::Alloc(_) => jit_alloc as *const () as u64,
     })
 }
 
 /// Compiles `verified` and runs it natively on a copy of `inputs`.
 pub fn run_jit(verified: &Verified, profile: &Profile, inputs: &Inputs, blinding: Option<u64>) -> Result<Effects, String> {
     let mut ctx = inputs.ctx.clone();
-    let env = JitEnv { maps: inputs.maps.iter().map(MapInit::build).collect(), rng: Rng::new(inputs.helper_seed) };
+    let alloc_size = (0..64).find_map(|id| match helper_of(profile, id) {
+        Some(Helper::Alloc(size)) => Some(size),
+        _ => None,
+    });
+    let env = JitEnv {
+        maps: inputs.maps.iter().map(MapInit::build).collect(),
+        rng: Rng::new(inputs.helper_seed),
+        buffers: Vec::new(),
+        alloc_size: alloc_size.unwrap_or(0),
+    };
     ENV.with(|e| *e.borrow_mut() = Some(env));
     // Map values and read-only data live in the thread's maps, which do not
     // move until the run ends.

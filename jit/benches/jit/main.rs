@@ -1,16 +1,20 @@
 //! Criterion benchmarks of the JIT against the other engines, and of JIT
-//! compile throughput. Run with `cargo bench -p jit` (or `cargo xtask bench
-//! jit`); the table of ratios printed at the end goes into
-//! docs/performance.md.
+//! compile throughput. Run with `cargo bench -p jit`; the table of ratios
+//! printed at the end (and written to `target/criterion/warden-jit-table.md`)
+//! goes into docs/performance.md. Times are the benchmark thread's CPU time
+//! ([`cputime`]), steadier than wall-clock time on a shared machine.
 //!
 //! Engines per program: this JIT, this JIT with constant blinding, the
 //! reference interpreter (`vm`), rbpf's JIT (where it compiles the program),
 //! rbpf's interpreter, and native Rust (`-O`, and a `black_box`ed
 //! non-vectorised variant).
 
+mod cputime;
 mod programs;
 
-use criterion::Criterion;
+use cputime::CpuTime;
+
+type Criterion = criterion::Criterion<CpuTime>;
 use jit::host::{CodeRegion, ExecCode};
 use jit::{CallMode, JitOptions};
 use programs::{helper_identity, BenchProgram};
@@ -25,7 +29,8 @@ use engines::*;
 
 fn main() {
     let out_dir = criterion_dir();
-    let mut c = Criterion::default()
+    let mut c = criterion::Criterion::default()
+        .with_measurement(CpuTime)
         .output_directory(&out_dir)
         .sample_size(20)
         .warm_up_time(Duration::from_millis(300))
@@ -128,9 +133,9 @@ fn geomean(xs: &[f64]) -> f64 {
 /// The markdown table of times and ratios, with the goals.
 fn report(dir: &Path, rows: &[Row], compile: &[(usize, &'static str)]) -> String {
     let cols = ["jit", "jit_blinded", "vm", "rbpf_jit", "rbpf_interp", "native", "native_bb"];
-    let mut s = String::from("| program | ");
-    s += &cols.join(" (µs) | ");
-    s += " (µs) |\n|---|";
+    let mut s = String::from("CPU time per run (µs):\n\n| program | ");
+    s += &cols.join(" | ");
+    s += " |\n|---|";
     s += &"---:|".repeat(cols.len());
     s += "\n";
     let mut ratios: BTreeMap<&str, Vec<f64>> = BTreeMap::new();

@@ -6,13 +6,14 @@
 //!
 //! * division and modulo use `rdx:rax` and trap (#DE) on a zero divisor and
 //!   on `INT_MIN / -1`; BPF defines both, so the divisor is tested first;
+//!   and 64-bit `div` is slow, so small operands take the 32-bit one;
 //! * variable shifts take their count in `cl`, and `rcx` is BPF r4;
 //! * a 32-bit shift by 0 may leave the upper half alone, so it is cleared
 //!   explicitly.
 
 use super::emit::{size, Emitter};
 use crate::error::JitError;
-use crate::regs::{x86, AUX, TMP};
+use crate::regs::{x86, AUX, AUX2, TMP};
 use crate::x86::{AluKind, OpSize, ShiftKind, R};
 use verifier::{AluOp, Endian, Reg, Src, Width};
 
@@ -128,7 +129,7 @@ impl Emitter<'_> {
             Src::Imm(-1) if signed => self.divided_by_minus_one(sz, modulo, d),
             Src::Imm(k) => {
                 self.imm_to_reg(TMP, k as i64 as u64);
-                self.div_core(sz, signed, modulo, d);
+                self.div_core(pc, sz, signed, modulo, d)?;
             }
             Src::Reg(s) => {
                 let bad = JitError::Unsupported { pc, what: "a division sequence this long" };
@@ -146,7 +147,7 @@ impl Emitter<'_> {
                     minus_one_done = Some(self.jmp8_forward());
                     self.asm.patch_rel8_here(to_divide).ok_or(bad.clone())?;
                 }
-                self.div_core(sz, signed, modulo, d);
+                self.div_core(pc, sz, signed, modulo, d)?;
                 self.asm.patch_rel8_here(zero_done).ok_or(bad.clone())?;
                 if let Some(at) = minus_one_done {
                     self.asm.patch_rel8_here(at).ok_or(bad)?;
@@ -173,16 +174,17 @@ impl Emitter<'_> {
     }
 
     /// The division proper, divisor in TMP (neither 0 nor, when signed, -1).
-    /// rax and rdx are BPF r0 and r3, so they are saved around it unless
-    /// they are the destination.
-    fn div_core(&mut self, sz: OpSize, signed: bool, modulo: bool, d: R) {
-        let save_rax = d != R::Rax;
-        let save_rdx = d != R::Rdx;
-        if save_rax {
-            self.asm.push(R::Rax);
+    /// rax and rdx are BPF r0 and r3, so unless they are the destination
+    /// they are kept in AUX and AUX2 meanwhile. An unsigned 64-bit division
+    /// of two values that fit in 32 bits uses the faster 32-bit `div`, as
+    /// compilers do.
+    fn div_core(&mut self, pc: usize, sz: OpSize, signed: bool, modulo: bool, d: R) -> Result<(), JitError> {
+        let bad = JitError::Unsupported { pc, what: "a division sequence this long" };
+        if d != R::Rax {
+            self.asm.mov_rr(OpSize::S64, AUX, R::Rax);
         }
-        if save_rdx {
-            self.asm.push(R::Rdx);
+        if d != R::Rdx {
+            self.asm.mov_rr(OpSize::S64, AUX2, R::Rdx);
         }
         if d != R::Rax {
             self.asm.mov_rr(sz, R::Rax, d);
@@ -190,18 +192,31 @@ impl Emitter<'_> {
         if signed {
             self.asm.sign_extend_rax(sz);
             self.asm.idiv(sz, TMP);
+        } else if sz == OpSize::S64 {
+            // rdx = (rax | divisor) >> 32 is 0 exactly when both fit.
+            self.asm.mov_rr(OpSize::S64, R::Rdx, R::Rax);
+            self.asm.alu_rr(AluKind::Or, OpSize::S64, R::Rdx, TMP);
+            self.asm.shift_imm(ShiftKind::Shr, OpSize::S64, R::Rdx, 32);
+            let to_wide = self.jcc8_forward(crate::x86::Cc::Ne);
+            self.asm.div(OpSize::S32, TMP);
+            let done = self.jmp8_forward();
+            self.asm.patch_rel8_here(to_wide).ok_or(bad.clone())?;
+            self.asm.alu_rr(AluKind::Xor, OpSize::S32, R::Rdx, R::Rdx);
+            self.asm.div(OpSize::S64, TMP);
+            self.asm.patch_rel8_here(done).ok_or(bad)?;
         } else {
             self.asm.alu_rr(AluKind::Xor, OpSize::S32, R::Rdx, R::Rdx);
             self.asm.div(sz, TMP);
         }
         self.asm.mov_rr(sz, TMP, if modulo { R::Rdx } else { R::Rax });
-        if save_rdx {
-            self.asm.pop(R::Rdx);
+        if d != R::Rdx {
+            self.asm.mov_rr(OpSize::S64, R::Rdx, AUX2);
         }
-        if save_rax {
-            self.asm.pop(R::Rax);
+        if d != R::Rax {
+            self.asm.mov_rr(OpSize::S64, R::Rax, AUX);
         }
         self.asm.mov_rr(sz, d, TMP);
+        Ok(())
     }
 
     /// A forward `jcc rel8` to patch later; returns the rel8's position.

@@ -23,7 +23,7 @@ use crate::options::{CallMode, JitOptions};
 use crate::regs::{x86, AUX, TMP};
 use crate::x86::{AluKind, Asm, Cc, OpSize, R};
 use alloc::vec::Vec;
-use verifier::{Cond, Imm64, Insn, Src, Width};
+use verifier::{AluOp, Cond, Imm64, Insn, Src, Width};
 
 /// State of one emission pass.
 pub struct Emitter<'a> {
@@ -37,6 +37,12 @@ pub struct Emitter<'a> {
     blinder: Option<Blinder>,
     /// The jumps whose size depends on their distance, in emission order.
     pub(super) sites: Vec<Site>,
+    /// Which slots are jump targets (reached with other flags than the
+    /// instruction before them left).
+    targets: &'a [bool],
+    /// The register (and width) whose value the flags describe after the
+    /// instruction just emitted, if an ALU operation left them so.
+    flags: Option<(R, Width)>,
     /// Bytes emitted and dropped before `asm` (a sizing pass keeps only
     /// the current instruction, so the buffer stays in the cache).
     base: usize,
@@ -56,6 +62,7 @@ impl<'a> Emitter<'a> {
         jumps: Jumps<'a>,
         functions: &'a [Function],
         frames: &'a [Frame],
+        targets: &'a [bool],
         capacity: usize,
     ) -> Emitter<'a> {
         Emitter {
@@ -67,6 +74,8 @@ impl<'a> Emitter<'a> {
             current: 0,
             blinder: opts.blinding.map(Blinder::new),
             sites: Vec::new(),
+            targets,
+            flags: None,
             base: 0,
         }
     }
@@ -94,8 +103,16 @@ impl<'a> Emitter<'a> {
     }
 
     pub fn insn(&mut self, pc: usize, insn: &Insn) -> Result<(), JitError> {
+        let flags = self.flags.take().filter(|_| self.targets.get(pc) != Some(&true));
         match *insn {
-            Insn::Alu { width, op, dst, src } => self.alu(pc, width, op, dst, src),
+            Insn::Alu { width, op, dst, src } => {
+                self.alu(pc, width, op, dst, src)?;
+                if matches!(op, AluOp::Add | AluOp::Sub | AluOp::And | AluOp::Or | AluOp::Xor) {
+                    // The last x86 instruction of these sets ZF from dst.
+                    self.flags = Some((x86(dst), width));
+                }
+                Ok(())
+            }
             Insn::Neg { width, dst } => {
                 self.asm.neg(size(width), x86(dst));
                 Ok(())
@@ -112,7 +129,13 @@ impl<'a> Emitter<'a> {
                     // Comparisons have no effect besides the jump.
                     return Ok(());
                 }
-                self.compare(width, cond, x86(dst), src);
+                // `dst == 0` right after an ALU operation on dst: its flags
+                // already say (a 32-bit result is also the zero-extended
+                // 64-bit value).
+                let zf_valid = matches!(flags, Some((r, w)) if r == x86(dst) && (w == width || w == Width::W32));
+                if !(zf_valid && matches!(cond, Cond::Eq | Cond::Ne) && src == Src::Imm(0)) {
+                    self.compare(width, cond, x86(dst), src);
+                }
                 self.jump(pc, Some(cc(cond)), insn)
             }
             Insn::Call { helper } => self.call_helper(pc, helper),
@@ -129,6 +152,7 @@ impl<'a> Emitter<'a> {
     /// The prologue of function `f`.
     pub fn prologue(&mut self, f: usize) {
         self.current = f;
+        self.flags = None;
         let Some(frame) = self.frames.get(f) else { return };
         for &r in &frame.saved {
             self.asm.push(r);

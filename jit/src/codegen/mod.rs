@@ -91,8 +91,16 @@ pub fn compile_program(
     check_functions(insns, functions)?;
     check_targets(insns, functions)?;
     let frames: Vec<Frame> = frame::frames(insns, functions);
+    let mut targets = vec![false; insns.len()];
+    for (pc, insn) in insns.iter().enumerate() {
+        if let (Insn::Jump { .. } | Insn::Ja { .. }, Some(t)) = (insn, insn.target(pc)) {
+            if let Some(slot) = usize::try_from(t).ok().and_then(|t| targets.get_mut(t)) {
+                *slot = true;
+            }
+        }
+    }
     let bound = code_size_bound(insns.len(), functions.len());
-    let pass = |jumps, capacity| emit_pass(insns, functions, &frames, opts, jumps, capacity);
+    let pass = |jumps, capacity| emit_pass(insns, functions, &frames, &targets, opts, jumps, capacity);
     let (_, first, sites) = pass(Jumps::AllLongUnknown, 256)?;
     let (layout, short) = relax(&first, &sites, functions);
     let size = layout.end.last().copied().unwrap_or(0) as usize;
@@ -209,11 +217,12 @@ fn emit_pass(
     insns: &[Insn],
     functions: &[Function],
     frames: &[Frame],
+    targets: &[bool],
     opts: &JitOptions,
     jumps: Jumps,
     capacity: usize,
 ) -> Result<(Vec<u8>, Layout, Vec<Site>), JitError> {
-    let mut e = Emitter::new(opts, jumps, functions, frames, capacity);
+    let mut e = Emitter::new(opts, jumps, functions, frames, targets, capacity);
     let mut layout = Layout {
         entry: Vec::with_capacity(functions.len()),
         start: Vec::with_capacity(insns.len()),

@@ -12,8 +12,8 @@ mod tests;
 pub use asm::{AluKind, Asm, ShiftKind};
 
 /// A general-purpose 64-bit register, numbered as the encoding numbers it.
-/// (The code generator never uses r9 and r12; the encoder and its tests
-/// cover them anyway.)
+/// (The code generator never uses r12; the encoder and its tests cover it
+/// anyway.)
 #[allow(dead_code)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
