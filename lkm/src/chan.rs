@@ -73,28 +73,42 @@ impl Frame {
 pub enum ChanError {
     /// A frame whose check did not match (dropped).
     BadCheck,
-    /// A frame announcing more than [`MAX_PAYLOAD`] bytes (dropped).
-    TooLong(u32),
+    /// A frame announcing more bytes than the receiver takes (dropped):
+    /// the length announced and the receiver's limit.
+    TooLong(u32, usize),
 }
 
 impl core::fmt::Display for ChanError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ChanError::BadCheck => write!(f, "a frame arrived damaged (check mismatch)"),
-            ChanError::TooLong(n) => write!(f, "a frame announced {n} bytes, more than {MAX_PAYLOAD}"),
+            ChanError::TooLong(n, max) => write!(f, "a frame announced {n} bytes, more than the {max} this end takes"),
         }
     }
 }
 
 /// Collects bytes from the line and cuts them into frames.
-#[derive(Default)]
 pub struct Decoder {
     buf: Vec<u8>,
+    limit: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Decoder {
+        Decoder::new()
+    }
 }
 
 impl Decoder {
+    /// A decoder taking payloads up to [`MAX_PAYLOAD`] bytes.
     pub fn new() -> Decoder {
-        Decoder::default()
+        Decoder::with_limit(MAX_PAYLOAD)
+    }
+
+    /// A decoder taking payloads up to `limit` bytes (a receiver with
+    /// little memory; longer frames are refused with [`ChanError::TooLong`]).
+    pub fn with_limit(limit: usize) -> Decoder {
+        Decoder { buf: Vec::new(), limit: limit.min(MAX_PAYLOAD) }
     }
 
     /// Adds bytes read from the line.
@@ -125,9 +139,9 @@ impl Decoder {
             let op = self.buf[4];
             let len_bytes = [self.buf[8], self.buf[9], self.buf[10], self.buf[11]];
             let len = u32::from_le_bytes(len_bytes);
-            if len as usize > MAX_PAYLOAD {
+            if len as usize > self.limit {
                 self.buf.drain(..4);
-                return Some(Err(ChanError::TooLong(len)));
+                return Some(Err(ChanError::TooLong(len, self.limit)));
             }
             let total = HEADER + len as usize + 4;
             if self.buf.len() < total {
@@ -260,7 +274,10 @@ mod tests {
         let mut huge = Frame::new(OP_LOAD, vec![]).to_bytes();
         huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
         d.push(&huge);
-        assert_eq!(d.next_frame(), Some(Err(ChanError::TooLong(u32::MAX))));
+        assert_eq!(d.next_frame(), Some(Err(ChanError::TooLong(u32::MAX, MAX_PAYLOAD))));
+        let mut small = Decoder::with_limit(2);
+        small.push(&Frame::new(OP_UNLOAD, b"rtc".to_vec()).to_bytes());
+        assert_eq!(small.next_frame(), Some(Err(ChanError::TooLong(3, 2))));
     }
 
     #[test]

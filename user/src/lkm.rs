@@ -27,6 +27,9 @@ use crate::sys;
 pub const DEV_LKM: &str = "/dev/lkm";
 /// Bytes of report buffer handed to `LMREADY`.
 pub const REPORT_CAP: usize = 8192;
+/// Largest image a tool reads into memory (the program heap is 256 KiB);
+/// larger ones are streamed with [`Lkm::load_file`].
+pub const MAX_IN_MEMORY: u64 = 96 * 1024;
 
 /// A failed step, with what it means and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +135,10 @@ pub fn explain(step: Step, errno: Errno, subject: &str) -> Failure {
         (Step::Ready, Errno::ENOEXEC) => {
             (format!("`{subject}` is not a valid module image"), Some("rebuild it with `modc build FILE.wm`"))
         }
+        (Step::Ready, Errno::EPERM | Errno::EACCES) => (
+            format!("the kernel refused `{subject}`: it asks for something no module may have"),
+            Some("a driver may use only the ports the kernel grants to modules (see the note above)"),
+        ),
         (Step::Ready, Errno::EINVAL) => (
             format!("the kernel refused `{subject}`"),
             Some("`modc check FILE.wm` on the host shows the same verdict at the source"),
@@ -255,17 +262,55 @@ impl Lkm {
     /// the source with [`render_rejection`]).
     pub fn load(&self, path: &str, bytes: &[u8]) -> Result<LmcReady, Failure> {
         let name = reserve_name(path, bytes);
-        let id = self.reserve(name, bytes.len()).map_err(|mut f| {
-            if bytes.len() as u64 > ioctl::MAX_IMAGE_SIZE {
-                f.what = format!("`{path}` is {} bytes, more than the {} bytes an image may have", bytes.len(), ioctl::MAX_IMAGE_SIZE);
-                f.help = Some("a module this large cannot be loaded; split it or shrink its maps and data".into());
-            }
-            f
-        })?;
+        let id = self.reserve_image(path, name, bytes.len() as u64)?;
         if let Err(f) = self.load_buf(bytes, name) {
             self.unreserve();
             return Err(f);
         }
+        self.finish(id, path)
+    }
+
+    /// [`Lkm::load`] of a file too large to hold in a program's heap:
+    /// the image goes to the kernel chunk by chunk as it is read.
+    pub fn load_file(&self, path: &str, size: u64) -> Result<LmcReady, Failure> {
+        let unreadable = |e: Errno| Failure::new(format!("cannot read `{path}`: {}", e.message()));
+        let fd = sys::open(path, abi::fs::O_RDONLY, 0).map_err(unreadable)?;
+        let result = (|| {
+            let mut chunk = [0u8; ioctl::MODIOBUF as usize];
+            let mut n = sys::read(fd, &mut chunk).map_err(unreadable)?;
+            let name = String::from(reserve_name(path, &chunk[..n]));
+            let id = self.reserve_image(path, &name, size)?;
+            while n > 0 {
+                if let Err(f) = self.load_buf(&chunk[..n], &name) {
+                    self.unreserve();
+                    return Err(f);
+                }
+                n = sys::read(fd, &mut chunk).map_err(|e| {
+                    self.unreserve();
+                    unreadable(e)
+                })?;
+            }
+            self.finish(id, path)
+        })();
+        let _ = sys::close(fd);
+        result
+    }
+
+    /// `LMRESERV` for an image of `size` bytes; a refusal of an image over
+    /// the limit says so.
+    fn reserve_image(&self, path: &str, name: &str, size: u64) -> Result<i32, Failure> {
+        self.reserve(name, size as usize).map_err(|mut f| {
+            if size > ioctl::MAX_IMAGE_SIZE {
+                f.what = format!("`{path}` is {size} bytes, more than the {} bytes an image may have", ioctl::MAX_IMAGE_SIZE);
+                f.help = Some("a module this large cannot be loaded; split it or shrink its maps and data".into());
+            }
+            f
+        })
+    }
+
+    /// `LMREADY`; on a refusal the reservation is dropped and the
+    /// kernel's text kept as the failure's `detail`.
+    fn finish(&self, id: i32, path: &str) -> Result<LmcReady, Failure> {
         self.ready(id).map_err(|(errno, text)| {
             self.unreserve();
             let mut f = explain(Step::Ready, errno, path);

@@ -204,8 +204,9 @@ pub fn good_image() -> Image {
     }
 }
 
-/// Every bogus image (and the `.s` sources, for their line tables) as
-/// `(file name, bytes)` for `/modules/bogus/`.
+/// Every bogus image (and the `.s` sources, for their line tables, and an
+/// `INDEX` saying how each must be refused) as `(file name, bytes)` for
+/// `/modules/bogus/`.
 pub fn build(root: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
     let dir = root.join("tests/bogus");
     let mut entries: Vec<_> = fs::read_dir(&dir)
@@ -215,17 +216,27 @@ pub fn build(root: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
         .collect();
     entries.sort();
     let mut out = Vec::new();
+    let mut index = String::new();
     for path in entries {
         let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let bogus = parse(&file, &text)?;
-        let stem = file.trim_end_matches(".s");
+        let stem = bogus.file.trim_end_matches(".s");
+        let how = match &bogus.refusal {
+            Refusal::Rule(kind) => format!("refused by the verifier: {kind}"),
+            Refusal::ImageError(text) => format!("refused when parsed: {text}"),
+            Refusal::Kernel => "refused by the kernel's policy (ports, memory budget)".to_string(),
+        };
+        index += &format!("{:<28} {how}\n", format!("{stem}.lkm"));
         out.push((format!("{stem}.lkm"), bogus.image.to_bytes()));
         out.push((file, text.into_bytes()));
     }
+    index.insert_str(0, "# /modules/bogus: every image here must be refused (tests/bogus, xtask/src/bogus.rs)\n");
     for (name, bytes) in corruptions(&good_image().to_bytes()) {
+        index += &format!("{name:<28} a damaged image: refused when parsed (or, oversized, when reserved)\n");
         out.push((name.to_string(), bytes));
     }
+    out.push(("INDEX".to_string(), index.into_bytes()));
     Ok(out)
 }
 

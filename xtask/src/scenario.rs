@@ -13,7 +13,9 @@
 //! | `initrd none` | boot without the initrd (the kernel console instead of user space) |
 //!
 //! Every scenario boots a fresh virtual machine, which is killed when the
-//! script ends or fails.
+//! script ends or fails. Scripts in `tests/scenarios/pending/` wait for a
+//! part of the system still being built: they run only when the filter
+//! names them (`cargo xtask test --stage scenarios --filter pending/`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -77,10 +79,20 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
     Ok(Script { name: name.to_string(), steps })
 }
 
-/// The scenario files, sorted by name.
-fn scripts() -> Result<Vec<PathBuf>> {
+/// The scenario files, sorted by name; with `pending`, those of
+/// `tests/scenarios/pending/` too (scenarios waiting for a part of the
+/// system, run on request: `--filter pending/NAME`).
+fn scripts(pending: bool) -> Result<Vec<PathBuf>> {
     let dir = kernel::root().join("tests").join("scenarios");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+    let mut files = scripts_in(&dir)?;
+    if pending {
+        files.extend(scripts_in(&dir.join("pending"))?);
+    }
+    Ok(files)
+}
+
+fn scripts_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| XtaskError::new(format!("cannot read {}: {e}", dir.display())))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "scn"))
@@ -93,7 +105,8 @@ pub fn run(args: &TestArgs) -> Result<StageResult> {
     let image = kernel::build(Flavor::Normal, false)?;
     let vm = Vm::new(image);
     let mut result = StageResult::default();
-    for path in scripts()? {
+    let pending = args.filter.as_ref().is_some_and(|f| f.contains("pending/"));
+    for path in scripts(pending)? {
         let name = display_name(&path);
         if args.filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {
             continue;

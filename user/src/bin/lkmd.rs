@@ -19,6 +19,9 @@ user::entry!(main);
 const PORT: &str = "/dev/ttyS2";
 /// Milliseconds between polls of an idle port.
 const IDLE_MS: u64 = 20;
+/// Largest request taken: the program heap is 256 KiB, and an image is
+/// held once in the frame and once more while the reply is built.
+const MAX_REQUEST: usize = 96 * 1024;
 
 fn main(args: user::Args) -> i32 {
     let Ok(opts) = args.options("") else { return user::usage("lkmd [-f]") };
@@ -39,7 +42,7 @@ fn main(args: user::Args) -> i32 {
 }
 
 fn serve(fd: usize) -> i32 {
-    let mut decoder = Decoder::new();
+    let mut decoder = Decoder::with_limit(MAX_REQUEST);
     let mut buf = vec![0u8; 4096];
     loop {
         match sys::read(fd, &mut buf) {
@@ -53,6 +56,9 @@ fn serve(fd: usize) -> i32 {
         while let Some(frame) = decoder.next_frame() {
             let reply = match frame {
                 Ok(f) => handle(&f),
+                Err(e @ chan::ChanError::TooLong(..)) => {
+                    failure(Failure::new(e.to_string()).help("copy the image into the guest and use modload there"))
+                }
                 Err(e) => failure(Failure::new(e.to_string()).help("run the modc command again")),
             };
             if let Err(e) = sys::write_all(fd, &reply.to_frame().to_bytes()) {

@@ -31,16 +31,23 @@ fn main(args: user::Args) -> i32 {
 }
 
 fn load(path: &str, verbose: bool, post: Option<&str>) -> Result<(), Failure> {
-    let bytes = user::io::read_file(path).map_err(|e| {
+    let unreadable = |e: user::Errno| {
         let f = Failure::new(alloc::format!("cannot read `{path}`: {}", e.message()));
         if e == user::Errno::ENOENT { f.help("module images are in /modules (ls /modules)") } else { f }
-    })?;
+    };
+    let size = user::sys::stat(path).map_err(unreadable)?.size;
     let dev = Lkm::open_rw()?;
-    let ready = dev.load(path, &bytes).map_err(|mut f| {
-        let image = ::lkm::parse(&bytes).ok();
-        f.detail = f.detail.map(|text| lkm::render_rejection(&text, image.as_ref(), lkm::read_source));
-        f
-    })?;
+    let ready = if size > lkm::MAX_IN_MEMORY {
+        // Too large to keep in memory: streamed, and shown without source lines.
+        dev.load_file(path, size)?
+    } else {
+        let bytes = user::io::read_file(path).map_err(unreadable)?;
+        dev.load(path, &bytes).map_err(|mut f| {
+            let image = ::lkm::parse(&bytes).ok();
+            f.detail = f.detail.map(|text| lkm::render_rejection(&text, image.as_ref(), lkm::read_source));
+            f
+        })?
+    };
     let stat = dev.stat(Which::Id(ready.id)).map_err(|e| lkm::explain(lkm::Step::Stat, e, path))?;
     let name = alloc::string::String::from_utf8_lossy(::lkm::ioctl::name_of(&stat.name)).into_owned();
     let class = u8::try_from(stat.class).ok().and_then(::lkm::Class::from_number);

@@ -40,7 +40,7 @@ fn unload(which: Which<'_>, post: Option<&str>) -> Result<(), Failure> {
         Which::Name(n) => dev.stat(which).map_err(|e| lkm::explain(lkm::Step::Unload, e, &alloc::format!("module `{n}`")))?,
         Which::Id(id) => dev.stat(which).map_err(|e| lkm::explain(lkm::Step::Unload, e, &alloc::format!("module id {id}")))?,
     };
-    dev.unload(Which::Id(stat.id))?;
+    dev.unload(which)?;
     let Some(prog) = post else { return Ok(()) };
     match lkm::run_post(prog, stat.id, stat.class, stat.offset) {
         Ok(0) => Ok(()),
