@@ -45,10 +45,16 @@ pub fn load(file: &[u8], space: &mut UserSpace) -> Result<u64, Errno> {
             return Err(Errno::ENOMEM);
         }
         let flags = MapFlags { writable: w, executable: x, user: true };
+        // Pages holding file bytes are mapped now; the zero-filled rest
+        // (`.bss`) is reserved and mapped on first touch.
+        let file_part_end = ph.p_vaddr + ph.p_filesz;
         let mut page = ph.p_vaddr & !(PAGE_SIZE - 1);
-        while page < end {
+        while page < file_part_end {
             space.map_zeroed(page, flags)?;
             page += PAGE_SIZE;
+        }
+        if page < end {
+            space.reserve(page, end, flags)?;
         }
         let bytes = &file[ph.p_offset as usize..file_end as usize];
         space.write(ph.p_vaddr, bytes)?;

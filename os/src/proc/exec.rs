@@ -15,7 +15,7 @@ use super::elf;
 use super::space::{STACK_SIZE, STACK_TOP, UserSpace};
 use crate::fs::vfs::{self, Access};
 use crate::fs::{file, path};
-use crate::memory::{MapFlags, PAGE_SIZE};
+use crate::memory::MapFlags;
 use crate::sync::IrqLock;
 use abi::Errno;
 use alloc::string::String;
@@ -171,11 +171,9 @@ fn build_stack(space: &mut UserSpace, argv: &[String]) -> Result<u64, Errno> {
     if argv.len() > abi::proc::ARG_MAX || bytes > abi::proc::ARG_BYTES_MAX {
         return Err(Errno::E2BIG);
     }
-    let mut page = STACK_TOP - STACK_SIZE;
-    while page < STACK_TOP {
-        space.map_zeroed(page, MapFlags::USER_DATA)?;
-        page += PAGE_SIZE;
-    }
+    // The stack is reserved; the pages the arguments go to are mapped by
+    // the writes below, the rest when the program reaches them.
+    space.reserve(STACK_TOP - STACK_SIZE, STACK_TOP, MapFlags::USER_DATA)?;
     let mut at = STACK_TOP;
     let mut pointers = Vec::with_capacity(argv.len() + 2);
     pointers.push(argv.len() as u64);

@@ -5,7 +5,8 @@
 use super::exec::{self, Image};
 use super::sched;
 use super::{INIT_PID, Pid, State, TASKS, Task, current_pid, next_pid, with_current};
-use crate::arch::{self, TrapFrame, context, fault::Fault};
+use crate::arch::fault::{self, Fault};
+use crate::arch::{self, TrapFrame, context};
 use crate::fs::file::{self, OpenFile};
 use crate::memory::AddressSpace;
 use abi::Errno;
@@ -154,6 +155,12 @@ pub fn wait(pid: Option<Pid>) -> Result<(Pid, i32), Errno> {
 /// program, the address and the reason on its standard error and in the
 /// kernel log, and ends only that program.
 pub fn on_user_fault(_frame: &mut TrapFrame, fault: &Fault) {
+    // A first touch of reserved zero-filled memory: map it and retry.
+    if let Some(addr) = fault.address.filter(|_| fault.error_code & fault::pf::PRESENT == 0) {
+        if with_current(|t| t.space.as_mut().is_some_and(|s| s.fault_in(addr))) {
+            return;
+        }
+    }
     let (pid, name, stderr) = with_current(|t| (t.pid, t.name.clone(), t.fds.get(2).ok()));
     let message = alloc::format!("{name}[{pid}]: killed by {fault}\n");
     log::info!("{}", message.trim_end());

@@ -2,6 +2,12 @@
 //! kernel half shared) plus the bookkeeping to check user pointers, to
 //! write into pages before the program runs, and to give every frame back
 //! when the process ends.
+//!
+//! Zero-filled memory (`.bss`, the heap arena inside it, most of the stack)
+//! is *reserved* rather than mapped: its pages get a frame on first touch,
+//! from the page-fault handler ([`UserSpace::fault_in`]) or when the kernel
+//! checks a user pointer into it. A program that never touches its heap
+//! never pays for it.
 
 use crate::memory::{self, AddressSpace, MapFlags, PAGE_SIZE};
 use abi::Errno;
@@ -24,13 +30,15 @@ pub struct UserSpace {
     space: AddressSpace,
     /// Every user page mapped, by virtual address.
     pages: Vec<u64>,
+    /// Page-aligned ranges mapped zero-filled on first touch.
+    lazy: Vec<(u64, u64, MapFlags)>,
 }
 
 impl UserSpace {
     /// An empty user space.
     pub fn new() -> Result<UserSpace, Errno> {
         let space = AddressSpace::new_user().map_err(|_| Errno::ENOMEM)?;
-        Ok(UserSpace { space, pages: Vec::new() })
+        Ok(UserSpace { space, pages: Vec::new(), lazy: Vec::new() })
     }
 
     pub fn space(&self) -> &AddressSpace {
@@ -71,10 +79,36 @@ impl UserSpace {
         Ok(())
     }
 
+    /// Reserves zero-filled memory from `start` to `end` (rounded out to
+    /// pages), mapped on first touch with `flags`.
+    pub fn reserve(&mut self, start: u64, end: u64, flags: MapFlags) -> Result<(), Errno> {
+        let start = start & !(PAGE_SIZE - 1);
+        let end = end.checked_add(PAGE_SIZE - 1).ok_or(Errno::EFAULT)? & !(PAGE_SIZE - 1);
+        if start < USER_BOTTOM || end > USER_TOP || start >= end {
+            return Err(Errno::EFAULT);
+        }
+        self.lazy.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        self.lazy.push((start, end, flags));
+        Ok(())
+    }
+
+    /// Maps the page holding `addr` if it lies in reserved memory and is
+    /// not mapped yet; whether it did.
+    pub fn fault_in(&mut self, addr: u64) -> bool {
+        let page = addr & !(PAGE_SIZE - 1);
+        let Some(&(_, _, flags)) = self.lazy.iter().find(|(s, e, _)| (*s..*e).contains(&page)) else {
+            return false;
+        };
+        self.space.translate(page).is_none() && self.map_zeroed(page, flags).is_ok()
+    }
+
     /// Copies `data` to user address `virt` through the direct map, for
     /// preparing a program before it runs (whatever the page permissions).
-    pub fn write(&self, mut virt: u64, mut data: &[u8]) -> Result<(), Errno> {
+    pub fn write(&mut self, mut virt: u64, mut data: &[u8]) -> Result<(), Errno> {
         while !data.is_empty() {
+            if self.space.translate(virt).is_none() && !self.fault_in(virt) {
+                return Err(Errno::EFAULT);
+            }
             let (phys, _) = self.space.translate(virt).ok_or(Errno::EFAULT)?;
             let room = (PAGE_SIZE - virt % PAGE_SIZE) as usize;
             let n = room.min(data.len());
@@ -90,9 +124,9 @@ impl UserSpace {
         Ok(())
     }
 
-    /// Whether `len` bytes at `ptr` are all mapped user memory (writable
-    /// too, if `write`).
-    pub fn check(&self, ptr: u64, len: u64, write: bool) -> bool {
+    /// Whether `len` bytes at `ptr` are all user memory (writable too, if
+    /// `write`); reserved pages in the range are mapped now.
+    pub fn check(&mut self, ptr: u64, len: u64, write: bool) -> bool {
         if len == 0 {
             return true;
         }
@@ -102,6 +136,9 @@ impl UserSpace {
         }
         let mut page = ptr & !(PAGE_SIZE - 1);
         while page < end {
+            if self.space.translate(page).is_none() && !self.fault_in(page) {
+                return false;
+            }
             match self.space.translate(page) {
                 Some((_, flags)) if flags.user && (flags.writable || !write) => {}
                 _ => return false,

@@ -108,13 +108,21 @@ fn check_loaded_image() -> TestResult {
         let bytes = unsafe { core::slice::from_raw_parts(memory::phys_to_virt(phys.as_u64()) as *const u8, DATA.len() + 1) };
         ensure_eq!(&bytes[..DATA.len()], DATA);
         ensure_eq!(bytes[DATA.len()], 0);
-        ensure!(space.space().translate(0x40_3000).is_some(), "bss not mapped");
-        ensure!(space.space().translate(0x40_4000).is_none(), "mapped past the end");
+        // The zero-filled rest of the data segment is reserved, not mapped ...
+        ensure!(space.space().translate(0x40_2000).is_none(), "bss mapped before it was touched");
+        ensure_eq!(space.mapped_bytes(), 2 * PAGE_SIZE);
+        // ... until touched: by a fault there, or by a user pointer check.
+        ensure!(space.fault_in(0x40_2abc), "a touch of the bss was not served");
+        ensure!(!space.fault_in(0x40_2abc), "a mapped page was mapped again");
         ensure!(space.check(0x40_1000, 3 * PAGE_SIZE, true), "data not writable for user copies");
+        ensure!(space.space().translate(0x40_3000).is_some(), "bss not mapped by the check");
+        ensure_eq!(space.mapped_bytes(), 4 * PAGE_SIZE);
+        ensure!(space.space().translate(0x40_4000).is_none(), "mapped past the end");
+        ensure!(!space.fault_in(0x40_4000), "a touch past the segment was served");
+        ensure!(!space.check(0x40_3ff0, 32, false), "a range running past the segment was accepted");
         ensure!(!space.check(0x40_0000, 1, true), "code writable for user copies");
         ensure!(!space.check(0xffff_8000_0000_0000, 1, false), "kernel address accepted");
         ensure!(!space.check(u64::MAX - 4, 8, false), "wrapping range accepted");
-        ensure_eq!(space.mapped_bytes(), 4 * PAGE_SIZE);
     }
     Ok(())
 }

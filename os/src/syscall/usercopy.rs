@@ -6,6 +6,7 @@
 //! writable, for the kernel to write into it). A bad one is `EFAULT`,
 //! never a kernel fault. A process has one thread and only it changes its
 //! own mappings (by `exec`), so a range checked stays valid for the copy.
+//! Reserved zero-filled pages in the range get their frames during the check.
 
 use crate::proc;
 use abi::Errno;
@@ -31,7 +32,7 @@ unsafe impl Pod for abi::fs::Dirent {}
 
 /// Whether the running process may access `len` bytes at `ptr`.
 pub fn check(ptr: u64, len: usize, write: bool) -> Result<(), Errno> {
-    let ok = proc::with_current(|t| t.space.as_ref().is_some_and(|s| s.check(ptr, len as u64, write)));
+    let ok = proc::with_current(|t| t.space.as_mut().is_some_and(|s| s.check(ptr, len as u64, write)));
     if ok { Ok(()) } else { Err(Errno::EFAULT) }
 }
 
