@@ -1,5 +1,7 @@
-//! Stage `host`: `cargo test` of the workspace's default members (the host
-//! crates), with cargo's output streamed and its `test result:` lines summed.
+//! Stage `host`: `cargo test --no-fail-fast` of the workspace's default
+//! members (the host crates), with cargo's output streamed and its
+//! `test result:` lines summed. `--no-fail-fast` keeps going after a failing
+//! test binary, so every failure of the run is reported.
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -10,7 +12,7 @@ use crate::{Result, XtaskError};
 
 pub fn run(_args: &TestArgs) -> Result<StageResult> {
     let mut child = kernel::cargo()
-        .arg("test")
+        .args(["test", "--no-fail-fast"])
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| XtaskError::new(format!("cannot run cargo test: {e}")))?;
