@@ -6,10 +6,6 @@
 //!   map reference.
 //! * A pointer that may be NULL (a map lookup's result) carries an `id`
 //!   shared by all its copies, so a null check on one copy resolves all.
-//! * Scalars copied whole (`r2 = r1`, a spill and its fill) share a *link*
-//!   (`Frame::links`, `Slot::link`): they hold the same number, so what a
-//!   branch teaches about one ([`State::refine`]) holds for all. Any other
-//!   write to a register or slot breaks its link.
 //! * The stack of a frame is a vector of 8-byte slots, grown as the program
 //!   touches deeper bytes. Each byte is [`Byte::Invalid`] (never written),
 //!   [`Byte::Misc`] (some data), [`Byte::Zero`] or [`Byte::Spill`] (part of
@@ -91,7 +87,7 @@ impl Value {
 
     /// Whether every concrete value of `new` is one of `self`'s, for
     /// pruning; `ids` maps maybe-NULL ids of `self` to those of `new`.
-    fn covers(&self, new: &Value, ids: &mut Ids) -> bool {
+    fn covers(&self, new: &Value, ids: &mut IdMap) -> bool {
         match (self, new) {
             (Value::Uninit, _) => true,
             (Value::Scalar(a), Value::Scalar(b)) => a.covers(b),
@@ -99,7 +95,7 @@ impl Value {
                 a.region == b.region
                     && a.maybe_null == b.maybe_null
                     && a.off.covers(&b.off)
-                    && (!a.maybe_null || ids.null.map(a.id, b.id))
+                    && (!a.maybe_null || ids.map(a.id, b.id))
             }
             (Value::MapRef(a), Value::MapRef(b)) => a == b,
             _ => false,
@@ -107,31 +103,9 @@ impl Value {
     }
 }
 
-/// A consistent renaming of ids (maybe-NULL ids or scalar links) between
-/// two states.
+/// A consistent renaming of maybe-NULL ids between two states.
 #[derive(Default)]
 struct IdMap(Vec<(u32, u32)>);
-
-/// The renamings of one state comparison.
-#[derive(Default)]
-struct Ids {
-    null: IdMap,
-    links: IdMap,
-}
-
-impl Ids {
-    /// Whether a value linked as `old` in the old state may stand for one
-    /// linked as `new`: an old link (on which the old exploration may have
-    /// relied) needs a consistent new one; no old link needs nothing.
-    fn link_covers(&mut self, old: u32, new: u32) -> bool {
-        old == 0 || (new != 0 && self.links.map(old, new))
-    }
-
-    /// Whether links are the same up to renaming.
-    fn link_same(&mut self, old: u32, new: u32) -> bool {
-        (old == 0) == (new == 0) && (old == 0 || self.links.map(old, new))
-    }
-}
 
 impl IdMap {
     fn map(&mut self, old: u32, new: u32) -> bool {
@@ -165,18 +139,11 @@ pub struct Slot {
     pub bytes: [Byte; 8],
     /// The spilled register when all bytes are [`Byte::Spill`].
     pub spill: Value,
-    /// The link of a spilled scalar (0 = none).
-    pub link: u32,
 }
 
 impl Slot {
     /// A slot never written.
-    pub const INVALID: Slot = Slot { bytes: [Byte::Invalid; 8], spill: Value::Uninit, link: 0 };
-
-    /// A slot holding the whole register `v`, linked as `link`.
-    pub fn spilled(v: Value, link: u32) -> Slot {
-        Slot { bytes: [Byte::Spill; 8], spill: v, link }
-    }
+    pub const INVALID: Slot = Slot { bytes: [Byte::Invalid; 8], spill: Value::Uninit };
 
     /// Whether the slot holds a whole spilled register.
     pub fn is_spill(&self) -> bool {
@@ -188,9 +155,9 @@ impl Slot {
         self.is_spill() && self.spill.is_pointer()
     }
 
-    fn covers(&self, new: &Slot, ids: &mut Ids) -> bool {
+    fn covers(&self, new: &Slot, ids: &mut IdMap) -> bool {
         if self.is_spill() {
-            return new.is_spill() && self.spill.covers(&new.spill, ids) && ids.link_covers(self.link, new.link);
+            return new.is_spill() && self.spill.covers(&new.spill, ids);
         }
         let readable_as_data = !new.holds_pointer();
         self.bytes.iter().zip(&new.bytes).all(|(o, n)| match (o, n) {
@@ -207,8 +174,6 @@ impl Slot {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Frame {
     pub regs: [Value; Reg::COUNT],
-    /// The link of each register holding a scalar copy (0 = none).
-    pub links: [u32; Reg::COUNT],
     /// Stack slots, slot `i` covering `fp - 8(i+1) .. fp - 8i`.
     pub stack: Vec<Slot>,
     /// Slot index of the call that created the frame (0 for the entry).
@@ -222,7 +187,7 @@ impl Frame {
     pub fn new(frame_no: u8, callsite: usize, func: usize) -> Frame {
         let mut regs = [Value::Uninit; Reg::COUNT];
         regs[10] = Value::ptr(Region::Stack { frame: frame_no }, 0);
-        Frame { regs, links: [0; Reg::COUNT], stack: Vec::new(), callsite, func }
+        Frame { regs, stack: Vec::new(), callsite, func }
     }
 
     /// The slot holding byte `fp + off` (off in -512..0), if allocated.
@@ -231,14 +196,12 @@ impl Frame {
     }
 
     /// Covers `self`'s registers in `live` and its stack over `new`'s.
-    fn covers(&self, new: &Frame, live: u16, ids: &mut Ids) -> bool {
+    fn covers(&self, new: &Frame, live: u16, ids: &mut IdMap) -> bool {
         if self.callsite != new.callsite {
             return false;
         }
         for r in 0..Reg::COUNT {
-            if live & (1 << r) != 0
-                && (!self.regs[r].covers(&new.regs[r], ids) || !ids.link_covers(self.links[r], new.links[r]))
-            {
+            if live & (1 << r) != 0 && !self.regs[r].covers(&new.regs[r], ids) {
                 return false;
             }
         }
@@ -250,17 +213,12 @@ impl Frame {
         })
     }
 
-    fn same(&self, new: &Frame, live: u16, ids: &mut Ids) -> bool {
-        let regs_same = (0..Reg::COUNT).all(|r| {
-            live & (1 << r) == 0 || (self.regs[r] == new.regs[r] && ids.link_same(self.links[r], new.links[r]))
-        });
+    fn same(&self, new: &Frame, live: u16) -> bool {
+        let regs_same = (0..Reg::COUNT).all(|r| live & (1 << r) == 0 || self.regs[r] == new.regs[r]);
         let n = self.stack.len().max(new.stack.len());
         regs_same
             && self.callsite == new.callsite
-            && (0..n).all(|i| {
-                let (o, s) = (self.stack.get(i).unwrap_or(&Slot::INVALID), new.stack.get(i).unwrap_or(&Slot::INVALID));
-                o.bytes == s.bytes && o.spill == s.spill && ids.link_same(o.link, s.link)
-            })
+            && (0..n).all(|i| self.stack.get(i).unwrap_or(&Slot::INVALID) == new.stack.get(i).unwrap_or(&Slot::INVALID))
     }
 }
 
@@ -331,56 +289,16 @@ impl State {
         &self.cur().regs[r.index()]
     }
 
-    /// Sets register `r` of the running frame (breaking any link).
+    /// Sets register `r` of the running frame.
     pub fn set(&mut self, r: Reg, v: Value) {
-        let f = self.cur_mut();
-        f.regs[r.index()] = v;
-        f.links[r.index()] = 0;
-    }
-
-    /// The link of register `r` of the running frame, made with `fresh` if
-    /// it has none yet.
-    pub fn link_of(&mut self, r: Reg, fresh: impl FnOnce() -> u32) -> u32 {
-        let f = self.cur_mut();
-        if f.links[r.index()] == 0 {
-            f.links[r.index()] = fresh();
-        }
-        f.links[r.index()]
-    }
-
-    /// Links register `r` of the running frame as `link` (its value must
-    /// already be the same as that of the others with the link).
-    pub fn set_link(&mut self, r: Reg, link: u32) {
-        self.cur_mut().links[r.index()] = link;
-    }
-
-    /// Narrows register `r` to `s`, and with it every copy linked to it
-    /// (registers and spilled slots of every frame).
-    pub fn refine(&mut self, r: Reg, s: Scalar) {
-        let link = self.cur().links[r.index()];
-        self.cur_mut().regs[r.index()] = Value::Scalar(s);
-        if link == 0 {
-            return;
-        }
-        for frame in &mut self.frames {
-            for (v, &l) in frame.regs.iter_mut().zip(&frame.links) {
-                if l == link {
-                    *v = Value::Scalar(s);
-                }
-            }
-            for slot in &mut frame.stack {
-                if slot.is_spill() && slot.link == link {
-                    slot.spill = Value::Scalar(s);
-                }
-            }
-        }
+        self.cur_mut().regs[r.index()] = v;
     }
 
     /// Whether every behaviour of `new` is one of `self`'s. `live[i]` is the
     /// set of registers of frame `i` that may still be read (one entry per
     /// frame; with fewer, nothing is covered).
     pub fn covers(&self, new: &State, live: &[u16]) -> bool {
-        let mut ids = Ids::default();
+        let mut ids = IdMap::default();
         self.frames.len() == new.frames.len()
             && live.len() == new.frames.len()
             && self.frames.iter().zip(&new.frames).zip(live).all(|((o, n), &l)| o.covers(n, l, &mut ids))
@@ -390,10 +308,7 @@ impl State {
     pub fn same(&self, new: &State, live: &[u16]) -> bool {
         self.frames.len() == new.frames.len()
             && live.len() == new.frames.len()
-            && {
-                let mut ids = Ids::default();
-                self.frames.iter().zip(&new.frames).zip(live).all(|((o, n), &l)| o.same(n, l, &mut ids))
-            }
+            && self.frames.iter().zip(&new.frames).zip(live).all(|((o, n), &l)| o.same(n, l))
     }
 
     /// A hash of what [`State::same`] compares: equal states (over live
@@ -403,19 +318,15 @@ impl State {
         let mut h = Fx(self.frames.len() as u64);
         for (frame, &l) in self.frames.iter().zip(live) {
             h.write_u64(frame.callsite as u64);
-            // Links are compared up to renaming: only their presence counts.
             for (r, v) in frame.regs.iter().enumerate() {
                 if l & (1 << r) != 0 {
                     v.hash(&mut h);
-                    h.write_u8((frame.links[r] != 0) as u8);
                 }
             }
             // Trailing never-written slots do not count (see `Frame::same`).
             let used = frame.stack.iter().rposition(|s| *s != Slot::INVALID).map_or(0, |i| i + 1);
             for slot in &frame.stack[..used] {
-                slot.bytes.hash(&mut h);
-                slot.spill.hash(&mut h);
-                h.write_u8((slot.link != 0) as u8);
+                slot.hash(&mut h);
             }
         }
         h.0
@@ -543,17 +454,17 @@ mod tests {
     fn a_spilled_pointer_is_not_data() {
         let mut data = Slot::INVALID;
         data.bytes = [Byte::Misc; 8];
-        let spill = Slot::spilled(Value::ptr(Region::Ctx, 0), 0);
-        let mut ids = Ids::default();
+        let spill = Slot { bytes: [Byte::Spill; 8], spill: Value::ptr(Region::Ctx, 0) };
+        let mut ids = IdMap::default();
         assert!(!data.covers(&spill, &mut ids));
-        let scalar = Slot::spilled(Value::constant(3), 0);
+        let scalar = Slot { bytes: [Byte::Spill; 8], spill: Value::constant(3) };
         assert!(data.covers(&scalar, &mut ids));
     }
 
     #[test]
     fn null_ids_must_rename_consistently() {
         let p = |id| Value::Ptr(Ptr { region: Region::MapValue { map: 0 }, off: Scalar::constant(0), maybe_null: true, id });
-        let mut ids = Ids::default();
+        let mut ids = IdMap::default();
         assert!(p(1).covers(&p(5), &mut ids));
         assert!(p(1).covers(&p(5), &mut ids));
         assert!(!p(2).covers(&p(5), &mut ids));

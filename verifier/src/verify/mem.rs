@@ -173,23 +173,7 @@ impl Checker<'_> {
             Region::Stack { frame } => self.stack_read(pc, st, src, frame, at.b.smin, n, signed)?,
             _ => Value::Scalar(unknown),
         };
-        self.write(pc, st, dst, v)?;
-        // A scalar filled whole is linked to its slot.
-        if let (Region::Stack { frame }, Value::Scalar(_)) = (p.region, v) {
-            let o = at.b.smin;
-            if n == 8
-                && o % 8 == 0
-                && let Some(slot) = st.frames[frame as usize].stack.get_mut(slot_index(o))
-                && slot.is_spill()
-            {
-                if slot.link == 0 {
-                    slot.link = self.fresh_id();
-                }
-                let link = slot.link;
-                st.set_link(dst, link);
-            }
-        }
-        Ok(())
+        self.write(pc, st, dst, v)
     }
 
     /// Reads `n` stack bytes at `fp + o` of `frame`.
@@ -264,33 +248,17 @@ impl Checker<'_> {
                     .fail(ErrorKind::SpilledPointer, pc, st, src_regs, "a pointer may only be stored whole (8 bytes) at an 8-byte aligned stack offset".into())
                     .hint("spill pointers with `*(u64 *)(r10 - 8*k) = rN`"));
             }
-            self.stack_write(pc, st, frame, at.b.smin, n, v, 0)?;
+            self.stack_write(pc, st, frame, at.b.smin, n, v)?;
             return Ok(());
         }
         if let Region::Stack { frame } = p.region {
-            // A scalar spilled whole stays linked to its register.
-            let link = match src {
-                Src::Reg(r) if n == 8 && at.b.smin % 8 == 0 => st.link_of(r, || self.fresh_id()),
-                _ => 0,
-            };
-            self.stack_write(pc, st, frame, at.b.smin, n, v, link)?;
+            self.stack_write(pc, st, frame, at.b.smin, n, v)?;
         }
         Ok(())
     }
 
-    /// Writes `n` bytes holding `v` at `fp + o` of `frame`; a whole spill
-    /// keeps the register's `link`.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn stack_write(
-        &self,
-        pc: usize,
-        st: &mut State,
-        frame: u8,
-        o: i64,
-        n: u32,
-        v: Value,
-        link: u32,
-    ) -> Result<(), Report> {
+    /// Writes `n` bytes holding `v` at `fp + o` of `frame`.
+    pub(super) fn stack_write(&self, pc: usize, st: &mut State, frame: u8, o: i64, n: u32, v: Value) -> Result<(), Report> {
         let f = &mut st.frames[frame as usize];
         let need = slot_index(o) + 1;
         if f.stack.len() < need {
@@ -300,7 +268,7 @@ impl Checker<'_> {
             f.stack.resize(need, Slot::INVALID);
         }
         if n == 8 && o % 8 == 0 {
-            f.stack[slot_index(o)] = Slot::spilled(v, link);
+            f.stack[slot_index(o)] = Slot { bytes: [Byte::Spill; 8], spill: v };
             return Ok(());
         }
         let zero = matches!(v, Value::Scalar(s) if s.as_const() == Some(0));
@@ -356,7 +324,7 @@ impl Checker<'_> {
                     .fail(ErrorKind::SpilledPointer, pc, st, &[dst], "an atomic operation on a spilled pointer would corrupt it".into())
                     .hint("use atomic operations only on numbers"));
             }
-            self.stack_write(pc, st, frame, at.b.smin, n, Value::Scalar(Scalar::UNKNOWN), 0)?;
+            self.stack_write(pc, st, frame, at.b.smin, n, Value::Scalar(Scalar::UNKNOWN))?;
             if n == 8 && at.b.smin % 8 == 0 {
                 let slot = &mut st.frames[frame as usize].stack[slot_index(at.b.smin)];
                 slot.bytes = [Byte::Misc; 8];
@@ -380,7 +348,7 @@ impl Checker<'_> {
 pub(super) fn break_spill(slot: &mut Slot) {
     if slot.is_spill() {
         let b = if slot.spill.is_pointer() { Byte::Invalid } else { Byte::Misc };
-        *slot = Slot { bytes: [b; 8], spill: Value::Uninit, link: 0 };
+        *slot = Slot { bytes: [b; 8], spill: Value::Uninit };
     }
 }
 

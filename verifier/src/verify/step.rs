@@ -108,13 +108,6 @@ impl Checker<'_> {
             Src::Imm(_) => None,
         };
         if let AluOp::Mov | AluOp::MovSx(_) = op {
-            // A whole 64-bit copy of a scalar register is linked to it.
-            if let (Some(r), Value::Scalar(_), Width::W64, AluOp::Mov) = (src_reg, s, width, op) {
-                self.write(pc, st, dst, s)?;
-                let link = st.link_of(r, || self.fresh_id());
-                st.set_link(dst, link);
-                return Ok(());
-            }
             let v = match (s, width, op) {
                 (Value::Scalar(s), _, _) => Value::Scalar(Scalar::UNKNOWN.alu(width, op, &s)),
                 (v, Width::W64, AluOp::Mov) => v,
@@ -269,12 +262,11 @@ impl Checker<'_> {
                     let (mut d2, mut s2) = (ds, ss);
                     Scalar::refine(&mut d2, &mut s2, width, cond, taken).then_some((d2, s2))
                 };
-                // The refined values hold for every linked copy too.
                 let apply = |st: &mut State, (d2, s2): (Scalar, Scalar)| {
                     if let Src::Reg(r) = src {
-                        st.refine(r, s2);
+                        st.set(r, Value::Scalar(s2));
                     }
-                    st.refine(dst, d2);
+                    st.set(dst, Value::Scalar(d2));
                 };
                 // Clone the state only when both edges are possible.
                 return Ok(match (refined(true), refined(false)) {
