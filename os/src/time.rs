@@ -54,6 +54,13 @@ pub fn add_tick_hook(hook: TickHook) -> bool {
     })
 }
 
+/// Removes a hook added with [`add_tick_hook`]; `false` if it was not there.
+pub fn remove_tick_hook(hook: TickHook) -> bool {
+    TICK_HOOKS.iter().any(|slot| {
+        slot.compare_exchange(hook as usize, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    })
+}
+
 /// Timer ticks since the timer started.
 pub fn ticks() -> u64 {
     TICKS.load(Ordering::Relaxed)
