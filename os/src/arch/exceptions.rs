@@ -120,7 +120,9 @@ pub fn handle(frame: &mut TrapFrame) {
 /// Whether `address` lies in the unmapped page below a kernel stack.
 fn is_guard_page(address: u64) -> bool {
     let page = address & !0xfff;
-    page == super::boot::boot_stack_guard() || super::gdt::guard_pages().contains(&page)
+    page == super::boot::boot_stack_guard()
+        || super::gdt::guard_pages().contains(&page)
+        || crate::memory::stack::is_guard_page(address)
 }
 
 /// Formats every saved register, four to a line.

@@ -12,17 +12,16 @@
 use core::fmt;
 
 use super::paging::{self, AddressSpace, MapError, MapFlags};
+use super::region::VirtRegion;
 use super::{PAGE_SIZE, alloc_zeroed_frame, free_frame, phys_to_virt};
-use crate::sync::IrqLock;
 
 /// First address of the code region.
 pub const CODE_START: u64 = 0xffff_ffff_c000_0000;
 /// Size of the code region.
 pub const CODE_SIZE: u64 = 64 << 20;
-const PAGES: usize = (CODE_SIZE / PAGE_SIZE) as usize;
 
 /// Which pages of the region are taken (blocks plus their guard page).
-static TAKEN: IrqLock<[u64; PAGES / 64]> = IrqLock::new([0; PAGES / 64]);
+static REGION: VirtRegion<{ (CODE_SIZE / PAGE_SIZE) as usize / 64 }> = VirtRegion::new(CODE_START);
 
 /// Why a block could not be made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,9 +60,8 @@ impl CodeBlock {
             return Err(CodeError::Empty);
         }
         let pages = (len as u64).div_ceil(PAGE_SIZE) as usize;
-        let first = reserve(pages + 1).ok_or(CodeError::RegionFull)?;
-        let mut block =
-            CodeBlock { start: CODE_START + first as u64 * PAGE_SIZE, pages, mapped: 0, executable: false };
+        let start = REGION.reserve(pages + 1).ok_or(CodeError::RegionFull)?;
+        let mut block = CodeBlock { start, pages, mapped: 0, executable: false };
         for i in 0..pages {
             let frame = alloc_zeroed_frame().ok_or(CodeError::Map(MapError::OutOfMemory))?;
             let virt = block.start + i as u64 * PAGE_SIZE;
@@ -120,38 +118,13 @@ impl Drop for CodeBlock {
                 let _ = free_frame(frame);
             }
         }
-        release(((self.start - CODE_START) / PAGE_SIZE) as usize, self.pages + 1);
-    }
-}
-
-/// Takes the first free run of `count` pages; returns its first index.
-fn reserve(count: usize) -> Option<usize> {
-    let mut taken = TAKEN.lock();
-    let is_taken = |taken: &[u64], i: usize| taken[i / 64] & (1 << (i % 64)) != 0;
-    let mut run = 0;
-    for i in 0..PAGES {
-        run = if is_taken(&taken[..], i) { 0 } else { run + 1 };
-        if run == count {
-            let first = i + 1 - count;
-            for j in first..=i {
-                taken[j / 64] |= 1 << (j % 64);
-            }
-            return Some(first);
-        }
-    }
-    None
-}
-
-fn release(first: usize, count: usize) {
-    let mut taken = TAKEN.lock();
-    for j in first..first + count {
-        taken[j / 64] &= !(1 << (j % 64));
+        REGION.release(self.start, self.pages + 1);
     }
 }
 
 /// Pages of the code region in use (blocks and their guard pages).
 pub fn pages_in_use() -> usize {
-    TAKEN.lock().iter().map(|w| w.count_ones() as usize).sum()
+    REGION.pages_in_use()
 }
 
 /// The direct-map address of a code page's frame (for tests of the alias).

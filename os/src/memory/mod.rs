@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `0xffff_8000_0000_0000` + phys | direct map of all RAM ([`PHYS_OFFSET`], 2 MiB pages, no-execute) |
 //! | `0xffff_c000_0000_0000` ..     | kernel heap, grown on demand ([`heap`]) |
+//! | `0xffff_d000_0000_0000` ..     | kernel stacks with guard pages ([`stack`]) |
 //! | `0xffff_ffff_8000_0000` + phys | kernel image ([`KERNEL_BASE`]; text RX, rodata R, data RW) |
 //! | `0xffff_ffff_c000_0000` ..     | code region for the JIT, within ±2 GiB of kernel text ([`code`]) |
 //!
@@ -16,6 +17,8 @@ pub mod code;
 pub mod frame;
 pub mod heap;
 pub mod paging;
+pub mod region;
+pub mod stack;
 
 use x86_64::PhysAddr;
 use x86_64::registers::control::{Cr3, Cr3Flags};
@@ -101,6 +104,7 @@ pub fn init(info: &BootInfo) -> MemoryReport {
     // Create the kernel-half top-level entries now, so that every address
     // space copied from this one shares them.
     heap::reserve_tables(space);
+    stack::reserve_tables(space);
     code::reserve_tables(space);
     paging::AddressSpace::set_kernel(space);
     // SAFETY: the new tables map the kernel image, its stacks and the direct

@@ -212,8 +212,13 @@ impl AddressSpace {
 
     /// The physical address and permissions `virt` maps to, if mapped.
     pub fn translate(&self, virt: u64) -> Option<(PhysAddr, MapFlags)> {
-        let addr = VirtAddr::try_new(virt).ok()?;
         let _guard = PAGING.lock();
+        self.translate_locked(virt)
+    }
+
+    /// [`Self::translate`] for callers holding `PAGING`.
+    fn translate_locked(&self, virt: u64) -> Option<(PhysAddr, MapFlags)> {
+        let addr = VirtAddr::try_new(virt).ok()?;
         match self.mapper().translate(addr) {
             TranslateResult::Mapped { frame, offset, flags } => {
                 Some((frame.start_address() + offset, MapFlags::from_pte(flags)))
@@ -254,6 +259,13 @@ pub fn protect_page(virt: u64, flags: MapFlags) -> Result<(), MapError> {
 /// Where a kernel address maps to.
 pub fn translate(virt: u64) -> Option<(PhysAddr, MapFlags)> {
     AddressSpace::kernel().translate(virt)
+}
+
+/// Like [`translate`], for exception handlers: `None` if the page tables
+/// are being changed right now, else `Some(translation)`.
+pub fn translate_no_wait(virt: u64) -> Option<Option<(PhysAddr, MapFlags)>> {
+    let _guard = PAGING.try_lock()?;
+    Some(AddressSpace::kernel().translate_locked(virt))
 }
 
 /// Makes the direct-map alias of `frame` writable or read-only. The direct

@@ -8,6 +8,7 @@ use crate::arch::fault::{self, pf};
 use crate::ktest::TestResult;
 use crate::memory::code::{self, CodeBlock};
 use crate::memory::frame::{self, FreeError};
+use crate::memory::stack::{self, KernelStack};
 use crate::memory::{self, MapError, MapFlags, heap_stats, phys_to_virt};
 use crate::{ensure, ensure_eq, kernel_test};
 
@@ -234,3 +235,32 @@ fn fault_in_generated_code_is_contained() -> TestResult {
     Ok(())
 }
 kernel_test!(fault_in_generated_code_is_contained);
+
+fn kernel_stacks_have_guard_pages() -> TestResult {
+    // Page tables made for the first stack stay; count from after it.
+    drop(KernelStack::new(16 * 1024).map_err(|e| alloc::format!("{e}"))?);
+    let frames_before = frame::stats().free;
+    let pages_before = stack::pages_in_use();
+    {
+        let stack = KernelStack::new(16 * 1024).map_err(|e| alloc::format!("{e}"))?;
+        ensure_eq!(stack.top() - stack.base(), 16 * 1024);
+        ensure_eq!(stack.top() % 16, 0);
+        // SAFETY: the stack's pages are mapped and belong to this test.
+        unsafe { fault::probe_write_u64(stack.top() - 8, 0xabcd) }.map_err(|f| alloc::format!("{f}"))?;
+        // SAFETY: as above.
+        unsafe { fault::probe_write_u64(stack.base(), 0xdcba) }.map_err(|f| alloc::format!("{f}"))?;
+        ensure_eq!(fault::probe_read_u64(stack.top() - 8), Ok(0xabcd));
+        let below = stack.base() - 8;
+        let fault = fault::probe_read_u64(below).err().ok_or("the guard page is readable")?;
+        ensure_eq!(fault.address, Some(below));
+        ensure!(stack::is_guard_page(below), "the guard page is not recognised");
+        ensure!(!stack::is_guard_page(stack.base()), "a stack page is taken for a guard page");
+        let (_, flags) = memory::translate(stack.base()).ok_or("stack not mapped")?;
+        ensure_eq!(flags, MapFlags::KERNEL_DATA);
+        ensure_eq!(stack::pages_in_use(), pages_before + 5);
+    }
+    ensure_eq!(stack::pages_in_use(), pages_before);
+    ensure_eq!(frame::stats().free, frames_before);
+    Ok(())
+}
+kernel_test!(kernel_stacks_have_guard_pages);
