@@ -47,12 +47,6 @@ impl Emitter<'_> {
         match src {
             Src::Reg(s) => self.asm.alu_rr(kind, sz, d, x86(s)),
             Src::Imm(k) if !self.blinding() => self.asm.alu_ri(kind, sz, d, k),
-            Src::Imm(k) if matches!(kind, AluKind::Add | AluKind::Sub) => {
-                // Two steps whose sum is k: no scratch register needed.
-                let (a, b) = self.split_imm(k);
-                self.asm.alu_ri(kind, sz, d, a);
-                self.asm.alu_ri(kind, sz, d, b);
-            }
             Src::Imm(k) => {
                 self.imm_to_reg(AUX, k as i64 as u64);
                 self.asm.alu_rr(kind, sz, d, AUX);
@@ -235,19 +229,25 @@ impl Emitter<'_> {
     fn shift(&mut self, kind: ShiftKind, width: Width, d: R, src: Src) -> Result<(), JitError> {
         let sz = size(width);
         let count = match src {
-            Src::Imm(k) if !self.blinding() => {
+            Src::Imm(k) => {
                 let mask = if width == Width::W64 { 63 } else { 31 };
                 let n = (k as u32 & mask) as u8;
-                if n != 0 {
+                if n == 0 {
+                    if width == Width::W32 {
+                        self.asm.mov_rr(OpSize::S32, d, d);
+                    }
+                } else if self.blinding() {
+                    // Two shifts whose counts add up to n, split at random.
+                    let a = self.random_below(n as u32 + 1) as u8;
+                    for part in [a, n - a] {
+                        if part != 0 {
+                            self.asm.shift_imm(kind, sz, d, part);
+                        }
+                    }
+                } else {
                     self.asm.shift_imm(kind, sz, d, n);
-                } else if width == Width::W32 {
-                    self.asm.mov_rr(OpSize::S32, d, d);
                 }
                 return Ok(());
-            }
-            Src::Imm(k) => {
-                self.imm_to_reg(AUX, k as i64 as u64);
-                AUX
             }
             Src::Reg(s) => x86(s),
         };

@@ -309,15 +309,10 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    /// Splits the program immediate `k` into two random-looking `(a, b)`
-    /// with `a + b == k` as integers (so also after sign extension to 64
-    /// bits): `b` has k's sign and a magnitude below 2^30, so `a = k - b`
-    /// cannot overflow. Blinding must be on.
-    pub fn split_imm(&mut self, k: i32) -> (i32, i32) {
-        let key = self.blinder.as_mut().map_or(1, |b| b.next_key());
-        let m = ((key as u32 >> 2) | 1) as i32;
-        let b = if k >= 0 { m } else { -m };
-        (k - b, b)
+    /// A random number below `n` (n > 0) from the blinding generator.
+    pub fn random_below(&mut self, n: u32) -> u32 {
+        let key = self.blinder.as_mut().map_or(0, |b| b.next_key());
+        (key % n as u64) as u32
     }
 
     fn load_imm64(&mut self, pc: usize, dst: R, imm: Imm64) -> Result<(), JitError> {
