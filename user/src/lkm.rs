@@ -141,7 +141,7 @@ pub fn explain(step: Step, errno: Errno, subject: &str) -> Failure {
         ),
         (Step::Ready, Errno::EINVAL) => (
             format!("the kernel refused `{subject}`"),
-            Some("`modc check FILE.wm` on the host shows the same verdict at the source"),
+            Some("`modc check` on the host gives the same verdict before loading (for a .wm, at the source)"),
         ),
         (Step::Unload | Step::Stat, Errno::ENOENT | Errno::EINVAL) => {
             (format!("no {subject} is loaded"), Some("modstat lists the loaded modules"))
