@@ -5,13 +5,18 @@
 //! below. Everything else lives in the library (`lib.rs`):
 //!
 //! * `arch/` — x86-64 only: boot, GDT/TSS/IST, IDT, trap entry stubs,
-//!   exception reports, fault recovery, PIC, PIT, port I/O.
+//!   exception reports, fault recovery, PIC, PIT, port I/O, context
+//!   switch, `syscall` entry, entering JIT code.
 //! * `bootinfo.rs` — memory map, modules and command line from the loader.
 //! * `memory/` — frames (`frame.rs`), page tables (`paging.rs`), heap
-//!   (`heap.rs`), code region for generated code (`code.rs`).
+//!   (`heap.rs`), code region for generated code (`code.rs`), kernel
+//!   stacks with guard pages (`stack.rs`).
 //! * `time.rs`, `serial.rs`, `klog.rs` (log ring), `console.rs` (the
 //!   `warden> ` prompt), `sync.rs` (interrupt-safe locks), `qemu.rs`.
-//! * `ktest.rs` and `tests.rs` — in-kernel tests (`--features ktest`).
+//! * `proc/`, `syscall/`, `fs/`, `userland.rs` — processes, system calls,
+//!   files and the start of user space; `lkm/` — loadable modules.
+//! * `ktest.rs` and `tests/` — in-kernel tests (`--features ktest`); other
+//!   subsystems keep theirs next to their code.
 //!
 //! See docs/boot.md for the boot path and the memory layout.
 #![no_std]
