@@ -17,7 +17,7 @@ use core::fmt;
 use super::concrete;
 use super::range::Bounds;
 use super::tnum::Tnum;
-use crate::insn::{AluOp, Cond, Endian, Width};
+use crate::insn::{AluOp, Endian, Width};
 
 /// A set of possible 64-bit values.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -30,7 +30,7 @@ pub struct Scalar {
 
 /// One interval view of a value.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Lane {
+pub(super) enum Lane {
     U64,
     S64,
     U32,
@@ -39,20 +39,20 @@ enum Lane {
 
 /// An interval in a lane, with room for results that overflow it.
 #[derive(Clone, Copy, Debug)]
-struct Iv {
-    lo: i128,
-    hi: i128,
+pub(super) struct Iv {
+    pub(super) lo: i128,
+    pub(super) hi: i128,
 }
 
 impl Lane {
-    fn lanes(width: Width) -> [Lane; 2] {
+    pub(super) fn lanes(width: Width) -> [Lane; 2] {
         match width {
             Width::W64 => [Lane::U64, Lane::S64],
             Width::W32 => [Lane::U32, Lane::S32],
         }
     }
 
-    fn full(self) -> Iv {
+    pub(super) fn full(self) -> Iv {
         match self {
             Lane::U64 => Iv { lo: 0, hi: u64::MAX as i128 },
             Lane::S64 => Iv { lo: i64::MIN as i128, hi: i64::MAX as i128 },
@@ -61,18 +61,18 @@ impl Lane {
         }
     }
 
-    fn signed(self) -> bool {
+    pub(super) fn signed(self) -> bool {
         matches!(self, Lane::S64 | Lane::S32)
     }
 
-    fn bits(self) -> u32 {
+    pub(super) fn bits(self) -> u32 {
         match self {
             Lane::U64 | Lane::S64 => 64,
             Lane::U32 | Lane::S32 => 32,
         }
     }
 
-    fn get(self, b: &Bounds) -> Iv {
+    pub(super) fn get(self, b: &Bounds) -> Iv {
         let (lo, hi) = match self {
             Lane::U64 => (b.umin as i128, b.umax as i128),
             Lane::S64 => (b.smin as i128, b.smax as i128),
@@ -83,14 +83,14 @@ impl Lane {
     }
 
     /// Stores `iv` into the lane, or "anything" when it does not fit.
-    fn set(self, b: &mut Bounds, iv: Iv) {
+    pub(super) fn set(self, b: &mut Bounds, iv: Iv) {
         let full = self.full();
         let iv = if iv.lo >= full.lo && iv.hi <= full.hi && iv.lo <= iv.hi { iv } else { full };
         self.put(b, iv);
     }
 
     /// Stores `iv`, which must lie within the lane's range (it may be empty).
-    fn put(self, b: &mut Bounds, iv: Iv) {
+    pub(super) fn put(self, b: &mut Bounds, iv: Iv) {
         match self {
             Lane::U64 => (b.umin, b.umax) = (iv.lo as u64, iv.hi as u64),
             Lane::S64 => (b.smin, b.smax) = (iv.lo as i64, iv.hi as i64),
@@ -182,7 +182,7 @@ impl Scalar {
     }
 
     /// Brings views and known bits into agreement; `false` if no value is left.
-    fn sync(&mut self) -> bool {
+    pub(super) fn sync(&mut self) -> bool {
         self.b.sync(&mut self.t)
     }
 
@@ -196,7 +196,7 @@ impl Scalar {
     }
 
     /// Asserts the invariants in test and debug builds.
-    fn check(&self) {
+    pub(super) fn check(&self) {
         debug_assert!(self.is_valid(), "scalar invariant broken: {self:?}");
     }
 
@@ -438,164 +438,6 @@ impl Scalar {
         }
     }
 
-    /// Narrows `dst` and `src` to the values for which `dst COND src`
-    /// holds (on `width` bits) when `taken`, or fails when it never does
-    /// (or, when `!taken`, when it always does).
-    pub fn refine(dst: &mut Scalar, src: &mut Scalar, width: Width, cond: Cond, taken: bool) -> bool {
-        let cond = if taken { Some(cond) } else { negate(cond) };
-        let ok = match cond {
-            Some(c) => refine_cond(dst, src, width, c),
-            // The false edge of `dst & src`: no common bit.
-            None => refine_not_set(dst, src, width),
-        };
-        ok && dst.sync() && src.sync() && {
-            dst.check();
-            src.check();
-            true
-        }
-    }
-}
-
-/// The condition for the false edge; `None` for "not `Set`".
-fn negate(cond: Cond) -> Option<Cond> {
-    Some(match cond {
-        Cond::Eq => Cond::Ne,
-        Cond::Ne => Cond::Eq,
-        Cond::Gt => Cond::Le,
-        Cond::Ge => Cond::Lt,
-        Cond::Lt => Cond::Ge,
-        Cond::Le => Cond::Gt,
-        Cond::SGt => Cond::SLe,
-        Cond::SGe => Cond::SLt,
-        Cond::SLt => Cond::SGe,
-        Cond::SLe => Cond::SGt,
-        Cond::Set => return None,
-    })
-}
-
-/// The known bits of the compared part (all 64 bits, or the low 32).
-fn cmp_tnum(s: &Scalar, width: Width) -> Tnum {
-    match width {
-        Width::W64 => s.t,
-        Width::W32 => s.t.subreg(),
-    }
-}
-
-/// Replaces the compared part of `s`'s known bits with `t`.
-fn set_cmp_tnum(s: &mut Scalar, width: Width, t: Tnum) {
-    s.t = match width {
-        Width::W64 => t,
-        Width::W32 => s.t.with_subreg(t),
-    };
-}
-
-fn refine_cond(dst: &mut Scalar, src: &mut Scalar, width: Width, cond: Cond) -> bool {
-    let [ulane, slane] = Lane::lanes(width);
-    match cond {
-        Cond::Eq => {
-            let Some(t) = cmp_tnum(dst, width).intersect(cmp_tnum(src, width)) else {
-                return false;
-            };
-            set_cmp_tnum(dst, width, t);
-            set_cmp_tnum(src, width, t);
-            for lane in [ulane, slane] {
-                let (a, b) = (lane.get(&dst.b), lane.get(&src.b));
-                let iv = Iv { lo: a.lo.max(b.lo), hi: a.hi.min(b.hi) };
-                if iv.lo > iv.hi {
-                    return false;
-                }
-                lane.put(&mut dst.b, iv);
-                lane.put(&mut src.b, iv);
-            }
-            true
-        }
-        Cond::Ne => {
-            let (td, ts) = (cmp_tnum(dst, width), cmp_tnum(src, width));
-            if td.is_const() && ts.is_const() {
-                return td.value != ts.value;
-            }
-            exclude_const(dst, src, width) && exclude_const(src, dst, width)
-        }
-        Cond::Gt => less(src, dst, ulane, true),
-        Cond::Ge => less(src, dst, ulane, false),
-        Cond::Lt => less(dst, src, ulane, true),
-        Cond::Le => less(dst, src, ulane, false),
-        Cond::SGt => less(src, dst, slane, true),
-        Cond::SGe => less(src, dst, slane, false),
-        Cond::SLt => less(dst, src, slane, true),
-        Cond::SLe => less(dst, src, slane, false),
-        Cond::Set => {
-            let (td, ts) = (cmp_tnum(dst, width), cmp_tnum(src, width));
-            if td.max() & ts.max() == 0 {
-                return false;
-            }
-            if ts.is_const() && ts.value.is_power_of_two() {
-                set_cmp_tnum(dst, width, td.or(ts));
-            }
-            true
-        }
-    }
-}
-
-/// Refines `a != b` where `b` is a constant: drops the constant from the
-/// ends of `a`'s lanes.
-fn exclude_const(a: &mut Scalar, b: &Scalar, width: Width) -> bool {
-    let tb = cmp_tnum(b, width);
-    if !tb.is_const() {
-        return true;
-    }
-    for lane in Lane::lanes(width) {
-        let c = if lane.signed() {
-            concrete::sign_extend(tb.value, lane.bits()) as i64 as i128
-        } else {
-            tb.value as i128
-        };
-        let mut iv = lane.get(&a.b);
-        if iv.lo == c {
-            iv.lo += 1;
-        }
-        if iv.hi == c {
-            iv.hi -= 1;
-        }
-        if iv.lo > iv.hi {
-            return false;
-        }
-        lane.put(&mut a.b, iv);
-    }
-    true
-}
-
-/// Refines `a < b` (strict) or `a <= b` in `lane`.
-fn less(a: &mut Scalar, b: &mut Scalar, lane: Lane, strict: bool) -> bool {
-    let d = if strict { 1 } else { 0 };
-    let mut ia = lane.get(&a.b);
-    let mut ib = lane.get(&b.b);
-    ia.hi = ia.hi.min(ib.hi - d);
-    ib.lo = ib.lo.max(ia.lo + d);
-    if ia.lo > ia.hi || ib.lo > ib.hi {
-        return false;
-    }
-    lane.put(&mut a.b, ia);
-    lane.put(&mut b.b, ib);
-    true
-}
-
-fn refine_not_set(dst: &mut Scalar, src: &mut Scalar, width: Width) -> bool {
-    let (td, ts) = (cmp_tnum(dst, width), cmp_tnum(src, width));
-    if td.value & ts.value != 0 {
-        return false;
-    }
-    if ts.is_const() {
-        set_cmp_tnum(dst, width, td.and(Tnum { value: !ts.value, mask: 0 }.truncate(width_bits(width))));
-    }
-    true
-}
-
-fn width_bits(width: Width) -> u32 {
-    match width {
-        Width::W64 => 64,
-        Width::W32 => 32,
-    }
 }
 
 impl fmt::Display for Scalar {

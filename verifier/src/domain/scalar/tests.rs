@@ -2,6 +2,7 @@
 //! semantics ([`concrete`]) on many random small sets of values.
 
 use super::*;
+use crate::insn::Cond;
 
 /// A small deterministic random number generator (xorshift64*).
 struct Rng(u64);
