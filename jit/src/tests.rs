@@ -145,7 +145,8 @@ fn thirty_two_bit_operations_zero_extend() {
 #[test]
 fn arithmetic_matches_rust() {
     let (x, y) = (0x8765_4321_0fed_cba9u64, 0x1234_5678_9abc_def1u64);
-    let ops: [(AluOp, fn(u64, u64) -> u64); 7] = [
+    type Op = fn(u64, u64) -> u64;
+    let ops: [(AluOp, Op); 7] = [
         (AluOp::Add, |a, b| a.wrapping_add(b)),
         (AluOp::Sub, |a, b| a.wrapping_sub(b)),
         (AluOp::Mul, |a, b| a.wrapping_mul(b)),
@@ -160,8 +161,8 @@ fn arithmetic_matches_rust() {
         p.push(a64r(op, 1, 2));
         assert_eq!(result_of(&p, 1), f(x, y), "{op:?} 64");
         let mut p: Vec<Insn> = lddw(1, x).into();
-        p.push(a64(op, 1, -0x1234_567));
-        assert_eq!(result_of(&p, 1), f(x, -0x1234_567i64 as u64), "{op:?} 64 imm");
+        p.push(a64(op, 1, -0x0123_4567));
+        assert_eq!(result_of(&p, 1), f(x, -0x0123_4567_i64 as u64), "{op:?} 64 imm");
         let mut p: Vec<Insn> = lddw(1, x).into();
         p.extend(lddw(2, y));
         p.push(a32r(op, 1, 2));
@@ -379,7 +380,8 @@ fn jumps_loops_and_long_jumps() {
     ];
     assert_eq!(run(&p), 5050);
     // every condition, signed and unsigned, against a value of each sign
-    let conds: [(Cond, fn(i64, i64) -> bool); 11] = [
+    type Test = fn(i64, i64) -> bool;
+    let conds: [(Cond, Test); 11] = [
         (Cond::Eq, |a, b| a == b),
         (Cond::Ne, |a, b| a != b),
         (Cond::Gt, |a, b| (a as u64) > b as u64),

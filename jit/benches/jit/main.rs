@@ -80,17 +80,17 @@ fn bench_program(c: &mut Criterion, p: &BenchProgram) -> Row {
     assert_eq!(vm.run(&mut m), Some(want), "{}: vm", p.name);
     g.bench_function("vm", |b| b.iter(|| vm.run(black_box(&mut m))));
     engines.push("vm");
-    if let Some(rj) = RbpfJit::new(&bytes) {
-        if rj.run(&mut m) == Some(want) {
-            g.bench_function("rbpf_jit", |b| b.iter(|| rj.run(black_box(&mut m))));
-            engines.push("rbpf_jit");
-        }
+    if let Some(rj) = RbpfJit::new(&bytes)
+        && rj.run(&mut m) == Some(want)
+    {
+        g.bench_function("rbpf_jit", |b| b.iter(|| rj.run(black_box(&mut m))));
+        engines.push("rbpf_jit");
     }
-    if let Some(ri) = RbpfInterp::new(&bytes) {
-        if ri.run(&mut m) == Some(want) {
-            g.bench_function("rbpf_interp", |b| b.iter(|| ri.run(black_box(&mut m))));
-            engines.push("rbpf_interp");
-        }
+    if let Some(ri) = RbpfInterp::new(&bytes)
+        && ri.run(&mut m) == Some(want)
+    {
+        g.bench_function("rbpf_interp", |b| b.iter(|| ri.run(black_box(&mut m))));
+        engines.push("rbpf_interp");
     }
     assert_eq!((p.native_bb)(&mut m), want, "{}: native_bb", p.name);
     g.bench_function("native", |b| b.iter(|| (p.native)(black_box(&mut m))));

@@ -93,10 +93,10 @@ pub fn compile_program(
     let frames: Vec<Frame> = frame::frames(insns, functions);
     let mut targets = vec![false; insns.len()];
     for (pc, insn) in insns.iter().enumerate() {
-        if let (Insn::Jump { .. } | Insn::Ja { .. }, Some(t)) = (insn, insn.target(pc)) {
-            if let Some(slot) = usize::try_from(t).ok().and_then(|t| targets.get_mut(t)) {
-                *slot = true;
-            }
+        if let (Insn::Jump { .. } | Insn::Ja { .. }, Some(t)) = (insn, insn.target(pc))
+            && let Some(slot) = usize::try_from(t).ok().and_then(|t| targets.get_mut(t))
+        {
+            *slot = true;
         }
     }
     let bound = code_size_bound(insns.len(), functions.len());
