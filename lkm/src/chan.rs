@@ -119,49 +119,47 @@ impl Decoder {
     /// The next whole frame, an error for a damaged one (which is then
     /// skipped), or `None` until more bytes arrive.
     pub fn next_frame(&mut self) -> Option<Result<Frame, ChanError>> {
-        loop {
-            let start = self.buf.windows(4).position(|w| w == MAGIC);
-            match start {
-                Some(0) => {}
-                Some(i) => {
-                    self.buf.drain(..i);
-                }
-                None => {
-                    // Keep a tail that may be the start of the magic.
-                    let keep = self.buf.len().min(3);
-                    self.buf.drain(..self.buf.len() - keep);
-                    return None;
-                }
+        let start = self.buf.windows(4).position(|w| w == MAGIC);
+        match start {
+            Some(0) => {}
+            Some(i) => {
+                self.buf.drain(..i);
             }
-            if self.buf.len() < HEADER {
+            None => {
+                // Keep a tail that may be the start of the magic.
+                let keep = self.buf.len().min(3);
+                self.buf.drain(..self.buf.len() - keep);
                 return None;
             }
-            let op = self.buf[4];
-            let len_bytes = [self.buf[8], self.buf[9], self.buf[10], self.buf[11]];
-            let len = u32::from_le_bytes(len_bytes);
-            if len as usize > self.limit {
-                self.buf.drain(..4);
-                return Some(Err(ChanError::TooLong(len, self.limit)));
-            }
-            let total = HEADER + len as usize + 4;
-            if self.buf.len() < total {
-                return None;
-            }
-            let payload = &self.buf[HEADER..HEADER + len as usize];
-            let check = u32::from_le_bytes([
-                self.buf[total - 4],
-                self.buf[total - 3],
-                self.buf[total - 2],
-                self.buf[total - 1],
-            ]);
-            if check != fnv1a(&[&[op], &len_bytes, payload]) {
-                self.buf.drain(..4);
-                return Some(Err(ChanError::BadCheck));
-            }
-            let frame = Frame { op, payload: payload.to_vec() };
-            self.buf.drain(..total);
-            return Some(Ok(frame));
         }
+        if self.buf.len() < HEADER {
+            return None;
+        }
+        let op = self.buf[4];
+        let len_bytes = [self.buf[8], self.buf[9], self.buf[10], self.buf[11]];
+        let len = u32::from_le_bytes(len_bytes);
+        if len as usize > self.limit {
+            self.buf.drain(..4);
+            return Some(Err(ChanError::TooLong(len, self.limit)));
+        }
+        let total = HEADER + len as usize + 4;
+        if self.buf.len() < total {
+            return None;
+        }
+        let payload = &self.buf[HEADER..HEADER + len as usize];
+        let check = u32::from_le_bytes([
+            self.buf[total - 4],
+            self.buf[total - 3],
+            self.buf[total - 2],
+            self.buf[total - 1],
+        ]);
+        if check != fnv1a(&[&[op], &len_bytes, payload]) {
+            self.buf.drain(..4);
+            return Some(Err(ChanError::BadCheck));
+        }
+        let frame = Frame { op, payload: payload.to_vec() };
+        self.buf.drain(..total);
+        Some(Ok(frame))
     }
 }
 

@@ -205,7 +205,7 @@ mod tests {
         let reply = Reply {
             status: 22,
             fields: vec![("what".into(), "the kernel refused `bad.wm`".into()), ("errno".into(), "EINVAL".into())],
-            body: body.into(),
+            body,
         };
         let server = serve_once(&sock, reply);
         let err = load(&sock, "bad.wm", &image.to_bytes()).unwrap_err();
