@@ -11,7 +11,7 @@ use verifier::{Limits, MapInfo, PortRange, Profile};
 /// The analysis limits of module programs: the verifier's defaults, with
 /// more states kept per instruction so that loops of a few hundred rounds
 /// whose body branches are still pruned (each round leaves its own states).
-pub const LIMITS: Limits = Limits { max_states_per_insn: 1024, ..Limits::DEFAULT };
+pub const LIMITS: Limits = Limits { max_states_per_insn: 4096, ..Limits::DEFAULT };
 
 /// Why no profile could be built.
 #[derive(Clone, Debug, PartialEq, Eq)]

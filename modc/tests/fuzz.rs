@@ -1,6 +1,6 @@
 //! The front end never panics: random bytes, random tokens and mutations
 //! of real modules all end in an image or in diagnostics (which render).
-//! `WARDEN_FUZZ_SOURCES=N` sets the number of inputs (default 3,000).
+//! `WARDEN_FUZZ_SOURCES=N` sets the number of inputs (default 1,000).
 
 use modc::diag::render;
 use modc::driver::{compile, verify_image};
@@ -72,7 +72,7 @@ fn mutate(rng: &mut Rng, src: &str) -> String {
 
 #[test]
 fn the_front_end_never_panics() {
-    let count: usize = std::env::var("WARDEN_FUZZ_SOURCES").ok().and_then(|s| s.parse().ok()).unwrap_or(3_000);
+    let count: usize = std::env::var("WARDEN_FUZZ_SOURCES").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000);
     let seeds = sources();
     let mut rng = Rng(0x1234_5678_9abc_def1);
     let (mut built, mut refused) = (0, 0);

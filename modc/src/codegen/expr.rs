@@ -496,11 +496,21 @@ impl<'a> FnGen<'a> {
                 HArg::MapRef(m) => Prep::MapRef(*m as u32),
                 HArg::Ptr(Mem::Rodata { offset }) => Prep::Rodata(*offset),
                 HArg::Ptr(Mem::Value(e)) => {
-                    let r = self.eval_temp(e)?;
+                    let o = self.eval(e)?;
                     let size = e.ty.int().size();
                     let slot = self.alloc_stack(size, size);
-                    self.store(size_of(size), Reg::R10, slot, Src::Reg(r));
-                    self.free_temp(r);
+                    let src = match o {
+                        Opnd::Imm(v) if i32::try_from(v as i64).is_ok() || size < 8 => Src::Imm(v as i64 as i32),
+                        o => {
+                            let o = self.to_reg(o)?;
+                            let (Opnd::Temp(r) | Opnd::Fixed(r)) = o else { return Ok(Reg::R0) };
+                            Src::Reg(r)
+                        }
+                    };
+                    self.store(size_of(size), Reg::R10, slot, src);
+                    if let Src::Reg(r) = src {
+                        self.free_temp(r);
+                    }
                     Prep::Frame(slot)
                 }
                 HArg::Ptr(Mem::Place(p)) => {

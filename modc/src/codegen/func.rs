@@ -56,6 +56,9 @@ pub struct FnGen<'a> {
     max_frame: u32,
     /// (continue label, break label) of the enclosing loops.
     pub loop_labels: Vec<(Label, Label)>,
+    /// The slot count when a label was last placed: instructions before it
+    /// may be reached from elsewhere, so they are never rewritten.
+    pub last_bind: usize,
     /// Next hidden local to hand out (loop ends and counters).
     pub next_hidden: usize,
     /// The map number of the read-only data.
@@ -117,6 +120,7 @@ pub(crate) fn compile_fn(tir: &Tir, f: &TFn, rodata_map: u32, scratch: Option<(u
         max_frame: 0,
         loop_labels: Vec::new(),
         next_hidden: f.locals.len(),
+        last_bind: 0,
         rodata_map,
         scratch: None,
         scratch_locals: Vec::new(),
@@ -183,9 +187,31 @@ impl<'a> FnGen<'a> {
     /// Places a label at the next slot.
     pub fn bind(&mut self, l: Label) {
         self.labels[l.0] = Some(self.insns.len());
+        self.last_bind = self.insns.len();
         if self.referenced[l.0] {
             self.reachable = true;
         }
+    }
+
+    /// Makes the last instruction, which computed `from`, write `to`
+    /// instead (saving a move), when that is safe: it only writes `from`
+    /// without reading it, and no label lies between it and here.
+    pub fn retarget_last(&mut self, from: Reg, to: Reg) -> bool {
+        if !self.reachable || self.insns.len() <= self.last_bind {
+            return false;
+        }
+        let Some(last) = self.insns.last_mut() else { return false };
+        let new = match *last {
+            Insn::Load { size, signed, dst, src, off } if dst == from && src != from => {
+                Insn::Load { size, signed, dst: to, src, off }
+            }
+            Insn::Alu { width: Width::W64, op: AluOp::Mov, dst, src } if dst == from && src != Src::Reg(from) => {
+                Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: to, src }
+            }
+            _ => return false,
+        };
+        *last = new;
+        true
     }
 
     /// `goto l`.
@@ -436,7 +462,11 @@ impl<'a> FnGen<'a> {
     /// Writes a register to a scalar local.
     pub fn set_local(&mut self, id: LocalId, src: Reg) {
         match self.homes.get(id).copied().unwrap_or(Home::Unset) {
-            Home::Reg(r) => self.mov(r, src),
+            Home::Reg(r) => {
+                if !(self.is_temp(src) && self.retarget_last(src, r)) {
+                    self.mov(r, src);
+                }
+            }
             Home::Stack(off) => self.store(Size::DW, Reg::R10, off, Src::Reg(src)),
             Home::Scratch(_) | Home::Unset => {}
         }
