@@ -399,12 +399,16 @@ pub struct Limits {
     pub max_states_per_insn: usize,
     /// States kept for pruning in all (bounding the analysis's memory).
     pub max_states: usize,
+    /// Bytes of abstract states the analysis may hold: half for stored
+    /// states (beyond it, no more are stored), half for paths waiting to be
+    /// explored (beyond it, the program is too complex).
+    pub max_memory: usize,
 }
 
 impl Limits {
     /// The defaults: 1,000,000 processed instructions, 1,000,000 slots,
     /// depth 8, 512 bytes of stack, 64 stored states per instruction and
-    /// 8,192 in all.
+    /// 8,192 in all, 64 MiB of states.
     pub const DEFAULT: Limits = Limits {
         max_insns_processed: 1_000_000,
         max_program_len: 1_000_000,
@@ -412,6 +416,7 @@ impl Limits {
         max_stack: 512,
         max_states_per_insn: 64,
         max_states: 8_192,
+        max_memory: 64 << 20,
     };
 }
 

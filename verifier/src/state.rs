@@ -294,6 +294,14 @@ impl State {
         self.cur_mut().regs[r.index()] = v;
     }
 
+    /// About how many bytes the state occupies (for the memory limit).
+    pub fn bytes(&self) -> usize {
+        let slots: usize = self.frames.iter().map(|f| f.stack.len()).sum();
+        core::mem::size_of::<State>()
+            + self.frames.len() * core::mem::size_of::<Frame>()
+            + slots * core::mem::size_of::<Slot>()
+    }
+
     /// Whether every behaviour of `new` is one of `self`'s. `live[i]` is the
     /// set of registers of frame `i` that may still be read (one entry per
     /// frame; with fewer, nothing is covered).

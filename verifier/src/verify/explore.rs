@@ -72,6 +72,9 @@ pub(super) struct Checker<'a> {
     at: Vec<Vec<u32>>,
     pending: Vec<Path>,
     stats: Stats,
+    /// Bytes of the stored states, and of the pending ones.
+    stored_bytes: usize,
+    pending_bytes: usize,
     /// Deepest stack byte used, per function.
     depths: Vec<u32>,
     /// The last id given to a maybe-NULL pointer.
@@ -96,6 +99,8 @@ impl<'a> Checker<'a> {
             at: crate::cfg::try_vec(insns.len(), Vec::new())?,
             pending: Vec::new(),
             stats: Stats::default(),
+            stored_bytes: 0,
+            pending_bytes: 0,
             depths: vec![0; cfg.functions.len()],
             last_id: 0,
         })
@@ -109,8 +114,10 @@ impl<'a> Checker<'a> {
 
     /// Explores every path from slot 0 starting in `init`.
     pub(super) fn run(&mut self, init: State) -> Result<(), Report> {
+        self.pending_bytes = init.bytes();
         self.pending.push(Path { pc: 0, state: init, parent: None });
         while let Some(Path { mut pc, mut state, mut parent }) = self.pending.pop() {
+            self.pending_bytes -= state.bytes();
             if let Some(log) = self.log.as_deref_mut() {
                 let _ = writeln!(log, "from pending path to {pc}:");
             }
@@ -168,9 +175,19 @@ impl<'a> Checker<'a> {
             )
             .hint("reduce the number of branches in a row"));
         }
+        let bytes = other.bytes();
+        if self.pending_bytes + bytes > self.profile.limits.max_memory / 2 {
+            return Err(Report::new(
+                ErrorKind::TooComplex,
+                pc,
+                format!("the paths waiting to be explored need more than {} bytes", self.profile.limits.max_memory / 2),
+            )
+            .hint("reduce the number of branches in a row and the stack in use"));
+        }
         if self.pending.try_reserve(1).is_err() {
             return Err(self.out_of_memory(pc));
         }
+        self.pending_bytes += bytes;
         if let Some(p) = parent {
             self.checkpoints[p as usize].branches += 1;
         }
@@ -229,9 +246,14 @@ impl<'a> Checker<'a> {
             }
         }
         let limits = &self.profile.limits;
-        if self.at[pc].len() >= limits.max_states_per_insn || self.checkpoints.len() >= limits.max_states {
+        let bytes = state.bytes();
+        if self.at[pc].len() >= limits.max_states_per_insn
+            || self.checkpoints.len() >= limits.max_states
+            || self.stored_bytes + bytes > limits.max_memory / 2
+        {
             return Ok(Visit::Continue(parent));
         }
+        self.stored_bytes += bytes;
         if self.checkpoints.try_reserve(1).is_err() || self.at[pc].try_reserve(1).is_err() {
             return Err(self.out_of_memory(pc));
         }

@@ -137,3 +137,19 @@ fn entry_facts_replace_the_context() {
     let r = verify_with(&p, &ctx_profile(), &entry, None).unwrap_err();
     assert_eq!(r.kind, ErrorKind::UninitRegister);
 }
+
+#[test]
+fn the_memory_limit_stops_the_analysis() {
+    // Each branch in a row doubles the paths; a small memory budget for
+    // pending paths is exhausted long before the instruction limit.
+    let mut src = alloc::string::String::from("r2 = *(u64 *)(r1 + 0)\n*(u64 *)(r10 - 512) = 0\nr0 = 0\n");
+    for i in 0..40 {
+        src.push_str(&alloc::format!("if r2 == {i} goto l{i}\nr0 += 1\nl{i}:\n"));
+    }
+    src.push_str("exit\n");
+    let p = assemble(&src).unwrap();
+    let limits = Limits { max_memory: 64 << 10, max_states: 0, ..Limits::DEFAULT };
+    let r = verify(&p, &ctx_profile().with_limits(limits)).unwrap_err();
+    assert_eq!(r.kind, ErrorKind::TooComplex);
+    assert!(r.reason.contains("bytes"), "{r}");
+}
