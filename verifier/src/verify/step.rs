@@ -62,7 +62,7 @@ impl Checker<'_> {
     pub(super) fn read(&self, pc: usize, st: &State, r: Reg) -> Result<Value, Report> {
         match *st.reg(r) {
             Value::Uninit => Err(self
-                .fail(ErrorKind::UninitRegister, pc, st, &[], format!("{r} is read before anything was written to it"))
+                .fail(ErrorKind::UninitRegister, pc, st, &[r], format!("{r} is read before anything was written to it"))
                 .hint(format!("assign {r} on every path that reaches this instruction"))),
             v => Ok(v),
         }
