@@ -28,6 +28,12 @@ pub fn load(file: &[u8], space: &mut UserSpace) -> Result<u64, Errno> {
         return Err(Errno::ENOEXEC);
     }
     let segments = elf.segments().ok_or(Errno::ENOEXEC)?;
+    // Pages that more than one segment touches are private; read-only pages
+    // of a single segment come from the shared text cache.
+    let page_span = |vaddr: u64, memsz: u64| (vaddr & !(PAGE_SIZE - 1), vaddr.saturating_add(memsz));
+    let spans: alloc::vec::Vec<(u64, u64)> =
+        segments.iter().filter(|ph| ph.p_type == PT_LOAD).map(|ph| page_span(ph.p_vaddr, ph.p_memsz)).collect();
+    let shared_by_many = |page: u64| spans.iter().filter(|&&(s, e)| page + PAGE_SIZE > s && page < e).count() > 1;
     let mut total = 0u64;
     let mut entry_ok = false;
     for ph in segments.iter().filter(|ph| ph.p_type == PT_LOAD) {
@@ -48,16 +54,24 @@ pub fn load(file: &[u8], space: &mut UserSpace) -> Result<u64, Errno> {
         // Pages holding file bytes are mapped now; the zero-filled rest
         // (`.bss`) is reserved and mapped on first touch.
         let file_part_end = ph.p_vaddr + ph.p_filesz;
+        let bytes = &file[ph.p_offset as usize..file_end as usize];
         let mut page = ph.p_vaddr & !(PAGE_SIZE - 1);
+        let mut private = false;
         while page < file_part_end {
-            space.map_zeroed(page, flags)?;
+            if !w && !shared_by_many(page) {
+                space.map_shared(page, &page_image(ph.p_vaddr, bytes, page), x)?;
+            } else {
+                space.map_zeroed(page, flags)?;
+                private = true;
+            }
             page += PAGE_SIZE;
         }
         if page < end {
             space.reserve(page, end, flags)?;
         }
-        let bytes = &file[ph.p_offset as usize..file_end as usize];
-        space.write(ph.p_vaddr, bytes)?;
+        if private {
+            space.write(ph.p_vaddr, bytes)?;
+        }
         if x && ph.p_flags & PF_R != 0 && (ph.p_vaddr..end).contains(&ehdr.e_entry) {
             entry_ok = true;
         }
@@ -66,4 +80,18 @@ pub fn load(file: &[u8], space: &mut UserSpace) -> Result<u64, Errno> {
         return Err(Errno::ENOEXEC);
     }
     Ok(ehdr.e_entry)
+}
+
+/// The 4096 bytes page `page` holds when a segment's file bytes `bytes`
+/// start at `vaddr` (zero outside them).
+fn page_image(vaddr: u64, bytes: &[u8], page: u64) -> alloc::vec::Vec<u8> {
+    let mut image = alloc::vec![0u8; PAGE_SIZE as usize];
+    let seg_end = vaddr + bytes.len() as u64;
+    let from = page.max(vaddr);
+    let to = (page + PAGE_SIZE).min(seg_end);
+    if from < to {
+        let src = &bytes[(from - vaddr) as usize..(to - vaddr) as usize];
+        image[(from - page) as usize..(to - page) as usize].copy_from_slice(src);
+    }
+    image
 }

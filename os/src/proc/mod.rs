@@ -7,7 +7,8 @@
 //!
 //! - [`sched`]: the round-robin scheduler, preemption on the timer tick,
 //!   sleeping and waking up.
-//! - [`space`]: user address spaces and their pages.
+//! - [`space`]: user address spaces and their pages; [`text`]: read-only
+//!   program pages shared between processes.
 //! - [`elf`], [`exec`]: loading programs through the exec switch.
 //! - [`life`]: how processes begin and end: spawn, exec, exit, wait, and
 //!   faults in user mode.
@@ -17,6 +18,7 @@ pub mod exec;
 pub mod life;
 pub mod sched;
 pub mod space;
+pub mod text;
 
 use crate::fs::file::FdTable;
 use crate::sync::IrqLock;

@@ -2,7 +2,10 @@
 //!
 //! A task runs until it sleeps, exits, yields, or uses up its time slice
 //! of [`SLICE_TICKS`] timer ticks; then [`schedule`] switches to the task
-//! at the head of the run queue (the idle thread if there is none).
+//! at the head of the run queue (the idle task if the queue is empty).
+//! The idle task takes its turn in the queue like any other (it gives the
+//! processor away at once when others are ready, and halts otherwise), so
+//! code running as the idle task during boot and tests is never starved.
 //! Sleeping is on a *channel*, any number that names what is awaited
 //! (`sleep_until` / `wakeup`, as in xv6), or until a tick count.
 //!
@@ -80,9 +83,7 @@ pub fn schedule() {
         if let Some(t) = tasks.get_mut(&cur) {
             if t.state == State::Running {
                 t.state = State::Ready;
-                if cur != IDLE_PID {
-                    ready.push_back(cur);
-                }
+                ready.push_back(cur);
             }
         }
         let next = loop {

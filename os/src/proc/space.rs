@@ -32,22 +32,49 @@ pub struct UserSpace {
     pages: Vec<u64>,
     /// Page-aligned ranges mapped zero-filled on first touch.
     lazy: Vec<(u64, u64, MapFlags)>,
+    /// Read-only pages mapped from the shared text cache (not ours to free).
+    shared: Vec<u64>,
 }
 
 impl UserSpace {
     /// An empty user space.
     pub fn new() -> Result<UserSpace, Errno> {
         let space = AddressSpace::new_user().map_err(|_| Errno::ENOMEM)?;
-        Ok(UserSpace { space, pages: Vec::new(), lazy: Vec::new() })
+        Ok(UserSpace { space, pages: Vec::new(), lazy: Vec::new(), shared: Vec::new() })
     }
 
     pub fn space(&self) -> &AddressSpace {
         &self.space
     }
 
-    /// Bytes of user memory mapped.
+    /// Bytes of user memory mapped (shared pages included).
     pub fn mapped_bytes(&self) -> u64 {
-        self.pages.len() as u64 * PAGE_SIZE
+        (self.pages.len() + self.shared.len()) as u64 * PAGE_SIZE
+    }
+
+    /// Maps page `virt` read-only (executable or not) to a frame of the
+    /// shared text cache holding `contents` (one page); falls back to a
+    /// private copy when the cache cannot take it.
+    pub fn map_shared(&mut self, virt: u64, contents: &[u8], executable: bool) -> Result<(), Errno> {
+        let flags = MapFlags { writable: false, executable, user: true };
+        if !(USER_BOTTOM..USER_TOP).contains(&virt) || virt % PAGE_SIZE != 0 || self.space.translate(virt).is_some() {
+            return Err(Errno::EFAULT);
+        }
+        self.shared.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        match super::text::share(contents) {
+            Some(frame) => {
+                if self.space.map(virt, frame, flags).is_err() {
+                    super::text::release(frame);
+                    return Err(Errno::ENOMEM);
+                }
+                self.shared.push(virt);
+                Ok(())
+            }
+            None => {
+                self.map_zeroed(virt, flags)?;
+                self.write(virt, contents)
+            }
+        }
     }
 
     /// Maps a zeroed frame at page `virt` with `flags`; if the page is
@@ -156,6 +183,11 @@ impl Drop for UserSpace {
         for &virt in &self.pages {
             if let Ok(frame) = self.space.unmap(virt) {
                 let _ = memory::free_frame(frame);
+            }
+        }
+        for &virt in &self.shared {
+            if let Ok(frame) = self.space.unmap(virt) {
+                super::text::release(frame);
             }
         }
         let root = self.space.root();

@@ -202,9 +202,10 @@ fn the_timer_preempts_a_busy_thread() -> TestResult {
     let seen = COUNTER.load(Ordering::Relaxed);
     let spinning = super::snapshot().iter().any(|p| p.pid == pid && p.state != abi::proc::ProcState::Zombie as u32);
     STOP.store(true, Ordering::Relaxed);
+    let reaped = life::wait(Some(pid));
     ensure!(seen > 0, "the spinning thread never ran");
     ensure!(spinning, "the spinning thread ended before the sleeper woke: no preemption seen");
-    ensure_eq!(life::wait(Some(pid)), Ok((pid, 0)));
+    ensure_eq!(reaped, Ok((pid, 0)));
     Ok(())
 }
 kernel_test!(the_timer_preempts_a_busy_thread);
