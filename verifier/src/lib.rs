@@ -7,7 +7,7 @@
 //!   assembler also reads the bpf_conformance syntax).
 //! * [`profile`]: what a program may touch (context layout, helper
 //!   signatures, maps, ports, limits), given by the entry point it is for.
-//! * [`verify()`]: the analysis. It runs the control-flow checks of [`cfg`],
+//! * [`verify()`]: the analysis. It runs the control-flow checks of [`mod@cfg`],
 //!   computes register liveness ([`liveness`]), then explores every path
 //!   with abstract states ([`state`]) built on the domains of [`domain`]
 //!   (known bits, interval bounds). A rejection is a [`Report`]

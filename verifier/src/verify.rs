@@ -2,11 +2,11 @@
 //!
 //! [`verify`] runs the control-flow checks ([`crate::cfg`]), then explores
 //! paths depth-first from slot 0 with an abstract [`State`], one instruction
-//! at a time ([`step`]: ALU and jumps; [`mem`]: loads, stores and atomics;
-//! [`call`]: helpers, local calls and exits). At a conditional jump both
+//! at a time (`step`: ALU and jumps; `mem`: loads, stores and atomics;
+//! `call`: helpers, local calls and exits). At a conditional jump both
 //! feasible edges are followed, each with what the condition teaches.
 //!
-//! Loops are handled by *pruning* ([`explore`]): at a prune point (a jump
+//! Loops are handled by *pruning* (`explore`): at a prune point (a jump
 //! target or function start) the current state is compared with the states
 //! stored there before. A stored state whose every continuation has been
 //! checked (*fully explored*) and that covers the current one proves the
