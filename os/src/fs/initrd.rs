@@ -197,9 +197,6 @@ impl FileSystem for InitrdFs {
         if node.attr.is_dir() {
             return Err(Errno::EISDIR);
         }
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(node.data.len());
-        let n = buf.len().min(node.data.len() - start);
-        buf[..n].copy_from_slice(&node.data[start..start + n]);
-        Ok(n)
+        Ok(super::vfs::read_at(&node.data, offset, buf))
     }
 }

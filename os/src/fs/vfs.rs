@@ -79,6 +79,15 @@ pub trait FileSystem: Send + Sync {
     }
 }
 
+/// Copies what `data` holds from `offset` on into `buf`; bytes copied
+/// (0 at or past the end). For file systems that keep files in memory.
+pub fn read_at(data: &[u8], offset: u64, buf: &mut [u8]) -> usize {
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(data.len());
+    let n = buf.len().min(data.len() - start);
+    buf[..n].copy_from_slice(&data[start..start + n]);
+    n
+}
+
 /// A kind of file system that `mount -t NAME` can make.
 pub trait FsType: Send + Sync {
     fn name(&self) -> &str;

@@ -127,6 +127,24 @@ fn check_loaded_image() -> TestResult {
     Ok(())
 }
 
+fn processes_share_read_only_pages() -> TestResult {
+    let image = elf_image(0x40_0000, &good_segments());
+    let mut a = UserSpace::new().map_err(|e| alloc::format!("{e}"))?;
+    let mut b = UserSpace::new().map_err(|e| alloc::format!("{e}"))?;
+    elf::load(&image, &mut a).map_err(|e| alloc::format!("{e}"))?;
+    elf::load(&image, &mut b).map_err(|e| alloc::format!("{e}"))?;
+    let frame = |s: &UserSpace, va: u64| s.space().translate(va).map(|(p, _)| p);
+    ensure!(frame(&a, 0x40_0000).is_some(), "code not mapped");
+    ensure_eq!(frame(&a, 0x40_0000), frame(&b, 0x40_0000));
+    ensure!(frame(&a, 0x40_1000) != frame(&b, 0x40_1000), "writable data shared between processes");
+    let (_, users_before) = super::text::stats();
+    drop(b);
+    let (_, users_after) = super::text::stats();
+    ensure_eq!(users_after + 1, users_before);
+    Ok(())
+}
+kernel_test!(processes_share_read_only_pages);
+
 fn bad_executables_are_enoexec() -> TestResult {
     let [code, data] = good_segments();
     let wx = Seg { flags: PF_R | PF_W | PF_X, ..code };
