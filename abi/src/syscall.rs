@@ -74,6 +74,10 @@ pub const SYS_UNLINK: usize = 27;
 /// see the `KINFO_*` constants.
 pub const SYS_KINFO: usize = 28;
 
+/// `mounts(buf, len) -> bytes`: the mount table as text, one line a mount
+/// (`SOURCE on DIR type TYPE`); `ERANGE` if `buf` is too small.
+pub const SYS_MOUNTS: usize = 29;
+
 /// Number of slots in the kernel's system-call table.
 pub const NSYSCALL: usize = 64;
 /// The first slot that no built-in call uses.
@@ -119,6 +123,7 @@ pub fn name(nr: usize) -> Option<&'static str> {
         SYS_YIELD => "yield",
         SYS_UNLINK => "unlink",
         SYS_KINFO => "kinfo",
+        SYS_MOUNTS => "mounts",
         _ => return None,
     })
 }

@@ -218,6 +218,11 @@ pub fn yield_now() {
     let _ = call(SYS_YIELD, [0; 6]);
 }
 
+/// The mount table as text into `buf`; returns its length.
+pub fn mounts(buf: &mut [u8]) -> Result<usize, Errno> {
+    call(SYS_MOUNTS, [buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0, 0])
+}
+
 /// A kernel figure (`abi::syscall::KINFO_*`).
 pub fn kinfo(what: usize, arg: usize) -> Result<usize, Errno> {
     call(SYS_KINFO, [what, arg, 0, 0, 0, 0])

@@ -1,8 +1,10 @@
 //! System calls that report on the kernel: uptime, procinfo (for `ps`),
-//! klog (for `dmesg`), kinfo (figures for tests and benchmarks).
+//! klog (for `dmesg`), mounts (for `mount`), kinfo (figures for tests and
+//! benchmarks).
 
 use super::usercopy::{self, check};
 use super::{Args, dispatch, ret};
+use crate::fs::vfs;
 use crate::{arch, klog, proc, time};
 use abi::Errno;
 use abi::syscall::{KINFO_SYSCALL_CYCLES, KINFO_TSC, KINFO_TSC_HZ, SYS_GETPID};
@@ -32,6 +34,20 @@ pub fn sys_klog(a: &Args) -> isize {
         usercopy::copy_to_user(a.a[0], &buf[..r.len])?;
         usercopy::write(pos_ptr, &[r.next])?;
         Ok(r.len)
+    })())
+}
+
+pub fn sys_mounts(a: &Args) -> isize {
+    ret((|| {
+        let mut text = alloc::string::String::new();
+        for (dir, fstype, source) in vfs::mounts() {
+            text.push_str(&alloc::format!("{source} on {dir} type {fstype}\n"));
+        }
+        if text.len() > a.a[1] as usize {
+            return Err(Errno::ERANGE);
+        }
+        usercopy::copy_to_user(a.a[0], text.as_bytes())?;
+        Ok(text.len())
     })())
 }
 

@@ -70,7 +70,7 @@ static COUNTS: [AtomicU64; NSYSCALL] = [const { AtomicU64::new(0) }; NSYSCALL];
 
 /// Fills the table with the built-in calls and turns on the `syscall` entry.
 pub fn init() {
-    let builtin: [(usize, fn(&Args) -> isize); 29] = [
+    let builtin: [(usize, fn(&Args) -> isize); 30] = [
         (SYS_EXIT, process::sys_exit),
         (SYS_READ, files::sys_read),
         (SYS_WRITE, files::sys_write),
@@ -100,6 +100,7 @@ pub fn init() {
         (SYS_YIELD, process::sys_yield),
         (SYS_UNLINK, files::sys_unlink),
         (SYS_KINFO, info::sys_kinfo),
+        (SYS_MOUNTS, info::sys_mounts),
     ];
     let mut table = TABLE.lock();
     for (nr, f) in builtin {
