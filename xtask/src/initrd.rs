@@ -21,6 +21,13 @@ use std::process::Command;
 /// `target_dir` is cargo's target directory (where `cargo build` puts
 /// `x86_64-unknown-none/release`).
 pub fn build(root: &Path, target_dir: &Path) -> Result<PathBuf, String> {
+    build_with(root, target_dir, &[], "initrd.cpio")
+}
+
+/// Like [`build`], with `extra` files (path under `/`, bytes; mode 0644)
+/// added, written to `target_dir/out_name` (the lab grader adds the
+/// student's module this way).
+pub fn build_with(root: &Path, target_dir: &Path, extra: &[(String, Vec<u8>)], out_name: &str) -> Result<PathBuf, String> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
         .args(["build", "--package", "user", "--target", "x86_64-unknown-none", "--release"])
@@ -53,7 +60,10 @@ pub fn build(root: &Path, target_dir: &Path) -> Result<PathBuf, String> {
     for (name, data) in crate::modules::files(root)? {
         archive.file(&format!("modules/{name}"), 0o644, &data);
     }
-    let out = target_dir.join("initrd.cpio");
+    for (name, data) in extra {
+        archive.file(name, 0o644, data);
+    }
+    let out = target_dir.join(out_name);
     fs::write(&out, archive.finish()).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(out)
 }

@@ -5,6 +5,8 @@
 //! | `cargo xtask run [--gdb] [--kvm] [--release]` | [`run`] |
 //! | `cargo xtask test` | [`test`] (stages: [`host`], [`ktest`], [`scenario`]) |
 //! | `cargo xtask boot-time [-n 5]` | [`boot_time`] |
+//! | `cargo xtask book [--serve]` | [`book`] |
+//! | `cargo xtask grade LAB [--solution]` | [`grade`] |
 //!
 //! Shared pieces: [`kernel`] builds the kernel (and is where the initrd
 //! build goes), [`qemu`] finds QEMU and builds its command line.
@@ -13,8 +15,11 @@
 //! a `run` function, plus one variant in [`Command`]. A new test stage is a
 //! function returning [`test::StageResult`], listed in `test::stages`.
 
+mod book;
 mod boot_time;
 mod bogus;
+mod charts;
+mod grade;
 mod host;
 mod initrd;
 mod kernel;
@@ -45,6 +50,10 @@ enum Command {
     Test(test::TestArgs),
     /// Measure the time from starting QEMU to the console prompt
     BootTime(boot_time::BootTimeArgs),
+    /// Build the book (book/) with mdBook; --serve serves it
+    Book(book::BookArgs),
+    /// Grade a course lab: boot Warden with your module and run the lab's checks
+    Grade(grade::GradeArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +62,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Test(args) => test::run(&args),
         Command::BootTime(args) => boot_time::run(&args),
+        Command::Book(args) => book::run(&args),
+        Command::Grade(args) => grade::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -2,7 +2,10 @@
 //!
 //! 1. `host`: `cargo test` of the workspace's default members;
 //! 2. `kernel`: the in-kernel tests in QEMU;
-//! 3. `scenarios`: boot the system and drive it over the serial port.
+//! 3. `scenarios`: boot the system and drive it over the serial port;
+//! 4. `book`: the book's generated outputs, code blocks, links and build;
+//! 5. `labs` (only with `--stage labs`): every lab's grader passes on the
+//!    reference solution and fails on the skeleton.
 //!
 //! Each stage ends with `STAGE: N passed, N failed` and its time; the run
 //! ends with `total: N passed, N failed` and exits non-zero on any failure.
@@ -14,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use crate::{Result, host, ktest, qemu, scenario};
+use crate::{Result, book, grade, host, ktest, qemu, scenario};
 
 #[derive(Args, Clone)]
 pub struct TestArgs {
-    /// Run only these stages (host, kernel, scenarios); all when omitted
+    /// Run only this stage (repeatable; an unknown name lists the stages); all when omitted
     #[arg(long = "stage", value_name = "STAGE")]
     pub stages: Vec<String>,
     /// Only kernel tests and scenarios whose name contains this text
@@ -42,9 +45,13 @@ impl StageResult {
 
 type StageFn = fn(&TestArgs) -> Result<StageResult>;
 
+/// Stages run only when named with `--stage`: `labs` grades every lab's
+/// solution and skeleton, which needs the module facility in the kernel.
+const ON_REQUEST: &[&str] = &["labs"];
+
 /// The stages, in order.
 fn stages() -> Vec<(&'static str, StageFn)> {
-    vec![("host", host::run), ("kernel", ktest::run), ("scenarios", scenario::run)]
+    vec![("host", host::run), ("kernel", ktest::run), ("scenarios", scenario::run), ("book", book::stage), ("labs", grade::stage)]
 }
 
 pub fn run(args: &TestArgs) -> Result<ExitCode> {
@@ -57,7 +64,8 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let mut summary = Vec::new();
     for (name, stage) in stages() {
-        if !args.stages.is_empty() && !args.stages.iter().any(|s| s == name) {
+        let named = args.stages.iter().any(|s| s == name);
+        if (!args.stages.is_empty() && !named) || (args.stages.is_empty() && ON_REQUEST.contains(&name)) {
             continue;
         }
         println!("\n==== stage {name} ====");
