@@ -35,7 +35,7 @@ fn with_heap<R>(f: impl FnOnce(&mut Heap) -> R) -> R {
     r
 }
 
-#[cfg_attr(test, allow(dead_code))]
+#[cfg_attr(not(target_os = "none"), allow(dead_code))]
 struct UserAlloc;
 
 // SAFETY: allocation is delegated to linked_list_allocator under a lock.
@@ -52,6 +52,6 @@ unsafe impl GlobalAlloc for UserAlloc {
     }
 }
 
-#[cfg(not(test))]
+#[cfg(target_os = "none")]
 #[global_allocator]
 static ALLOCATOR: UserAlloc = UserAlloc;

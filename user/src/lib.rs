@@ -13,8 +13,12 @@
 //!   can use `Vec` and `String`.
 //! - [`lkm`]: `/dev/lkm` for `modload`, `modunload`, `modstat` and `lkmd`.
 //! - [`passwd`]: user names from `/etc/passwd`.
-//! - [`shell`]: the command language of `sh` (tested on the host with
-//!   `cargo test -p user --lib`).
+//! - [`shell`]: the command language of `sh` (tested on the host by
+//!   `tests/tests/shell.rs`).
+//!
+//! The entry, the panic handler and the allocator exist only when built
+//! for Warden (`target_os = "none"`); on the host the crate is a plain
+//! library, so the host tests can use its pure parts.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
@@ -63,7 +67,7 @@ macro_rules! entry {
     };
 }
 
-#[cfg(not(test))]
+#[cfg(target_os = "none")]
 unsafe extern "Rust" {
     safe fn __user_main(args: Args) -> i32;
 }
@@ -73,7 +77,7 @@ unsafe extern "Rust" {
 /// # Safety
 /// `argv` must point to `argc` pointers to NUL-terminated strings that
 /// live for the whole program, as the kernel's `exec` provides.
-#[cfg(not(test))]
+#[cfg(target_os = "none")]
 pub unsafe extern "C" fn start_program(argc: usize, argv: *const *const u8) -> ! {
     heap::init();
     // SAFETY: the caller (the `_start` above, fed by `exec`) passes the
@@ -83,7 +87,7 @@ pub unsafe extern "C" fn start_program(argc: usize, argv: *const *const u8) -> !
     sys::exit(status)
 }
 
-#[cfg(not(test))]
+#[cfg(target_os = "none")]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     eprintln!("{}: panic: {}", args::program_name(), info.message());
