@@ -12,6 +12,7 @@
 //! | [`sync`] | locks that are safe against interrupts |
 //! | [`qemu`] | leaving QEMU with an exit status |
 //! | [`fs`] | the VFS, initrd, ramfs, devfs, device switches, open files |
+//! | [`lkm`] | the module facility: `/dev/lkm`, loading (verify, JIT, link), the five class hooks, helpers |
 //! | [`proc`] | processes, kernel threads, the scheduler, exec |
 //! | [`syscall`] | the system-call table and the calls |
 //! | [`userland`] | mounting the root and starting `/bin/init` |
@@ -27,6 +28,7 @@ pub mod fs;
 pub mod klog;
 #[cfg(feature = "ktest")]
 pub mod ktest;
+pub mod lkm;
 pub mod memory;
 pub mod proc;
 pub mod qemu;

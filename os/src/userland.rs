@@ -41,6 +41,7 @@ pub fn run() -> Result<Infallible, StartError> {
     }
     exec::init();
     syscall::init();
+    crate::lkm::init();
     sched::init();
     exceptions::set_user_fault_handler(life::on_user_fault);
     let pid = life::start_init(INIT_PATH).map_err(StartError::NoInit)?;

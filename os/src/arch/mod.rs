@@ -9,6 +9,7 @@
 //! * [`exceptions`]: a handler for every CPU exception, with readable reports.
 //! * [`fault`]: fault recovery (registered regions, probing reads and writes,
 //!   guarded calls into generated code).
+//! * [`jit`]: entering JIT-compiled module code, with fault recovery.
 //! * [`pic`], [`pit`]: the legacy interrupt controller and timer.
 //! * [`port`]: port I/O.
 //! * [`context`]: switching kernel threads, first entry into user mode.
@@ -20,6 +21,7 @@ pub mod exceptions;
 pub mod fault;
 pub mod gdt;
 pub mod idt;
+pub mod jit;
 pub mod pic;
 pub mod pit;
 pub mod port;

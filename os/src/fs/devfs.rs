@@ -19,7 +19,8 @@ struct Node {
 }
 
 /// `NODES[ino - 2]`; inode 1 is the directory. Removed nodes leave `None`
-/// so inode numbers stay stable.
+/// so inode numbers of the others stay stable; a new node takes the first
+/// free slot.
 static NODES: IrqLock<Vec<Option<Node>>> = IrqLock::new(Vec::new());
 
 const ROOT: Ino = 1;
@@ -37,7 +38,13 @@ pub fn add_node(name: &str, mode: u32, uid: u32, rdev: u32) -> Result<()> {
     if nodes.iter().flatten().any(|n| n.name == name) {
         return Err(Errno::EEXIST);
     }
-    nodes.push(Some(Node { name: name.into(), attr: Attr { mode, uid, size: 0, rdev, nlink: 1 } }));
+    let node = Some(Node { name: name.into(), attr: Attr { mode, uid, size: 0, rdev, nlink: 1 } });
+    // A removed node's slot (and inode number) is reused, so that drivers
+    // coming and going do not grow the table.
+    match nodes.iter_mut().find(|n| n.is_none()) {
+        Some(free) => *free = node,
+        None => nodes.push(node),
+    }
     Ok(())
 }
 

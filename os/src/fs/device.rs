@@ -42,6 +42,15 @@ pub trait CharDevice: Send + Sync {
     fn ioctl(&self, _minor: u32, _cmd: usize, _arg: usize) -> Result<usize> {
         Err(Errno::ENOTTY)
     }
+    /// `close`, told the open flags of the file being closed (for drivers
+    /// that treat readers and writers differently, like `/dev/lkm`).
+    fn release(&self, minor: u32, _flags: u32) {
+        self.close(minor)
+    }
+    /// `ioctl`, told the open flags of the descriptor.
+    fn ioctl_flags(&self, minor: u32, _flags: u32, cmd: usize, arg: usize) -> Result<usize> {
+        self.ioctl(minor, cmd, arg)
+    }
 }
 
 /// A block device driver: fixed-size blocks addressed by number.

@@ -39,7 +39,7 @@ pub struct OpenFile {
 impl Drop for OpenFile {
     fn drop(&mut self) {
         if let Backing::Char(driver, minor) = &self.backing {
-            driver.close(*minor);
+            driver.release(*minor, self.flags);
         }
     }
 }
@@ -129,7 +129,7 @@ impl OpenFile {
 
     pub fn ioctl(&self, cmd: usize, arg: usize) -> Result<usize> {
         match &self.backing {
-            Backing::Char(d, minor) => d.ioctl(*minor, cmd, arg),
+            Backing::Char(d, minor) => d.ioctl_flags(*minor, self.flags, cmd, arg),
             _ => Err(Errno::ENOTTY),
         }
     }

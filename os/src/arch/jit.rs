@@ -1,0 +1,251 @@
+//! Entering JIT-compiled module code: [`jit_enter`], the one function
+//! through which the kernel runs a module's native code.
+//!
+//! The code is a System V function `extern "C" fn(ctx) -> u64`. It runs
+//! with interrupts off on this CPU (a verified program is bounded, so the
+//! run is short), never nested, on the current kernel stack: the JIT's
+//! prologue reserves each BPF frame (at most 512 bytes) with `sub rsp`, so
+//! nothing lives below the stack pointer.
+//!
+//! Recovery: the whole code region ([`crate::memory::code`]) is registered
+//! with [`super::fault`]. If native module code faults (only a kernel or JIT
+//! bug can make it), the exception handler asks [`resume`], which sends
+//! execution to `jit_landing` with the stack pointer `jit_call` saved.
+//! The landing first stores the general registers as they were at the
+//! fault into [`FaultRegs`], then unwinds to `jit_enter`, which returns
+//! `Err(JitFault)`.
+
+use core::arch::naked_asm;
+use core::fmt;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use super::fault::{self, Fault, Resume};
+use crate::memory::code::{CODE_SIZE, CODE_START};
+
+/// A fault in module code: what the CPU reported and the registers at the
+/// faulting instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JitFault {
+    pub fault: Fault,
+    pub regs: FaultRegs,
+}
+
+/// General registers at a fault (rsp and rip are in [`Fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FaultRegs {
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+}
+
+impl JitFault {
+    /// The registers, four to a line (with the BPF register each x86
+    /// register holds in JIT code).
+    pub fn regs_display(&self) -> impl fmt::Display + '_ {
+        RegsDisplay(self)
+    }
+}
+
+struct RegsDisplay<'a>(&'a JitFault);
+
+impl fmt::Display for RegsDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.0.regs;
+        let regs = [
+            ("rax/r0", r.rax), ("rdi/r1", r.rdi), ("rsi/r2", r.rsi), ("rdx/r3", r.rdx),
+            ("rcx/r4", r.rcx), ("r8/r5", r.r8), ("rbx/r6", r.rbx), ("r13/r7", r.r13),
+            ("r14/r8", r.r14), ("r15/r9", r.r15), ("rbp/r10", r.rbp), ("r9", r.r9),
+            ("r10", r.r10), ("r11", r.r11), ("r12", r.r12), ("rsp", self.0.fault.rsp),
+        ];
+        for (i, (name, value)) in regs.iter().enumerate() {
+            write!(f, "  {name:>7} {value:#018x}")?;
+            if i % 4 == 3 && i + 1 < regs.len() {
+                writeln!(f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for JitFault {
+    /// The fault, then the registers.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.fault)?;
+        write!(f, "{}", self.regs_display())
+    }
+}
+
+/// The landing's register save area: 15 slots in [`FaultRegs`] order.
+#[repr(C)]
+struct SaveArea([AtomicU64; 15]);
+
+static SAVED_REGS: SaveArea = SaveArea([const { AtomicU64::new(0) }; 15]);
+/// Whether module code is running (a fault in the region is ours to recover).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// The stack pointer `jit_call` saved after its pushes.
+static SAVED_RSP: AtomicU64 = AtomicU64::new(0);
+
+/// Registers the code region for recovery (once, at boot of the module
+/// facility). `false` if the region table is full.
+pub fn init() -> bool {
+    static DONE: spin::Once<bool> = spin::Once::new();
+    *DONE.call_once(|| fault::register_region(CODE_START, CODE_START + CODE_SIZE, resume).is_ok())
+}
+
+/// Where a fault in the code region continues: the landing, if module code
+/// is running (otherwise the fault is not ours and stays fatal).
+fn resume(_fault: &Fault) -> Option<Resume> {
+    if !ACTIVE.load(Ordering::Acquire) {
+        return None;
+    }
+    Some(Resume { rip: jit_landing as *const () as u64, rsp: SAVED_RSP.load(Ordering::Acquire) })
+}
+
+/// Whether module code is running on this CPU now.
+pub fn is_running() -> bool {
+    ACTIVE.load(Ordering::Acquire)
+}
+
+/// Runs the module code at `entry` with `ctx` in `rdi`, interrupts off.
+/// Returns the code's `rax`, or the fault it caused. `None` if module code
+/// is already running (runs never nest; the caller skips and counts).
+///
+/// # Safety
+/// `entry` must be the entry of code the JIT produced from a verified
+/// program, mapped executable in the code region, and `ctx` must point to
+/// the context that program was verified for, alive for the call.
+pub unsafe fn jit_enter(entry: u64, ctx: u64) -> Option<Result<u64, JitFault>> {
+    super::without_interrupts(|| {
+        if ACTIVE.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: upheld by the caller; `SAVED_RSP` is written before the
+        // code runs, and a fault in it lands back here through `resume`.
+        let result = unsafe { jit_call(entry, ctx, SAVED_RSP.as_ptr()) };
+        ACTIVE.store(false, Ordering::Release);
+        Some(if result.faulted == 0 {
+            Ok(result.value)
+        } else {
+            let fault = fault::take_last_fault().unwrap_or(Fault {
+                vector: 0xff,
+                error_code: 0,
+                rip: 0,
+                rsp: 0,
+                address: None,
+            });
+            Err(JitFault { fault, regs: saved_regs() })
+        })
+    })
+}
+
+fn saved_regs() -> FaultRegs {
+    let s = |i: usize| SAVED_REGS.0[i].load(Ordering::Relaxed);
+    FaultRegs {
+        rax: s(0),
+        rbx: s(1),
+        rcx: s(2),
+        rdx: s(3),
+        rsi: s(4),
+        rdi: s(5),
+        rbp: s(6),
+        r8: s(7),
+        r9: s(8),
+        r10: s(9),
+        r11: s(10),
+        r12: s(11),
+        r13: s(12),
+        r14: s(13),
+        r15: s(14),
+    }
+}
+
+#[repr(C)]
+struct CallResult {
+    value: u64,
+    faulted: u64,
+}
+
+/// Calls `entry(ctx)`, saving the callee-saved registers and then the stack
+/// pointer in `*rsp_slot`, so that `jit_landing` can unwind a faulting run.
+/// The stack is 16-byte aligned at the `call`, as System V requires.
+#[unsafe(naked)]
+unsafe extern "C" fn jit_call(entry: u64, ctx: u64, rsp_slot: *mut u64) -> CallResult {
+    naked_asm!(
+        "push %rbp",
+        "push %rbx",
+        "push %r12",
+        "push %r13",
+        "push %r14",
+        "push %r15",
+        "mov %rsp, (%rdx)",
+        "sub $8, %rsp",
+        "mov %rdi, %rax",
+        "mov %rsi, %rdi",
+        "call *%rax",
+        "add $8, %rsp",
+        "xor %edx, %edx",
+        "pop %r15",
+        "pop %r14",
+        "pop %r13",
+        "pop %r12",
+        "pop %rbx",
+        "pop %rbp",
+        "ret",
+        options(att_syntax)
+    );
+}
+
+/// The recovery point: reached with every register as at the fault except
+/// `rip` and `rsp` (= the value `jit_call` saved). Saves the registers,
+/// then returns from `jit_call` with `faulted = 1`.
+#[unsafe(naked)]
+unsafe extern "C" fn jit_landing() {
+    naked_asm!(
+        "mov %rax, {regs}+0(%rip)",
+        "mov %rbx, {regs}+8(%rip)",
+        "mov %rcx, {regs}+16(%rip)",
+        "mov %rdx, {regs}+24(%rip)",
+        "mov %rsi, {regs}+32(%rip)",
+        "mov %rdi, {regs}+40(%rip)",
+        "mov %rbp, {regs}+48(%rip)",
+        "mov %r8, {regs}+56(%rip)",
+        "mov %r9, {regs}+64(%rip)",
+        "mov %r10, {regs}+72(%rip)",
+        "mov %r11, {regs}+80(%rip)",
+        "mov %r12, {regs}+88(%rip)",
+        "mov %r13, {regs}+96(%rip)",
+        "mov %r14, {regs}+104(%rip)",
+        "mov %r15, {regs}+112(%rip)",
+        "xor %eax, %eax",
+        "mov $1, %edx",
+        "pop %r15",
+        "pop %r14",
+        "pop %r13",
+        "pop %r12",
+        "pop %rbx",
+        "pop %rbp",
+        "ret",
+        regs = sym SAVED_REGS,
+        options(att_syntax)
+    );
+}
+
+/// The current stack pointer (where module code's stack window begins).
+pub fn stack_pointer() -> u64 {
+    let rsp: u64;
+    // SAFETY: reading `rsp` has no effect on memory or flags.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags)) };
+    rsp
+}

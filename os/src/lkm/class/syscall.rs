@@ -1,0 +1,129 @@
+//! System-call modules: the module's `call` program takes a slot of the
+//! system-call table.
+//!
+//! Loading replaces slot `nr` (or the first free slot) with a handler that
+//! runs `call`; when `call` returns `LKM_CHAIN`, the handler runs what the
+//! slot held when the module was loaded, with the same arguments. Wrappers
+//! stack: each keeps the entry it replaced. Unloading puts that entry back,
+//! and is refused (`EBUSY`) while a call into the module is in progress or
+//! while a module loaded later chains through it (the refusal names it).
+//!
+//! Lock-out rule: the calls on the path from a shell to `/dev/lkm` —
+//! `exit`, `read`, `open`, `close`, `ioctl`, `spawn`, `exec`, `wait` —
+//! cannot be replaced ([`PROTECTED`]): a module that broke one of them could
+//! keep the superuser from ever unloading it.
+
+use alloc::borrow::Cow;
+use alloc::format;
+use alloc::sync::Arc;
+
+use abi::Errno;
+use abi::syscall as nr;
+use lkm::ctx::SyscallCtx;
+use lkm::{LKM_CHAIN, class::SYSCALL_NEXT_FREE};
+
+use super::{Link, Refusal};
+use crate::lkm::module::Module;
+use crate::lkm::run::{self, Outcome};
+use crate::syscall::{self, Args, Entry, Handler, SyscallHandler};
+
+/// System calls a module may not replace (see the module documentation).
+pub const PROTECTED: [usize; 8] =
+    [nr::SYS_EXIT, nr::SYS_READ, nr::SYS_OPEN, nr::SYS_CLOSE, nr::SYS_IOCTL, nr::SYS_SPAWN, nr::SYS_EXEC, nr::SYS_WAIT];
+
+/// The handler a syscall module puts in its slot.
+pub struct ModSyscall {
+    module: Arc<Module>,
+    /// What the slot held before (run on `LKM_CHAIN`).
+    previous: Option<Entry>,
+}
+
+impl SyscallHandler for ModSyscall {
+    fn call(&self, args: &Args) -> isize {
+        let (pid, uid) = run::caller();
+        let mut ctx = SyscallCtx { nr: args.nr as u64, args: args.a, pid, uid };
+        match run::run(&self.module, "call", &mut ctx, None) {
+            Outcome::Done(r0) if r0 != LKM_CHAIN => r0 as i64 as isize,
+            // Chaining, and a failed module: what the slot held before.
+            _ => match &self.previous {
+                Some(entry) => entry.handler.call(args),
+                None => Errno::ENOSYS.to_ret(),
+            },
+        }
+    }
+}
+
+/// What unloading must undo.
+pub struct SyscallLink {
+    pub nr: usize,
+    handler: Arc<ModSyscall>,
+}
+
+/// Puts the module's `call` in slot `nr` ([`SYSCALL_NEXT_FREE`]: the first free one).
+pub fn link(module: &Arc<Module>, wanted: u32) -> Result<SyscallLink, Refusal> {
+    let nr = if wanted == SYSCALL_NEXT_FREE {
+        syscall::first_free().ok_or_else(|| Refusal::new(Errno::ENFILE, "error: no free system-call slot"))?
+    } else {
+        wanted as usize
+    };
+    if nr >= syscall::NSYSCALL {
+        return Err(Refusal::new(
+            Errno::EINVAL,
+            format!("error: system call {nr} is outside the table\n  = note: the table has {} slots", syscall::NSYSCALL),
+        ));
+    }
+    if PROTECTED.contains(&nr) {
+        let name = abi::syscall::name(nr).unwrap_or("?");
+        return Err(Refusal::new(
+            Errno::EPERM,
+            format!(
+                "error: system call {nr} ({name}) may not be replaced by a module\n  = note: the superuser reaches /dev/lkm through it; replacing it could make the module impossible to unload\n  = help: wrap another call, or take a free slot with `syscall(next)`"
+            ),
+        ));
+    }
+    let previous = syscall::entry(nr);
+    let handler = Arc::new(ModSyscall { module: module.clone(), previous });
+    let entry = Entry { name: Cow::Owned(module.name.clone()), handler: Handler::Dynamic(handler.clone()) };
+    syscall::replace(nr, Some(entry)).map_err(|e| Refusal::new(e, "error: cannot fill the system-call slot"))?;
+    Ok(SyscallLink { nr, handler })
+}
+
+/// Whether `entry` runs `handler`.
+fn runs(entry: &Entry, handler: &Arc<ModSyscall>) -> bool {
+    match &entry.handler {
+        Handler::Dynamic(h) => core::ptr::addr_eq(Arc::as_ptr(h), Arc::as_ptr(handler)),
+        Handler::Builtin(_) => false,
+    }
+}
+
+/// Puts back what the slot held before the module.
+pub fn unlink(module: &Arc<Module>, link: &SyscallLink) -> Result<(), Refusal> {
+    let current = syscall::entry(link.nr);
+    if !current.as_ref().is_some_and(|e| runs(e, &link.handler)) {
+        // Another module took the slot after this one and chains to it.
+        let upper = crate::lkm::loaded().into_iter().find(|m| {
+            m.link.lock().as_ref().is_some_and(|l| match l {
+                Link::Syscall(s) => s.handler.previous.as_ref().is_some_and(|p| runs(p, &link.handler)),
+                _ => false,
+            })
+        });
+        let upper = upper.map_or_else(|| alloc::string::String::from("another handler"), |m| format!("module `{}`", m.name));
+        return Err(Refusal::new(
+            Errno::EBUSY,
+            format!(
+                "error: module `{}` is in use: {upper} was loaded on system call {} after it and chains through it\n  = help: unload {upper} first",
+                module.name, link.nr
+            ),
+        ));
+    }
+    drop(current);
+    // The link, the table slot, and nothing else: no call in progress.
+    if Arc::strong_count(&link.handler) > 2 {
+        return Err(Refusal::new(
+            Errno::EBUSY,
+            format!("error: module `{}` is in use: a call into it is in progress", module.name),
+        ));
+    }
+    syscall::restore(link.nr, link.handler.previous.clone())
+        .map_err(|e| Refusal::new(e, "error: cannot restore the system-call slot"))
+}

@@ -1,0 +1,240 @@
+//! `/dev/lkm`: the user interface to the module facility, with the ioctls
+//! and errors of the classic `sys/lkm.h`.
+//!
+//! The node is mode 0644, owned by root: anyone may open it read-only (for
+//! `LMSTAT`), only the superuser for writing, and one writer at a time
+//! (`EBUSY` for a second). Every ioctl but `LMSTAT` needs a writable
+//! descriptor (`EACCES`). A load is `LMRESERV`, `LMLOADBUF`..., `LMREADY`;
+//! closing the writer's descriptor with a load half done discards it.
+//! Arguments are copied in and out through the checked user-copy
+//! functions (`EFAULT` for a bad pointer); names, ids, sizes and counts are
+//! checked (`EINVAL`), unknown modules are `ENOENT`.
+
+use alloc::sync::Arc;
+use alloc::vec;
+
+use abi::Errno;
+use abi::fs::{S_IFCHR, can_write, makedev};
+use lkm::ioctl::{
+    LMLOADBUF, LMREADY, LMRESERV, LMSTAT, LMSTAT_FAILED, LMUNLOAD, LMUNRESRV, LmcLoadbuf, LmcReady, LmcResrv,
+    LmcStat, LmcUnload, MODIOBUF, name_field, name_of,
+};
+
+use super::{MAXLKMS, find, get, load_chunk, ready, reserve, unload, unreserve};
+use crate::fs::device::{self, CharDevice};
+use crate::fs::{Result, devfs};
+use crate::sync::IrqLock;
+use crate::syscall::usercopy::{self, Pod};
+
+/// Major number of `/dev/lkm` (as on OpenBSD/i386).
+pub const LKM_MAJOR: u32 = 28;
+/// Largest report buffer the kernel fills.
+pub const MAX_REPORT: u32 = 64 * 1024;
+
+// SAFETY: the request structures are `#[repr(C)]`, made only of integers
+// and byte arrays, with explicit padding fields: valid for every bit
+// pattern and without hidden padding.
+unsafe impl Pod for LmcResrv {}
+unsafe impl Pod for LmcLoadbuf {}
+unsafe impl Pod for LmcReady {}
+unsafe impl Pod for LmcUnload {}
+unsafe impl Pod for LmcStat {}
+
+/// The driver: who holds the device for writing, and their reservation.
+struct LkmDevice {
+    state: IrqLock<Holder>,
+}
+
+#[derive(Default)]
+struct Holder {
+    writer: bool,
+    reserved: Option<usize>,
+}
+
+/// Installs the driver and `/dev/lkm`.
+pub fn init() -> Result<()> {
+    let driver = Arc::new(LkmDevice { state: IrqLock::new(Holder::default()) });
+    device::register_char(Some(LKM_MAJOR), driver)?;
+    devfs::add_node("lkm", S_IFCHR | 0o644, 0, makedev(LKM_MAJOR, 0))
+}
+
+fn caller_uid() -> u32 {
+    let pid = crate::proc::current_pid();
+    crate::proc::TASKS.lock().get(&pid).map_or(0, |t| t.uid)
+}
+
+impl CharDevice for LkmDevice {
+    fn name(&self) -> &str {
+        "lkm"
+    }
+
+    fn open(&self, minor: u32, flags: u32) -> Result<()> {
+        if minor != 0 {
+            return Err(Errno::ENXIO);
+        }
+        if !can_write(flags) {
+            return Ok(());
+        }
+        if caller_uid() != 0 {
+            return Err(Errno::EACCES);
+        }
+        let mut state = self.state.lock();
+        if state.writer {
+            return Err(Errno::EBUSY);
+        }
+        state.writer = true;
+        Ok(())
+    }
+
+    fn release(&self, _minor: u32, flags: u32) {
+        if !can_write(flags) {
+            return;
+        }
+        let reserved = {
+            let mut state = self.state.lock();
+            state.writer = false;
+            state.reserved.take()
+        };
+        if let Some(id) = reserved {
+            let _ = unreserve(id);
+        }
+    }
+
+    fn read(&self, _minor: u32, _offset: u64, _buf: &mut [u8]) -> Result<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    fn write(&self, _minor: u32, _offset: u64, _data: &[u8]) -> Result<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    fn ioctl_flags(&self, _minor: u32, flags: u32, cmd: usize, arg: usize) -> Result<usize> {
+        let Ok(cmd) = u32::try_from(cmd) else { return Err(Errno::ENOTTY) };
+        let arg = arg as u64;
+        if cmd != LMSTAT && [LMRESERV, LMLOADBUF, LMUNRESRV, LMREADY, LMUNLOAD].contains(&cmd) && !can_write(flags) {
+            return Err(Errno::EACCES);
+        }
+        match cmd {
+            LMRESERV => self.reserve(arg),
+            LMLOADBUF => self.load_buf(arg),
+            LMUNRESRV => {
+                let id = self.state.lock().reserved.take().ok_or(Errno::ENOENT)?;
+                unreserve(id).map(|()| 0)
+            }
+            LMREADY => self.ready(arg),
+            LMUNLOAD => {
+                let req: LmcUnload = usercopy::read(arg)?;
+                let id = module_id(req.id, &req.name)?;
+                unload(id).map(|()| 0).map_err(|r| r.errno)
+            }
+            LMSTAT => stat(arg),
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+}
+
+impl LkmDevice {
+    fn reserve(&self, arg: u64) -> Result<usize> {
+        let mut req: LmcResrv = usercopy::read(arg)?;
+        if self.state.lock().reserved.is_some() {
+            return Err(Errno::EBUSY);
+        }
+        let id = reserve(name_of(&req.name), req.size)?;
+        req.slot = id as i32;
+        if let Err(e) = usercopy::write(arg, &[req]) {
+            let _ = unreserve(id);
+            return Err(e);
+        }
+        self.state.lock().reserved = Some(id);
+        Ok(0)
+    }
+
+    fn load_buf(&self, arg: u64) -> Result<usize> {
+        let req: LmcLoadbuf = usercopy::read(arg)?;
+        let id = self.state.lock().reserved.ok_or(Errno::ENOENT)?;
+        if req.cnt == 0 || req.cnt > MODIOBUF {
+            return Err(Errno::EINVAL);
+        }
+        let mut data = vec![0u8; req.cnt as usize];
+        usercopy::copy_from_user(req.data, &mut data)?;
+        load_chunk(id, &data).map(|()| 0)
+    }
+
+    fn ready(&self, arg: u64) -> Result<usize> {
+        let mut req: LmcReady = usercopy::read(arg)?;
+        let reserved = self.state.lock().reserved;
+        if reserved.is_none() || req.id < 0 || reserved != Some(req.id as usize) {
+            return Err(Errno::ENOENT);
+        }
+        if req.report != 0 && (req.report_cap > MAX_REPORT || usercopy::check(req.report, req.report_cap as usize, true).is_err()) {
+            return Err(if req.report_cap > MAX_REPORT { Errno::EINVAL } else { Errno::EFAULT });
+        }
+        let id = req.id as usize;
+        self.state.lock().reserved = None;
+        let result = ready(id, None);
+        req.report_len = 0;
+        let errno = match &result {
+            Ok(module) => {
+                let s = module.stats();
+                req.insns = s.insns;
+                req.insns_processed = s.insns_processed;
+                req.states = s.states;
+                req.code_size = s.code_size;
+                req.parse_ns = s.parse_ns;
+                req.verify_ns = s.verify_ns;
+                req.jit_ns = s.jit_ns;
+                req.link_ns = s.link_ns;
+                None
+            }
+            Err(refusal) => {
+                if req.report != 0 {
+                    let text = refusal.message.as_bytes();
+                    let n = text.len().min(req.report_cap as usize);
+                    usercopy::copy_to_user(req.report, &text[..n])?;
+                    req.report_len = n as u32;
+                }
+                Some(refusal.errno)
+            }
+        };
+        usercopy::write(arg, &[req])?;
+        match errno {
+            None => Ok(0),
+            Some(e) => Err(e),
+        }
+    }
+}
+
+/// The id named by a request: `id`, or the module called `name` when `id`
+/// is -1.
+fn module_id(id: i32, name: &[u8; lkm::MAXLKMNAME]) -> Result<usize> {
+    match id {
+        -1 => {
+            let name = name_of(name);
+            if !lkm::class::valid_name(name) {
+                return Err(Errno::EINVAL);
+            }
+            find(name).ok_or(Errno::ENOENT)
+        }
+        id if id < 0 || id as usize >= MAXLKMS => Err(Errno::EINVAL),
+        id => Ok(id as usize),
+    }
+}
+
+fn stat(arg: u64) -> Result<usize> {
+    let req: LmcStat = usercopy::read(arg)?;
+    let id = module_id(req.id, &req.name)?;
+    let module = get(id)?;
+    let row = LmcStat {
+        id: id as i32,
+        class: module.class().number() as u32,
+        name: name_field(&module.name).unwrap_or_default(),
+        offset: module.slot(),
+        area: module.load_address(),
+        size: module.bytes as u64,
+        private: module.runs.load(core::sync::atomic::Ordering::Relaxed),
+        ver: lkm::image::VERSION as u32,
+        flags: if module.is_failed() { LMSTAT_FAILED } else { 0 },
+    };
+    usercopy::write(arg, &[row])?;
+    Ok(0)
+}

@@ -1,0 +1,169 @@
+//! Running a module program: the invocation record and the one path into
+//! module code.
+//!
+//! [`run`] fills the invocation record (which module, which process, the
+//! context, the stack range, the output buffer), then enters the code
+//! through [`arch::jit::jit_enter`] with interrupts off. Helpers read the
+//! record ([`current`]) to find what they may touch. Runs never nest: a
+//! hook that would fire while module code runs is skipped and counted. A
+//! fault in module code marks the module failed; it never runs again but
+//! can still be unloaded.
+
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::module::{LoadedProgram, Module};
+use crate::arch::{self, jit};
+
+/// Bytes of kernel stack below the entry that module code may use: eight
+/// frames of 512 bytes plus the JIT's saved registers, and room for the
+/// helpers' own frames.
+pub const STACK_WINDOW: u64 = 8 * (512 + 48) + 4096;
+
+/// What helpers know about the run in progress.
+pub struct Invocation {
+    pub module: *const Module,
+    pub pid: u32,
+    pub uid: u32,
+    /// The context: address and size.
+    pub ctx: (u64, usize),
+    /// The stack module code may use: `lo..hi`.
+    pub stack: (u64, u64),
+    /// The output buffer (`emit`), with its capacity reserved beforehand.
+    pub out: *mut Vec<u8>,
+    pub out_limit: usize,
+}
+
+struct Record(UnsafeCell<Option<Invocation>>);
+
+// SAFETY: the record is written only with interrupts off, right before and
+// after a run, and read only by helpers during that run; the kernel runs
+// on one CPU, so this is the per-CPU record.
+unsafe impl Sync for Record {}
+
+static RECORD: Record = Record(UnsafeCell::new(None));
+/// Runs skipped because module code was already running.
+static SKIPPED: AtomicU64 = AtomicU64::new(0);
+
+/// The record of the run in progress; `None` outside a run.
+pub fn current() -> Option<&'static Invocation> {
+    if !jit::is_running() {
+        return None;
+    }
+    // SAFETY: during a run the record is set and not changed until the run
+    // ends, and helpers (the only callers during a run) finish before that.
+    unsafe { (*RECORD.0.get()).as_ref() }
+}
+
+/// How many runs were skipped so far because another was in progress.
+pub fn skipped_total() -> u64 {
+    SKIPPED.load(Ordering::Relaxed)
+}
+
+/// The result of asking a module to run an entry point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The program returned this `r0`.
+    Done(u64),
+    /// The module has no program for this entry.
+    Absent,
+    /// Module code was already running: skipped and counted.
+    Skipped,
+    /// The module has failed (now or before): it does not run.
+    Failed,
+}
+
+/// Runs `entry` of `module` with context `ctx` (the entry's `#[repr(C)]`
+/// context struct) and, for entries with output, `out` (emptied first,
+/// filled up to `out_limit` bytes by `emit`).
+pub fn run<C>(module: &Module, entry: &str, ctx: &mut C, out: Option<(&mut Vec<u8>, usize)>) -> Outcome {
+    if module.is_failed() {
+        return Outcome::Failed;
+    }
+    let Some(program) = module.program(entry) else { return Outcome::Absent };
+    let (pid, uid) = caller();
+    let (out_ptr, out_limit) = match out {
+        Some((buf, limit)) => {
+            buf.clear();
+            if buf.try_reserve(limit).is_err() {
+                return Outcome::Skipped;
+            }
+            (buf as *mut Vec<u8>, limit)
+        }
+        None => (core::ptr::null_mut(), 0),
+    };
+    let ctx_addr = ctx as *mut C as u64;
+    let result = arch::without_interrupts(|| {
+        if jit::is_running() {
+            return None;
+        }
+        let hi = arch::jit::stack_pointer();
+        let invocation = Invocation {
+            module,
+            pid,
+            uid,
+            ctx: (ctx_addr, size_of::<C>()),
+            stack: (hi - STACK_WINDOW, hi),
+            out: out_ptr,
+            out_limit,
+        };
+        // SAFETY: interrupts are off and no module code runs: nothing
+        // reads the record now.
+        unsafe { *RECORD.0.get() = Some(invocation) };
+        // SAFETY: the program was produced by the JIT from a program the
+        // verifier accepted for this entry's context, which `ctx` is, and
+        // its code block is executable for the module's whole life.
+        let r = unsafe { jit::jit_enter(program.entry_address(), ctx_addr) };
+        // SAFETY: as above; the run is over.
+        unsafe { *RECORD.0.get() = None };
+        r
+    });
+    match result {
+        None => {
+            SKIPPED.fetch_add(1, Ordering::Relaxed);
+            module.skipped.fetch_add(1, Ordering::Relaxed);
+            Outcome::Skipped
+        }
+        Some(Ok(r0)) => {
+            module.runs.fetch_add(1, Ordering::Relaxed);
+            Outcome::Done(r0)
+        }
+        Some(Err(fault)) => {
+            module.mark_failed();
+            report_fault(module, program, &fault);
+            Outcome::Failed
+        }
+    }
+}
+
+/// The process on whose behalf module code runs: (pid, uid), (0, 0) for
+/// the kernel itself.
+pub(crate) fn caller() -> (u32, u32) {
+    let pid = crate::proc::current_pid();
+    let uid = crate::proc::TASKS.lock().get(&pid).map_or(0, |t| t.uid);
+    (pid, uid)
+}
+
+/// Prints the fault of module code: which module and entry, the
+/// instruction (index and text) from the JIT's native-offset map, and the
+/// registers.
+fn report_fault(module: &Module, program: &LoadedProgram, fault: &jit::JitFault) {
+    let rip = fault.fault.rip;
+    let insn = program.contains(rip).then(|| program.jit.insn_at((rip - program.code.addr()) as u32)).flatten();
+    let text = insn
+        .and_then(|i| program.program.insns().get(i))
+        .map(verifier::disasm)
+        .unwrap_or_else(|| alloc::string::String::from("(outside any instruction)"));
+    // One record a line or two: the log keeps lines of up to 512 bytes.
+    log::error!("lkm: module `{}` failed in `{}`: {}", module.name, program.entry, fault.fault);
+    log::error!(
+        "  at instruction {}: {text}",
+        insn.map_or(alloc::string::String::from("?"), |i| alloc::format!("{i}"))
+    );
+    log::error!("{}", fault.regs_display());
+    log::error!(
+        "  note: the module is marked failed and no longer runs; unload it with `modunload -n {}`",
+        module.name
+    );
+}
