@@ -195,13 +195,19 @@ impl Frame {
         self.stack.get(slot_index(off))
     }
 
-    /// Covers `self`'s registers in `live` and its stack over `new`'s.
-    fn covers(&self, new: &Frame, live: u16, ids: &mut IdMap) -> bool {
+    /// Covers `self`'s registers in `live` and its stack over `new`'s. A
+    /// live register not in `relevant` need only be a scalar in both.
+    fn covers(&self, new: &Frame, live: u16, relevant: u16, ids: &mut IdMap) -> bool {
         if self.callsite != new.callsite {
             return false;
         }
         for r in 0..Reg::COUNT {
-            if live & (1 << r) != 0 && !self.regs[r].covers(&new.regs[r], ids) {
+            if live & (1 << r) == 0 {
+                continue;
+            }
+            let any_number = relevant & (1 << r) == 0
+                && matches!((&self.regs[r], &new.regs[r]), (Value::Scalar(_), Value::Scalar(_)));
+            if !any_number && !self.regs[r].covers(&new.regs[r], ids) {
                 return false;
             }
         }
@@ -303,13 +309,20 @@ impl State {
     }
 
     /// Whether every behaviour of `new` is one of `self`'s. `live[i]` is the
-    /// set of registers of frame `i` that may still be read (one entry per
-    /// frame; with fewer, nothing is covered).
-    pub fn covers(&self, new: &State, live: &[u16]) -> bool {
+    /// set of registers of frame `i` that may still be read, `relevant[i]`
+    /// those whose values matter (one entry per frame; with fewer, nothing
+    /// is covered).
+    pub fn covers(&self, new: &State, live: &[u16], relevant: &[u16]) -> bool {
         let mut ids = IdMap::default();
         self.frames.len() == new.frames.len()
             && live.len() == new.frames.len()
-            && self.frames.iter().zip(&new.frames).zip(live).all(|((o, n), &l)| o.covers(n, l, &mut ids))
+            && relevant.len() == new.frames.len()
+            && self
+                .frames
+                .iter()
+                .zip(&new.frames)
+                .zip(live.iter().zip(relevant))
+                .all(|((o, n), (&l, &r))| o.covers(n, l, r, &mut ids))
     }
 
     /// Whether `new` is exactly `self` (over live registers).
@@ -448,14 +461,19 @@ mod tests {
         let old = State { frames: alloc::vec![Frame::new(0, 0, 0)] };
         let mut new = old.clone();
         new.set(Reg::R1, Value::Scalar(Scalar::range(0, 5)));
-        assert!(old.covers(&new, &[0x7ff]));
-        assert!(!new.covers(&old, &[0x7ff]));
+        assert!(old.covers(&new, &[0x7ff], &[0x7ff]));
+        assert!(!new.covers(&old, &[0x7ff], &[0x7ff]));
         // Dead registers are not compared.
-        assert!(new.covers(&old, &[0x7ff & !2]));
+        assert!(new.covers(&old, &[0x7ff & !2], &[0x7ff]));
         let mut wider = new.clone();
         wider.set(Reg::R1, Value::Scalar(Scalar::range(0, 10)));
-        assert!(wider.covers(&new, &[0x7ff]));
-        assert!(!new.covers(&wider, &[0x7ff]));
+        assert!(wider.covers(&new, &[0x7ff], &[0x7ff]));
+        assert!(!new.covers(&wider, &[0x7ff], &[0x7ff]));
+        // A number whose value does not matter need only be a number.
+        assert!(new.covers(&wider, &[0x7ff], &[0x7ff & !2]));
+        let mut ptr = new.clone();
+        ptr.set(Reg::R1, Value::ptr(Region::Ctx, 0));
+        assert!(!new.covers(&ptr, &[0x7ff], &[0x7ff & !2]));
     }
 
     #[test]

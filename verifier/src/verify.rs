@@ -103,7 +103,8 @@ pub fn verify_with(
     let disasm = |r: Report| with_insn(r, insns);
     let cfg = crate::cfg::check(insns, &profile.limits).map_err(disasm)?;
     let live = crate::liveness::live_in(insns, profile)?;
-    let mut checker = explore::Checker::new(insns, profile, &cfg, &live, log)?;
+    let relevant = crate::relevance::relevant_in(insns, profile, &cfg.func_of)?;
+    let mut checker = explore::Checker::new(insns, profile, &cfg, &live, &relevant, log)?;
     let mut state = State { frames: Vec::new() };
     if state.frames.try_reserve(profile.limits.max_call_depth as usize).is_err() {
         return Err(Report::new(ErrorKind::OutOfMemory, 0, "out of memory for the analysis"));

@@ -67,6 +67,7 @@ pub(super) struct Checker<'a> {
     pub(super) profile: &'a Profile,
     pub(super) cfg: &'a Cfg,
     live: &'a [RegSet],
+    relevant: &'a [RegSet],
     log: Option<&'a mut String>,
     checkpoints: Vec<Checkpoint>,
     at: Vec<Vec<u32>>,
@@ -87,6 +88,7 @@ impl<'a> Checker<'a> {
         profile: &'a Profile,
         cfg: &'a Cfg,
         live: &'a [RegSet],
+        relevant: &'a [RegSet],
         log: Option<&'a mut String>,
     ) -> Result<Checker<'a>, Report> {
         Ok(Checker {
@@ -94,6 +96,7 @@ impl<'a> Checker<'a> {
             profile,
             cfg,
             live,
+            relevant,
             log,
             checkpoints: Vec::new(),
             at: crate::cfg::try_vec(insns.len(), Vec::new())?,
@@ -208,16 +211,18 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// The live registers of each frame of `state` at `pc`.
-    fn live_masks(&self, pc: usize, state: &State) -> [RegSet; 8] {
+    /// For each frame of `state` at `pc`, the registers of `sets` (live or
+    /// relevant ones): at `pc` for the running frame, at the return point
+    /// (callee-saved registers only) for the callers.
+    fn masks(sets: &[RegSet], pc: usize, state: &State) -> [RegSet; 8] {
         let mut masks = [0; 8];
         let n = state.frames.len().min(8);
         for (i, m) in masks.iter_mut().enumerate().take(n) {
             *m = if i + 1 == n {
-                self.live[pc]
+                sets[pc]
             } else {
                 let resume = state.frames[i + 1].callsite + 1;
-                self.live.get(resume).copied().unwrap_or(0) & CALLEE_SAVED
+                sets.get(resume).copied().unwrap_or(0) & CALLEE_SAVED
             };
         }
         masks
@@ -226,13 +231,16 @@ impl<'a> Checker<'a> {
     /// Compares the state at a prune point with those stored there, and
     /// stores it.
     fn visit(&mut self, pc: usize, state: &State, parent: Option<u32>) -> Result<Visit, Report> {
-        let live = self.live_masks(pc, state);
-        let live = &live[..state.frames.len().min(8)];
+        let n = state.frames.len().min(8);
+        let live = Checker::masks(self.live, pc, state);
+        let live = &live[..n];
+        let relevant = Checker::masks(self.relevant, pc, state);
+        let relevant = &relevant[..n];
         let fingerprint = state.fingerprint(live);
         for &i in &self.at[pc] {
             let ck = &self.checkpoints[i as usize];
             if ck.branches == 0 {
-                if ck.state.covers(state, live) {
+                if ck.state.covers(state, live, relevant) {
                     self.stats.states_pruned += 1;
                     return Ok(Visit::Pruned);
                 }
