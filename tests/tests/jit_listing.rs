@@ -1,5 +1,7 @@
 //! The JIT listing a student sees: each bytecode instruction in LLVM syntax
-//! followed by the x86-64 code made of it, with function headers.
+//! followed by the x86-64 code made of it, with function headers; the
+//! loop's `r2 -= 1; if r2 != 0` is `sub` + `jne` (the flags of `sub` serve),
+//! and function 1 starts 16-byte aligned after `int3` padding.
 
 use verifier::assemble;
 use warden_tests::jitrun::verify_for_memory;
@@ -38,21 +40,21 @@ fn listing_interleaves_bytecode_and_x86() {
         "     3: r2 -= 1",
         "    000a  48 83 ee 01                     sub rsi,1",
         "     4: if r2 != 0x0 goto -3",
-        "    000e  48 85 f6                        test rsi,rsi",
-        "    0011  75 f4                           jne short 0000000000001007h",
+        "    000e  75 f7                           jne short 0000000000001007h",
         "     5: r1 = r0",
-        "    0013  48 89 c7                        mov rdi,rax",
+        "    0010  48 89 c7                        mov rdi,rax",
         "     6: call pc+1",
-        "    0016  e8 01 00 00 00                  call 000000000000101Ch",
+        "    0013  e8 08 00 00 00                  call 0000000000001020h",
         "     7: exit",
-        "    001b  c3                              ret",
-        "<function 1> at 0x101c",
+        "    0018  c3                              ret",
+        "    001f  cc                              int3",
+        "<function 1> at 0x1020",
         "     8: r0 = r1",
-        "    001c  48 89 f8                        mov rax,rdi",
+        "    0020  48 89 f8                        mov rax,rdi",
         "     9: r0 *= 3",
-        "    001f  48 6b c0 03                     imul rax,3",
+        "    0023  48 6b c0 03                     imul rax,3",
         "    10: exit",
-        "    0023  c3                              ret",
+        "    0027  c3                              ret",
     ];
     for line in expected {
         assert!(text.lines().any(|l| l == line), "missing `{line}` in:\n{text}");

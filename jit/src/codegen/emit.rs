@@ -149,6 +149,15 @@ impl<'a> Emitter<'a> {
 
     // ---- the frame ----------------------------------------------------------
 
+    /// Pads with `int3` up to where the next function may start.
+    pub fn align_function(&mut self) -> Result<(), JitError> {
+        let at = self.offset()?;
+        for _ in at..super::align_function(at) {
+            self.asm.int3();
+        }
+        Ok(())
+    }
+
     /// The prologue of function `f`.
     pub fn prologue(&mut self, f: usize) {
         self.current = f;

@@ -455,6 +455,11 @@ impl Asm {
         self.digit(OpSize::S32, &[0xff], 2, Rm::Reg(r));
     }
 
+    /// `int3`: a breakpoint trap, used as padding nothing should reach.
+    pub fn int3(&mut self) {
+        self.byte(0xcc);
+    }
+
     pub fn ret(&mut self) {
         self.byte(0xc3);
     }
