@@ -14,6 +14,11 @@ use alloc::vec::Vec;
 
 /// Largest file ramfs keeps.
 pub const MAX_FILE: u64 = 16 * 1024 * 1024;
+/// Most bytes of file data one ramfs keeps in all; writes past it get
+/// `ENOSPC`, so filling `/tmp` cannot exhaust the kernel heap.
+pub const MAX_BYTES: usize = 32 * 1024 * 1024;
+/// Most files and directories one ramfs keeps.
+pub const MAX_NODES: usize = 4096;
 
 struct Node {
     attr: Attr,
@@ -26,6 +31,8 @@ struct Node {
 struct Tree {
     nodes: BTreeMap<Ino, Node>,
     next: Ino,
+    /// Bytes of file data held.
+    bytes: usize,
 }
 
 /// One mounted ramfs.
@@ -45,7 +52,7 @@ impl RamFs {
         };
         let mut nodes = BTreeMap::new();
         nodes.insert(ROOT, root);
-        RamFs { tree: IrqLock::new(Tree { nodes, next: ROOT + 1 }) }
+        RamFs { tree: IrqLock::new(Tree { nodes, next: ROOT + 1, bytes: 0 }) }
     }
 }
 
@@ -102,17 +109,23 @@ impl FileSystem for RamFs {
 
     fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> Result<usize> {
         let mut tree = self.tree.lock();
+        let used = tree.bytes;
         let node = tree.nodes.get_mut(&ino).ok_or(Errno::ENOENT)?;
         if node.attr.is_dir() {
             return Err(Errno::EISDIR);
         }
         let end = offset.checked_add(data.len() as u64).filter(|&e| e <= MAX_FILE).ok_or(Errno::EFBIG)?;
         let (start, end) = (offset as usize, end as usize);
-        if node.data.len() < end {
-            node.data.try_reserve(end - node.data.len()).map_err(|_| Errno::ENOSPC)?;
+        let growth = end.saturating_sub(node.data.len());
+        if growth > 0 {
+            if used + growth > MAX_BYTES {
+                return Err(Errno::ENOSPC);
+            }
+            node.data.try_reserve(growth).map_err(|_| Errno::ENOSPC)?;
             node.data.resize(end, 0);
         }
         node.data[start..end].copy_from_slice(data);
+        tree.bytes += growth;
         Ok(data.len())
     }
 
@@ -121,6 +134,9 @@ impl FileSystem for RamFs {
             return Err(Errno::EINVAL);
         }
         let mut tree = self.tree.lock();
+        if tree.nodes.len() >= MAX_NODES {
+            return Err(Errno::ENOSPC);
+        }
         let ino = tree.next;
         let parent = tree.nodes.get_mut(&dir).ok_or(Errno::ENOENT)?;
         if !parent.attr.is_dir() {
@@ -140,7 +156,8 @@ impl FileSystem for RamFs {
     fn truncate(&self, ino: Ino) -> Result<()> {
         let mut tree = self.tree.lock();
         let node = tree.nodes.get_mut(&ino).ok_or(Errno::ENOENT)?;
-        node.data = Vec::new();
+        let freed = core::mem::take(&mut node.data).len();
+        tree.bytes -= freed;
         Ok(())
     }
 
@@ -152,7 +169,9 @@ impl FileSystem for RamFs {
         if node.attr.is_dir() && !node.entries.is_empty() {
             return Err(Errno::ENOTEMPTY);
         }
-        tree.nodes.remove(&ino);
+        if let Some(gone) = tree.nodes.remove(&ino) {
+            tree.bytes -= gone.data.len();
+        }
         if let Some(parent) = tree.nodes.get_mut(&dir) {
             parent.entries.remove(name);
         }

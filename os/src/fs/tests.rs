@@ -114,6 +114,26 @@ fn ramfs_files_grow_and_shrink() -> TestResult {
 }
 kernel_test!(ramfs_files_grow_and_shrink);
 
+fn ramfs_has_a_budget() -> TestResult {
+    use super::ramfs::{MAX_BYTES, MAX_FILE};
+    let fs = RamFs::new();
+    let chunk = alloc::vec![7u8; 1 << 20];
+    let files = MAX_BYTES as u64 / MAX_FILE;
+    for i in 0..files {
+        let f = fs.create(fs.root(), &alloc::format!("f{i}"), S_IFREG | 0o644, 0, 0).map_err(|e| alloc::format!("{e}"))?;
+        for mb in 0..MAX_FILE >> 20 {
+            ensure_eq!(fs.write(f, mb << 20, &chunk), Ok(chunk.len()));
+        }
+        ensure_eq!(fs.write(f, MAX_FILE, b"x"), Err(Errno::EFBIG));
+    }
+    let last = fs.create(fs.root(), "last", S_IFREG | 0o644, 0, 0).map_err(|e| alloc::format!("{e}"))?;
+    ensure_eq!(fs.write(last, 0, b"x"), Err(Errno::ENOSPC));
+    fs.unlink(fs.root(), "f0").map_err(|e| alloc::format!("{e}"))?;
+    ensure_eq!(fs.write(last, 0, b"x"), Ok(1));
+    Ok(())
+}
+kernel_test!(ramfs_has_a_budget);
+
 fn mounts_resolve_and_busy_mounts_stay() -> TestResult {
     test_root()?;
     let _ = vfs::create("/mnt-test", S_IFDIR | 0o755, 0, 0);

@@ -41,6 +41,9 @@ pub struct SpawnSpec<'a> {
 
 /// Loads a program and makes it a ready process; returns its pid.
 pub fn spawn(spec: SpawnSpec<'_>) -> Result<Pid, Errno> {
+    if super::task_count() >= super::MAX_TASKS {
+        return Err(Errno::EAGAIN);
+    }
     let Image { space, entry, stack_pointer, name } = exec::load(spec.uid, &spec.cwd, spec.path, spec.argv)?;
     let pid = next_pid();
     let mut task = Task::new(pid, spec.parent, &name, user_entry, 0);

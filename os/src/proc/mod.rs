@@ -37,6 +37,9 @@ pub const IDLE_PID: Pid = 0;
 /// `init`'s pid; orphans are given to it.
 pub const INIT_PID: Pid = 1;
 
+/// Most tasks (zombies included) at once; `spawn` beyond it is `EAGAIN`.
+pub const MAX_TASKS: usize = 256;
+
 /// Size of every kernel stack.
 pub const KERNEL_STACK_SIZE: usize = 32 * 1024;
 
