@@ -60,6 +60,7 @@ fn main(args: user::Args) -> i32 {
         if opts.has('v') {
             match dev.statv(row.id) {
                 Ok(v) => lkm::statv_lines(&v).iter().for_each(|l| println!("{l}")),
+                Err(user::Errno::ENOTTY) => println!("        (no details: this kernel does not answer LMSTATV)"),
                 Err(e) => println!("        (no details: {})", e.message()),
             }
         }
