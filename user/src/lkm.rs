@@ -408,13 +408,15 @@ pub fn stat_header() -> &'static str {
     "Type     Id Off Loadaddr         Size Info Rev Module Name"
 }
 
-/// One `modstat` row under [`stat_header`].
+/// One `modstat` row under [`stat_header`]; a module whose code faulted
+/// (`LMSTAT_FAILED`) says so after its name.
 pub fn stat_row(s: &LmcStat) -> String {
     let class = u8::try_from(s.class).ok().and_then(Class::from_number);
     let kind = class.map_or("?", Class::type_column);
     let name = String::from_utf8_lossy(ioctl::name_of(&s.name));
+    let failed = if s.flags & ioctl::LMSTAT_FAILED != 0 { " (FAILED: its code faulted; unload it)" } else { "" };
     format!(
-        "{kind:<8}{:>3} {:>3} {:016x} {:04x} {:>4} {:>3} {name}",
+        "{kind:<8}{:>3} {:>3} {:016x} {:04x} {:>4} {:>3} {name}{failed}",
         s.id, s.offset, s.area, s.size, s.private, s.ver
     )
 }
