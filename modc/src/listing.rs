@@ -52,14 +52,13 @@ pub fn listing(image: &Image, source: Option<&str>) -> String {
             if calls.contains(&pc) || targets.contains(&pc) {
                 out += &format!("{}:\n", label(pc));
             }
-            if let Some(e) = image.lines.as_ref().and_then(|t| t.lookup(pi, pc)) {
-                if e.line != last_line {
+            if let Some(e) = image.lines.as_ref().and_then(|t| t.lookup(pi, pc))
+                && e.line != last_line {
                     last_line = e.line;
                     if let Some(text) = lines.get(e.line as usize - 1) {
                         out += &format!("  ; {}:{}: {}\n", e.line, e.col, text.trim());
                     }
                 }
-            }
             let text = match insn.target(pc) {
                 Some(t) if !matches!(insn, Insn::CallLocal { .. }) => {
                     let plain = verifier::disasm(insn);

@@ -20,7 +20,7 @@ fn constants_fold_and_runtime_values_agree() {
     // context value (computed at run time): ctx.module_id is 7.
     let folded = load_result("", "let a: u64 = 7; return ((a * 13 + 5) % 9 ^ 3) as i64;");
     let runtime = load_result("", "let a = ctx.module_id as u64; return ((a * 13 + 5) % 9 ^ 3) as i64;");
-    assert_eq!(folded, ((7 * 13 + 5) % 9 ^ 3) as i64);
+    assert_eq!(folded, (((7 * 13 + 5) % 9) ^ 3) as i64);
     assert_eq!(runtime, folded);
 }
 

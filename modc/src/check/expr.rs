@@ -197,12 +197,11 @@ impl Checker {
                 self.error(Diag::error(format!("`{sym}` needs integers"), span, "not an integer"));
                 return None;
             };
-            if let Some(k) = b.constant() {
-                if k >= at.size() as u64 * 8 {
+            if let Some(k) = b.constant()
+                && k >= at.size() as u64 * 8 {
                     self.error(Diag::error("shift amount too large", b.span, format!("a `{}` has {} bits", at.name(), at.size() * 8)));
                     return None;
                 }
-            }
             if b.ty != a.ty {
                 let ty = a.ty.clone();
                 b = match b.constant() {

@@ -488,11 +488,10 @@ impl Checker {
 
     /// Adds a string literal to the read-only data, returning its offset.
     fn intern(&mut self, bytes: &[u8]) -> u32 {
-        if let Some(p) = self.rodata.windows(bytes.len().max(1)).position(|w| w == bytes) {
-            if !bytes.is_empty() {
+        if let Some(p) = self.rodata.windows(bytes.len().max(1)).position(|w| w == bytes)
+            && !bytes.is_empty() {
                 return p as u32;
             }
-        }
         let at = self.rodata.len() as u32;
         self.rodata.extend_from_slice(bytes);
         at

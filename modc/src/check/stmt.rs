@@ -240,11 +240,10 @@ impl Checker {
         if let Some(v) = e.constant() {
             return (!e.ty.int().signed() || (v as i64) >= 0).then_some(v);
         }
-        if let Ty::Int(t) = e.ty {
-            if !t.signed() && t.size() <= 2 {
+        if let Ty::Int(t) = e.ty
+            && !t.signed() && t.size() <= 2 {
                 return Some(t.normalize(u64::MAX));
             }
-        }
         match &e.kind {
             TExprKind::MinMax(ast::BinOp::Lt, a, b) => match (self.upper_bound(scope, a), self.upper_bound(scope, b)) {
                 (Some(x), Some(y)) => Some(x.min(y)),
@@ -307,12 +306,11 @@ impl Checker {
                 let mut out = Vec::new();
                 for item in items {
                     let (iv, t) = self.init(scope, item, elem.as_ref())?;
-                    if let Some(et) = &elem {
-                        if *et != t {
+                    if let Some(et) = &elem
+                        && *et != t {
                             self.mismatch(et, &t, item.span);
                             return None;
                         }
-                    }
                     elem = Some(t);
                     out.push(iv);
                 }
@@ -483,8 +481,8 @@ impl Checker {
                 }
             }
             ExprKind::Field(base, field) => {
-                if let ExprKind::Var(name) = &base.kind {
-                    if let Some(id) = scope.lookup(name) {
+                if let ExprKind::Var(name) = &base.kind
+                    && let Some(id) = scope.lookup(name) {
                         if let LocalKind::Ctx(kind) = scope.locals[id].kind {
                             return self.ctx_field(id, kind, field);
                         }
@@ -493,7 +491,6 @@ impl Checker {
                             return self.field_of(p, field).map(|p| (Lv::Mem(p), Ok(())));
                         }
                     }
-                }
                 let (lv, ok) = self.lvalue(scope, base, true)?;
                 let Lv::Mem(p) = lv else {
                     self.error(Diag::error(format!("no field `{}` on a scalar", field.name), field.span, "unknown field"));

@@ -99,7 +99,7 @@ impl<'a> FnGen<'a> {
     }
 
     /// The value in a temporary the caller owns.
-    pub fn to_temp(&mut self, o: Opnd, prefer: Option<Reg>) -> GResult<Reg> {
+    pub fn in_temp(&mut self, o: Opnd, prefer: Option<Reg>) -> GResult<Reg> {
         Ok(match o {
             Opnd::Temp(r) => r,
             Opnd::Fixed(r) => {
@@ -116,7 +116,7 @@ impl<'a> FnGen<'a> {
     }
 
     /// The value in some register (its own or a temporary).
-    pub fn to_reg(&mut self, o: Opnd) -> GResult<Opnd> {
+    pub fn in_reg(&mut self, o: Opnd) -> GResult<Opnd> {
         Ok(match o {
             Opnd::Imm(v) => {
                 let t = self.alloc_temp()?;
@@ -129,7 +129,7 @@ impl<'a> FnGen<'a> {
 
     pub fn eval_temp(&mut self, e: &TExpr) -> GResult<Reg> {
         let o = self.eval(e)?;
-        self.to_temp(o, None)
+        self.in_temp(o, None)
     }
 
     /// Brings a register holding a value of type `it` to canonical form.
@@ -195,7 +195,7 @@ impl<'a> FnGen<'a> {
                 if !needs {
                     return Ok(o);
                 }
-                let r = self.to_temp(o, None)?;
+                let r = self.in_temp(o, None)?;
                 self.normalize(r, to);
                 Ok(Opnd::Temp(r))
             }
@@ -215,7 +215,7 @@ impl<'a> FnGen<'a> {
                 let it = e.ty.int();
                 let r = self.eval_temp(a)?;
                 let ob = self.eval(b)?;
-                let ob = self.to_reg(ob)?;
+                let ob = self.in_reg(ob)?;
                 let keep = self.new_label();
                 // min: keep a when a <= b; max: keep a when a >= b.
                 let keep_op = if *op == BinOp::Lt { BinOp::Le } else { BinOp::Ge };
@@ -306,7 +306,7 @@ impl<'a> FnGen<'a> {
                     op = negate(op);
                 }
                 let oa = self.eval(a)?;
-                let oa = self.to_reg(oa)?;
+                let oa = self.in_reg(oa)?;
                 let ob = self.eval(b)?;
                 let src = self.src_of(ob)?;
                 let (Opnd::Temp(ra) | Opnd::Fixed(ra)) = oa else { return Ok(()) };
@@ -318,7 +318,7 @@ impl<'a> FnGen<'a> {
             TExprKind::BytesEq { buf, len, lit, prefix } => self.bytes_eq(buf, len, lit, *prefix, when, l),
             _ => {
                 let o = self.eval(e)?;
-                let o = self.to_reg(o)?;
+                let o = self.in_reg(o)?;
                 let (Opnd::Temp(r) | Opnd::Fixed(r)) = o else { return Ok(()) };
                 self.jump_if(if when { Cond::Ne } else { Cond::Eq }, r, Src::Imm(0), l);
                 self.free(o);
@@ -337,7 +337,7 @@ impl<'a> FnGen<'a> {
             return Ok(());
         }
         let o = self.eval(len)?;
-        let o = self.to_reg(o)?;
+        let o = self.in_reg(o)?;
         let (Opnd::Temp(rl) | Opnd::Fixed(rl)) = o else { return Ok(()) };
         let cond = if prefix { Cond::Lt } else { Cond::Ne };
         self.jump_if(cond, rl, Src::Imm(lit.len() as i32), false_target);
@@ -460,7 +460,7 @@ impl<'a> FnGen<'a> {
             let o = self.eval(a)?;
             let r = match o {
                 Opnd::Fixed(r) => r,
-                o => self.to_temp(o, Reg::new(i as u8 + 1))?,
+                o => self.in_temp(o, Reg::new(i as u8 + 1))?,
             };
             regs.push(r);
         }
@@ -491,7 +491,7 @@ impl<'a> FnGen<'a> {
             let prep = match a {
                 HArg::Scalar(e) => match self.eval(e)? {
                     Opnd::Fixed(r) => Prep::R(r),
-                    o => Prep::R(self.to_temp(o, prefer)?),
+                    o => Prep::R(self.in_temp(o, prefer)?),
                 },
                 HArg::MapRef(m) => Prep::MapRef(*m as u32),
                 HArg::Ptr(Mem::Rodata { offset }) => Prep::Rodata(*offset),
@@ -502,7 +502,7 @@ impl<'a> FnGen<'a> {
                     let src = match o {
                         Opnd::Imm(v) if i32::try_from(v as i64).is_ok() || size < 8 => Src::Imm(v as i64 as i32),
                         o => {
-                            let o = self.to_reg(o)?;
+                            let o = self.in_reg(o)?;
                             let (Opnd::Temp(r) | Opnd::Fixed(r)) = o else { return Ok(Reg::R0) };
                             Src::Reg(r)
                         }

@@ -28,7 +28,7 @@ pub enum Home {
 pub struct Label(usize);
 
 /// Why code generation stopped (reported as a diagnostic).
-pub struct GenError(pub Diag);
+pub struct GenError(pub Box<Diag>);
 
 pub type GResult<T> = Result<T, GenError>;
 
@@ -98,7 +98,7 @@ pub fn scratch_plan(tir: &Tir, f: &TFn) -> ScratchPlan {
 }
 
 /// Compiles one function.
-pub(crate) fn compile_fn(tir: &Tir, f: &TFn, rodata_map: u32, scratch: Option<(u32, u32)>, plan: ScratchPlan) -> Result<FnCode, Diag> {
+pub(crate) fn compile_fn(tir: &Tir, f: &TFn, rodata_map: u32, scratch: Option<(u32, u32)>, plan: ScratchPlan) -> Result<FnCode, Box<Diag>> {
     let uses_scratch = scratch.is_some() && !plan.locals.is_empty();
     let (choice, hidden) = super::stmt::choose_registers(f, uses_scratch);
     let mut g = FnGen {
@@ -134,13 +134,13 @@ pub(crate) fn compile_fn(tir: &Tir, f: &TFn, rodata_map: u32, scratch: Option<(u
     }
     g.body().map_err(|GenError(d)| d)?;
     if g.max_frame > STACK_LIMIT {
-        return Err(Diag::error(
+        return Err(Box::new(Diag::error(
             format!("function `{}` needs {} bytes of stack, more than {STACK_LIMIT}", f.name, g.max_frame),
             f.span,
             "too much stack",
         )
         .note("local arrays, structs and spilled values live on the stack")
-        .help("make arrays smaller, or keep large data in a map"));
+        .help("make arrays smaller, or keep large data in a map")));
     }
     for (slot, label) in std::mem::take(&mut g.fixups) {
         let target = g.labels[label.0].unwrap_or(slot + 1) as i64;
@@ -149,8 +149,8 @@ pub(crate) fn compile_fn(tir: &Tir, f: &TFn, rodata_map: u32, scratch: Option<(u
             Insn::Ja { .. } => Insn::Ja { off: off as i32, long: false },
             Insn::Jump { width, cond, dst, src, .. } => {
                 let Ok(off) = i16::try_from(off) else {
-                    return Err(Diag::error("function too large", f.span, "a jump spans more than 32767 instructions")
-                        .help("split the function into smaller ones"));
+                    return Err(Box::new(Diag::error("function too large", f.span, "a jump spans more than 32767 instructions")
+                        .help("split the function into smaller ones")));
                 };
                 Insn::Jump { width, cond, dst, src, off }
             }
@@ -285,22 +285,20 @@ impl<'a> FnGen<'a> {
 
     /// A free register among R0..R5, preferring `prefer`.
     pub fn alloc_temp_prefer(&mut self, prefer: Option<Reg>) -> GResult<Reg> {
-        if let Some(p) = prefer {
-            if p.index() <= 5 && !self.temps[p.index()] {
+        if let Some(p) = prefer
+            && p.index() <= 5 && !self.temps[p.index()] {
                 self.temps[p.index()] = true;
                 return Ok(p);
             }
-        }
         for i in [0usize, 1, 2, 3, 4, 5] {
             if !self.temps[i] {
                 self.temps[i] = true;
                 return Ok(Reg::new(i as u8).unwrap_or(Reg::R0));
             }
         }
-        Err(GenError(
-            Diag::error("expression too complex", self.cur, "needs more than six registers at once")
+        Err(GenError(Box::new(Diag::error("expression too complex", self.cur, "needs more than six registers at once")
                 .help("split it into smaller parts with `let`"),
-        ))
+        )))
     }
 
     pub fn alloc_temp(&mut self) -> GResult<Reg> {
@@ -351,8 +349,8 @@ impl<'a> FnGen<'a> {
                 }
             }
             let r = pick.ok_or_else(|| {
-                GenError(Diag::error("expression too complex", self.cur, "too many values live across a call")
-                    .help("split it into smaller parts with `let`"))
+                GenError(Box::new(Diag::error("expression too complex", self.cur, "too many values live across a call")
+                    .help("split it into smaller parts with `let`")))
             })?;
             self.temps[r.index()] = true;
             self.mov(r, Reg::R0);
@@ -454,8 +452,8 @@ impl<'a> FnGen<'a> {
                 self.load(Size::DW, t, Reg::R10, off);
                 Ok((t, true))
             }
-            Home::Scratch(_) | Home::Unset => Err(GenError(Diag::error("internal compiler error: a local has no home", self.cur, "here")
-                .note("this is a bug in modc; please report it with the source"))),
+            Home::Scratch(_) | Home::Unset => Err(GenError(Box::new(Diag::error("internal compiler error: a local has no home", self.cur, "here")
+                .note("this is a bug in modc; please report it with the source")))),
         }
     }
 

@@ -65,7 +65,7 @@ pub fn generate(tir: &Tir) -> Result<Generated, Vec<Diag>> {
         match func::compile_fn(tir, f, rodata_map, scratch, plan) {
             Ok(c) => codes.push(c),
             Err(d) => {
-                errors.push(d);
+                errors.push(*d);
                 codes.push(FnCode { insns: vec![], spans: vec![], calls: vec![], loops: vec![] });
             }
         }

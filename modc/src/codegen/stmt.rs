@@ -325,7 +325,7 @@ impl<'a> FnGen<'a> {
                 self.store(verifier::Size::DW, Reg::R10, off, Src::Imm(k as i64 as i32))
             }
             (_, o) => {
-                let o = self.to_reg(o)?;
+                let o = self.in_reg(o)?;
                 if let Opnd::Temp(r) | Opnd::Fixed(r) = o {
                     self.set_local(id, r);
                 }
@@ -353,7 +353,7 @@ impl<'a> FnGen<'a> {
             let o = self.eval(e)?;
             let o = match o {
                 Opnd::Imm(k) if i32::try_from(k as i64).is_ok() => o,
-                o => self.to_reg(o)?,
+                o => self.in_reg(o)?,
             };
             let oob = (!p.indices.is_empty()).then(|| self.new_label());
             let addr = self.address(p, oob)?;
@@ -370,7 +370,7 @@ impl<'a> FnGen<'a> {
         }
         let oob = (!p.indices.is_empty()).then(|| self.new_label());
         let addr = self.address(p, oob)?;
-        let whole = p.indices.is_empty() && p.offset % 8 == 0;
+        let whole = p.indices.is_empty() && p.offset.is_multiple_of(8);
         let align = if whole { 8 } else { layout(&p.ty, &self.tir.structs).1 };
         self.init_aligned(addr, &p.ty, init, align)?;
         if addr.owned {
@@ -419,7 +419,7 @@ impl<'a> FnGen<'a> {
                 let o = self.eval(e)?;
                 let o = match o {
                     Opnd::Imm(k) if i32::try_from(k as i64).is_ok() => o,
-                    o => self.to_reg(o)?,
+                    o => self.in_reg(o)?,
                 };
                 let src = self.src_of(o)?;
                 self.store(size_of(ty.int().size()), dst.reg, dst.off, src);
