@@ -45,6 +45,10 @@ pub struct Lab {
     /// The module's name (its `module NAME:` header).
     pub module: &'static str,
     pub checks: fn(&mut Guest, &mut Rng, &mut Vec<Check>),
+    /// Executable files to put in the initrd, under `/modules/` (made from
+    /// a copy of the checks' random generator: the checks can make the
+    /// same values again).
+    pub files: fn(&mut Rng) -> Vec<(String, Vec<u8>)>,
 }
 
 /// The outcome of one check.
@@ -109,9 +113,9 @@ pub fn grade(lab: &Lab, solution: bool) -> Result<Vec<Check>> {
         checks.push(c);
         return Ok(checks);
     };
-    let boot = boot_image(lab, image)?;
-    let mut guest = Guest::boot(&Vm::new(boot))?;
     let mut rng = Rng::from_clock();
+    let boot = boot_image(lab, image, (lab.files)(&mut rng.clone()))?;
+    let mut guest = Guest::boot(&Vm::new(boot))?;
     let mut found = Vec::new();
     (lab.checks)(&mut guest, &mut rng, &mut found);
     let alive = guest.run("echo \"al\"\"ive\"").is_ok_and(|out| out.contains("alive")) && !guest.panicked();
@@ -124,9 +128,10 @@ pub fn grade(lab: &Lab, solution: bool) -> Result<Vec<Check>> {
 }
 
 /// The normal kernel with an initrd that also holds `/modules/lab_NAME.lkm`.
-fn boot_image(lab: &Lab, image: Vec<u8>) -> Result<BootImage> {
+fn boot_image(lab: &Lab, image: Vec<u8>, files: Vec<(String, Vec<u8>)>) -> Result<BootImage> {
     let mut boot = kernel::build(Flavor::Normal, false)?;
-    let extra = vec![(format!("modules/lab_{}.lkm", lab.module), image)];
+    let mut extra = vec![(format!("modules/lab_{}.lkm", lab.module), 0o644, image)];
+    extra.extend(files.into_iter().map(|(name, data)| (format!("modules/{name}"), 0o755, data)));
     let initrd = crate::initrd::build_with(&kernel::root(), &kernel::target_dir(), &extra, &format!("initrd-lab-{}.cpio", lab.dir))
         .map_err(XtaskError::new)?;
     boot.initrd = Some(initrd);
@@ -159,6 +164,7 @@ pub fn stage(args: &TestArgs) -> Result<StageResult> {
 
 /// A small random-number generator (xorshift64*) seeded from the clock:
 /// every grading run asks different questions.
+#[derive(Clone)]
 pub struct Rng(u64);
 
 impl Rng {

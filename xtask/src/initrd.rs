@@ -24,10 +24,10 @@ pub fn build(root: &Path, target_dir: &Path) -> Result<PathBuf, String> {
     build_with(root, target_dir, &[], "initrd.cpio")
 }
 
-/// Like [`build`], with `extra` files (path under `/`, bytes; mode 0644)
-/// added, written to `target_dir/out_name` (the lab grader adds the
+/// Like [`build`], with `extra` files (path under `/`, permission bits,
+/// bytes) added, written to `target_dir/out_name` (the lab grader adds the
 /// student's module this way).
-pub fn build_with(root: &Path, target_dir: &Path, extra: &[(String, Vec<u8>)], out_name: &str) -> Result<PathBuf, String> {
+pub fn build_with(root: &Path, target_dir: &Path, extra: &[(String, u32, Vec<u8>)], out_name: &str) -> Result<PathBuf, String> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
         .args(["build", "--package", "user", "--target", "x86_64-unknown-none", "--release"])
@@ -60,8 +60,8 @@ pub fn build_with(root: &Path, target_dir: &Path, extra: &[(String, Vec<u8>)], o
     for (name, data) in crate::modules::files(root)? {
         archive.file(&format!("modules/{name}"), 0o644, &data);
     }
-    for (name, data) in extra {
-        archive.file(name, 0o644, data);
+    for (name, perm, data) in extra {
+        archive.file(name, *perm, data);
     }
     let out = target_dir.join(out_name);
     fs::write(&out, archive.finish()).map_err(|e| format!("cannot write {}: {e}", out.display()))?;

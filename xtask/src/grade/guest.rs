@@ -26,10 +26,15 @@ impl Guest {
 
     /// Types `command`; what it printed (without the echo of the command).
     pub fn run(&mut self, command: &str) -> Result<String> {
+        self.run_for(command, TIMEOUT)
+    }
+
+    /// Like [`Guest::run`], waiting up to `timeout` for the prompt.
+    pub fn run_for(&mut self, command: &str, timeout: Duration) -> Result<String> {
         let from = self.session.pos();
         self.session.send_line(command)?;
         self.session
-            .expect(PROMPT, TIMEOUT)
+            .expect(PROMPT, timeout)
             .map_err(|e| XtaskError::new(format!("`{command}` did not return to the prompt ({e:?})")))?;
         let shown = &self.session.output()[from..self.session.pos() - PROMPT.len()];
         Ok(shown.split_once('\n').map_or("", |(_, rest)| rest).to_string())

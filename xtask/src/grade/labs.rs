@@ -9,17 +9,22 @@ use super::guest::Guest;
 use super::{Check, Lab, Rng};
 
 pub const ALL: &[Lab] = &[
-    Lab { dir: "stamp", file: "stamp.wm", module: "stamp", checks: stamp },
-    Lab { dir: "gcd", file: "gcd.wm", module: "gcd", checks: gcd },
-    Lab { dir: "clock", file: "clock.wm", module: "clock", checks: clock },
-    Lab { dir: "upper", file: "upper.wm", module: "upper", checks: upper },
-    Lab { dir: "fixme", file: "fixme.wm", module: "primes", checks: fixme },
-    Lab { dir: "runas", file: "runas.wm", module: "runas", checks: runas },
+    Lab { dir: "stamp", file: "stamp.wm", module: "stamp", checks: stamp, files: no_files },
+    Lab { dir: "gcd", file: "gcd.wm", module: "gcd", checks: gcd, files: no_files },
+    Lab { dir: "clock", file: "clock.wm", module: "clock", checks: clock, files: no_files },
+    Lab { dir: "upper", file: "upper.wm", module: "upper", checks: upper, files: no_files },
+    Lab { dir: "fixme", file: "fixme.wm", module: "primes", checks: fixme, files: no_files },
+    Lab { dir: "runas", file: "runas.wm", module: "runas", checks: runas, files: runas_files },
 ];
+
+fn no_files(_: &mut Rng) -> Vec<(String, Vec<u8>)> {
+    Vec::new()
+}
 
 /// Loads `/modules/lab_NAME.lkm`; the id the kernel gave it.
 fn load(g: &mut Guest, name: &str, checks: &mut Vec<Check>) -> Option<u64> {
-    let out = g.out(&format!("modload /modules/lab_{name}.lkm"));
+    // The kernel verifies the module first: under TCG that can take a while.
+    let out = g.run_for(&format!("modload /modules/lab_{name}.lkm"), Duration::from_secs(120)).unwrap_or_else(|e| e.to_string());
     let id = out
         .split_once("loaded as id ")
         .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok());
@@ -204,27 +209,35 @@ fn fixme(g: &mut Guest, rng: &mut Rng, checks: &mut Vec<Check>) {
     unload(g, "primes", checks);
 }
 
+/// Executables for the runas lab: a `#!cat` file holding a random word,
+/// a `#!echo` file and plain text (the shell cannot set execute bits).
+fn runas_files(rng: &mut Rng) -> Vec<(String, Vec<u8>)> {
+    let word = rng.word(12);
+    vec![
+        ("lab_cat".into(), format!("#!cat\n{word}\n").into_bytes()),
+        ("lab_echo".into(), b"#!echo\n".to_vec()),
+        ("lab_plain".into(), b"plain text\n".to_vec()),
+    ]
+}
+
 fn runas(g: &mut Guest, rng: &mut Rng, checks: &mut Vec<Check>) {
     let word = rng.word(12);
-    g.out(&format!("echo '#!cat' > /tmp/f; echo {word} >> /tmp/f"));
-    let before = g.out("/tmp/f");
+    let before = g.out("/modules/lab_cat");
     if load(g, "runas", checks).is_none() {
         return;
     }
-    let out = g.out("/tmp/f");
+    let out = g.out("/modules/lab_cat");
     checks.push(Check::new(
         "runs #!NAME files with /bin/NAME",
         out.contains(&word) && !before.contains(&word),
         format!("the file holds `#!cat` and `{word}`; running it printed:\n{out}"),
     ));
-    let other = rng.word(8);
-    let out = g.out(&format!("echo '#!echo' > /tmp/e; /tmp/e {other}"));
-    checks.push(Check::new("passes the file to the interpreter", out.contains("/tmp/e"), out));
-    g.out("echo 'plain text' > /tmp/p");
-    let out = g.out("/tmp/p");
+    let out = g.out("/modules/lab_echo");
+    checks.push(Check::new("passes the file to the interpreter", out.contains("/modules/lab_echo"), out));
+    let out = g.out("/modules/lab_plain");
     checks.push(Check::new("leaves other files alone", out.contains("Exec format error"), out));
     g.out("modunload -n runas");
-    let out = g.out("/tmp/f");
+    let out = g.out("/modules/lab_cat");
     checks.push(Check::new("unloading ends it", out.contains("Exec format error") && !out.contains(&word), out));
 }
 
