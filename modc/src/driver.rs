@@ -170,3 +170,24 @@ pub fn verifier_log(image: &Image) -> String {
     }
     out
 }
+
+/// A rejection of an image whose line table names a readable source file:
+/// a diagnostic at that line and column, rendered like compile errors.
+pub fn rejection_at_source(image: &Image, program: usize, report: &Report, source: &str) -> Option<String> {
+    let table = image.lines.as_ref()?;
+    let e = table.lookup(program, report.pc)?;
+    let line_start: usize = source.split_inclusive('\n').take(e.line.saturating_sub(1) as usize).map(str::len).sum();
+    let line = source.get(line_start..)?.lines().next().unwrap_or("");
+    let col = line.char_indices().nth(e.col.saturating_sub(1) as usize).map_or(line.len(), |(i, _)| i);
+    let span = Span::new(line_start + col, line_start + line.len());
+    let entry = &image.programs[program].entry;
+    let mut d = Diag::error(format!("the verifier rejected entry point `{entry}`"), span, report.reason.clone())
+        .note(format!("at instruction {}: {}", report.pc, report.insn));
+    for (r, v) in &report.regs {
+        d = d.note(format!("{r} = {v}"));
+    }
+    if let Some(h) = &report.hint {
+        d = d.help(h.clone());
+    }
+    Some(crate::diag::render(&table.source, source, &[d]))
+}

@@ -24,6 +24,10 @@ enum Command {
         /// The image to write (default: the source name with `.lkm`).
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Write the image even if the verifier rejects it (to see the
+        /// kernel refuse it).
+        #[arg(long)]
+        no_verify: bool,
     },
     /// Compile (for `.wm`) and verify every program with the kernel's profile.
     Check {
@@ -87,7 +91,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Build { file, output } => build(&file, output),
+        Command::Build { file, output, no_verify } => build(&file, output, no_verify),
         Command::Check { file, verbose, log } => check(&file, verbose, log.as_deref()),
         Command::Disasm { file } => disasm(&file),
         Command::Asm { file, output, name, entry } => asm(&file, output, name, &entry),
@@ -156,9 +160,11 @@ fn verify_compiled(c: &Compiled, source: &str, name: &str, verbose: bool) -> Res
     Err(render(name, source, &diags))
 }
 
-fn build(file: &Path, output: Option<PathBuf>) -> Result<(), String> {
+fn build(file: &Path, output: Option<PathBuf>, no_verify: bool) -> Result<(), String> {
     let (c, source) = compile_file(file)?;
-    verify_compiled(&c, &source, &file.display().to_string(), false)?;
+    if !no_verify {
+        verify_compiled(&c, &source, &file.display().to_string(), false)?;
+    }
     let out = output.unwrap_or_else(|| file.with_extension("lkm"));
     write(&out, &c.image.to_bytes())
 }
@@ -179,7 +185,13 @@ fn check(file: &Path, verbose: bool, log: Option<&Path>) -> Result<(), String> {
             match v.result {
                 Ok(stats) if verbose => println!("{}: {} instructions processed", v.entry, stats.insns_processed),
                 Ok(_) => {}
-                Err(r) => out += &report_text(&image, i, &r),
+                Err(r) => {
+                    let source = image.lines.as_ref().and_then(|l| std::fs::read_to_string(&l.source).ok());
+                    match source.and_then(|src| modc::driver::rejection_at_source(&image, i, &r, &src)) {
+                        Some(text) => out += &text,
+                        None => out += &report_text(&image, i, &r),
+                    }
+                }
             }
         }
         return if out.is_empty() { Ok(()) } else { Err(out) };

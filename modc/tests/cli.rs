@@ -95,3 +95,18 @@ fn verify_raw_bytecode_with_entry_facts() {
     let o = modc(&["verify", "--raw", path, "--ctx-size", "8", "--pre", "r1: ctx, r2: scalar in [0, 8]"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
 }
+
+#[test]
+fn a_rejected_image_is_shown_at_its_source_line() {
+    let src = repo("modc/tests/ui/too_complex.wm");
+    let out = tmp("busy.lkm");
+    let out = out.to_str().unwrap_or_default();
+    assert_eq!(modc(&["build", &src, "-o", out]).status.code(), Some(1), "build verifies by default");
+    assert!(modc(&["build", "--no-verify", &src, "-o", out]).status.success());
+    let o = modc(&["check", out]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains("error: the verifier rejected entry point `load`"), "{err}");
+    assert!(err.contains("too_complex.wm:8:9"), "{err}");
+    assert!(err.contains("for j in 0..1000 {"), "the source line is shown:\n{err}");
+}
