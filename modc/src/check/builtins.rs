@@ -140,7 +140,10 @@ impl Checker {
             return None;
         }
         if args.len() != sig.params.len() {
-            self.error(Diag::error(format!("`{}` takes {} arguments but {} were given", sig.name, sig.params.len(), args.len()), span, "wrong number of arguments")
+            let plural = |n: usize, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
+            let (want, got) = (plural(sig.params.len(), "argument"), args.len());
+            let were = if got == 1 { "was" } else { "were" };
+            self.error(Diag::error(format!("`{}` takes {want} but {got} {were} given", sig.name), span, "wrong number of arguments")
                 .also(sig.span, "defined here"));
             return None;
         }
@@ -229,7 +232,9 @@ impl Checker {
                 Some(TExpr { kind: TExprKind::Compare(BinOp::Ne, IntTy::U64, Box::new(found), Box::new(zero)), ty: Ty::Bool, span })
             }
             (name, _) => {
-                self.error(Diag::error(format!("no method `{name}` with {} arguments on a map", args.len()), method.span, "unknown method")
+                let n = args.len();
+                let count = if n == 1 { "1 argument".to_string() } else { format!("{n} arguments") };
+                self.error(Diag::error(format!("no method `{name}` with {count} on a map"), method.span, "unknown method")
                     .help("maps have `get(&k)` (in `if let`), `insert(k, v)`, `remove(&k)` and `contains_key(&k)`"));
                 None
             }

@@ -338,8 +338,10 @@ impl Checker {
             Some(te) => match self.ty(te) {
                 Some(t) if t.is_scalar() => t,
                 Some(_) => {
-                    self.error(Diag::error("functions return integers or booleans", te.span(), "aggregate result"));
-                    Ty::Unit
+                    self.error(Diag::error("functions return integers or booleans", te.span(), "aggregate result")
+                        .help("write the result into a map value instead"));
+                    // Checking goes on as if it returned a u64.
+                    Ty::Int(IntTy::U64)
                 }
                 None => Ty::Unit,
             },
