@@ -16,8 +16,9 @@ use alloc::vec;
 use abi::Errno;
 use abi::fs::{S_IFCHR, can_write, makedev};
 use lkm::ioctl::{
-    LMLOADBUF, LMREADY, LMRESERV, LMSTAT, LMSTAT_FAILED, LMUNLOAD, LMUNRESRV, LmcLoadbuf, LmcReady, LmcResrv,
-    LmcStat, LmcUnload, MODIOBUF, name_field, name_of,
+    LKM_STATE_FAILED, LMLOADBUF, LMREADY, LMRESERV, LMSTAT, LMSTAT_FAILED, LMSTATV, LMUNLOAD, LMUNRESRV,
+    LmcLoadbuf, LmcMapStat, LmcProgStat, LmcReady, LmcResrv, LmcStat, LmcStatv, LmcUnload, MODIOBUF, STATV_MAPS,
+    STATV_PROGRAMS, name_field, name_of,
 };
 
 use super::{MAXLKMS, find, get, load_chunk, ready, reserve, unload, unreserve};
@@ -39,6 +40,7 @@ unsafe impl Pod for LmcLoadbuf {}
 unsafe impl Pod for LmcReady {}
 unsafe impl Pod for LmcUnload {}
 unsafe impl Pod for LmcStat {}
+unsafe impl Pod for LmcStatv {}
 
 /// The driver: who holds the device for writing, and their reservation.
 struct LkmDevice {
@@ -111,7 +113,7 @@ impl CharDevice for LkmDevice {
     fn ioctl_flags(&self, _minor: u32, flags: u32, cmd: usize, arg: usize) -> Result<usize> {
         let Ok(cmd) = u32::try_from(cmd) else { return Err(Errno::ENOTTY) };
         let arg = arg as u64;
-        if cmd != LMSTAT && [LMRESERV, LMLOADBUF, LMUNRESRV, LMREADY, LMUNLOAD].contains(&cmd) && !can_write(flags) {
+        if [LMRESERV, LMLOADBUF, LMUNRESRV, LMREADY, LMUNLOAD].contains(&cmd) && !can_write(flags) {
             return Err(Errno::EACCES);
         }
         match cmd {
@@ -128,6 +130,7 @@ impl CharDevice for LkmDevice {
                 unload(id).map(|()| 0).map_err(|r| r.errno)
             }
             LMSTAT => stat(arg),
+            LMSTATV => statv(arg),
             _ => Err(Errno::ENOTTY),
         }
     }
@@ -236,5 +239,45 @@ fn stat(arg: u64) -> Result<usize> {
         flags: if module.is_failed() { LMSTAT_FAILED } else { 0 },
     };
     usercopy::write(arg, &[row])?;
+    Ok(0)
+}
+
+/// `LMSTATV`: the module's programs (entry, slots, code size) and maps
+/// (declaration and entries in use).
+fn statv(arg: u64) -> Result<usize> {
+    let req: LmcStatv = usercopy::read(arg)?;
+    let id = module_id(req.id, &req.name)?;
+    let module = get(id)?;
+    let mut out = LmcStatv {
+        id: id as i32,
+        state: if module.is_failed() { LKM_STATE_FAILED } else { 0 },
+        name: name_field(&module.name).unwrap_or_default(),
+        nprogs: module.programs.len().min(STATV_PROGRAMS) as u32,
+        nmaps: module.map_decls.len() as u32,
+        code_size: module.stats().code_size,
+        runs: module.runs.load(core::sync::atomic::Ordering::Relaxed),
+        ..LmcStatv::default()
+    };
+    for (slot, p) in out.progs.iter_mut().zip(&module.programs) {
+        let mut entry = [0u8; 16];
+        let n = p.entry.len().min(entry.len());
+        entry[..n].copy_from_slice(&p.entry.as_bytes()[..n]);
+        *slot = LmcProgStat { entry, slots: p.program.len() as u32, code_size: p.jit.size() as u32 };
+    }
+    for ((slot, decl), map) in out.maps.iter_mut().zip(&module.map_decls).zip(&module.maps).take(STATV_MAPS) {
+        let mut name = [0u8; lkm::MAXLKMNAME];
+        let n = decl.name.len().min(name.len());
+        name[..n].copy_from_slice(&decl.name.as_bytes()[..n]);
+        *slot = LmcMapStat {
+            name,
+            kind: decl.kind.code() as u32,
+            key_size: decl.key_size,
+            value_size: decl.value_size,
+            max_entries: decl.max_entries,
+            entries: map.with(|m| m.len()) as u32,
+            _pad: 0,
+        };
+    }
+    usercopy::write(arg, &[out])?;
     Ok(0)
 }

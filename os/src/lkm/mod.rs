@@ -199,6 +199,7 @@ fn build_and_link(id: usize, bytes: &[u8], patch: Option<load::Patch>) -> Result
         image.params.clone(),
         built.programs,
         built.maps,
+        image.maps.clone(),
         image.ports.clone(),
         stats,
         built.bytes,

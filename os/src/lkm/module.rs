@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use lkm::{Class, ClassParams, PortDecl};
+use lkm::{Class, ClassParams, MapDecl, PortDecl};
 
 use super::class::Link;
 use crate::memory::code::CodeBlock;
@@ -122,6 +122,8 @@ pub struct Module {
     pub programs: Vec<LoadedProgram>,
     /// The image's maps, then the read-only data (map number `maps.len() - 1`).
     pub maps: Vec<Box<ModMap>>,
+    /// The image's declarations of `maps` (the read-only data has none).
+    pub map_decls: Vec<MapDecl>,
     /// Ports granted to this module.
     pub ports: Vec<PortDecl>,
     stats: LoadStats,
@@ -146,6 +148,7 @@ impl Module {
         params: ClassParams,
         programs: Vec<LoadedProgram>,
         maps: Vec<Box<ModMap>>,
+        map_decls: Vec<MapDecl>,
         ports: Vec<PortDecl>,
         stats: LoadStats,
         bytes: usize,
@@ -156,6 +159,7 @@ impl Module {
             params,
             programs,
             maps,
+            map_decls,
             ports,
             stats,
             link_ns: AtomicU64::new(0),

@@ -270,9 +270,10 @@ fn dev_lkm_checks_who_opens_it_and_how() -> TestResult {
     let reader = file::open(1000, "/", "/dev/lkm", O_RDONLY, 0).map_err(err)?;
     let writer = file::open(0, "/", "/dev/lkm", O_RDWR, 0).map_err(err)?;
     ensure_eq!(file::open(0, "/", "/dev/lkm", O_RDWR, 0).err(), Some(Errno::EBUSY));
-    // Read-only: only LMSTAT, whose bad pointer is EFAULT.
+    // Read-only: only LMSTAT and LMSTATV, whose bad pointer is EFAULT.
     ensure_eq!(reader.ioctl(lkm::ioctl::LMRESERV as usize, 0x1000).err(), Some(Errno::EACCES));
     ensure_eq!(reader.ioctl(lkm::ioctl::LMSTAT as usize, 0x1000).err(), Some(Errno::EFAULT));
+    ensure_eq!(reader.ioctl(lkm::ioctl::LMSTATV as usize, 0x1000).err(), Some(Errno::EFAULT));
     ensure_eq!(writer.ioctl(lkm::ioctl::LMRESERV as usize, 0x1000).err(), Some(Errno::EFAULT));
     ensure_eq!(writer.ioctl(lkm::ioctl::LMUNRESRV as usize, 0).err(), Some(Errno::ENOENT));
     ensure_eq!(writer.ioctl(0x1234, 0).err(), Some(Errno::ENOTTY));
