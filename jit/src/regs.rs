@@ -9,7 +9,8 @@
 //!
 //! `r10`, `r11` and `r9` of x86 are the JIT's own scratch registers
 //! ([`AUX`], [`TMP`], [`AUX2`]): all caller-saved, and no BPF register lives
-//! in them. `r12` is never used (it would need saving and needs a SIB byte).
+//! in them. `r12` ([`KEY`]) holds a function's blinding key when constant
+//! blinding is on.
 
 use crate::x86::R;
 use verifier::Reg;
@@ -21,6 +22,9 @@ pub const AUX: R = R::R10;
 pub const TMP: R = R::R11;
 /// Scratch register keeping rdx (BPF r3) during a division.
 pub const AUX2: R = R::R9;
+/// With constant blinding, a function's random key (callee-saved, so it
+/// survives helper calls; saved by the functions that set it).
+pub const KEY: R = R::R12;
 
 /// The x86 register holding BPF register `r`.
 pub fn x86(r: Reg) -> R {

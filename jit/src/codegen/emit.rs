@@ -20,8 +20,8 @@ use super::{Function, Jumps, Site};
 use crate::blind::Blinder;
 use crate::error::{JitError, MAX_CODE};
 use crate::options::{CallMode, JitOptions};
-use crate::regs::{x86, AUX, TMP};
-use crate::x86::{AluKind, Asm, Cc, OpSize, R};
+use crate::regs::{x86, AUX, KEY, TMP};
+use crate::x86::{AluKind, Asm, Cc, Mem, OpSize, R};
 use alloc::vec::Vec;
 use verifier::{AluOp, Cond, Imm64, Insn, Src, Width};
 
@@ -43,6 +43,9 @@ pub struct Emitter<'a> {
     /// The register (and width) whose value the flags describe after the
     /// instruction just emitted, if an ALU operation left them so.
     flags: Option<(R, Width)>,
+    /// The current function's blinding key, held in `KEY` (r12), if it
+    /// has one.
+    key: Option<i32>,
     /// Bytes emitted and dropped before `asm` (a sizing pass keeps only
     /// the current instruction, so the buffer stays in the cache).
     base: usize,
@@ -76,6 +79,7 @@ impl<'a> Emitter<'a> {
             sites: Vec::new(),
             targets,
             flags: None,
+            key: None,
             base: 0,
         }
     }
@@ -171,6 +175,18 @@ impl<'a> Emitter<'a> {
         }
         if frame.reserve > 0 {
             self.asm.alu_ri(AluKind::Sub, OpSize::S64, R::Rsp, frame.reserve as i32);
+        }
+        self.key = None;
+        if frame.saved.contains(&KEY)
+            && let Some(b) = self.blinder.as_mut()
+        {
+            // A random key of 20 to 30 bits, either sign: never 0, and
+            // `imm - key` fits in 32 bits for most immediates.
+            let bits = b.next_key();
+            let magnitude = ((bits >> 1) as u32 & ((1 << 30) - 1)) | (1 << 20);
+            let key = if bits & 1 == 0 { magnitude as i32 } else { -(magnitude as i32) };
+            self.asm.mov_r64_simm(KEY, key);
+            self.key = Some(key);
         }
     }
 
@@ -301,6 +317,21 @@ impl<'a> Emitter<'a> {
             self.asm.load_imm(r, value);
             return;
         };
+        // With the function's key in KEY, one `lea` makes the value:
+        // KEY + (value - key), a displacement as random as the key.
+        if let Some(key) = self.key {
+            if let Some(disp) = (value as i64).checked_sub(key as i64).and_then(|d| i32::try_from(d).ok())
+                && i32::try_from(value as i64).is_ok()
+            {
+                self.asm.lea(OpSize::S64, r, Mem::new(KEY, disp));
+                return;
+            }
+            if let Ok(v) = u32::try_from(value) {
+                // A 32-bit lea keeps the low half and zero-extends.
+                self.asm.lea(OpSize::S32, r, Mem::new(KEY, v.wrapping_sub(key as u32) as i32));
+                return;
+            }
+        }
         let key = b.next_key();
         let k32 = key as u32 as i32;
         if let Ok(v) = i32::try_from(value as i64) {

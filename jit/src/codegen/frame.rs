@@ -1,7 +1,8 @@
 //! What each function's prologue must save and reserve.
 //!
 //! A function saves only the callee-saved registers it writes (BPF r6-r9 in
-//! `rbx`, `r13`-`r15`) and sets up `rbp` (BPF r10) only if it refers to r10.
+//! `rbx`, `r13`-`r15`, and `r12` where blinding keeps its key there) and
+//! sets up `rbp` (BPF r10) only if it refers to r10.
 //! A leaf function that touches neither, like most small local callees,
 //! gets no prologue at all. The BPF stack is reserved below the saved
 //! registers with `sub rsp`. A function that calls a helper, directly or
@@ -9,7 +10,7 @@
 //! each call, as System V requires; other functions need not.
 
 use super::Function;
-use crate::regs::x86;
+use crate::regs::{x86, KEY};
 use crate::x86::R;
 use alloc::vec::Vec;
 use verifier::{AtomicOp, Insn, Reg, Src};
@@ -55,10 +56,19 @@ struct Facts {
     callees: Vec<usize>,
     uses_r10: bool,
     writes: [bool; Reg::COUNT],
+    /// Whether the body has immediates (which blinding turns into key-based
+    /// loads).
+    has_immediates: bool,
 }
 
 fn facts(insns: &[Insn], f: &Function) -> Facts {
-    let mut facts = Facts { calls_helper: false, callees: Vec::new(), uses_r10: f.stack_depth > 0, writes: [false; Reg::COUNT] };
+    let mut facts = Facts {
+        calls_helper: false,
+        callees: Vec::new(),
+        uses_r10: f.stack_depth > 0,
+        writes: [false; Reg::COUNT],
+        has_immediates: false,
+    };
     for pc in f.start..f.end {
         let Some(insn) = insns.get(pc) else { break };
         match insn {
@@ -67,6 +77,13 @@ fn facts(insns: &[Insn], f: &Function) -> Facts {
             _ => {}
         }
         facts.uses_r10 |= mentions_r10(insn);
+        facts.has_immediates |= matches!(
+            insn,
+            Insn::Alu { src: Src::Imm(_), .. }
+                | Insn::Jump { src: Src::Imm(_), .. }
+                | Insn::Store { src: Src::Imm(_), .. }
+                | Insn::LoadImm64 { imm: verifier::Imm64::Value(_), .. }
+        );
         if let Some(r) = written(insn) {
             facts.writes[r.index()] = true;
         }
@@ -74,8 +91,8 @@ fn facts(insns: &[Insn], f: &Function) -> Facts {
     facts
 }
 
-/// The frames of all functions.
-pub fn frames(insns: &[Insn], functions: &[Function]) -> Vec<Frame> {
+/// The frames of all functions; `blinding` if constant blinding is on.
+pub fn frames(insns: &[Insn], functions: &[Function], blinding: bool) -> Vec<Frame> {
     let facts: Vec<Facts> = functions.iter().map(|f| facts(insns, f)).collect();
     // Which functions reach a helper call; local calls form no cycles (the
     // verifier refuses recursion), so this settles within `functions.len()`
@@ -96,11 +113,11 @@ pub fn frames(insns: &[Insn], functions: &[Function]) -> Vec<Frame> {
             break;
         }
     }
-    facts.iter().zip(functions).zip(aligned).map(|((facts, f), a)| frame_of(facts, f.stack_depth, a)).collect()
+    facts.iter().zip(functions).zip(aligned).map(|((facts, f), a)| frame_of(facts, f.stack_depth, a, blinding)).collect()
 }
 
 /// The frame of a function; `aligned` if it reaches a helper call.
-fn frame_of(facts: &Facts, stack_depth: u32, aligned: bool) -> Frame {
+fn frame_of(facts: &Facts, stack_depth: u32, aligned: bool, blinding: bool) -> Frame {
     let mut saved = Vec::new();
     if facts.uses_r10 {
         saved.push(R::Rbp);
@@ -109,6 +126,9 @@ fn frame_of(facts: &Facts, stack_depth: u32, aligned: bool) -> Frame {
         if facts.writes[r.index()] {
             saved.push(x86(r));
         }
+    }
+    if blinding && facts.has_immediates {
+        saved.push(KEY);
     }
     let mut reserve = stack_depth.next_multiple_of(16);
     // At entry rsp = 8 (mod 16); each push moves it by 8.

@@ -102,7 +102,7 @@ pub fn compile_program(
 ) -> Result<JitOutput, JitError> {
     check_functions(insns, functions)?;
     check_targets(insns, functions)?;
-    let frames: Vec<Frame> = frame::frames(insns, functions);
+    let frames: Vec<Frame> = frame::frames(insns, functions, opts.blinding.is_some());
     let mut targets = vec![false; insns.len()];
     for (pc, insn) in insns.iter().enumerate() {
         if let (Insn::Jump { .. } | Insn::Ja { .. }, Some(t)) = (insn, insn.target(pc))

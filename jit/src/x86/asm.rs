@@ -216,6 +216,11 @@ impl Asm {
         }
     }
 
+    /// `lea dst, [mem]` of 32 or 64 bits (32 zero-extends).
+    pub fn lea(&mut self, size: OpSize, dst: R, mem: Mem) {
+        self.rr(size, &[0x8d], dst, Rm::Mem(mem));
+    }
+
     /// `mov dst, [mem]` of 32 or 64 bits (32 zero-extends).
     pub fn load(&mut self, size: OpSize, dst: R, mem: Mem) {
         self.rr(size, &[0x8b], dst, Rm::Mem(mem));

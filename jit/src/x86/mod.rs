@@ -12,9 +12,6 @@ mod tests;
 pub use asm::{AluKind, Asm, ShiftKind};
 
 /// A general-purpose 64-bit register, numbered as the encoding numbers it.
-/// (The code generator never uses r12; the encoder and its tests cover it
-/// anyway.)
-#[allow(dead_code)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
 pub enum R {

@@ -208,6 +208,8 @@ fn memory_operands_decode_back() {
                     }
                 }
                 let (d32, d64) = (name(r, OpSize::S32), name(r, OpSize::S64));
+                assert_eq!(decode_one(&emit(|a| a.lea(OpSize::S64, r, m))), format!("lea {d64},{mt}"));
+                assert_eq!(decode_one(&emit(|a| a.lea(OpSize::S32, r, m))), format!("lea {d32},{mt}"));
                 assert_eq!(decode_one(&emit(|a| a.movzx_load(OpSize::S8, r, m))), format!("movzx {d32},byte ptr {mt}"));
                 assert_eq!(decode_one(&emit(|a| a.movzx_load(OpSize::S16, r, m))), format!("movzx {d32},word ptr {mt}"));
                 assert_eq!(decode_one(&emit(|a| a.movsx_load(OpSize::S8, r, m))), format!("movsx {d64},byte ptr {mt}"));
