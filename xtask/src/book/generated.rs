@@ -6,6 +6,7 @@
 //! | `book/src/examples/verifier/NAME.s` (assembly with the `; module:`/`; map:`/`; entry:` directives of `tests/bogus`) | built into an image with a line table, then `modc check --log NAME.log IMAGE` | `generated/verifier/NAME.txt` (what `modc check` prints) and `NAME.log` (the verifier's state before each instruction) |
 //! | `book/src/examples/*.wm`, the lab skeletons `labs/*/*.wm` | `modc check FILE` | `generated/check/NAME.txt` |
 //! | `modules/*.wm` | `modc disasm FILE` | `generated/disasm/NAME.txt` |
+//! | `book/src/examples/jit/NAME.s` | `cargo run -p jit --features disasm --example listing -- FILE [--blind]` | `generated/jit/NAME.txt`, `NAME-blinded.txt` |
 //! | `modules/*.wm` | `modc check -v FILE` | `generated/perf/verifier-cost.txt`, and the chart drawn from it, `verifier-cost.svg` ([`crate::charts`]) |
 //!
 //! `cargo xtask book --generate` rewrites them; the `book` test stage fails
@@ -39,6 +40,13 @@ pub fn produce() -> Result<Vec<(PathBuf, String)>> {
         let printed = run(&modc, &["check".as_ref(), "--log".as_ref(), log.as_os_str(), image.as_os_str()])?;
         files.push((out.join(format!("verifier/{stem}.txt")), printed));
         files.push((out.join(format!("verifier/{stem}.log")), std::fs::read_to_string(&log)?));
+    }
+    for source in sorted(&src.join("examples/jit"), "s")? {
+        let rel = super::display(&source);
+        for (suffix, extra) in [("", None), ("-blinded", Some("--blind"))] {
+            let listing = jit_listing(&rel, extra)?;
+            files.push((out.join(format!("jit/{}{suffix}.txt", stem(&source))), listing));
+        }
     }
     for source in sorted(&src.join("examples"), "wm")? {
         let rel = super::display(&source);
@@ -93,6 +101,20 @@ pub fn check() -> std::result::Result<String, String> {
     } else {
         Err(format!("{}\nhelp: run `cargo xtask book --generate` and commit the result", stale.join("\n")))
     }
+}
+
+/// What the JIT's listing example prints for an assembly file:
+/// `cargo run -p jit --features disasm --example listing -- FILE [--blind]`.
+fn jit_listing(file: &str, extra: Option<&str>) -> Result<String> {
+    let out = kernel::cargo()
+        .args(["run", "--quiet", "--package", "jit", "--features", "disasm", "--example", "listing", "--", file])
+        .args(extra)
+        .output()
+        .map_err(|e| XtaskError::new(format!("cannot run cargo: {e}")))?;
+    if !out.status.success() {
+        return Err(XtaskError::new(format!("the JIT listing of {file} failed:\n{}", String::from_utf8_lossy(&out.stderr))));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Builds `modc` into xtask's target directory; its path.
