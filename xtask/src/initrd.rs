@@ -57,8 +57,8 @@ pub fn build_with(root: &Path, target_dir: &Path, extra: &[(String, u32, Vec<u8>
         }
     }
     archive.dir("modules/bogus", 0o755);
-    for (name, data) in crate::modules::files(root)? {
-        archive.file(&format!("modules/{name}"), 0o644, &data);
+    for (name, perm, data) in crate::modules::files(root)? {
+        archive.file(&format!("modules/{name}"), perm, &data);
     }
     for (name, perm, data) in extra {
         archive.file(name, *perm, data);

@@ -32,39 +32,43 @@ pub fn channel_args() -> Vec<String> {
     ]
 }
 
-/// A file for the initrd: path under `/modules`, bytes.
-pub type ModuleFile = (String, Vec<u8>);
+/// A file for the initrd: path under `/modules`, permission bits, bytes.
+pub type ModuleFile = (String, u32, Vec<u8>);
 
 /// The compiled examples and their sources, then `bogus/*`.
 pub fn files(root: &Path) -> Result<Vec<ModuleFile>, String> {
     let mut out = examples(root)?;
     for (name, bytes) in crate::bogus::build(root)? {
-        out.push((format!("bogus/{name}"), bytes));
+        out.push((format!("bogus/{name}"), 0o644, bytes));
     }
     Ok(out)
 }
 
 /// `modules/NAME.wm` compiled to `NAME.lkm` (line table naming
 /// `modules/NAME.wm`, which resolves to `/modules/NAME.wm` from `/`), plus
-/// the source itself.
+/// the source itself; and the example scripts `modules/*.sh` (for the
+/// `#!` interpreter module), executable.
 fn examples(root: &Path) -> Result<Vec<ModuleFile>, String> {
     let dir = root.join("modules");
     let mut sources: Vec<_> = fs::read_dir(&dir)
         .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "wm"))
+        .filter(|p| p.extension().is_some_and(|x| x == "wm" || x == "sh"))
         .collect();
     sources.sort();
     let mut out = Vec::new();
     for path in sources {
         let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let stem = file.trim_end_matches(".wm").to_string();
         let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        match compile(&format!("modules/{file}"), &text) {
-            Ok(image) => out.push((format!("{stem}.lkm"), image)),
-            Err(why) => eprintln!("warning: modules/{file} left out of the initrd: {why}"),
+        if let Some(stem) = file.strip_suffix(".wm") {
+            match compile(&format!("modules/{file}"), &text) {
+                Ok(image) => out.push((format!("{stem}.lkm"), 0o644, image)),
+                Err(why) => eprintln!("warning: modules/{file} left out of the initrd: {why}"),
+            }
+            out.push((file, 0o644, text.into_bytes()));
+        } else {
+            out.push((file, 0o755, text.into_bytes()));
         }
-        out.push((file, text.into_bytes()));
     }
     Ok(out)
 }
@@ -99,9 +103,13 @@ mod tests {
 
     #[test]
     fn the_initrd_gets_examples_sources_and_bogus_images() {
-        let names: Vec<String> = files(&crate::kernel::root()).unwrap().into_iter().map(|(n, _)| n).collect();
+        let all = files(&crate::kernel::root()).unwrap();
+        let names: Vec<&str> = all.iter().map(|(n, _, _)| n.as_str()).collect();
         for expected in ["hello.lkm", "hello.wm", "bogus/uninit_register.lkm", "bogus/uninit_register.s", "bogus/truncated.lkm"] {
-            assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+            assert!(names.contains(&expected), "{expected} missing from {names:?}");
         }
+        let script = all.iter().find(|(n, _, _)| n == "hello.sh").expect("modules/hello.sh");
+        assert_eq!(script.1, 0o755);
+        assert!(script.2.starts_with(b"#!/bin/sh\n"));
     }
 }
