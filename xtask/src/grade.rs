@@ -11,8 +11,7 @@
 //! pass them. Each check prints `name: OK` or `name: FAIL`, then the score
 //! and `N passed, N failed`; the exit status is non-zero unless all pass.
 //!
-//! The stage `labs` of `cargo xtask test` (run with `--stage labs`) grades
-//! every lab twice: the reference solution must pass every check and the
+//! The stage `labs` of `cargo xtask test` grades every lab twice: the reference solution must pass every check and the
 //! untouched skeleton must fail at least one.
 
 mod guest;
