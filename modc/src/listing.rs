@@ -6,6 +6,12 @@ use verifier::{Insn, Program};
 
 /// The listing of every program of an image.
 pub fn listing(image: &Image, source: Option<&str>) -> String {
+    listing_with_names(image, source, &[])
+}
+
+/// Like [`listing`], labelling local functions by name: `names` holds
+/// (program index, first slot, function name), as the compiler knows them.
+pub fn listing_with_names(image: &Image, source: Option<&str>, names: &[(usize, usize, String)]) -> String {
     let lines: Vec<&str> = source.map(|s| s.lines().collect()).unwrap_or_default();
     let mut out = format!("; module {} ({})\n", image.name, image.params.class().name());
     for (i, m) in image.maps.iter().enumerate() {
@@ -42,6 +48,11 @@ pub fn listing(image: &Image, source: Option<&str>) -> String {
         calls.sort_unstable();
         calls.dedup();
         let label = |t: usize| -> String {
+            if let Some((_, _, name)) = names.iter().find(|(p, start, _)| *p == pi && *start == t) {
+                if calls.contains(&t) {
+                    return name.clone();
+                }
+            }
             if calls.contains(&t) { format!("fn_{t}") } else { format!("LBB{pi}_{t}") }
         };
         let mut last_line = 0;
@@ -68,7 +79,13 @@ pub fn listing(image: &Image, source: Option<&str>) -> String {
                     }
                 }
                 Some(t) => format!("call {}", label(t as usize)),
-                None => verifier::disasm(insn),
+                None => match insn {
+                    Insn::Call { helper } => match lkm::helpers::by_id(*helper) {
+                        Some(h) => format!("{:<24}; {}", verifier::disasm(insn), h.name),
+                        None => verifier::disasm(insn),
+                    },
+                    _ => verifier::disasm(insn),
+                },
             };
             out += &format!("  {pc:>4}: {text}\n");
         }

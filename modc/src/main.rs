@@ -201,15 +201,21 @@ fn check(file: &Path, verbose: bool, log: Option<&Path>) -> Result<(), String> {
 }
 
 fn disasm(file: &Path) -> Result<(), String> {
-    let (image, source) = if file.extension().is_some_and(|e| e == "wm") {
+    let (image, source, names) = if file.extension().is_some_and(|e| e == "wm") {
         let (c, source) = compile_file(file)?;
-        (c.image, Some(source))
+        let names: Vec<(usize, usize, String)> = c
+            .programs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.regions.iter().filter(|r| !r.is_loop).map(move |r| (i, r.start, r.func.clone())))
+            .collect();
+        (c.image, Some(source), names)
     } else {
         let image = lkm::parse(&read(file)?).map_err(|e| format!("error: `{}`: {e}\n", file.display()))?;
         let source = image.lines.as_ref().and_then(|l| std::fs::read_to_string(&l.source).ok());
-        (image, source)
+        (image, source, Vec::new())
     };
-    print!("{}", modc::listing::listing(&image, source.as_deref()));
+    print!("{}", modc::listing::listing_with_names(&image, source.as_deref(), &names));
     Ok(())
 }
 

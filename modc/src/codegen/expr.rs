@@ -457,7 +457,9 @@ impl<'a> FnGen<'a> {
     fn call_fn(&mut self, f: usize, args: &[TExpr]) -> GResult<Reg> {
         let mut regs = Vec::new();
         for (i, a) in args.iter().enumerate() {
+            self.hint = Reg::new(i as u8 + 1);
             let o = self.eval(a)?;
+            self.hint = None;
             let r = match o {
                 Opnd::Fixed(r) => r,
                 o => self.in_temp(o, Reg::new(i as u8 + 1))?,
@@ -489,10 +491,15 @@ impl<'a> FnGen<'a> {
         for (i, a) in args.iter().enumerate() {
             let prefer = Reg::new(i as u8 + 1);
             let prep = match a {
-                HArg::Scalar(e) => match self.eval(e)? {
-                    Opnd::Fixed(r) => Prep::R(r),
-                    o => Prep::R(self.in_temp(o, prefer)?),
-                },
+                HArg::Scalar(e) => {
+                    self.hint = prefer;
+                    let o = self.eval(e)?;
+                    self.hint = None;
+                    match o {
+                        Opnd::Fixed(r) => Prep::R(r),
+                        o => Prep::R(self.in_temp(o, prefer)?),
+                    }
+                }
                 HArg::MapRef(m) => Prep::MapRef(*m as u32),
                 HArg::Ptr(Mem::Rodata { offset }) => Prep::Rodata(*offset),
                 HArg::Ptr(Mem::Value(e)) => {

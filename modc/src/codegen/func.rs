@@ -61,6 +61,8 @@ pub struct FnGen<'a> {
     pub last_bind: usize,
     /// Next hidden local to hand out (loop ends and counters).
     pub next_hidden: usize,
+    /// A register the next temporary should preferably be.
+    pub hint: Option<Reg>,
     /// The map number of the read-only data.
     pub rodata_map: u32,
     /// The scratch area: (map number, this function's base offset), and
@@ -121,6 +123,7 @@ pub(crate) fn compile_fn(tir: &Tir, f: &TFn, rodata_map: u32, scratch: Option<(u
         loop_labels: Vec::new(),
         next_hidden: f.locals.len(),
         last_bind: 0,
+        hint: None,
         rodata_map,
         scratch: None,
         scratch_locals: Vec::new(),
@@ -301,8 +304,11 @@ impl<'a> FnGen<'a> {
         )))
     }
 
+    /// A free temporary; the first one after [`FnGen::hint`] was set
+    /// prefers the hinted register (an argument's, saving a move).
     pub fn alloc_temp(&mut self) -> GResult<Reg> {
-        self.alloc_temp_prefer(None)
+        let prefer = self.hint.take();
+        self.alloc_temp_prefer(prefer)
     }
 
     pub fn free_temp(&mut self, r: Reg) {
