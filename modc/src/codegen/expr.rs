@@ -345,7 +345,8 @@ impl<'a> FnGen<'a> {
         let addr = self.address(buf, None)?;
         let t = self.alloc_temp()?;
         for (k, &byte) in lit.iter().enumerate() {
-            self.load(Size::B, t, addr.reg, addr.off + k as i16);
+            let o = self.off(addr.off, k as u32)?;
+            self.load(Size::B, t, addr.reg, o);
             self.jump_if(Cond::Ne, t, Src::Imm(byte as i32), false_target);
         }
         self.free_temp(t);
@@ -632,8 +633,9 @@ impl<'a> FnGen<'a> {
         while done < size {
             let chunk = [8u32, 4, 2, 1].into_iter().find(|&c| c <= align.max(1) && c <= size - done).unwrap_or(1);
             let s = size_of(chunk);
-            self.load(s, t, src.reg, src.off + done as i16);
-            self.store(s, dst.reg, dst.off + done as i16, Src::Reg(t));
+            let (so, d) = (self.off(src.off, done)?, self.off(dst.off, done)?);
+            self.load(s, t, src.reg, so);
+            self.store(s, dst.reg, d, Src::Reg(t));
             done += chunk;
         }
         self.free_temp(t);
@@ -664,7 +666,8 @@ impl<'a> FnGen<'a> {
                     Src::Reg(r)
                 }
             };
-            self.store(size_of(chunk), dst.reg, dst.off + done as i16, src);
+            let d = self.off(dst.off, done)?;
+            self.store(size_of(chunk), dst.reg, d, src);
             done += chunk;
         }
         if let Some(r) = big {

@@ -274,6 +274,17 @@ impl<'a> FnGen<'a> {
         self.emit(Insn::Store { size, dst, off, src });
     }
 
+    /// `base + delta` as an instruction offset, or an error when the
+    /// aggregate is too large to reach with 16-bit offsets.
+    pub fn off(&self, base: i16, delta: u32) -> GResult<i16> {
+        i16::try_from(base as i64 + delta as i64).map_err(|_| {
+            GenError(Box::new(
+                Diag::error("value too large to copy at once", self.cur, "more than 32 KiB away from its base")
+                    .help("copy smaller parts, e.g. one field or element at a time"),
+            ))
+        })
+    }
+
     // ----- stack -----
 
     /// Reserves `size` bytes aligned to `align`; returns the offset from r10.

@@ -410,7 +410,8 @@ impl<'a> FnGen<'a> {
                             Src::Reg(t)
                         }
                     };
-                    self.store(size_of(chunk as u32), dst.reg, dst.off + done as i16, src);
+                    let d = self.off(dst.off, done as u32)?;
+                    self.store(size_of(chunk as u32), dst.reg, d, src);
                     done += chunk;
                 }
                 self.free_temp(t);
@@ -441,7 +442,7 @@ impl<'a> FnGen<'a> {
                     Some(b) => self.fill(dst, size, align.max(layout(ty, &self.tir.structs).1), b)?,
                     None => {
                         for k in 0..*n {
-                            let at = Addr { off: dst.off + (k * esize) as i16, ..dst };
+                            let at = Addr { off: self.off(dst.off, k * esize)?, ..dst };
                             self.init_at(at, elem, inner)?;
                         }
                     }
@@ -451,7 +452,7 @@ impl<'a> FnGen<'a> {
                 let Ty::Array(elem, _) = ty else { return Ok(()) };
                 let (esize, _) = layout(elem, &self.tir.structs);
                 for (k, item) in items.iter().enumerate() {
-                    let at = Addr { off: dst.off + (k as u32 * esize) as i16, ..dst };
+                    let at = Addr { off: self.off(dst.off, k as u32 * esize)?, ..dst };
                     self.init_at(at, elem, item)?;
                 }
             }
@@ -462,7 +463,7 @@ impl<'a> FnGen<'a> {
                     self.fill(dst, size, align, 0)?;
                 }
                 for ((_, fty, off), item) in def.fields.iter().zip(fields) {
-                    let at = Addr { off: dst.off + *off as i16, ..dst };
+                    let at = Addr { off: self.off(dst.off, *off)?, ..dst };
                     self.init_at(at, fty, item)?;
                 }
             }
