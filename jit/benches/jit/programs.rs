@@ -4,9 +4,8 @@
 //! the work). Programs receive the memory in r1 and its length in r2, and
 //! may call helper 5, which returns its first argument.
 //!
-//! Shared by the criterion benchmarks (`jit/benches/jit/main.rs`) and by a test
-//! that checks every engine computes the same answers
-//! (`tests/tests/jit_bench_programs.rs`).
+//! Used by the criterion benchmarks (`jit/benches/jit/main.rs`), which check
+//! that every engine computes the native answer before timing anything.
 
 #![allow(dead_code)]
 
