@@ -7,8 +7,6 @@
 //! Used by the criterion benchmarks (`jit/benches/jit/main.rs`), which check
 //! that every engine computes the native answer before timing anything.
 
-#![allow(dead_code)]
-
 use std::hint::black_box;
 
 /// One benchmark program.
