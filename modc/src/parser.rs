@@ -6,7 +6,8 @@ use crate::ast::*;
 use crate::diag::{Diag, Span};
 use crate::lexer::{Tok, Token};
 
-/// Deepest nesting of expressions and blocks the parser follows.
+/// Deepest nesting of expressions and blocks the parser follows (each
+/// operator of a chain counts as one level).
 const MAX_DEPTH: usize = 128;
 
 pub struct Parser<'a> {
@@ -446,7 +447,18 @@ impl<'a> Parser<'a> {
     fn expr_bp(&mut self, no_struct: bool, min: u8) -> PResult<Expr> {
         self.enter()?;
         let mut lhs = self.unary(no_struct)?;
+        let start_depth = self.depth;
         loop {
+            // Every operator adds a level to the tree: chains count
+            // against the same bound as nesting.
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                self.diags.push(
+                    Diag::error("expression too long", lhs.span, "too many operators in one expression")
+                        .help(format!("split it with `let`; at most {MAX_DEPTH} levels are allowed")),
+                );
+                return Err(Bail);
+            }
             if self.is_kw("as") {
                 if min > 11 {
                     break;
@@ -471,7 +483,7 @@ impl<'a> Parser<'a> {
             let span = lhs.span.to(rhs.span);
             lhs = Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span };
         }
-        self.depth -= 1;
+        self.depth = start_depth - 1;
         Ok(lhs)
     }
 
@@ -500,7 +512,13 @@ impl<'a> Parser<'a> {
 
     fn postfix(&mut self, no_struct: bool) -> PResult<Expr> {
         let mut e = self.primary(no_struct)?;
+        let mut links = 0usize;
         loop {
+            links += 1;
+            if self.depth + links > MAX_DEPTH {
+                self.diags.push(Diag::error("expression too long", e.span, "too many fields or indices in a row"));
+                return Err(Bail);
+            }
             if self.eat(".") {
                 let field = self.ident()?;
                 if self.is("(") {

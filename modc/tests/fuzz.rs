@@ -115,4 +115,12 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     assert!(d.iter().any(|d| d.message.contains("nesting too deep")));
     let blocks = format!("module m: misc; fn load(ctx: &LoadCtx) -> i64 {{ {} return 0; {} }}", "{".repeat(3000), "}".repeat(3000));
     assert!(compile(&blocks, "deep.wm").is_err());
+    // Long operator chains count as depth too.
+    let long = format!("module m: misc; fn load(ctx: &LoadCtx) -> i64 {{ let x = 1u64; return ({}) as i64; }}", vec!["x"; 50_000].join(" + "));
+    let Err(d) = compile(&long, "long.wm") else { panic!("should be refused") };
+    assert!(d.iter().any(|d| d.message.contains("expression too long")));
+    // Just under the limit still compiles (and verifies), on a test thread's stack.
+    let ok = format!("module m: misc; fn load(ctx: &LoadCtx) -> i64 {{ let x = ctx.module_id as u64; return ({}) as i64; }}", vec!["x"; 121].join(" + "));
+    let c = compile(&ok, "ok.wm").expect("compiles");
+    assert!(verify_image(&c.image).iter().all(|v| v.result.is_ok()));
 }
