@@ -456,6 +456,7 @@ impl<'a> FnGen<'a> {
     // ----- calls -----
 
     fn call_fn(&mut self, f: usize, args: &[TExpr]) -> GResult<Reg> {
+        let saved = self.save_live();
         let mut regs = Vec::new();
         for (i, a) in args.iter().enumerate() {
             self.hint = Reg::new(i as u8 + 1);
@@ -468,7 +469,6 @@ impl<'a> FnGen<'a> {
             regs.push(r);
         }
         let temps: Vec<Reg> = regs.iter().copied().filter(|r| self.is_temp(*r)).collect();
-        let saved = self.spill_live(&temps);
         self.parallel_move(&regs);
         self.call_local(f);
         self.finish_call(&temps, &saved)
@@ -487,6 +487,7 @@ impl<'a> FnGen<'a> {
             Offset(Reg, i16),
         }
         let map_helper = matches!(id, lkm::helpers::MAP_LOOKUP | lkm::helpers::MAP_UPDATE | lkm::helpers::MAP_DELETE);
+        let saved = self.save_live();
         let mut preps = Vec::new();
         let mut checks = Vec::new();
         for (i, a) in args.iter().enumerate() {
@@ -557,7 +558,6 @@ impl<'a> FnGen<'a> {
             })
             .filter(|r| self.is_temp(*r))
             .collect();
-        let saved = self.spill_live(&regs_in);
         let fail = self.new_label();
         let has_checks = !checks.is_empty();
         for &(r, min, max) in &checks {

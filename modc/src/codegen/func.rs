@@ -332,13 +332,12 @@ impl<'a> FnGen<'a> {
         r.index() <= 5 && self.temps[r.index()]
     }
 
-    /// Stores every live temporary except `keep` to the stack before a
-    /// call; returns what to restore after it.
-    pub fn spill_live(&mut self, keep: &[Reg]) -> Vec<(Reg, i16)> {
+    /// Stores every live temporary to the stack; returns where.
+    fn spill_live(&mut self) -> Vec<(Reg, i16)> {
         let mut saved = Vec::new();
         for i in 0..6 {
             let r = Reg::new(i as u8).unwrap_or(Reg::R0);
-            if self.temps[i] && !keep.contains(&r) {
+            if self.temps[i] {
                 let slot = self.alloc_stack(8, 8);
                 self.store(Size::DW, Reg::R10, slot, Src::Reg(r));
                 saved.push((r, slot));
@@ -347,36 +346,39 @@ impl<'a> FnGen<'a> {
         saved
     }
 
-    /// After a call: frees the argument temporaries, moves the result out
-    /// of R0 if R0 is to be restored, restores spilled temporaries, and
-    /// returns the register holding the result.
+    /// Before a call's arguments are computed: every live temporary goes
+    /// to the stack (the call clobbers R0..R5), and its register is free
+    /// for the arguments meanwhile.
+    pub fn save_live(&mut self) -> Vec<(Reg, i16)> {
+        let saved = self.spill_live();
+        for &(r, _) in &saved {
+            self.free_temp(r);
+        }
+        saved
+    }
+
+    /// After a call: frees the argument temporaries, takes the result out
+    /// of R0 (into another register if R0 is to be restored), restores the
+    /// saved temporaries, and returns the register holding the result.
     pub fn finish_call(&mut self, args: &[Reg], saved: &[(Reg, i16)]) -> GResult<Reg> {
         for &r in args {
-            if !saved.iter().any(|(s, _)| *s == r) {
-                self.free_temp(r);
-            }
+            self.free_temp(r);
         }
-        let result = if saved.iter().any(|(s, _)| *s == Reg::R0) {
-            let mut pick = None;
-            for i in 1..6 {
-                let r = Reg::new(i as u8).unwrap_or(Reg::R0);
-                if !self.temps[i] && !saved.iter().any(|(s, _)| *s == r) {
-                    pick = Some(r);
-                    break;
-                }
-            }
+        let is_saved = |r: Reg| saved.iter().any(|(s, _)| *s == r);
+        let result = if !is_saved(Reg::R0) && !self.temps[0] {
+            Reg::R0
+        } else {
+            let pick = (1..6).map(|i| Reg::new(i).unwrap_or(Reg::R0)).find(|&r| !self.temps[r.index()] && !is_saved(r));
             let r = pick.ok_or_else(|| {
                 GenError(Box::new(Diag::error("expression too complex", self.cur, "too many values live across a call")
                     .help("split it into smaller parts with `let`")))
             })?;
-            self.temps[r.index()] = true;
             self.mov(r, Reg::R0);
             r
-        } else {
-            self.temps[0] = true;
-            Reg::R0
         };
+        self.temps[result.index()] = true;
         for &(r, slot) in saved {
+            self.temps[r.index()] = true;
             self.load(Size::DW, r, Reg::R10, slot);
         }
         Ok(result)
