@@ -2,7 +2,8 @@
 //! local functions. Every one must compile; every program must verify, or
 //! be reported as too complex at a source span; every verified program must
 //! run on the checking interpreter without a violation.
-//! `WARDEN_GEN_PROGRAMS=N` sets the count (default 40).
+//! `WARDEN_GEN_PROGRAMS=N` sets the count (default 40), `WARDEN_GEN_FIRST`
+//! the first seed (default 0).
 
 mod common;
 
@@ -247,8 +248,9 @@ impl Gen {
 #[test]
 fn random_programs_compile_verify_and_run_safely() {
     let count: u64 = std::env::var("WARDEN_GEN_PROGRAMS").ok().and_then(|s| s.parse().ok()).unwrap_or(40);
+    let first: u64 = std::env::var("WARDEN_GEN_FIRST").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     let (mut verified, mut complex) = (0, 0);
-    for seed in 0..count {
+    for seed in first..first + count {
         let src = Gen::program(seed);
         let c = match compile(&src, "gen.wm") {
             Ok(c) => c,
