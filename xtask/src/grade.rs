@@ -47,8 +47,11 @@ pub struct Lab {
     /// Executable files to put in the initrd, under `/modules/` (made from
     /// a copy of the checks' random generator: the checks can make the
     /// same values again).
-    pub files: fn(&mut Rng) -> Vec<(String, Vec<u8>)>,
+    pub files: fn(&mut Rng) -> Vec<LabFile>,
 }
+
+/// A file for the initrd: name under `/modules/`, contents.
+pub type LabFile = (String, Vec<u8>);
 
 /// The outcome of one check.
 pub struct Check {
@@ -127,7 +130,7 @@ pub fn grade(lab: &Lab, solution: bool) -> Result<Vec<Check>> {
 }
 
 /// The normal kernel with an initrd that also holds `/modules/lab_NAME.lkm`.
-fn boot_image(lab: &Lab, image: Vec<u8>, files: Vec<(String, Vec<u8>)>) -> Result<BootImage> {
+fn boot_image(lab: &Lab, image: Vec<u8>, files: Vec<LabFile>) -> Result<BootImage> {
     let mut boot = kernel::build(Flavor::Normal, false)?;
     let mut extra = vec![(format!("modules/lab_{}.lkm", lab.module), 0o644, image)];
     extra.extend(files.into_iter().map(|(name, data)| (format!("modules/{name}"), 0o755, data)));

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::guest::Guest;
-use super::{Check, Lab, Rng};
+use super::{Check, Lab, LabFile, Rng};
 
 pub const ALL: &[Lab] = &[
     Lab { dir: "stamp", file: "stamp.wm", module: "stamp", checks: stamp, files: no_files },
@@ -17,7 +17,7 @@ pub const ALL: &[Lab] = &[
     Lab { dir: "runas", file: "runas.wm", module: "runas", checks: runas, files: runas_files },
 ];
 
-fn no_files(_: &mut Rng) -> Vec<(String, Vec<u8>)> {
+fn no_files(_: &mut Rng) -> Vec<LabFile> {
     Vec::new()
 }
 
@@ -211,7 +211,7 @@ fn fixme(g: &mut Guest, rng: &mut Rng, checks: &mut Vec<Check>) {
 
 /// Executables for the runas lab: a `#!cat` file holding a random word,
 /// a `#!echo` file and plain text (the shell cannot set execute bits).
-fn runas_files(rng: &mut Rng) -> Vec<(String, Vec<u8>)> {
+fn runas_files(rng: &mut Rng) -> Vec<LabFile> {
     let word = rng.word(12);
     vec![
         ("lab_cat".into(), format!("#!cat\n{word}\n").into_bytes()),
