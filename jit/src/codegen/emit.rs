@@ -111,8 +111,12 @@ impl<'a> Emitter<'a> {
         match *insn {
             Insn::Alu { width, op, dst, src } => {
                 self.alu(pc, width, op, dst, src)?;
-                if matches!(op, AluOp::Add | AluOp::Sub | AluOp::And | AluOp::Or | AluOp::Xor) {
-                    // The last x86 instruction of these sets ZF from dst.
+                let mask = if width == Width::W64 { 63 } else { 31 };
+                let shifted = matches!(op, AluOp::Lsh | AluOp::Rsh | AluOp::Arsh)
+                    && matches!(src, Src::Imm(k) if k as u32 & mask != 0);
+                if shifted || matches!(op, AluOp::Add | AluOp::Sub | AluOp::And | AluOp::Or | AluOp::Xor) {
+                    // The last x86 instruction of these sets ZF from dst
+                    // (a shift only when its count is not 0).
                     self.flags = Some((x86(dst), width));
                 }
                 Ok(())

@@ -98,6 +98,22 @@ fn flags_of_an_alu_operation_are_reused_only_where_no_jump_arrives() {
         EXIT,
     ];
     assert_eq!(run(&w), 9, "low half of 0x1_0000_0000 is zero");
+    // Shifts by a constant other than 0 set the flags too; by 0 they do not.
+    // (`r1 -= 0` leaves ZF set: stale flags would say `r2 == 0`.)
+    for (count, want) in [(32, 0), (0, 9), (64, 9), (2, 9), (4, 0)] {
+        let p = [
+            a64(AluOp::Mov, 0, 9),
+            a64(AluOp::Mov, 1, 0),
+            a64(AluOp::Sub, 1, 0),
+            a64(AluOp::Mov, 2, 0x0f),
+            a64(AluOp::Rsh, 2, count),
+            jmp(Cond::Eq, 2, Src::Imm(0), 1),
+            EXIT,
+            a64(AluOp::Mov, 0, 0),
+            EXIT,
+        ];
+        assert_eq!(run(&p), want, "0xf >> {count}");
+    }
 }
 
 #[test]
