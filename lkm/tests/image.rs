@@ -163,3 +163,36 @@ fn random_and_mutated_images_never_panic() {
     assert_eq!(accepted + refused, count);
     assert!(refused > count / 2, "mutations should mostly break images");
 }
+
+#[test]
+fn profiles_follow_the_class_and_entry_point() {
+    use verifier::{FieldKind, MapKind as VMapKind};
+    let images = all_samples();
+    // syscall: its context, copy helpers, no ports, no emit_dirent.
+    let p = profile_for(&images[0], 0).unwrap();
+    assert_eq!(p.ctx.size, 64);
+    assert!(p.helper(lkm::helpers::COPY_TO_USER).is_some());
+    assert!(p.helper(lkm::helpers::EMIT_DIRENT).is_none());
+    assert!(p.helper(lkm::helpers::INB).is_none());
+    assert!(p.ports.is_empty(), "only drivers get their ports");
+    // The read-only data is the last map.
+    assert_eq!(p.maps.last().map(|m| m.kind), Some(VMapKind::ReadOnly));
+    assert_eq!(p.maps.last().map(|m| m.value_size), Some(6));
+    // vfs lookup: the name buffer and its length field.
+    let vfs = &images[1];
+    let (i, _) = vfs.program("lookup").unwrap();
+    let p = profile_for(vfs, i).unwrap();
+    let len = p.ctx.field("name_len").unwrap();
+    assert_eq!(len.kind, FieldKind::Length { buffer: 1, capacity: 64 });
+    assert!(p.helper(lkm::helpers::EMIT_DIRENT).is_some());
+    // getattr may write mode and size, nothing else.
+    let (i, _) = vfs.program("getattr").unwrap();
+    let p = profile_for(vfs, i).unwrap();
+    let writable: Vec<&str> = p.ctx.fields.iter().filter(|f| f.write).map(|f| f.name.as_ref()).collect();
+    assert_eq!(writable, ["mode", "size"]);
+    // dev: ports granted as declared.
+    let p = profile_for(&images[2], 0).unwrap();
+    assert!(p.port_allowed(0x70, 1) && p.port_allowed(0x71, 1) && !p.port_allowed(0x72, 1));
+    assert!(p.helper(lkm::helpers::OUTB).is_some());
+    assert_eq!(profile_for(&images[2], 9), Err(lkm::ProfileError::NoProgram(9)));
+}
