@@ -10,7 +10,11 @@
 //!   bounds checks emitted and a line table;
 //! * [`driver`]: the whole pipeline, the image, and verification with the
 //!   kernel's own profile ([`lkm::profile_for`]), mapping a rejection back
-//!   to the source.
+//!   to the source;
+//! * [`listing`]: `modc disasm`'s assembly listing with source lines.
+//!
+//! The command-line tool is `src/main.rs`; the language is described in
+//! `docs/language.md`.
 //!
 //! [`load`] is `modc load`/`unload`/`stat`: the channel to a system started
 //! by `cargo xtask run`.
