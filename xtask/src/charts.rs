@@ -10,18 +10,20 @@ pub struct Bar {
     pub value: u64,
 }
 
-const LABEL_WIDTH: u32 = 170;
 const PLOT_WIDTH: u32 = 480;
 const ROW: u32 = 22;
 const TOP: u32 = 40;
 
 /// A horizontal bar chart, log10 scale, with the value at each bar's end.
 pub fn bars(title: &str, unit: &str, rows: &[Bar]) -> String {
+    // About 7 pixels a character of a 12-pixel sans-serif font.
+    let longest = rows.iter().map(|b| b.label.chars().count() as u32).max().unwrap_or(0);
+    let label_width = (longest * 7 + 16).max(120);
     let height = TOP + ROW * rows.len() as u32 + 40;
-    let width = LABEL_WIDTH + PLOT_WIDTH + 90;
+    let width = label_width + PLOT_WIDTH + 90;
     let max = rows.iter().map(|b| b.value).max().unwrap_or(1).max(10);
     let decades = (max as f64).log10().ceil().max(1.0);
-    let x_of = |v: u64| LABEL_WIDTH as f64 + PLOT_WIDTH as f64 * ((v.max(1) as f64).log10() / decades);
+    let x_of = |v: u64| label_width as f64 + PLOT_WIDTH as f64 * ((v.max(1) as f64).log10() / decades);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n"
     );
@@ -37,21 +39,21 @@ pub fn bars(title: &str, unit: &str, rows: &[Bar]) -> String {
         let end = x_of(bar.value);
         svg += &format!(
             "  <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
-            LABEL_WIDTH - 8,
+            label_width - 8,
             y + 15,
             escape(&bar.label)
         );
         svg += &format!(
-            "  <rect x=\"{LABEL_WIDTH}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"#4a7ab7\"/>\n",
+            "  <rect x=\"{label_width}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"#4a7ab7\"/>\n",
             y + 3,
-            (end - LABEL_WIDTH as f64).max(1.0),
+            (end - label_width as f64).max(1.0),
             ROW - 6
         );
         svg += &format!("  <text x=\"{:.1}\" y=\"{}\">{}</text>\n", end + 5.0, y + 15, bar.value);
     }
     svg += &format!(
         "  <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#555\">{} (log scale)</text>\n",
-        LABEL_WIDTH + PLOT_WIDTH / 2,
+        label_width + PLOT_WIDTH / 2,
         bottom + 34,
         escape(unit)
     );

@@ -7,6 +7,7 @@
 //! | `book/src/examples/*.wm`, the lab skeletons `labs/*/*.wm` | `modc check FILE` | `generated/check/NAME.txt` |
 //! | `modules/NAME.wm` for NAME in [`DISASM`] | `modc disasm FILE` | `generated/disasm/NAME.txt` |
 //! | `book/src/examples/jit/NAME.s` | `cargo run -p jit --features disasm --example listing -- FILE [--blind]` | `generated/jit/NAME.txt`, `NAME-blinded.txt` |
+//! | `docs/data/bench-SUITE.csv` (from `cargo xtask bench`) | read as it is | `generated/perf/bench.txt` (tables, included by the Performance chapter) and `bench-SUITE.svg` charts |
 //! | `modules/*.wm` | `modc check -v FILE` | `generated/perf/verifier-cost.txt`, and the chart drawn from it, `verifier-cost.svg` ([`crate::charts`]) |
 //!
 //! `cargo xtask book --generate` rewrites them; the `book` test stage fails
@@ -69,10 +70,61 @@ pub fn produce() -> Result<Vec<(PathBuf, String)>> {
         }
         cost += &format!("# {rel}\n{}", run(&modc, &["check".as_ref(), "-v".as_ref(), rel.as_ref()])?);
     }
+    let (bench_md, charts) = bench_section(&root.join("docs/data"))?;
+    files.push((out.join("perf/bench.txt"), bench_md));
+    for (name, svg) in charts {
+        files.push((out.join(format!("perf/{name}")), svg));
+    }
     let chart = crate::charts::bars("Verifying the example modules", "instructions processed by the verifier", &cost_rows(&cost));
     files.push((out.join("perf/verifier-cost.txt"), cost));
     files.push((out.join("perf/verifier-cost.svg"), chart));
     Ok(files)
+}
+
+/// The Performance chapter's benchmark section (Markdown, included by
+/// `performance.md`) and one chart a suite, from the committed
+/// `docs/data/bench-SUITE.csv` files that `cargo xtask bench` writes
+/// (columns `group,benchmark,mean_ns,low_ns,high_ns,elements,best_ns,ratio`).
+fn bench_section(data: &Path) -> Result<(String, Vec<(String, String)>)> {
+    let files: Vec<PathBuf> = sorted(data, "csv")
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| stem(p).starts_with("bench-") && stem(p) != "bench-runs")
+        .collect();
+    if files.is_empty() {
+        return Ok(("No benchmark results are committed yet: `cargo xtask bench` writes them to `docs/data/`.\n".into(), Vec::new()));
+    }
+    let mut md = String::new();
+    let mut charts = Vec::new();
+    for path in files {
+        let suite = stem(&path).trim_start_matches("bench-").to_string();
+        let text = std::fs::read_to_string(&path)?;
+        let mut bars = Vec::new();
+        md += &format!("### {suite}\n\nFrom [`docs/data/bench-{suite}.csv`](../../docs/data/bench-{suite}.csv), written by `cargo xtask bench {suite}`:\n\n");
+        md += "| group | benchmark | mean | ratio |\n|---|---|---:|---:|\n";
+        for line in text.lines().skip(1) {
+            let cells: Vec<&str> = line.split(',').collect();
+            let (Some(group), Some(bench), Some(mean)) = (cells.first(), cells.get(1), cells.get(2).and_then(|m| m.parse::<f64>().ok())) else {
+                continue;
+            };
+            let ratio = cells.get(7).copied().unwrap_or("");
+            md += &format!("| {group} | {bench} | {} | {ratio} |\n", nanos(mean));
+            bars.push(crate::charts::Bar { label: format!("{group}/{bench}"), value: mean.round() as u64 });
+        }
+        let name = format!("bench-{suite}.svg");
+        md += &format!("\n![{suite} benchmarks, mean time](generated/perf/{name})\n\n");
+        charts.push((name, crate::charts::bars(&format!("Benchmarks: {suite}"), "mean time, ns", &bars)));
+    }
+    Ok((md, charts))
+}
+
+fn nanos(ns: f64) -> String {
+    match ns {
+        t if t < 1e3 => format!("{t:.1} ns"),
+        t if t < 1e6 => format!("{:.2} µs", t / 1e3),
+        t if t < 1e9 => format!("{:.2} ms", t / 1e6),
+        t => format!("{:.2} s", t / 1e9),
+    }
 }
 
 /// `MODULE/ENTRY` and instructions processed, from `modc check -v` output
@@ -99,7 +151,7 @@ pub fn check() -> std::result::Result<String, String> {
     let stale: Vec<String> = files
         .iter()
         .filter(|(path, text)| std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()))
-        .map(|(path, _)| format!("error: {} is not what modc prints now", super::display(path)))
+        .map(|(path, _)| format!("error: {} is not what the tools print now", super::display(path)))
         .collect();
     if stale.is_empty() {
         Ok(format!("{} files", files.len()))
@@ -174,6 +226,23 @@ fn stem(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bench_section_makes_a_table_and_a_chart_per_suite() {
+        let dir = std::env::temp_dir().join(format!("warden-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (md, charts) = bench_section(&dir).unwrap();
+        assert!(md.contains("No benchmark results"), "{md}");
+        assert!(charts.is_empty());
+        std::fs::write(dir.join("bench-jit.csv"), "group,benchmark,mean_ns,low_ns,high_ns,elements,best_ns,ratio\nsum,jit,1500.0,1400.0,1600.0,,,1.000\nsum,interp,45000.0,44000.0,46000.0,,,30.000\n").unwrap();
+        std::fs::write(dir.join("bench-runs.csv"), "suite,when\njit,now\n").unwrap();
+        let (md, charts) = bench_section(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(md.contains("| sum | interp | 45.00 µs | 30.000 |"), "{md}");
+        assert_eq!(charts.len(), 1);
+        assert_eq!(charts[0].0, "bench-jit.svg");
+        assert_eq!(charts[0].1.matches("<rect").count(), 2);
+    }
 
     #[test]
     fn cost_rows_read_modc_check_verbose_output() {
