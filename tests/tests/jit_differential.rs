@@ -4,7 +4,7 @@
 //! context and every map must end up identical.
 //!
 //! `WARDEN_JIT_DIFF_PROGRAMS` sets the number of generated programs
-//! (default 5,000, a few seconds; 100,000 make a long campaign);
+//! (default 3,000, a few seconds of CPU; 100,000 make a long campaign);
 //! `WARDEN_FUZZ_SEED` the first seed (default 1). A failure names the seed.
 
 use verifier::{listing, verify};
@@ -13,7 +13,7 @@ use warden_tests::jitdiff::{run_jit, run_vm, unmodelled_helper, Inputs};
 
 #[test]
 fn jit_agrees_with_the_interpreter_on_fuzzed_programs() {
-    let count: u64 = std::env::var("WARDEN_JIT_DIFF_PROGRAMS").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000);
+    let count: u64 = std::env::var("WARDEN_JIT_DIFF_PROGRAMS").ok().and_then(|v| v.parse().ok()).unwrap_or(3_000);
     let first: u64 = std::env::var("WARDEN_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     let profile = profile();
     let (mut accepted, mut runs, mut vm_violations, mut mismatches) = (0u64, 0u64, 0u64, Vec::new());
