@@ -11,7 +11,9 @@
 //! * [`driver`]: the whole pipeline, the image, and verification with the
 //!   kernel's own profile ([`lkm::profile_for`]), mapping a rejection back
 //!   to the source;
-//! * [`listing`]: `modc disasm`'s assembly listing with source lines.
+//! * [`listing`]: `modc disasm`'s assembly listing with source lines;
+//! * [`native`]: `modc disasm --native`, the JIT's x86 code interleaved
+//!   with the bytecode and the source lines.
 //!
 //! The command-line tool is `src/main.rs`; the language is described in
 //! `docs/language.md`.
@@ -29,5 +31,6 @@ pub mod driver;
 pub mod lexer;
 pub mod listing;
 pub mod load;
+pub mod native;
 pub mod parser;
 pub mod tir;

@@ -40,7 +40,16 @@ enum Command {
         log: Option<PathBuf>,
     },
     /// Disassemble an image (or a `.wm` module), with source lines interleaved.
-    Disasm { file: PathBuf },
+    Disasm {
+        file: PathBuf,
+        /// Show the x86-64 code the kernel's JIT makes of each program,
+        /// interleaved with the bytecode and source (fixed stand-in addresses).
+        #[arg(long)]
+        native: bool,
+        /// With `--native`: no constant blinding (plain immediates; the kernel always blinds).
+        #[arg(long, requires = "native")]
+        no_blind: bool,
+    },
     /// Assemble textual assembly into a misc-class image.
     Asm {
         file: PathBuf,
@@ -93,7 +102,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build { file, output, no_verify } => build(&file, output, no_verify),
         Command::Check { file, verbose, log } => check(&file, verbose, log.as_deref()),
-        Command::Disasm { file } => disasm(&file),
+        Command::Disasm { file, native, no_blind } => disasm(&file, native, !no_blind),
         Command::Asm { file, output, name, entry } => asm(&file, output, name, &entry),
         Command::Verify { raw, ctx_size, pre, verbose } => verify_raw(&raw, ctx_size, &pre, verbose),
         Command::Load { file, socket } => load(&file, socket.as_deref()),
@@ -200,7 +209,7 @@ fn check(file: &Path, verbose: bool, log: Option<&Path>) -> Result<(), String> {
     verify_compiled(&c, &source, &file.display().to_string(), verbose)
 }
 
-fn disasm(file: &Path) -> Result<(), String> {
+fn disasm(file: &Path, native: bool, blind: bool) -> Result<(), String> {
     let (image, source, names) = if file.extension().is_some_and(|e| e == "wm") {
         let (c, source) = compile_file(file)?;
         let names: Vec<(usize, usize, String)> = c
@@ -215,6 +224,10 @@ fn disasm(file: &Path) -> Result<(), String> {
         let source = image.lines.as_ref().and_then(|l| std::fs::read_to_string(&l.source).ok());
         (image, source, Vec::new())
     };
+    if native {
+        print!("{}", modc::native::native_listing(&image, source.as_deref(), blind)?);
+        return Ok(());
+    }
     print!("{}", modc::listing::listing_with_names(&image, source.as_deref(), &names));
     Ok(())
 }
