@@ -7,6 +7,8 @@
 //! | `cargo xtask boot-time [-n 5]` | [`boot_time`] |
 //! | `cargo xtask book [--serve]` | [`book`] |
 //! | `cargo xtask grade LAB [--solution]` | [`grade`] |
+//! | `cargo xtask fuzz [--programs N] [--images N] [--seed S]` | [`fuzz`] |
+//! | `cargo xtask bench [verifier\|jit\|modc\|all]` | [`bench`] |
 //!
 //! Shared pieces: [`kernel`] builds the kernel (and is where the initrd
 //! build goes), [`qemu`] finds QEMU and builds its command line.
@@ -15,10 +17,12 @@
 //! a `run` function, plus one variant in [`Command`]. A new test stage is a
 //! function returning [`test::StageResult`], listed in `test::stages`.
 
+mod bench;
 mod book;
 mod boot_time;
 mod bogus;
 mod charts;
+mod fuzz;
 mod grade;
 mod host;
 mod initrd;
@@ -54,6 +58,10 @@ enum Command {
     Book(book::BookArgs),
     /// Grade a course lab: boot Warden with your module and run the lab's checks
     Grade(grade::GradeArgs),
+    /// Run the long fuzz campaigns (verifier, JIT, images, modc) in release builds
+    Fuzz(fuzz::FuzzArgs),
+    /// Run the criterion benchmarks and write their results to docs/data/
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +72,8 @@ fn main() -> ExitCode {
         Command::BootTime(args) => boot_time::run(&args),
         Command::Book(args) => book::run(&args),
         Command::Grade(args) => grade::run(&args),
+        Command::Fuzz(args) => fuzz::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(code) => code,

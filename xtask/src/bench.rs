@@ -1,0 +1,391 @@
+//! `cargo xtask bench [verifier|jit|modc|all]`: runs the criterion
+//! benchmarks and collects their results into the committed data files
+//! that docs/performance.md and the book's charts are drawn from.
+//!
+//! 1. [`Suite`] names each crate's benchmark (`cargo bench -p CRATE
+//!    --bench NAME`) and the file its results go to, `docs/data/bench-SUITE.csv`.
+//! 2. After the run, [`collect`] reads every result criterion wrote during
+//!    it (`target/criterion/**/new/{benchmark,estimates}.json` newer than
+//!    the start of the run, so older results of other suites are left out).
+//! 3. The JIT benchmark also prints a table of CPU times, best of
+//!    interleaved rounds (`target/criterion/warden-jit-table.md`);
+//!    [`best_times`] reads it, and ratios use those times where present.
+//! 4. [`to_csv`] writes one row per benchmark; `docs/data/bench-runs.csv`
+//!    keeps when each suite last ran, under what load, with which options.
+//!
+//! The CSV format is described in docs/performance.md ("Data files").
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use clap::Args;
+
+use crate::{Result, XtaskError, kernel};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Which benchmarks to run
+    #[arg(default_value = "all", value_parser = ["verifier", "jit", "modc", "all"])]
+    suite: String,
+    /// Options for criterion, after `--` (e.g. `-- --quick`, or `-- --warm-up-time 0.2 --measurement-time 0.5`)
+    #[arg(last = true)]
+    criterion_args: Vec<String>,
+}
+
+/// One crate's criterion benchmark.
+struct Suite {
+    name: &'static str,
+    package: &'static str,
+    bench: &'static str,
+    /// The benchmark of each group the others are compared with.
+    baseline: Option<&'static str>,
+}
+
+const SUITES: [Suite; 3] = [
+    Suite { name: "verifier", package: "verifier", bench: "verify", baseline: None },
+    Suite { name: "jit", package: "jit", bench: "jit", baseline: Some("jit") },
+    Suite { name: "modc", package: "modc", bench: "compile", baseline: None },
+];
+
+/// The JIT benchmark's table of best CPU times, in the criterion directory.
+const JIT_TABLE: &str = "warden-jit-table.md";
+
+/// One benchmark's result: a row of the data file.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    group: String,
+    benchmark: String,
+    /// Criterion's estimate of the time per iteration (the one it prints)
+    /// and its 95% confidence interval, in nanoseconds.
+    time_ns: f64,
+    low_ns: f64,
+    high_ns: f64,
+    /// Elements processed per iteration, when the benchmark declares a throughput.
+    elements: Option<u64>,
+    /// Best CPU time of interleaved rounds, when the benchmark reports one.
+    best_ns: Option<f64>,
+    /// Time relative to the group's baseline benchmark.
+    ratio: Option<f64>,
+}
+
+pub fn run(args: &BenchArgs) -> Result<ExitCode> {
+    let criterion_dir = kernel::target_dir().join("criterion");
+    for suite in SUITES.iter().filter(|s| args.suite == "all" || args.suite == s.name) {
+        println!("\n==== bench {} ====", suite.name);
+        let load_before = load_average();
+        let started = SystemTime::now();
+        let status = kernel::cargo()
+            .args(["bench", "--package", suite.package, "--bench", suite.bench, "--"])
+            .args(&args.criterion_args)
+            .status()
+            .map_err(|e| XtaskError::new(format!("cannot run cargo bench: {e}")))?;
+        if !status.success() {
+            return Err(XtaskError::new(format!("the `{}` benchmark failed (see its output above)", suite.name)));
+        }
+        let best = if suite.name == "jit" { best_times(&criterion_dir, started) } else { BTreeMap::new() };
+        let rows = collect(&criterion_dir, started, suite.baseline, &best)?;
+        if rows.is_empty() {
+            return Err(XtaskError::new(format!("the `{}` benchmark wrote no results to {}", suite.name, criterion_dir.display()))
+                .with_help("criterion's `--test` and `--list` modes measure nothing; run without them"));
+        }
+        let path = data_dir().join(format!("bench-{}.csv", suite.name));
+        write(&path, &to_csv(&rows))?;
+        let run = format!("{},{},{},{},{}", suite.name, utc_now(), load_before, load_average(), args.criterion_args.join(" "));
+        record_run(suite.name, &run)?;
+        println!("{}", summary(&rows));
+        println!("wrote {} ({} benchmarks)", crate::book::display(&path), rows.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `docs/data/`.
+fn data_dir() -> PathBuf {
+    kernel::root().join("docs/data")
+}
+
+/// The results criterion wrote under `dir` since `since`, sorted by group
+/// and benchmark, with ratios against `baseline` in each group.
+fn collect(dir: &Path, since: SystemTime, baseline: Option<&str>, best: &BTreeMap<(String, String), f64>) -> Result<Vec<Row>> {
+    let mut found = Vec::new();
+    crate::book::walk(dir, &mut |path| {
+        if path.ends_with("new/estimates.json")
+            && std::fs::metadata(path).and_then(|m| m.modified()).is_ok_and(|t| t >= since)
+        {
+            found.push(path.to_path_buf());
+        }
+    });
+    let mut rows = Vec::new();
+    for estimates in found {
+        let benchmark = estimates.with_file_name("benchmark.json");
+        let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| XtaskError::new(format!("cannot read {}: {e}", p.display())));
+        let mut row = parse_result(&read(&benchmark)?, &read(&estimates)?)
+            .map_err(|why| XtaskError::new(format!("{}: {why}", estimates.display())))?;
+        row.best_ns = best.get(&(row.group.clone(), row.benchmark.clone())).copied();
+        rows.push(row);
+    }
+    rows.sort_by(|a, b| (&a.group, &a.benchmark).cmp(&(&b.group, &b.benchmark)));
+    if let Some(baseline) = baseline {
+        add_ratios(&mut rows, baseline);
+    }
+    Ok(rows)
+}
+
+/// A row from criterion's `benchmark.json` (names, throughput) and
+/// `estimates.json`: the estimate criterion prints, the slope of time over
+/// iterations when it sampled linearly, else the mean. A benchmark named
+/// `a/b` outside any group (`c.bench_function("a/b", ..)`) becomes group
+/// `a`, benchmark `b`.
+fn parse_result(benchmark: &str, estimates: &str) -> std::result::Result<Row, String> {
+    let b: serde_json::Value = serde_json::from_str(benchmark).map_err(|e| format!("benchmark.json: {e}"))?;
+    let e: serde_json::Value = serde_json::from_str(estimates).map_err(|e| format!("estimates.json: {e}"))?;
+    let group_id = b["group_id"].as_str().ok_or("benchmark.json has no group_id")?;
+    let function = [&b["function_id"], &b["value_str"]].iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join("/");
+    let (group, benchmark) = match group_id.split_once('/') {
+        Some((g, rest)) if function.is_empty() => (g.to_string(), rest.to_string()),
+        _ => (group_id.to_string(), function),
+    };
+    let estimate = if e["slope"].is_object() { &e["slope"] } else { &e["mean"] };
+    let number = |v: &serde_json::Value, what: &str| v.as_f64().ok_or(format!("estimates.json has no {what}"));
+    Ok(Row {
+        group,
+        benchmark,
+        time_ns: number(&estimate["point_estimate"], "mean or slope")?,
+        low_ns: number(&estimate["confidence_interval"]["lower_bound"], "lower bound")?,
+        high_ns: number(&estimate["confidence_interval"]["upper_bound"], "upper bound")?,
+        elements: b["throughput"]["Elements"].as_u64(),
+        best_ns: None,
+        ratio: None,
+    })
+}
+
+/// Each row's time over the time of its group's `baseline` row: best times
+/// where both have one, criterion's estimates otherwise.
+fn add_ratios(rows: &mut [Row], baseline: &str) {
+    let bases: BTreeMap<String, Row> =
+        rows.iter().filter(|r| r.benchmark == baseline).map(|r| (r.group.clone(), r.clone())).collect();
+    for row in rows.iter_mut() {
+        let Some(base) = bases.get(&row.group) else { continue };
+        row.ratio = Some(match (row.best_ns, base.best_ns) {
+            (Some(t), Some(b)) if b > 0.0 => t / b,
+            _ => row.time_ns / base.time_ns,
+        });
+    }
+}
+
+/// The JIT benchmark's best times, `(program, engine) -> ns`, if its table
+/// was written during this run.
+fn best_times(dir: &Path, since: SystemTime) -> BTreeMap<(String, String), f64> {
+    let path = dir.join(JIT_TABLE);
+    let fresh = std::fs::metadata(&path).and_then(|m| m.modified()).is_ok_and(|t| t >= since);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if fresh => parse_best_table(&text),
+        _ => {
+            println!("note: no {JIT_TABLE} from this run; ratios use criterion's estimates");
+            BTreeMap::new()
+        }
+    }
+}
+
+/// Reads the first Markdown table of `text` whose header starts with
+/// `| program |`: one row per program, one column per engine, µs.
+fn parse_best_table(text: &str) -> BTreeMap<(String, String), f64> {
+    let cells = |line: &str| -> Vec<String> { line.trim().trim_matches('|').split('|').map(|c| c.trim().to_string()).collect() };
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines().skip_while(|l| !l.trim_start().starts_with("| program |"));
+    let Some(header) = lines.next() else { return out };
+    let engines = cells(header);
+    for line in lines.skip(1).take_while(|l| l.trim_start().starts_with('|')) {
+        let row = cells(line);
+        for (engine, cell) in engines.iter().zip(&row).skip(1) {
+            if let Ok(us) = cell.parse::<f64>() {
+                out.insert((row[0].clone(), engine.clone()), us * 1000.0);
+            }
+        }
+    }
+    out
+}
+
+/// The data file: a header, then one line per row; empty cells where a
+/// benchmark has no such figure.
+fn to_csv(rows: &[Row]) -> String {
+    let mut s = String::from("group,benchmark,time_ns,low_ns,high_ns,elements,best_ns,ratio\n");
+    let opt = |v: Option<f64>, digits: usize| v.map_or(String::new(), |v| format!("{v:.digits$}"));
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{},{},{:.1},{:.1},{:.1},{},{},{}",
+            r.group,
+            r.benchmark,
+            r.time_ns,
+            r.low_ns,
+            r.high_ns,
+            r.elements.map_or(String::new(), |n| n.to_string()),
+            opt(r.best_ns, 1),
+            opt(r.ratio, 3)
+        );
+    }
+    s
+}
+
+/// A readable table of the rows, for the terminal.
+fn summary(rows: &[Row]) -> String {
+    let mut s = format!("{:<26} {:<24} {:>14} {:>12} {:>8}\n", "group", "benchmark", "time", "elements/s", "ratio");
+    for r in rows {
+        let per_second = r.elements.map_or(String::new(), |n| format!("{:.2} M", n as f64 / r.time_ns * 1e3));
+        let ratio = r.ratio.map_or(String::new(), |x| format!("{x:.2}"));
+        let _ = writeln!(s, "{:<26} {:<24} {:>14} {per_second:>12} {ratio:>8}", r.group, r.benchmark, time(r.time_ns));
+    }
+    s
+}
+
+fn time(ns: f64) -> String {
+    match ns {
+        t if t < 1e3 => format!("{t:.1} ns"),
+        t if t < 1e6 => format!("{:.2} µs", t / 1e3),
+        t if t < 1e9 => format!("{:.2} ms", t / 1e6),
+        t => format!("{:.2} s", t / 1e9),
+    }
+}
+
+/// Replaces the suite's line of `docs/data/bench-runs.csv`.
+fn record_run(suite: &str, line: &str) -> Result<()> {
+    let path = data_dir().join("bench-runs.csv");
+    let header = "suite,finished_utc,load_before,load_after,criterion_args";
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut lines: Vec<&str> =
+        old.lines().skip(1).filter(|l| l.split(',').next() != Some(suite) && !l.is_empty()).collect();
+    lines.push(line);
+    lines.sort();
+    write(&path, &format!("{header}\n{}\n", lines.join("\n")))
+}
+
+/// The one-minute load average (`/proc/loadavg`), or `?`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The current time as `YYYY-MM-DDTHH:MMZ`.
+fn utc_now() -> String {
+    let secs = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}Z", secs % 86_400 / 3600, secs % 3600 / 60)
+}
+
+/// The date of a day counted from 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text).map_err(|e| XtaskError::new(format!("cannot write {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ESTIMATES: &str = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":23688.8,"upper_bound":23903.8},"point_estimate":23801.5,"standard_error":54.9},"median":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":2.0},"point_estimate":1.5,"standard_error":0.1}}"#;
+
+    fn benchmark_json(group: &str, function: Option<&str>, elements: Option<u64>) -> String {
+        let function = function.map_or("null".into(), |f| format!("\"{f}\""));
+        let throughput = elements.map_or("null".into(), |n| format!("{{\"Elements\":{n}}}"));
+        format!(r#"{{"group_id":"{group}","function_id":{function},"value_str":null,"throughput":{throughput},"full_id":"x","directory_name":"x","title":"x"}}"#)
+    }
+
+    fn estimates(mean: f64) -> String {
+        ESTIMATES.replace("23801.5", &mean.to_string())
+    }
+
+    #[test]
+    fn reads_criterions_files() {
+        let row = parse_result(&benchmark_json("verify", Some("straight_line_4096"), Some(4096)), ESTIMATES).unwrap();
+        assert_eq!(
+            row,
+            Row {
+                group: "verify".into(),
+                benchmark: "straight_line_4096".into(),
+                time_ns: 23801.5,
+                low_ns: 23688.8,
+                high_ns: 23903.8,
+                elements: Some(4096),
+                best_ns: None,
+                ratio: None,
+            }
+        );
+        let ungrouped = parse_result(&benchmark_json("compile/generated-2000-lines", None, None), ESTIMATES).unwrap();
+        assert_eq!((ungrouped.group.as_str(), ungrouped.benchmark.as_str()), ("compile", "generated-2000-lines"));
+        let sloped = ESTIMATES.replacen('{', r#"{"slope":{"confidence_interval":{"lower_bound":9.0,"upper_bound":11.0},"point_estimate":10.0},"#, 1);
+        let row = parse_result(&benchmark_json("g", Some("f"), None), &sloped).unwrap();
+        assert_eq!((row.time_ns, row.low_ns, row.high_ns), (10.0, 9.0, 11.0));
+        assert!(parse_result("{}", ESTIMATES).unwrap_err().contains("group_id"));
+        assert!(parse_result(&benchmark_json("g", Some("f"), None), "{\"median\":{}}").unwrap_err().contains("mean"));
+    }
+
+    #[test]
+    fn collects_this_runs_results_with_ratios_to_the_baseline() {
+        let dir = std::env::temp_dir().join(format!("warden-bench-collect-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let put = |sub: &str, benchmark: String, estimates: String| {
+            let d = dir.join(sub).join("new");
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("benchmark.json"), benchmark).unwrap();
+            std::fs::write(d.join("estimates.json"), estimates).unwrap();
+        };
+        put("stale/old", benchmark_json("stale", Some("old"), None), estimates(1.0));
+        let since = SystemTime::now() + std::time::Duration::from_millis(1);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        put("sum/vm", benchmark_json("sum", Some("vm"), None), estimates(600.0));
+        put("sum/jit", benchmark_json("sum", Some("jit"), None), estimates(20.0));
+        put("sum/native", benchmark_json("sum", Some("native"), None), estimates(10.0));
+        put("compile/insns_4096", benchmark_json("compile", Some("insns_4096"), Some(4096)), estimates(1e5));
+        let best: BTreeMap<_, _> = [(("sum".to_string(), "jit".to_string()), 5.0), (("sum".into(), "vm".into()), 100.0)].into();
+        let rows = collect(&dir, since, Some("jit"), &best).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let got: Vec<(&str, &str, Option<f64>)> = rows.iter().map(|r| (r.group.as_str(), r.benchmark.as_str(), r.ratio)).collect();
+        assert_eq!(
+            got,
+            [("compile", "insns_4096", None), ("sum", "jit", Some(1.0)), ("sum", "native", Some(0.5)), ("sum", "vm", Some(20.0))]
+        );
+        let csv = to_csv(&rows);
+        assert_eq!(csv.lines().next(), Some("group,benchmark,time_ns,low_ns,high_ns,elements,best_ns,ratio"));
+        assert!(csv.contains("\ncompile,insns_4096,100000.0,23688.8,23903.8,4096,,\n"), "{csv}");
+        assert!(csv.contains("\nsum,vm,600.0,23688.8,23903.8,,100.0,20.000\n"), "{csv}");
+    }
+
+    #[test]
+    fn reads_the_jit_benchmarks_table_of_best_times() {
+        let table = "CPU time per run in µs (best of 25 interleaved rounds):\n\n\
+                     | program | jit | vm | rbpf_jit |\n|---|---:|---:|---:|\n\
+                     | loop_sum | 3.390 | 210.846 | — |\n| log2_search | 0.125 | 15.613 | 0.151 |\n\n\
+                     | ratio (geometric mean) | value | programs | goal |\n|---|---:|---:|---|\n| vm / jit | 61.96 | 11 | ≥ 20 |\n";
+        let best = parse_best_table(table);
+        assert_eq!(best.len(), 5);
+        assert_eq!(best[&("loop_sum".to_string(), "vm".to_string())], 210_846.0);
+        assert!((best[&("log2_search".to_string(), "rbpf_jit".to_string())] - 151.0).abs() < 1e-9);
+        assert!(!best.contains_key(&("loop_sum".to_string(), "rbpf_jit".to_string())));
+    }
+
+    #[test]
+    fn dates_from_unix_days() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_418), (2025, 11, 26));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}
