@@ -42,16 +42,16 @@ struct Suite {
     bench: &'static str,
     /// The benchmark of each group the others are compared with.
     baseline: Option<&'static str>,
+    /// A table of best times the benchmark writes into the criterion
+    /// directory ([`parse_best_table`]).
+    best_table: Option<&'static str>,
 }
 
 const SUITES: [Suite; 3] = [
-    Suite { name: "verifier", package: "verifier", bench: "verify", baseline: None },
-    Suite { name: "jit", package: "jit", bench: "jit", baseline: Some("jit") },
-    Suite { name: "modc", package: "modc", bench: "compile", baseline: None },
+    Suite { name: "verifier", package: "verifier", bench: "verify", baseline: None, best_table: None },
+    Suite { name: "jit", package: "jit", bench: "jit", baseline: Some("jit"), best_table: Some("warden-jit-table.md") },
+    Suite { name: "modc", package: "modc", bench: "compile", baseline: None, best_table: None },
 ];
-
-/// The JIT benchmark's table of best CPU times, in the criterion directory.
-const JIT_TABLE: &str = "warden-jit-table.md";
 
 /// One benchmark's result: a row of the data file.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,7 +85,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         if !status.success() {
             return Err(XtaskError::new(format!("the `{}` benchmark failed (see its output above)", suite.name)));
         }
-        let best = if suite.name == "jit" { best_times(&criterion_dir, started) } else { BTreeMap::new() };
+        let best = suite.best_table.map_or_else(BTreeMap::new, |table| best_times(&criterion_dir.join(table), started));
         let rows = collect(&criterion_dir, started, suite.baseline, &best)?;
         if rows.is_empty() {
             return Err(XtaskError::new(format!("the `{}` benchmark wrote no results to {}", suite.name, criterion_dir.display()))
@@ -93,7 +93,8 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         }
         let path = data_dir().join(format!("bench-{}.csv", suite.name));
         write(&path, &to_csv(&rows))?;
-        let run = format!("{},{},{},{},{}", suite.name, utc_now(), load_before, load_average(), args.criterion_args.join(" "));
+        let options = args.criterion_args.join(" ").replace(',', ";");
+        let run = format!("{},{},{},{},{options}", suite.name, utc_now(), load_before, load_average());
         record_run(suite.name, &run)?;
         println!("{}", summary(&rows));
         println!("wrote {} ({} benchmarks)", crate::book::display(&path), rows.len());
@@ -175,15 +176,14 @@ fn add_ratios(rows: &mut [Row], baseline: &str) {
     }
 }
 
-/// The JIT benchmark's best times, `(program, engine) -> ns`, if its table
-/// was written during this run.
-fn best_times(dir: &Path, since: SystemTime) -> BTreeMap<(String, String), f64> {
-    let path = dir.join(JIT_TABLE);
-    let fresh = std::fs::metadata(&path).and_then(|m| m.modified()).is_ok_and(|t| t >= since);
-    match std::fs::read_to_string(&path) {
+/// The best times of the table at `path`, `(program, engine) -> ns`, if
+/// it was written during this run.
+fn best_times(path: &Path, since: SystemTime) -> BTreeMap<(String, String), f64> {
+    let fresh = std::fs::metadata(path).and_then(|m| m.modified()).is_ok_and(|t| t >= since);
+    match std::fs::read_to_string(path) {
         Ok(text) if fresh => parse_best_table(&text),
         _ => {
-            println!("note: no {JIT_TABLE} from this run; ratios use criterion's estimates");
+            println!("note: no {} from this run; ratios use criterion's estimates", path.display());
             BTreeMap::new()
         }
     }
