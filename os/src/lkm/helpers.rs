@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use abi::Errno;
 use lkm::helpers as ids;
 
-use super::module::Module;
+use super::module::{ModMap, Module};
 use super::ports;
 use super::run::{self, Invocation};
 use crate::arch;
@@ -195,12 +195,11 @@ extern "C" fn random_u32(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
 }
 
 /// The map behind reference `map` and the key at `key`, both checked.
-fn map_and_key<'a>(inv: &'a Invocation, map: u64, key: u64) -> Option<(&'a mut vm::Map, &'a [u8])> {
+fn map_and_key(inv: &Invocation, map: u64, key: u64) -> Option<(&ModMap, &[u8])> {
     let m = module(inv).map_at(map)?;
-    // SAFETY: inside a run: runs are exclusive.
-    let m = unsafe { m.get() };
-    let key = bytes(inv, key, m.key_size() as u64)?;
-    Some((m, key))
+    // SAFETY: inside a run: runs are exclusive; only the key size is read.
+    let key_size = unsafe { m.get() }.key_size();
+    Some((m, bytes(inv, key, key_size as u64)?))
 }
 
 extern "C" fn map_lookup(map: u64, key: u64, _: u64, _: u64, _: u64) -> u64 {
@@ -210,6 +209,8 @@ extern "C" fn map_lookup(map: u64, key: u64, _: u64, _: u64, _: u64) -> u64 {
         refuse(inv, "map_lookup", Errno::EFAULT);
         return 0;
     };
+    // SAFETY: inside a run: runs are exclusive.
+    let m = unsafe { m.get() };
     match m.lookup(key) {
         Some(slot) => m.value(slot).as_ptr() as u64,
         None => 0,
@@ -220,6 +221,8 @@ extern "C" fn map_update(map: u64, key: u64, value: u64, flags: u64, _: u64) -> 
     let inv = run::current();
     let Some(inv) = inv else { return refuse(None, "map_update", Errno::EFAULT) };
     let Some((m, key)) = map_and_key(inv, map, key) else { return refuse(Some(inv), "map_update", Errno::EFAULT) };
+    // SAFETY: inside a run: runs are exclusive.
+    let m = unsafe { m.get() };
     let Some(value) = bytes(inv, value, m.value_size() as u64) else {
         return refuse(Some(inv), "map_update", Errno::EFAULT);
     };
@@ -242,6 +245,8 @@ extern "C" fn map_delete(map: u64, key: u64, _: u64, _: u64, _: u64) -> u64 {
     let Some((m, key)) = inv.and_then(|i| map_and_key(i, map, key)) else {
         return refuse(inv, "map_delete", Errno::EFAULT);
     };
+    // SAFETY: inside a run: runs are exclusive.
+    let m = unsafe { m.get() };
     match m.delete(key) {
         Ok(()) => 0,
         Err(e) => e.errno() as u64,
@@ -249,6 +254,7 @@ extern "C" fn map_delete(map: u64, key: u64, _: u64, _: u64, _: u64) -> u64 {
 }
 
 /// The run's output buffer.
+#[allow(clippy::mut_from_ref)] // the buffer is lent to the run through a raw pointer
 fn output(inv: &Invocation) -> Option<&mut alloc::vec::Vec<u8>> {
     // SAFETY: `out` is null or points at the buffer the caller of `run`
     // lent for the run, which nothing else touches during it.

@@ -141,7 +141,7 @@ pub struct Module {
 }
 
 impl Module {
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, clippy::vec_box)]
     pub(super) fn new(
         id: usize,
         name: String,
