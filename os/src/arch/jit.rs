@@ -249,3 +249,14 @@ pub fn stack_pointer() -> u64 {
     unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags)) };
     rsp
 }
+
+/// Runs `f` as if module code were running (tests of the never-nested rule).
+#[cfg(feature = "ktest")]
+pub fn as_if_running<R>(f: impl FnOnce() -> R) -> R {
+    super::without_interrupts(|| {
+        let was = ACTIVE.swap(true, Ordering::AcqRel);
+        let r = f();
+        ACTIVE.store(was, Ordering::Release);
+        r
+    })
+}

@@ -349,3 +349,19 @@ fn reservations_follow_the_classic_rules() -> TestResult {
     Ok(())
 }
 kernel_test!(reservations_follow_the_classic_rules);
+
+fn runs_never_nest_a_hook_inside_one_is_skipped_and_counted() -> TestResult {
+    setup()?;
+    let module = load("syscount")?;
+    let before = super::run::skipped_total();
+    let mut ctx = lkm::ctx::SyscallCtx::default();
+    let outcome = crate::arch::jit::as_if_running(|| super::run::run(&module, "call", &mut ctx, None));
+    ensure_eq!(outcome, super::run::Outcome::Skipped);
+    ensure_eq!(super::run::skipped_total(), before + 1);
+    ensure_eq!(module.skipped.load(core::sync::atomic::Ordering::Relaxed), 1);
+    ensure_eq!(module.runs.load(core::sync::atomic::Ordering::Relaxed), 0);
+    // Outside a run it runs.
+    ensure!(matches!(super::run::run(&module, "call", &mut ctx, None), super::run::Outcome::Done(_)), "no run");
+    unload_named(module)
+}
+kernel_test!(runs_never_nest_a_hook_inside_one_is_skipped_and_counted);
