@@ -232,16 +232,20 @@ pub fn guarded_resume(_fault: &Fault) -> Option<Resume> {
     Some(Resume { rip: guarded_landing as *const () as u64, rsp: GUARD_RSP.load(Ordering::Acquire) })
 }
 
+/// What [`guarded_call_raw`] returns: the callee's `rax`, and whether the
+/// call ended at [`guarded_landing`] instead.
 #[repr(C)]
-struct GuardedResult {
-    value: u64,
-    faulted: u64,
+pub(super) struct GuardedResult {
+    pub(super) value: u64,
+    pub(super) faulted: u64,
 }
 
-/// Calls `entry(arg)` (System V), saving the callee-saved registers and the
-/// stack pointer so that [`guarded_landing`] can unwind a faulting call.
+/// Calls `entry(arg)` (System V), saving the callee-saved registers and then
+/// the stack pointer in `*rsp_slot`, so that [`guarded_landing`] can unwind a
+/// faulting call. The stack is 16-byte aligned at the `call`, as System V
+/// requires. Used by [`call_guarded`] and by `super::jit`.
 #[unsafe(naked)]
-unsafe extern "C" fn guarded_call_raw(entry: u64, arg: u64, rsp_slot: *mut u64) -> GuardedResult {
+pub(super) unsafe extern "C" fn guarded_call_raw(entry: u64, arg: u64, rsp_slot: *mut u64) -> GuardedResult {
     naked_asm!(
         "push %rbp",
         "push %rbx",
@@ -268,9 +272,10 @@ unsafe extern "C" fn guarded_call_raw(entry: u64, arg: u64, rsp_slot: *mut u64) 
 }
 
 /// Resume point of a faulting guarded call: the stack is the one saved by
-/// `guarded_call_raw` after its pushes.
+/// `guarded_call_raw` after its pushes. Restores the callee-saved registers
+/// and returns from `guarded_call_raw` with `faulted = 1`.
 #[unsafe(naked)]
-unsafe extern "C" fn guarded_landing() {
+pub(super) unsafe extern "C" fn guarded_landing() {
     naked_asm!(
         "xor %eax, %eax",
         "mov $1, %edx",

@@ -10,10 +10,11 @@
 //! Recovery: the whole code region ([`crate::memory::code`]) is registered
 //! with [`super::fault`]. If native module code faults (only a kernel or JIT
 //! bug can make it), the exception handler asks [`resume`], which sends
-//! execution to `jit_landing` with the stack pointer `jit_call` saved.
-//! The landing first stores the general registers as they were at the
-//! fault into [`FaultRegs`], then unwinds to `jit_enter`, which returns
-//! `Err(JitFault)`.
+//! execution to `jit_landing` with the stack pointer saved by
+//! `fault::guarded_call_raw` (the same call [`super::fault::call_guarded`]
+//! makes). The landing first stores the general registers as they were at
+//! the fault into [`FaultRegs`], then unwinds through the guarded call's
+//! landing to `jit_enter`, which returns `Err(JitFault)`.
 
 use core::arch::naked_asm;
 use core::fmt;
@@ -94,7 +95,7 @@ struct SaveArea([AtomicU64; 15]);
 static SAVED_REGS: SaveArea = SaveArea([const { AtomicU64::new(0) }; 15]);
 /// Whether module code is running (a fault in the region is ours to recover).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
-/// The stack pointer `jit_call` saved after its pushes.
+/// The stack pointer `guarded_call_raw` saved after its pushes.
 static SAVED_RSP: AtomicU64 = AtomicU64::new(0);
 
 /// Registers the code region for recovery (once, at boot of the module
@@ -133,7 +134,7 @@ pub unsafe fn jit_enter(entry: u64, ctx: u64) -> Option<Result<u64, JitFault>> {
         }
         // SAFETY: upheld by the caller; `SAVED_RSP` is written before the
         // code runs, and a fault in it lands back here through `resume`.
-        let result = unsafe { jit_call(entry, ctx, SAVED_RSP.as_ptr()) };
+        let result = unsafe { fault::guarded_call_raw(entry, ctx, SAVED_RSP.as_ptr()) };
         ACTIVE.store(false, Ordering::Release);
         Some(if result.faulted == 0 {
             Ok(result.value)
@@ -171,45 +172,10 @@ fn saved_regs() -> FaultRegs {
     }
 }
 
-#[repr(C)]
-struct CallResult {
-    value: u64,
-    faulted: u64,
-}
-
-/// Calls `entry(ctx)`, saving the callee-saved registers and then the stack
-/// pointer in `*rsp_slot`, so that `jit_landing` can unwind a faulting run.
-/// The stack is 16-byte aligned at the `call`, as System V requires.
-#[unsafe(naked)]
-unsafe extern "C" fn jit_call(entry: u64, ctx: u64, rsp_slot: *mut u64) -> CallResult {
-    naked_asm!(
-        "push %rbp",
-        "push %rbx",
-        "push %r12",
-        "push %r13",
-        "push %r14",
-        "push %r15",
-        "mov %rsp, (%rdx)",
-        "sub $8, %rsp",
-        "mov %rdi, %rax",
-        "mov %rsi, %rdi",
-        "call *%rax",
-        "add $8, %rsp",
-        "xor %edx, %edx",
-        "pop %r15",
-        "pop %r14",
-        "pop %r13",
-        "pop %r12",
-        "pop %rbx",
-        "pop %rbp",
-        "ret",
-        options(att_syntax)
-    );
-}
-
 /// The recovery point: reached with every register as at the fault except
-/// `rip` and `rsp` (= the value `jit_call` saved). Saves the registers,
-/// then returns from `jit_call` with `faulted = 1`.
+/// `rip` and `rsp` (= the value `guarded_call_raw` saved). Saves the
+/// registers, then unwinds through [`fault::guarded_landing`], which returns
+/// from `guarded_call_raw` with `faulted = 1`.
 #[unsafe(naked)]
 unsafe extern "C" fn jit_landing() {
     naked_asm!(
@@ -228,16 +194,9 @@ unsafe extern "C" fn jit_landing() {
         "mov %r13, {regs}+96(%rip)",
         "mov %r14, {regs}+104(%rip)",
         "mov %r15, {regs}+112(%rip)",
-        "xor %eax, %eax",
-        "mov $1, %edx",
-        "pop %r15",
-        "pop %r14",
-        "pop %r13",
-        "pop %r12",
-        "pop %rbx",
-        "pop %rbp",
-        "ret",
+        "jmp {unwind}",
         regs = sym SAVED_REGS,
+        unwind = sym fault::guarded_landing,
         options(att_syntax)
     );
 }
