@@ -3,8 +3,9 @@
 //! `-- result`, `-- error`, `-- c`, and any other `-- NAME` kept as is.
 //!
 //! The conformance tests of the interpreter, the verifier and the JIT all
-//! read the suite through [`load_dir`] and get each file's program with
-//! [`DataFile::program`].
+//! read the suite through [`load_dir`] (or [`suite_files`]) and get each
+//! file's program with [`DataFile::program`]; [`check_suite`] runs the
+//! whole `tests/` folder one way and asserts the tally.
 
 use std::path::{Path, PathBuf};
 
@@ -148,6 +149,67 @@ pub fn load_dir(dir: &Path) -> Result<Vec<DataFile>, String> {
             parse(&name, &text)
         })
         .collect()
+}
+
+/// The `.data` files of the suite folder `sub` (`tests` or `negative`), or
+/// `None` after a printed notice naming `what` would have run when the suite
+/// is absent.
+pub fn suite_files(sub: &str, what: &str) -> Option<Vec<DataFile>> {
+    let Some(dir) = suite_dir() else {
+        println!("notice: ../shared/conformance not found; skipping {what}");
+        return None;
+    };
+    Some(load_dir(&dir.join(sub)).unwrap())
+}
+
+/// What one way of running a suite program made of it.
+pub enum Outcome {
+    Passed,
+    /// Not run, for the reason given.
+    Skipped(String),
+    /// Wrong, with one line per failure.
+    Failed(Vec<String>),
+}
+
+/// Runs every program of the suite's `tests/*.data` through `run`, which
+/// gets the file, its program and a copy of its `-- mem`. Programs using the
+/// `callx` extension (a call through a register, not RFC 9669) are skipped;
+/// a file without a program fails. Prints the tally headed `what` and the
+/// skipped files, then asserts that nothing failed and that at least
+/// `min_passed` passed.
+pub fn check_suite(
+    what: &str,
+    min_passed: usize,
+    mut run: impl FnMut(&DataFile, &Program, Vec<u8>) -> Outcome,
+) {
+    let Some(files) = suite_files("tests", &format!("the conformance suite ({what})")) else {
+        return;
+    };
+    let (mut passed, mut skipped, mut failed) = (0, Vec::new(), Vec::new());
+    for f in &files {
+        let program = match f.program() {
+            Ok(p) => p,
+            Err(ProgramError::Asm(e)) if e.contains("callx") => {
+                skipped.push(format!("{}: callx extension (call through a register)", f.name));
+                continue;
+            }
+            Err(e) => {
+                failed.push(format!("{}: no program: {e:?}", f.name));
+                continue;
+            }
+        };
+        match run(f, &program, f.mem.clone().unwrap_or_default()) {
+            Outcome::Passed => passed += 1,
+            Outcome::Skipped(why) => skipped.push(format!("{}: {why}", f.name)),
+            Outcome::Failed(lines) => failed.extend(lines.into_iter().map(|l| format!("{}: {l}", f.name))),
+        }
+    }
+    println!("conformance ({what}): {passed} passed, {} skipped, {} failed", skipped.len(), failed.len());
+    for s in &skipped {
+        println!("  skipped {s}");
+    }
+    assert!(failed.is_empty(), "failures:\n{}", failed.join("\n"));
+    assert!(passed >= min_passed, "only {passed} passed");
 }
 
 /// The helpers the suite's programs may call: helper 5 returns its first

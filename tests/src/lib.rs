@@ -6,9 +6,11 @@
 //! * [`conformance`]: reading the bpf_conformance `.data` files.
 //! * [`jitdiff`]: the JIT against the interpreter on fuzzer programs.
 //! * [`jitrun`]: verifying under the test profile and running through the JIT.
+//! * [`plugin`]: running the bpf_conformance plugin binary as the runner does.
 
 pub mod conformance;
 pub mod jitdiff;
 pub mod jitrun;
+pub mod plugin;
 pub mod cases;
 pub mod fuzz;

@@ -20,73 +20,31 @@
 //!   the result differs from `-- result` in its high bits.
 
 use vm::Config;
-use warden_tests::conformance::{ProgramError, interpret, load_dir, suite_dir};
+use warden_tests::conformance::{Outcome, ProgramError, check_suite, interpret, suite_files};
 
 #[test]
 fn conformance_suite_through_the_interpreter() {
-    let Some(dir) = suite_dir() else {
-        println!("notice: ../shared/conformance not found; skipping the conformance suite");
-        return;
-    };
-    let files = load_dir(&dir.join("tests")).unwrap();
-    let (mut passed, mut skipped, mut failed) = (0, Vec::new(), Vec::new());
-    for f in &files {
-        let program = match f.program() {
-            Ok(p) => p,
-            Err(ProgramError::Asm(e)) if e.contains("callx") => {
-                skipped.push(format!(
-                    "{}: callx extension (call through a register)",
-                    f.name
-                ));
-                continue;
-            }
-            Err(e) => {
-                failed.push(format!("{}: no program: {e:?}", f.name));
-                continue;
-            }
-        };
-        let mem = f.mem.clone().unwrap_or_default();
+    check_suite("interpreter", 300, |f, program, mem| {
         // Plain mode must compute the same as checking mode.
-        let plain = interpret(&program, &mem, Config::plain()).ok();
-        let checking = interpret(&program, &mem, Config::checking());
+        let plain = interpret(program, &mem, Config::plain()).ok();
+        let checking = interpret(program, &mem, Config::checking());
         if checking.is_ok() && plain != checking.as_ref().ok().copied() {
-            failed.push(format!(
-                "{}: plain mode gives {plain:x?}, checking mode {checking:x?}",
-                f.name
-            ));
-            continue;
+            return Outcome::Failed(vec![format!("plain mode gives {plain:x?}, checking mode {checking:x?}")]);
         }
         match (checking, f.result) {
-            (Ok(r0), Some(want)) if r0 == want => passed += 1,
-            (Ok(r0), Some(want)) => {
-                failed.push(format!("{}: r0 = {r0:#x}, expected {want:#x}", f.name))
-            }
-            (Ok(r0), None) => failed.push(format!(
-                "{}: ran (r0 = {r0:#x}) but no result is expected",
-                f.name
-            )),
-            (Err(v), _) => failed.push(format!("{}: {v}", f.name)),
+            (Ok(r0), Some(want)) if r0 == want => Outcome::Passed,
+            (Ok(r0), Some(want)) => Outcome::Failed(vec![format!("r0 = {r0:#x}, expected {want:#x}")]),
+            (Ok(r0), None) => Outcome::Failed(vec![format!("ran (r0 = {r0:#x}) but no result is expected")]),
+            (Err(v), _) => Outcome::Failed(vec![v.to_string()]),
         }
-    }
-    println!(
-        "conformance (interpreter): {passed} passed, {} skipped, {} failed",
-        skipped.len(),
-        failed.len()
-    );
-    for s in &skipped {
-        println!("  skipped {s}");
-    }
-    assert!(failed.is_empty(), "failures:\n{}", failed.join("\n"));
-    assert!(passed >= 300, "only {passed} passed");
+    });
 }
 
 #[test]
 fn negative_files_are_refused_as_their_kind_requires() {
-    let Some(dir) = suite_dir() else {
-        println!("notice: ../shared/conformance not found; skipping the negative files");
+    let Some(files) = suite_files("negative", "the negative files") else {
         return;
     };
-    let files = load_dir(&dir.join("negative")).unwrap();
     let mut counts = [0usize; 5];
     let mut wrong = Vec::new();
     for f in &files {

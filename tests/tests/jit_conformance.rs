@@ -15,74 +15,46 @@
 //! assembler-syntax files are the assembler's (see `conformance.rs`).
 
 use vm::Config;
-use warden_tests::conformance::{interpret, load_dir, suite_dir, ProgramError};
+use warden_tests::conformance::{check_suite, interpret, suite_files, Outcome, ProgramError};
 use warden_tests::jitrun::{jit_run, verify_for_memory};
 
 #[test]
 fn conformance_suite_through_verifier_and_jit() {
-    let Some(dir) = suite_dir() else {
-        println!("notice: ../shared/conformance not found; skipping the JIT conformance suite");
-        return;
-    };
-    let files = load_dir(&dir.join("tests")).unwrap();
-    let (mut passed, mut skipped, mut failed) = (0, Vec::new(), Vec::new());
-    for f in &files {
-        let program = match f.program() {
-            Ok(p) => p,
-            Err(ProgramError::Asm(e)) if e.contains("callx") => {
-                skipped.push(format!("{}: callx extension (call through a register)", f.name));
-                continue;
-            }
-            Err(e) => {
-                failed.push(format!("{}: no program: {e:?}", f.name));
-                continue;
-            }
-        };
-        let mem = f.mem.clone().unwrap_or_default();
-        let verified = match verify_for_memory(&program, mem.len()) {
+    let mut passed = 0u64;
+    check_suite("verifier + JIT", 250, |f, program, mem| {
+        let verified = match verify_for_memory(program, mem.len()) {
             Ok(v) => v,
             Err(report) => {
                 let first = report.to_string().lines().next().unwrap_or_default().to_string();
-                skipped.push(format!("{}: verifier: {first}", f.name));
-                continue;
+                return Outcome::Skipped(format!("verifier: {first}"));
             }
         };
         let Some(want) = f.result else {
-            failed.push(format!("{}: accepted but the file expects an error", f.name));
-            continue;
+            return Outcome::Failed(vec!["accepted but the file expects an error".to_string()]);
         };
-        let mut ok = true;
-        for blinding in [None, Some(0x5eed_u64 ^ passed as u64)] {
+        let mut failures = Vec::new();
+        for blinding in [None, Some(0x5eed_u64 ^ passed)] {
             let mut jit_mem = mem.clone();
             match jit_run(&verified, &mut jit_mem, blinding) {
                 Ok(r0) if r0 == want => {}
-                Ok(r0) => {
-                    failed.push(format!("{}: r0 = {r0:#x}, expected {want:#x} (blinding {blinding:?})", f.name));
-                    ok = false;
-                }
-                Err(e) => {
-                    failed.push(format!("{}: {e}", f.name));
-                    ok = false;
-                }
+                Ok(r0) => failures.push(format!("r0 = {r0:#x}, expected {want:#x} (blinding {blinding:?})")),
+                Err(e) => failures.push(e.to_string()),
             }
         }
-        passed += ok as usize;
-    }
-    println!("conformance (verifier + JIT): {passed} passed, {} skipped, {} failed", skipped.len(), failed.len());
-    for s in &skipped {
-        println!("  skipped {s}");
-    }
-    assert!(failed.is_empty(), "failures:\n{}", failed.join("\n"));
-    assert!(passed >= 250, "only {passed} passed");
+        if failures.is_empty() {
+            passed += 1;
+            Outcome::Passed
+        } else {
+            Outcome::Failed(failures)
+        }
+    });
 }
 
 #[test]
 fn negative_files_on_the_jit_path() {
-    let Some(dir) = suite_dir() else {
-        println!("notice: ../shared/conformance not found; skipping the negative files");
+    let Some(files) = suite_files("negative", "the negative files") else {
         return;
     };
-    let files = load_dir(&dir.join("negative")).unwrap();
     let mut refused_at_decode = 0;
     for f in &files {
         let name = f.name.as_str();

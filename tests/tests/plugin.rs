@@ -2,33 +2,12 @@
 //! drives it: program bytes on standard input, memory in the first
 //! argument, the plugin options in the second; r0 in hex on standard output.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use verifier::encode;
 use warden_tests::conformance::{load_dir, suite_dir};
+use warden_tests::plugin::{PluginRun, run_plugin};
 
-/// Hex bytes as the runner writes them: two spaces after each.
-fn base16(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}  ")).collect()
-}
-
-fn plugin(program: &[u8], memory: &[u8], options: &str) -> (bool, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden-bpf-plugin"))
-        .arg(base16(memory))
-        .arg(options)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{}", base16(program)).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+fn plugin(program: &[u8], memory: &[u8], options: &str) -> PluginRun {
+    run_plugin(env!("CARGO_BIN_EXE_warden-bpf-plugin"), program, memory, options)
 }
 
 #[test]
