@@ -14,25 +14,17 @@ use jit::host::CodeRegion;
 use jit::JitOptions;
 use verifier::{encode, AluOp, Cond, Endian, Imm64, Insn, Profile, Program, Reg, Size, Src, Width};
 
-struct Rng(u64);
+/// A seeded generator with the program-building choices, so failures reproduce.
+struct Rng(fastrand::Rng);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
     fn reg(&mut self) -> Reg {
-        Reg::new(self.below(10) as u8).unwrap()
+        Reg::new(self.0.u64(..10) as u8).unwrap()
     }
     fn imm(&mut self) -> i32 {
-        match self.below(5) {
-            0 => self.below(70) as i32 - 5,
-            1 => self.next() as i32,
+        match self.0.u64(..5) {
+            0 => self.0.u64(..70) as i32 - 5,
+            1 => self.0.u64(..) as i32,
             2 => i32::MIN,
             3 => 0,
             _ => -1,
@@ -52,7 +44,7 @@ const SIZES: [Size; 4] = [Size::B, Size::H, Size::W, Size::DW];
 fn generate(rng: &mut Rng) -> Program {
     let mut insns = Vec::new();
     for r in 0..10 {
-        insns.push(Insn::LoadImm64 { dst: Reg::new(r).unwrap(), imm: Imm64::Value(rng.next()) });
+        insns.push(Insn::LoadImm64 { dst: Reg::new(r).unwrap(), imm: Imm64::Value(rng.0.u64(..)) });
         insns.push(Insn::Imm64Tail);
     }
     // The stack slots the loads read are written first.
@@ -61,32 +53,32 @@ fn generate(rng: &mut Rng) -> Program {
     }
     let body = 40;
     for i in 0..body {
-        let width = if rng.below(2) == 0 { Width::W32 } else { Width::W64 };
+        let width = if rng.0.u64(..2) == 0 { Width::W32 } else { Width::W64 };
         let dst = rng.reg();
-        let src = if rng.below(2) == 0 { Src::Reg(rng.reg()) } else { Src::Imm(rng.imm()) };
-        let off = -(rng.below(64) as i16) - 1;
-        let size = SIZES[rng.below(4) as usize];
+        let src = if rng.0.u64(..2) == 0 { Src::Reg(rng.reg()) } else { Src::Imm(rng.imm()) };
+        let off = -(rng.0.u64(..64) as i16) - 1;
+        let size = SIZES[rng.0.u64(..4) as usize];
         let off = off & !(size.bytes() as i16 - 1);
-        match rng.below(12) {
+        match rng.0.u64(..12) {
             0 => insns.push(Insn::Neg { width: Width::W32, dst }),
             1 => {
-                let kind = if rng.below(2) == 0 { Endian::ToLe } else { Endian::ToBe };
-                insns.push(Insn::Endian { kind, bits: [16, 32, 64][rng.below(3) as usize], dst });
+                let kind = if rng.0.u64(..2) == 0 { Endian::ToLe } else { Endian::ToBe };
+                insns.push(Insn::Endian { kind, bits: [16, 32, 64][rng.0.u64(..3) as usize], dst });
             }
             2 | 3 => {
-                let cond = CONDS[rng.below(11) as usize];
+                let cond = CONDS[rng.0.u64(..11) as usize];
                 let unsigned = matches!(cond, Cond::Eq | Cond::Ne | Cond::Gt | Cond::Ge | Cond::Lt | Cond::Le);
                 let src = match src {
                     Src::Imm(i) if unsigned && width == Width::W64 => Src::Imm(i & i32::MAX),
                     other => other,
                 };
-                let off = rng.below((body - i) as u64 + 3) as i16;
+                let off = rng.0.u64(..(body - i) as u64 + 3) as i16;
                 insns.push(Insn::Jump { width, cond, dst, src, off });
             }
             4 => insns.push(Insn::Store { size, dst: Reg::R10, off, src }),
             5 => insns.push(Insn::Load { size, signed: false, dst, src: Reg::R10, off }),
             _ => {
-                let op = OPS[rng.below(12) as usize];
+                let op = OPS[rng.0.u64(..12) as usize];
                 let src = match (op, width, src) {
                     (AluOp::Mod, Width::W32, _) => Src::Imm(rng.imm() | 1),
                     _ => src,
@@ -115,7 +107,7 @@ fn jit_run(program: &Program, blinding: Option<u64>) -> u64 {
 
 #[test]
 fn jit_agrees_with_rbpf() {
-    let mut rng = Rng(0x0bad_5eed_1234_5678);
+    let mut rng = Rng(fastrand::Rng::with_seed(0x0bad_5eed_1234_5678));
     let programs = 5_000;
     for n in 0..programs {
         let program = generate(&mut rng);

@@ -20,18 +20,10 @@
 use verifier::{AluOp, Cond, Endian, Imm64, Insn, Program, Reg, Size, Src, Width, encode};
 use vm::{Config, NoHelpers, Value, Vm};
 
-struct Rng(u64);
+/// A seeded generator with the program-building choices, so failures reproduce.
+struct Rng(fastrand::Rng);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
     /// A register to compute with: r0 to r9, or r0 and r2 to r9 when r1
     /// holds the memory address.
     fn reg(&mut self, memory: bool) -> Reg {
@@ -40,12 +32,12 @@ impl Rng {
         } else {
             &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
         };
-        Reg::new(regs[self.below(regs.len() as u64) as usize]).unwrap()
+        Reg::new(regs[self.0.u64(..regs.len() as u64) as usize]).unwrap()
     }
     fn imm(&mut self) -> i32 {
-        match self.below(4) {
-            0 => self.below(70) as i32 - 5,
-            1 => self.next() as i32,
+        match self.0.u64(..4) {
+            0 => self.0.u64(..70) as i32 - 5,
+            1 => self.0.u64(..) as i32,
             2 => i32::MIN,
             _ => -1,
         }
@@ -88,8 +80,8 @@ const SIZES: [Size; 4] = [Size::B, Size::H, Size::W, Size::DW];
 /// A memory access of `size` bytes: r1 + 0..MEM or r10 - MEM..0.
 fn place(rng: &mut Rng, size: Size) -> (Reg, i16) {
     let n = size.bytes() as i16;
-    let off = rng.below((MEM - n + 1) as u64) as i16;
-    if rng.below(2) == 0 { (Reg::R1, off) } else { (Reg::R10, off - MEM) }
+    let off = rng.0.u64(..(MEM - n + 1) as u64) as i16;
+    if rng.0.u64(..2) == 0 { (Reg::R1, off) } else { (Reg::R10, off - MEM) }
 }
 
 fn generate(rng: &mut Rng, memory: bool) -> Program {
@@ -97,45 +89,45 @@ fn generate(rng: &mut Rng, memory: bool) -> Program {
     for r in 0..10 {
         let dst = Reg::new(r).unwrap();
         if !(memory && dst == Reg::R1) {
-            insns.push(Insn::LoadImm64 { dst, imm: Imm64::Value(rng.next()) });
+            insns.push(Insn::LoadImm64 { dst, imm: Imm64::Value(rng.0.u64(..)) });
             insns.push(Insn::Imm64Tail);
         }
     }
     let body = 40;
     for i in 0..body {
-        let width = if rng.below(2) == 0 { Width::W32 } else { Width::W64 };
+        let width = if rng.0.u64(..2) == 0 { Width::W32 } else { Width::W64 };
         let dst = rng.reg(memory);
-        let src = if rng.below(2) == 0 { Src::Reg(rng.reg(memory)) } else { Src::Imm(rng.imm()) };
-        let kind = rng.below(if memory { 14 } else { 10 });
+        let src = if rng.0.u64(..2) == 0 { Src::Reg(rng.reg(memory)) } else { Src::Imm(rng.imm()) };
+        let kind = rng.0.u64(..if memory { 14 } else { 10 });
         let insn = match kind {
             0 => Insn::Neg { width: Width::W32, dst },
             1 => {
-                let kind = if rng.below(2) == 0 { Endian::ToLe } else { Endian::ToBe };
-                Insn::Endian { kind, bits: [16, 32, 64][rng.below(3) as usize], dst }
+                let kind = if rng.0.u64(..2) == 0 { Endian::ToLe } else { Endian::ToBe };
+                Insn::Endian { kind, bits: [16, 32, 64][rng.0.u64(..3) as usize], dst }
             }
             2 | 3 => {
-                let cond = CONDS[rng.below(11) as usize];
+                let cond = CONDS[rng.0.u64(..11) as usize];
                 let unsigned =
                     matches!(cond, Cond::Eq | Cond::Ne | Cond::Gt | Cond::Ge | Cond::Lt | Cond::Le);
                 let src = match src {
                     Src::Imm(i) if unsigned && width == Width::W64 => Src::Imm(i & i32::MAX),
                     other => other,
                 };
-                let off = rng.below((body - i) as u64 + 3) as i16;
+                let off = rng.0.u64(..(body - i) as u64 + 3) as i16;
                 Insn::Jump { width, cond, dst, src, off }
             }
             10 | 11 => {
-                let size = SIZES[rng.below(4) as usize];
+                let size = SIZES[rng.0.u64(..4) as usize];
                 let (base, off) = place(rng, size);
                 Insn::Load { size, signed: false, dst, src: base, off }
             }
             12 | 13 => {
-                let size = SIZES[rng.below(4) as usize];
+                let size = SIZES[rng.0.u64(..4) as usize];
                 let (base, off) = place(rng, size);
                 Insn::Store { size, dst: base, off, src }
             }
             _ => {
-                let op = OPS[rng.below(12) as usize];
+                let op = OPS[rng.0.u64(..12) as usize];
                 let src = match (op, width, src) {
                     (AluOp::Mod, Width::W32, _) => Src::Imm(rng.imm() | 1),
                     _ => src,
@@ -221,10 +213,10 @@ fn shortest_difference(program: &Program, memory: Option<&[u8]>) -> String {
 }
 
 fn agree(memory: bool, seed: u64, programs: u64) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng(fastrand::Rng::with_seed(seed));
     for n in 0..programs {
         let program = generate(&mut rng, memory);
-        let block: Vec<u8> = (0..MEM).map(|_| rng.next() as u8).collect();
+        let block: Vec<u8> = (0..MEM).map(|_| rng.0.u64(..) as u8).collect();
         let mem = memory.then_some(block.as_slice());
         let (ours, theirs) = run_both(&program, mem);
         if ours != Ok(theirs.clone()) {
