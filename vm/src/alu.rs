@@ -7,80 +7,12 @@
 //! unsigned operations, read as unsigned); for 32-bit operations only the
 //! low 32 bits of each operand count.
 
-use verifier::{AluOp, Cond, Endian};
+use verifier::Cond;
 
-// RFC 9669 section 4.1: arithmetic instructions, 64-bit (ALU64).
-/// `dst OP src` on 64 bits.
-pub fn alu64(op: AluOp, dst: u64, src: u64) -> u64 {
-    match op {
-        AluOp::Add => dst.wrapping_add(src),
-        AluOp::Sub => dst.wrapping_sub(src),
-        AluOp::Mul => dst.wrapping_mul(src),
-        // Division by zero gives 0; signed INT_MIN / -1 wraps to INT_MIN.
-        AluOp::Div => dst.checked_div(src).unwrap_or(0),
-        AluOp::SDiv if src == 0 => 0,
-        AluOp::SDiv => (dst as i64).wrapping_div(src as i64) as u64,
-        AluOp::Or => dst | src,
-        AluOp::And => dst & src,
-        // Shift counts are masked to 6 bits.
-        AluOp::Lsh => dst << (src & 63),
-        AluOp::Rsh => dst >> (src & 63),
-        AluOp::Arsh => ((dst as i64) >> (src & 63)) as u64,
-        // Modulo by zero leaves dst; signed INT_MIN % -1 is 0.
-        AluOp::Mod => dst.checked_rem(src).unwrap_or(dst),
-        AluOp::SMod if src == 0 => dst,
-        AluOp::SMod => (dst as i64).wrapping_rem(src as i64) as u64,
-        AluOp::Xor => dst ^ src,
-        AluOp::Mov => src,
-        // MOVSX: sign-extend the low 8, 16 or 32 bits of src.
-        AluOp::MovSx(8) => src as i8 as i64 as u64,
-        AluOp::MovSx(16) => src as i16 as i64 as u64,
-        AluOp::MovSx(_) => src as i32 as i64 as u64,
-    }
-}
-
-// RFC 9669 section 4.1: arithmetic instructions, 32-bit (ALU). The result
-// is zero-extended to 64 bits by the caller.
-/// `dst OP src` on the low 32 bits.
-pub fn alu32(op: AluOp, dst: u32, src: u32) -> u32 {
-    match op {
-        AluOp::Add => dst.wrapping_add(src),
-        AluOp::Sub => dst.wrapping_sub(src),
-        AluOp::Mul => dst.wrapping_mul(src),
-        AluOp::Div => dst.checked_div(src).unwrap_or(0),
-        AluOp::SDiv if src == 0 => 0,
-        AluOp::SDiv => (dst as i32).wrapping_div(src as i32) as u32,
-        AluOp::Or => dst | src,
-        AluOp::And => dst & src,
-        // Shift counts are masked to 5 bits.
-        AluOp::Lsh => dst << (src & 31),
-        AluOp::Rsh => dst >> (src & 31),
-        AluOp::Arsh => ((dst as i32) >> (src & 31)) as u32,
-        // Modulo by zero leaves the low half of dst (the upper half is
-        // cleared, as for every 32-bit operation).
-        AluOp::Mod => dst.checked_rem(src).unwrap_or(dst),
-        AluOp::SMod if src == 0 => dst,
-        AluOp::SMod => (dst as i32).wrapping_rem(src as i32) as u32,
-        AluOp::Xor => dst ^ src,
-        AluOp::Mov => src,
-        AluOp::MovSx(8) => src as i8 as i32 as u32,
-        AluOp::MovSx(_) => src as i16 as i32 as u32,
-    }
-}
-
-// RFC 9669 section 4.2: byte swap instructions, on a little-endian machine.
-/// Converts the low `bits` of `v`: `ToLe` truncates (the machine is already
-/// little-endian), `ToBe` and `Swap` reverse the bytes of the low `bits`.
-pub fn endian(kind: Endian, bits: u8, v: u64) -> u64 {
-    match (kind, bits) {
-        (Endian::ToLe, 16) => v as u16 as u64,
-        (Endian::ToLe, 32) => v as u32 as u64,
-        (Endian::ToLe, _) => v,
-        (_, 16) => (v as u16).swap_bytes() as u64,
-        (_, 32) => (v as u32).swap_bytes() as u64,
-        (_, _) => v.swap_bytes(),
-    }
-}
+// RFC 9669 sections 4.1 and 4.2: arithmetic and byte swap instructions.
+// The verifier computes constants with the same functions, so the analysis
+// and the interpreter cannot disagree on what an instruction does.
+pub use verifier::domain::concrete::{alu32, alu64, endian};
 
 // RFC 9669 section 4.3: jump conditions.
 /// Whether `dst COND src` holds on 64 bits.
@@ -122,6 +54,7 @@ pub fn cond32(cond: Cond, dst: u32, src: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use verifier::{AluOp, Endian};
 
     #[test]
     fn division_edge_cases() {

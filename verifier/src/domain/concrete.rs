@@ -1,6 +1,7 @@
 //! The exact result of an ALU instruction on known values, following
 //! RFC 9669 to the letter. The abstract domain falls back to it when both
-//! operands are constants, and tests compare abstract results against it.
+//! operands are constants, and tests compare abstract results against it;
+//! the reference interpreter (`vm::alu`) computes with the same functions.
 
 use crate::insn::{AluOp, Endian, Width};
 
@@ -13,67 +14,60 @@ pub fn alu(width: Width, op: AluOp, dst: u64, src: u64) -> u64 {
     }
 }
 
-fn alu64(op: AluOp, d: u64, s: u64) -> u64 {
+// RFC 9669 section 4.1: arithmetic instructions, 64-bit (ALU64).
+/// `dst OP src` on 64 bits.
+pub fn alu64(op: AluOp, dst: u64, src: u64) -> u64 {
     match op {
-        AluOp::Add => d.wrapping_add(s),
-        AluOp::Sub => d.wrapping_sub(s),
-        AluOp::Mul => d.wrapping_mul(s),
-        AluOp::Div => d.checked_div(s).unwrap_or(0),
-        AluOp::SDiv => {
-            if s == 0 {
-                0
-            } else {
-                (d as i64).wrapping_div(s as i64) as u64
-            }
-        }
-        AluOp::Mod => d.checked_rem(s).unwrap_or(d),
-        AluOp::SMod => {
-            if s == 0 {
-                d
-            } else {
-                (d as i64).wrapping_rem(s as i64) as u64
-            }
-        }
-        AluOp::Or => d | s,
-        AluOp::And => d & s,
-        AluOp::Xor => d ^ s,
-        AluOp::Lsh => d << (s & 63),
-        AluOp::Rsh => d >> (s & 63),
-        AluOp::Arsh => ((d as i64) >> (s & 63)) as u64,
-        AluOp::Mov => s,
-        AluOp::MovSx(bits) => sign_extend(s, bits as u32),
+        AluOp::Add => dst.wrapping_add(src),
+        AluOp::Sub => dst.wrapping_sub(src),
+        AluOp::Mul => dst.wrapping_mul(src),
+        // Division by zero gives 0; signed INT_MIN / -1 wraps to INT_MIN.
+        AluOp::Div => dst.checked_div(src).unwrap_or(0),
+        AluOp::SDiv if src == 0 => 0,
+        AluOp::SDiv => (dst as i64).wrapping_div(src as i64) as u64,
+        AluOp::Or => dst | src,
+        AluOp::And => dst & src,
+        // Shift counts are masked to 6 bits.
+        AluOp::Lsh => dst << (src & 63),
+        AluOp::Rsh => dst >> (src & 63),
+        AluOp::Arsh => ((dst as i64) >> (src & 63)) as u64,
+        // Modulo by zero leaves dst; signed INT_MIN % -1 is 0.
+        AluOp::Mod => dst.checked_rem(src).unwrap_or(dst),
+        AluOp::SMod if src == 0 => dst,
+        AluOp::SMod => (dst as i64).wrapping_rem(src as i64) as u64,
+        AluOp::Xor => dst ^ src,
+        AluOp::Mov => src,
+        // MOVSX: sign-extend the low 8, 16 or 32 bits of src.
+        AluOp::MovSx(bits) => sign_extend(src, bits as u32),
     }
 }
 
-fn alu32(op: AluOp, d: u32, s: u32) -> u32 {
+// RFC 9669 section 4.1: arithmetic instructions, 32-bit (ALU). [`alu`]
+// zero-extends the result to 64 bits.
+/// `dst OP src` on the low 32 bits.
+pub fn alu32(op: AluOp, dst: u32, src: u32) -> u32 {
     match op {
-        AluOp::Add => d.wrapping_add(s),
-        AluOp::Sub => d.wrapping_sub(s),
-        AluOp::Mul => d.wrapping_mul(s),
-        AluOp::Div => d.checked_div(s).unwrap_or(0),
-        AluOp::SDiv => {
-            if s == 0 {
-                0
-            } else {
-                (d as i32).wrapping_div(s as i32) as u32
-            }
-        }
-        AluOp::Mod => d.checked_rem(s).unwrap_or(d),
-        AluOp::SMod => {
-            if s == 0 {
-                d
-            } else {
-                (d as i32).wrapping_rem(s as i32) as u32
-            }
-        }
-        AluOp::Or => d | s,
-        AluOp::And => d & s,
-        AluOp::Xor => d ^ s,
-        AluOp::Lsh => d << (s & 31),
-        AluOp::Rsh => d >> (s & 31),
-        AluOp::Arsh => ((d as i32) >> (s & 31)) as u32,
-        AluOp::Mov => s,
-        AluOp::MovSx(bits) => sign_extend(s as u64, bits as u32) as u32,
+        AluOp::Add => dst.wrapping_add(src),
+        AluOp::Sub => dst.wrapping_sub(src),
+        AluOp::Mul => dst.wrapping_mul(src),
+        AluOp::Div => dst.checked_div(src).unwrap_or(0),
+        AluOp::SDiv if src == 0 => 0,
+        AluOp::SDiv => (dst as i32).wrapping_div(src as i32) as u32,
+        AluOp::Or => dst | src,
+        AluOp::And => dst & src,
+        // Shift counts are masked to 5 bits.
+        AluOp::Lsh => dst << (src & 31),
+        AluOp::Rsh => dst >> (src & 31),
+        AluOp::Arsh => ((dst as i32) >> (src & 31)) as u32,
+        // Modulo by zero leaves the low half of dst (the upper half is
+        // cleared, as for every 32-bit operation).
+        AluOp::Mod => dst.checked_rem(src).unwrap_or(dst),
+        AluOp::SMod if src == 0 => dst,
+        AluOp::SMod => (dst as i32).wrapping_rem(src as i32) as u32,
+        AluOp::Xor => dst ^ src,
+        AluOp::Mov => src,
+        // MOVSX: sign-extend the low 8 or 16 bits of src.
+        AluOp::MovSx(bits) => sign_extend(src as u64, bits as u32) as u32,
     }
 }
 
