@@ -59,16 +59,29 @@ fn use_def(insn: &Insn, profile: &Profile) -> (RegSet, RegSet) {
 }
 
 /// The registers live before each slot (R10 always counts as live).
-///
-/// Backward passes over the program until nothing changes: one pass
-/// suffices for code without loops, each loop adds at most a few.
 pub fn live_in(insns: &[Insn], profile: &Profile) -> Result<Vec<RegSet>, Report> {
-    let n = insns.len();
-    let mut live = try_vec(n, 0 as RegSet)?;
-    let mut ud = try_vec(n, (0 as RegSet, 0 as RegSet))?;
+    let mut ud = try_vec(insns.len(), (0 as RegSet, 0 as RegSet))?;
     for (u, insn) in ud.iter_mut().zip(insns) {
         *u = use_def(insn, profile);
     }
+    solve_backward(insns, |pc, out| {
+        let (u, d) = ud[pc];
+        u | (out & !d) | (1 << 10)
+    })
+}
+
+/// The fixpoint of a backward register-set analysis: the set before each
+/// slot is `transfer(pc, out)`, where `out` is the union of the sets before
+/// its successors. Shared by liveness and [`crate::relevance`].
+///
+/// Backward passes over the program until nothing changes: one pass
+/// suffices for code without loops, each loop adds at most a few.
+pub(crate) fn solve_backward(
+    insns: &[Insn],
+    transfer: impl Fn(usize, RegSet) -> RegSet,
+) -> Result<Vec<RegSet>, Report> {
+    let n = insns.len();
+    let mut sets = try_vec(n, 0 as RegSet)?;
     loop {
         let mut changed = false;
         for pc in (0..n).rev() {
@@ -76,16 +89,15 @@ pub fn live_in(insns: &[Insn], profile: &Profile) -> Result<Vec<RegSet>, Report>
                 continue;
             }
             let (succ, count) = successors(insns, pc);
-            let out = succ[..count].iter().filter(|&&s| s < n).fold(0, |acc, &s| acc | live[s]);
-            let (u, d) = ud[pc];
-            let new = u | (out & !d) | (1 << 10);
-            if new != live[pc] {
-                live[pc] = new;
+            let out = succ[..count].iter().filter(|&&s| s < n).fold(0, |acc, &s| acc | sets[s]);
+            let new = transfer(pc, out);
+            if new != sets[pc] {
+                sets[pc] = new;
                 changed = true;
             }
         }
         if !changed {
-            return Ok(live);
+            return Ok(sets);
         }
     }
 }

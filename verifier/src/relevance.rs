@@ -14,9 +14,8 @@
 
 use alloc::vec::Vec;
 
-use crate::cfg::{successors, try_vec};
 use crate::insn::{AluOp, AtomicOp, Insn, Reg, Src};
-use crate::liveness::{RegSet, ARGS, CALL_CLOBBERED};
+use crate::liveness::{solve_backward, RegSet, ARGS, CALL_CLOBBERED};
 use crate::profile::{ArgKind, Profile};
 use crate::report::Report;
 
@@ -76,26 +75,7 @@ fn transfer(insn: &Insn, out: RegSet, in_entry: bool, profile: &Profile) -> RegS
 
 /// The registers whose values matter before each slot.
 pub fn relevant_in(insns: &[Insn], profile: &Profile, func_of: &[u32]) -> Result<Vec<RegSet>, Report> {
-    let n = insns.len();
-    let mut rel = try_vec(n, 0 as RegSet)?;
-    loop {
-        let mut changed = false;
-        for pc in (0..n).rev() {
-            if insns[pc] == Insn::Imm64Tail {
-                continue;
-            }
-            let (succ, count) = successors(insns, pc);
-            let out = succ[..count].iter().filter(|&&s| s < n).fold(0, |acc, &s| acc | rel[s]);
-            let new = transfer(&insns[pc], out, func_of[pc] == 0, profile);
-            if new != rel[pc] {
-                rel[pc] = new;
-                changed = true;
-            }
-        }
-        if !changed {
-            return Ok(rel);
-        }
-    }
+    solve_backward(insns, |pc, out| transfer(&insns[pc], out, func_of[pc] == 0, profile))
 }
 
 #[cfg(test)]
