@@ -202,14 +202,7 @@ impl Checker<'_> {
                 }
             }
             Access::Write => {
-                let f = &mut st.frames[frame as usize];
-                let need = slot_index(o) + 1;
-                if f.stack.len() < need {
-                    if f.stack.try_reserve(need - f.stack.len()).is_err() {
-                        return Err(self.out_of_memory(pc));
-                    }
-                    f.stack.resize(need, Slot::INVALID);
-                }
+                let f = self.stack_reaching(pc, st, frame, o)?;
                 for b in o..o + max as i64 {
                     let slot = &mut f.stack[slot_index(b)];
                     break_spill(slot);

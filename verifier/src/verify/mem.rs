@@ -19,7 +19,7 @@ use crate::domain::Scalar;
 use crate::insn::{AtomicOp, Reg, Size, Src, Width};
 use crate::profile::FieldKind;
 use crate::report::{ErrorKind, Report};
-use crate::state::{byte_index, slot_index, Byte, Ptr, Region, Slot, State, Value};
+use crate::state::{byte_index, slot_index, Byte, Frame, Ptr, Region, Slot, State, Value};
 
 /// Whether memory is read or written.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -257,8 +257,9 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// Writes `n` bytes holding `v` at `fp + o` of `frame`.
-    pub(super) fn stack_write(&self, pc: usize, st: &mut State, frame: u8, o: i64, n: u32, v: Value) -> Result<(), Report> {
+    /// `frame` of `st`, its tracked stack grown (with never-written slots)
+    /// to hold the byte at `fp + o` and every byte above it.
+    pub(super) fn stack_reaching<'s>(&self, pc: usize, st: &'s mut State, frame: u8, o: i64) -> Result<&'s mut Frame, Report> {
         let f = &mut st.frames[frame as usize];
         let need = slot_index(o) + 1;
         if f.stack.len() < need {
@@ -267,6 +268,12 @@ impl Checker<'_> {
             }
             f.stack.resize(need, Slot::INVALID);
         }
+        Ok(f)
+    }
+
+    /// Writes `n` bytes holding `v` at `fp + o` of `frame`.
+    pub(super) fn stack_write(&self, pc: usize, st: &mut State, frame: u8, o: i64, n: u32, v: Value) -> Result<(), Report> {
+        let f = self.stack_reaching(pc, st, frame, o)?;
         if n == 8 && o % 8 == 0 {
             f.stack[slot_index(o)] = Slot { bytes: [Byte::Spill; 8], spill: v };
             return Ok(());
