@@ -230,13 +230,15 @@ fn to_csv(rows: &[Row]) -> String {
     s
 }
 
-/// A readable table of the rows, for the terminal.
+/// A readable table of the rows, for the terminal (`best` and `ratio`
+/// only where the suite reports best times and a baseline).
 fn summary(rows: &[Row]) -> String {
-    let mut s = format!("{:<26} {:<24} {:>14} {:>12} {:>8}\n", "group", "benchmark", "time", "elements/s", "ratio");
+    let mut s = format!("{:<24} {:<22} {:>12} {:>12} {:>12} {:>8}\n", "group", "benchmark", "time", "best", "elements/s", "ratio");
     for r in rows {
+        let best = r.best_ns.map_or(String::new(), time);
         let per_second = r.elements.map_or(String::new(), |n| format!("{:.2} M", n as f64 / r.time_ns * 1e3));
         let ratio = r.ratio.map_or(String::new(), |x| format!("{x:.2}"));
-        let _ = writeln!(s, "{:<26} {:<24} {:>14} {per_second:>12} {ratio:>8}", r.group, r.benchmark, time(r.time_ns));
+        let _ = writeln!(s, "{:<24} {:<22} {:>12} {best:>12} {per_second:>12} {ratio:>8}", r.group, r.benchmark, time(r.time_ns));
     }
     s
 }
