@@ -33,22 +33,12 @@ pub fn cond64(cond: Cond, dst: u64, src: u64) -> bool {
     }
 }
 
-/// Whether `dst COND src` holds on the low 32 bits (JMP32).
+/// Whether `dst COND src` holds on the low 32 bits (JMP32). This is the
+/// 64-bit condition on both operands sign-extended: sign extension keeps
+/// the signed and the unsigned order of 32-bit values, and two extended
+/// values share a set bit exactly when their low halves do.
 pub fn cond32(cond: Cond, dst: u32, src: u32) -> bool {
-    let (sd, ss) = (dst as i32, src as i32);
-    match cond {
-        Cond::Eq => dst == src,
-        Cond::Gt => dst > src,
-        Cond::Ge => dst >= src,
-        Cond::Set => dst & src != 0,
-        Cond::Ne => dst != src,
-        Cond::SGt => sd > ss,
-        Cond::SGe => sd >= ss,
-        Cond::Lt => dst < src,
-        Cond::Le => dst <= src,
-        Cond::SLt => sd < ss,
-        Cond::SLe => sd <= ss,
-    }
+    cond64(cond, dst as i32 as i64 as u64, src as i32 as i64 as u64)
 }
 
 #[cfg(test)]
@@ -92,5 +82,31 @@ mod tests {
         assert_eq!(alu32(AluOp::MovSx(16), 0, 0x8001), 0xffff_8001);
         assert!(cond32(Cond::SLt, 0xffff_ffff, 0));
         assert!(!cond64(Cond::SLt, 0xffff_ffff, 0));
+    }
+
+    #[test]
+    fn jmp32_compares_the_low_halves() {
+        let edges = [0u32, 1, 2, 0x7fff_fffe, 0x7fff_ffff, 0x8000_0000, 0x8000_0001, 0xffff_fffe, u32::MAX];
+        for &d in &edges {
+            for &s in &edges {
+                let (sd, ss) = (d as i32, s as i32);
+                let want = [
+                    (Cond::Eq, d == s),
+                    (Cond::Ne, d != s),
+                    (Cond::Gt, d > s),
+                    (Cond::Ge, d >= s),
+                    (Cond::Lt, d < s),
+                    (Cond::Le, d <= s),
+                    (Cond::Set, d & s != 0),
+                    (Cond::SGt, sd > ss),
+                    (Cond::SGe, sd >= ss),
+                    (Cond::SLt, sd < ss),
+                    (Cond::SLe, sd <= ss),
+                ];
+                for (cond, holds) in want {
+                    assert_eq!(cond32(cond, d, s), holds, "{cond:?} {d:#x} {s:#x}");
+                }
+            }
+        }
     }
 }
