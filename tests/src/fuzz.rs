@@ -1,7 +1,7 @@
 //! Soundness fuzzing of the verifier: random but plausible programs, each
 //! accepted one run by the checking interpreter of `vm` on random inputs.
 //!
-//! * [`Rng`]: a small deterministic generator (xorshift64*), so a failing
+//! * [`Rng`]: a seeded generator (on `fastrand`), so a failing
 //!   program is reproduced from its seed.
 //! * [`profile`]: the profile every generated program is verified against
 //!   (a 64-byte context with value, length and buffer fields, an array map,
@@ -28,25 +28,22 @@ mod generate;
 
 pub use generate::generate;
 
-/// A deterministic random number generator (xorshift64*).
+/// A deterministic random number generator (`fastrand`, seeded).
 #[derive(Clone)]
-pub struct Rng(u64);
+pub struct Rng(fastrand::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+        Rng(fastrand::Rng::with_seed(seed))
     }
 
     pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        self.0.u64(..)
     }
 
     /// A number in `0..n` (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.0.u64(..n)
     }
 
     /// True with probability `p` percent.
@@ -55,7 +52,7 @@ impl Rng {
     }
 
     pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
+        xs[self.0.usize(..xs.len())]
     }
 }
 
