@@ -75,7 +75,7 @@ fn unload_named(module: Arc<Module>) -> TestResult {
 /// (The heap keeps the frames it grew by; what it holds is `bytes_in_use`.)
 fn usage() -> (usize, usize, usize) {
     let heap = memory::heap_stats();
-    (heap.bytes_in_use, memory::frame::stats().used() - heap.frames, memory::code::pages_in_use())
+    (heap.bytes_in_use, memory::frame::stats().used() - heap.frames - heap.table_frames, memory::code::pages_in_use())
 }
 
 fn every_example_module_compiles() -> TestResult {
@@ -87,15 +87,17 @@ fn every_example_module_compiles() -> TestResult {
 }
 kernel_test!(every_example_module_compiles);
 
-/// Load/unload cycles of each example module when this test is selected
-/// by name (`cargo xtask test --stage kernel --filter load_unload_cycles`).
+/// Load/unload cycles of each example module.
 const CYCLES: usize = 1000;
-/// In the default run (all tests), modules of fewer instructions than this
-/// are cycled, 1000 times or for [`DEFAULT_BUDGET_NS`] each, whichever
-/// ends first (about 10 ms a cycle under TCG): verifying the larger example
-/// modules takes seconds per load.
+/// In the default run (all tests) each module is cycled 1000 times or for
+/// this long, whichever ends first: the small modules take about 3 ms a
+/// cycle under TCG and finish, the larger ones verify for 0.2 s (`rtc`) to
+/// 2.6 s (`shebang`) per load and stop at the budget. Selected by name, the
+/// test cycles every module 1000 times.
+const DEFAULT_BUDGET_NS: u64 = 15_000_000_000;
+/// In the default run, the phase test times only modules of fewer
+/// instructions than this, once each.
 const DEFAULT_MAX_INSNS: usize = 100;
-const DEFAULT_BUDGET_NS: u64 = 25_000_000_000;
 
 /// Whether the kernel command line (the test filter) names `test`.
 fn selected(test: &str) -> bool {
@@ -118,19 +120,15 @@ fn load_unload_cycles_leave_memory_as_it_was() -> TestResult {
 }
 kernel_test!(load_unload_cycles_leave_memory_as_it_was);
 
-/// Loads and unloads example modules (every one 1000 times, or the small
-/// ones within the default budget), checks that heap, frames and code
-/// pages come back to where they were, and prints the median load phases.
+/// Loads and unloads every example module (1000 times, or as often as fits
+/// the default budget), checks that heap, frames and code pages come back
+/// to where they were, and prints the median load phases.
 fn churn(full: bool) -> TestResult {
     crate::println!(
         "    module     insns processed  code  parse_us verify_us  jit_us link_us  cycles ({})",
-        if full { "every module" } else { "small modules; select this test by name for every module" }
+        if full { "1000 each" } else { "1000 each or as many as fit 15 s; select this test by name for 1000 each" }
     );
-    let mut cycled = 0;
     for (name, _) in TEST_MODULES {
-        if !full && slots(name)? >= DEFAULT_MAX_INSNS {
-            continue;
-        }
         // One cycle first: lazily made tables (page tables of the code
         // region, the heap's growth) are not leaks.
         let start = crate::arch::rdtsc();
@@ -154,9 +152,13 @@ fn churn(full: bool) -> TestResult {
         );
         ensure!(cycles > 0, "{name}: no cycle within the budget");
         print_phases(name, &runs, cycles);
-        cycled += 1;
+        if cycles < CYCLES {
+            crate::println!(
+                "    {name}: only {cycles} of {CYCLES} cycles fit the {} s budget",
+                DEFAULT_BUDGET_NS / 1_000_000_000
+            );
+        }
     }
-    ensure!(cycled >= 3, "only {cycled} modules cycled");
     Ok(())
 }
 
