@@ -72,8 +72,13 @@ struct KernelHeap {
     table_frames: usize,
 }
 
-static HEAP: IrqLock<KernelHeap> =
-    IrqLock::new(KernelHeap { large: Heap::empty(), free: [0; CLASSES], in_use: 0, mapped: 0, table_frames: 0 });
+static HEAP: IrqLock<KernelHeap> = IrqLock::new(KernelHeap {
+    large: Heap::empty(),
+    free: [0; CLASSES],
+    in_use: 0,
+    mapped: 0,
+    table_frames: 0,
+});
 
 struct Allocator;
 
@@ -169,7 +174,8 @@ impl KernelHeap {
         if let Ok(block) = self.large.allocate_first_fit(layout) {
             return Some(block);
         }
-        self.grow(layout.size() as u64 + layout.align() as u64).ok()?;
+        self.grow(layout.size() as u64 + layout.align() as u64)
+            .ok()?;
         self.large.allocate_first_fit(layout).ok()
     }
 
@@ -190,7 +196,9 @@ impl KernelHeap {
             }
             added += PAGE_SIZE;
         }
-        let table_frames = super::frame::stats().used().saturating_sub(frames_before + (added / PAGE_SIZE) as usize);
+        let table_frames = super::frame::stats()
+            .used()
+            .saturating_sub(frames_before + (added / PAGE_SIZE) as usize);
         self.table_frames += table_frames;
         if added == 0 {
             return Err(OutOfMemory);
