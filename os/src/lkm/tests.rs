@@ -25,9 +25,7 @@ include!(concat!(env!("OUT_DIR"), "/test_modules.rs"));
 fn image(name: &str) -> Result<&'static [u8], String> {
     match TEST_MODULES.iter().find(|(n, _)| *n == name) {
         Some((_, Ok(bytes))) => Ok(bytes),
-        Some((_, Err(diags))) => Err(alloc::format!(
-            "modules/{name}.wm does not compile:\n{diags}"
-        )),
+        Some((_, Err(diags))) => Err(alloc::format!("modules/{name}.wm does not compile:\n{diags}")),
         None => Err(alloc::format!("no example module modules/{name}.wm")),
     }
 }
@@ -59,16 +57,12 @@ fn setup() -> TestResult {
         crate::syscall::init();
         super::init();
     });
-    ensure!(
-        crate::fs::vfs::resolve("/dev/lkm").is_ok(),
-        "/dev/lkm is missing"
-    );
+    ensure!(crate::fs::vfs::resolve("/dev/lkm").is_ok(), "/dev/lkm is missing");
     Ok(())
 }
 
 fn load(name: &str) -> Result<Arc<Module>, String> {
-    load_image(image(name)?, name, None)
-        .map_err(|r| alloc::format!("loading {name}: {}\n{}", r.errno, r.message))
+    load_image(image(name)?, name, None).map_err(|r| alloc::format!("loading {name}: {}\n{}", r.errno, r.message))
 }
 
 fn unload_named(module: Arc<Module>) -> TestResult {
@@ -81,19 +75,11 @@ fn unload_named(module: Arc<Module>) -> TestResult {
 /// (The heap keeps the frames it grew by; what it holds is `bytes_in_use`.)
 fn usage() -> (usize, usize, usize) {
     let heap = memory::heap_stats();
-    (
-        heap.bytes_in_use,
-        memory::frame::stats().used() - heap.frames - heap.table_frames,
-        memory::code::pages_in_use(),
-    )
+    (heap.bytes_in_use, memory::frame::stats().used() - heap.frames - heap.table_frames, memory::code::pages_in_use())
 }
 
 fn every_example_module_compiles() -> TestResult {
-    ensure!(
-        TEST_MODULES.len() >= 5,
-        "only {} example modules",
-        TEST_MODULES.len()
-    );
+    ensure!(TEST_MODULES.len() >= 5, "only {} example modules", TEST_MODULES.len());
     for (name, _) in TEST_MODULES {
         image(name)?;
     }
@@ -140,11 +126,7 @@ kernel_test!(load_unload_cycles_leave_memory_as_it_was);
 fn churn(full: bool) -> TestResult {
     crate::println!(
         "    module     insns processed  code  parse_us verify_us  jit_us link_us  cycles ({})",
-        if full {
-            "1000 each"
-        } else {
-            "1000 each or as many as fit 15 s; select this test by name for 1000 each"
-        }
+        if full { "1000 each" } else { "1000 each or as many as fit 15 s; select this test by name for 1000 each" }
     );
     for (name, _) in TEST_MODULES {
         // One cycle first: lazily made tables (page tables of the code
@@ -209,9 +191,7 @@ fn load_phases_of_every_example_module() -> TestResult {
     setup()?;
     let full = selected("load_phases_of_every_example_module");
     crate::klog::set_console_level(log::LevelFilter::Warn);
-    crate::println!(
-        "    module     insns processed  code  parse_us verify_us  jit_us link_us   loads"
-    );
+    crate::println!("    module     insns processed  code  parse_us verify_us  jit_us link_us   loads");
     let mut result = Ok(());
     for (name, _) in TEST_MODULES {
         if !full && slots(name)? >= DEFAULT_MAX_INSNS {
@@ -260,27 +240,15 @@ fn a_fault_in_module_code_marks_it_failed_and_it_still_unloads() -> TestResult {
         let mut buf = alloc::vec![0u8; 4096];
         let read = crate::klog::read(log_start, &mut buf);
         let text = core::str::from_utf8(&buf[..read.len]).unwrap_or("");
-        ensure!(
-            text.contains("module `syscount` failed in `call`: page fault at 0x10"),
-            "log: {text}"
-        );
+        ensure!(text.contains("module `syscount` failed in `call`: page fault at 0x10"), "log: {text}");
         ensure!(text.contains("at instruction 0:"), "log: {text}");
-        ensure!(
-            text.contains("rax/r0"),
-            "no registers in the report: {text}"
-        );
+        ensure!(text.contains("rax/r0"), "no registers in the report: {text}");
     }
     // A failed module does not run again.
-    ensure_eq!(
-        crate::syscall::dispatch(&crate::syscall::Args { nr, a: [0; 6] }),
-        Errno::ENOSYS.to_ret()
-    );
+    ensure_eq!(crate::syscall::dispatch(&crate::syscall::Args { nr, a: [0; 6] }), Errno::ENOSYS.to_ret());
     ensure_eq!(module.runs.load(core::sync::atomic::Ordering::Relaxed), 0);
     unload_named(module)?;
-    ensure_eq!(
-        crate::syscall::dispatch(&crate::syscall::Args { nr, a: [0; 6] }),
-        Errno::ENOSYS.to_ret()
-    );
+    ensure_eq!(crate::syscall::dispatch(&crate::syscall::Args { nr, a: [0; 6] }), Errno::ENOSYS.to_ret());
     let (heap_after, _, code_after) = usage();
     ensure_eq!(heap_after, heap_before);
     ensure_eq!(code_after, code_before);
@@ -294,22 +262,13 @@ fn code_is_executable_and_never_writable() -> TestResult {
     let program = module.program("call").ok_or("no `call` program")?;
     let addr = program.code.addr();
     let (_, flags) = memory::translate(addr).ok_or("code not mapped")?;
-    ensure!(
-        flags.executable && !flags.writable,
-        "code page flags {flags:?}"
-    );
+    ensure!(flags.executable && !flags.writable, "code page flags {flags:?}");
     let alias = memory::code::direct_alias(addr).ok_or("no direct-map alias")?;
     let (_, alias_flags) = memory::translate(alias).ok_or("alias not mapped")?;
-    ensure!(
-        !alias_flags.writable,
-        "the direct-map alias of code is writable: {alias_flags:?}"
-    );
+    ensure!(!alias_flags.writable, "the direct-map alias of code is writable: {alias_flags:?}");
     // Within ±2 GiB of kernel text, so helper calls are `call rel32`.
     let text = super::helpers::address(lkm::helpers::LOG).ok_or("no log helper")?;
-    ensure!(
-        addr.abs_diff(text) < 1 << 31,
-        "code at {addr:#x} is out of reach of {text:#x}"
-    );
+    ensure!(addr.abs_diff(text) < 1 << 31, "code at {addr:#x} is out of reach of {text:#x}");
     unload_named(module)
 }
 kernel_test!(code_is_executable_and_never_writable);
@@ -320,10 +279,7 @@ fn misc_image(name: &str, src: &str) -> Result<Vec<u8>, String> {
     let image = Image {
         name: String::from(name),
         params: ClassParams::Misc,
-        programs: alloc::vec![ProgramImage {
-            entry: String::from("load"),
-            code: verifier::encode(&program)
-        }],
+        programs: alloc::vec![ProgramImage { entry: String::from("load"), code: verifier::encode(&program) }],
         maps: Vec::new(),
         rodata: Vec::new(),
         ports: Vec::new(),
@@ -347,43 +303,25 @@ fn bad_images_are_refused_with_a_reason() -> TestResult {
 fn refuse_bad_images() -> TestResult {
     let good = image("hello")?;
     // Malformed: truncated, and bad magic.
-    let e = load_image(&good[..good.len() / 2], "half", None)
-        .err()
-        .ok_or("a truncated image loaded")?;
+    let e = load_image(&good[..good.len() / 2], "half", None).err().ok_or("a truncated image loaded")?;
     ensure_eq!(e.errno, Errno::EINVAL);
-    ensure!(
-        e.message.starts_with("error: malformed module image"),
-        "{}",
-        e.message
-    );
+    ensure!(e.message.starts_with("error: malformed module image"), "{}", e.message);
     let mut bad = good.to_vec();
     bad[0] = b'X';
-    let e = load_image(&bad, "magic", None)
-        .err()
-        .ok_or("a bad magic number loaded")?;
+    let e = load_image(&bad, "magic", None).err().ok_or("a bad magic number loaded")?;
     ensure!(e.message.contains("magic"), "{}", e.message);
     // Rejected by the verifier: r2 is not initialised at entry.
-    let e = load_image(&misc_image("uninit", "r0 = r2\nexit")?, "uninit", None)
-        .err()
-        .ok_or("verifier accepted")?;
+    let e = load_image(&misc_image("uninit", "r0 = r2\nexit")?, "uninit", None).err().ok_or("verifier accepted")?;
     ensure_eq!(e.errno, Errno::EINVAL);
-    ensure!(
-        e.message.contains("error") && e.message.contains("r2"),
-        "{}",
-        e.message
-    );
+    ensure!(e.message.contains("error") && e.message.contains("r2"), "{}", e.message);
     // A failing `load` aborts the load.
-    let e = load_image(&misc_image("nope", "r0 = -1\nexit")?, "nope", None)
-        .err()
-        .ok_or("failing load loaded")?;
+    let e = load_image(&misc_image("nope", "r0 = -1\nexit")?, "nope", None).err().ok_or("failing load loaded")?;
     ensure_eq!(e.errno, Errno::EPERM);
     // Over budget: one map larger than a module may have.
     let mut big = parsed("hello")?;
     big.name = String::from("big");
     big.maps[0].max_entries = 1 << 20;
-    let e = load_image(&big.to_bytes(), "big", None)
-        .err()
-        .ok_or("an over-budget module loaded")?;
+    let e = load_image(&big.to_bytes(), "big", None).err().ok_or("an over-budget module loaded")?;
     ensure_eq!(e.errno, Errno::ENOMEM);
     Ok(())
 }
@@ -394,23 +332,15 @@ fn reservations_follow_the_classic_rules() -> TestResult {
     ensure_eq!(super::reserve(b"", 10), Err(Errno::EINVAL));
     ensure_eq!(super::reserve(b"bad/name", 10), Err(Errno::EINVAL));
     ensure_eq!(super::reserve(b"zero", 0), Err(Errno::EINVAL));
-    ensure_eq!(
-        super::reserve(b"huge", lkm::ioctl::MAX_IMAGE_SIZE + 1),
-        Err(Errno::EINVAL)
-    );
+    ensure_eq!(super::reserve(b"huge", lkm::ioctl::MAX_IMAGE_SIZE + 1), Err(Errno::EINVAL));
     let mut ids = Vec::new();
     for i in 0..super::MAXLKMS {
-        ids.push(
-            super::reserve(alloc::format!("slot{i}").as_bytes(), 16)
-                .map_err(|e| alloc::format!("{e}"))?,
-        );
+        ids.push(super::reserve(alloc::format!("slot{i}").as_bytes(), 16).map_err(|e| alloc::format!("{e}"))?);
     }
     ensure_eq!(super::reserve(b"onemore", 16), Err(Errno::ENFILE));
     ensure_eq!(super::reserve(b"slot3", 16), Err(Errno::EEXIST));
     ensure_eq!(super::load_chunk(ids[0], &[0; 17]), Err(Errno::EINVAL));
-    let e = super::ready(ids[1], None)
-        .err()
-        .ok_or("an incomplete image got ready")?;
+    let e = super::ready(ids[1], None).err().ok_or("an incomplete image got ready")?;
     ensure_eq!(e.errno, Errno::EINVAL);
     for id in ids {
         let _ = super::unreserve(id);
@@ -427,23 +357,13 @@ fn runs_never_nest_a_hook_inside_one_is_skipped_and_counted() -> TestResult {
     let module = load("syscount")?;
     let before = super::run::skipped_total();
     let mut ctx = lkm::ctx::SyscallCtx::default();
-    let outcome =
-        crate::arch::jit::as_if_running(|| super::run::run(&module, "call", &mut ctx, None));
+    let outcome = crate::arch::jit::as_if_running(|| super::run::run(&module, "call", &mut ctx, None));
     ensure_eq!(outcome, super::run::Outcome::Skipped);
     ensure_eq!(super::run::skipped_total(), before + 1);
-    ensure_eq!(
-        module.skipped.load(core::sync::atomic::Ordering::Relaxed),
-        1
-    );
+    ensure_eq!(module.skipped.load(core::sync::atomic::Ordering::Relaxed), 1);
     ensure_eq!(module.runs.load(core::sync::atomic::Ordering::Relaxed), 0);
     // Outside a run it runs.
-    ensure!(
-        matches!(
-            super::run::run(&module, "call", &mut ctx, None),
-            super::run::Outcome::Done(_)
-        ),
-        "no run"
-    );
+    ensure!(matches!(super::run::run(&module, "call", &mut ctx, None), super::run::Outcome::Done(_)), "no run");
     unload_named(module)
 }
 kernel_test!(runs_never_nest_a_hook_inside_one_is_skipped_and_counted);
