@@ -74,8 +74,7 @@ fn unload_named(module: Arc<Module>) -> TestResult {
 /// Heap bytes in use, frames in use outside the heap, code pages in use.
 /// (The heap keeps the frames it grew by; what it holds is `bytes_in_use`.)
 fn usage() -> (usize, usize, usize) {
-    let heap = memory::heap_stats();
-    (heap.bytes_in_use, memory::frame::stats().used() - heap.frames - heap.table_frames, memory::code::pages_in_use())
+    (memory::heap_stats().bytes_in_use, memory::frames_outside_heap(), memory::code::pages_in_use())
 }
 
 fn every_example_module_compiles() -> TestResult {

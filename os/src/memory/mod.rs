@@ -26,7 +26,7 @@ use x86_64::structures::paging::{Mapper, OffsetPageTable, Page, PageTableFlags, 
 use x86_64::VirtAddr;
 
 pub use frame::{FrameStats, alloc_frame, alloc_zeroed_frame, free_frame};
-pub use heap::{HeapStats, heap_stats};
+pub use heap::{HeapStats, frames_outside_heap, heap_stats};
 pub use paging::{AddressSpace, MapError, MapFlags, map_page, protect_page, translate, unmap_page};
 
 use crate::bootinfo::BootInfo;

@@ -78,19 +78,15 @@ fn load(image: &[u8]) -> Result<u64, Errno> {
 }
 
 /// Frames in use outside the kernel heap (which grows but never shrinks).
-fn frames_outside_heap() -> usize {
-    memory::frame::stats().used() - memory::heap_stats().frames
-}
-
 fn elf_segments_get_their_permissions() -> TestResult {
     check_loaded_image()?;
     // Loading and dropping again and again gives every frame back (the
     // first round above let the heap grow to its working size).
-    let frames_before = frames_outside_heap();
+    let frames_before = memory::frames_outside_heap();
     for _ in 0..10 {
         check_loaded_image()?;
     }
-    ensure_eq!(frames_outside_heap(), frames_before);
+    ensure_eq!(memory::frames_outside_heap(), frames_before);
     Ok(())
 }
 kernel_test!(elf_segments_get_their_permissions);
