@@ -6,12 +6,7 @@ use alloc::string::String;
 use crate::class::Class;
 use crate::image::{Image, MapKind};
 use crate::{ctx, helpers};
-use verifier::{Limits, MapInfo, PortRange, Profile};
-
-/// The analysis limits of module programs: the verifier's defaults, with
-/// more states kept per instruction so that loops of a few hundred rounds
-/// whose body branches are still pruned (each round leaves its own states).
-pub const LIMITS: Limits = Limits { max_states_per_insn: 4096, ..Limits::DEFAULT };
+use verifier::{MapInfo, PortRange, Profile};
 
 /// Why no profile could be built.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,7 +33,7 @@ pub fn profile_for(image: &Image, program_index: usize) -> Result<Profile, Profi
     let program = image.programs.get(program_index).ok_or(ProfileError::NoProgram(program_index))?;
     let class: Class = image.params.class();
     let entry = class.entry(&program.entry).ok_or_else(|| ProfileError::UnknownEntry(program.entry.clone()))?;
-    let mut profile = Profile::new().with_ctx(ctx::layout(entry.ctx)).with_limits(LIMITS);
+    let mut profile = Profile::new().with_ctx(ctx::layout(entry.ctx));
     for h in helpers::for_class(class) {
         profile = profile.with_helper(h.sig());
     }

@@ -397,7 +397,8 @@ pub struct Limits {
     /// States kept for pruning at one instruction; beyond it, new states are
     /// explored but not stored (bounding memory, never soundness).
     pub max_states_per_insn: usize,
-    /// States kept for pruning in all (bounding the analysis's memory).
+    /// States kept for pruning in all, not counting evicted ones (bounding
+    /// the analysis's memory).
     pub max_states: usize,
     /// Bytes of abstract states the analysis may hold: half for stored
     /// states (beyond it, no more are stored), half for paths waiting to be
@@ -407,14 +408,16 @@ pub struct Limits {
 
 impl Limits {
     /// The defaults: 1,000,000 processed instructions, 1,000,000 slots,
-    /// depth 8, 512 bytes of stack, 64 stored states per instruction and
-    /// 8,192 in all, 64 MiB of states.
+    /// depth 8, 512 bytes of stack, 4,096 stored states per instruction
+    /// (so that loops of a few hundred rounds whose body branches are still
+    /// pruned: each round leaves its own states) and 8,192 in all, 64 MiB
+    /// of states.
     pub const DEFAULT: Limits = Limits {
         max_insns_processed: 1_000_000,
         max_program_len: 1_000_000,
         max_call_depth: 8,
         max_stack: 512,
-        max_states_per_insn: 64,
+        max_states_per_insn: 4096,
         max_states: 8_192,
         max_memory: 64 << 20,
     };

@@ -40,6 +40,8 @@ pub struct Stats {
     pub states_stored: u64,
     /// Paths ended because a fully explored state covered them.
     pub states_pruned: u64,
+    /// Stored states dropped because they kept failing to cover.
+    pub states_evicted: u64,
     /// Most paths waiting to be explored at once.
     pub peak_pending: usize,
 }

@@ -11,6 +11,13 @@
 //! with branches left is an ancestor of the current path (exploration is
 //! depth-first), so meeting the very same state there again is a loop that
 //! would never end.
+//!
+//! A fully explored checkpoint that keeps failing to cover the states that
+//! reach it (a loop counter that differs on every round) is dropped from
+//! its slot's list once its misses exceed three times its hits plus three,
+//! as the Linux verifier does. Dropping one is always safe (pruning only
+//! saves work) and keeps the comparisons per visit few, instead of growing
+//! with every round of every loop.
 
 use alloc::format;
 use alloc::string::String;
@@ -37,6 +44,17 @@ struct Checkpoint {
     fingerprint: u64,
     parent: Option<u32>,
     branches: u32,
+    /// Times it covered a state, and times it was compared and did not.
+    hits: u32,
+    misses: u32,
+}
+
+impl Checkpoint {
+    /// Whether it has missed so often, compared with its hits, that
+    /// comparing with it again is likely wasted work.
+    fn stale(&self) -> bool {
+        self.misses > self.hits.saturating_mul(3).saturating_add(3)
+    }
 }
 
 /// A path waiting to be explored.
@@ -237,13 +255,20 @@ impl<'a> Checker<'a> {
         let relevant = Checker::masks(self.relevant, pc, state);
         let relevant = &relevant[..n];
         let fingerprint = state.fingerprint(live);
-        for &i in &self.at[pc] {
-            let ck = &self.checkpoints[i as usize];
+        let mut pruned = false;
+        let mut stale = false;
+        // Newest first: the state of the nearest earlier round is the most
+        // likely to cover.
+        for &i in self.at[pc].iter().rev() {
+            let ck = &mut self.checkpoints[i as usize];
             if ck.branches == 0 {
                 if ck.state.covers(state, live, relevant) {
-                    self.stats.states_pruned += 1;
-                    return Ok(Visit::Pruned);
+                    ck.hits += 1;
+                    pruned = true;
+                    break;
                 }
+                ck.misses += 1;
+                stale |= ck.stale();
             } else if ck.fingerprint == fingerprint && ck.state.same(state, live) {
                 return Err(Report::new(
                     ErrorKind::InfiniteLoop,
@@ -253,10 +278,17 @@ impl<'a> Checker<'a> {
                 .hint("make every loop change its condition on each iteration, e.g. count up to a constant bound"));
             }
         }
+        if stale {
+            self.evict_stale(pc);
+        }
+        if pruned {
+            self.stats.states_pruned += 1;
+            return Ok(Visit::Pruned);
+        }
         let limits = &self.profile.limits;
         let bytes = state.bytes();
         if self.at[pc].len() >= limits.max_states_per_insn
-            || self.checkpoints.len() >= limits.max_states
+            || self.checkpoints.len() - self.stats.states_evicted as usize >= limits.max_states
             || self.stored_bytes + bytes > limits.max_memory / 2
         {
             return Ok(Visit::Continue(parent));
@@ -266,10 +298,30 @@ impl<'a> Checker<'a> {
             return Err(self.out_of_memory(pc));
         }
         let idx = self.checkpoints.len() as u32;
-        self.checkpoints.push(Checkpoint { state: state.clone(), fingerprint, parent, branches: 1 });
+        self.checkpoints.push(Checkpoint { state: state.clone(), fingerprint, parent, branches: 1, hits: 0, misses: 0 });
         self.at[pc].push(idx);
         self.stats.states_stored += 1;
         Ok(Visit::Continue(Some(idx)))
+    }
+
+    /// Drops the stale checkpoints of slot `pc` from its list and frees
+    /// their frames; the rest stays (for counting `branches` up the
+    /// parents) and still counts against the memory limit.
+    fn evict_stale(&mut self, pc: usize) {
+        let checkpoints = &mut self.checkpoints;
+        let (mut freed, mut evicted) = (0, 0);
+        self.at[pc].retain(|&i| {
+            let ck = &mut checkpoints[i as usize];
+            if ck.branches != 0 || !ck.stale() {
+                return true;
+            }
+            freed += ck.state.bytes() - core::mem::size_of::<State>();
+            evicted += 1;
+            ck.state = State { frames: Vec::new() };
+            false
+        });
+        self.stored_bytes -= freed;
+        self.stats.states_evicted += evicted;
     }
 
     pub(super) fn out_of_memory(&self, pc: usize) -> Report {

@@ -153,3 +153,29 @@ fn the_memory_limit_stops_the_analysis() {
     assert_eq!(r.kind, ErrorKind::TooComplex);
     assert!(r.reason.contains("bytes"), "{r}");
 }
+
+#[test]
+fn states_that_keep_missing_are_evicted() {
+    // Both arms of the branch reach `join` with the same counter: the
+    // second is pruned there. The stored states of later rounds (other
+    // counters) miss every time and are dropped from the list.
+    let p = assemble(
+        "r6 = 0
+         loop:
+         r2 = *(u64 *)(r1 + 0)
+         if r2 > 5 goto big
+         r3 = 1
+         goto join
+         big:
+         r3 = 2
+         join:
+         r6 += 1
+         if r6 < 100 goto loop
+         r0 = 0
+         exit",
+    )
+    .unwrap();
+    let stats = *verify(&p, &ctx_profile()).unwrap().stats();
+    assert!(stats.states_pruned >= 99, "{stats:?}");
+    assert!(stats.states_evicted > 50, "{stats:?}");
+}
