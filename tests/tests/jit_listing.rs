@@ -1,7 +1,9 @@
 //! The JIT listing a student sees: each bytecode instruction in LLVM syntax
 //! followed by the x86-64 code made of it, with function headers; the
 //! loop's `r2 -= 1; if r2 != 0` is `sub` + `jne` (the flags of `sub` serve),
-//! and function 1 starts 16-byte aligned after `int3` padding.
+//! the call of the small straight-line function 1 is replaced by its code,
+//! and function 1 (still compiled) starts 32-byte aligned after `int3`
+//! padding.
 
 use verifier::assemble;
 use warden_tests::jitrun::verify_for_memory;
@@ -44,9 +46,10 @@ fn listing_interleaves_bytecode_and_x86() {
         "     5: r1 = r0",
         "    0010  48 89 c7                        mov rdi,rax",
         "     6: call pc+1",
-        "    0013  e8 08 00 00 00                  call 0000000000001020h",
+        "    0013  48 89 f8                        mov rax,rdi",
+        "    0016  48 6b c0 03                     imul rax,3",
         "     7: exit",
-        "    0018  c3                              ret",
+        "    001a  c3                              ret",
         "    001f  cc                              int3",
         "<function 1> at 0x1020",
         "     8: r0 = r1",

@@ -32,6 +32,10 @@ pub struct Emitter<'a> {
     jumps: Jumps<'a>,
     functions: &'a [Function],
     frames: &'a [Frame],
+    /// The program, for the bodies of inlined callees.
+    insns: &'a [Insn],
+    /// Which functions' calls are replaced by their code ([`super::inline`]).
+    inlined: &'a [bool],
     /// The function being emitted (its frame decides the epilogue).
     current: usize,
     blinder: Option<Blinder>,
@@ -60,24 +64,19 @@ pub fn size(width: Width) -> OpSize {
 }
 
 impl<'a> Emitter<'a> {
-    pub fn new(
-        opts: &'a JitOptions<'a>,
-        jumps: Jumps<'a>,
-        functions: &'a [Function],
-        frames: &'a [Frame],
-        targets: &'a [bool],
-        capacity: usize,
-    ) -> Emitter<'a> {
+    pub fn new(opts: &'a JitOptions<'a>, jumps: Jumps<'a>, program: &super::Program<'a>, capacity: usize) -> Emitter<'a> {
         Emitter {
             asm: Asm::with_capacity(capacity),
             opts,
             jumps,
-            functions,
-            frames,
+            functions: program.functions,
+            frames: program.frames,
+            insns: program.insns,
+            inlined: program.inlined,
             current: 0,
             blinder: opts.blinding.map(Blinder::new),
             sites: Vec::new(),
-            targets,
+            targets: program.targets,
             flags: None,
             key: None,
             base: 0,
@@ -253,7 +252,18 @@ impl<'a> Emitter<'a> {
 
     fn call_local(&mut self, pc: usize, insn: &Insn) -> Result<(), JitError> {
         let target = insn.target(pc).and_then(|t| usize::try_from(t).ok()).ok_or(JitError::BadTarget { pc })?;
-        let func = self.functions.iter().position(|f| f.start == target).ok_or(JitError::BadTarget { pc })?;
+        let func = self.functions.binary_search_by_key(&target, |f| f.start).map_err(|_| JitError::BadTarget { pc })?;
+        if self.inlined.get(func) == Some(&true)
+            && let Some(f) = self.functions.get(func)
+        {
+            // The callee's body without its final `exit`, which would only
+            // return to the next instruction.
+            let insns = self.insns;
+            for callee_pc in f.start..f.end.saturating_sub(1) {
+                self.insn(callee_pc, insns.get(callee_pc).ok_or(JitError::BadTarget { pc })?)?;
+            }
+            return Ok(());
+        }
         let dist = self.distance(pc, |l| l.entry.get(func).copied()).unwrap_or(0);
         let rel = i32::try_from(dist).map_err(|_| JitError::CodeTooLarge { size: self.base + self.asm.len() })?;
         self.asm.call32(rel);

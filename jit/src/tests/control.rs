@@ -155,13 +155,13 @@ fn local_calls_have_their_own_frames() {
     ];
     let funcs = [Function { start: 0, end: 8, stack_depth: 8 }, Function { start: 8, end: p.len(), stack_depth: 8 }];
     assert_eq!(run_funcs(&p, &funcs, &mut [0u8; 8]), 10 + 77 + 1000 + 1);
-    // Functions start 16-byte aligned, after int3 padding, in two passes.
+    // Functions start 32-byte aligned, after int3 padding, in two passes.
     let out = compile_at(&p, &funcs, 0, None, CallMode::Near);
     assert_eq!(out.passes(), 2);
-    assert!(out.entries().iter().all(|e| e % 16 == 0), "{:?}", out.entries());
+    assert!(out.entries().iter().all(|e| e % 32 == 0), "{:?}", out.entries());
     let before = &out.code()[..out.entries()[1] as usize];
     let padding = before.iter().rev().take_while(|&&b| b == 0xcc).count();
-    assert!(padding < 16 && before[before.len() - padding - 1] == 0xc3, "{before:02x?}");
+    assert!(padding < 32 && before[before.len() - padding - 1] == 0xc3, "{before:02x?}");
 }
 
 
