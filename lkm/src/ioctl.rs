@@ -41,7 +41,8 @@ pub const LMLOADBUF: u32 = ioc(IOC_IN, b'K', 1, size_of::<LmcLoadbuf>());
 pub const LMUNRESRV: u32 = ioc(IOC_VOID, b'K', 2, 0);
 /// Verify, compile, link and run `load`; the verifier's report comes back as text.
 pub const LMREADY: u32 = ioc(IOC_INOUT, b'K', 3, size_of::<LmcReady>());
-/// Unload a module by id, or by name when the id is -1.
+/// Unload a module by id, or by name when the id is -1; a refusal's reason
+/// comes back as text.
 pub const LMUNLOAD: u32 = ioc(IOC_INOUT, b'K', 10, size_of::<LmcUnload>());
 /// Describe a module by id, or by name when the id is -1.
 pub const LMSTAT: u32 = ioc(IOC_INOUT, b'K', 11, size_of::<LmcStat>());
@@ -95,13 +96,24 @@ pub struct LmcReady {
     pub link_ns: u64,
 }
 
-/// `LMUNLOAD`: by id, or by name when `id` is -1.
+/// `LMUNLOAD`: by id, or by name when `id` is -1. A refusal's reason (the
+/// kernel's text, e.g. which module chains through this one) comes back in
+/// the caller's buffer, as `LMREADY`'s report does.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LmcUnload {
+    /// The id, or -1 to go by `name`.
     pub id: i32,
-    pub _pad: u32,
+    /// Capacity of the reason buffer.
+    pub reason_cap: u32,
+    /// The module name, NUL-padded (when `id` is -1).
     pub name: [u8; MAXLKMNAME],
+    /// User address of a buffer for the reason of a refusal (0: none).
+    pub reason: u64,
+    /// Out: bytes of reason written (0 on success; at most `reason_cap`,
+    /// the text cut there when longer).
+    pub reason_len: u32,
+    pub _pad: u32,
 }
 
 /// `LMSTAT`: by id, or by name when `id` is -1; the module's row out.
@@ -233,6 +245,35 @@ mod tests {
         for (i, a) in all.iter().enumerate() {
             assert!(all[i + 1..].iter().all(|b| a != b));
         }
+    }
+
+    /// The requests are an interface between separately built programs:
+    /// their layout is fixed (what docs/lkm.md shows).
+    #[test]
+    fn requests_with_text_buffers_have_their_documented_layout() {
+        use core::mem::offset_of;
+        assert_eq!(offset_of!(LmcReady, id), 0);
+        assert_eq!(offset_of!(LmcReady, report_cap), 4);
+        assert_eq!(offset_of!(LmcReady, report), 8);
+        assert_eq!(offset_of!(LmcReady, report_len), 16);
+        assert_eq!(offset_of!(LmcReady, insns_processed), 24);
+        assert_eq!(size_of::<LmcReady>(), 80);
+        assert_eq!(offset_of!(LmcUnload, id), 0);
+        assert_eq!(offset_of!(LmcUnload, reason_cap), 4);
+        assert_eq!(offset_of!(LmcUnload, name), 8);
+        assert_eq!(offset_of!(LmcUnload, reason), 8 + MAXLKMNAME);
+        assert_eq!(offset_of!(LmcUnload, reason_len), 16 + MAXLKMNAME);
+        assert_eq!(size_of::<LmcUnload>(), 56);
+        assert_eq!(LMUNLOAD, 0xc038_4b0a);
+    }
+
+    #[test]
+    fn other_requests_have_their_documented_layout() {
+        use core::mem::offset_of;
+        assert_eq!((offset_of!(LmcResrv, name), offset_of!(LmcResrv, slot), size_of::<LmcResrv>()), (8, 40, 48));
+        assert_eq!((offset_of!(LmcLoadbuf, data), size_of::<LmcLoadbuf>()), (8, 16));
+        assert_eq!((offset_of!(LmcStat, name), offset_of!(LmcStat, offset), offset_of!(LmcStat, flags)), (8, 40, 76));
+        assert_eq!(size_of::<LmcStat>(), 80);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! end is the UNIX socket `target/warden-lkm.sock`; in the guest, `lkmd`
 //! (started by `/etc/rc`) serves it with `/dev/lkm`. Requests and replies
 //! are frames of [`lkm::chan`]. A rejection comes back as the kernel wrote
-//! it, and is shown here with the source line (the host has the source).
+//! it, and is shown here with the source line (the host has the source);
+//! a refused unload shows the kernel's reason as `modunload` does.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -228,6 +229,24 @@ mod tests {
         let _ = std::fs::remove_file(&sock);
         let err = stat(&sock).unwrap_err();
         assert!(err.contains("help: start the system with `cargo xtask run`"), "{err}");
+    }
+
+    #[test]
+    fn a_refused_unload_shows_the_kernels_reason() {
+        let sock = temp_socket("unload");
+        let reason = "  = note: module `countwrite` was loaded on system call 2 after it and chains through it\n  \
+                      = help: unload `countwrite` first\n";
+        let reply = Reply {
+            status: 16,
+            fields: vec![("what".into(), "module `wrapwrite` is in use".into()), ("errno".into(), "EBUSY".into())],
+            body: reason.into(),
+        };
+        let server = serve_once(&sock, reply);
+        let err = unload(&sock, "wrapwrite").unwrap_err();
+        let request = server.join().unwrap();
+        assert_eq!((request.op, &request.payload[..]), (chan::OP_UNLOAD, &b"wrapwrite"[..]));
+        assert_eq!(err, format!("error: module `wrapwrite` is in use (EBUSY)\n{reason}"));
+        let _ = std::fs::remove_file(&sock);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!   (`LMRESERV`, `LMLOADBUF`, `LMREADY`, `LMUNRESRV`, `LMUNLOAD`, `LMSTAT`,
 //!   `LMSTATV`), and [`Lkm::load`], the whole classic load sequence.
 //! - [`Failure`]: an errno with what it means here and how to fix it, printed
-//!   rustc-style (`error: ...` then `help: ...`).
+//!   rustc-style (`error: ...` then `help: ...`); [`refusal`] makes one
+//!   of the kernel's own reason when it sent one (`LMUNLOAD`).
 //! - [`render_rejection`] (from `lkm::rejection`): the kernel's verifier
 //!   report with the source line inserted under the instruction.
 //! - [`stat_header`], [`stat_row`], [`statv_lines`]: `modstat`'s table.
@@ -27,6 +28,8 @@ use crate::sys;
 pub const DEV_LKM: &str = "/dev/lkm";
 /// Bytes of report buffer handed to `LMREADY`.
 pub const REPORT_CAP: usize = 8192;
+/// Bytes of reason buffer handed to `LMUNLOAD` (a refusal is a few lines).
+pub const REASON_CAP: usize = 1024;
 /// Largest image a tool reads into memory (the program heap is 256 KiB);
 /// larger ones are streamed with [`Lkm::load_file`].
 pub const MAX_IN_MEMORY: u64 = 96 * 1024;
@@ -157,6 +160,29 @@ pub fn explain(step: Step, errno: Errno, subject: &str) -> Failure {
         (_, e) => (format!("{subject}: {}", e.message()), None),
     };
     Failure { what, errno: Some(errno), detail: None, help: help.map(String::from) }
+}
+
+/// An errno from `/dev/lkm` with the kernel's reason text (`LMUNLOAD`'s
+/// refusal): the kernel's `error:` line becomes the failure's own, its
+/// `= note:` and `= help:` lines follow as they are, so the user reads what
+/// the kernel knows (e.g. which module chains through this one). Without
+/// such text, [`explain`] says what the errno means here.
+pub fn refusal(step: Step, errno: Errno, subject: &str, text: &str) -> Failure {
+    let mut f = explain(step, errno, subject);
+    let text = text.trim_end();
+    let Some(rest) = text.strip_prefix("error: ") else {
+        if !text.is_empty() {
+            f.detail = Some(String::from(text));
+        }
+        return f;
+    };
+    let (what, detail) = rest.split_once('\n').unwrap_or((rest, ""));
+    f.what = String::from(what);
+    if detail.lines().any(|l| l.trim_start().starts_with("= help:")) {
+        f.help = None;
+    }
+    f.detail = (!detail.trim().is_empty()).then(|| String::from(detail));
+    f
 }
 
 /// The module name an image declares, read from its header without
@@ -321,9 +347,15 @@ impl Lkm {
         })
     }
 
-    /// `LMUNLOAD` by id or name.
+    /// `LMUNLOAD` by id or name; a refusal carries the kernel's reason
+    /// (see [`refusal`]).
     pub fn unload(&self, which: Which<'_>) -> Result<(), Failure> {
-        let mut req = LmcUnload::default();
+        let mut reason = alloc::vec![0u8; REASON_CAP];
+        let mut req = LmcUnload {
+            reason_cap: REASON_CAP as u32,
+            reason: reason.as_mut_ptr() as u64,
+            ..Default::default()
+        };
         match which {
             Which::Id(id) => req.id = id,
             Which::Name(n) => {
@@ -331,7 +363,10 @@ impl Lkm {
                 req.name = ioctl::name_field(n).ok_or_else(|| no_such(which))?;
             }
         }
-        self.ioctl(ioctl::LMUNLOAD, &mut req).map_err(|e| explain(Step::Unload, e, &which.describe()))?;
+        self.ioctl(ioctl::LMUNLOAD, &mut req).map_err(|e| {
+            let n = (req.reason_len as usize).min(REASON_CAP);
+            refusal(Step::Unload, e, &which.describe(), &String::from_utf8_lossy(&reason[..n]))
+        })?;
         Ok(())
     }
 

@@ -8,7 +8,9 @@
 //! closing the writer's descriptor with a load half done discards it.
 //! Arguments are copied in and out through the checked user-copy
 //! functions (`EFAULT` for a bad pointer); names, ids, sizes and counts are
-//! checked (`EINVAL`), unknown modules are `ENOENT`.
+//! checked (`EINVAL`), unknown modules are `ENOENT`. When `LMREADY` or
+//! `LMUNLOAD` is refused, the kernel's reason goes back as text into a
+//! buffer the caller names in the request, cut to its capacity.
 
 use alloc::sync::Arc;
 use alloc::vec;
@@ -29,7 +31,7 @@ use crate::syscall::usercopy::{self, Pod};
 
 /// Major number of `/dev/lkm` (as on OpenBSD/i386).
 pub const LKM_MAJOR: u32 = 28;
-/// Largest report buffer the kernel fills.
+/// Largest report or reason buffer the kernel fills.
 pub const MAX_REPORT: u32 = 64 * 1024;
 
 // SAFETY: the request structures are `#[repr(C)]`, made only of integers
@@ -124,11 +126,7 @@ impl CharDevice for LkmDevice {
                 unreserve(id).map(|()| 0)
             }
             LMREADY => self.ready(arg),
-            LMUNLOAD => {
-                let req: LmcUnload = usercopy::read(arg)?;
-                let id = module_id(req.id, &req.name)?;
-                unload(id).map(|()| 0).map_err(|r| r.errno)
-            }
+            LMUNLOAD => unload_request(arg),
             LMSTAT => stat(arg),
             LMSTATV => statv(arg),
             _ => Err(Errno::ENOTTY),
@@ -169,9 +167,7 @@ impl LkmDevice {
         if reserved.is_none() || req.id < 0 || reserved != Some(req.id as usize) {
             return Err(Errno::ENOENT);
         }
-        if req.report != 0 && (req.report_cap > MAX_REPORT || usercopy::check(req.report, req.report_cap as usize, true).is_err()) {
-            return Err(if req.report_cap > MAX_REPORT { Errno::EINVAL } else { Errno::EFAULT });
-        }
+        check_text_buffer(req.report, req.report_cap)?;
         let id = req.id as usize;
         self.state.lock().reserved = None;
         let result = ready(id, None);
@@ -190,12 +186,7 @@ impl LkmDevice {
                 None
             }
             Err(refusal) => {
-                if req.report != 0 {
-                    let text = refusal.message.as_bytes();
-                    let n = text.len().min(req.report_cap as usize);
-                    usercopy::copy_to_user(req.report, &text[..n])?;
-                    req.report_len = n as u32;
-                }
+                req.report_len = copy_text(req.report, req.report_cap, &refusal.message)?;
                 Some(refusal.errno)
             }
         };
@@ -205,6 +196,48 @@ impl LkmDevice {
             Some(e) => Err(e),
         }
     }
+}
+
+/// Checks a caller's text buffer (`LMREADY`'s report, `LMUNLOAD`'s
+/// reason) before the request does anything: none (address 0), or at most
+/// [`MAX_REPORT`] bytes (`EINVAL`) of writable user memory (`EFAULT`).
+fn check_text_buffer(addr: u64, cap: u32) -> Result<()> {
+    if addr == 0 {
+        return Ok(());
+    }
+    if cap > MAX_REPORT {
+        return Err(Errno::EINVAL);
+    }
+    usercopy::check(addr, cap as usize, true)
+}
+
+/// Copies `text` into a buffer [`check_text_buffer`] passed, cut to its
+/// capacity; the bytes written (0 without a buffer).
+fn copy_text(addr: u64, cap: u32, text: &str) -> Result<u32> {
+    if addr == 0 {
+        return Ok(0);
+    }
+    let n = text.len().min(cap as usize);
+    usercopy::copy_to_user(addr, &text.as_bytes()[..n])?;
+    Ok(n as u32)
+}
+
+/// `LMUNLOAD`: unloads the module the request names; a refusal's reason
+/// (the kernel's message: what holds the module and what to do) is copied
+/// to the caller's buffer before the errno is returned. The buffer and the
+/// request are checked first, so a bad pointer never follows an unload.
+fn unload_request(arg: u64) -> Result<usize> {
+    let mut req: LmcUnload = usercopy::read(arg)?;
+    usercopy::check(arg, size_of::<LmcUnload>(), true)?;
+    check_text_buffer(req.reason, req.reason_cap)?;
+    let id = module_id(req.id, &req.name)?;
+    let result = unload(id);
+    req.reason_len = match &result {
+        Ok(()) => 0,
+        Err(refusal) => copy_text(req.reason, req.reason_cap, &refusal.message)?,
+    };
+    usercopy::write(arg, &[req])?;
+    result.map(|()| 0).map_err(|refusal| refusal.errno)
 }
 
 /// The id named by a request: `id`, or the module called `name` when `id`

@@ -252,7 +252,7 @@ pub fn unload(id: usize) -> Result<(), Refusal> {
     if let Some(link) = link {
         if let Err(refusal) = class::unlink(&module, &link) {
             *module.link.lock() = Some(link);
-            log::warn!("lkm: cannot unload `{}`: {}", module.name, refusal.message.lines().next().unwrap_or(""));
+            log::warn!("lkm: cannot unload `{}`: {}", module.name, one_line(&refusal.message));
             return Err(refusal);
         }
         drop(link);
@@ -263,6 +263,18 @@ pub fn unload(id: usize) -> Result<(), Refusal> {
     drop(slot);
     drop(module);
     Ok(())
+}
+
+/// A refusal's message on one line for the kernel log: `error: what;
+/// note: ...; help: ...` without the `error: ` and `= ` marks.
+fn one_line(message: &str) -> String {
+    let parts: Vec<&str> = message
+        .lines()
+        .map(|l| l.trim_start().trim_start_matches("= "))
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .collect();
+    parts.join("; ")
 }
 
 /// Loads `bytes` through the same steps as the ioctls (reserve, copy in

@@ -6,7 +6,10 @@
 //! it); without the port (tests, a plain QEMU) it quietly does nothing.
 //! `lkmd -f` serves in the foreground: it reads frames of `lkm::chan`,
 //! carries out each request and answers with a reply frame. The kernel's
-//! report goes back as it is; `modc` maps it to the source on the host.
+//! report goes back as it is; `modc` maps it to the source on the host. A
+//! refused unload goes back with the kernel's reason (the `what` field and
+//! its note and help lines as the body), so `modc unload` reads like
+//! `modunload`.
 #![no_std]
 #![no_main]
 use alloc::string::{String, ToString};

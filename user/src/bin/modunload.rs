@@ -1,6 +1,14 @@
 //! `modunload -i id | -n name [-p postremove]`: unloads a module through
-//! `/dev/lkm` (`LMUNLOAD`). `-p PROG` runs `PROG ID TYPE SLOT` after the
-//! unload, as the classic tool did for removing device nodes.
+//! `/dev/lkm` (`LMUNLOAD`). A refusal prints the kernel's reason, e.g.
+//!
+//! ```text
+//! modunload: error: module `wrapwrite` is in use (EBUSY)
+//!   = note: module `countwrite` was loaded on system call 2 after it and chains through it
+//!   = help: unload `countwrite` first
+//! ```
+//!
+//! and exits 1. `-p PROG` runs `PROG ID TYPE SLOT` after the unload, as
+//! the classic tool did for removing device nodes.
 #![no_std]
 #![no_main]
 use user::lkm::{self, Failure, Lkm, Which};

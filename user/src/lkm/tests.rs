@@ -90,3 +90,30 @@ fn errors_name_the_problem_and_the_fix() {
     let f = explain(Step::Unload, Errno::EBUSY, "module `rtc`");
     assert!(f.render("modunload").contains("module `rtc` is in use (EBUSY)"));
 }
+
+#[test]
+fn an_unload_refusal_shows_the_kernels_reason() {
+    let text = "error: module `wrapwrite` is in use\n  \
+                = note: module `countwrite` was loaded on system call 2 after it and chains through it\n  \
+                = help: unload `countwrite` first";
+    let f = refusal(Step::Unload, Errno::EBUSY, "module `wrapwrite`", text);
+    assert_eq!(
+        f.render("modunload"),
+        "modunload: error: module `wrapwrite` is in use (EBUSY)\n  \
+         = note: module `countwrite` was loaded on system call 2 after it and chains through it\n  \
+         = help: unload `countwrite` first\n"
+    );
+}
+
+#[test]
+fn an_unload_refusal_without_the_kernels_help_keeps_ours() {
+    let f = refusal(Step::Unload, Errno::EBUSY, "module `rtc`", "error: module `rtc` is in use\n  = note: /dev/rtc is open\n");
+    let text = f.render("modunload");
+    assert!(text.starts_with("modunload: error: module `rtc` is in use (EBUSY)\n  = note: /dev/rtc is open\nmodunload: help: close"), "{text}");
+    // No text (an old kernel, an id that names nothing): the errno explained.
+    let f = refusal(Step::Unload, Errno::ENOENT, "module `rtc`", "");
+    assert_eq!(f, explain(Step::Unload, Errno::ENOENT, "module `rtc`"));
+    // Text cut at the buffer's end, or not in the kernel's form: shown under our line.
+    let f = refusal(Step::Unload, Errno::EBUSY, "module `rtc`", "a call is in prog");
+    assert!(f.render("modunload").starts_with("modunload: error: module `rtc` is in use (EBUSY)\na call is in prog\n"));
+}

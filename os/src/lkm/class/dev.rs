@@ -133,10 +133,12 @@ pub fn link(module: &Arc<Module>, major: u32, name: &str) -> core::result::Resul
     Ok(major)
 }
 
-/// Removes the driver and its node: `EBUSY` while the device is open.
-pub fn unlink(major: u32, node: &str) -> core::result::Result<(), Refusal> {
-    device::unregister_char(major).map_err(|e| {
-        Refusal::new(e, alloc::format!("error: /dev/{node} is open\n  = help: close it first"))
+/// Removes the driver and its node of module `name`: `EBUSY` while the
+/// device is open.
+pub fn unlink(name: &str, major: u32, node: &str) -> core::result::Result<(), Refusal> {
+    device::unregister_char(major).map_err(|e| match e {
+        Errno::EBUSY => Refusal::in_use(name, format_args!("/dev/{node} is open"), "close it first"),
+        e => Refusal::new(e, alloc::format!("error: cannot remove the driver of /dev/{node}: {e}")),
     })?;
     let _ = devfs::remove_node(node);
     Ok(())

@@ -82,7 +82,11 @@ pub fn link(module: &Arc<Module>) -> Result<Arc<ModExec>, Refusal> {
 pub fn unlink(format: &Arc<ModExec>) -> Result<(), Refusal> {
     // The link and the switch hold it; more means an exec in progress.
     if Arc::strong_count(format) > 2 {
-        return Err(Refusal::new(abi::Errno::EBUSY, "error: an exec is consulting this format"));
+        return Err(Refusal::in_use(
+            &format.module.name,
+            "an exec is consulting its binary format",
+            "wait for the exec to finish, then unload it again",
+        ));
     }
     exec::unregister_format(&format.module.name).map(drop).map_err(|e| Refusal::new(e, "error: the format is not in the exec switch"))
 }

@@ -58,6 +58,12 @@ impl Refusal {
     pub fn new(errno: Errno, message: impl Into<String>) -> Refusal {
         Refusal { errno, message: message.into() }
     }
+
+    /// An unload refused because module `name` is in use (`EBUSY`): what
+    /// holds it, and what to do first. `modunload` shows it as it is.
+    pub fn in_use(name: &str, note: impl core::fmt::Display, help: impl core::fmt::Display) -> Refusal {
+        Refusal::new(Errno::EBUSY, alloc::format!("error: module `{name}` is in use\n  = note: {note}\n  = help: {help}"))
+    }
 }
 
 /// Plugs `module` into its class's hook table.
@@ -75,8 +81,8 @@ pub fn link(module: &Arc<Module>) -> Result<Link, Refusal> {
 pub fn unlink(module: &Arc<Module>, link: &Link) -> Result<(), Refusal> {
     match link {
         Link::Syscall(l) => syscall::unlink(module, l),
-        Link::Vfs { fstype } => vfs::unlink(fstype),
-        Link::Dev { major, node } => dev::unlink(*major, node),
+        Link::Vfs { fstype } => vfs::unlink(&module.name, fstype),
+        Link::Dev { major, node } => dev::unlink(&module.name, *major, node),
         Link::Exec(format) => exec::unlink(format),
         Link::Misc => {
             misc::unlink(module);

@@ -107,21 +107,27 @@ pub fn unlink(module: &Arc<Module>, link: &SyscallLink) -> Result<(), Refusal> {
                 _ => false,
             })
         });
-        let upper = upper.map_or_else(|| alloc::string::String::from("another handler"), |m| format!("module `{}`", m.name));
-        return Err(Refusal::new(
-            Errno::EBUSY,
-            format!(
-                "error: module `{}` is in use: {upper} was loaded on system call {} after it and chains through it\n  = help: unload {upper} first",
-                module.name, link.nr
+        let slot = link.nr;
+        return Err(match upper {
+            Some(upper) => Refusal::in_use(
+                &module.name,
+                format_args!("module `{}` was loaded on system call {slot} after it and chains through it", upper.name),
+                format_args!("unload `{}` first", upper.name),
             ),
-        ));
+            None => Refusal::in_use(
+                &module.name,
+                format_args!("another handler took system call {slot} after it and chains through it"),
+                format_args!("unload the module on system call {slot} first (modstat lists it)"),
+            ),
+        });
     }
     drop(current);
     // The link, the table slot, and nothing else: no call in progress.
     if Arc::strong_count(&link.handler) > 2 {
-        return Err(Refusal::new(
-            Errno::EBUSY,
-            format!("error: module `{}` is in use: a call into it is in progress", module.name),
+        return Err(Refusal::in_use(
+            &module.name,
+            format_args!("a call into it (system call {}) is in progress", link.nr),
+            "wait for the call to return, then unload it again",
         ));
     }
     syscall::restore(link.nr, link.handler.previous.clone())

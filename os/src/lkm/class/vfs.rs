@@ -143,10 +143,15 @@ pub fn link(module: &Arc<Module>, fstype: &str) -> core::result::Result<(), Refu
     })
 }
 
-/// Removes the type: `EBUSY` while mounted.
-pub fn unlink(fstype: &str) -> core::result::Result<(), Refusal> {
+/// Removes the type of module `name`: `EBUSY` while mounted.
+pub fn unlink(name: &str, fstype: &str) -> core::result::Result<(), Refusal> {
     let mounted = vfs::mounts().into_iter().filter(|m| m.1 == fstype).map(|m| m.0).collect::<Vec<_>>();
-    vfs::unregister_type(fstype).map(drop).map_err(|e| {
-        Refusal::new(e, alloc::format!("error: file system `{fstype}` is mounted on {}\n  = help: unmount it first", mounted.join(", ")))
+    vfs::unregister_type(fstype).map(drop).map_err(|e| match e {
+        Errno::EBUSY => Refusal::in_use(
+            name,
+            format_args!("file system `{fstype}` is mounted on {}", mounted.join(", ")),
+            format_args!("unmount it first: umount {}", mounted.join(" ")),
+        ),
+        e => Refusal::new(e, alloc::format!("error: cannot remove file-system type `{fstype}`: {e}")),
     })
 }
