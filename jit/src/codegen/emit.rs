@@ -16,6 +16,7 @@
 //! below the stack pointer (an interrupt on the same stack would overwrite it).
 
 use super::frame::Frame;
+use super::hotpath::Step;
 use super::{Function, Jumps, Site};
 use crate::blind::Blinder;
 use crate::error::{JitError, MAX_CODE};
@@ -32,10 +33,12 @@ pub struct Emitter<'a> {
     jumps: Jumps<'a>,
     functions: &'a [Function],
     frames: &'a [Frame],
-    /// The program, for the bodies of inlined callees.
-    insns: &'a [Insn],
+    /// The program, for the bodies of inlined callees and copied paths.
+    pub(super) insns: &'a [Insn],
     /// Which functions' calls are replaced by their code ([`super::inline`]).
     inlined: &'a [bool],
+    /// The likely path each head's jump copies ([`super::hotpath`]).
+    hot_paths: &'a [Option<Vec<Step>>],
     /// The function being emitted (its frame decides the epilogue).
     current: usize,
     blinder: Option<Blinder>,
@@ -73,6 +76,7 @@ impl<'a> Emitter<'a> {
             frames: program.frames,
             insns: program.insns,
             inlined: program.inlined,
+            hot_paths: program.hot_paths,
             current: 0,
             blinder: opts.blinding.map(Blinder::new),
             sites: Vec::new(),
@@ -106,9 +110,12 @@ impl<'a> Emitter<'a> {
     }
 
     pub fn insn(&mut self, pc: usize, insn: &Insn) -> Result<(), JitError> {
-        let flags = self.flags.take().filter(|_| self.targets.get(pc) != Some(&true));
+        if !matches!(insn, Insn::Alu { .. } | Insn::Jump { .. }) {
+            self.flags = None;
+        }
         match *insn {
             Insn::Alu { width, op, dst, src } => {
+                self.flags = None;
                 self.alu(pc, width, op, dst, src)?;
                 let mask = if width == Width::W64 { 63 } else { 31 };
                 let shifted = matches!(op, AluOp::Lsh | AluOp::Rsh | AluOp::Arsh)
@@ -131,19 +138,18 @@ impl<'a> Emitter<'a> {
             Insn::Store { size, dst, off, src } => self.store(size, dst, off, src),
             Insn::Atomic { size, op, fetch, dst, src, off } => self.atomic(pc, size, op, fetch, dst, src, off),
             Insn::Ja { .. } => self.jump(pc, None, insn),
-            Insn::Jump { width, cond, dst, src, .. } => {
+            Insn::Jump { .. } => {
                 if self.target_is_next(pc, insn) {
                     // Comparisons have no effect besides the jump.
+                    self.flags = None;
                     return Ok(());
                 }
-                // `dst == 0` right after an ALU operation on dst: its flags
-                // already say (a 32-bit result is also the zero-extended
-                // 64-bit value).
-                let zf_valid = matches!(flags, Some((r, w)) if r == x86(dst) && (w == width || w == Width::W32));
-                if !(zf_valid && matches!(cond, Cond::Eq | Cond::Ne) && src == Src::Imm(0)) {
-                    self.compare(width, cond, x86(dst), src);
+                let cc = self.condition_of(pc, insn).ok_or(JitError::BadTarget { pc })?;
+                let paths = self.hot_paths;
+                match paths.get(pc).and_then(Option::as_ref) {
+                    Some(path) => self.hot_path(pc, cc, path),
+                    None => self.jump(pc, Some(cc), insn),
                 }
-                self.jump(pc, Some(cc(cond)), insn)
             }
             Insn::Call { helper } => self.call_helper(pc, helper),
             Insn::CallLocal { .. } => self.call_local(pc, insn),
@@ -152,6 +158,26 @@ impl<'a> Emitter<'a> {
                 Ok(())
             }
         }
+    }
+
+    /// Sets the flags for the conditional jump `insn` at `pc` and returns
+    /// the x86 condition to jump on; `None` if `insn` is no conditional jump.
+    pub(super) fn condition_of(&mut self, pc: usize, insn: &Insn) -> Option<Cc> {
+        let flags = self.flags.take().filter(|_| self.targets.get(pc) != Some(&true));
+        let Insn::Jump { width, cond, dst, src, .. } = *insn else { return None };
+        // `dst == 0` right after an ALU operation on dst: its flags already
+        // say (a 32-bit result is also the zero-extended 64-bit value).
+        let zf_valid = matches!(flags, Some((r, w)) if r == x86(dst) && (w == width || w == Width::W32));
+        if !(zf_valid && matches!(cond, Cond::Eq | Cond::Ne) && src == Src::Imm(0)) {
+            self.compare(width, cond, x86(dst), src);
+        }
+        Some(cc(cond))
+    }
+
+    /// Forgets which register the flags describe (code after this may be
+    /// reached from elsewhere).
+    pub(super) fn clear_flags(&mut self) {
+        self.flags = None;
     }
 
     // ---- the frame ----------------------------------------------------------
@@ -246,6 +272,26 @@ impl<'a> Emitter<'a> {
             (Some(cc), None) => self.asm.jcc32(cc, rel),
             (None, Some(r)) => self.asm.jmp8(r),
             (None, None) => self.asm.jmp32(rel),
+        }
+        Ok(())
+    }
+
+    /// A `jcc rel32` (or `jmp rel32` without `cc`) from the middle of
+    /// slot `pc`'s code to the code of `slot` in place. Always long, so
+    /// that the code around it never changes size with distances.
+    pub(super) fn jump_to_slot(&mut self, pc: usize, cc: Option<Cc>, slot: usize) -> Result<(), JitError> {
+        let len = if cc.is_some() { 6 } else { 5 };
+        let rel = match self.jumps {
+            Jumps::AllLongUnknown => 0,
+            Jumps::AllLong(l) | Jumps::Decided { layout: l, .. } => {
+                let to = *l.start.get(slot).ok_or(JitError::BadTarget { pc })? as i64;
+                let from = self.offset()? as i64 + len;
+                i32::try_from(to - from).map_err(|_| JitError::CodeTooLarge { size: self.base + self.asm.len() })?
+            }
+        };
+        match cc {
+            Some(cc) => self.asm.jcc32(cc, rel),
+            None => self.asm.jmp32(rel),
         }
         Ok(())
     }

@@ -18,6 +18,7 @@
 mod alu;
 mod emit;
 mod frame;
+mod hotpath;
 mod inline;
 mod mem;
 
@@ -47,6 +48,8 @@ struct Program<'a> {
     targets: &'a [bool],
     /// Which functions' calls are replaced by their code.
     inlined: &'a [bool],
+    /// The likely path each jump copies, if any.
+    hot_paths: &'a [Option<Vec<hotpath::Step>>],
 }
 
 /// Where each part of the code landed in one pass.
@@ -127,14 +130,15 @@ pub fn compile_program(
         }
     }
     let inlined = inline::inlined(insns, functions, &frames);
-    let program = Program { insns, functions, frames: &frames, targets: &targets, inlined: &inlined };
+    let hot_paths = hotpath::plan(insns, functions);
+    let program = Program { insns, functions, frames: &frames, targets: &targets, inlined: &inlined, hot_paths: &hot_paths };
     match compile_passes(&program, opts) {
-        // Copies of inlined callees can make code longer than the bound
-        // promises (it counts every slot once); the program then goes
-        // without them.
-        Err(JitError::CodeTooLarge { .. }) if inlined.contains(&true) => {
-            let none = vec![false; functions.len()];
-            compile_passes(&Program { inlined: &none, ..program }, opts)
+        // Copies (of inlined callees, of likely paths) can make code longer
+        // than the bound promises (it counts every slot once); the program
+        // then goes without them.
+        Err(JitError::CodeTooLarge { .. }) if inlined.contains(&true) || hot_paths.iter().any(Option::is_some) => {
+            let (no_inlining, no_paths) = (vec![false; functions.len()], vec![None; insns.len()]);
+            compile_passes(&Program { inlined: &no_inlining, hot_paths: &no_paths, ..program }, opts)
         }
         result => result,
     }
@@ -153,6 +157,12 @@ fn compile_passes(program: &Program, opts: &JitOptions) -> Result<JitOutput, Jit
     let bound = code_size_bound(program.insns.len(), program.functions.len());
     let (code, layout, _) = pass(Jumps::AllLong(&first), bound)?;
     Ok(output(code, layout, program.functions, opts, 3))
+}
+
+/// How many jumps of a program copy a likely path, for tests.
+#[cfg(test)]
+pub fn hot_paths_of(insns: &[Insn], functions: &[Function]) -> usize {
+    hotpath::plan(insns, functions).iter().filter(|p| p.is_some()).count()
 }
 
 /// Decides which jumps are short, starting from the all-long `first`

@@ -132,7 +132,10 @@ fn an_inlined_callee_computes_what_the_called_one_does() {
             body.push(match g.u8(..10) {
                 0 => Insn::Neg { width, dst: reg(&mut g) },
                 1 => Insn::Endian { kind: Endian::Swap, bits: g.choice([16, 32, 64]).unwrap(), dst: reg(&mut g) },
-                2 => Insn::Alu { width: Width::W64, op: AluOp::MovSx(g.choice([8, 16, 32]).unwrap()), dst: reg(&mut g), src: Src::Reg(reg(&mut g)) },
+                2 => {
+                    let op = AluOp::MovSx(g.choice([8, 16, 32]).unwrap());
+                    Insn::Alu { width: Width::W64, op, dst: reg(&mut g), src: Src::Reg(reg(&mut g)) }
+                }
                 _ => Insn::Alu { width, op: g.choice(ops).unwrap(), dst: reg(&mut g), src },
             });
         }
@@ -150,11 +153,130 @@ fn an_inlined_callee_computes_what_the_called_one_does() {
             }
             p.extend(&body);
             p.push(EXIT);
-            let funcs = [Function { start: 0, end: main.len(), stack_depth: 0 }, Function { start: main.len(), end: p.len(), stack_depth: 0 }];
+            let funcs = [
+                Function { start: 0, end: main.len(), stack_depth: 0 },
+                Function { start: main.len(), end: p.len(), stack_depth: 0 },
+            ];
             let calls = function_code(&compile(&p, &funcs), 0).contains(&Mnemonic::Call);
             assert_eq!(calls, called, "round {round}");
             results.push(run_funcs(&p, &funcs, &mut [0u8; 8]));
         }
         assert_eq!(results[0], results[1], "round {round}: {body:?}");
     }
+}
+
+/// strcmp of the two halves of `mem`, shaped as the benchmark's: the
+/// loop leaves through two exits that its jumps skip.
+fn strcmp_program(n: i32) -> Vec<Insn> {
+    vec![
+        a64r(AluOp::Mov, 3, 1),
+        a64(AluOp::Add, 3, n),
+        a64(AluOp::Mov, 4, n),
+        ldx(Size::B, false, 5, 1, 0), // 3: loop
+        ldx(Size::B, false, 6, 3, 0),
+        jmp(Cond::Eq, 5, Src::Reg(r(6)), 3), // 5: head
+        a64r(AluOp::Mov, 0, 5),
+        a64r(AluOp::Sub, 0, 6),
+        EXIT,
+        jmp(Cond::Ne, 5, Src::Imm(0), 2), // 9: same
+        a64(AluOp::Mov, 0, 0),
+        EXIT,
+        a64(AluOp::Add, 1, 1), // 12: next
+        a64(AluOp::Add, 3, 1),
+        a64(AluOp::Sub, 4, 1),
+        jmp(Cond::Ne, 4, Src::Imm(0), -13),
+        a64(AluOp::Mov, 0, 0),
+        EXIT,
+    ]
+}
+
+#[test]
+fn a_loops_likely_path_is_copied_into_the_jump_that_skips_an_exit() {
+    let p = strcmp_program(16);
+    let funcs = [Function { start: 0, end: p.len(), stack_depth: 0 }];
+    let text = b"abcdefghijklmno\0";
+    for (i, (a, b)) in [(text, text), (text, b"abcdefgXijklmno\0"), (b"abc\0efghijklmno\0", b"abc\0Xfghijklmno\0")].iter().enumerate() {
+        let mut mem = [a.as_slice(), b.as_slice()].concat();
+        let want = a.iter().zip(b.iter()).find(|(x, y)| x != y || **x == 0).map_or(0, |(&x, &y)| (x as u64).wrapping_sub(y as u64));
+        assert_eq!(run_funcs(&p, &funcs, &mut mem), want, "case {i}");
+    }
+    // Slot 5's code: the compare, a jump to the exit path in place, then
+    // the copy of slots 9 and 12-15 ending in the loop's only taken jump.
+    let out = compile(&p, &funcs);
+    let offs = out.insn_offsets();
+    let head = decode(&out, offs[5], offs[6]);
+    let m: Vec<Mnemonic> = head.iter().map(|i| i.mnemonic()).collect();
+    use Mnemonic::{Add, Cmp, Je, Jmp, Jne, Sub, Test};
+    assert_eq!(m, [Cmp, Jne, Test, Je, Add, Add, Sub, Jne, Jmp]);
+    let jumps = head.iter().filter(|i| matches!(i.mnemonic(), Je | Jne | Jmp));
+    let targets: Vec<u64> = jumps.map(|i| i.near_branch_target()).collect();
+    let slot = |pc: usize| offs[pc] as u64;
+    assert_eq!(targets, [slot(6), slot(10), slot(3), slot(16)]);
+    // Offsets stay in slot order, so the fault map is unchanged.
+    assert!(offs.windows(2).all(|w| w[0] <= w[1]));
+}
+
+#[test]
+fn paths_that_close_no_loop_or_touch_memory_are_not_copied() {
+    // if r1 == 0 goto +2; r0 = 1; exit; then r0 = 2 ... and no loop.
+    let straight = [jmp(Cond::Eq, 2, Src::Imm(0), 2), a64(AluOp::Mov, 0, 1), EXIT, a64(AluOp::Mov, 0, 2), EXIT];
+    // The same inside a loop whose path loads memory.
+    let loads = [
+        a64(AluOp::Mov, 4, 3),
+        jmp(Cond::Eq, 2, Src::Imm(0), 2), // 1: head
+        a64(AluOp::Mov, 0, 1),
+        EXIT,
+        ldx(Size::B, false, 0, 1, 0),
+        a64(AluOp::Sub, 4, 1),
+        jmp(Cond::Ne, 4, Src::Imm(0), -6),
+        EXIT,
+    ];
+    for (p, head) in [(&straight[..], 0), (&loads[..], 1)] {
+        let funcs = [Function { start: 0, end: p.len(), stack_depth: 0 }];
+        let out = compile(p, &funcs);
+        let offs = out.insn_offsets();
+        let code = decode(&out, offs[head], offs[head + 1]);
+        assert_eq!(code.iter().map(|i| i.mnemonic()).collect::<Vec<_>>(), [Mnemonic::Test, Mnemonic::Je]);
+    }
+}
+
+#[test]
+fn copied_paths_compute_what_the_interpreter_does() {
+    // A counted loop of random arithmetic and random guards, each
+    // `if rX cond k goto +2; r0 = rY; exit`, against the reference
+    // interpreter (all on registers: no memory).
+    use verifier::{Program, Width};
+    let mut g = fastrand::Rng::with_seed(0xc0de);
+    let conds = [Cond::Eq, Cond::Ne, Cond::Gt, Cond::Ge, Cond::Lt, Cond::Le, Cond::SGt, Cond::SGe, Cond::SLt, Cond::SLe, Cond::Set];
+    let ops = [AluOp::Add, AluOp::Sub, AluOp::Mul, AluOp::Or, AluOp::And, AluOp::Lsh, AluOp::Rsh, AluOp::Xor, AluOp::Mov, AluOp::Arsh];
+    let mut copied = 0;
+    for round in 0..300 {
+        let data = |g: &mut fastrand::Rng| r(g.choice([0, 1, 2, 4, 5]).unwrap());
+        let mut p: Vec<Insn> = [0u8, 1, 2, 4, 5].iter().flat_map(|&i| lddw(i, g.u64(..))).collect();
+        p.push(a64(AluOp::Mov, 3, g.i32(1..12)));
+        let top = p.len();
+        for _ in 0..g.usize(1..7) {
+            let width = if g.bool() { Width::W64 } else { Width::W32 };
+            let random = g.i32(..);
+            let k = g.choice([0, 1, -1, 7, 1 << 20, random]).unwrap();
+            let src = if g.bool() { Src::Reg(data(&mut g)) } else { Src::Imm(k) };
+            if g.u8(..3) == 0 {
+                p.push(Insn::Jump { width, cond: g.choice(conds).unwrap(), dst: data(&mut g), src, off: 2 });
+                p.push(a64r(AluOp::Mov, 0, data(&mut g).index() as u8));
+                p.push(EXIT);
+            } else {
+                p.push(Insn::Alu { width, op: g.choice(ops).unwrap(), dst: data(&mut g), src });
+            }
+        }
+        p.push(a64(AluOp::Sub, 3, 1));
+        p.push(jmp(Cond::Ne, 3, Src::Imm(0), (top as i16) - p.len() as i16 - 1));
+        p.push(EXIT);
+        let funcs = [Function { start: 0, end: p.len(), stack_depth: 0 }];
+        copied += usize::from(crate::codegen::hot_paths_of(&p, &funcs) > 0);
+        let program = Program::from_insns(p.clone());
+        let mut interp = vm::Vm::new(&program, vm::Config::plain());
+        let want = interp.run(&mut vm::helpers::NoHelpers).map(|o| o.r0);
+        assert_eq!(Ok(run_funcs(&p, &funcs, &mut [0u8; 8])), want, "round {round}: {p:?}");
+    }
+    assert!(copied > 100, "only {copied} programs had a copied path");
 }

@@ -125,3 +125,22 @@ pub enum Cc {
     /// Signed `>`.
     G = 0xf,
 }
+
+impl Cc {
+    /// The opposite condition: x86 pairs each condition with its negation
+    /// in the lowest bit of the code.
+    pub fn negate(self) -> Cc {
+        match self {
+            Cc::B => Cc::Ae,
+            Cc::Ae => Cc::B,
+            Cc::E => Cc::Ne,
+            Cc::Ne => Cc::E,
+            Cc::Be => Cc::A,
+            Cc::A => Cc::Be,
+            Cc::L => Cc::Ge,
+            Cc::Ge => Cc::L,
+            Cc::Le => Cc::G,
+            Cc::G => Cc::Le,
+        }
+    }
+}
