@@ -137,7 +137,13 @@ impl<'a> Emitter<'a> {
             Insn::Load { size, signed, dst, src, off } => self.load(size, signed, dst, src, off),
             Insn::Store { size, dst, off, src } => self.store(size, dst, off, src),
             Insn::Atomic { size, op, fetch, dst, src, off } => self.atomic(pc, size, op, fetch, dst, src, off),
-            Insn::Ja { .. } => self.jump(pc, None, insn),
+            Insn::Ja { .. } => {
+                let paths = self.hot_paths;
+                match paths.get(pc).and_then(Option::as_ref) {
+                    Some(path) => self.hot_path(pc, None, path),
+                    None => self.jump(pc, None, insn),
+                }
+            }
             Insn::Jump { .. } => {
                 if self.target_is_next(pc, insn) {
                     // Comparisons have no effect besides the jump.
@@ -147,7 +153,7 @@ impl<'a> Emitter<'a> {
                 let cc = self.condition_of(pc, insn).ok_or(JitError::BadTarget { pc })?;
                 let paths = self.hot_paths;
                 match paths.get(pc).and_then(Option::as_ref) {
-                    Some(path) => self.hot_path(pc, cc, path),
+                    Some(path) => self.hot_path(pc, Some(cc), path),
                     None => self.jump(pc, Some(cc), insn),
                 }
             }

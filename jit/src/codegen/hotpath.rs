@@ -33,7 +33,9 @@
 //! ```
 //!
 //! A *head* is a forward conditional jump whose fall-through path ends in
-//! `exit` (the instruction before its target is an `exit`). From its target
+//! `exit` (the instruction before its target is an `exit`), or a forward
+//! `goto` (tail duplication: a `goto next` at the end of a case, where
+//! `next` closes the loop, becomes a copy of `next`). From its target
 //! the copy follows the likely path: arithmetic without memory access or
 //! division (nothing in a copy can fault, so the fault map stays exact),
 //! further heads (inverted the same way), up to a jump back to or before
@@ -71,7 +73,8 @@ pub fn plan(insns: &[Insn], functions: &[Function]) -> Vec<Option<Vec<Step>>> {
     let mut paths = vec![None; insns.len()];
     for f in functions {
         for pc in f.start..f.end {
-            if let Some(target) = exit_skipping_target(insns, f, pc)
+            let target = exit_skipping_target(insns, f, pc).or_else(|| forward_goto_target(insns, f, pc));
+            if let Some(target) = target
                 && let Some(path) = likely_path(insns, f, pc, target)
                 && let Some(slot) = paths.get_mut(pc)
             {
@@ -94,6 +97,17 @@ fn exit_skipping_target(insns: &[Insn], f: &Function, pc: usize) -> Option<usize
     skips_exit.then_some(target)
 }
 
+/// The target of the jump at `pc` if it is a forward `goto` in `f` (not
+/// to the next instruction, where it emits nothing).
+fn forward_goto_target(insns: &[Insn], f: &Function, pc: usize) -> Option<usize> {
+    let insn = insns.get(pc)?;
+    if !matches!(insn, Insn::Ja { .. }) {
+        return None;
+    }
+    let target = usize::try_from(insn.target(pc)?).ok()?;
+    (target >= pc + 2 && target < f.end).then_some(target)
+}
+
 /// The path from `start`, the target of the head at `head`, to a jump back
 /// to or before the head.
 fn likely_path(insns: &[Insn], f: &Function, head: usize, start: usize) -> Option<Vec<Step>> {
@@ -108,9 +122,11 @@ fn likely_path(insns: &[Insn], f: &Function, head: usize, start: usize) -> Optio
                 path.push(Step::Insn(pc));
                 pc += 1;
             }
+            // (A conditional jump also falls through: not past the end.)
             Insn::Jump { .. } | Insn::Ja { .. } if insn.target(pc).is_some_and(back) => {
+                let falls_out = matches!(insn, Insn::Jump { .. }) && pc + 1 >= f.end;
                 path.push(Step::BackEdge(pc));
-                return Some(path);
+                return (!falls_out).then_some(path);
             }
             Insn::Jump { .. } => {
                 let target = exit_skipping_target(insns, f, pc)?;
@@ -125,9 +141,12 @@ fn likely_path(insns: &[Insn], f: &Function, head: usize, start: usize) -> Optio
 
 impl Emitter<'_> {
     /// The code of the head at `pc` after its comparison (whose condition
-    /// is `cc`): the exit path in place when `cc` is false, else the copy.
-    pub(super) fn hot_path(&mut self, pc: usize, cc: Cc, path: &[Step]) -> Result<(), JitError> {
-        self.jump_to_slot(pc, Some(cc.negate()), pc + 1)?;
+    /// is `cc`; none for a `goto`): the exit path in place when `cc` is
+    /// false, else the copy.
+    pub(super) fn hot_path(&mut self, pc: usize, cc: Option<Cc>, path: &[Step]) -> Result<(), JitError> {
+        if let Some(cc) = cc {
+            self.jump_to_slot(pc, Some(cc.negate()), pc + 1)?;
+        }
         let insns = self.insns;
         let insn = |s: usize| insns.get(s).ok_or(JitError::BadTarget { pc });
         for &step in path {

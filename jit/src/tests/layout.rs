@@ -242,9 +242,10 @@ fn paths_that_close_no_loop_or_touch_memory_are_not_copied() {
 
 #[test]
 fn copied_paths_compute_what_the_interpreter_does() {
-    // A counted loop of random arithmetic and random guards, each
-    // `if rX cond k goto +2; r0 = rY; exit`, against the reference
-    // interpreter (all on registers: no memory).
+    // A counted loop of random arithmetic, random guards, each
+    // `if rX cond k goto +2; r0 = rY; exit`, and random cases ending in a
+    // `goto` to the loop's latch, against the reference interpreter (all
+    // on registers: no memory).
     use verifier::{Program, Width};
     let mut g = fastrand::Rng::with_seed(0xc0de);
     let conds = [Cond::Eq, Cond::Ne, Cond::Gt, Cond::Ge, Cond::Lt, Cond::Le, Cond::SGt, Cond::SGe, Cond::SLt, Cond::SLe, Cond::Set];
@@ -260,12 +261,25 @@ fn copied_paths_compute_what_the_interpreter_does() {
             let random = g.i32(..);
             let k = g.choice([0, 1, -1, 7, 1 << 20, random]).unwrap();
             let src = if g.bool() { Src::Reg(data(&mut g)) } else { Src::Imm(k) };
-            if g.u8(..3) == 0 {
-                p.push(Insn::Jump { width, cond: g.choice(conds).unwrap(), dst: data(&mut g), src, off: 2 });
-                p.push(a64r(AluOp::Mov, 0, data(&mut g).index() as u8));
-                p.push(EXIT);
-            } else {
-                p.push(Insn::Alu { width, op: g.choice(ops).unwrap(), dst: data(&mut g), src });
+            match g.u8(..4) {
+                0 => {
+                    p.push(Insn::Jump { width, cond: g.choice(conds).unwrap(), dst: data(&mut g), src, off: 2 });
+                    p.push(a64r(AluOp::Mov, 0, data(&mut g).index() as u8));
+                    p.push(EXIT);
+                }
+                // A case: `if c goto +2; rX op= src; goto latch` (patched below).
+                1 => {
+                    p.push(Insn::Jump { width, cond: g.choice(conds).unwrap(), dst: data(&mut g), src, off: 2 });
+                    p.push(Insn::Alu { width, op: g.choice(ops).unwrap(), dst: data(&mut g), src });
+                    p.push(Insn::Ja { off: i32::MAX, long: false });
+                }
+                _ => p.push(Insn::Alu { width, op: g.choice(ops).unwrap(), dst: data(&mut g), src }),
+            }
+        }
+        let latch = p.len();
+        for (pc, insn) in p.iter_mut().enumerate() {
+            if *insn == (Insn::Ja { off: i32::MAX, long: false }) {
+                *insn = Insn::Ja { off: (latch - pc - 1) as i32, long: false };
             }
         }
         p.push(a64(AluOp::Sub, 3, 1));
@@ -279,4 +293,34 @@ fn copied_paths_compute_what_the_interpreter_does() {
         assert_eq!(Ok(run_funcs(&p, &funcs, &mut [0u8; 8])), want, "round {round}: {p:?}");
     }
     assert!(copied > 100, "only {copied} programs had a copied path");
+}
+
+#[test]
+fn a_goto_to_the_loops_latch_is_replaced_by_a_copy_of_it() {
+    // r0 = sum over i < 10 of (i & 3 == 0 ? 5 : 7), the cases ending in
+    // `goto next`; `next` is `r6 += 1; if r6 < 10 goto loop`.
+    let p = [
+        a64(AluOp::Mov, 0, 0),
+        a64(AluOp::Mov, 6, 0),
+        a64r(AluOp::Mov, 1, 6), // 2: loop
+        a64(AluOp::And, 1, 3),
+        jmp(Cond::Eq, 1, Src::Imm(0), 2),
+        a64(AluOp::Add, 0, 7),
+        Insn::Ja { off: 2, long: false }, // 6: goto next
+        a64(AluOp::Add, 0, 5),
+        Insn::Ja { off: 0, long: false }, // 8: goto next, the next slot
+        a64(AluOp::Add, 6, 1),            // 9: next
+        jmp(Cond::Lt, 6, Src::Imm(10), -9),
+        EXIT,
+    ];
+    let funcs = [Function { start: 0, end: p.len(), stack_depth: 0 }];
+    assert_eq!(run_funcs(&p, &funcs, &mut [0u8; 8]), 3 * 5 + 7 * 7);
+    let out = compile(&p, &funcs);
+    let offs = out.insn_offsets();
+    let goto = decode(&out, offs[6], offs[7]);
+    use Mnemonic::{Add, Cmp, Jb, Jmp};
+    assert_eq!(goto.iter().map(|i| i.mnemonic()).collect::<Vec<_>>(), [Add, Cmp, Jb, Jmp]);
+    assert_eq!(goto[2].near_branch_target(), offs[2] as u64);
+    assert_eq!(goto[3].near_branch_target(), offs[11] as u64);
+    assert_eq!(offs[8], offs[9], "a goto to the next slot emits nothing");
 }
