@@ -13,7 +13,7 @@
 
 use super::emit::{size, Emitter};
 use crate::error::JitError;
-use crate::regs::{x86, AUX, AUX2, TMP};
+use crate::regs::{x86, AUX, AUX2, KEY, TMP};
 use crate::x86::{AluKind, OpSize, ShiftKind, R};
 use verifier::{AluOp, Endian, Reg, Src, Width};
 
@@ -53,6 +53,28 @@ impl Emitter<'_> {
             }
         }
         Ok(())
+    }
+
+    /// With blinding, `dst += imm` and `dst -= imm` as one
+    /// `lea dst, [dst + KEY + (imm - key)]` where the function's key allows
+    /// (where `imm - key` fits the displacement); returns whether it did.
+    /// Unlike `add`, `lea` sets no flags.
+    pub(super) fn add_with_key(&mut self, width: Width, op: AluOp, dst: Reg, src: Src) -> bool {
+        let (Some(key), Src::Imm(k)) = (self.key(), src) else { return false };
+        let addend = match op {
+            AluOp::Add => k as i64,
+            AluOp::Sub => -(k as i64),
+            _ => return false,
+        };
+        let disp = match width {
+            // The sum's low half is right whatever the upper bits.
+            Width::W32 => Some((addend as u32).wrapping_sub(key as u32) as i32),
+            Width::W64 => i32::try_from(addend - key as i64).ok(),
+        };
+        let Some(disp) = disp else { return false };
+        let d = x86(dst);
+        self.asm.lea_indexed(size(width), d, d, KEY, disp);
+        true
     }
 
     fn mov(&mut self, width: Width, d: R, src: Src) {

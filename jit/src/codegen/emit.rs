@@ -116,6 +116,13 @@ impl<'a> Emitter<'a> {
         match *insn {
             Insn::Alu { width, op, dst, src } => {
                 self.flags = None;
+                // (Not when the next instruction tests dst against 0: the
+                // flags of `add`/`sub` serve it.)
+                let next = self.insns.get(pc + 1);
+                let tested = matches!(next, Some(Insn::Jump { cond: Cond::Eq | Cond::Ne, dst: d, src: Src::Imm(0), .. }) if *d == dst);
+                if !tested && self.add_with_key(width, op, dst, src) {
+                    return Ok(());
+                }
                 self.alu(pc, width, op, dst, src)?;
                 let mask = if width == Width::W64 { 63 } else { 31 };
                 let shifted = matches!(op, AluOp::Lsh | AluOp::Rsh | AluOp::Arsh)
@@ -374,6 +381,11 @@ impl<'a> Emitter<'a> {
     /// Whether immediates must be blinded.
     pub fn blinding(&self) -> bool {
         self.blinder.is_some()
+    }
+
+    /// The current function's blinding key (held in `KEY`), if it has one.
+    pub fn key(&self) -> Option<i32> {
+        self.key
     }
 
     /// Puts the 64-bit `value` (a program immediate) into `r`, blinded if

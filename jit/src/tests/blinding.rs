@@ -51,3 +51,33 @@ fn blinding_hides_every_immediate() {
         assert!(!contains(blinded.code(), &secret.to_le_bytes()[..3]), "seed {seed}: three bytes");
     }
 }
+
+#[test]
+fn a_blinded_addition_is_one_lea_unless_its_flags_serve_a_test() {
+    use iced_x86::{Decoder, DecoderOptions, Mnemonic, Register};
+    // r0 += 5 is `lea rax, [rax + r12 + (5 - key)]`; r1 -= 1 before
+    // `if r1 != 0` stays `sub`, whose flags the jump uses.
+    let p = [
+        a64(AluOp::Mov, 0, 7),
+        a64(AluOp::Add, 0, 5),
+        a64(AluOp::Mov, 1, 3),
+        a64(AluOp::Sub, 1, 1),
+        jmp(Cond::Ne, 1, Src::Imm(0), -2),
+        EXIT,
+    ];
+    assert_eq!(run(&p), 12);
+    let f = [Function { start: 0, end: p.len(), stack_depth: 0 }];
+    let out = compile_at(&p, &f, 0, Some(3), CallMode::Near);
+    let code = |pc: usize| {
+        let (from, to) = (out.insn_offsets()[pc] as usize, out.insn_offsets()[pc + 1] as usize);
+        let mut d = Decoder::with_ip(64, &out.code()[from..to], 0, DecoderOptions::NONE);
+        core::iter::from_fn(move || d.can_decode().then(|| d.decode())).collect::<Vec<_>>()
+    };
+    let add = code(1);
+    assert_eq!(add.len(), 1);
+    let lea = (add[0].mnemonic(), add[0].memory_base(), add[0].memory_index());
+    assert_eq!(lea, (Mnemonic::Lea, Register::RAX, Register::R12));
+    let sub: Vec<Mnemonic> = code(3).iter().map(|i| i.mnemonic()).collect();
+    assert_eq!(sub, [Mnemonic::Lea, Mnemonic::Sub]);
+    assert_eq!(code(4).iter().map(|i| i.mnemonic()).collect::<Vec<_>>(), [Mnemonic::Jne]);
+}

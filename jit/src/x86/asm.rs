@@ -221,6 +221,33 @@ impl Asm {
         self.rr(size, &[0x8d], dst, Rm::Mem(mem));
     }
 
+    /// `lea dst, [base + index + disp32]` of 32 or 64 bits (32 keeps the
+    /// low half of the sum and zero-extends). `index` may not be `rsp`,
+    /// which in that place means "no index".
+    pub fn lea_indexed(&mut self, size: OpSize, dst: R, base: R, index: R, disp: i32) {
+        let mut rex = 0x40;
+        if size == OpSize::S64 {
+            rex |= 0x08;
+        }
+        if dst.is_extended() {
+            rex |= 0x04;
+        }
+        if index.is_extended() {
+            rex |= 0x02;
+        }
+        if base.is_extended() {
+            rex |= 0x01;
+        }
+        if rex != 0x40 {
+            self.byte(rex);
+        }
+        self.byte(0x8d);
+        // mod 10 (disp32), r/m 100: a SIB byte follows (scale 1).
+        self.byte(0x80 | (dst.low3() << 3) | 0b100);
+        self.byte((index.low3() << 3) | base.low3());
+        self.imm32(disp);
+    }
+
     /// `mov dst, [mem]` of 32 or 64 bits (32 zero-extends).
     pub fn load(&mut self, size: OpSize, dst: R, mem: Mem) {
         self.rr(size, &[0x8b], dst, Rm::Mem(mem));

@@ -231,6 +231,23 @@ fn memory_operands_decode_back() {
 }
 
 #[test]
+fn indexed_lea_decodes_back() {
+    for dst in R::ALL {
+        for base in R::ALL {
+            for index in R::ALL.into_iter().filter(|&r| r != R::Rsp) {
+                for (disp, text) in [(0x1234_5678, "+12345678h"), (-0x10, "-10h")] {
+                    let (b, i) = (name(base, OpSize::S64), name(index, OpSize::S64));
+                    for size in [OpSize::S32, OpSize::S64] {
+                        let want = format!("lea {},[{b}+{i}{text}]", name(dst, size));
+                        assert_eq!(decode_one(&emit(|a| a.lea_indexed(size, dst, base, index, disp))), want);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn unary_shift_and_extend_decode_back() {
     let shifts = [(ShiftKind::Shl, "shl"), (ShiftKind::Shr, "shr"), (ShiftKind::Sar, "sar"), (ShiftKind::Ror, "ror")];
     for r in R::ALL {
