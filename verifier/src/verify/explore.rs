@@ -37,6 +37,13 @@ use crate::state::State;
 /// sequence limit).
 const MAX_PENDING: usize = 8192;
 
+/// A state is stored only after this many instructions and jumps were
+/// processed since the last one was (Linux's heuristic): storing at every
+/// prune point costs a copy of the state each time, and a state close
+/// behind another one rarely prunes anything the other would not.
+const MIN_INSNS_BETWEEN_STORES: u64 = 8;
+const MIN_JUMPS_BETWEEN_STORES: u64 = 2;
+
 /// A state stored at a prune point.
 struct Checkpoint {
     state: State,
@@ -98,6 +105,10 @@ pub(super) struct Checker<'a> {
     depths: Vec<u32>,
     /// The last id given to a maybe-NULL pointer.
     pub(super) last_id: u32,
+    /// Jumps processed, and (instructions, jumps) processed when the last
+    /// state was stored.
+    jumps_processed: u64,
+    last_store: (u64, u64),
 }
 
 impl<'a> Checker<'a> {
@@ -124,6 +135,8 @@ impl<'a> Checker<'a> {
             pending_bytes: 0,
             depths: vec![0; cfg.functions.len()],
             last_id: 0,
+            jumps_processed: 0,
+            last_store: (0, 0),
         })
     }
 
@@ -169,6 +182,9 @@ impl<'a> Checker<'a> {
                 }
                 if let Some(log) = self.log.as_deref_mut() {
                     let _ = writeln!(log, "{pc}: {:<32} ; {}", format!("{}", self.insns[pc]), state);
+                }
+                if matches!(self.insns[pc], Insn::Ja { .. } | Insn::Jump { .. }) {
+                    self.jumps_processed += 1;
                 }
                 match self.step(pc, &mut state)? {
                     Flow::Next(n) => pc = n,
@@ -287,7 +303,11 @@ impl<'a> Checker<'a> {
         }
         let limits = &self.profile.limits;
         let bytes = state.bytes();
-        if self.at[pc].len() >= limits.max_states_per_insn
+        let (insns, jumps) = self.last_store;
+        let sparse = self.stats.insns_processed - insns < MIN_INSNS_BETWEEN_STORES
+            || self.jumps_processed - jumps < MIN_JUMPS_BETWEEN_STORES;
+        if sparse
+            || self.at[pc].len() >= limits.max_states_per_insn
             || self.checkpoints.len() - self.stats.states_evicted as usize >= limits.max_states
             || self.stored_bytes + bytes > limits.max_memory / 2
         {
@@ -301,6 +321,7 @@ impl<'a> Checker<'a> {
         self.checkpoints.push(Checkpoint { state: state.clone(), fingerprint, parent, branches: 1, hits: 0, misses: 0 });
         self.at[pc].push(idx);
         self.stats.states_stored += 1;
+        self.last_store = (self.stats.insns_processed, self.jumps_processed);
         Ok(Visit::Continue(Some(idx)))
     }
 
