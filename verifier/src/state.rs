@@ -18,7 +18,6 @@
 
 use alloc::vec::Vec;
 use core::fmt;
-use core::hash::{Hash, Hasher};
 
 use crate::domain::Scalar;
 use crate::insn::Reg;
@@ -228,36 +227,36 @@ impl Frame {
     }
 }
 
-/// A small fast hasher (the multiply-rotate scheme of rustc's FxHasher).
-struct Fx(u64);
+/// One step of the fingerprint hash (the multiply-rotate scheme of rustc's
+/// FxHasher).
+fn mix(h: u64, word: u64) -> u64 {
+    (h.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
 
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(b));
+impl Value {
+    /// One word that equal values share, for fingerprints.
+    fn summary(&self) -> u64 {
+        match self {
+            Value::Uninit => 0,
+            Value::Scalar(s) => s.summary(),
+            Value::Ptr(p) => {
+                let region = match p.region {
+                    Region::Ctx => 1,
+                    Region::Stack { frame } => 2 | (frame as u64) << 8,
+                    Region::MapValue { map } => 3 | (map as u64) << 8,
+                    Region::Mem { size, writable } => 4 | (writable as u64) << 3 | (size as u64) << 8,
+                };
+                p.off.summary() ^ region.rotate_left(32) ^ ((p.id as u64) << 1 | p.maybe_null as u64).rotate_left(20)
+            }
+            Value::MapRef(m) => !(*m as u64),
         }
     }
+}
 
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(v as u64);
-    }
-
-    fn write_u8(&mut self, v: u8) {
-        self.write_u64(v as u64);
-    }
-
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
+impl Slot {
+    /// One word that equal slots share, for fingerprints.
+    fn summary(&self) -> u64 {
+        u64::from_le_bytes(self.bytes.map(|b| b as u8)) ^ self.spill.summary().rotate_left(1)
     }
 }
 
@@ -336,21 +335,21 @@ impl State {
     /// registers) have equal fingerprints, so most differing states are
     /// told apart without a full comparison.
     pub fn fingerprint(&self, live: &[u16]) -> u64 {
-        let mut h = Fx(self.frames.len() as u64);
+        let mut h = self.frames.len() as u64;
         for (frame, &l) in self.frames.iter().zip(live) {
-            h.write_u64(frame.callsite as u64);
+            h = mix(h, frame.callsite as u64);
             for (r, v) in frame.regs.iter().enumerate() {
                 if l & (1 << r) != 0 {
-                    v.hash(&mut h);
+                    h = mix(h, v.summary());
                 }
             }
             // Trailing never-written slots do not count (see `Frame::same`).
             let used = frame.stack.iter().rposition(|s| *s != Slot::INVALID).map_or(0, |i| i + 1);
             for slot in &frame.stack[..used] {
-                slot.hash(&mut h);
+                h = mix(h, slot.summary());
             }
         }
-        h.0
+        h
     }
 
     /// Applies `f` to every register and spilled slot of every frame.

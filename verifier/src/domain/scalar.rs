@@ -181,6 +181,20 @@ impl Scalar {
             && (!self.t.is_const() || self.b == Bounds::constant(self.t.value))
     }
 
+    /// One word that equal scalars share (for state fingerprints): the
+    /// known bits and every bound, folded together.
+    pub fn summary(&self) -> u64 {
+        let b = &self.b;
+        self.t.value
+            ^ self.t.mask.rotate_left(8)
+            ^ b.umin.rotate_left(16)
+            ^ b.umax.rotate_left(24)
+            ^ (b.smin as u64).rotate_left(32)
+            ^ (b.smax as u64).rotate_left(40)
+            ^ ((b.u32_min as u64) << 32 | b.u32_max as u64).rotate_left(48)
+            ^ ((b.s32_min as u32 as u64) << 32 | b.s32_max as u32 as u64).rotate_left(56)
+    }
+
     /// Brings views and known bits into agreement; `false` if no value is left.
     pub(super) fn sync(&mut self) -> bool {
         self.b.sync(&mut self.t)

@@ -270,7 +270,9 @@ impl<'a> Checker<'a> {
         let live = &live[..n];
         let relevant = Checker::masks(self.relevant, pc, state);
         let relevant = &relevant[..n];
-        let fingerprint = state.fingerprint(live);
+        // Needed only to tell the state apart from those still on the path,
+        // and when it is stored.
+        let mut fingerprint = None;
         let mut pruned = false;
         let mut stale = false;
         // Newest first: the state of the nearest earlier round is the most
@@ -285,7 +287,9 @@ impl<'a> Checker<'a> {
                 }
                 ck.misses += 1;
                 stale |= ck.stale();
-            } else if ck.fingerprint == fingerprint && ck.state.same(state, live) {
+            } else if ck.fingerprint == *fingerprint.get_or_insert_with(|| state.fingerprint(live))
+                && ck.state.same(state, live)
+            {
                 return Err(Report::new(
                     ErrorKind::InfiniteLoop,
                     pc,
@@ -318,6 +322,7 @@ impl<'a> Checker<'a> {
             return Err(self.out_of_memory(pc));
         }
         let idx = self.checkpoints.len() as u32;
+        let fingerprint = fingerprint.unwrap_or_else(|| state.fingerprint(live));
         self.checkpoints.push(Checkpoint { state: state.clone(), fingerprint, parent, branches: 1, hits: 0, misses: 0 });
         self.at[pc].push(idx);
         self.stats.states_stored += 1;
