@@ -16,7 +16,7 @@
 //! below the stack pointer (an interrupt on the same stack would overwrite it).
 
 use super::frame::Frame;
-use super::hotpath::Step;
+use super::hotpath::{path_of, Head};
 use super::{Function, Jumps, Site};
 use crate::blind::Blinder;
 use crate::error::{JitError, MAX_CODE};
@@ -38,7 +38,7 @@ pub struct Emitter<'a> {
     /// Which functions' calls are replaced by their code ([`super::inline`]).
     inlined: &'a [bool],
     /// The likely path each head's jump copies ([`super::hotpath`]).
-    hot_paths: &'a [Option<Vec<Step>>],
+    hot_paths: &'a [Head],
     /// The function being emitted (its frame decides the epilogue).
     current: usize,
     blinder: Option<Blinder>,
@@ -145,8 +145,7 @@ impl<'a> Emitter<'a> {
             Insn::Store { size, dst, off, src } => self.store(size, dst, off, src),
             Insn::Atomic { size, op, fetch, dst, src, off } => self.atomic(pc, size, op, fetch, dst, src, off),
             Insn::Ja { .. } => {
-                let paths = self.hot_paths;
-                match paths.get(pc).and_then(Option::as_ref) {
+                match path_of(self.hot_paths, pc) {
                     Some(path) => self.hot_path(pc, None, path),
                     None => self.jump(pc, None, insn),
                 }
@@ -158,8 +157,7 @@ impl<'a> Emitter<'a> {
                     return Ok(());
                 }
                 let cc = self.condition_of(pc, insn).ok_or(JitError::BadTarget { pc })?;
-                let paths = self.hot_paths;
-                match paths.get(pc).and_then(Option::as_ref) {
+                match path_of(self.hot_paths, pc) {
                     Some(path) => self.hot_path(pc, Some(cc), path),
                     None => self.jump(pc, Some(cc), insn),
                 }

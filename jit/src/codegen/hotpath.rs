@@ -48,7 +48,6 @@ use super::emit::Emitter;
 use super::Function;
 use crate::error::JitError;
 use crate::x86::Cc;
-use alloc::vec;
 use alloc::vec::Vec;
 use verifier::{AluOp, Insn};
 
@@ -68,21 +67,29 @@ pub enum Step {
     BackEdge(usize),
 }
 
-/// For each slot, the path its jump copies, if it is a head with one.
-pub fn plan(insns: &[Insn], functions: &[Function]) -> Vec<Option<Vec<Step>>> {
-    let mut paths = vec![None; insns.len()];
+/// A head and the path its code copies.
+pub type Head = (usize, Vec<Step>);
+
+/// Every head with the path it copies, in slot order.
+pub fn plan(insns: &[Insn], functions: &[Function]) -> Vec<Head> {
+    let mut heads = Vec::new();
     for f in functions {
         for pc in f.start..f.end {
             let target = exit_skipping_target(insns, f, pc).or_else(|| forward_goto_target(insns, f, pc));
             if let Some(target) = target
                 && let Some(path) = likely_path(insns, f, pc, target)
-                && let Some(slot) = paths.get_mut(pc)
             {
-                *slot = Some(path);
+                heads.push((pc, path));
             }
         }
     }
-    paths
+    heads
+}
+
+/// The path the head at `pc` copies, if `pc` is one.
+pub fn path_of(heads: &[Head], pc: usize) -> Option<&[Step]> {
+    let i = heads.binary_search_by_key(&pc, |h| h.0).ok()?;
+    heads.get(i).map(|h| h.1.as_slice())
 }
 
 /// The target of the jump at `pc` if it is a head: a forward conditional

@@ -48,8 +48,8 @@ struct Program<'a> {
     targets: &'a [bool],
     /// Which functions' calls are replaced by their code.
     inlined: &'a [bool],
-    /// The likely path each jump copies, if any.
-    hot_paths: &'a [Option<Vec<hotpath::Step>>],
+    /// The jumps that copy a likely path, and their paths.
+    hot_paths: &'a [hotpath::Head],
 }
 
 /// Where each part of the code landed in one pass.
@@ -131,14 +131,15 @@ pub fn compile_program(
     }
     let inlined = inline::inlined(insns, functions, &frames);
     let hot_paths = hotpath::plan(insns, functions);
-    let program = Program { insns, functions, frames: &frames, targets: &targets, inlined: &inlined, hot_paths: &hot_paths };
+    let program =
+        Program { insns, functions, frames: &frames, targets: &targets, inlined: &inlined, hot_paths: &hot_paths };
     match compile_passes(&program, opts) {
         // Copies (of inlined callees, of likely paths) can make code longer
         // than the bound promises (it counts every slot once); the program
         // then goes without them.
-        Err(JitError::CodeTooLarge { .. }) if inlined.contains(&true) || hot_paths.iter().any(Option::is_some) => {
-            let (no_inlining, no_paths) = (vec![false; functions.len()], vec![None; insns.len()]);
-            compile_passes(&Program { inlined: &no_inlining, hot_paths: &no_paths, ..program }, opts)
+        Err(JitError::CodeTooLarge { .. }) if inlined.contains(&true) || !hot_paths.is_empty() => {
+            let no_inlining = vec![false; functions.len()];
+            compile_passes(&Program { inlined: &no_inlining, hot_paths: &[], ..program }, opts)
         }
         result => result,
     }
@@ -162,7 +163,7 @@ fn compile_passes(program: &Program, opts: &JitOptions) -> Result<JitOutput, Jit
 /// How many jumps of a program copy a likely path, for tests.
 #[cfg(test)]
 pub fn hot_paths_of(insns: &[Insn], functions: &[Function]) -> usize {
-    hotpath::plan(insns, functions).iter().filter(|p| p.is_some()).count()
+    hotpath::plan(insns, functions).len()
 }
 
 /// Decides which jumps are short, starting from the all-long `first`
