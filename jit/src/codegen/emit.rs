@@ -110,14 +110,16 @@ impl<'a> Emitter<'a> {
     }
 
     pub fn insn(&mut self, pc: usize, insn: &Insn) -> Result<(), JitError> {
-        if !matches!(insn, Insn::Alu { .. } | Insn::Jump { .. }) {
+        // Which register the flags describe: a conditional jump uses what
+        // the instruction before left; everything else starts afresh.
+        if !matches!(insn, Insn::Jump { .. }) {
             self.flags = None;
         }
         match *insn {
             Insn::Alu { width, op, dst, src } => {
-                self.flags = None;
-                // (Not when the next instruction tests dst against 0: the
-                // flags of `add`/`sub` serve it.)
+                // A blinded add or sub of an immediate may be one `lea`,
+                // unless the next instruction tests dst against 0 and
+                // needs the flags of `add`/`sub` (`lea` sets none).
                 let next = self.insns.get(pc + 1);
                 let tested = matches!(next, Some(Insn::Jump { cond: Cond::Eq | Cond::Ne, dst: d, src: Src::Imm(0), .. }) if *d == dst);
                 if !tested && self.add_with_key(width, op, dst, src) {
