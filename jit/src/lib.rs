@@ -12,7 +12,8 @@
 //! How the modules fit:
 //! * [`x86`](crate::x86): the instruction encoder (REX, ModRM, SIB, ...);
 //! * `regs`: which x86 register holds which BPF register;
-//! * `codegen`: the passes, the frame, and one BPF instruction at a time;
+//! * `codegen`: the passes, the frame, inlining of small callees, copies of
+//!   loops' likely paths, and one BPF instruction at a time;
 //! * `blind`: constant blinding;
 //! * `options`, `error`: the interface;
 //! * `host` (feature `std`): W^X executable memory on a Linux host;

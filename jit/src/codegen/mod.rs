@@ -11,9 +11,11 @@
 //! layout ever differ from the computed one, a last pass with every jump
 //! long over the first layout is exact by construction.
 //!
-//! [`frame`] decides each function's prologue; [`emit`] handles one
-//! instruction at a time (control flow and the frame there, arithmetic in
-//! [`alu`], memory and atomics in [`mem`]).
+//! Before the passes, [`frame`] decides each function's prologue,
+//! [`inline`] which callees' code replaces the calls to them, and
+//! [`hotpath`] which jumps copy a loop's likely path. [`emit`] then handles
+//! one instruction at a time (control flow and the frame there, arithmetic
+//! in [`alu`], memory and atomics in [`mem`]).
 
 mod alu;
 mod emit;
