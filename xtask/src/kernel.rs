@@ -2,7 +2,9 @@
 //!
 //! xtask always builds into the workspace's `target/` directory (ignoring a
 //! `CARGO_TARGET_DIR` from the environment), so paths printed for gdb are
-//! stable: `target/x86_64-unknown-none/{debug,release}/warden`.
+//! stable: `target/x86_64-unknown-none/{debug,release}/warden`, and
+//! `target/x86_64-unknown-none/ktest/warden` for the test kernel (its own
+//! cargo profile, see the workspace's Cargo.toml).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +18,8 @@ pub const TARGET: &str = "x86_64-unknown-none";
 pub enum Flavor {
     /// The normal kernel, ending at the console.
     Normal,
-    /// The kernel with the in-kernel test runner (`--features ktest`).
+    /// The kernel with the in-kernel test runner (`--features ktest`),
+    /// built with the `ktest` profile.
     Test,
 }
 
@@ -45,13 +48,17 @@ pub fn cargo() -> Command {
     cmd
 }
 
-/// Builds the kernel and returns what to boot.
+/// Builds the kernel and returns what to boot. `release` chooses the
+/// profile of the normal kernel; the test kernel always uses `ktest`.
 pub fn build(flavor: Flavor, release: bool) -> Result<BootImage> {
+    // The cargo profile, and the directory it builds into.
+    let (profile, dir) = match (flavor, release) {
+        (Flavor::Test, _) => ("ktest", "ktest"),
+        (Flavor::Normal, true) => ("release", "release"),
+        (Flavor::Normal, false) => ("dev", "debug"),
+    };
     let mut cmd = cargo();
-    cmd.args(["build", "--package", "os", "--bin", "warden", "--target", TARGET]);
-    if release {
-        cmd.arg("--release");
-    }
+    cmd.args(["build", "--package", "os", "--bin", "warden", "--target", TARGET, "--profile", profile]);
     if flavor == Flavor::Test {
         cmd.args(["--features", "ktest"]);
     }
@@ -59,18 +66,7 @@ pub fn build(flavor: Flavor, release: bool) -> Result<BootImage> {
     if !status.success() {
         return Err(XtaskError::new("the kernel did not build (see cargo's messages above)"));
     }
-    let dir = target_dir().join(TARGET).join(if release { "release" } else { "debug" });
-    let built = dir.join("warden");
-    // Both flavours are uplifted to the same file name: keep a copy per flavour.
-    let kernel = match flavor {
-        Flavor::Normal => built,
-        Flavor::Test => {
-            let copy = dir.join("warden-ktest");
-            std::fs::copy(&built, &copy)
-                .map_err(|e| XtaskError::new(format!("cannot copy {}: {e}", built.display())))?;
-            copy
-        }
-    };
+    let kernel = target_dir().join(TARGET).join(dir).join("warden");
     // The normal system boots into user space from the initrd; the test
     // kernel runs its tests instead and needs none.
     let initrd = match flavor {
