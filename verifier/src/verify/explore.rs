@@ -47,8 +47,8 @@ const MIN_JUMPS_BETWEEN_STORES: u64 = 2;
 /// A state stored at a prune point.
 struct Checkpoint {
     state: State,
-    /// [`State::fingerprint`] of `state` over the live registers.
-    fingerprint: u64,
+    /// The slot it was stored at.
+    pc: u32,
     parent: Option<u32>,
     branches: u32,
     /// Times it covered a state, and times it was compared and did not.
@@ -95,7 +95,13 @@ pub(super) struct Checker<'a> {
     relevant: &'a [RegSet],
     log: Option<&'a mut String>,
     checkpoints: Vec<Checkpoint>,
-    at: Vec<Vec<u32>>,
+    /// Per slot, the fully explored checkpoints (oldest first), which may
+    /// prune, and those on the current path with their fingerprints
+    /// ([`State::fingerprint`] over the live registers), which may show
+    /// an infinite loop. A checkpoint moves from the second list to the
+    /// first when its last branch ends.
+    explored: Vec<Vec<u32>>,
+    on_path: Vec<Vec<(u64, u32)>>,
     pending: Vec<Path>,
     stats: Stats,
     /// Bytes of the stored states, and of the pending ones.
@@ -128,7 +134,8 @@ impl<'a> Checker<'a> {
             relevant,
             log,
             checkpoints: Vec::new(),
-            at: crate::cfg::try_vec(insns.len(), Vec::new())?,
+            explored: crate::cfg::try_vec(insns.len(), Vec::new())?,
+            on_path: crate::cfg::try_vec(insns.len(), Vec::new())?,
             pending: Vec::new(),
             stats: Stats::default(),
             stored_bytes: 0,
@@ -241,6 +248,14 @@ impl<'a> Checker<'a> {
             if ck.branches > 0 {
                 break;
             }
+            // Exploration is depth-first, so the checkpoint is usually the
+            // newest on its slot's path list. `visit` reserved the room.
+            let pc = ck.pc as usize;
+            let on_path = &mut self.on_path[pc];
+            if let Some(k) = on_path.iter().rposition(|&(_, j)| j == i) {
+                on_path.remove(k);
+            }
+            self.explored[pc].push(i);
             parent = ck.parent;
         }
     }
@@ -273,30 +288,32 @@ impl<'a> Checker<'a> {
         // Needed only to tell the state apart from those still on the path,
         // and when it is stored.
         let mut fingerprint = None;
+        if !self.on_path[pc].is_empty() {
+            let fp = *fingerprint.insert(state.fingerprint(live));
+            for &(f, i) in &self.on_path[pc] {
+                if f == fp && self.checkpoints[i as usize].state.same(state, live) {
+                    return Err(Report::new(
+                        ErrorKind::InfiniteLoop,
+                        pc,
+                        "infinite loop: the program comes back here in exactly the state it was in before",
+                    )
+                    .hint("make every loop change its condition on each iteration, e.g. count up to a constant bound"));
+                }
+            }
+        }
         let mut pruned = false;
         let mut stale = false;
         // Newest first: the state of the nearest earlier round is the most
         // likely to cover.
-        for &i in self.at[pc].iter().rev() {
+        for &i in self.explored[pc].iter().rev() {
             let ck = &mut self.checkpoints[i as usize];
-            if ck.branches == 0 {
-                if ck.state.covers(state, live, relevant) {
-                    ck.hits += 1;
-                    pruned = true;
-                    break;
-                }
-                ck.misses += 1;
-                stale |= ck.stale();
-            } else if ck.fingerprint == *fingerprint.get_or_insert_with(|| state.fingerprint(live))
-                && ck.state.same(state, live)
-            {
-                return Err(Report::new(
-                    ErrorKind::InfiniteLoop,
-                    pc,
-                    "infinite loop: the program comes back here in exactly the state it was in before",
-                )
-                .hint("make every loop change its condition on each iteration, e.g. count up to a constant bound"));
+            if ck.state.covers(state, live, relevant) {
+                ck.hits += 1;
+                pruned = true;
+                break;
             }
+            ck.misses += 1;
+            stale |= ck.stale();
         }
         if stale {
             self.evict_stale(pc);
@@ -311,34 +328,40 @@ impl<'a> Checker<'a> {
         let sparse = self.stats.insns_processed - insns < MIN_INSNS_BETWEEN_STORES
             || self.jumps_processed - jumps < MIN_JUMPS_BETWEEN_STORES;
         if sparse
-            || self.at[pc].len() >= limits.max_states_per_insn
+            || self.explored[pc].len() + self.on_path[pc].len() >= limits.max_states_per_insn
             || self.checkpoints.len() - self.stats.states_evicted as usize >= limits.max_states
             || self.stored_bytes + bytes > limits.max_memory / 2
         {
             return Ok(Visit::Continue(parent));
         }
         self.stored_bytes += bytes;
-        if self.checkpoints.try_reserve(1).is_err() || self.at[pc].try_reserve(1).is_err() {
+        // Room for every checkpoint on the path list to move to the
+        // explored one, so that `end_path` never allocates.
+        let on_path = self.on_path[pc].len() + 1;
+        if self.checkpoints.try_reserve(1).is_err()
+            || self.on_path[pc].try_reserve(1).is_err()
+            || self.explored[pc].try_reserve(on_path).is_err()
+        {
             return Err(self.out_of_memory(pc));
         }
         let idx = self.checkpoints.len() as u32;
         let fingerprint = fingerprint.unwrap_or_else(|| state.fingerprint(live));
-        self.checkpoints.push(Checkpoint { state: state.clone(), fingerprint, parent, branches: 1, hits: 0, misses: 0 });
-        self.at[pc].push(idx);
+        self.checkpoints.push(Checkpoint { state: state.clone(), pc: pc as u32, parent, branches: 1, hits: 0, misses: 0 });
+        self.on_path[pc].push((fingerprint, idx));
         self.stats.states_stored += 1;
         self.last_store = (self.stats.insns_processed, self.jumps_processed);
         Ok(Visit::Continue(Some(idx)))
     }
 
-    /// Drops the stale checkpoints of slot `pc` from its list and frees
+    /// Drops the stale checkpoints of slot `pc` from its explored list and frees
     /// their frames; the rest stays (for counting `branches` up the
     /// parents) and still counts against the memory limit.
     fn evict_stale(&mut self, pc: usize) {
         let checkpoints = &mut self.checkpoints;
         let (mut freed, mut evicted) = (0, 0);
-        self.at[pc].retain(|&i| {
+        self.explored[pc].retain(|&i| {
             let ck = &mut checkpoints[i as usize];
-            if ck.branches != 0 || !ck.stale() {
+            if !ck.stale() {
                 return true;
             }
             freed += ck.state.bytes() - core::mem::size_of::<State>();
