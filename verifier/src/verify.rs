@@ -18,6 +18,7 @@
 mod call;
 mod explore;
 mod mem;
+mod on_path;
 mod step;
 
 use alloc::format;

@@ -33,6 +33,8 @@ use crate::profile::Profile;
 use crate::report::{ErrorKind, Report};
 use crate::state::State;
 
+use super::on_path::OnPath;
+
 /// Paths waiting to be explored, at most (as the Linux verifier's jump
 /// sequence limit).
 const MAX_PENDING: usize = 8192;
@@ -96,12 +98,11 @@ pub(super) struct Checker<'a> {
     log: Option<&'a mut String>,
     checkpoints: Vec<Checkpoint>,
     /// Per slot, the fully explored checkpoints (oldest first), which may
-    /// prune, and those on the current path with their fingerprints
-    /// ([`State::fingerprint`] over the live registers), which may show
-    /// an infinite loop. A checkpoint moves from the second list to the
-    /// first when its last branch ends.
+    /// prune; and the checkpoints on the current path, which may show an
+    /// infinite loop. A checkpoint moves from the second to the first when
+    /// its last branch ends.
     explored: Vec<Vec<u32>>,
-    on_path: Vec<Vec<(u64, u32)>>,
+    on_path: OnPath,
     pending: Vec<Path>,
     stats: Stats,
     /// Bytes of the stored states, and of the pending ones.
@@ -135,7 +136,7 @@ impl<'a> Checker<'a> {
             log,
             checkpoints: Vec::new(),
             explored: crate::cfg::try_vec(insns.len(), Vec::new())?,
-            on_path: crate::cfg::try_vec(insns.len(), Vec::new())?,
+            on_path: OnPath::new(insns.len(), profile.limits.max_states)?,
             pending: Vec::new(),
             stats: Stats::default(),
             stored_bytes: 0,
@@ -248,14 +249,9 @@ impl<'a> Checker<'a> {
             if ck.branches > 0 {
                 break;
             }
-            // Exploration is depth-first, so the checkpoint is usually the
-            // newest on its slot's path list. `visit` reserved the room.
-            let pc = ck.pc as usize;
-            let on_path = &mut self.on_path[pc];
-            if let Some(k) = on_path.iter().rposition(|&(_, j)| j == i) {
-                on_path.remove(k);
-            }
-            self.explored[pc].push(i);
+            // `visit` reserved the room in the explored list.
+            self.on_path.remove(i);
+            self.explored[ck.pc as usize].push(i);
             parent = ck.parent;
         }
     }
@@ -288,10 +284,10 @@ impl<'a> Checker<'a> {
         // Needed only to tell the state apart from those still on the path,
         // and when it is stored.
         let mut fingerprint = None;
-        if !self.on_path[pc].is_empty() {
+        if self.on_path.count(pc) > 0 {
             let fp = *fingerprint.insert(state.fingerprint(live));
-            for &(f, i) in &self.on_path[pc] {
-                if f == fp && self.checkpoints[i as usize].state.same(state, live) {
+            for i in self.on_path.matching(pc, fp) {
+                if self.checkpoints[i as usize].state.same(state, live) {
                     return Err(Report::new(
                         ErrorKind::InfiniteLoop,
                         pc,
@@ -328,18 +324,18 @@ impl<'a> Checker<'a> {
         let sparse = self.stats.insns_processed - insns < MIN_INSNS_BETWEEN_STORES
             || self.jumps_processed - jumps < MIN_JUMPS_BETWEEN_STORES;
         if sparse
-            || self.explored[pc].len() + self.on_path[pc].len() >= limits.max_states_per_insn
+            || self.explored[pc].len() + self.on_path.count(pc) >= limits.max_states_per_insn
             || self.checkpoints.len() - self.stats.states_evicted as usize >= limits.max_states
             || self.stored_bytes + bytes > limits.max_memory / 2
         {
             return Ok(Visit::Continue(parent));
         }
         self.stored_bytes += bytes;
-        // Room for every checkpoint on the path list to move to the
-        // explored one, so that `end_path` never allocates.
-        let on_path = self.on_path[pc].len() + 1;
+        // Room for every checkpoint on the path here to move to the
+        // explored list, so that `end_path` never allocates.
+        let on_path = self.on_path.count(pc) + 1;
         if self.checkpoints.try_reserve(1).is_err()
-            || self.on_path[pc].try_reserve(1).is_err()
+            || !self.on_path.try_reserve()
             || self.explored[pc].try_reserve(on_path).is_err()
         {
             return Err(self.out_of_memory(pc));
@@ -347,7 +343,7 @@ impl<'a> Checker<'a> {
         let idx = self.checkpoints.len() as u32;
         let fingerprint = fingerprint.unwrap_or_else(|| state.fingerprint(live));
         self.checkpoints.push(Checkpoint { state: state.clone(), pc: pc as u32, parent, branches: 1, hits: 0, misses: 0 });
-        self.on_path[pc].push((fingerprint, idx));
+        self.on_path.insert(idx, pc, fingerprint);
         self.stats.states_stored += 1;
         self.last_store = (self.stats.insns_processed, self.jumps_processed);
         Ok(Visit::Continue(Some(idx)))
