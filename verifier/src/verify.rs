@@ -12,8 +12,9 @@
 //! checked (*fully explored*) and that covers the current one proves the
 //! current path safe, so it ends. A stored state still on the current path
 //! that is identical (over live registers) means the path has come back to
-//! where it was with nothing changed: an infinite loop. Every processed
-//! instruction counts against a limit, so the analysis always ends.
+//! where it was with nothing changed: an infinite loop (those states are
+//! found by fingerprint, `on_path`). Every processed instruction counts
+//! against a limit, so the analysis always ends.
 
 mod call;
 mod explore;
