@@ -49,8 +49,6 @@ const MIN_JUMPS_BETWEEN_STORES: u64 = 2;
 /// A state stored at a prune point.
 struct Checkpoint {
     state: State,
-    /// The slot it was stored at.
-    pc: u32,
     parent: Option<u32>,
     branches: u32,
     /// Times it covered a state, and times it was compared and did not.
@@ -250,8 +248,8 @@ impl<'a> Checker<'a> {
                 break;
             }
             // `visit` reserved the room in the explored list.
-            self.on_path.remove(i);
-            self.explored[ck.pc as usize].push(i);
+            let pc = self.on_path.remove(i);
+            self.explored[pc].push(i);
             parent = ck.parent;
         }
     }
@@ -342,7 +340,7 @@ impl<'a> Checker<'a> {
         }
         let idx = self.checkpoints.len() as u32;
         let fingerprint = fingerprint.unwrap_or_else(|| state.fingerprint(live));
-        self.checkpoints.push(Checkpoint { state: state.clone(), pc: pc as u32, parent, branches: 1, hits: 0, misses: 0 });
+        self.checkpoints.push(Checkpoint { state: state.clone(), parent, branches: 1, hits: 0, misses: 0 });
         self.on_path.insert(idx, pc, fingerprint);
         self.stats.states_stored += 1;
         self.last_store = (self.stats.insns_processed, self.jumps_processed);

@@ -70,8 +70,9 @@ impl OnPath {
         self.count[pc] += 1;
     }
 
-    /// Removes checkpoint `idx`: its last branch has ended.
-    pub(super) fn remove(&mut self, idx: u32) {
+    /// Removes checkpoint `idx` (its last branch has ended) and returns
+    /// the slot it was stored at.
+    pub(super) fn remove(&mut self, idx: u32) -> usize {
         let Entry { pc, fingerprint, next } = self.entries[idx as usize];
         let chain = self.chain(pc as usize, fingerprint);
         if self.heads[chain] == idx {
@@ -87,6 +88,7 @@ impl OnPath {
             }
         }
         self.count[pc as usize] -= 1;
+        pc as usize
     }
 
     /// The checkpoints on the path at `pc` whose fingerprint is
@@ -136,14 +138,14 @@ mod tests {
         assert_eq!(found(&t, 1, 7), vec![1]);
         assert_eq!(found(&t, 2, 7), Vec::<u32>::new());
         assert_eq!((t.count(0), t.count(1), t.count(2), t.count(3)), (3, 1, 0, 1));
-        t.remove(2);
-        t.remove(3);
+        assert_eq!(t.remove(2), 0);
+        assert_eq!(t.remove(3), 0);
         assert_eq!(found(&t, 0, 7), vec![0]);
         assert_eq!(found(&t, 0, 8), Vec::<u32>::new());
         assert_eq!(found(&t, 3, 7), vec![4]);
-        t.remove(0);
-        t.remove(4);
-        t.remove(1);
+        assert_eq!(t.remove(0), 0);
+        assert_eq!(t.remove(4), 3);
+        assert_eq!(t.remove(1), 1);
         assert_eq!((t.count(0), t.count(1), t.count(3)), (0, 0, 0));
         assert!(t.heads.iter().all(|&h| h == NONE));
     }
