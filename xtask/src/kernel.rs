@@ -48,9 +48,31 @@ pub fn cargo() -> Command {
     cmd
 }
 
+/// Makes sure the pinned toolchain has the kernel's target. rustup adds a
+/// toolchain file's `targets` only when it installs the toolchain itself,
+/// so a machine that already had the toolchain may lack the target.
+pub fn ensure_target() -> Result<()> {
+    let installed = Command::new("rustup").current_dir(root()).args(["target", "list", "--installed"]).output();
+    let Ok(installed) = installed else {
+        // No rustup: the toolchain came some other way; cargo says what is missing.
+        return Ok(());
+    };
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == TARGET) {
+        return Ok(());
+    }
+    eprintln!("note: the `{TARGET}` target is not installed for the pinned toolchain; installing it: rustup target add {TARGET}");
+    let added = Command::new("rustup").current_dir(root()).args(["target", "add", TARGET]).status();
+    match added {
+        Ok(status) if status.success() => Ok(()),
+        _ => Err(XtaskError::new(format!("installing the `{TARGET}` target failed"))
+            .with_help(format!("install it by hand in this directory: rustup target add {TARGET}"))),
+    }
+}
+
 /// Builds the kernel and returns what to boot. `release` chooses the
 /// profile of the normal kernel; the test kernel always uses `ktest`.
 pub fn build(flavor: Flavor, release: bool) -> Result<BootImage> {
+    ensure_target()?;
     // The cargo profile, and the directory it builds into.
     let (profile, dir) = match (flavor, release) {
         (Flavor::Test, _) => ("ktest", "ktest"),
