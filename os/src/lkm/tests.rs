@@ -6,6 +6,9 @@
 //! 512-byte chunks, ready). The class hooks are tested in [`classes`].
 
 mod classes;
+mod hostile;
+mod race;
+mod values;
 
 use alloc::string::String;
 use alloc::sync::Arc;
