@@ -97,7 +97,7 @@ const DEFAULT_MAX_INSNS: usize = 100;
 
 /// Whether the kernel command line (the test filter) names `test`.
 fn selected(test: &str) -> bool {
-    let filter = crate::bootinfo::get().map_or("", |b| b.cmdline().trim());
+    let filter = crate::ktest::filter();
     !filter.is_empty() && test.contains(filter)
 }
 

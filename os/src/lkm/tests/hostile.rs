@@ -64,14 +64,11 @@ impl Tally {
     }
 }
 
-/// The campaign's count and seed from the kernel command line, if it asks
-/// for the long run.
+/// The campaign's count and seed: `count=N seed=S` on the kernel command
+/// line after the test filter, else the defaults.
 fn parameters() -> (u64, u64) {
-    let line = crate::bootinfo::get().map_or("", |b| b.cmdline());
-    let value = |key: &str| {
-        line.split_whitespace().find_map(|w| w.strip_prefix(key)).and_then(|v| v.parse().ok())
-    };
-    (value("count=").unwrap_or(DEFAULT_COUNT), value("seed=").unwrap_or(DEFAULT_SEED))
+    let value = |key| crate::ktest::parameter(key).and_then(|v| v.parse().ok());
+    (value("count").unwrap_or(DEFAULT_COUNT), value("seed").unwrap_or(DEFAULT_SEED))
 }
 
 fn hostile_modules_campaign() -> TestResult {
