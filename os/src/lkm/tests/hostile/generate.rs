@@ -164,14 +164,29 @@ fn program(rng: &mut Rng, params: &ClassParams, entry: &str, has_output: bool, d
         src.push_str(&helper_call(rng, params, has_output, data));
     }
     if entry == "getattr" {
-        src.push_str(&format!("r2 = {} ll\n*(u32 *)(r6 + 8) = r2\n", rng.pick(&MODES)));
+        if rng.below(8) != 0 {
+            // Mostly a root directory, so that paths below it are walked.
+            let dir = S_IFDIR | 0o755;
+            src.push_str(&format!("r2 = *(u64 *)(r6 + 0)\nif r2 != 1 goto file\nr2 = {dir}\n*(u32 *)(r6 + 8) = r2\nr0 = 0\nexit\nfile:\n"));
+        }
+        // Half the time a mode a file can have, so that the size is used.
+        let modes = if rng.below(2) == 0 { &MODES[..3] } else { &MODES[..] };
+        src.push_str(&format!("r2 = {} ll\n*(u32 *)(r6 + 8) = r2\n", rng.pick(modes)));
         src.push_str(&format!("r2 = {} ll\n*(u64 *)(r6 + 16) = r2\n", rng.pick(&SIZES)));
     }
     if entry == "readdir" && rng.below(2) == 0 {
         // A readdir that ends: index past a few entries returns 0.
         src.push_str(&format!("r2 = *(u64 *)(r6 + 8)\nif r2 < {} goto more\nr0 = 0\nexit\nmore:\n", 1 + rng.below(4)));
     }
-    let r0 = rng.pick(&returns());
+    // Half the time a plausible answer, so that the kernel goes on to use
+    // what else the module left (a walk past `lookup`, a size after
+    // `getattr`, the record after `readdir`).
+    let r0 = match (rng.below(2), entry) {
+        (0, "lookup") => rng.pick(&[2, 3]),
+        (0, "readdir" | "write" | "probe") => 1,
+        (0, _) => 0,
+        _ => rng.pick(&returns()),
+    };
     src.push_str(&format!("r0 = {r0} ll\nexit\n"));
     src
 }
