@@ -54,6 +54,12 @@ impl Gate {
     }
 }
 
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate::new()
+    }
+}
+
 impl Drop for Pass<'_> {
     fn drop(&mut self) {
         let mut state = self.gate.state.lock();
