@@ -37,9 +37,23 @@ fn logged(start: u64, text: &str) -> usize {
 
 /// A file system whose root holds one file: `lookup` answers `lookup_ino`
 /// for any name, `getattr` shows the file with `mode` and `size`,
-/// `readdir` emits `dirent_ino`, and `write` reports `extra` bytes more
-/// than it was given.
+/// `readdir` emits `dirent_ino` named `x`, and `write` reports `extra`
+/// bytes more than it was given.
 fn vfs_module(name: &str, lookup_ino: u64, mode: u32, size: u64, dirent_ino: u64, extra: u32) -> Result<Arc<Module>, String> {
+    vfs_module_naming(name, lookup_ino, mode, size, (dirent_ino, b"x"), extra)
+}
+
+/// [`vfs_module`] whose `readdir` emits the entry `dirent`: inode and name.
+fn vfs_module_naming(
+    name: &str,
+    lookup_ino: u64,
+    mode: u32,
+    size: u64,
+    dirent: (u64, &[u8]),
+    extra: u32,
+) -> Result<Arc<Module>, String> {
+    let (dirent_ino, dirent_name) = dirent;
+    let name_len = dirent_name.len();
     let dir = S_IFDIR | 0o755;
     let programs = [
         ("lookup", format!("r0 = {lookup_ino} ll\nexit")),
@@ -53,14 +67,15 @@ fn vfs_module(name: &str, lookup_ino: u64, mode: u32, size: u64, dirent_ino: u64
         (
             "readdir",
             format!(
-                "r2 = *(u64 *)(r1 + 8)\nif r2 != 0 goto end\nr1 = {dirent_ino} ll\nr2 = map_value[0] + 0 ll\nr3 = 1\ncall 10\n\
+                "r2 = *(u64 *)(r1 + 8)\nif r2 != 0 goto end\nr1 = {dirent_ino} ll\nr2 = map_value[0] + 0 ll\nr3 = {name_len}\ncall 10\n\
                  r0 = 1\nexit\nend:\nr0 = 0\nexit"
             ),
         ),
         ("read", String::from("r0 = 0\nexit")),
         ("write", format!("r0 = *(u32 *)(r1 + 528)\nr0 += {extra}\nexit")),
     ];
-    load(name, ClassParams::Vfs { fstype: String::from(name) }, &programs)
+    let bytes = image(name, ClassParams::Vfs { fstype: String::from(name) }, &programs, alloc::vec![], dirent_name.to_vec())?;
+    load_image(&bytes, name, None).map_err(|r| format!("loading {name}: {}\n{}", r.errno, r.message))
 }
 
 /// Mounts `module`'s type on [`DIR`], runs `f`, unmounts and unloads.
@@ -182,3 +197,38 @@ fn a_driver_that_reports_more_bytes_than_asked_is_eio() -> TestResult {
     unload_named(module)
 }
 kernel_test!(a_driver_that_reports_more_bytes_than_asked_is_eio);
+
+fn directory_entries_no_directory_can_hold_are_eio() -> TestResult {
+    setup()?;
+    for (name, entry) in [("slashname", &b"a/b"[..]), ("nulname", b"a\0"), ("badutf8", b"\xff")] {
+        let module = vfs_module_naming(name, 2, S_IFREG | 0o644, 0, (2, entry), 0)?;
+        mounted(module, || {
+            let root = vfs::resolve(DIR).map_err(|e| format!("{e}"))?;
+            ensure_eq!(root.fs().readdir(root.ino, 0).err(), Some(Errno::EIO));
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+kernel_test!(directory_entries_no_directory_can_hold_are_eio);
+
+fn a_probe_without_a_valid_interpreter_claims_nothing() -> TestResult {
+    setup()?;
+    let script = file::open(0, "/", "/tmp/probed", abi::fs::O_WRONLY | abi::fs::O_CREAT | abi::fs::O_TRUNC, 0o755)
+        .map_err(|e| format!("{e}"))?;
+    script.write(b"#!x\n").map_err(|e| format!("{e}"))?;
+    drop(script);
+    let argv = alloc::vec![String::from("/tmp/probed")];
+    // Emits its read-only data, then claims the file with `r0`.
+    let cases: [(&str, &[u8], u64); 3] = [("ctlinterp", b"\x01sh -x", 1), ("twoprobe", b"/bin/sh", 2), ("emptyinterp", b"  ", 1)];
+    for (name, rodata, r0) in cases {
+        let probe = format!("r1 = map_value[0] + 0 ll\nr2 = {}\ncall 9\nr0 = {r0}\nexit", rodata.len());
+        let bytes = image(name, ClassParams::Exec, &[("probe", probe)], alloc::vec![], rodata.to_vec())?;
+        let module = load_image(&bytes, name, None).map_err(|r| format!("loading {name}: {}\n{}", r.errno, r.message))?;
+        ensure_eq!(crate::proc::exec::load(0, "/", "/tmp/probed", argv.clone()).err(), Some(Errno::ENOEXEC));
+        ensure_eq!(module.rejected.load(Ordering::Relaxed), 1);
+        unload_named(module)?;
+    }
+    Ok(())
+}
+kernel_test!(a_probe_without_a_valid_interpreter_claims_nothing);
