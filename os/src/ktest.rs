@@ -94,8 +94,23 @@ pub fn tests() -> &'static [KernelTest] {
     }
 }
 
-/// Runs every test whose name contains `filter` (all if empty) and exits QEMU.
-pub fn run_all(filter: &str) -> ! {
+/// The test filter: the first word of the kernel command line (all tests
+/// when it is empty).
+pub fn filter() -> &'static str {
+    crate::bootinfo::get().and_then(|b| b.cmdline().split_whitespace().next()).unwrap_or("")
+}
+
+/// The value of `KEY=VALUE` among the words after the filter on the kernel
+/// command line (a campaign's count and seed, for example).
+pub fn parameter(key: &str) -> Option<&'static str> {
+    let line = crate::bootinfo::get()?.cmdline();
+    line.split_whitespace().skip(1).find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// Runs every test whose name contains the first word of `cmdline` (all
+/// if there is none) and exits QEMU.
+pub fn run_all(cmdline: &str) -> ! {
+    let filter = cmdline.split_whitespace().next().unwrap_or("");
     let selected = || tests().iter().enumerate().filter(|(_, t)| t.name.contains(filter));
     println!("ktest: running {} tests", selected().count());
     let (mut passed, mut failed) = (0, 0);

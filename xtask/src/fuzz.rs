@@ -12,6 +12,11 @@
 //! | `images` | `lkm/tests/image.rs`: random and mutated `.lkm` images never panic the parser | `WARDEN_FUZZ_IMAGES` | fixed |
 //! | `modc-front-end` | `modc/tests/fuzz.rs`: random and mutated sources end in an image or diagnostics | `WARDEN_FUZZ_SOURCES` | fixed |
 //! | `modc-generated` | `modc/tests/generated.rs`: random well-typed modules compile and verify | `WARDEN_GEN_PROGRAMS` | fixed |
+//! | `hostile-modules` | `os/src/lkm/tests/hostile.rs` (in the kernel): generated modules of every class used as a user would | `count=` | `seed=` |
+//!
+//! A campaign of package `os` is an in-kernel test: the test kernel boots
+//! in QEMU with the test's name and its `KEY=VALUE` pairs on the command
+//! line (see `os::ktest::parameter`).
 //!
 //! Each test prints one summary line; [`Campaign::counts`] reads the
 //! counts from it. A campaign fails when its test fails (a violation, a
@@ -20,10 +25,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{ExitCode, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
+use crate::kernel::Flavor;
+use crate::qemu::{self, Vm};
+use crate::session::Session;
 use crate::test::seconds;
 use crate::{Result, XtaskError, kernel};
 
@@ -41,7 +49,10 @@ pub struct FuzzArgs {
     /// Random well-typed modules for the modc generated-programs campaign
     #[arg(long, default_value_t = 200)]
     modules: u64,
-    /// First seed of the verifier and JIT campaigns (program i uses seed S + i)
+    /// Generated modules for the in-kernel hostile-modules campaign
+    #[arg(long, default_value_t = 1000)]
+    hostile: u64,
+    /// First seed of the verifier and JIT campaigns (program i uses seed S + i), and the hostile-modules seed
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Run only this campaign (repeatable; an unknown name lists them); all when omitted
@@ -145,6 +156,17 @@ fn campaigns(args: &FuzzArgs) -> Vec<Campaign> {
             accepted: "verified",
             violations: None,
         },
+        Campaign {
+            name: "hostile-modules",
+            package: "os",
+            test: "lkm/tests/hostile",
+            function: "hostile_modules_campaign",
+            env: vec![("count", args.hostile.to_string()), ("seed", args.seed.to_string())],
+            summary: "    hostile modules:",
+            inputs: "modules",
+            accepted: "loaded",
+            violations: None,
+        },
     ]
 }
 
@@ -190,6 +212,9 @@ fn show(n: Option<u64>) -> String {
 
 /// Builds the campaign's test binary first, so its time is the run's alone.
 fn build(campaign: &Campaign) -> Result<()> {
+    if campaign.in_kernel() {
+        return kernel::build(Flavor::Test, false).map(drop);
+    }
     let status = kernel::cargo()
         .args(["test", "--release", "--no-run", "--package", campaign.package, "--test", campaign.test])
         .status()
@@ -204,6 +229,9 @@ fn build(campaign: &Campaign) -> Result<()> {
 /// Runs the campaign's test with its output streamed; returns whether it
 /// passed and the counts of its summary line.
 fn execute(campaign: &Campaign) -> Result<(bool, Counts)> {
+    if campaign.in_kernel() {
+        return execute_in_kernel(campaign);
+    }
     let mut cmd = kernel::cargo();
     cmd.args(["test", "--release", "--package", campaign.package, "--test", campaign.test, "--"])
         .args([campaign.function, "--exact", "--nocapture"])
@@ -223,7 +251,31 @@ fn execute(campaign: &Campaign) -> Result<(bool, Counts)> {
     Ok((status.success(), counts))
 }
 
+/// Boots the test kernel with the campaign's test and parameters on the
+/// command line; the same as [`execute`] for an in-kernel test. A panic,
+/// a failure or no exit within the time limit fails the campaign.
+fn execute_in_kernel(campaign: &Campaign) -> Result<(bool, Counts)> {
+    let mut vm = Vm::new(kernel::build(Flavor::Test, false)?);
+    let words: Vec<String> = campaign.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    vm.append = Some(format!("{} {}", campaign.function, words.join(" ")));
+    // A minute, and a second per input: a hung kernel is stopped.
+    let inputs = campaign.env.iter().find(|(k, _)| *k == "count").and_then(|(_, v)| v.parse().ok()).unwrap_or(0u64);
+    let mut session = Session::start(&vm, true)?;
+    let status = session.wait_exit(Duration::from_secs(60 + inputs));
+    let counts = session.output().lines().find_map(|line| campaign.counts(line)).unwrap_or_default();
+    let passed = status.is_some_and(|s| s.code() == Some(qemu::EXIT_SUCCESS));
+    if status.is_none() {
+        println!("\nerror: the kernel did not finish within {} s (a hang?); QEMU was killed", 60 + inputs);
+    }
+    Ok((passed, counts))
+}
+
 impl Campaign {
+    /// Whether the test runs in the kernel (package `os`) rather than on the host.
+    fn in_kernel(&self) -> bool {
+        self.package == "os"
+    }
+
     /// The counts of the test's summary line, `None` for any other line.
     fn counts(&self, line: &str) -> Option<Counts> {
         let rest = line.strip_prefix(self.summary)?;
@@ -249,7 +301,7 @@ mod tests {
     use super::*;
 
     fn args() -> FuzzArgs {
-        FuzzArgs { programs: 10, images: 20, sources: 30, modules: 40, seed: 7, campaigns: vec![] }
+        FuzzArgs { programs: 10, images: 20, sources: 30, modules: 40, hostile: 50, seed: 7, campaigns: vec![] }
     }
 
     fn campaign(name: &str) -> Campaign {
@@ -271,6 +323,8 @@ mod tests {
             campaign("modc-front-end").counts("1000 sources: 120 compiled, 880 refused with diagnostics"),
             Some(Counts { inputs: Some(1000), accepted: Some(120), violations: None })
         );
+        let line = "    hostile modules: seed 1, 10 modules (9 loaded, 1 refused at load), 34 uses (26 errors), 3 values rejected, 0 panics";
+        assert_eq!(campaign("hostile-modules").counts(line), Some(Counts { inputs: Some(10), accepted: Some(9), violations: None }));
         assert_eq!(campaign("soundness").counts("running 1 test"), None);
         assert_eq!(campaign("images").counts("test result: ok. 1 passed; 0 failed"), None);
     }
@@ -279,7 +333,8 @@ mod tests {
     fn every_campaign_names_a_test_that_exists() {
         for c in campaigns(&args()) {
             let dir = if c.package == "warden-tests" { "tests" } else { c.package };
-            let path = kernel::root().join(dir).join("tests").join(format!("{}.rs", c.test));
+            let tests = if c.in_kernel() { "src" } else { "tests" };
+            let path = kernel::root().join(dir).join(tests).join(format!("{}.rs", c.test));
             let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert!(source.contains(&format!("fn {}()", c.function)), "{}: no test `{}`", path.display(), c.function);
             for (variable, _) in &c.env {
@@ -297,5 +352,6 @@ mod tests {
         assert!(campaign("images").env.contains(&("WARDEN_FUZZ_IMAGES", "20".into())));
         assert!(campaign("modc-front-end").env.contains(&("WARDEN_FUZZ_SOURCES", "30".into())));
         assert!(campaign("modc-generated").env.contains(&("WARDEN_GEN_PROGRAMS", "40".into())));
+        assert_eq!(campaign("hostile-modules").env, vec![("count", "50".into()), ("seed", "7".into())]);
     }
 }

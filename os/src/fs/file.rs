@@ -9,7 +9,7 @@
 //! descriptors may share one open file, and so its offset).
 
 use super::device::{self, BlockDevice, CharDevice};
-use super::vfs::{self, Access, Attr, Vnode};
+use super::vfs::{self, Access, Attr, MAX_OFFSET, Vnode};
 use super::{Result, path};
 use crate::sync::IrqLock;
 use abi::Errno;
@@ -55,6 +55,9 @@ impl OpenFile {
             return Err(Errno::EBADF);
         }
         let offset = *self.offset.lock();
+        // No offset grows past `MAX_OFFSET`: there a read finds the end.
+        let fits = room(offset, buf.len());
+        let buf = &mut buf[..fits];
         let n = match &self.backing {
             Backing::Node => {
                 if self.attr()?.is_dir() {
@@ -65,7 +68,7 @@ impl OpenFile {
             Backing::Char(d, minor) => d.read(*minor, offset, buf)?,
             Backing::Block(d, minor) => device::block_read(&**d, *minor, offset, buf)?,
         };
-        *self.offset.lock() = offset + n as u64;
+        *self.offset.lock() = advance(offset, n, buf.len())?;
         Ok(n)
     }
 
@@ -75,17 +78,20 @@ impl OpenFile {
             return Err(Errno::EBADF);
         }
         let mut offset = *self.offset.lock();
+        if matches!(self.backing, Backing::Node) && self.flags & afs::O_APPEND != 0 {
+            offset = self.attr()?.size;
+        }
+        // A write that would end past `MAX_OFFSET` writes what fits there.
+        let data = &data[..room(offset, data.len())];
+        if data.is_empty() && offset >= MAX_OFFSET {
+            return Err(Errno::EFBIG);
+        }
         let n = match &self.backing {
-            Backing::Node => {
-                if self.flags & afs::O_APPEND != 0 {
-                    offset = self.attr()?.size;
-                }
-                self.vnode.fs().write(self.vnode.ino, offset, data)?
-            }
+            Backing::Node => self.vnode.fs().write(self.vnode.ino, offset, data)?,
             Backing::Char(d, minor) => d.write(*minor, offset, data)?,
             Backing::Block(d, minor) => device::block_write(&**d, *minor, offset, data)?,
         };
-        *self.offset.lock() = offset + n as u64;
+        *self.offset.lock() = advance(offset, n, data.len())?;
         Ok(n)
     }
 
@@ -133,6 +139,20 @@ impl OpenFile {
             _ => Err(Errno::ENOTTY),
         }
     }
+}
+
+/// How many of `len` bytes fit between `offset` and [`MAX_OFFSET`].
+fn room(offset: u64, len: usize) -> usize {
+    usize::try_from(MAX_OFFSET.saturating_sub(offset)).map_or(len, |room| room.min(len))
+}
+
+/// The offset after `n` bytes at `offset`: a file system or driver that
+/// claims more bytes than it was given is `EIO`.
+fn advance(offset: u64, n: usize, asked: usize) -> Result<u64> {
+    if n > asked {
+        return Err(Errno::EIO);
+    }
+    offset.checked_add(n as u64).ok_or(Errno::EFBIG)
 }
 
 /// Opens `path` (relative to `cwd`) for `uid` with `open(2)` flags.

@@ -19,6 +19,10 @@ use alloc::vec::Vec;
 /// An inode number, unique within one file system.
 pub type Ino = u64;
 
+/// The largest file size and file offset (`off_t`'s largest value): a
+/// write that would end past it is `EFBIG`, a read there finds the end.
+pub const MAX_OFFSET: u64 = i64::MAX as u64;
+
 /// What `stat` shows of a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Attr {
@@ -136,12 +140,14 @@ pub fn register_type(t: Arc<dyn FsType>) -> Result<()> {
 }
 
 /// Removes a file-system type: `EBUSY` while a file system of that type is
-/// mounted, `ENOENT` if there is no such type.
+/// mounted, `ENOENT` if there is no such type. The check and the removal
+/// happen under the type lock, which [`mount`] holds while it adds the
+/// mount, so no mount of the type can appear in between.
 pub fn unregister_type(name: &str) -> Result<Arc<dyn FsType>> {
+    let mut types = TYPES.lock();
     if mounted_count(name) > 0 {
         return Err(Errno::EBUSY);
     }
-    let mut types = TYPES.lock();
     let i = types.iter().position(|t| t.name() == name).ok_or(Errno::ENOENT)?;
     Ok(types.remove(i))
 }
@@ -172,8 +178,9 @@ pub fn mount_root(fs: Arc<dyn FileSystem>, fstype: &str) -> Result<()> {
 }
 
 /// Mounts a new file system of type `fstype` on directory `target`
-/// (normalised). `ENODEV` for an unknown type, `ENOTDIR` if the target is
-/// no directory, `EBUSY` if something is mounted there already.
+/// (normalised). `ENODEV` for an unknown type (or one removed meanwhile),
+/// `ENOTDIR` if the target is no directory, `EBUSY` if something is
+/// mounted there already. Lock order: types, then mounts.
 pub fn mount(fstype: &str, source: &str, target: &str) -> Result<()> {
     let t = TYPES.lock().iter().find(|t| t.name() == fstype).cloned().ok_or(Errno::ENODEV)?;
     let dir = resolve(target)?;
@@ -181,12 +188,17 @@ pub fn mount(fstype: &str, source: &str, target: &str) -> Result<()> {
         return Err(Errno::ENOTDIR);
     }
     drop(dir);
-    let fs = t.mount(source)?;
+    let mount = Arc::new(Mount { path: target.into(), fstype: fstype.into(), source: source.into(), fs: t.mount(source)? });
+    // Declared after `mount`, the guards are dropped before it.
+    let types = TYPES.lock();
+    if !types.iter().any(|x| Arc::ptr_eq(x, &t)) {
+        return Err(Errno::ENODEV);
+    }
     let mut mounts = MOUNTS.lock();
     if mounts.iter().any(|m| m.path == target) {
         return Err(Errno::EBUSY);
     }
-    mounts.push(Arc::new(Mount { path: target.into(), fstype: fstype.into(), source: source.into(), fs }));
+    mounts.push(mount);
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use abi::Errno;
 use lkm::{Class, ClassParams, MapDecl, PortDecl};
 
 use super::class::Link;
@@ -138,6 +139,11 @@ pub struct Module {
     pub skipped: AtomicU64,
     /// Runs completed.
     pub runs: AtomicU64,
+    /// Values out of range the module returned (see [`Module::reject`]).
+    pub rejected: AtomicU64,
+    /// Entry points whose out-of-range value was logged already (bit =
+    /// index in `programs`).
+    logged: AtomicU64,
 }
 
 impl Module {
@@ -168,6 +174,8 @@ impl Module {
             failed: AtomicBool::new(false),
             skipped: AtomicU64::new(0),
             runs: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            logged: AtomicU64::new(0),
         }
     }
 
@@ -206,6 +214,23 @@ impl Module {
     /// The slot the module took: system-call number or major number.
     pub fn slot(&self) -> u64 {
         self.link.lock().as_ref().map_or(0, Link::slot)
+    }
+
+    /// Counts a value out of range that `entry` returned or left in its
+    /// context, logs it the first time for that entry (a hostile module
+    /// cannot flood the log), and returns `errno`, what the caller gets.
+    pub fn reject(&self, entry: &str, what: core::fmt::Arguments, errno: Errno) -> Errno {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+        let bit = self.programs.iter().position(|p| p.entry == entry).unwrap_or(0).min(63);
+        if self.logged.fetch_or(1 << bit, Ordering::Relaxed) & (1 << bit) == 0 {
+            log::warn!(
+                "lkm: module `{}`: `{entry}` {what}; the caller gets {} (once per entry point; later ones are only counted); help: fix the module, or unload it with `modunload -n {}`",
+                self.name,
+                errno.name(),
+                self.name
+            );
+        }
+        errno
     }
 
     /// Whether `addr` is the reference of one of this module's maps.

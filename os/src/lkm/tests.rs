@@ -6,13 +6,16 @@
 //! 512-byte chunks, ready). The class hooks are tested in [`classes`].
 
 mod classes;
+mod hostile;
+mod race;
+mod values;
 
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use abi::Errno;
-use lkm::{ClassParams, Image, ProgramImage};
+use lkm::{ClassParams, Image};
 
 use super::module::Module;
 use super::{load_image, unload};
@@ -94,7 +97,7 @@ const DEFAULT_MAX_INSNS: usize = 100;
 
 /// Whether the kernel command line (the test filter) names `test`.
 fn selected(test: &str) -> bool {
-    let filter = crate::bootinfo::get().map_or("", |b| b.cmdline().trim());
+    let filter = crate::ktest::filter();
     !filter.is_empty() && test.contains(filter)
 }
 
@@ -255,17 +258,7 @@ kernel_test!(code_is_executable_and_never_writable);
 
 /// A misc image whose `load` program is `src` (in assembler syntax).
 fn misc_image(name: &str, src: &str) -> Result<Vec<u8>, String> {
-    let program = verifier::assemble(src).map_err(|e| alloc::format!("{e}"))?;
-    let image = Image {
-        name: String::from(name),
-        params: ClassParams::Misc,
-        programs: alloc::vec![ProgramImage { entry: String::from("load"), code: verifier::encode(&program) }],
-        maps: Vec::new(),
-        rodata: Vec::new(),
-        ports: Vec::new(),
-        lines: None,
-    };
-    Ok(image.to_bytes())
+    hostile::generate::image(name, ClassParams::Misc, &[("load", String::from(src))], Vec::new(), Vec::new())
 }
 
 fn bad_images_are_refused_with_a_reason() -> TestResult {

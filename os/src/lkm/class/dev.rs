@@ -20,11 +20,11 @@ use abi::fs::{S_IFCHR, makedev};
 use lkm::class::MAJOR_ANY;
 use lkm::ctx::{self, DevIoctlCtx, DevOpenCtx, DevReadCtx, DevWriteCtx};
 
-use super::{Refusal, errno_of};
+use super::{Refusal, checked};
 use crate::fs::device::{self, CharDevice};
 use crate::fs::{Result, devfs};
 use crate::lkm::module::Module;
-use crate::lkm::run::{Outcome, run};
+use crate::lkm::run::run;
 use crate::syscall::usercopy;
 
 const IOC_OUT: usize = 0x4000_0000;
@@ -36,17 +36,6 @@ pub struct ModDev {
     name: String,
 }
 
-/// A program's result as a driver result; `absent` when there is no program.
-fn result(outcome: Outcome, absent: Result<u64>) -> Result<u64> {
-    match outcome {
-        Outcome::Done(r0) if (r0 as i64) < 0 => Err(errno_of(r0)),
-        Outcome::Done(r0) => Ok(r0),
-        Outcome::Absent => absent,
-        Outcome::Skipped => Err(Errno::EAGAIN),
-        Outcome::Failed => Err(Errno::EIO),
-    }
-}
-
 impl CharDevice for ModDev {
     fn name(&self) -> &str {
         &self.name
@@ -54,19 +43,21 @@ impl CharDevice for ModDev {
 
     fn open(&self, minor: u32, flags: u32) -> Result<()> {
         let mut c = DevOpenCtx { minor, flags };
-        result(run(&self.module, "open", &mut c, None), Ok(0)).map(drop)
+        checked(&self.module, "open", run(&self.module, "open", &mut c, None), u64::MAX, Ok(0)).map(drop)
     }
 
     fn close(&self, minor: u32) {
         let mut c = DevOpenCtx { minor, flags: 0 };
-        run(&self.module, "close", &mut c, None);
+        // Nothing can refuse a close; a value out of range is still logged.
+        let _ = checked(&self.module, "close", run(&self.module, "close", &mut c, None), u64::MAX, Ok(0));
     }
 
     fn read(&self, minor: u32, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let len = buf.len().min(ctx::OUTPUT_CAPACITY as usize);
         let mut c = DevReadCtx { minor, _pad: 0, offset, len: len as u32, _pad2: 0 };
         let mut out = Vec::new();
-        result(run(&self.module, "read", &mut c, Some((&mut out, len))), Err(Errno::EINVAL))?;
+        let run = run(&self.module, "read", &mut c, Some((&mut out, len)));
+        checked(&self.module, "read", run, len as u64, Err(Errno::EINVAL))?;
         let n = out.len().min(len);
         buf[..n].copy_from_slice(&out[..n]);
         Ok(n)
@@ -78,14 +69,15 @@ impl CharDevice for ModDev {
             let mut c = DevWriteCtx {
                 minor,
                 _pad: 0,
-                offset: offset + done as u64,
+                offset: offset.checked_add(done as u64).ok_or(Errno::EFBIG)?,
                 data: [0; ctx::WRITE_CAPACITY],
                 data_len: chunk.len() as u32,
                 _pad2: 0,
             };
             c.data[..chunk.len()].copy_from_slice(chunk);
-            let n = match result(run(&self.module, "write", &mut c, None), Err(Errno::EINVAL)) {
-                Ok(n) => (n as usize).min(chunk.len()),
+            let run = run(&self.module, "write", &mut c, None);
+            let n = match checked(&self.module, "write", run, chunk.len() as u64, Err(Errno::EINVAL)) {
+                Ok(n) => n as usize,
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
             };
@@ -111,7 +103,8 @@ impl CharDevice for ModDev {
             c.data_len = len as u32;
         }
         let mut out = Vec::new();
-        let r = result(run(&self.module, "ioctl", &mut c, Some((&mut out, ctx::IOCTL_CAPACITY))), Err(Errno::ENOTTY))?;
+        let run = run(&self.module, "ioctl", &mut c, Some((&mut out, ctx::IOCTL_CAPACITY)));
+        let r = checked(&self.module, "ioctl", run, isize::MAX as u64, Err(Errno::ENOTTY))?;
         if cmd & IOC_OUT != 0 && len > 0 && !out.is_empty() {
             usercopy::copy_to_user(arg as u64, &out[..out.len().min(len)])?;
         }

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use lkm::ctx::{MiscLoadCtx, MiscTickCtx};
 
-use super::{Refusal, errno_of};
+use super::{Refusal, errno_in};
 use crate::lkm::module::Module;
 use crate::lkm::run::{Outcome, run};
 use crate::sync::IrqLock;
@@ -35,7 +35,7 @@ pub fn link(module: &Arc<Module>) -> Result<(), Refusal> {
     let mut c = MiscLoadCtx { module_id: module.id as u32, _pad: 0 };
     match run(module, "load", &mut c, None) {
         Outcome::Done(r0) if (r0 as i64) < 0 => {
-            let e = errno_of(r0);
+            let e = errno_in(module, "load", r0);
             return Err(Refusal::new(e, alloc::format!("error: the module's `load` returned {e}")));
         }
         Outcome::Failed => {
@@ -57,6 +57,6 @@ pub fn unlink(module: &Arc<Module>) {
     if let Outcome::Done(r0) = run(module, "unload", &mut c, None)
         && (r0 as i64) < 0
     {
-        log::warn!("lkm: module `{}`: `unload` returned {}; unloaded anyway", module.name, errno_of(r0));
+        log::warn!("lkm: module `{}`: `unload` returned {}; unloaded anyway", module.name, errno_in(module, "unload", r0));
     }
 }

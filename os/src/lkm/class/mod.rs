@@ -11,10 +11,16 @@
 //!
 //! Each hook holds an `Arc` of the module, so module code is never freed
 //! while a hook can still run it; unlinking refuses with `EBUSY` while the
-//! hook is in use.
+//! hook is in use, checking and taking the hook out under one lock (the
+//! device switch's, the file-system types', or the hook's [`gate`]).
+//!
+//! What a program returns or leaves in its context is hostile input:
+//! [`checked`] and the class files check it against the entry point's
+//! contract (docs/lkm.md) before the kernel uses it.
 
 pub mod dev;
 pub mod exec;
+pub mod gate;
 pub mod misc;
 pub mod syscall;
 pub mod vfs;
@@ -26,6 +32,7 @@ use abi::Errno;
 use lkm::ClassParams;
 
 use super::module::Module;
+use super::run::Outcome;
 
 /// What linking a module changed.
 pub enum Link {
@@ -91,7 +98,29 @@ pub fn unlink(module: &Arc<Module>, link: &Link) -> Result<(), Refusal> {
     }
 }
 
-/// The errno in a program's negative result, `EIO` for an unknown one.
-pub fn errno_of(r0: u64) -> Errno {
-    Errno::from_ret(r0 as i64 as isize).err().unwrap_or(Errno::EIO)
+/// A program's result checked against its entry point's contract
+/// (docs/lkm.md): a negative `r0` must be an errno of the table (anything
+/// else, `i64::MIN` included, is `EIO`), a non-negative one at most `max`
+/// (more is `EIO`). What is out of range is counted and logged once
+/// ([`Module::reject`]). `absent` is the answer when there is no program.
+pub fn checked(module: &Module, entry: &str, outcome: Outcome, max: u64, absent: Result<u64, Errno>) -> Result<u64, Errno> {
+    match outcome {
+        Outcome::Done(r0) if (r0 as i64) < 0 => Err(errno_in(module, entry, r0)),
+        Outcome::Done(r0) if r0 > max => {
+            Err(module.reject(entry, format_args!("returned {r0}, more than the {max} it may"), Errno::EIO))
+        }
+        Outcome::Done(r0) => Ok(r0),
+        Outcome::Absent => absent,
+        Outcome::Skipped => Err(Errno::EAGAIN),
+        Outcome::Failed => Err(Errno::EIO),
+    }
+}
+
+/// The errno in a program's negative result; a number outside the errno
+/// table is rejected as `EIO`.
+pub fn errno_in(module: &Module, entry: &str, r0: u64) -> Errno {
+    let signed = r0 as i64;
+    i32::try_from(signed.unsigned_abs()).ok().and_then(Errno::from_i32).unwrap_or_else(|| {
+        module.reject(entry, format_args!("returned {signed}, which is no errno"), Errno::EIO)
+    })
 }

@@ -3,10 +3,13 @@
 //!
 //! Loading replaces slot `nr` (or the first free slot) with a handler that
 //! runs `call`; when `call` returns `LKM_CHAIN`, the handler runs what the
-//! slot held when the module was loaded, with the same arguments. Wrappers
-//! stack: each keeps the entry it replaced. Unloading puts that entry back,
-//! and is refused (`EBUSY`) while a call into the module is in progress or
-//! while a module loaded later chains through it (the refusal names it).
+//! slot held when the module was loaded, with the same arguments. Any other
+//! negative result must be an errno of the table (else the caller gets
+//! `EIO`); a non-negative one is the call's result. Wrappers stack: each
+//! keeps the entry it replaced. Unloading puts that entry back, and is
+//! refused (`EBUSY`) while a call into the module is in progress (checked
+//! and given back under the handler's [`Gate`]) or while a module loaded
+//! later chains through it (the refusal names it).
 //!
 //! Lock-out rule: the calls on the path from a shell to `/dev/lkm` —
 //! `exit`, `read`, `open`, `close`, `ioctl`, `spawn`, `exec`, `wait` —
@@ -22,7 +25,8 @@ use abi::syscall as nr;
 use lkm::ctx::SyscallCtx;
 use lkm::{LKM_CHAIN, class::SYSCALL_NEXT_FREE};
 
-use super::{Link, Refusal};
+use super::gate::Gate;
+use super::{Link, Refusal, errno_in};
 use crate::lkm::module::Module;
 use crate::lkm::run::{self, Outcome};
 use crate::syscall::{self, Args, Entry, Handler, SyscallHandler};
@@ -36,19 +40,33 @@ pub struct ModSyscall {
     module: Arc<Module>,
     /// What the slot held before (run on `LKM_CHAIN`).
     previous: Option<Entry>,
+    /// Calls in progress; shut when the slot is given back.
+    gate: Gate,
+}
+
+impl ModSyscall {
+    /// What the slot held before the module, with the same arguments.
+    fn chain(&self, args: &Args) -> isize {
+        match &self.previous {
+            Some(entry) => entry.handler.call(args),
+            None => Errno::ENOSYS.to_ret(),
+        }
+    }
 }
 
 impl SyscallHandler for ModSyscall {
     fn call(&self, args: &Args) -> isize {
+        // A caller that found the slot just before the unload gave it back
+        // gets what the slot holds now.
+        let Some(_pass) = self.gate.enter() else { return self.chain(args) };
         let (pid, uid) = run::caller();
         let mut ctx = SyscallCtx { nr: args.nr as u64, args: args.a, pid, uid };
         match run::run(&self.module, "call", &mut ctx, None) {
-            Outcome::Done(r0) if r0 != LKM_CHAIN => r0 as i64 as isize,
-            // Chaining, and a failed module: what the slot held before.
-            _ => match &self.previous {
-                Some(entry) => entry.handler.call(args),
-                None => Errno::ENOSYS.to_ret(),
-            },
+            Outcome::Done(r0) if r0 == LKM_CHAIN => self.chain(args),
+            Outcome::Done(r0) if (r0 as i64) < 0 => errno_in(&self.module, "call", r0).to_ret(),
+            Outcome::Done(r0) => r0 as isize,
+            // A failed module: what the slot held before.
+            _ => self.chain(args),
         }
     }
 }
@@ -82,7 +100,7 @@ pub fn link(module: &Arc<Module>, wanted: u32) -> Result<SyscallLink, Refusal> {
         ));
     }
     let previous = syscall::entry(nr);
-    let handler = Arc::new(ModSyscall { module: module.clone(), previous });
+    let handler = Arc::new(ModSyscall { module: module.clone(), previous, gate: Gate::new() });
     let entry = Entry { name: Cow::Owned(module.name.clone()), handler: Handler::Dynamic(handler.clone()) };
     syscall::replace(nr, Some(entry)).map_err(|e| Refusal::new(e, "error: cannot fill the system-call slot"))?;
     Ok(SyscallLink { nr, handler })
@@ -122,14 +140,15 @@ pub fn unlink(module: &Arc<Module>, link: &SyscallLink) -> Result<(), Refusal> {
         });
     }
     drop(current);
-    // The link, the table slot, and nothing else: no call in progress.
-    if Arc::strong_count(&link.handler) > 2 {
-        return Err(Refusal::in_use(
+    let busy = || {
+        Refusal::in_use(
             &module.name,
             format_args!("a call into it (system call {}) is in progress", link.nr),
             "wait for the call to return, then unload it again",
-        ));
-    }
-    syscall::restore(link.nr, link.handler.previous.clone())
-        .map_err(|e| Refusal::new(e, "error: cannot restore the system-call slot"))
+        )
+    };
+    link.handler.gate.close(busy, || {
+        syscall::restore(link.nr, link.handler.previous.clone())
+            .map_err(|e| Refusal::new(e, "error: cannot restore the system-call slot"))
+    })
 }

@@ -13,12 +13,12 @@ use abi::Errno;
 use abi::fs::{S_IFDIR, S_IFMT, S_IFREG};
 use lkm::ctx::{self, VfsGetattrCtx, VfsLookupCtx, VfsReadCtx, VfsReaddirCtx, VfsWriteCtx};
 
-use super::{Refusal, errno_of};
+use super::{Refusal, checked};
 use crate::fs::Result;
-use crate::fs::vfs::{self, Attr, DirEntry, FileSystem, FsType, Ino};
+use crate::fs::vfs::{self, Attr, DirEntry, FileSystem, FsType, Ino, MAX_OFFSET};
 use crate::lkm::helpers::DIRENT_HEADER;
 use crate::lkm::module::Module;
-use crate::lkm::run::{Outcome, run};
+use crate::lkm::run::run;
 
 /// The inode of a module file system's root directory.
 pub const ROOT_INO: Ino = 1;
@@ -44,25 +44,38 @@ pub struct ModFs {
     module: Arc<Module>,
 }
 
-/// A program's result as a file-system result.
-fn result(outcome: Outcome) -> Result<u64> {
-    match outcome {
-        Outcome::Done(r0) if (r0 as i64) < 0 => Err(errno_of(r0)),
-        Outcome::Done(r0) => Ok(r0),
-        Outcome::Absent => Err(Errno::EROFS),
-        Outcome::Skipped => Err(Errno::EAGAIN),
-        Outcome::Failed => Err(Errno::EIO),
-    }
-}
+/// What `absent` entry points answer: a module without the program is read-only.
+const ABSENT: Result<u64> = Err(Errno::EROFS);
 
 impl ModFs {
-    /// Runs `write` once on at most [`ctx::WRITE_CAPACITY`] bytes.
+    /// Runs `write` once on at most [`ctx::WRITE_CAPACITY`] bytes; the
+    /// module may report at most those bytes written.
     fn write_chunk(&self, ino: Ino, offset: u64, data: &[u8]) -> Result<usize> {
         let mut c = VfsWriteCtx { ino, offset, data: [0; ctx::WRITE_CAPACITY], data_len: data.len() as u32, _pad: 0 };
         c.data[..data.len()].copy_from_slice(data);
-        let n = result(run(&self.module, "write", &mut c, None))?;
-        Ok((n as usize).min(data.len()))
+        let n = checked(&self.module, "write", run(&self.module, "write", &mut c, None), data.len() as u64, ABSENT)?;
+        Ok(n as usize)
     }
+
+    /// An inode number the module handed out: `1..=MAX_INO`.
+    fn inode(&self, entry: &str, ino: u64) -> Result<Ino> {
+        if ino == 0 || ino > MAX_INO {
+            return Err(self.module.reject(entry, format_args!("gave inode number {ino}, outside 1..={MAX_INO}"), Errno::EIO));
+        }
+        Ok(ino)
+    }
+}
+
+/// Largest inode number a module file system may hand out.
+pub const MAX_INO: Ino = i64::MAX as u64;
+
+/// The one record `emit_dirent` leaves: inode, name length, a name that is
+/// UTF-8 without `/` or NUL.
+fn dirent(out: &[u8]) -> Option<(u64, &str)> {
+    let ino = u64::from_le_bytes(out.get(..8)?.try_into().ok()?);
+    let len = *out.get(8)? as usize;
+    let name = core::str::from_utf8(out.get(DIRENT_HEADER..DIRENT_HEADER.checked_add(len)?)?).ok()?;
+    (!name.is_empty() && !name.contains(['/', '\0'])).then_some((ino, name))
 }
 
 impl FileSystem for ModFs {
@@ -76,28 +89,39 @@ impl FileSystem for ModFs {
         }
         let mut c = VfsLookupCtx { dir_ino: dir, name: [0; ctx::NAME_CAPACITY], name_len: name.len() as u32, _pad: 0 };
         c.name[..name.len()].copy_from_slice(name.as_bytes());
-        result(run(&self.module, "lookup", &mut c, None))
+        let ino = checked(&self.module, "lookup", run(&self.module, "lookup", &mut c, None), MAX_INO, ABSENT)?;
+        self.inode("lookup", ino)
     }
 
     fn getattr(&self, ino: Ino) -> Result<Attr> {
         let mut c = VfsGetattrCtx { ino, ..VfsGetattrCtx::default() };
-        result(run(&self.module, "getattr", &mut c, None))?;
-        let dir = c.mode & S_IFMT == S_IFDIR;
-        Ok(Attr { mode: c.mode, uid: 0, size: c.size, rdev: 0, nlink: if dir { 2 } else { 1 } })
+        checked(&self.module, "getattr", run(&self.module, "getattr", &mut c, None), u64::MAX, ABSENT)?;
+        let kind = c.mode & S_IFMT;
+        if (kind != S_IFREG && kind != S_IFDIR) || c.mode & !(S_IFMT | 0o777) != 0 {
+            let what = format_args!("set mode {:#o} for inode {ino}: not a regular file or directory with permissions in 0o777", c.mode);
+            return Err(self.module.reject("getattr", what, Errno::EIO));
+        }
+        if c.size > MAX_OFFSET {
+            let what = format_args!("set size {} for inode {ino}, more than a file may hold ({MAX_OFFSET})", c.size);
+            return Err(self.module.reject("getattr", what, Errno::EIO));
+        }
+        Ok(Attr { mode: c.mode, uid: 0, size: c.size, rdev: 0, nlink: if kind == S_IFDIR { 2 } else { 1 } })
     }
 
     fn readdir(&self, dir: Ino, index: usize) -> Result<Option<DirEntry>> {
         let mut c = VfsReaddirCtx { dir_ino: dir, index: index as u64 };
         let mut out = Vec::new();
-        let n = result(run(&self.module, "readdir", &mut c, Some((&mut out, DIRENT_HEADER + abi::fs::NAME_MAX))))?;
-        if n == 0 {
+        let limit = DIRENT_HEADER + abi::fs::NAME_MAX;
+        let run = run(&self.module, "readdir", &mut c, Some((&mut out, limit)));
+        if checked(&self.module, "readdir", run, u64::MAX, ABSENT)? == 0 {
             return Ok(None);
         }
-        // One record: inode, name length, name (see `emit_dirent`).
-        let len = *out.get(8).ok_or(Errno::EIO)? as usize;
-        let name = out.get(DIRENT_HEADER..DIRENT_HEADER + len).ok_or(Errno::EIO)?;
-        let ino = u64::from_le_bytes(out[..8].try_into().map_err(|_| Errno::EIO)?);
-        let name = String::from(core::str::from_utf8(name).map_err(|_| Errno::EIO)?);
+        let Some((ino, name)) = dirent(&out) else {
+            let what = format_args!("returned an entry for index {index} without one valid record from `emit_dirent`");
+            return Err(self.module.reject("readdir", what, Errno::EIO));
+        };
+        let ino = self.inode("readdir", ino)?;
+        let name = String::from(name);
         let kind = self.getattr(ino).map_or(S_IFREG, |a| a.mode & S_IFMT);
         Ok(Some(DirEntry { ino, name, kind }))
     }
@@ -106,7 +130,8 @@ impl FileSystem for ModFs {
         let len = buf.len().min(ctx::OUTPUT_CAPACITY as usize);
         let mut c = VfsReadCtx { ino, offset, len: len as u32, _pad: 0 };
         let mut out = Vec::new();
-        result(run(&self.module, "read", &mut c, Some((&mut out, len))))?;
+        let run = run(&self.module, "read", &mut c, Some((&mut out, len)));
+        checked(&self.module, "read", run, len as u64, ABSENT)?;
         let n = out.len().min(len);
         buf[..n].copy_from_slice(&out[..n]);
         Ok(n)
@@ -115,7 +140,8 @@ impl FileSystem for ModFs {
     fn write(&self, ino: Ino, offset: u64, data: &[u8]) -> Result<usize> {
         let mut done = 0;
         for chunk in data.chunks(ctx::WRITE_CAPACITY) {
-            let n = match self.write_chunk(ino, offset + done as u64, chunk) {
+            let at = offset.checked_add(done as u64).ok_or(Errno::EFBIG)?;
+            let n = match self.write_chunk(ino, at, chunk) {
                 Ok(n) => n,
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,

@@ -208,17 +208,7 @@ fn hashbang_image() -> Result<Vec<u8>, String> {
                no:\n\
                r0 = 0\n\
                exit";
-    let program = verifier::assemble(src).map_err(|e| alloc::format!("{e}"))?;
-    let image = lkm::Image {
-        name: String::from("hashbang"),
-        params: ClassParams::Exec,
-        programs: alloc::vec![lkm::ProgramImage { entry: String::from("probe"), code: verifier::encode(&program) }],
-        maps: Vec::new(),
-        rodata: b"/bin/sh\0-x".to_vec(),
-        ports: Vec::new(),
-        lines: None,
-    };
-    Ok(image.to_bytes())
+    super::hostile::generate::image("hashbang", ClassParams::Exec, &[("probe", String::from(src))], Vec::new(), b"/bin/sh\0-x".to_vec())
 }
 
 fn exec_module_names_the_interpreter_until_unloaded() -> TestResult {
