@@ -1,6 +1,8 @@
 //! `modc`: compile, check, disassemble and assemble Warden modules; load,
 //! unload and list them in a system started by `cargo xtask run`.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -17,6 +17,7 @@
 //! * [`facts`]: the text form of entry-state facts (`r2: scalar in [0, 10]`)
 //!   used by the case suite and the command-line tool.
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 extern crate alloc;
 
 pub mod insn;
