@@ -6,10 +6,12 @@
 //! * this file: items (header, consts, structs, maps, ports, signatures);
 //! * [`stmt`]: statements and places;
 //! * [`expr`]: expressions and constant folding;
+//! * [`loops`]: the bound of each `while` loop;
 //! * [`builtins`]: helper calls, map methods and built-in functions.
 
 mod builtins;
 mod expr;
+mod loops;
 mod stmt;
 
 use std::collections::HashMap;

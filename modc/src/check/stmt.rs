@@ -11,7 +11,7 @@ use lkm::ctx::{CtxKind, SpecKind};
 /// The locals and scopes of the function being checked.
 pub struct FnScope {
     pub locals: Vec<Local>,
-    mutable: Vec<bool>,
+    pub(super) mutable: Vec<bool>,
     scopes: Vec<HashMap<String, LocalId>>,
     pub ret: Ty,
     loops: u32,
@@ -128,12 +128,18 @@ impl Checker {
                 let els = self.else_branch(scope, els.as_deref());
                 (TStmtKind::IfLet { local, map: m, key: key?, then, els }, *span)
             }
-            Stmt::While { cond, body, span } => {
+            Stmt::While { cond, max, body, span } => {
                 let c = self.cond(scope, cond);
+                let max = max.as_ref().map(|m| self.while_max(m));
                 scope.loops += 1;
                 let body = self.block(scope, body);
                 scope.loops -= 1;
-                (TStmtKind::While { cond: c?, limit: WHILE_LIMIT, body }, *span)
+                let c = c?;
+                let limit = match max {
+                    Some(m) => m?,
+                    None => self.while_bound(scope, &c, &body, cond.span)?,
+                };
+                (TStmtKind::While { cond: c, limit, body }, *span)
             }
             Stmt::For { var, start, end, body, span } => self.for_loop(scope, var, start, end, body, *span)?,
             Stmt::Break(span) | Stmt::Continue(span) => {
@@ -236,7 +242,7 @@ impl Checker {
     }
 
     /// A compile-time upper bound of an integer expression, if one is evident.
-    fn upper_bound(&self, scope: &FnScope, e: &TExpr) -> Option<u64> {
+    pub(super) fn upper_bound(&self, scope: &FnScope, e: &TExpr) -> Option<u64> {
         if let Some(v) = e.constant() {
             return (!e.ty.int().signed() || (v as i64) >= 0).then_some(v);
         }
