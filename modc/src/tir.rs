@@ -164,6 +164,8 @@ pub enum Base {
     Ctx(LocalId),
     /// A map value (through the `if let` local).
     MapValue(LocalId),
+    /// The read-only data (a constant array; the place's offset is its start).
+    Rodata,
 }
 
 /// A variable index into a place: checked `index < count` before use.

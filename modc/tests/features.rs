@@ -259,3 +259,20 @@ fn every_example_module_builds_verifies_and_has_a_line_table() {
     }
     assert!(n >= 6, "expected at least six example modules, found {n}");
 }
+
+#[test]
+fn constant_arrays_live_in_read_only_data() {
+    let items = "const HEX: [u8; 16] = b\"0123456789abcdef\";
+        const PRIMES: [u32; 4] = [2, 3, 5, 7];
+        const WIDE: [u64; 2] = [0x1122334455667788, 9];";
+    // ctx.module_id is 7: a variable index, checked at run time.
+    let k = "let k = ctx.module_id as u64;";
+    assert_eq!(load_result(items, &format!("{k} return HEX[k + 7] as i64;")), b'e' as i64);
+    assert_eq!(load_result(items, &format!("{k} return HEX[k + 9] as i64;")), 0, "out of bounds reads 0");
+    assert_eq!(load_result(items, &format!("{k} return (PRIMES[k - 4] + PRIMES[0]) as i64;")), 9);
+    assert_eq!(load_result(items, &format!("{k} return WIDE[k - 7] as i64;")), 0x1122334455667788);
+    assert_eq!(load_result(items, "let mut copy = PRIMES; copy[0] = 11; return (copy[0] + PRIMES[0]) as i64;"), 13);
+    assert_eq!(load_result(items, "if matches(&HEX, 3, \"012\") { return 1; } return 0;"), 1);
+    let c = build(&misc(items, "return HEX[1] as i64;"));
+    assert!(c.image.rodata.starts_with(b"0123456789abcdef"), "the bytes are in the read-only data");
+}

@@ -1,6 +1,6 @@
 //! Checking function bodies: statements, local variables and places.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::Checker;
 use crate::ast::{self, Expr, ExprKind, Stmt};
@@ -19,11 +19,13 @@ pub struct FnScope {
     bounds: HashMap<LocalId, u64>,
     /// The function's index, for the call graph (None at module level).
     pub current: Option<usize>,
+    /// Names of locals whose declaration had an error (their uses report nothing more).
+    pub failed: HashSet<String>,
 }
 
 impl FnScope {
     pub fn module_level() -> FnScope {
-        FnScope { locals: Vec::new(), mutable: Vec::new(), scopes: vec![HashMap::new()], ret: Ty::Unit, loops: 0, bounds: HashMap::new(), current: None }
+        FnScope { locals: Vec::new(), mutable: Vec::new(), scopes: vec![HashMap::new()], ret: Ty::Unit, loops: 0, bounds: HashMap::new(), current: None, failed: HashSet::new() }
     }
 
     pub fn lookup(&self, name: &str) -> Option<LocalId> {
@@ -38,6 +40,14 @@ impl FnScope {
             s.insert(name.to_string(), id);
         }
         id
+    }
+}
+
+impl Checker {
+    /// Whether `name` is a local or a constant whose definition already had
+    /// an error: its uses are not reported again.
+    pub(super) fn already_reported(&self, scope: &FnScope, name: &str) -> bool {
+        scope.failed.contains(name) || self.failed_consts.contains(name)
     }
 }
 
@@ -82,14 +92,25 @@ impl Checker {
         let (kind, span) = match s {
             Stmt::Let { name, mutable, ty, init, span } => {
                 let declared = match ty {
-                    Some(te) => Some(self.ty(te)?),
+                    Some(te) => match self.ty(te) {
+                        Some(t) => Some(t),
+                        None => {
+                            scope.failed.insert(name.name.clone());
+                            return None;
+                        }
+                    },
                     None => None,
                 };
                 let Some((init, ty)) = self.init(scope, init, declared.as_ref()) else {
                     // Declare it anyway (with the declared type), so that
                     // its uses raise no further errors.
-                    if let Some(t) = declared {
-                        scope.declare(&name.name, LocalKind::Value(t), *mutable, name.span);
+                    match declared {
+                        Some(t) => {
+                            scope.declare(&name.name, LocalKind::Value(t), *mutable, name.span);
+                        }
+                        None => {
+                            scope.failed.insert(name.name.clone());
+                        }
                     }
                     return None;
                 };
@@ -352,7 +373,7 @@ impl Checker {
             }
             _ => {
                 let place_like = match &e.kind {
-                    ExprKind::Var(name) => scope.lookup(name).is_some(),
+                    ExprKind::Var(name) => scope.lookup(name).is_some() || self.const_data.contains_key(name),
                     ExprKind::Field(..) | ExprKind::Index(..) | ExprKind::Deref(_) => true,
                     _ => false,
                 };
@@ -441,7 +462,12 @@ impl Checker {
         match &e.kind {
             ExprKind::Var(name) => {
                 let Some(id) = scope.lookup(name) else {
-                    if !for_write {
+                    if let Some(p) = self.const_place(name) {
+                        let why = Diag::error(format!("cannot assign to constant `{name}`"), e.span, "constants are read-only")
+                            .help(format!("copy it into a variable first: `let mut copy = {name};`"));
+                        return Some((Lv::Mem(p), Err(why)));
+                    }
+                    if !for_write || self.already_reported(scope, name) {
                         return None;
                     }
                     self.error(Diag::error(format!("cannot find variable `{name}`"), e.span, "not found in this scope"));
