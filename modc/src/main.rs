@@ -85,6 +85,9 @@ enum Command {
         /// The channel's socket (default: `target/warden-lkm.sock`).
         #[arg(long)]
         socket: Option<PathBuf>,
+        /// Unload a loaded module of the same name first.
+        #[arg(long)]
+        replace: bool,
     },
     /// Unload a module from the system `cargo xtask run` started.
     Unload {
@@ -107,7 +110,7 @@ fn main() -> ExitCode {
         Command::Disasm { file, native, no_blind } => disasm(&file, native, !no_blind),
         Command::Asm { file, output, name, entry } => asm(&file, output, name, &entry),
         Command::Verify { raw, ctx_size, pre, verbose } => verify_raw(&raw, ctx_size, &pre, verbose),
-        Command::Load { file, socket } => load(&file, socket.as_deref()),
+        Command::Load { file, socket, replace } => load(&file, socket.as_deref(), replace),
         Command::Unload { name, socket } => modc::load::unload(&socket_path(socket.as_deref()), &name).map(|t| print!("{t}")),
         Command::Stat { socket } => modc::load::stat(&socket_path(socket.as_deref())).map(|t| print!("{t}")),
     };
@@ -247,9 +250,9 @@ fn asm(file: &Path, output: Option<PathBuf>, name: Option<String>, entry: &str) 
 
 /// `modc load`: a `.wm` is compiled first (compile errors stop here); the
 /// verdict is the kernel's, shown at the source line.
-fn load(file: &Path, socket: Option<&Path>) -> Result<(), String> {
+fn load(file: &Path, socket: Option<&Path>, replace: bool) -> Result<(), String> {
     let bytes = if file.extension().is_some_and(|e| e == "wm") { compile_file(file)?.0.image.to_bytes() } else { read(file)? };
-    let text = modc::load::load(&socket_path(socket), &file.display().to_string(), &bytes)?;
+    let text = modc::load::load(&socket_path(socket), &file.display().to_string(), &bytes, replace)?;
     print!("{text}");
     Ok(())
 }
