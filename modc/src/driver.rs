@@ -138,7 +138,7 @@ pub fn rejection_diag(compiled: &Compiled, program: usize, report: &Report) -> D
         };
         return Diag::error(format!("entry point `{entry}` is too complex to verify"), span, format!("{what} takes too many steps to check"))
             .note(report.reason.clone())
-            .help("make loop bounds smaller, or move work out of nested loops into fewer rounds");
+            .help(verifier::TOO_COMPLEX_HELP);
     }
     let mut d = Diag::error(format!("the verifier rejected entry point `{entry}`"), span, report.reason.clone())
         .note(format!("at instruction {}: {}", report.pc, report.insn));

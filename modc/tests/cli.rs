@@ -109,6 +109,10 @@ fn a_rejected_image_is_shown_at_its_source_line() {
     assert!(err.contains("error: the verifier rejected entry point `load`"), "{err}");
     assert!(err.contains("too_complex.wm:8:9"), "{err}");
     assert!(err.contains("for j in 0..1000 {"), "the source line is shown:\n{err}");
+    // One help text for "too complex", from the image as from the source.
+    assert!(err.contains(&format!("help: {}", verifier::TOO_COMPLEX_HELP)), "{err}");
+    let o = modc(&["check", &src]);
+    assert!(text(&o.stderr).contains(&format!("help: {}", verifier::TOO_COMPLEX_HELP)), "{}", text(&o.stderr));
 }
 
 #[test]

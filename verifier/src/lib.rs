@@ -43,6 +43,6 @@ pub use encode::{encode, encode_insn, encode_raw};
 pub use disasm::{disasm, disasm_labeled, listing};
 pub use asm::{assemble, AsmError};
 pub use profile::*;
-pub use report::{ErrorKind, Report};
+pub use report::{ErrorKind, Report, TOO_COMPLEX_HELP};
 pub use cfg::Function;
 pub use verify::{verify, verify_verbose, verify_with, Entry, Stats, Verified};
