@@ -175,6 +175,7 @@ extern "C" fn on_syscall(frame: &mut SyscallFrame) {
     arch::enable_interrupts();
     let args = Args { nr: frame.rax as usize, a: frame.args() };
     let result = dispatch(&args);
+    kill::end_if_killed();
     frame.rax = result as u64;
     if let Some((rip, rsp)) = proc::with_current(|t| t.user_start.take()) {
         // `exec` succeeded: return into the new program, registers cleared.
