@@ -1,6 +1,7 @@
 //! `syscall NR [ARG...]` or `syscall -n MODULE [ARG...]`: makes system
 //! call NR (or the one the loaded system-call module MODULE occupies, read
-//! with `LMSTAT`) with up to six numeric arguments and prints what it
+//! with `LMSTAT`) with up to six numeric arguments (decimal from
+//! -9223372036854775808 to 18446744073709551615, or hex after `0x`) and prints what it
 //! returned: `syscall 30 returned 5`, or `syscall 30 failed: Invalid
 //! argument (EINVAL)`. For trying out a system call that a module added.
 #![no_std]
