@@ -12,6 +12,7 @@
 //! Every struct here is `#[repr(C)]` with explicit padding, so kernel and
 //! user programs agree on its bytes.
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 pub mod errno;
 pub mod fs;

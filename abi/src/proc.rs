@@ -41,6 +41,9 @@ pub const FD_NONE: i32 = -2;
 /// (what a shell shows as `$?`, like 128 + SIGSEGV on Unix).
 pub const STATUS_FAULT: i32 = 139;
 
+/// `wait` status of a program ended by `kill` (like 128 + SIGKILL on Unix).
+pub const STATUS_KILLED: i32 = 137;
+
 /// State of a process as `ps` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]

@@ -77,6 +77,12 @@ pub const SYS_KINFO: usize = 28;
 /// `mounts(buf, len) -> bytes`: the mount table as text, one line a mount
 /// (`SOURCE on DIR type TYPE`); `ERANGE` if `buf` is too small.
 pub const SYS_MOUNTS: usize = 29;
+/// `chmod(path, path_len, mode) -> 0`: the owner or the superuser sets the
+/// permission bits (`mode` at most `0o777`).
+pub const SYS_CHMOD: usize = 30;
+/// `kill(pid) -> 0`: ends process `pid` (same uid, or the superuser) with
+/// status [`crate::proc::STATUS_KILLED`].
+pub const SYS_KILL: usize = 31;
 
 /// Number of slots in the kernel's system-call table.
 pub const NSYSCALL: usize = 64;
@@ -124,6 +130,8 @@ pub fn name(nr: usize) -> Option<&'static str> {
         SYS_UNLINK => "unlink",
         SYS_KINFO => "kinfo",
         SYS_MOUNTS => "mounts",
+        SYS_CHMOD => "chmod",
+        SYS_KILL => "kill",
         _ => return None,
     })
 }

@@ -15,6 +15,7 @@
 //! * [`rejection`]: the kernel's verifier report mapped to the source line.
 //! * [`chan`]: the frames of the `modc load` channel (host to `lkmd`).
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 extern crate alloc;
 
 pub mod chan;

@@ -77,7 +77,8 @@ pub enum Stmt {
     If { cond: Expr, then: Block, els: Option<Box<Stmt>>, span: Span },
     /// `if let Some(name) = map.get(&key) { .. } else { .. }`
     IfLet { name: Ident, map: Ident, key: Expr, then: Block, els: Option<Box<Stmt>>, span: Span },
-    While { cond: Expr, body: Block, span: Span },
+    /// `while COND { .. }` or `while COND max N { .. }` (at most N rounds).
+    While { cond: Expr, max: Option<Expr>, body: Block, span: Span },
     For { var: Ident, start: Expr, end: Expr, body: Block, span: Span },
     Break(Span),
     Continue(Span),

@@ -13,6 +13,8 @@ use verifier::{ErrorKind, Program, Report};
 pub struct Compiled {
     pub image: Image,
     pub programs: Vec<codegen::ProgramOut>,
+    /// Notes on a module that compiled (see [`codegen::Generated::notes`]).
+    pub notes: Vec<Diag>,
 }
 
 /// Compiles source text. `file_name` goes into the line table.
@@ -67,7 +69,7 @@ pub fn compile(source: &str, file_name: &str) -> Result<Compiled, Vec<Diag>> {
         let span = Span::new(0, 0);
         return Err(vec![Diag::error(format!("the module does not fit in an image: {e}"), span, "this module")]);
     }
-    Ok(Compiled { image, programs: generated.programs })
+    Ok(Compiled { image, programs: generated.programs, notes: generated.notes })
 }
 
 /// One line-table entry per change of source position.
@@ -82,6 +84,21 @@ fn line_entries(source: &str, spans: &[Span]) -> Vec<LineEntry> {
         }
     }
     out
+}
+
+/// What an image holds, for the one line `modc build` and `modc check`
+/// print: `2 programs (load, unload), 47 instructions`.
+pub fn summary(image: &Image) -> String {
+    let names: Vec<&str> = image.programs.iter().map(|p| p.entry.as_str()).collect();
+    let insns: usize = image.programs.iter().map(|p| instructions(&p.code)).sum();
+    let n = names.len();
+    format!("{n} program{} ({}), {insns} instructions", if n == 1 { "" } else { "s" }, names.join(", "))
+}
+
+/// The instructions of encoded bytecode (a 64-bit load fills two 8-byte
+/// slots and counts once).
+pub fn instructions(code: &[u8]) -> usize {
+    verifier::decode(code).map_or(code.len() / 8, |p| p.insns().iter().filter(|i| !matches!(i, verifier::Insn::Imm64Tail)).count())
 }
 
 /// A verifier verdict on one program of an image.
@@ -121,7 +138,7 @@ pub fn rejection_diag(compiled: &Compiled, program: usize, report: &Report) -> D
         };
         return Diag::error(format!("entry point `{entry}` is too complex to verify"), span, format!("{what} takes too many steps to check"))
             .note(report.reason.clone())
-            .help("make loop bounds smaller, or move work out of nested loops into fewer rounds");
+            .help(verifier::TOO_COMPLEX_HELP);
     }
     let mut d = Diag::error(format!("the verifier rejected entry point `{entry}`"), span, report.reason.clone())
         .note(format!("at instruction {}: {}", report.pc, report.insn));

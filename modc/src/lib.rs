@@ -23,6 +23,8 @@
 //!
 //! Errors at every stage are [`diag::Diag`]s, rendered like rustc's.
 
+#![forbid(unsafe_code)]
+
 pub mod ast;
 pub mod check;
 pub mod codegen;

@@ -97,6 +97,12 @@ impl Channel {
 
 /// A failed reply as rustc-style text; `image` maps a report to the source.
 pub fn failure_text(reply: &Reply, image: Option<&lkm::Image>) -> String {
+    failure_text_with_help(reply, image, reply.field("help"))
+}
+
+/// [`failure_text`] with `help` in place of the guest's (which speaks of
+/// the guest's commands).
+fn failure_text_with_help(reply: &Reply, image: Option<&lkm::Image>, help: Option<&str>) -> String {
     let what = reply.field("what").unwrap_or("the request failed");
     let mut out = match reply.field("errno") {
         Some(e) => format!("error: {what} ({e})\n"),
@@ -105,7 +111,7 @@ pub fn failure_text(reply: &Reply, image: Option<&lkm::Image>) -> String {
     if !reply.body.trim().is_empty() {
         out += &lkm::rejection::render_rejection(&reply.body, image, |p| std::fs::read_to_string(p).ok());
     }
-    if let Some(h) = reply.field("help") {
+    if let Some(h) = help {
         out += &format!("help: {h}\n");
     }
     out
@@ -135,21 +141,40 @@ pub fn loaded_text(reply: &Reply) -> String {
 }
 
 /// Loads an image (already compiled) named `file` through the channel.
-pub fn load(sock: &Path, file: &str, image: &[u8]) -> Result<String, String> {
+/// With `replace`, a loaded module of the same name is unloaded first.
+pub fn load(sock: &Path, file: &str, image: &[u8], replace: bool) -> Result<String, String> {
+    let parsed = lkm::parse(image).ok();
+    let mut out = String::new();
+    if let (true, Some(img)) = (replace, &parsed) {
+        let reply = unload_request(sock, &img.name)?;
+        match reply.field("errno") {
+            _ if reply.status == 0 => out += &format!("{}: unloaded\n", img.name),
+            // Not loaded: nothing to replace.
+            Some("ENOENT" | "EINVAL") => {}
+            _ => return Err(failure_text(&reply, None)),
+        }
+    }
     let mut ch = Channel::connect(sock)?;
     let reply = ch.request(&Frame::new(chan::OP_LOAD, chan::load_payload(file, image)), REPLY_TIMEOUT)?;
     if reply.status == 0 {
-        Ok(loaded_text(&reply))
-    } else {
-        Err(failure_text(&reply, lkm::parse(image).ok().as_ref()))
+        return Ok(out + &loaded_text(&reply));
     }
+    if reply.field("errno") == Some("EEXIST") {
+        let name = parsed.as_ref().map_or("NAME", |i| i.name.as_str());
+        let help = format!("replace it with `modc load --replace {file}`, or unload it with `modc unload {name}`");
+        return Err(failure_text_with_help(&reply, parsed.as_ref(), Some(&help)));
+    }
+    Err(failure_text(&reply, parsed.as_ref()))
 }
 
 /// Unloads module `name`.
 pub fn unload(sock: &Path, name: &str) -> Result<String, String> {
-    let mut ch = Channel::connect(sock)?;
-    let reply = ch.request(&Frame::new(chan::OP_UNLOAD, name.as_bytes().to_vec()), REPLY_TIMEOUT)?;
+    let reply = unload_request(sock, name)?;
     if reply.status == 0 { Ok(format!("{name}: unloaded\n")) } else { Err(failure_text(&reply, None)) }
+}
+
+fn unload_request(sock: &Path, name: &str) -> Result<Reply, String> {
+    Channel::connect(sock)?.request(&Frame::new(chan::OP_UNLOAD, name.as_bytes().to_vec()), REPLY_TIMEOUT)
 }
 
 /// `modstat`'s table of the guest.
@@ -166,22 +191,33 @@ mod tests {
 
     /// A fake `lkmd` answering one request with `reply`; returns the request.
     fn serve_once(path: &Path, reply: Reply) -> std::thread::JoinHandle<Frame> {
+        let all = serve(path, vec![reply]);
+        std::thread::spawn(move || all.join().unwrap().remove(0))
+    }
+
+    /// A fake `lkmd` answering one request per connection with each of
+    /// `replies` in turn; returns the requests.
+    fn serve(path: &Path, replies: Vec<Reply>) -> std::thread::JoinHandle<Vec<Frame>> {
         let listener = UnixListener::bind(path).unwrap();
         std::thread::spawn(move || {
-            let (mut s, _) = listener.accept().unwrap();
-            let mut d = Decoder::new();
-            let mut buf = [0u8; 512];
-            let frame = loop {
-                if let Some(f) = d.next_frame() {
-                    break f.unwrap();
-                }
-                let n = s.read(&mut buf).unwrap();
-                d.push(&buf[..n]);
-            };
-            // Noise on the line before the answer, as a serial port may have.
-            s.write_all(b"\r\n\0").unwrap();
-            s.write_all(&reply.to_frame().to_bytes()).unwrap();
-            frame
+            let mut frames = Vec::new();
+            for reply in replies {
+                let (mut s, _) = listener.accept().unwrap();
+                let mut d = Decoder::new();
+                let mut buf = [0u8; 512];
+                let frame = loop {
+                    if let Some(f) = d.next_frame() {
+                        break f.unwrap();
+                    }
+                    let n = s.read(&mut buf).unwrap();
+                    d.push(&buf[..n]);
+                };
+                // Noise on the line before the answer, as a serial port may have.
+                s.write_all(b"\r\n\0").unwrap();
+                s.write_all(&reply.to_frame().to_bytes()).unwrap();
+                frames.push(frame);
+            }
+            frames
         })
     }
 
@@ -209,7 +245,7 @@ mod tests {
             body,
         };
         let server = serve_once(&sock, reply);
-        let err = load(&sock, "bad.wm", &image.to_bytes()).unwrap_err();
+        let err = load(&sock, "bad.wm", &image.to_bytes(), false).unwrap_err();
         let request = server.join().unwrap();
         assert_eq!(request.op, chan::OP_LOAD);
         assert_eq!(chan::split_load_payload(&request.payload).unwrap().1, &image.to_bytes()[..]);
@@ -246,6 +282,47 @@ mod tests {
         let request = server.join().unwrap();
         assert_eq!((request.op, &request.payload[..]), (chan::OP_UNLOAD, &b"wrapwrite"[..]));
         assert_eq!(err, format!("error: module `wrapwrite` is in use (EBUSY)\n{reason}"));
+        let _ = std::fs::remove_file(&sock);
+    }
+
+    fn hello_image() -> Vec<u8> {
+        let source = "module hello: misc;\nfn load(ctx: &LoadCtx) -> i64 {\n    return 0;\n}\n";
+        crate::driver::compile(source, "hello.wm").unwrap().image.to_bytes()
+    }
+
+    fn reply(status: i32, fields: &[(&str, &str)]) -> Reply {
+        Reply { status, fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), body: String::new() }
+    }
+
+    #[test]
+    fn loading_a_loaded_module_offers_the_hosts_commands() {
+        let sock = temp_socket("exists");
+        let exists = reply(17, &[("what", "a module named `hello` is already loaded"), ("errno", "EEXIST"), ("help", "unload it first: modunload -n NAME")]);
+        let server = serve_once(&sock, exists);
+        let err = load(&sock, "hello.wm", &hello_image(), false).unwrap_err();
+        server.join().unwrap();
+        assert!(err.starts_with("error: a module named `hello` is already loaded (EEXIST)\n"), "{err}");
+        assert!(err.contains("help: replace it with `modc load --replace hello.wm`, or unload it with `modc unload hello`\n"), "{err}");
+        assert!(!err.contains("modunload"), "a guest command offered on the host: {err}");
+        let _ = std::fs::remove_file(&sock);
+    }
+
+    #[test]
+    fn replace_unloads_the_module_of_the_same_name_first() {
+        let sock = temp_socket("replace");
+        let loaded = reply(0, &[("name", "hello"), ("id", "3"), ("type", "MISC"), ("slot", "0")]);
+        let server = serve(&sock, vec![reply(0, &[]), loaded]);
+        let text = load(&sock, "hello.wm", &hello_image(), true).unwrap();
+        let requests = server.join().unwrap();
+        assert_eq!((requests[0].op, &requests[0].payload[..]), (chan::OP_UNLOAD, &b"hello"[..]));
+        assert_eq!(requests[1].op, chan::OP_LOAD);
+        assert!(text.starts_with("hello: unloaded\nhello: loaded as id 3 (MISC, slot 0)\n"), "{text}");
+        let _ = std::fs::remove_file(&sock);
+        // Nothing loaded under that name: the load goes ahead.
+        let server = serve(&sock, vec![reply(2, &[("what", "no module `hello`"), ("errno", "ENOENT")]), reply(0, &[("name", "hello")])]);
+        let text = load(&sock, "hello.wm", &hello_image(), true).unwrap();
+        server.join().unwrap();
+        assert!(text.starts_with("hello: loaded as id"), "{text}");
         let _ = std::fs::remove_file(&sock);
     }
 

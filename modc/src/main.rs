@@ -1,12 +1,14 @@
 //! `modc`: compile, check, disassemble and assemble Warden modules; load,
 //! unload and list them in a system started by `cargo xtask run`.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use modc::diag::render;
-use modc::driver::{compile, rejection_diag, report_text, verify_image, Compiled};
+use modc::driver::{compile, rejection_diag, report_text, summary, verify_image, Compiled};
 use modc::load::socket_path;
 
 #[derive(Parser)]
@@ -83,6 +85,9 @@ enum Command {
         /// The channel's socket (default: `target/warden-lkm.sock`).
         #[arg(long)]
         socket: Option<PathBuf>,
+        /// Unload a loaded module of the same name first.
+        #[arg(long)]
+        replace: bool,
     },
     /// Unload a module from the system `cargo xtask run` started.
     Unload {
@@ -105,7 +110,7 @@ fn main() -> ExitCode {
         Command::Disasm { file, native, no_blind } => disasm(&file, native, !no_blind),
         Command::Asm { file, output, name, entry } => asm(&file, output, name, &entry),
         Command::Verify { raw, ctx_size, pre, verbose } => verify_raw(&raw, ctx_size, &pre, verbose),
-        Command::Load { file, socket } => load(&file, socket.as_deref()),
+        Command::Load { file, socket, replace } => load(&file, socket.as_deref(), replace),
         Command::Unload { name, socket } => modc::load::unload(&socket_path(socket.as_deref()), &name).map(|t| print!("{t}")),
         Command::Stat { socket } => modc::load::stat(&socket_path(socket.as_deref())).map(|t| print!("{t}")),
     };
@@ -144,22 +149,25 @@ fn compile_file(path: &Path) -> Result<(Compiled, String), String> {
     }
 }
 
+/// What `-v` prints for one accepted program.
+fn stats_line(entry: &str, code: &[u8], stats: &verifier::Stats) -> String {
+    format!(
+        "{entry}: {} instructions in {} slots (a slot is 8 bytes; a 64-bit constant load takes two); \
+         the verifier processed {} instructions (each one once on every path it followed) and stored {} states",
+        modc::driver::instructions(code),
+        code.len() / 8,
+        stats.insns_processed,
+        stats.states_stored
+    )
+}
+
 /// Verifies a compiled module; rejections rendered at the source.
 fn verify_compiled(c: &Compiled, source: &str, name: &str, verbose: bool) -> Result<(), String> {
     let mut diags = Vec::new();
     for (i, v) in verify_image(&c.image).into_iter().enumerate() {
         match v.result {
-            Ok(stats) => {
-                if verbose {
-                    println!(
-                        "{}: {} slots, {} instructions processed, {} states stored",
-                        v.entry,
-                        c.programs[i].insns.len(),
-                        stats.insns_processed,
-                        stats.states_stored
-                    );
-                }
-            }
+            Ok(stats) if verbose => println!("{}", stats_line(&v.entry, &c.image.programs[i].code, &stats)),
+            Ok(_) => {}
             Err(report) => diags.push(rejection_diag(c, i, &report)),
         }
     }
@@ -169,13 +177,22 @@ fn verify_compiled(c: &Compiled, source: &str, name: &str, verbose: bool) -> Res
     Err(render(name, source, &diags))
 }
 
+/// Prints the notes on a module that compiled (to standard error, like diagnostics).
+fn print_notes(file: &Path, c: &Compiled, source: &str) {
+    eprint!("{}", render(&file.display().to_string(), source, &c.notes));
+}
+
 fn build(file: &Path, output: Option<PathBuf>, no_verify: bool) -> Result<(), String> {
     let (c, source) = compile_file(file)?;
+    print_notes(file, &c, &source);
     if !no_verify {
         verify_compiled(&c, &source, &file.display().to_string(), false)?;
     }
     let out = output.unwrap_or_else(|| file.with_extension("lkm"));
-    write(&out, &c.image.to_bytes())
+    write(&out, &c.image.to_bytes())?;
+    let verdict = if no_verify { "not verified (--no-verify)" } else { "the verifier accepts every program" };
+    println!("built {} from {}: {}; {verdict}", out.display(), file.display(), summary(&c.image));
+    Ok(())
 }
 
 fn check(file: &Path, verbose: bool, log: Option<&Path>) -> Result<(), String> {
@@ -187,12 +204,12 @@ fn check(file: &Path, verbose: bool, log: Option<&Path>) -> Result<(), String> {
         };
         write(log, modc::driver::verifier_log(&image).as_bytes())?;
     }
-    if file.extension().is_some_and(|e| e == "lkm") {
+    let image = if file.extension().is_some_and(|e| e == "lkm") {
         let image = lkm::parse(&read(file)?).map_err(|e| format!("error: `{}`: {e}\n", file.display()))?;
         let mut out = String::new();
         for (i, v) in verify_image(&image).into_iter().enumerate() {
             match v.result {
-                Ok(stats) if verbose => println!("{}: {} instructions processed", v.entry, stats.insns_processed),
+                Ok(stats) if verbose => println!("{}", stats_line(&v.entry, &image.programs[i].code, &stats)),
                 Ok(_) => {}
                 Err(r) => {
                     let source = image.lines.as_ref().and_then(|l| std::fs::read_to_string(&l.source).ok());
@@ -203,10 +220,18 @@ fn check(file: &Path, verbose: bool, log: Option<&Path>) -> Result<(), String> {
                 }
             }
         }
-        return if out.is_empty() { Ok(()) } else { Err(out) };
-    }
-    let (c, source) = compile_file(file)?;
-    verify_compiled(&c, &source, &file.display().to_string(), verbose)
+        if !out.is_empty() {
+            return Err(out);
+        }
+        image
+    } else {
+        let (c, source) = compile_file(file)?;
+        print_notes(file, &c, &source);
+        verify_compiled(&c, &source, &file.display().to_string(), verbose)?;
+        c.image
+    };
+    println!("checked {}: {}; the verifier accepts every program", file.display(), summary(&image));
+    Ok(())
 }
 
 fn disasm(file: &Path, native: bool, blind: bool) -> Result<(), String> {
@@ -245,9 +270,9 @@ fn asm(file: &Path, output: Option<PathBuf>, name: Option<String>, entry: &str) 
 
 /// `modc load`: a `.wm` is compiled first (compile errors stop here); the
 /// verdict is the kernel's, shown at the source line.
-fn load(file: &Path, socket: Option<&Path>) -> Result<(), String> {
+fn load(file: &Path, socket: Option<&Path>, replace: bool) -> Result<(), String> {
     let bytes = if file.extension().is_some_and(|e| e == "wm") { compile_file(file)?.0.image.to_bytes() } else { read(file)? };
-    let text = modc::load::load(&socket_path(socket), &file.display().to_string(), &bytes)?;
+    let text = modc::load::load(&socket_path(socket), &file.display().to_string(), &bytes, replace)?;
     print!("{text}");
     Ok(())
 }

@@ -336,9 +336,10 @@ impl<'a> Parser<'a> {
         }
         if self.eat_kw("while") {
             let cond = self.expr(true)?;
+            let max = if self.eat_kw("max") { Some(self.expr(true)?) } else { None };
             let body = self.block()?;
             let span = start.to(body.span);
-            return Ok(Stmt::While { cond, body, span });
+            return Ok(Stmt::While { cond, max, body, span });
         }
         if self.eat_kw("for") {
             let var = self.ident()?;

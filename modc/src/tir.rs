@@ -164,6 +164,8 @@ pub enum Base {
     Ctx(LocalId),
     /// A map value (through the `if let` local).
     MapValue(LocalId),
+    /// The read-only data (a constant array; the place's offset is its start).
+    Rodata,
 }
 
 /// A variable index into a place: checked `index < count` before use.
@@ -283,7 +285,8 @@ pub enum TStmtKind {
     IfLet { local: LocalId, map: usize, key: Mem, then: Vec<TStmt>, els: Vec<TStmt> },
     /// `for var in start..end` (the loop also ends after `limit` rounds).
     For { var: LocalId, start: TExpr, end: TExpr, limit: u64, body: Vec<TStmt> },
-    /// `while cond` with a hidden counter ending it after `limit` rounds.
+    /// `while cond` with a hidden counter ending it after `limit` rounds
+    /// (the bound written with `max`, or the one the checker found).
     While { cond: TExpr, limit: u64, body: Vec<TStmt> },
     Break,
     Continue,
@@ -325,9 +328,6 @@ pub struct Tir {
     pub rodata: Vec<u8>,
     pub ports: Vec<lkm::PortDecl>,
 }
-
-/// The largest number of rounds of a `while` loop.
-pub const WHILE_LIMIT: u64 = 1024;
 
 /// The span of a binary expression in diagnostics ("`a + b`").
 pub fn op_text(op: BinOp) -> &'static str {

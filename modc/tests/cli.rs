@@ -109,4 +109,37 @@ fn a_rejected_image_is_shown_at_its_source_line() {
     assert!(err.contains("error: the verifier rejected entry point `load`"), "{err}");
     assert!(err.contains("too_complex.wm:8:9"), "{err}");
     assert!(err.contains("for j in 0..1000 {"), "the source line is shown:\n{err}");
+    // One help text for "too complex", from the image as from the source.
+    assert!(err.contains(&format!("help: {}", verifier::TOO_COMPLEX_HELP)), "{err}");
+    let o = modc(&["check", &src]);
+    assert!(text(&o.stderr).contains(&format!("help: {}", verifier::TOO_COMPLEX_HELP)), "{}", text(&o.stderr));
+}
+
+#[test]
+fn build_and_check_say_what_they_did() {
+    let out = tmp("hello.lkm");
+    let out = out.to_str().unwrap_or_default();
+    let o = modc(&["build", &repo("modules/hello.wm"), "-o", out]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let said = text(&o.stdout);
+    assert!(said.starts_with(&format!("built {out} from ")), "{said}");
+    assert!(said.ends_with("hello.wm: 3 programs (load, tick, unload), 47 instructions; the verifier accepts every program\n"), "{said}");
+    let o = modc(&["check", out]);
+    assert_eq!(text(&o.stdout), format!("checked {out}: 3 programs (load, tick, unload), 47 instructions; the verifier accepts every program\n"));
+    let o = modc(&["check", "-v", &repo("modules/hello.wm")]);
+    let said = text(&o.stdout);
+    assert!(said.contains("load: 8 instructions in 9 slots (a slot is 8 bytes; a 64-bit constant load takes two)"), "{said}");
+    assert!(said.contains("the verifier processed"), "{said}");
+}
+
+#[test]
+fn a_local_moved_to_the_scratch_map_is_noted() {
+    let src = tmp("scratch.wm");
+    std::fs::write(&src, "module s: misc;\nfn load(ctx: &LoadCtx) -> i64 {\n    let mut a = [0u8; 32];\n    let k = ctx.module_id as u64;\n    a[k % 32] = 1;\n    return 0;\n}\n").expect("write");
+    let o = modc(&["check", src.to_str().unwrap_or_default()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.starts_with("note: `a` (32 bytes) is kept in the module's scratch map, not on the stack\n"), "{err}");
+    assert!(err.contains("scratch.wm:3:13"), "{err}");
+    assert!(err.contains("a hidden one-entry array map"), "{err}");
 }

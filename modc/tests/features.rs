@@ -61,7 +61,7 @@ fn loops_break_and_continue() {
         load_result("", "let mut s: u64 = 0; for i in 0..10 { if i % 2 == 0 { continue; } if i > 7 { break; } s += i; } return s as i64;"),
         1 + 3 + 5 + 7
     );
-    assert_eq!(load_result("", "let mut n: u64 = 1; while n < 1000 { n *= 3; } return n as i64;"), 2187);
+    assert_eq!(load_result("", "let mut n: u64 = 1; while n < 1000 max 10 { n *= 3; } return n as i64;"), 2187);
     // A `for` whose end comes from the context, bounded by `min`.
     assert_eq!(load_result("", "let mut s: u64 = 0; for i in 0..min(ctx.module_id as u64, 16) { s += 1; } return s as i64;"), 7);
     // Nested loops.
@@ -69,8 +69,17 @@ fn loops_break_and_continue() {
 }
 
 #[test]
-fn while_loops_stop_after_their_limit() {
-    assert_eq!(load_result("", "let mut n: u64 = 0; while true { n += 1; } return n as i64;"), 1024);
+fn while_loops_stop_after_their_stated_limit() {
+    assert_eq!(load_result("", "let mut n: u64 = 0; while true max 1024 { n += 1; } return n as i64;"), 1024);
+    assert_eq!(load_result("", "let mut n: u64 = 0; while n < 5 max 1024 { n += 1; } return n as i64;"), 5);
+}
+
+#[test]
+fn while_loops_the_compiler_can_count_run_every_round() {
+    // Once stopped silently at 1,024 rounds (`i = 1024`).
+    assert_eq!(load_result("", "let mut i: u32 = 0; while i < 5000 { i += 1; } return i as i64;"), 5000);
+    assert_eq!(load_result("", "let mut i: u8 = 0; while i <= 250 { i += 5; } return i as i64;"), 255);
+    assert_eq!(load_result("", "let mut i: u64 = 3; let mut s: u64 = 0; while s < 100 && i < 3000 { s += 1; i += 7; } return i as i64;"), 3 + 7 * 100);
 }
 
 #[test]
@@ -249,4 +258,21 @@ fn every_example_module_builds_verifies_and_has_a_line_table() {
         n += 1;
     }
     assert!(n >= 6, "expected at least six example modules, found {n}");
+}
+
+#[test]
+fn constant_arrays_live_in_read_only_data() {
+    let items = "const HEX: [u8; 16] = b\"0123456789abcdef\";
+        const PRIMES: [u32; 4] = [2, 3, 5, 7];
+        const WIDE: [u64; 2] = [0x1122334455667788, 9];";
+    // ctx.module_id is 7: a variable index, checked at run time.
+    let k = "let k = ctx.module_id as u64;";
+    assert_eq!(load_result(items, &format!("{k} return HEX[k + 7] as i64;")), b'e' as i64);
+    assert_eq!(load_result(items, &format!("{k} return HEX[k + 9] as i64;")), 0, "out of bounds reads 0");
+    assert_eq!(load_result(items, &format!("{k} return (PRIMES[k - 4] + PRIMES[0]) as i64;")), 9);
+    assert_eq!(load_result(items, &format!("{k} return WIDE[k - 7] as i64;")), 0x1122334455667788);
+    assert_eq!(load_result(items, "let mut copy = PRIMES; copy[0] = 11; return (copy[0] + PRIMES[0]) as i64;"), 13);
+    assert_eq!(load_result(items, "if matches(&HEX, 3, \"012\") { return 1; } return 0;"), 1);
+    let c = build(&misc(items, "return HEX[1] as i64;"));
+    assert!(c.image.rodata.starts_with(b"0123456789abcdef"), "the bytes are in the read-only data");
 }

@@ -145,6 +145,18 @@ impl LineReader {
     }
 }
 
+/// Runs `f` on an open descriptor of `path` (`-` is standard input), and
+/// closes it after: the input loop of `cat`, `head`, `od` and `wc`.
+pub fn with_input<R>(path: &str, f: impl FnOnce(usize) -> Result<R, Errno>) -> Result<R, Errno> {
+    if path == "-" {
+        return f(0);
+    }
+    let fd = sys::open(path, abi::fs::O_RDONLY, 0)?;
+    let result = f(fd);
+    let _ = sys::close(fd);
+    result
+}
+
 /// Reads a whole file into memory.
 pub fn read_file(path: &str) -> Result<Vec<u8>, Errno> {
     let fd = sys::open(path, abi::fs::O_RDONLY, 0)?;

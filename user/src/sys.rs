@@ -114,6 +114,14 @@ pub fn unlink(path: &str) -> Result<usize, Errno> {
     call(SYS_UNLINK, [path.as_ptr() as usize, path.len(), 0, 0, 0, 0])
 }
 
+pub fn chmod(path: &str, mode: u32) -> Result<usize, Errno> {
+    call(SYS_CHMOD, [path.as_ptr() as usize, path.len(), mode as usize, 0, 0, 0])
+}
+
+pub fn kill(pid: usize) -> Result<usize, Errno> {
+    call(SYS_KILL, [pid, 0, 0, 0, 0, 0])
+}
+
 pub fn mount(fstype: &str, source: &str, target: &str) -> Result<usize, Errno> {
     call(
         SYS_MOUNT,

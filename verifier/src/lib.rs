@@ -17,6 +17,7 @@
 //! * [`facts`]: the text form of entry-state facts (`r2: scalar in [0, 10]`)
 //!   used by the case suite and the command-line tool.
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 extern crate alloc;
 
 pub mod insn;
@@ -42,6 +43,6 @@ pub use encode::{encode, encode_insn, encode_raw};
 pub use disasm::{disasm, disasm_labeled, listing};
 pub use asm::{assemble, AsmError};
 pub use profile::*;
-pub use report::{ErrorKind, Report};
+pub use report::{ErrorKind, Report, TOO_COMPLEX_HELP};
 pub use cfg::Function;
 pub use verify::{verify, verify_verbose, verify_with, Entry, Stats, Verified};

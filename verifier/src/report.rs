@@ -181,7 +181,22 @@ pub struct Report {
     pub hint: Option<String>,
 }
 
+/// The help of every "too complex" verdict, wherever it is shown (the
+/// kernel's report, `modc check`, `modload`): the ways out, which the
+/// book's verifier chapter shows with an example ("When the verifier
+/// gives up").
+pub const TOO_COMPLEX_HELP: &str = "the verifier follows every path through every round of a loop; \
+    give it fewer: keep what a loop updates in a map value (a value read from a map is any number \
+    to the verifier, so every round looks the same), compute without branches inside loops \
+    (`min`, `max`, `&`, arithmetic instead of `if`), keep fewer values alive across a loop, \
+    and make loop bounds smaller";
+
 impl Report {
+    /// A "too complex" report: the verifier gave up, `reason` says which limit it reached.
+    pub fn too_complex(pc: usize, reason: impl Into<String>) -> Report {
+        Report::new(ErrorKind::TooComplex, pc, reason).hint(TOO_COMPLEX_HELP)
+    }
+
     /// A report without register states or hint.
     pub fn new(kind: ErrorKind, pc: usize, reason: impl Into<String>) -> Report {
         Report { kind, pc, insn: String::new(), regs: Vec::new(), reason: reason.into(), hint: None }

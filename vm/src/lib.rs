@@ -16,6 +16,7 @@
 //! * [`env`](mod@env): a checking environment built from a verifier profile (its
 //!   context, maps and helper signatures), for soundness fuzzing.
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 extern crate alloc;
 
 pub mod alu;

@@ -17,6 +17,8 @@
 //! a `run` function, plus one variant in [`Command`]. A new test stage is a
 //! function returning [`test::StageResult`], listed in `test::stages`.
 
+#![forbid(unsafe_code)]
+
 mod bench;
 mod book;
 mod boot_time;

@@ -68,6 +68,15 @@ impl Checker {
                 helper(h.id, vec![], int(IntTy::U32))
             }
             helpers::LOG => {
+                if args.len() > 3 {
+                    let values = args.len() - 1;
+                    self.error(
+                        Diag::error("`log` takes at most 2 values", span, format!("{values} values given"))
+                            .note("the kernel's log helper has room for a message and two values")
+                            .help("split the message into several `log` calls of up to two `{}` each"),
+                    );
+                    return None;
+                }
                 arity(self, 1, 3, "log(\"text {}\", value)")?;
                 let ExprKind::Str(fmt) = &args[0].kind else {
                     self.error(Diag::error("`log` needs a string literal first", args[0].span, "not a string literal"));
@@ -383,11 +392,37 @@ impl Checker {
             return None;
         };
         if !self.ports.iter().any(|r| (r.start as u64) <= p && p + width as u64 <= r.start as u64 + r.count as u64) {
-            self.error(Diag::error(format!("port {p:#x} is not declared"), e.span, "undeclared port")
-                .help(format!("declare it with `ports {p:#x}..{:#x};`", p + width as u64)));
+            // The help, one declaration for every undeclared port of the
+            // module, is added by `suggest_ports` once all are known.
+            self.undeclared_ports.push((self.diags.len(), p, p + width as u64 - 1));
+            self.error(Diag::error(format!("port {p:#x} is not declared"), e.span, "undeclared port"));
             return None;
         }
         Some(konst(p, e.span))
+    }
+}
+
+impl Checker {
+    /// Gives every "port is not declared" error the same help: the
+    /// `ports` lines (`A..=B`, adjacent ports joined) that declare every
+    /// port the module uses without declaring it.
+    pub(super) fn suggest_ports(&mut self) {
+        let mut runs: Vec<(u64, u64)> = self.undeclared_ports.iter().map(|&(_, lo, hi)| (lo, hi)).collect();
+        runs.sort_unstable();
+        let mut joined: Vec<(u64, u64)> = Vec::new();
+        for (lo, hi) in runs {
+            match joined.last_mut() {
+                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                _ => joined.push((lo, hi)),
+            }
+        }
+        let lines: Vec<String> = joined.iter().map(|(lo, hi)| format!("`ports {lo:#x}..={hi:#x};`")).collect();
+        let help = format!("declare the ports this module uses: {}", lines.join(" and "));
+        for &(i, _, _) in &self.undeclared_ports {
+            if let Some(d) = self.diags.get_mut(i) {
+                d.help = Some(help.clone());
+            }
+        }
     }
 }
 

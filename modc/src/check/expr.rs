@@ -59,6 +59,12 @@ impl Checker {
                 if name == "CHAIN" {
                     return mk(TExprKind::Const(lkm::LKM_CHAIN), Ty::Int(IntTy::I64));
                 }
+                if self.const_data.contains_key(name) {
+                    return self.place_value(scope, e);
+                }
+                if self.already_reported(scope, name) {
+                    return None;
+                }
                 let mut d = Diag::error(format!("cannot find value `{name}` in this scope"), span, "not found in this scope");
                 if self.map_names.contains_key(name) {
                     d = d.help(format!("`{name}` is a map: use `{name}.get(&key)`, `{name}.insert(key, value)` or `{name}.remove(&key)`"));

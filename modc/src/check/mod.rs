@@ -3,16 +3,20 @@
 //! and produces the [`crate::tir`] form. Every error found is reported; the
 //! checker goes on after each one.
 //!
-//! * this file: items (header, consts, structs, maps, ports, signatures);
+//! * this file: items (header, structs, maps, ports, signatures);
+//! * [`consts`]: constants, scalar ones folded, arrays in the read-only data;
 //! * [`stmt`]: statements and places;
 //! * [`expr`]: expressions and constant folding;
+//! * [`loops`]: the bound of each `while` loop;
 //! * [`builtins`]: helper calls, map methods and built-in functions.
 
 mod builtins;
+mod consts;
 mod expr;
+mod loops;
 mod stmt;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::ast::{self, Expr, ExprKind, Item, TypeExpr};
 use crate::diag::{Diag, Span};
@@ -35,6 +39,10 @@ pub struct Checker {
     pub diags: Vec<Diag>,
     class: Class,
     consts: HashMap<String, (Ty, u64)>,
+    /// Constant arrays: their type and offset in the read-only data.
+    const_data: HashMap<String, (Ty, u32)>,
+    /// Constants whose definition had an error (their uses report nothing more).
+    failed_consts: HashSet<String>,
     structs: Vec<StructDef>,
     struct_names: HashMap<String, usize>,
     maps: Vec<TMap>,
@@ -43,6 +51,8 @@ pub struct Checker {
     fn_names: HashMap<String, usize>,
     rodata: Vec<u8>,
     ports: Vec<lkm::PortDecl>,
+    /// Uses of undeclared ports: (index of the error in `diags`, first and last port).
+    undeclared_ports: Vec<(usize, u64, u64)>,
     /// Calls made by each function: (callee, call span).
     calls: Vec<Vec<(usize, Span)>>,
     /// Whether the source had syntax errors (some checks would only repeat them).
@@ -60,6 +70,8 @@ pub fn check(module: &ast::Module, syntax_errors: bool) -> (Option<Tir>, Vec<Dia
         diags: Vec::new(),
         class: Class::Misc,
         consts: HashMap::new(),
+        const_data: HashMap::new(),
+        failed_consts: HashSet::new(),
         structs: Vec::new(),
         struct_names: HashMap::new(),
         maps: Vec::new(),
@@ -68,6 +80,7 @@ pub fn check(module: &ast::Module, syntax_errors: bool) -> (Option<Tir>, Vec<Dia
         fn_names: HashMap::new(),
         rodata: Vec::new(),
         ports: Vec::new(),
+        undeclared_ports: Vec::new(),
         calls: Vec::new(),
         syntax_errors,
         class_known: false,
@@ -86,6 +99,7 @@ pub fn check(module: &ast::Module, syntax_errors: bool) -> (Option<Tir>, Vec<Dia
         .collect();
     c.entry_points(header);
     c.call_graph();
+    c.suggest_ports();
     let ok = !c.diags.iter().any(|d| d.level == crate::diag::Level::Error);
     let tir = match params {
         Some(params) if ok => Some(Tir {
@@ -202,21 +216,8 @@ impl Checker {
             match item {
                 Item::Struct { name, fields } => self.struct_item(name, fields),
                 Item::Const { name, ty, value } => {
-                    let Some(t) = self.ty(ty) else { continue };
-                    if !t.is_scalar() {
-                        self.error(Diag::error("constants are integers or booleans", ty.span(), "not a scalar type"));
-                        continue;
-                    }
-                    let mut scope = stmt::FnScope::module_level();
-                    let Some(v) = self.expr(&mut scope, value, Some(&t)) else { continue };
-                    if v.ty != t {
-                        self.mismatch(&t, &v.ty, value.span);
-                    } else if let Some(k) = v.constant() {
-                        if self.consts.insert(name.name.clone(), (t, k)).is_some() {
-                            self.error(Diag::error(format!("constant `{}` is defined twice", name.name), name.span, "redefined"));
-                        }
-                    } else {
-                        self.error(Diag::error("expected a constant", value.span, "not known at compile time"));
+                    if !self.const_item(name, ty, value) {
+                        self.failed_consts.insert(name.name.clone());
                     }
                 }
                 _ => {}
@@ -310,12 +311,15 @@ impl Checker {
                     let expected = entry.map(|e| lkm::ctx::type_name(e.ctx));
                     match (&**inner, expected) {
                         (TypeExpr::Named(n), Some(exp)) if n.name == exp => params.push(Ty::Unit),
-                        _ => {
-                            let help = match expected {
-                                Some(exp) => format!("an entry point takes `{}: &{exp}`", p.name),
-                                None => "only entry points take a reference (their context)".into(),
-                            };
-                            self.error(Diag::error("unexpected reference parameter", te.span(), "not allowed here").help(help));
+                        (_, Some(exp)) => {
+                            self.error(
+                                Diag::error("unexpected reference parameter", te.span(), "not allowed here")
+                                    .help(format!("an entry point takes `{}: &{exp}`", p.name)),
+                            );
+                            params.push(Ty::Unit);
+                        }
+                        (_, None) => {
+                            self.not_an_entry_point(f, te.span());
                             params.push(Ty::Unit);
                         }
                     }
@@ -368,6 +372,29 @@ impl Checker {
         self.fn_names.insert(f.name.name.clone(), self.sigs.len());
         self.sigs.push(Sig { name: f.name.name.clone(), params, ret, entry: entry.map(|e| e.ctx), span: f.name.span });
         self.calls.push(Vec::new());
+    }
+
+    /// A function taking a context reference whose name is no entry point
+    /// of the module's class: names the class's entry points, and the
+    /// classes that have one of this name.
+    fn not_an_entry_point(&mut self, f: &ast::FnItem, span: Span) {
+        if !self.class_known {
+            // The unknown class is the error to fix first.
+            return;
+        }
+        let name = &f.name.name;
+        let class = self.class.name();
+        let own: Vec<String> = self.class.entries().iter().map(|e| format!("`{}`", e.name)).collect();
+        let others: Vec<&str> = Class::ALL.iter().filter(|c| c.entry(name).is_some()).map(|c| c.name()).collect();
+        let mut d = Diag::error(format!("`{name}` is not an entry point of a `{class}` module"), span, "only entry points take a reference (their context)")
+            .note(match own.as_slice() {
+                [one] => format!("a `{class}` module has one entry point, {one}"),
+                all => format!("a `{class}` module's entry points are {}", all.join(", ")),
+            });
+        if !others.is_empty() {
+            d = d.note(format!("`{name}` is an entry point of `{}` modules", others.join("`, `")));
+        }
+        self.error(d.help(format!("remove `{name}`, or make it a local function taking integers (called from an entry point)")));
     }
 
     fn entry_points(&mut self, h: &ast::Header) {
@@ -486,16 +513,5 @@ impl Checker {
             d = d.help(format!("convert explicitly with `as {e}`"));
         }
         self.error(d);
-    }
-
-    /// Adds a string literal to the read-only data, returning its offset.
-    fn intern(&mut self, bytes: &[u8]) -> u32 {
-        if let Some(p) = self.rodata.windows(bytes.len().max(1)).position(|w| w == bytes)
-            && !bytes.is_empty() {
-                return p as u32;
-            }
-        let at = self.rodata.len() as u32;
-        self.rodata.extend_from_slice(bytes);
-        at
     }
 }

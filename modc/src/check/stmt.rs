@@ -1,6 +1,6 @@
 //! Checking function bodies: statements, local variables and places.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::Checker;
 use crate::ast::{self, Expr, ExprKind, Stmt};
@@ -11,7 +11,7 @@ use lkm::ctx::{CtxKind, SpecKind};
 /// The locals and scopes of the function being checked.
 pub struct FnScope {
     pub locals: Vec<Local>,
-    mutable: Vec<bool>,
+    pub(super) mutable: Vec<bool>,
     scopes: Vec<HashMap<String, LocalId>>,
     pub ret: Ty,
     loops: u32,
@@ -19,11 +19,13 @@ pub struct FnScope {
     bounds: HashMap<LocalId, u64>,
     /// The function's index, for the call graph (None at module level).
     pub current: Option<usize>,
+    /// Names of locals whose declaration had an error (their uses report nothing more).
+    pub failed: HashSet<String>,
 }
 
 impl FnScope {
     pub fn module_level() -> FnScope {
-        FnScope { locals: Vec::new(), mutable: Vec::new(), scopes: vec![HashMap::new()], ret: Ty::Unit, loops: 0, bounds: HashMap::new(), current: None }
+        FnScope { locals: Vec::new(), mutable: Vec::new(), scopes: vec![HashMap::new()], ret: Ty::Unit, loops: 0, bounds: HashMap::new(), current: None, failed: HashSet::new() }
     }
 
     pub fn lookup(&self, name: &str) -> Option<LocalId> {
@@ -38,6 +40,14 @@ impl FnScope {
             s.insert(name.to_string(), id);
         }
         id
+    }
+}
+
+impl Checker {
+    /// Whether `name` is a local or a constant whose definition already had
+    /// an error: its uses are not reported again.
+    pub(super) fn already_reported(&self, scope: &FnScope, name: &str) -> bool {
+        scope.failed.contains(name) || self.failed_consts.contains(name)
     }
 }
 
@@ -82,14 +92,25 @@ impl Checker {
         let (kind, span) = match s {
             Stmt::Let { name, mutable, ty, init, span } => {
                 let declared = match ty {
-                    Some(te) => Some(self.ty(te)?),
+                    Some(te) => match self.ty(te) {
+                        Some(t) => Some(t),
+                        None => {
+                            scope.failed.insert(name.name.clone());
+                            return None;
+                        }
+                    },
                     None => None,
                 };
                 let Some((init, ty)) = self.init(scope, init, declared.as_ref()) else {
                     // Declare it anyway (with the declared type), so that
                     // its uses raise no further errors.
-                    if let Some(t) = declared {
-                        scope.declare(&name.name, LocalKind::Value(t), *mutable, name.span);
+                    match declared {
+                        Some(t) => {
+                            scope.declare(&name.name, LocalKind::Value(t), *mutable, name.span);
+                        }
+                        None => {
+                            scope.failed.insert(name.name.clone());
+                        }
                     }
                     return None;
                 };
@@ -128,12 +149,18 @@ impl Checker {
                 let els = self.else_branch(scope, els.as_deref());
                 (TStmtKind::IfLet { local, map: m, key: key?, then, els }, *span)
             }
-            Stmt::While { cond, body, span } => {
+            Stmt::While { cond, max, body, span } => {
                 let c = self.cond(scope, cond);
+                let max = max.as_ref().map(|m| self.while_max(m));
                 scope.loops += 1;
                 let body = self.block(scope, body);
                 scope.loops -= 1;
-                (TStmtKind::While { cond: c?, limit: WHILE_LIMIT, body }, *span)
+                let c = c?;
+                let limit = match max {
+                    Some(m) => m?,
+                    None => self.while_bound(scope, &c, &body, cond.span)?,
+                };
+                (TStmtKind::While { cond: c, limit, body }, *span)
             }
             Stmt::For { var, start, end, body, span } => self.for_loop(scope, var, start, end, body, *span)?,
             Stmt::Break(span) | Stmt::Continue(span) => {
@@ -236,7 +263,7 @@ impl Checker {
     }
 
     /// A compile-time upper bound of an integer expression, if one is evident.
-    fn upper_bound(&self, scope: &FnScope, e: &TExpr) -> Option<u64> {
+    pub(super) fn upper_bound(&self, scope: &FnScope, e: &TExpr) -> Option<u64> {
         if let Some(v) = e.constant() {
             return (!e.ty.int().signed() || (v as i64) >= 0).then_some(v);
         }
@@ -346,7 +373,7 @@ impl Checker {
             }
             _ => {
                 let place_like = match &e.kind {
-                    ExprKind::Var(name) => scope.lookup(name).is_some(),
+                    ExprKind::Var(name) => scope.lookup(name).is_some() || self.const_data.contains_key(name),
                     ExprKind::Field(..) | ExprKind::Index(..) | ExprKind::Deref(_) => true,
                     _ => false,
                 };
@@ -435,7 +462,12 @@ impl Checker {
         match &e.kind {
             ExprKind::Var(name) => {
                 let Some(id) = scope.lookup(name) else {
-                    if !for_write {
+                    if let Some(p) = self.const_place(name) {
+                        let why = Diag::error(format!("cannot assign to constant `{name}`"), e.span, "constants are read-only")
+                            .help(format!("copy it into a variable first: `let mut copy = {name};`"));
+                        return Some((Lv::Mem(p), Err(why)));
+                    }
+                    if !for_write || self.already_reported(scope, name) {
                         return None;
                     }
                     self.error(Diag::error(format!("cannot find variable `{name}`"), e.span, "not found in this scope"));

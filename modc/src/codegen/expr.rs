@@ -382,6 +382,12 @@ impl<'a> FnGen<'a> {
                 let (r, owned) = self.base_reg(id)?;
                 (r, owned, p.offset as i64)
             }
+            Base::Rodata => {
+                let r = self.alloc_temp()?;
+                let map = self.rodata_map;
+                self.emit(Insn::LoadImm64 { dst: r, imm: Imm64::MapValue { map, offset: 0 } });
+                (r, true, p.offset as i64)
+            }
         };
         let mut reg = base;
         if !p.indices.is_empty() {

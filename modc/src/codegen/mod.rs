@@ -53,6 +53,7 @@ pub(crate) struct FnCode {
 pub fn generate(tir: &Tir) -> Result<Generated, Vec<Diag>> {
     let plans: Vec<func::ScratchPlan> = tir.fns.iter().map(|f| func::scratch_plan(tir, f)).collect();
     let scratch_size: u32 = plans.iter().map(|p| p.size).sum();
+    let notes = tir.fns.iter().zip(&plans).flat_map(|(f, p)| p.locals.iter().map(move |&(id, _)| scratch_note(tir, f, id))).collect();
     let scratch_map = (scratch_size > 0).then_some(tir.maps.len() as u32);
     let rodata_map = tir.maps.len() as u32 + scratch_map.is_some() as u32;
     let mut codes = Vec::new();
@@ -79,7 +80,18 @@ pub fn generate(tir: &Tir) -> Result<Generated, Vec<Diag>> {
             programs.push(layout_program(tir, &codes, index));
         }
     }
-    Ok(Generated { programs, scratch_size })
+    Ok(Generated { programs, scratch_size, notes })
+}
+
+/// Says that local `id` of `f` lives in the scratch map rather than on the stack.
+fn scratch_note(tir: &Tir, f: &TFn, id: LocalId) -> Diag {
+    let local = &f.locals[id];
+    let size = match &local.kind {
+        LocalKind::Value(t) => layout(t, &tir.structs).0,
+        _ => 0,
+    };
+    Diag::remark(format!("`{}` ({size} bytes) is kept in the module's scratch map, not on the stack", local.name), local.span, "indexed by a variable")
+        .note("the verifier allows a variable offset into a map value but not into the stack, so an array or struct indexed by a variable lives in `__scratch`, a hidden one-entry array map of the module (`modc disasm` lists it)")
 }
 
 /// The compiled programs, and the size of the scratch area (a one-entry
@@ -88,6 +100,8 @@ pub fn generate(tir: &Tir) -> Result<Generated, Vec<Diag>> {
 pub struct Generated {
     pub programs: Vec<ProgramOut>,
     pub scratch_size: u32,
+    /// What the programmer should know about the code (locals moved to the scratch map).
+    pub notes: Vec<Diag>,
 }
 
 /// The entry function `entry` and the local functions it reaches, with

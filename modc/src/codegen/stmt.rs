@@ -54,8 +54,9 @@ pub fn choose_registers(f: &TFn, scratch: bool) -> (Vec<Option<Reg>>, usize) {
         }
     }
     fn place(p: &Place, d: u32, ws: &mut Vec<u64>) {
-        let (Base::MapValue(id) | Base::Ctx(id) | Base::Stack(id)) = p.base;
-        if let Some(x) = ws.get_mut(id) {
+        if let Base::MapValue(id) | Base::Ctx(id) | Base::Stack(id) = p.base
+            && let Some(x) = ws.get_mut(id)
+        {
             *x += w(d);
         }
         p.indices.iter().for_each(|i| expr(&i.index, d, ws));

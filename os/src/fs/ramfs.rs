@@ -153,6 +153,13 @@ impl FileSystem for RamFs {
         Ok(ino)
     }
 
+    fn set_permissions(&self, ino: Ino, perm: u32) -> Result<()> {
+        let mut tree = self.tree.lock();
+        let node = tree.nodes.get_mut(&ino).ok_or(Errno::ENOENT)?;
+        node.attr.mode = (node.attr.mode & S_IFMT) | (perm & 0o777);
+        Ok(())
+    }
+
     fn truncate(&self, ino: Ino) -> Result<()> {
         let mut tree = self.tree.lock();
         let node = tree.nodes.get_mut(&ino).ok_or(Errno::ENOENT)?;

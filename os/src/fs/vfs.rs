@@ -81,6 +81,10 @@ pub trait FileSystem: Send + Sync {
     fn unlink(&self, _dir: Ino, _name: &str) -> Result<()> {
         Err(Errno::EROFS)
     }
+    /// Sets the permission bits (`rwxrwxrwx`) of a file, keeping its type.
+    fn set_permissions(&self, _ino: Ino, _perm: u32) -> Result<()> {
+        Err(Errno::EROFS)
+    }
 }
 
 /// Copies what `data` holds from `offset` on into `buf`; bytes copied

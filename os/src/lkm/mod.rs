@@ -175,12 +175,12 @@ fn build_and_link(id: usize, bytes: &[u8], patch: Option<load::Patch>) -> Result
     if let Err(e) = ports::grant(id, &image.ports) {
         let message = match e {
             ports::PortError::NotAllowed(p) => alloc::format!(
-                "error: ports {:#x}..{:#x} may not be granted to a module\n  = note: modules may use only {}",
+                "error: ports {:#x}..={:#x} may not be granted to a module\n  = note: modules may use only {}",
                 p.start,
-                p.start as u32 + p.count as u32,
+                (p.start as u32 + p.count as u32).saturating_sub(1),
                 ports::ALLOWLIST
                     .iter()
-                    .map(|(s, n, what)| alloc::format!("{s:#x}..{:#x} ({what})", *s as u32 + *n as u32))
+                    .map(|(s, n, what)| alloc::format!("{s:#x}..={:#x} ({what})", (*s as u32 + *n as u32).saturating_sub(1)))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

@@ -21,7 +21,7 @@ fn fd_file(fd: u64) -> Result<Arc<OpenFile>, Errno> {
 }
 
 /// The absolute path named by a (pointer, length) pair, and the caller's uid.
-fn user_path(ptr: u64, len: u64) -> Result<(String, u32), Errno> {
+pub(super) fn user_path(ptr: u64, len: u64) -> Result<(String, u32), Errno> {
     let text = usercopy::read_str(ptr, len, PATH_MAX)?;
     let (cwd, uid) = proc::with_current(|t| (t.cwd.clone(), t.uid));
     Ok((path::absolute(&cwd, &text)?, uid))

@@ -11,10 +11,12 @@
 //! into it has returned.
 //!
 //! - [`usercopy`]: checked access to user memory.
-//! - [`files`], [`process`], [`info`]: the built-in calls.
+//! - [`files`], [`process`], [`info`], [`chmod`], [`kill`]: the built-in calls.
 
+pub mod chmod;
 pub mod files;
 pub mod info;
+pub mod kill;
 pub mod process;
 pub mod usercopy;
 
@@ -70,7 +72,7 @@ static COUNTS: [AtomicU64; NSYSCALL] = [const { AtomicU64::new(0) }; NSYSCALL];
 
 /// Fills the table with the built-in calls and turns on the `syscall` entry.
 pub fn init() {
-    let builtin: [(usize, fn(&Args) -> isize); 30] = [
+    let builtin: [(usize, fn(&Args) -> isize); 32] = [
         (SYS_EXIT, process::sys_exit),
         (SYS_READ, files::sys_read),
         (SYS_WRITE, files::sys_write),
@@ -101,6 +103,8 @@ pub fn init() {
         (SYS_UNLINK, files::sys_unlink),
         (SYS_KINFO, info::sys_kinfo),
         (SYS_MOUNTS, info::sys_mounts),
+        (SYS_CHMOD, chmod::sys_chmod),
+        (SYS_KILL, kill::sys_kill),
     ];
     let mut table = TABLE.lock();
     for (nr, f) in builtin {
@@ -171,6 +175,7 @@ extern "C" fn on_syscall(frame: &mut SyscallFrame) {
     arch::enable_interrupts();
     let args = Args { nr: frame.rax as usize, a: frame.args() };
     let result = dispatch(&args);
+    kill::end_if_killed();
     frame.rax = result as u64;
     if let Some((rip, rsp)) = proc::with_current(|t| t.user_start.take()) {
         // `exec` succeeded: return into the new program, registers cleared.

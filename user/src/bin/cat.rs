@@ -24,16 +24,7 @@ fn main(args: user::Args) -> i32 {
     }
     let mut status = 0;
     for &path in args.rest() {
-        let result = if path == "-" {
-            copy(0)
-        } else {
-            sys::open(path, abi::fs::O_RDONLY, 0).and_then(|fd| {
-                let r = copy(fd);
-                let _ = sys::close(fd);
-                r
-            })
-        };
-        if let Err(e) = result {
+        if let Err(e) = user::io::with_input(path, copy) {
             status = user::report(path, e);
         }
     }

@@ -16,6 +16,8 @@
 //! `-v` adds the full report and the analysis log. Exit status: 0 accept,
 //! 1 reject, 2 usage or input error.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use verifier::{facts, ArgKind, CtxField, CtxLayout, Entry, HelperSig, Limits, MapInfo, Profile, RetKind};

@@ -176,15 +176,13 @@ impl<'a> Checker<'a> {
                 }
                 self.stats.insns_processed += 1;
                 if self.stats.insns_processed > self.profile.limits.max_insns_processed {
-                    return Err(Report::new(
-                        ErrorKind::TooComplex,
+                    return Err(Report::too_complex(
                         pc,
                         format!(
                             "the analysis processed {} instructions without finishing",
                             self.profile.limits.max_insns_processed
                         ),
-                    )
-                    .hint("bound loops by small constants and reduce the number of branches inside them"));
+                    ));
                 }
                 if let Some(log) = self.log.as_deref_mut() {
                     let _ = writeln!(log, "{pc}: {:<32} ; {}", format!("{}", self.insns[pc]), state);
@@ -211,21 +209,14 @@ impl<'a> Checker<'a> {
     /// Queues the other edge of a jump.
     fn fork(&mut self, pc: usize, other_pc: usize, other: State, parent: Option<u32>) -> Result<(), Report> {
         if self.pending.len() >= MAX_PENDING {
-            return Err(Report::new(
-                ErrorKind::TooComplex,
-                pc,
-                format!("more than {MAX_PENDING} paths wait to be explored"),
-            )
-            .hint("reduce the number of branches in a row"));
+            return Err(Report::too_complex(pc, format!("more than {MAX_PENDING} paths wait to be explored")));
         }
         let bytes = other.bytes();
         if self.pending_bytes + bytes > self.profile.limits.max_memory / 2 {
-            return Err(Report::new(
-                ErrorKind::TooComplex,
+            return Err(Report::too_complex(
                 pc,
                 format!("the paths waiting to be explored need more than {} bytes", self.profile.limits.max_memory / 2),
-            )
-            .hint("reduce the number of branches in a row and the stack in use"));
+            ));
         }
         if self.pending.try_reserve(1).is_err() {
             return Err(self.out_of_memory(pc));
