@@ -74,7 +74,7 @@ fn good_segments() -> [Seg<'static>; 2] {
 
 fn load(image: &[u8]) -> Result<u64, Errno> {
     let mut space = UserSpace::new()?;
-    elf::load(image, &mut space)
+    elf::load("ktest", image, &mut space)
 }
 
 /// Frames in use outside the kernel heap (which grows but never shrinks).
@@ -94,7 +94,7 @@ kernel_test!(elf_segments_get_their_permissions);
 fn check_loaded_image() -> TestResult {
     {
         let mut space = UserSpace::new().map_err(|e| alloc::format!("{e}"))?;
-        let entry = elf::load(&elf_image(0x40_0000, &good_segments()), &mut space).map_err(|e| alloc::format!("{e}"))?;
+        let entry = elf::load("ktest", &elf_image(0x40_0000, &good_segments()), &mut space).map_err(|e| alloc::format!("{e}"))?;
         ensure_eq!(entry, 0x40_0000);
         let (_, code) = space.space().translate(0x40_0000).ok_or("code not mapped")?;
         ensure!(code.user && code.executable && !code.writable, "code mapped {code:?}");
@@ -127,8 +127,8 @@ fn processes_share_read_only_pages() -> TestResult {
     let image = elf_image(0x40_0000, &good_segments());
     let mut a = UserSpace::new().map_err(|e| alloc::format!("{e}"))?;
     let mut b = UserSpace::new().map_err(|e| alloc::format!("{e}"))?;
-    elf::load(&image, &mut a).map_err(|e| alloc::format!("{e}"))?;
-    elf::load(&image, &mut b).map_err(|e| alloc::format!("{e}"))?;
+    elf::load("ktest", &image, &mut a).map_err(|e| alloc::format!("{e}"))?;
+    elf::load("ktest", &image, &mut b).map_err(|e| alloc::format!("{e}"))?;
     let frame = |s: &UserSpace, va: u64| s.space().translate(va).map(|(p, _)| p);
     ensure!(frame(&a, 0x40_0000).is_some(), "code not mapped");
     ensure_eq!(frame(&a, 0x40_0000), frame(&b, 0x40_0000));
