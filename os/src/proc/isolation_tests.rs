@@ -12,7 +12,8 @@ use crate::ktest::TestResult;
 use crate::memory::{self, MapFlags, PAGE_SIZE};
 use crate::{ensure, ensure_eq, kernel_test};
 use abi::Errno;
-use abi::fs::{O_CREAT, O_TRUNC, O_WRONLY, S_IFDIR, S_ISVTX};
+use abi::fs::{O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, S_IFDIR, S_ISVTX};
+use lkm::ioctl::{LMLOADBUF, LMREADY, LMRESERV, LMUNLOAD, LMUNRESRV};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -158,3 +159,17 @@ fn loader_refuses_layouts_across_boundaries() -> TestResult {
     Ok(())
 }
 kernel_test!(loader_refuses_layouts_across_boundaries);
+
+fn lkm_device_takes_no_orders_from_users() -> TestResult {
+    crate::fs::tests::test_root()?;
+    crate::lkm::init();
+    for flags in [O_WRONLY, O_RDWR] {
+        ensure_eq!(file::open(STUDENT, "/", "/dev/lkm", flags, 0).err(), Some(Errno::EACCES));
+    }
+    let read_only = file::open(STUDENT, "/", "/dev/lkm", O_RDONLY, 0).map_err(err)?;
+    for cmd in [LMRESERV, LMLOADBUF, LMUNRESRV, LMREADY, LMUNLOAD] {
+        ensure_eq!(read_only.ioctl(cmd as usize, 0).err(), Some(Errno::EACCES));
+    }
+    Ok(())
+}
+kernel_test!(lkm_device_takes_no_orders_from_users);

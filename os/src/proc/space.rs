@@ -28,9 +28,9 @@ pub const USER_BOTTOM: u64 = 0x1_0000;
 /// End of the user part of the address space.
 pub const USER_TOP: u64 = 0x0000_8000_0000_0000;
 /// The user stack ends here (a guard page above, unmapped pages below).
-pub const STACK_TOP: u64 = 0x0000_7fff_ffff_0000;
+pub const STACK_TOP: u64 = abi::proc::STACK_TOP;
 /// Size of the user stack.
-pub const STACK_SIZE: u64 = 64 * 1024;
+pub const STACK_SIZE: u64 = abi::proc::STACK_SIZE;
 /// The stack with a guard page on either side: no program segment may
 /// lie here.
 pub const STACK_REGION: core::ops::Range<u64> = STACK_TOP - STACK_SIZE - PAGE_SIZE..STACK_TOP + PAGE_SIZE;
