@@ -12,6 +12,7 @@
 //! | `images` | `lkm/tests/image.rs`: random and mutated `.lkm` images never panic the parser | `WARDEN_FUZZ_IMAGES` | fixed |
 //! | `modc-front-end` | `modc/tests/fuzz.rs`: random and mutated sources end in an image or diagnostics | `WARDEN_FUZZ_SOURCES` | fixed |
 //! | `modc-generated` | `modc/tests/generated.rs`: random well-typed modules compile and verify | `WARDEN_GEN_PROGRAMS` | fixed |
+//! | `elf` | [`elf`]: `elffuzz` as an ordinary user in a booted system attacks the ELF loader | `--elfs` | `--seed` |
 //!
 //! Each test prints one summary line; [`Campaign::counts`] reads the
 //! counts from it. A campaign fails when its test fails (a violation, a
@@ -27,6 +28,8 @@ use clap::Args;
 use crate::test::seconds;
 use crate::{Result, XtaskError, kernel};
 
+mod elf;
+
 #[derive(Args)]
 pub struct FuzzArgs {
     /// Generated programs for the verifier and JIT campaigns
@@ -41,7 +44,10 @@ pub struct FuzzArgs {
     /// Random well-typed modules for the modc generated-programs campaign
     #[arg(long, default_value_t = 200)]
     modules: u64,
-    /// First seed of the verifier and JIT campaigns (program i uses seed S + i)
+    /// Generated executables for the ELF loader campaign (in QEMU)
+    #[arg(long, default_value_t = 10_000)]
+    elfs: u64,
+    /// First seed of the verifier, JIT and ELF campaigns (program i uses seed S + i)
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Run only this campaign (repeatable; an unknown name lists them); all when omitted
@@ -150,7 +156,8 @@ fn campaigns(args: &FuzzArgs) -> Vec<Campaign> {
 
 pub fn run(args: &FuzzArgs) -> Result<ExitCode> {
     let all = campaigns(args);
-    let known: Vec<&str> = all.iter().map(|c| c.name).collect();
+    let mut known: Vec<&str> = all.iter().map(|c| c.name).collect();
+    known.push("elf");
     if let Some(unknown) = args.campaigns.iter().find(|c| !known.contains(&c.as_str())) {
         return Err(XtaskError::new(format!("no campaign named `{unknown}`"))
             .with_help(format!("the campaigns are: {}", known.join(", "))));
@@ -164,6 +171,12 @@ pub fn run(args: &FuzzArgs) -> Result<ExitCode> {
         let started = Instant::now();
         let (passed, counts) = execute(campaign)?;
         results.push((campaign.name, passed, counts, started.elapsed()));
+    }
+    if args.campaigns.is_empty() || args.campaigns.iter().any(|n| n == "elf") {
+        println!("\n==== campaign elf ====");
+        let started = Instant::now();
+        let (passed, counts) = elf::run(args.elfs, args.seed)?;
+        results.push(("elf", passed, counts, started.elapsed()));
     }
     println!("\n==== summary ====");
     println!("{:<16} {:>10} {:>10} {:>11}  {:>9}  result", "campaign", "inputs", "accepted", "violations", "time");
@@ -249,7 +262,7 @@ mod tests {
     use super::*;
 
     fn args() -> FuzzArgs {
-        FuzzArgs { programs: 10, images: 20, sources: 30, modules: 40, seed: 7, campaigns: vec![] }
+        FuzzArgs { programs: 10, images: 20, sources: 30, modules: 40, elfs: 50, seed: 7, campaigns: vec![] }
     }
 
     fn campaign(name: &str) -> Campaign {
