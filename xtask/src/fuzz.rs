@@ -174,8 +174,9 @@ pub fn run(args: &FuzzArgs) -> Result<ExitCode> {
     }
     if args.campaigns.is_empty() || args.campaigns.iter().any(|n| n == "elf") {
         println!("\n==== campaign elf ====");
+        let vm = elf::build()?;
         let started = Instant::now();
-        let (passed, counts) = elf::run(args.elfs, args.seed)?;
+        let (passed, counts) = elf::run(&vm, args.elfs, args.seed)?;
         results.push(("elf", passed, counts, started.elapsed()));
     }
     println!("\n==== summary ====");

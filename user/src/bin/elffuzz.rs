@@ -358,6 +358,6 @@ fn main(args: user::Args) -> i32 {
         Ok(intact) => intact,
         Err(e) => return user::report("/bin/elffuzz", e),
     };
-    println!("elffuzz: {count} cases: {ran} ran, {refused} refused, {wrong} wrong; shared pages {}", if intact { "unchanged" } else { "CHANGED" });
+    println!("elffuzz: {count} cases: {ran} ran, {refused} refused, {wrong} wrong, shared pages {}", if intact { "unchanged" } else { "CHANGED" });
     i32::from(wrong > 0 || !intact)
 }

@@ -23,10 +23,14 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The line the shell prints after `elffuzz`, with its exit status.
 const DONE: &str = "elffuzz-exit=";
 
+/// Builds the release kernel and the initrd the campaign boots.
+pub fn build() -> Result<Vm> {
+    Ok(Vm::new(kernel::build(Flavor::Normal, true)?))
+}
+
 /// Runs `count` cases from `seed`; whether the campaign passed, and its counts.
-pub fn run(count: u64, seed: u64) -> Result<(bool, Counts)> {
-    let vm = Vm::new(kernel::build(Flavor::Normal, true)?);
-    let mut session = Session::start(&vm, false)?;
+pub fn run(vm: &Vm, count: u64, seed: u64) -> Result<(bool, Counts)> {
+    let mut session = Session::start(vm, false)?;
     if session.expect("warden:/# ", Duration::from_secs(60)).is_err() {
         return Err(XtaskError::new(format!("the system did not reach its shell:\n{}", session.tail(15))));
     }
