@@ -54,6 +54,12 @@ fn kernel_writes_only_where_the_process_could() -> TestResult {
     ensure_eq!(space.write(0x40_0000, b"\xcc\xcc"), Err(Errno::EFAULT));
     ensure!(!space.check(0x40_0000, 1, true), "a copy-out into shared code was allowed");
     ensure_eq!(page_at(&space, 0x40_0000)?, code);
+    // Not even the kernel can write the frame through its direct map.
+    let (phys, _) = space.space().translate(0x40_0000).ok_or("code not mapped")?;
+    // SAFETY: a failed probe changes nothing; a successful one is the bug reported here.
+    let probe = unsafe { crate::arch::fault::probe_write_u64(memory::phys_to_virt(phys.as_u64()), 0) };
+    ensure!(probe.is_err(), "the direct-map alias of a shared code frame is writable");
+    ensure_eq!(page_at(&space, 0x40_0000)?, code);
     // A private read-only page is just as closed.
     let read_only = MapFlags { writable: false, executable: false, user: true };
     space.map_private(0x50_0000, b"constant", read_only).map_err(err)?;
