@@ -49,6 +49,9 @@ pub const S_IFBLK: u32 = 0o060000;
 pub const S_IFREG: u32 = 0o100000;
 /// Mask of the permission bits (`rwxrwxrwx`).
 pub const S_IPERM: u32 = 0o777;
+/// The sticky bit: in a directory with it (like `/tmp`), only the owner of
+/// an entry, the owner of the directory or the superuser may remove it.
+pub const S_ISVTX: u32 = 0o1000;
 
 /// The kind of a file, from its mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +95,8 @@ impl FileKind {
     }
 }
 
-/// Writes the ten characters of `ls -l` for `mode` (e.g. `drwxr-xr-x`).
+/// Writes the ten characters of `ls -l` for `mode` (e.g. `drwxr-xr-x`;
+/// `drwxrwxrwt` for a sticky directory).
 pub fn mode_string(mode: u32) -> [u8; 10] {
     let mut s = *b"----------";
     s[0] = FileKind::from_mode(mode).map_or('?', FileKind::letter) as u8;
@@ -101,6 +105,9 @@ pub fn mode_string(mode: u32) -> [u8; 10] {
         if mode & (0o400 >> i) != 0 {
             s[1 + i] = *letter;
         }
+    }
+    if mode & S_ISVTX != 0 {
+        s[9] = if mode & 0o001 != 0 { b't' } else { b'T' };
     }
     s
 }
@@ -185,6 +192,8 @@ mod tests {
         assert_eq!(&mode_string(S_IFDIR | 0o755), b"drwxr-xr-x");
         assert_eq!(&mode_string(S_IFREG | 0o644), b"-rw-r--r--");
         assert_eq!(&mode_string(S_IFCHR | 0o600), b"crw-------");
+        assert_eq!(&mode_string(S_IFDIR | S_ISVTX | 0o777), b"drwxrwxrwt");
+        assert_eq!(&mode_string(S_IFDIR | S_ISVTX | 0o770), b"drwxrwx--T");
     }
 
     #[test]

@@ -13,6 +13,13 @@ pub const ARG_MAX: usize = 32;
 /// Most bytes in all arguments together.
 pub const ARG_BYTES_MAX: usize = 4096;
 
+/// A program's stack ends here (a guard page above it); the arguments are
+/// at its top.
+pub const STACK_TOP: u64 = 0x0000_7fff_ffff_0000;
+/// Size of a program's stack (a guard page below it). A program whose
+/// segments reach the stack or its guard pages is refused (`ENOEXEC`).
+pub const STACK_SIZE: u64 = 64 * 1024;
+
 /// The argument of `spawn`: which program, its arguments, and which of the
 /// caller's descriptors become the child's 0, 1 and 2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -128,7 +128,8 @@ pub struct LmcStat {
     pub name: [u8; MAXLKMNAME],
     /// Out: the slot: syscall number or major number (`Off` column).
     pub offset: u64,
-    /// Out: address of the module's code (`Loadaddr`).
+    /// Out: address of the module's code (`Loadaddr`); 0 when the caller
+    /// is not the superuser, who alone may learn where kernel code lives.
     pub area: u64,
     /// Out: bytes of code and data (`Size`).
     pub size: u64,

@@ -444,16 +444,16 @@ pub fn stat_header() -> &'static str {
 }
 
 /// One `modstat` row under [`stat_header`]; a module whose code faulted
-/// (`LMSTAT_FAILED`) says so after its name.
+/// (`LMSTAT_FAILED`) says so after its name, and a load address the kernel
+/// keeps from the caller (0: not root) shows as `-`.
 pub fn stat_row(s: &LmcStat) -> String {
     let class = u8::try_from(s.class).ok().and_then(Class::from_number);
     let kind = class.map_or("?", Class::type_column);
     let name = String::from_utf8_lossy(ioctl::name_of(&s.name));
     let failed = if s.flags & ioctl::LMSTAT_FAILED != 0 { " (FAILED: its code faulted; unload it)" } else { "" };
-    format!(
-        "{kind:<8}{:>3} {:>3} {:016x} {:04x} {:>4} {:>3} {name}{failed}",
-        s.id, s.offset, s.area, s.size, s.private, s.ver
-    )
+    // The kernel answers 0 for the load address to a caller who is not root.
+    let area = if s.area == 0 { "-".to_string() } else { format!("{:016x}", s.area) };
+    format!("{kind:<8}{:>3} {:>3} {area:<16} {:04x} {:>4} {:>3} {name}{failed}", s.id, s.offset, s.size, s.private, s.ver)
 }
 
 /// The lines `modstat -v` adds under a module's row.

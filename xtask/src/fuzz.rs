@@ -13,6 +13,7 @@
 //! | `modc-front-end` | `modc/tests/fuzz.rs`: random and mutated sources end in an image or diagnostics | `WARDEN_FUZZ_SOURCES` | fixed |
 //! | `modc-generated` | `modc/tests/generated.rs`: random well-typed modules compile and verify | `WARDEN_GEN_PROGRAMS` | fixed |
 //! | `hostile-modules` | `os/src/lkm/tests/hostile.rs` (in the kernel): generated modules of every class used as a user would | `count=` | `seed=` |
+//! | `elf` | [`elf`]: `elffuzz` as an ordinary user in a booted system attacks the ELF loader | `--elfs` | `--seed` |
 //!
 //! A campaign of package `os` is an in-kernel test: the test kernel boots
 //! in QEMU with the test's name and its `KEY=VALUE` pairs on the command
@@ -35,6 +36,8 @@ use crate::session::Session;
 use crate::test::seconds;
 use crate::{Result, XtaskError, kernel};
 
+mod elf;
+
 #[derive(Args)]
 pub struct FuzzArgs {
     /// Generated programs for the verifier and JIT campaigns
@@ -52,7 +55,10 @@ pub struct FuzzArgs {
     /// Generated modules for the in-kernel hostile-modules campaign
     #[arg(long, default_value_t = 1000)]
     hostile: u64,
-    /// First seed of the verifier and JIT campaigns (program i uses seed S + i), and the hostile-modules seed
+    /// Generated executables for the ELF loader campaign (in QEMU)
+    #[arg(long, default_value_t = 10_000)]
+    elfs: u64,
+    /// First seed of the verifier, JIT and ELF campaigns (program i uses seed S + i), and the hostile-modules seed
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Run only this campaign (repeatable; an unknown name lists them); all when omitted
@@ -172,7 +178,8 @@ fn campaigns(args: &FuzzArgs) -> Vec<Campaign> {
 
 pub fn run(args: &FuzzArgs) -> Result<ExitCode> {
     let all = campaigns(args);
-    let known: Vec<&str> = all.iter().map(|c| c.name).collect();
+    let mut known: Vec<&str> = all.iter().map(|c| c.name).collect();
+    known.push("elf");
     if let Some(unknown) = args.campaigns.iter().find(|c| !known.contains(&c.as_str())) {
         return Err(XtaskError::new(format!("no campaign named `{unknown}`"))
             .with_help(format!("the campaigns are: {}", known.join(", "))));
@@ -186,6 +193,13 @@ pub fn run(args: &FuzzArgs) -> Result<ExitCode> {
         let started = Instant::now();
         let (passed, counts) = execute(campaign)?;
         results.push((campaign.name, passed, counts, started.elapsed()));
+    }
+    if args.campaigns.is_empty() || args.campaigns.iter().any(|n| n == "elf") {
+        println!("\n==== campaign elf ====");
+        let vm = elf::build()?;
+        let started = Instant::now();
+        let (passed, counts) = elf::run(&vm, args.elfs, args.seed)?;
+        results.push(("elf", passed, counts, started.elapsed()));
     }
     println!("\n==== summary ====");
     println!("{:<16} {:>10} {:>10} {:>11}  {:>9}  result", "campaign", "inputs", "accepted", "violations", "time");
@@ -301,7 +315,7 @@ mod tests {
     use super::*;
 
     fn args() -> FuzzArgs {
-        FuzzArgs { programs: 10, images: 20, sources: 30, modules: 40, hostile: 50, seed: 7, campaigns: vec![] }
+        FuzzArgs { programs: 10, images: 20, sources: 30, modules: 40, hostile: 50, elfs: 60, seed: 7, campaigns: vec![] }
     }
 
     fn campaign(name: &str) -> Campaign {

@@ -59,4 +59,4 @@ pub fn init(initrd_image: Option<&[u8]>) -> bool {
 }
 
 #[cfg(feature = "ktest")]
-mod tests;
+pub(crate) mod tests;

@@ -11,7 +11,7 @@ use super::vfs::{self, FileSystem};
 use crate::ktest::TestResult;
 use crate::{ensure, ensure_eq, kernel_test};
 use abi::Errno;
-use abi::fs::{O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, S_IFDIR, S_IFREG};
+use abi::fs::{O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, S_IFDIR, S_IFREG, S_ISVTX};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -42,7 +42,7 @@ fn cpio(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
 }
 
 /// Sets up the file-system types and devices, and a ramfs root if needed.
-fn test_root() -> Result<(), alloc::string::String> {
+pub(crate) fn test_root() -> Result<(), alloc::string::String> {
     static SETUP: spin::Once<()> = spin::Once::new();
     SETUP.call_once(|| {
         super::init(None);
@@ -174,6 +174,38 @@ fn open_checks_permission_bits() -> TestResult {
     Ok(())
 }
 kernel_test!(open_checks_permission_bits);
+
+fn sticky_directories_keep_other_users_entries() -> TestResult {
+    test_root()?;
+    let e = |e: Errno| alloc::format!("{e}");
+    // Like /tmp: everyone may write, mode 1777, owned by root.
+    vfs::create("/sticky", S_IFDIR | S_ISVTX | 0o777, 0, 0).map_err(e)?;
+    vfs::create("/sticky/root-file", S_IFREG | 0o666, 0, 0).map_err(e)?;
+    vfs::create("/sticky/root-dir", S_IFDIR | 0o777, 0, 0).map_err(e)?;
+    vfs::create("/sticky/student", S_IFREG | 0o644, 1000, 0).map_err(e)?;
+    // Write permission on the directory is not enough to remove another's entry.
+    ensure_eq!(vfs::unlink("/sticky/root-file", 1000), Err(Errno::EPERM));
+    ensure_eq!(vfs::unlink("/sticky/root-dir", 1000), Err(Errno::EPERM));
+    ensure_eq!(vfs::unlink("/sticky/student", 1001), Err(Errno::EPERM));
+    ensure!(vfs::resolve("/sticky/root-file").is_ok(), "root's file is gone");
+    ensure!(vfs::resolve("/sticky/root-dir").is_ok(), "root's directory is gone");
+    // Nor can it be taken over by name.
+    ensure_eq!(vfs::create("/sticky/root-file", S_IFREG | 0o644, 1000, 0).err(), Some(Errno::EEXIST));
+    // The entry's owner and root may.
+    ensure_eq!(vfs::unlink("/sticky/student", 1000), Ok(()));
+    ensure_eq!(vfs::unlink("/sticky/root-file", 0), Ok(()));
+    // So may the directory's owner, in a sticky directory of their own.
+    vfs::create("/sticky/students", S_IFDIR | S_ISVTX | 0o777, 1000, 0).map_err(e)?;
+    vfs::create("/sticky/students/x", S_IFREG | 0o644, 1001, 0).map_err(e)?;
+    ensure_eq!(vfs::unlink("/sticky/students/x", 1002), Err(Errno::EPERM));
+    ensure_eq!(vfs::unlink("/sticky/students/x", 1000), Ok(()));
+    // Without the sticky bit, write permission on the directory is what counts.
+    vfs::create("/sticky/root-dir/x", S_IFREG | 0o600, 0, 0).map_err(e)?;
+    ensure_eq!(vfs::unlink("/sticky/root-dir/x", 1000), Ok(()));
+    ensure_eq!(vfs::unlink("/sticky/missing", 1000), Err(Errno::ENOENT));
+    Ok(())
+}
+kernel_test!(sticky_directories_keep_other_users_entries);
 
 fn devices_come_from_the_switch() -> TestResult {
     test_root()?;

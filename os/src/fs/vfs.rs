@@ -11,7 +11,7 @@
 use super::{Result, path};
 use crate::sync::IrqLock;
 use abi::Errno;
-use abi::fs::{FileKind, S_IFDIR, S_IFMT};
+use abi::fs::{FileKind, S_IFDIR, S_IFMT, S_ISVTX};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -293,14 +293,24 @@ pub fn create(abs: &str, mode: u32, uid: u32, rdev: u32) -> Result<Vnode> {
     Ok(Vnode { mount: dir.mount, ino })
 }
 
-/// Removes the file at `abs`; `EBUSY` for a mount point.
+/// Removes the file at `abs` for `uid`: `EBUSY` for a mount point,
+/// `EACCES` without write permission on the directory, and `EPERM` in a
+/// sticky directory (mode `+t`, like `/tmp`) unless `uid` owns the entry
+/// or the directory, or is the superuser.
 pub fn unlink(abs: &str, uid: u32) -> Result<()> {
     if MOUNTS.lock().iter().any(|m| m.path == abs) {
         return Err(Errno::EBUSY);
     }
     let (dir, name) = resolve_parent(abs)?;
-    if !permits(&dir.getattr()?, uid, Access::Write) {
+    let dir_attr = dir.getattr()?;
+    if !permits(&dir_attr, uid, Access::Write) {
         return Err(Errno::EACCES);
+    }
+    if dir_attr.mode & S_ISVTX != 0 && uid != 0 && uid != dir_attr.uid {
+        let entry = dir.fs().lookup(dir.ino, &name)?;
+        if dir.fs().getattr(entry)?.uid != uid {
+            return Err(Errno::EPERM);
+        }
     }
     dir.fs().unlink(dir.ino, &name)
 }

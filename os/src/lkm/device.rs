@@ -265,7 +265,9 @@ fn stat(arg: u64) -> Result<usize> {
         class: module.class().number() as u32,
         name: name_field(&module.name).unwrap_or_default(),
         offset: module.slot(),
-        area: module.load_address(),
+        // Where kernel code lives is for the superuser only (like Linux's
+        // `kptr_restrict`): anyone else gets 0.
+        area: if caller_uid() == 0 { module.load_address() } else { 0 },
         size: module.bytes as u64,
         private: module.runs.load(core::sync::atomic::Ordering::Relaxed),
         ver: lkm::image::VERSION as u32,

@@ -144,7 +144,7 @@ pub fn load(uid: u32, cwd: &str, path_in: &str, mut argv: Vec<String>) -> Result
         match verdict {
             Some(Probe::Elf) => {
                 let mut space = UserSpace::new()?;
-                let entry = elf::load(&data, &mut space)?;
+                let entry = elf::load(&abs, &data, &mut space)?;
                 let stack_pointer = build_stack(&mut space, &argv)?;
                 let name = String::from(abs.rsplit('/').next().unwrap_or(&abs));
                 return Ok(Image { space, entry, stack_pointer, name });
@@ -165,7 +165,9 @@ pub fn load(uid: u32, cwd: &str, path_in: &str, mut argv: Vec<String>) -> Result
     Err(Errno::ENOEXEC)
 }
 
-/// Maps the stack and writes the arguments; returns the initial rsp.
+/// Reserves the stack and writes the arguments into it (through
+/// [`UserSpace::write`], which writes only where the program itself could);
+/// returns the initial rsp.
 fn build_stack(space: &mut UserSpace, argv: &[String]) -> Result<u64, Errno> {
     let bytes: usize = argv.iter().map(|a| a.len() + 1).sum();
     if argv.len() > abi::proc::ARG_MAX || bytes > abi::proc::ARG_BYTES_MAX {
@@ -175,7 +177,8 @@ fn build_stack(space: &mut UserSpace, argv: &[String]) -> Result<u64, Errno> {
     // the writes below, the rest when the program reaches them.
     space.reserve(STACK_TOP - STACK_SIZE, STACK_TOP, MapFlags::USER_DATA)?;
     let mut at = STACK_TOP;
-    let mut pointers = Vec::with_capacity(argv.len() + 2);
+    let mut pointers = Vec::new();
+    pointers.try_reserve_exact(argv.len() + 2).map_err(|_| Errno::ENOMEM)?;
     pointers.push(argv.len() as u64);
     for arg in argv {
         at -= arg.len() as u64 + 1;

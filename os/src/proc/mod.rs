@@ -172,4 +172,6 @@ pub fn task_count() -> usize {
 }
 
 #[cfg(feature = "ktest")]
+mod isolation_tests;
+#[cfg(feature = "ktest")]
 mod tests;

@@ -3,6 +3,13 @@
 //! write into pages before the program runs, and to give every frame back
 //! when the process ends.
 //!
+//! The kernel writes into a user address space only where the process
+//! itself could write: [`UserSpace::write`] and the system calls' copies
+//! ([`UserSpace::check`]) refuse pages that are read-only or come from the
+//! shared text cache. Read-only pages get their bytes before they are
+//! mapped ([`UserSpace::map_private`]), and frames of the text cache are
+//! filled once, when the cache makes them, and never written again.
+//!
 //! Zero-filled memory (`.bss`, the heap arena inside it, most of the stack)
 //! is *reserved* rather than mapped: its pages get a frame on first touch,
 //! from the page-fault handler ([`UserSpace::fault_in`]) or when the kernel
@@ -21,9 +28,12 @@ pub const USER_BOTTOM: u64 = 0x1_0000;
 /// End of the user part of the address space.
 pub const USER_TOP: u64 = 0x0000_8000_0000_0000;
 /// The user stack ends here (a guard page above, unmapped pages below).
-pub const STACK_TOP: u64 = 0x0000_7fff_ffff_0000;
+pub const STACK_TOP: u64 = abi::proc::STACK_TOP;
 /// Size of the user stack.
-pub const STACK_SIZE: u64 = 64 * 1024;
+pub const STACK_SIZE: u64 = abi::proc::STACK_SIZE;
+/// The stack with a guard page on either side: no program segment may
+/// lie here.
+pub const STACK_REGION: core::ops::Range<u64> = STACK_TOP - STACK_SIZE - PAGE_SIZE..STACK_TOP + PAGE_SIZE;
 
 /// The lower half of one process's address space.
 pub struct UserSpace {
@@ -54,12 +64,12 @@ impl UserSpace {
 
     /// Maps page `virt` read-only (executable or not) to a frame of the
     /// shared text cache holding `contents` (one page); falls back to a
-    /// private copy when the cache cannot take it.
+    /// private copy when the cache cannot take it. A shared frame is never
+    /// mapped writable, so nothing a process does can change what another
+    /// process runs.
     pub fn map_shared(&mut self, virt: u64, contents: &[u8], executable: bool) -> Result<(), Errno> {
         let flags = MapFlags { writable: false, executable, user: true };
-        if !(USER_BOTTOM..USER_TOP).contains(&virt) || virt % PAGE_SIZE != 0 || self.space.translate(virt).is_some() {
-            return Err(Errno::EFAULT);
-        }
+        self.check_free(virt)?;
         self.shared.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         match super::text::share(contents) {
             Some(frame) => {
@@ -70,39 +80,41 @@ impl UserSpace {
                 self.shared.push(virt);
                 Ok(())
             }
-            None => {
-                self.map_zeroed(virt, flags)?;
-                self.write(virt, contents)
-            }
+            None => self.map_private(virt, contents, flags),
         }
     }
 
-    /// Maps a zeroed frame at page `virt` with `flags`; if the page is
-    /// mapped already (two segments sharing a page), keeps it and widens
-    /// its permissions.
-    pub fn map_zeroed(&mut self, virt: u64, flags: MapFlags) -> Result<(), Errno> {
-        if !(USER_BOTTOM..USER_TOP).contains(&virt) || virt % PAGE_SIZE != 0 {
-            return Err(Errno::EFAULT);
-        }
-        if let Some((_, old)) = self.space.translate(virt) {
-            let merged = MapFlags {
-                writable: old.writable || flags.writable,
-                executable: old.executable || flags.executable,
-                user: true,
-            };
-            if merged.writable && merged.executable {
-                return Err(Errno::ENOEXEC);
-            }
-            return self.space.protect(virt, merged).map_err(|_| Errno::ENOMEM);
+    /// Maps a fresh frame of this process at page `virt` with `flags`,
+    /// holding `contents` (at most a page; zeros after it). The frame is
+    /// filled before it is mapped, so a read-only page gets its bytes
+    /// without the kernel ever writing through a read-only mapping.
+    pub fn map_private(&mut self, virt: u64, contents: &[u8], flags: MapFlags) -> Result<(), Errno> {
+        self.check_free(virt)?;
+        if contents.len() > PAGE_SIZE as usize {
+            return Err(Errno::EINVAL);
         }
         self.pages.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         let frame = memory::alloc_zeroed_frame().ok_or(Errno::ENOMEM)?;
+        // SAFETY: the frame was just allocated: no page table maps it yet,
+        // so the direct map is its only mapping; `contents` fits in it.
+        unsafe {
+            let dst = memory::phys_to_virt(frame.start_address().as_u64()) as *mut u8;
+            core::ptr::copy_nonoverlapping(contents.as_ptr(), dst, contents.len());
+        }
         if self.space.map(virt, frame, flags).is_err() {
             // Not mapped, so still ours to give back.
             let _ = memory::free_frame(frame);
             return Err(Errno::ENOMEM);
         }
         self.pages.push(virt);
+        Ok(())
+    }
+
+    /// `EFAULT` unless `virt` is a page-aligned user address not mapped yet.
+    fn check_free(&self, virt: u64) -> Result<(), Errno> {
+        if !(USER_BOTTOM..USER_TOP).contains(&virt) || virt % PAGE_SIZE != 0 || self.space.translate(virt).is_some() {
+            return Err(Errno::EFAULT);
+        }
         Ok(())
     }
 
@@ -126,22 +138,25 @@ impl UserSpace {
         let Some(&(_, _, flags)) = self.lazy.iter().find(|(s, e, _)| (*s..*e).contains(&page)) else {
             return false;
         };
-        self.space.translate(page).is_none() && self.map_zeroed(page, flags).is_ok()
+        self.space.translate(page).is_none() && self.map_private(page, &[], flags).is_ok()
     }
 
-    /// Copies `data` to user address `virt` through the direct map, for
-    /// preparing a program before it runs (whatever the page permissions).
+    /// Copies `data` to user address `virt` (for the initial stack, before
+    /// the program runs), under the same rule as a system call's copy to
+    /// user memory: every page must be mapped (or reserved) user-writable
+    /// and private to this process ([`UserSpace::check`]); `EFAULT`
+    /// otherwise, with nothing written.
     pub fn write(&mut self, mut virt: u64, mut data: &[u8]) -> Result<(), Errno> {
+        if !self.check(virt, data.len() as u64, true) {
+            return Err(Errno::EFAULT);
+        }
         while !data.is_empty() {
-            if self.space.translate(virt).is_none() && !self.fault_in(virt) {
-                return Err(Errno::EFAULT);
-            }
             let (phys, _) = self.space.translate(virt).ok_or(Errno::EFAULT)?;
             let room = (PAGE_SIZE - virt % PAGE_SIZE) as usize;
             let n = room.min(data.len());
-            // SAFETY: `phys` is a frame this space owns (mapped by
-            // `map_zeroed`), reached through the kernel's direct map; `n`
-            // stays within its page.
+            // SAFETY: `check` found the page mapped user-writable and not
+            // shared: `phys` is a frame this space owns alone, reached
+            // through the kernel's direct map; `n` stays within its page.
             unsafe {
                 core::ptr::copy_nonoverlapping(data.as_ptr(), memory::phys_to_virt(phys.as_u64()) as *mut u8, n);
             }
@@ -152,7 +167,8 @@ impl UserSpace {
     }
 
     /// Whether `len` bytes at `ptr` are all user memory (writable too, if
-    /// `write`); reserved pages in the range are mapped now.
+    /// `write`: mapped user-writable and not a page of the shared text
+    /// cache); reserved pages in the range are mapped now.
     pub fn check(&mut self, ptr: u64, len: u64, write: bool) -> bool {
         if len == 0 {
             return true;
@@ -167,7 +183,8 @@ impl UserSpace {
                 return false;
             }
             match self.space.translate(page) {
-                Some((_, flags)) if flags.user && (flags.writable || !write) => {}
+                Some((_, flags)) if flags.user && !write => {}
+                Some((_, flags)) if flags.user && flags.writable && !self.shared.contains(&page) => {}
                 _ => return false,
             }
             page += PAGE_SIZE;

@@ -11,22 +11,23 @@ use abi::Errno;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-const PF_X: u32 = 1;
-const PF_W: u32 = 2;
-const PF_R: u32 = 4;
+pub(super) const PF_X: u32 = 1;
+pub(super) const PF_W: u32 = 2;
+pub(super) const PF_R: u32 = 4;
 
 /// One loadable segment: flags, file offset, address, bytes, memory size.
 #[derive(Clone, Copy)]
-struct Seg<'a> {
-    flags: u32,
-    offset: u64,
-    vaddr: u64,
-    bytes: &'a [u8],
-    memsz: u64,
+pub(super) struct Seg<'a> {
+    pub flags: u32,
+    pub offset: u64,
+    pub vaddr: u64,
+    pub bytes: &'a [u8],
+    pub memsz: u64,
 }
 
-/// A minimal ELF64 x86-64 executable.
-fn elf_image(entry: u64, segs: &[Seg<'_>]) -> Vec<u8> {
+/// A minimal ELF64 x86-64 executable of 4 KiB (segment bytes that do not
+/// fit are left out).
+pub(super) fn elf_image(entry: u64, segs: &[Seg<'_>]) -> Vec<u8> {
     let mut out = alloc::vec![0u8; 0x1000];
     out[..4].copy_from_slice(b"\x7fELF");
     out[4] = 2; // 64-bit
@@ -62,10 +63,10 @@ fn elf_image(entry: u64, segs: &[Seg<'_>]) -> Vec<u8> {
     out
 }
 
-const CODE: &[u8] = &[0xeb, 0xfe]; // jmp .
+pub(super) const CODE: &[u8] = &[0xeb, 0xfe]; // jmp .
 const DATA: &[u8] = b"initialised";
 
-fn good_segments() -> [Seg<'static>; 2] {
+pub(super) fn good_segments() -> [Seg<'static>; 2] {
     [
         Seg { flags: PF_R | PF_X, offset: 0x400, vaddr: 0x40_0000, bytes: CODE, memsz: CODE.len() as u64 },
         Seg { flags: PF_R | PF_W, offset: 0x800, vaddr: 0x40_1000, bytes: DATA, memsz: 3 * PAGE_SIZE },
@@ -74,7 +75,7 @@ fn good_segments() -> [Seg<'static>; 2] {
 
 fn load(image: &[u8]) -> Result<u64, Errno> {
     let mut space = UserSpace::new()?;
-    elf::load(image, &mut space)
+    elf::load("ktest", image, &mut space)
 }
 
 /// Frames in use outside the kernel heap (which grows but never shrinks).
@@ -94,7 +95,7 @@ kernel_test!(elf_segments_get_their_permissions);
 fn check_loaded_image() -> TestResult {
     {
         let mut space = UserSpace::new().map_err(|e| alloc::format!("{e}"))?;
-        let entry = elf::load(&elf_image(0x40_0000, &good_segments()), &mut space).map_err(|e| alloc::format!("{e}"))?;
+        let entry = elf::load("ktest", &elf_image(0x40_0000, &good_segments()), &mut space).map_err(|e| alloc::format!("{e}"))?;
         ensure_eq!(entry, 0x40_0000);
         let (_, code) = space.space().translate(0x40_0000).ok_or("code not mapped")?;
         ensure!(code.user && code.executable && !code.writable, "code mapped {code:?}");
@@ -127,8 +128,8 @@ fn processes_share_read_only_pages() -> TestResult {
     let image = elf_image(0x40_0000, &good_segments());
     let mut a = UserSpace::new().map_err(|e| alloc::format!("{e}"))?;
     let mut b = UserSpace::new().map_err(|e| alloc::format!("{e}"))?;
-    elf::load(&image, &mut a).map_err(|e| alloc::format!("{e}"))?;
-    elf::load(&image, &mut b).map_err(|e| alloc::format!("{e}"))?;
+    elf::load("ktest", &image, &mut a).map_err(|e| alloc::format!("{e}"))?;
+    elf::load("ktest", &image, &mut b).map_err(|e| alloc::format!("{e}"))?;
     let frame = |s: &UserSpace, va: u64| s.space().translate(va).map(|(p, _)| p);
     ensure!(frame(&a, 0x40_0000).is_some(), "code not mapped");
     ensure_eq!(frame(&a, 0x40_0000), frame(&b, 0x40_0000));

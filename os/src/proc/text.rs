@@ -9,6 +9,11 @@
 //! comparison), so a program file that changes can never be served stale
 //! bytes. The cache keeps every page it holds (a reference of its own),
 //! up to [`MAX_FRAMES`] frames; past that, programs get private copies.
+//!
+//! A cached frame is immutable for its whole life: it is filled once, when
+//! the cache makes it, then its alias in the kernel's direct map becomes
+//! read-only, and processes map it read-only. A write to it, by a program
+//! or by the kernel, faults instead of changing what other processes run.
 
 use crate::memory::{self, PAGE_SIZE};
 use crate::sync::IrqLock;
@@ -63,6 +68,10 @@ pub fn share(page: &[u8]) -> Option<PhysFrame> {
     // but the direct map.
     unsafe {
         core::ptr::copy_nonoverlapping(page.as_ptr(), memory::phys_to_virt(frame.start_address().as_u64()) as *mut u8, page.len());
+    }
+    if memory::paging::set_direct_map_writable(frame, false).is_err() {
+        let _ = memory::free_frame(frame);
+        return None;
     }
     cache.by_hash.entry(key).or_default().push(Cached { frame, users: 1 });
     cache.frames += 1;

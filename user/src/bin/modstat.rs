@@ -1,7 +1,8 @@
 //! `modstat [-v] [-i id] [-n name]`: lists loaded modules with the classic
 //! columns `Type Id Off Loadaddr Size Info Rev Module Name`, through
-//! `LMSTAT` on a read-only `/dev/lkm` (any user may run it). `-v` adds each
-//! module's programs, code size and maps with their entry counts (`LMSTATV`).
+//! `LMSTAT` on a read-only `/dev/lkm` (any user may run it; only root sees
+//! load addresses, others get `-`). `-v` adds each module's programs, code
+//! size and maps with their entry counts (`LMSTATV`).
 #![no_std]
 #![no_main]
 use user::lkm::{self, Lkm, Which};

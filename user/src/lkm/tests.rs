@@ -48,6 +48,8 @@ fn stat_rows_line_up_with_the_classic_header() {
         assert_eq!(cell_end, end, "column {col} ends at {end} in {header:?} and {row:?}");
     }
     assert_eq!(header.find("Module Name"), row.find("rtc"));
+    let hidden = stat_row(&LmcStat { area: 0, ..s });
+    assert_eq!(hidden, "DEV       3  32 -                01a0   32   1 rtc");
     let failed = LmcStat { flags: ioctl::LMSTAT_FAILED, ..s };
     assert!(stat_row(&failed).ends_with(" rtc (FAILED: its code faulted; unload it)"), "{}", stat_row(&failed));
 }
