@@ -6,7 +6,7 @@ use super::Result;
 use super::vfs::{Attr, DirEntry, FileSystem, FsType, Ino};
 use crate::sync::IrqLock;
 use abi::Errno;
-use abi::fs::{S_IFDIR, S_IFMT, S_IFREG};
+use abi::fs::{S_IFDIR, S_IFMT, S_IFREG, S_IPERM, S_ISVTX};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -156,7 +156,7 @@ impl FileSystem for RamFs {
     fn set_permissions(&self, ino: Ino, perm: u32) -> Result<()> {
         let mut tree = self.tree.lock();
         let node = tree.nodes.get_mut(&ino).ok_or(Errno::ENOENT)?;
-        node.attr.mode = (node.attr.mode & S_IFMT) | (perm & 0o777);
+        node.attr.mode = (node.attr.mode & S_IFMT) | (perm & (S_IPERM | S_ISVTX));
         Ok(())
     }
 
