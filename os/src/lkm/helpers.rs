@@ -8,6 +8,11 @@
 //! a user address must be the calling process's memory, a port must be
 //! granted to the module. A failed check is logged and returns `-EFAULT`
 //! (or `-EPERM`, or a value in the helper's declared range).
+//!
+//! A helper that writes into a module buffer (of these, `copy_from_user`)
+//! fills all of it or, when it fails, zeroes all of it: the verifier counts
+//! the buffer as written after the call, whatever the result, so the bytes
+//! the buffer held before must never survive a failure.
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -302,13 +307,25 @@ fn user_call(inv: &Invocation) -> bool {
         && crate::proc::TASKS.lock().get(&inv.pid).is_some_and(|t| t.space.is_some())
 }
 
+/// Fills `dst` from user memory, or zeroes all of it and returns `-EFAULT`:
+/// the verifier counts the buffer as written after the call, so it never
+/// keeps what the stack held before (spilled pointers, older frames).
 extern "C" fn copy_from_user(dst: u64, len: u64, user: u64, _: u64, _: u64) -> u64 {
     let inv = run::current();
-    let Some(inv) = inv.filter(|i| user_call(i)) else { return refuse(inv, "copy_from_user", Errno::EFAULT) };
+    let Some(inv) = inv else { return refuse(None, "copy_from_user", Errno::EFAULT) };
     let Some(dst) = bytes_mut(inv, dst, len) else { return refuse(Some(inv), "copy_from_user", Errno::EFAULT) };
-    match crate::syscall::usercopy::copy_from_user(user, dst) {
+    let copied = if user_call(inv) {
+        crate::syscall::usercopy::copy_from_user(user, dst)
+    } else {
+        refuse(Some(inv), "copy_from_user", Errno::EFAULT);
+        Err(Errno::EFAULT)
+    };
+    match copied {
         Ok(()) => 0,
-        Err(e) => err(e),
+        Err(e) => {
+            dst.fill(0);
+            err(e)
+        }
     }
 }
 
