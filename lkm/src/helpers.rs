@@ -3,6 +3,10 @@
 //!
 //! The verifier enforces the signatures; the kernel implements the helpers;
 //! `modc` lets a module call them by name. The ids never change meaning.
+//!
+//! A helper with a `MemWrite` argument writes every byte of that buffer on
+//! every call: its data when it succeeds, zeros when it fails. The verifier
+//! counts the buffer as written after the call, whatever the result.
 
 use crate::class::Class;
 use verifier::{ArgKind, HelperSig, RetKind};
@@ -30,7 +34,10 @@ pub const MAP_DELETE: u32 = 8;
 pub const EMIT: u32 = 9;
 /// `emit_dirent(ino, name, len)`: appends one directory entry (readdir).
 pub const EMIT_DIRENT: u32 = 10;
-/// `copy_from_user(dst, len, user_addr)`: 0 or `-EFAULT`.
+/// `copy_from_user(dst, len, user_addr)`: 0 with all `len` bytes at `dst`
+/// copied, or `-EFAULT` (a bad user address, or no calling process) with
+/// all `len` bytes at `dst` zeroed: the buffer is written either way, as
+/// the verifier assumes, and never keeps what it held before.
 pub const COPY_FROM_USER: u32 = 11;
 /// `copy_to_user(user_addr, src, len)`: 0 or `-EFAULT`.
 pub const COPY_TO_USER: u32 = 12;
