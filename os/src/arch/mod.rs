@@ -81,6 +81,15 @@ pub fn breakpoint() {
     x86_64::instructions::interrupts::int3();
 }
 
+/// Enters the NMI handler through its gate with `int 2` (tests of the
+/// NMI path; a real NMI takes the same gate and stack).
+#[cfg(feature = "ktest")]
+pub fn nmi_gate() {
+    // SAFETY: vector 2 has a gate (on its own IST stack) whose handler
+    // only notes the interrupt and returns.
+    unsafe { core::arch::asm!("int 2") };
+}
+
 /// The faulting address of the last page fault (CR2).
 pub fn read_cr2() -> u64 {
     x86_64::registers::control::Cr2::read_raw()
