@@ -7,6 +7,7 @@
 
 mod classes;
 mod helpers;
+mod stack;
 
 use alloc::string::String;
 use alloc::sync::Arc;

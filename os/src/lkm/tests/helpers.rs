@@ -26,7 +26,7 @@ const PEEK: &str = "*(u64 *)(r10 - 8) = r1\n\
                     r0 = *(u64 *)(r10 - 8)\n\
                     exit";
 
-fn syscall_image(name: &str, src: &str) -> Result<Vec<u8>, String> {
+pub(super) fn syscall_image(name: &str, src: &str) -> Result<Vec<u8>, String> {
     let program = verifier::assemble(src).map_err(|e| alloc::format!("{e}"))?;
     let image = Image {
         name: String::from(name),
