@@ -3,8 +3,9 @@
 //! The JIT emits a direct `call rel32` to each helper's address
 //! ([`address`]). The verifier has already checked every argument against
 //! the helper's signature; each helper checks again at run time (defence
-//! in depth): memory arguments must lie in the run's context, stack or the
-//! module's map values, a map reference must be one of the module's maps,
+//! in depth): memory arguments must lie in the run's context, the module
+//! code's part of the stack (below the return address into the kernel) or
+//! the module's map values, a map reference must be one of the module's maps,
 //! a user address must be the calling process's memory, a port must be
 //! granted to the module. A failed check is logged and returns `-EFAULT`
 //! (or `-EPERM`, or a value in the helper's declared range).
@@ -82,7 +83,7 @@ fn within(range: (u64, u64), ptr: u64, len: u64) -> bool {
 }
 
 /// Whether module code may read `len` bytes at `ptr`: its context, its
-/// stack window, or the values of its maps and read-only data.
+/// stack (as for [`writable`]), or the values of its maps and read-only data.
 fn readable(inv: &Invocation, ptr: u64, len: u64) -> bool {
     within((inv.ctx.0, inv.ctx.0 + inv.ctx.1 as u64), ptr, len) || writable(inv, ptr, len) || {
         module(inv).maps.iter().any(|m| {
@@ -93,10 +94,17 @@ fn readable(inv: &Invocation, ptr: u64, len: u64) -> bool {
     }
 }
 
-/// Whether module code may write `len` bytes at `ptr`: its stack window
-/// or the values of its writable maps.
+/// The stack helpers may touch for module code: the run's window, but
+/// below the return address into the kernel, so never the kernel's saved
+/// registers and return addresses above module code's frames.
+fn module_stack(inv: &Invocation) -> (u64, u64) {
+    (inv.stack.0, inv.stack.1.min(arch::jit::module_return_slot()))
+}
+
+/// Whether module code may write `len` bytes at `ptr`: its stack (below
+/// the return address into the kernel) or the values of its writable maps.
 fn writable(inv: &Invocation, ptr: u64, len: u64) -> bool {
-    within(inv.stack, ptr, len)
+    within(module_stack(inv), ptr, len)
         || module(inv).maps.iter().any(|m| {
             // SAFETY: inside a run; only the values' extent is read.
             let map = unsafe { m.get() };

@@ -2,13 +2,14 @@
 
 use core::hint::black_box;
 
+use abi::Errno;
 use lkm::ctx::SyscallCtx;
 
 use super::helpers::syscall_image;
 use super::{setup, unload_named};
 use crate::arch::jit::stack_pointer;
 use crate::ktest::TestResult;
-use crate::lkm::load_image;
+use crate::lkm::{helpers, load_image};
 use crate::lkm::run::{self, Outcome, STACK_NEEDED};
 use crate::memory::stack;
 use crate::{ensure, ensure_eq, kernel_test};
@@ -57,3 +58,56 @@ fn stack_room_ends_at_the_guard_page() -> TestResult {
     Ok(())
 }
 kernel_test!(stack_room_ends_at_the_guard_page);
+
+/// Logs the 8 bytes at r10 - 8; [`point_above_the_frame`] makes the
+/// pointer r10 + 48 instead, which no verified program can pass.
+const LOG_SLOT: &str = "*(u64 *)(r10 - 8) = 0\n\
+                        r1 = r10\n\
+                        r1 += -8\n\
+                        r2 = 8\n\
+                        r3 = 0\n\
+                        r4 = 0\n\
+                        call 1\n\
+                        exit";
+
+/// Replaces the code of `r1 = r10; r1 += -8` (instructions 1 and 2) with
+/// `lea rdi, [rbp + 48]` and no-ops. r10 is `rbp`, r1 `rdi`; above r10 lie
+/// the entry function's saved registers (two or three), the return address
+/// into the kernel, and from 16 bytes above that the kernel's own saved
+/// registers: r10 + 48 is one of those.
+fn point_above_the_frame(code: &mut [u8], out: &jit::JitOutput) {
+    const LEA_RDI_RBP_48: [u8; 4] = [0x48, 0x8d, 0x7d, 0x30];
+    let offsets = out.insn_offsets();
+    let (Some(&start), Some(&end)) = (offsets.get(1), offsets.get(3)) else { return };
+    let (start, end) = (start as usize, end as usize);
+    if start + LEA_RDI_RBP_48.len() <= end && end <= code.len() {
+        code[start..end].fill(0x90);
+        code[start..start + LEA_RDI_RBP_48.len()].copy_from_slice(&LEA_RDI_RBP_48);
+    }
+}
+
+/// A helper given a pointer into the kernel's saved registers, above module
+/// code's frames, refuses it (the verifier would never let one through; the
+/// code is patched after compiling to get one there).
+fn a_helper_refuses_a_pointer_above_the_module_frames() -> TestResult {
+    setup()?;
+    let image = syscall_image("kregs", LOG_SLOT)?;
+    let plain = load_image(&image, "kregs", None).map_err(|r| alloc::format!("loading kregs: {}\n{}", r.errno, r.message))?;
+    let mut ctx = SyscallCtx { nr: 0, args: [0; 6], pid: 0, uid: 0 };
+    let before = helpers::refused_total();
+    let unpatched = run::run(&plain, "call", &mut ctx, None);
+    let refused_unpatched = helpers::refused_total() - before;
+    unload_named(plain)?;
+    let patched = load_image(&image, "kregs", Some(point_above_the_frame))
+        .map_err(|r| alloc::format!("loading kregs: {}\n{}", r.errno, r.message))?;
+    let before = helpers::refused_total();
+    let outcome = run::run(&patched, "call", &mut ctx, None);
+    let refused = helpers::refused_total() - before;
+    unload_named(patched)?;
+    ensure_eq!(unpatched, Outcome::Done(0));
+    ensure_eq!(refused_unpatched, 0);
+    ensure_eq!(outcome, Outcome::Done(Errno::EFAULT.to_ret() as i64 as u64));
+    ensure_eq!(refused, 1);
+    Ok(())
+}
+kernel_test!(a_helper_refuses_a_pointer_above_the_module_frames);
