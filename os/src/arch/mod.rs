@@ -10,6 +10,8 @@
 //! * [`fault`]: fault recovery (registered regions, probing reads and writes,
 //!   guarded calls into generated code).
 //! * [`jit`]: entering JIT-compiled module code, with fault recovery.
+//! * [`helper_entry`]: the stubs module code calls helpers through, which
+//!   note where module code's frames end.
 //! * [`pic`], [`pit`]: the legacy interrupt controller and timer.
 //! * [`port`]: port I/O.
 //! * [`context`]: switching kernel threads, first entry into user mode.
@@ -20,6 +22,7 @@ pub mod context;
 pub mod exceptions;
 pub mod fault;
 pub mod gdt;
+pub mod helper_entry;
 pub mod idt;
 pub mod jit;
 pub mod pic;

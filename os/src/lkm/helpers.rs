@@ -3,9 +3,10 @@
 //! The JIT emits a direct `call rel32` to each helper's address
 //! ([`address`]). The verifier has already checked every argument against
 //! the helper's signature; each helper checks again at run time (defence
-//! in depth): memory arguments must lie in the run's context, the module
-//! code's part of the stack (below the return address into the kernel) or
-//! the module's map values, a map reference must be one of the module's maps,
+//! in depth): memory arguments must lie in the run's context, module
+//! code's frames on the stack (from the calling frame's lowest byte, as its
+//! entry stub noted, up to the return address into the kernel) or the
+//! module's map values, a map reference must be one of the module's maps,
 //! a user address must be the calling process's memory, a port must be
 //! granted to the module. A failed check is logged and returns `-EFAULT`
 //! (or `-EPERM`, or a value in the helper's declared range).
@@ -26,7 +27,9 @@ use super::ports;
 use super::run::{self, Invocation};
 use crate::arch;
 
-/// The address of helper `id`, for the JIT.
+/// The address module code calls for helper `id`, for the JIT: the
+/// helper's entry stub ([`arch::helper_entry`]), which notes where module
+/// code's frames end.
 pub fn address(id: u32) -> Option<u64> {
     let f: extern "C" fn(u64, u64, u64, u64, u64) -> u64 = match id {
         ids::LOG => log,
@@ -49,7 +52,7 @@ pub fn address(id: u32) -> Option<u64> {
         ids::OUTL => outl,
         _ => return None,
     };
-    Some(f as usize as u64)
+    arch::helper_entry::route(id, f as usize as u64)
 }
 
 /// Run-time checks that refused an argument since boot.
@@ -94,11 +97,13 @@ fn readable(inv: &Invocation, ptr: u64, len: u64) -> bool {
     }
 }
 
-/// The stack helpers may touch for module code: the run's window, but
-/// below the return address into the kernel, so never the kernel's saved
-/// registers and return addresses above module code's frames.
+/// The stack helpers may touch for module code: within the run's window,
+/// from the calling BPF frame's lowest byte up to the return address into
+/// the kernel. Never the helpers' own frames below it, nor the kernel's
+/// saved registers and return addresses above module code's frames.
 fn module_stack(inv: &Invocation) -> (u64, u64) {
-    (inv.stack.0, inv.stack.1.min(arch::jit::module_return_slot()))
+    let lo = inv.stack.0.max(arch::helper_entry::caller_stack_pointer());
+    (lo, inv.stack.1.min(arch::jit::module_return_slot()))
 }
 
 /// Whether module code may write `len` bytes at `ptr`: its stack (below

@@ -1,5 +1,6 @@
 //! Module code runs only where the kernel stack has room for it.
 
+use alloc::string::String;
 use core::hint::black_box;
 
 use abi::Errno;
@@ -59,8 +60,8 @@ fn stack_room_ends_at_the_guard_page() -> TestResult {
 }
 kernel_test!(stack_room_ends_at_the_guard_page);
 
-/// Logs the 8 bytes at r10 - 8; [`point_above_the_frame`] makes the
-/// pointer r10 + 48 instead, which no verified program can pass.
+/// Logs the 8 bytes at r10 - 8; the patches below make the pointer one
+/// that no verified program can pass.
 const LOG_SLOT: &str = "*(u64 *)(r10 - 8) = 0\n\
                         r1 = r10\n\
                         r1 += -8\n\
@@ -71,43 +72,52 @@ const LOG_SLOT: &str = "*(u64 *)(r10 - 8) = 0\n\
                         exit";
 
 /// Replaces the code of `r1 = r10; r1 += -8` (instructions 1 and 2) with
-/// `lea rdi, [rbp + 48]` and no-ops. r10 is `rbp`, r1 `rdi`; above r10 lie
-/// the entry function's saved registers (two or three), the return address
-/// into the kernel, and from 16 bytes above that the kernel's own saved
-/// registers: r10 + 48 is one of those.
-fn point_above_the_frame(code: &mut [u8], out: &jit::JitOutput) {
-    const LEA_RDI_RBP_48: [u8; 4] = [0x48, 0x8d, 0x7d, 0x30];
+/// `lea` (r10 is `rbp`, r1 `rdi`) and no-ops.
+fn set_r1(code: &mut [u8], out: &jit::JitOutput, lea: &[u8]) {
     let offsets = out.insn_offsets();
     let (Some(&start), Some(&end)) = (offsets.get(1), offsets.get(3)) else { return };
     let (start, end) = (start as usize, end as usize);
-    if start + LEA_RDI_RBP_48.len() <= end && end <= code.len() {
+    if start + lea.len() <= end && end <= code.len() {
         code[start..end].fill(0x90);
-        code[start..start + LEA_RDI_RBP_48.len()].copy_from_slice(&LEA_RDI_RBP_48);
+        code[start..start + lea.len()].copy_from_slice(lea);
     }
 }
 
-/// A helper given a pointer into the kernel's saved registers, above module
-/// code's frames, refuses it (the verifier would never let one through; the
-/// code is patched after compiling to get one there).
-fn a_helper_refuses_a_pointer_above_the_module_frames() -> TestResult {
-    setup()?;
+/// r1 = r10 + 48: above r10 lie the entry function's saved registers (two
+/// or three), the return address into the kernel, and from 16 bytes above
+/// that the kernel's own saved registers; r10 + 48 is one of those.
+fn point_above_the_frames(code: &mut [u8], out: &jit::JitOutput) {
+    set_r1(code, out, &[0x48, 0x8d, 0x7d, 0x30]);
+}
+
+/// r1 = r10 - 600: below the calling frame (at most 32 bytes here), in the
+/// helpers' own frames: their saved registers and return addresses.
+fn point_below_the_frames(code: &mut [u8], out: &jit::JitOutput) {
+    set_r1(code, out, &[0x48, 0x8d, 0xbd, 0xa8, 0xfd, 0xff, 0xff]);
+}
+
+/// Runs `call` of `LOG_SLOT` built with `patch`: (outcome, helper refusals).
+fn run_log_slot(patch: Option<crate::lkm::load::Patch>) -> Result<(Outcome, u64), String> {
     let image = syscall_image("kregs", LOG_SLOT)?;
-    let plain = load_image(&image, "kregs", None).map_err(|r| alloc::format!("loading kregs: {}\n{}", r.errno, r.message))?;
+    let module = load_image(&image, "kregs", patch).map_err(|r| alloc::format!("loading kregs: {}\n{}", r.errno, r.message))?;
     let mut ctx = SyscallCtx { nr: 0, args: [0; 6], pid: 0, uid: 0 };
     let before = helpers::refused_total();
-    let unpatched = run::run(&plain, "call", &mut ctx, None);
-    let refused_unpatched = helpers::refused_total() - before;
-    unload_named(plain)?;
-    let patched = load_image(&image, "kregs", Some(point_above_the_frame))
-        .map_err(|r| alloc::format!("loading kregs: {}\n{}", r.errno, r.message))?;
-    let before = helpers::refused_total();
-    let outcome = run::run(&patched, "call", &mut ctx, None);
+    let outcome = run::run(&module, "call", &mut ctx, None);
     let refused = helpers::refused_total() - before;
-    unload_named(patched)?;
-    ensure_eq!(unpatched, Outcome::Done(0));
-    ensure_eq!(refused_unpatched, 0);
-    ensure_eq!(outcome, Outcome::Done(Errno::EFAULT.to_ret() as i64 as u64));
-    ensure_eq!(refused, 1);
+    unload_named(module)?;
+    Ok((outcome, refused))
+}
+
+/// A helper given a stack pointer outside module code's frames refuses it:
+/// into the kernel's saved registers above them, or into the helpers' own
+/// frames below them. (The verifier never lets one through; the code is
+/// patched after compiling to get one there.)
+fn a_helper_refuses_pointers_outside_the_module_frames() -> TestResult {
+    setup()?;
+    let efault = Outcome::Done(Errno::EFAULT.to_ret() as i64 as u64);
+    ensure_eq!(run_log_slot(None)?, (Outcome::Done(0), 0));
+    ensure_eq!(run_log_slot(Some(point_above_the_frames))?, (efault, 1));
+    ensure_eq!(run_log_slot(Some(point_below_the_frames))?, (efault, 1));
     Ok(())
 }
-kernel_test!(a_helper_refuses_a_pointer_above_the_module_frames);
+kernel_test!(a_helper_refuses_pointers_outside_the_module_frames);
