@@ -122,15 +122,27 @@ pub fn nmi_count() -> u64 {
 }
 
 fn nmi_line() -> LineBuf {
+    stamped(
+        Level::Warn,
+        format_args!(
+            "non-maskable interrupt at rip {:#x} ({} since boot)",
+            NMI_RIP.load(Ordering::Relaxed),
+            NMI_COUNT.load(Ordering::Acquire)
+        ),
+    )
+}
+
+/// One line of the log: `[seconds.micros] level: message`.
+fn stamped(level: Level, message: fmt::Arguments<'_>) -> LineBuf {
     let mut line = LineBuf::new();
     let ns = time::uptime_ns();
     let _ = writeln!(
         line,
-        "[{:5}.{:06}] warn: non-maskable interrupt at rip {:#x} ({} since boot)",
+        "[{:5}.{:06}] {}: {}",
         ns / 1_000_000_000,
         (ns / 1000) % 1_000_000,
-        NMI_RIP.load(Ordering::Relaxed),
-        NMI_COUNT.load(Ordering::Acquire)
+        level_name(level),
+        message
     );
     line
 }
@@ -159,16 +171,7 @@ impl Log for KernelLogger {
     }
 
     fn log(&self, record: &Record) {
-        let mut line = LineBuf::new();
-        let ns = time::uptime_ns();
-        let _ = writeln!(
-            line,
-            "[{:5}.{:06}] {}: {}",
-            ns / 1_000_000_000,
-            (ns / 1000) % 1_000_000,
-            level_name(record.level()),
-            record.args()
-        );
+        let line = stamped(record.level(), *record.args());
         {
             let mut ring = RING.lock();
             append_nmi_note(&mut ring);

@@ -257,11 +257,17 @@ kernel_test!(code_is_executable_and_never_writable);
 
 /// A misc image whose `load` program is `src` (in assembler syntax).
 fn misc_image(name: &str, src: &str) -> Result<Vec<u8>, String> {
+    program_image(name, ClassParams::Misc, "load", src)
+}
+
+/// An image of class `params` with one program, `entry`, from `src` (in
+/// assembler syntax).
+fn program_image(name: &str, params: ClassParams, entry: &str, src: &str) -> Result<Vec<u8>, String> {
     let program = verifier::assemble(src).map_err(|e| alloc::format!("{e}"))?;
     let image = Image {
         name: String::from(name),
-        params: ClassParams::Misc,
-        programs: alloc::vec![ProgramImage { entry: String::from("load"), code: verifier::encode(&program) }],
+        params,
+        programs: alloc::vec![ProgramImage { entry: String::from(entry), code: verifier::encode(&program) }],
         maps: Vec::new(),
         rodata: Vec::new(),
         ports: Vec::new(),
