@@ -10,7 +10,7 @@
 
 use super::paging::{self, AddressSpace, MapError, MapFlags};
 use super::region::VirtRegion;
-use super::{PAGE_SIZE, alloc_frame, free_frame};
+use super::{PAGE_SIZE, alloc_zeroed_frame, free_frame};
 
 /// First address of the kernel-stack region.
 pub const STACK_REGION_START: u64 = 0xffff_d000_0000_0000;
@@ -29,13 +29,14 @@ pub struct KernelStack {
 }
 
 impl KernelStack {
-    /// A stack of at least `size` bytes (whole pages), contents undefined.
+    /// A stack of at least `size` bytes (whole pages), zeroed: nothing of
+    /// what the frames held before (another task's stack) is left in it.
     pub fn new(size: usize) -> Result<KernelStack, MapError> {
         let pages = (size as u64).div_ceil(PAGE_SIZE).max(1) as usize;
         let guard = REGION.reserve(pages + 1).ok_or(MapError::OutOfMemory)?;
         let mut stack = KernelStack { guard, pages, mapped: 0 };
         for i in 0..pages {
-            let frame = alloc_frame().ok_or(MapError::OutOfMemory)?;
+            let frame = alloc_zeroed_frame().ok_or(MapError::OutOfMemory)?;
             if let Err(e) = paging::map_page(stack.base() + i as u64 * PAGE_SIZE, frame, MapFlags::KERNEL_DATA) {
                 let _ = free_frame(frame);
                 return Err(e);

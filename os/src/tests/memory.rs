@@ -237,14 +237,24 @@ fn fault_in_generated_code_is_contained() -> TestResult {
 kernel_test!(fault_in_generated_code_is_contained);
 
 fn kernel_stacks_have_guard_pages() -> TestResult {
-    // Page tables made for the first stack stay; count from after it.
-    drop(KernelStack::new(16 * 1024).map_err(|e| alloc::format!("{e}"))?);
+    // Page tables made for the first stack stay; count from after it. It
+    // is left dirty, for the next stack to show it holds none of that.
+    {
+        let first = KernelStack::new(16 * 1024).map_err(|e| alloc::format!("{e}"))?;
+        for a in (first.base()..first.top()).step_by(8) {
+            // SAFETY: the stack's pages are mapped and belong to this test.
+            unsafe { fault::probe_write_u64(a, 0x5a5a) }.map_err(|f| alloc::format!("{f}"))?;
+        }
+    }
     let frames_before = frame::stats().free;
     let pages_before = stack::pages_in_use();
     {
         let stack = KernelStack::new(16 * 1024).map_err(|e| alloc::format!("{e}"))?;
         ensure_eq!(stack.top() - stack.base(), 16 * 1024);
         ensure_eq!(stack.top() % 16, 0);
+        // A new stack holds nothing of what its frames held before.
+        let dirty = (stack.base()..stack.top()).step_by(8).find(|&a| fault::probe_read_u64(a) != Ok(0));
+        ensure_eq!(dirty, None);
         // SAFETY: the stack's pages are mapped and belong to this test.
         unsafe { fault::probe_write_u64(stack.top() - 8, 0xabcd) }.map_err(|f| alloc::format!("{f}"))?;
         // SAFETY: as above.
