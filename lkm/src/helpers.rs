@@ -161,6 +161,17 @@ mod tests {
         }
     }
 
+    /// A helper that writes a buffer returns a scalar, so that it can fail
+    /// with `-errno` (after zeroing the buffer), as the checking
+    /// interpreter's model of such helpers expects.
+    #[test]
+    fn helpers_that_write_buffers_can_report_failure() {
+        for h in HELPERS.iter().filter(|h| h.args.contains(&MemWrite)) {
+            assert_eq!(h.ret, RetKind::Scalar, "{}", h.name);
+        }
+        assert!(HELPERS.iter().any(|h| h.args.contains(&MemWrite)));
+    }
+
     #[test]
     fn class_specific_helpers_are_refused_elsewhere() {
         assert!(for_class(Class::Dev).any(|h| h.name == "inb"));
