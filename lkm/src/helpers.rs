@@ -3,10 +3,6 @@
 //!
 //! The verifier enforces the signatures; the kernel implements the helpers;
 //! `modc` lets a module call them by name. The ids never change meaning.
-//!
-//! A helper with a `MemWrite` argument writes every byte of that buffer on
-//! every call: its data when it succeeds, zeros when it fails. The verifier
-//! counts the buffer as written after the call, whatever the result.
 
 use crate::class::Class;
 use verifier::{ArgKind, HelperSig, RetKind};

@@ -201,6 +201,14 @@ unsafe extern "C" fn jit_landing() {
     );
 }
 
+/// The current stack pointer (where module code's stack window begins).
+pub fn stack_pointer() -> u64 {
+    let rsp: u64;
+    // SAFETY: reading `rsp` has no effect on memory or flags.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags)) };
+    rsp
+}
+
 /// The slot of the return address into the kernel of the module code now
 /// running (`guarded_call_raw` pushes six registers, saves the stack
 /// pointer, pads 8 bytes and calls): module code's frames lie below it,
@@ -208,14 +216,6 @@ unsafe extern "C" fn jit_landing() {
 /// Meaningful only while module code runs (helpers ask it).
 pub fn module_return_slot() -> u64 {
     SAVED_RSP.load(Ordering::Acquire).saturating_sub(16)
-}
-
-/// The current stack pointer (where module code's stack window begins).
-pub fn stack_pointer() -> u64 {
-    let rsp: u64;
-    // SAFETY: reading `rsp` has no effect on memory or flags.
-    unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags)) };
-    rsp
 }
 
 /// Runs `f` as if module code were running (tests of the never-nested rule).

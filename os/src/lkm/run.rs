@@ -5,8 +5,7 @@
 //! context, the stack range, the output buffer), then enters the code
 //! through [`arch::jit::jit_enter`] with interrupts off. Helpers read the
 //! record ([`current`]) to find what they may touch. Runs never nest: a
-//! hook that would fire while module code runs is skipped and counted, and
-//! so is a run the current kernel stack has no room for. A
+//! hook that would fire while module code runs is skipped and counted. A
 //! fault in module code marks the module failed; it never runs again but
 //! can still be unloaded.
 
@@ -84,10 +83,10 @@ pub fn run<C>(module: &Module, entry: &str, ctx: &mut C, out: Option<(&mut Vec<u
         return Outcome::Failed;
     }
     let Some(program) = module.program(entry) else { return Outcome::Absent };
+    let (pid, uid) = caller();
     if !stack_has_room(module, entry) {
         return Outcome::Skipped;
     }
-    let (pid, uid) = caller();
     let (out_ptr, out_limit) = match out {
         Some((buf, limit)) => {
             buf.clear();

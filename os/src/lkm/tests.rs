@@ -5,9 +5,9 @@
 //! which takes the steps of the `/dev/lkm` ioctls (reserve, copy in
 //! 512-byte chunks, ready). The class hooks are tested in [`classes`].
 
-mod classes;
 mod helpers;
 mod stack;
+mod classes;
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -257,17 +257,11 @@ kernel_test!(code_is_executable_and_never_writable);
 
 /// A misc image whose `load` program is `src` (in assembler syntax).
 fn misc_image(name: &str, src: &str) -> Result<Vec<u8>, String> {
-    program_image(name, ClassParams::Misc, "load", src)
-}
-
-/// An image of class `params` with one program, `entry`, from `src` (in
-/// assembler syntax).
-fn program_image(name: &str, params: ClassParams, entry: &str, src: &str) -> Result<Vec<u8>, String> {
     let program = verifier::assemble(src).map_err(|e| alloc::format!("{e}"))?;
     let image = Image {
         name: String::from(name),
-        params,
-        programs: alloc::vec![ProgramImage { entry: String::from(entry), code: verifier::encode(&program) }],
+        params: ClassParams::Misc,
+        programs: alloc::vec![ProgramImage { entry: String::from("load"), code: verifier::encode(&program) }],
         maps: Vec::new(),
         rodata: Vec::new(),
         ports: Vec::new(),

@@ -4,10 +4,10 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use lkm::ClassParams;
 use lkm::class::SYSCALL_NEXT_FREE;
+use lkm::{ClassParams, Image, ProgramImage};
 
-use super::{program_image, setup, unload_named};
+use super::{setup, unload_named};
 use crate::ktest::TestResult;
 use crate::lkm::load_image;
 use crate::proc::space::UserSpace;
@@ -26,9 +26,20 @@ const PEEK: &str = "*(u64 *)(r10 - 8) = r1\n\
                     r0 = *(u64 *)(r10 - 8)\n\
                     exit";
 
-/// A system-call image (next free slot) whose `call` program is `src`.
+/// A system-call image (next free slot) whose `call` program is `src` (in
+/// assembler syntax).
 pub(super) fn syscall_image(name: &str, src: &str) -> Result<Vec<u8>, String> {
-    program_image(name, ClassParams::Syscall { nr: SYSCALL_NEXT_FREE }, "call", src)
+    let program = verifier::assemble(src).map_err(|e| alloc::format!("{e}"))?;
+    let image = Image {
+        name: String::from(name),
+        params: ClassParams::Syscall { nr: SYSCALL_NEXT_FREE },
+        programs: alloc::vec![ProgramImage { entry: String::from("call"), code: verifier::encode(&program) }],
+        maps: Vec::new(),
+        rodata: Vec::new(),
+        ports: Vec::new(),
+        lines: None,
+    };
+    Ok(image.to_bytes())
 }
 
 /// Runs system call `nr` with first argument `arg` as a process with an
