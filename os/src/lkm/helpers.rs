@@ -31,29 +31,29 @@ use crate::arch;
 /// helper's entry stub ([`arch::helper_entry`]), which notes where module
 /// code's frames end.
 pub fn address(id: u32) -> Option<u64> {
-    let f: extern "C" fn(u64, u64, u64, u64, u64) -> u64 = match id {
-        ids::LOG => log,
-        ids::KTIME_NS => ktime_ns,
-        ids::GET_PID => get_pid,
-        ids::GET_UID => get_uid,
-        ids::RANDOM_U32 => random_u32,
-        ids::MAP_LOOKUP => map_lookup,
-        ids::MAP_UPDATE => map_update,
-        ids::MAP_DELETE => map_delete,
-        ids::EMIT => emit,
-        ids::EMIT_DIRENT => emit_dirent,
-        ids::COPY_FROM_USER => copy_from_user,
-        ids::COPY_TO_USER => copy_to_user,
-        ids::INB => inb,
-        ids::OUTB => outb,
-        ids::INW => inw,
-        ids::OUTW => outw,
-        ids::INL => inl,
-        ids::OUTL => outl,
-        _ => return None,
-    };
-    arch::helper_entry::route(id, f as usize as u64)
+    stub(id)
 }
+
+arch::helper_entry::helper_stubs!(
+    ids::LOG => log,
+    ids::KTIME_NS => ktime_ns,
+    ids::GET_PID => get_pid,
+    ids::GET_UID => get_uid,
+    ids::RANDOM_U32 => random_u32,
+    ids::MAP_LOOKUP => map_lookup,
+    ids::MAP_UPDATE => map_update,
+    ids::MAP_DELETE => map_delete,
+    ids::EMIT => emit,
+    ids::EMIT_DIRENT => emit_dirent,
+    ids::COPY_FROM_USER => copy_from_user,
+    ids::COPY_TO_USER => copy_to_user,
+    ids::INB => inb,
+    ids::OUTB => outb,
+    ids::INW => inw,
+    ids::OUTW => outw,
+    ids::INL => inl,
+    ids::OUTL => outl,
+);
 
 /// Run-time checks that refused an argument since boot.
 static REFUSED: AtomicU64 = AtomicU64::new(0);
