@@ -30,7 +30,10 @@ pub const MAP_DELETE: u32 = 8;
 pub const EMIT: u32 = 9;
 /// `emit_dirent(ino, name, len)`: appends one directory entry (readdir).
 pub const EMIT_DIRENT: u32 = 10;
-/// `copy_from_user(dst, len, user_addr)`: 0 or `-EFAULT`.
+/// `copy_from_user(dst, len, user_addr)`: 0 with all `len` bytes at `dst`
+/// copied, or `-EFAULT` (a bad user address, or no calling process) with
+/// all `len` bytes at `dst` zeroed: the buffer is written either way, as
+/// the verifier assumes, and never keeps what it held before.
 pub const COPY_FROM_USER: u32 = 11;
 /// `copy_to_user(user_addr, src, len)`: 0 or `-EFAULT`.
 pub const COPY_TO_USER: u32 = 12;
@@ -152,6 +155,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A helper that writes a buffer returns a scalar, so that it can fail
+    /// with `-errno` (after zeroing the buffer), as the checking
+    /// interpreter's model of such helpers expects.
+    #[test]
+    fn helpers_that_write_buffers_can_report_failure() {
+        for h in HELPERS.iter().filter(|h| h.args.contains(&MemWrite)) {
+            assert_eq!(h.ret, RetKind::Scalar, "{}", h.name);
+        }
+        assert!(HELPERS.iter().any(|h| h.args.contains(&MemWrite)));
     }
 
     #[test]

@@ -4,9 +4,16 @@
 //! is appended to a ring of [`RING_CAPACITY`] bytes (read by `dmesg` and by
 //! tests through [`read`]) and, if its level passes the console filter
 //! ([`set_console_level`]), printed on the serial console as well.
+//!
+//! A non-maskable interrupt can arrive while any code holds the ring's
+//! lock (turning interrupts off does not stop it), so the NMI path
+//! ([`nmi`]) never waits for a lock: it counts the interrupt in atomics,
+//! prints to the serial port only if nobody is writing there, and appends
+//! to the ring only if the ring is free; otherwise the next record appends
+//! the note for it.
 
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
@@ -21,6 +28,11 @@ const MAX_LINE: usize = 512;
 static RING: IrqLock<Ring> = IrqLock::new(Ring::new());
 static CONSOLE_LEVEL: AtomicUsize = AtomicUsize::new(LevelFilter::Info as usize);
 static LOGGER: KernelLogger = KernelLogger;
+/// Non-maskable interrupts since boot, the ones already in the ring, and
+/// the `rip` of the last: the NMI path's lock-free slot.
+static NMI_COUNT: AtomicU64 = AtomicU64::new(0);
+static NMI_IN_RING: AtomicU64 = AtomicU64::new(0);
+static NMI_RIP: AtomicU64 = AtomicU64::new(0);
 
 struct Ring {
     bytes: [u8; RING_CAPACITY],
@@ -88,6 +100,69 @@ pub fn end() -> u64 {
     RING.lock().total
 }
 
+/// Records a non-maskable interrupt at `rip`, from the NMI handler. Takes
+/// no lock another context can hold: a console line only if the serial
+/// port is free, the ring's line now if the ring is free, else with the
+/// next record.
+pub fn nmi(rip: u64) {
+    NMI_RIP.store(rip, Ordering::Relaxed);
+    NMI_COUNT.fetch_add(1, Ordering::AcqRel);
+    let line = nmi_line();
+    if Level::Warn as usize <= CONSOLE_LEVEL.load(Ordering::Relaxed) {
+        serial::write_bytes_no_wait(line.as_bytes());
+    }
+    if let Some(mut ring) = RING.try_lock() {
+        append_nmi_note(&mut ring);
+    }
+}
+
+/// Non-maskable interrupts since boot.
+pub fn nmi_count() -> u64 {
+    NMI_COUNT.load(Ordering::Acquire)
+}
+
+fn nmi_line() -> LineBuf {
+    stamped(
+        Level::Warn,
+        format_args!(
+            "non-maskable interrupt at rip {:#x} ({} since boot)",
+            NMI_RIP.load(Ordering::Relaxed),
+            NMI_COUNT.load(Ordering::Acquire)
+        ),
+    )
+}
+
+/// One line of the log: `[seconds.micros] level: message`.
+fn stamped(level: Level, message: fmt::Arguments<'_>) -> LineBuf {
+    let mut line = LineBuf::new();
+    let ns = time::uptime_ns();
+    let _ = writeln!(
+        line,
+        "[{:5}.{:06}] {}: {}",
+        ns / 1_000_000_000,
+        (ns / 1000) % 1_000_000,
+        level_name(level),
+        message
+    );
+    line
+}
+
+/// Appends the note of non-maskable interrupts the ring does not show yet
+/// (the holder of the ring's lock calls it).
+fn append_nmi_note(ring: &mut Ring) {
+    let count = NMI_COUNT.load(Ordering::Acquire);
+    if NMI_IN_RING.swap(count, Ordering::AcqRel) != count {
+        ring.append(nmi_line().as_bytes());
+    }
+}
+
+/// Runs `f` with the ring's lock held (tests of the NMI path).
+#[cfg(feature = "ktest")]
+pub fn with_ring_locked<R>(f: impl FnOnce() -> R) -> R {
+    let _ring = RING.lock();
+    f()
+}
+
 struct KernelLogger;
 
 impl Log for KernelLogger {
@@ -96,17 +171,12 @@ impl Log for KernelLogger {
     }
 
     fn log(&self, record: &Record) {
-        let mut line = LineBuf::new();
-        let ns = time::uptime_ns();
-        let _ = writeln!(
-            line,
-            "[{:5}.{:06}] {}: {}",
-            ns / 1_000_000_000,
-            (ns / 1000) % 1_000_000,
-            level_name(record.level()),
-            record.args()
-        );
-        RING.lock().append(line.as_bytes());
+        let line = stamped(record.level(), *record.args());
+        {
+            let mut ring = RING.lock();
+            append_nmi_note(&mut ring);
+            ring.append(line.as_bytes());
+        }
         if record.level() as usize <= CONSOLE_LEVEL.load(Ordering::Relaxed) {
             serial::write_bytes(line.as_bytes());
         }

@@ -16,7 +16,10 @@
 //! * [`run_inputs`]: runs a program in the checking interpreter with a
 //!   random context, random map contents and random helper results that
 //!   respect the profile's promises (a length field is within its buffer's
-//!   capacity, a `bounded` result within its bounds).
+//!   capacity, a `bounded` result within its bounds); the `fill` helper
+//!   fails one call in four, zeroing its buffer as the kernel's helpers do
+//!   ([`run_inputs_with`] plants the failure that leaves the buffer as it
+//!   was, to show the campaign finds it).
 
 use verifier::{ArgKind, CtxField, CtxLayout, HelperSig, Limits, MapInfo, PortRange, Profile, Program, Reg, RetKind};
 #[cfg(test)]
@@ -112,9 +115,20 @@ pub fn profile() -> Profile {
         .with_limits(Limits { max_insns_processed: 20_000, ..Limits::DEFAULT })
 }
 
+/// What the `fill` helper leaves in its buffer when it fails.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FailedFill {
+    /// Zeros, as every kernel helper that writes a buffer does.
+    Zeroes,
+    /// The bytes the buffer held before: the unsound failure (stack the
+    /// program never wrote, or a spilled pointer, read as data).
+    LeavesBuffer,
+}
+
 /// The environment of a run: maps in memory, and the helpers.
 struct Env<'r> {
     rng: &'r mut Rng,
+    failed_fill: FailedFill,
 }
 
 fn leak_check(args: &[Value], scalars: &[usize]) -> Result<(), ViolationKind> {
@@ -143,7 +157,17 @@ impl Helpers for Env<'_> {
             }
             H_FILL => {
                 leak_check(&a, &[1])?;
-                let data: Vec<u8> = (0..a[1].bits.min(1 << 20)).map(|_| self.rng.next() as u8).collect();
+                let len = a[1].bits.min(1 << 20) as usize;
+                if self.rng.chance(25) {
+                    return match self.failed_fill {
+                        FailedFill::Zeroes => vm::helpers::fail_write(mem, a[0].bits, len),
+                        FailedFill::LeavesBuffer => {
+                            mem.check_helper_write(a[0].bits, len)?;
+                            Ok(vm::helpers::efault())
+                        }
+                    };
+                }
+                let data: Vec<u8> = (0..len).map(|_| self.rng.next() as u8).collect();
                 mem.write(a[0].bits, &data)?;
                 Ok(Value::scalar(0))
             }
@@ -170,6 +194,11 @@ impl Helpers for Env<'_> {
 /// Runs `program` in the checking interpreter on `runs` random inputs;
 /// returns the first violation.
 pub fn run_inputs(program: &Program, rng: &mut Rng, runs: usize) -> Result<(), Violation> {
+    run_inputs_with(program, rng, runs, FailedFill::Zeroes)
+}
+
+/// [`run_inputs`] with the `fill` helper failing as `failed_fill` says.
+pub fn run_inputs_with(program: &Program, rng: &mut Rng, runs: usize, failed_fill: FailedFill) -> Result<(), Violation> {
     for _ in 0..runs {
         let mut vm = Vm::new(program, Config::checking());
         let mem = vm.memory_mut();
@@ -199,7 +228,7 @@ pub fn run_inputs(program: &Program, rng: &mut Rng, runs: usize) -> Result<(), V
         let ro: Vec<u8> = (0..RODATA).map(|_| rng.next() as u8).collect();
         mem.add_map(Map::read_only_data(&ro).expect("rodata")).expect("rodata fits");
         vm.set_reg(Reg::R1, Value::pointer(ctx_addr));
-        let mut env = Env { rng };
+        let mut env = Env { rng, failed_fill };
         vm.run(&mut env)?;
     }
     Ok(())

@@ -6,7 +6,8 @@
 //! from seed `first + i`, so a failure names the seed that reproduces it.
 
 use verifier::{listing, verify, AluOp, AtomicOp, Cond, Endian, Imm64, Insn, Program, Reg, Size, Src, Width};
-use warden_tests::fuzz::{generate, profile, run_inputs, Rng};
+use vm::ViolationKind;
+use warden_tests::fuzz::{generate, profile, run_inputs, run_inputs_with, FailedFill, Rng};
 
 #[test]
 fn accepted_programs_never_violate_memory_safety() {
@@ -130,4 +131,29 @@ fn random_insn(rng: &mut Rng) -> Insn {
         10 => Insn::Call { helper: rng.below(10) as u32 },
         _ => if rng.chance(50) { Insn::CallLocal { off: rng.below(8) as i32 - 2 } } else { Insn::Exit },
     }
+}
+
+/// The campaign finds a helper that fails without writing its buffer (as
+/// the kernel's `copy_from_user` once did): the verifier counts the buffer
+/// as written, so a program reads stack it never wrote. The same programs
+/// run clean when the failure zeroes the buffer.
+#[test]
+fn a_helper_failure_that_leaves_its_buffer_is_found() {
+    let profile = profile();
+    let (mut found, mut accepted) = (None, 0);
+    for seed in 1..20_000u64 {
+        let program = generate(&mut Rng::new(seed));
+        if verify(&program, &profile).is_err() {
+            continue;
+        }
+        accepted += 1;
+        if let Err(v) = run_inputs_with(&program, &mut Rng::new(seed), 8, FailedFill::LeavesBuffer) {
+            assert_eq!(v.kind, ViolationKind::UninitStack, "seed {seed}\n{}", listing(&program));
+            assert!(run_inputs_with(&program, &mut Rng::new(seed), 8, FailedFill::Zeroes).is_ok(), "seed {seed}");
+            found = Some(seed);
+            break;
+        }
+    }
+    let seed = found.unwrap_or_else(|| panic!("no violation in {accepted} accepted programs with the planted failure"));
+    println!("planted helper failure found at seed {seed} after {accepted} accepted programs");
 }

@@ -10,7 +10,9 @@
 //! read is readable, initialised and holds no pointer; memory to write is
 //! writable; keys and values have the map's sizes; ports are declared),
 //! memory to write is filled with pseudo-random bytes, and the result is a
-//! pseudo-random value of the declared kind. The three map helper shapes
+//! pseudo-random value of the declared kind. A helper that writes memory
+//! and returns a scalar fails one call in four, as the kernel's do
+//! ([`fail_write`]: its buffers zeroed, `-EFAULT`). The three map helper shapes
 //! (lookup `(map, key) -> value or NULL`, update `(map, key, value, flags)`,
 //! delete `(map, key) -> scalar`) have real eBPF map semantics.
 
@@ -20,7 +22,9 @@ use alloc::vec::Vec;
 use verifier::Reg;
 use verifier::profile::{ArgKind, FieldKind, MapKind as ProfileMapKind, Profile, RetKind};
 
-use crate::helpers::{Helpers, Value, map_delete, map_lookup, map_update, unknown_helper};
+use crate::helpers::{
+    Helpers, Value, fail_write, map_delete, map_lookup, map_update, unknown_helper,
+};
 use crate::interp::Vm;
 use crate::map::{Map, MapKind};
 use crate::memory::{Memory, READ, WRITE};
@@ -240,6 +244,13 @@ impl Helpers for ProfileEnv {
             .cloned()
             .ok_or_else(|| unknown_helper(id))?;
         self.check_args(&sig.args, args, mem)?;
+        let writes = sig.args.iter().position(|a| *a == ArgKind::MemWrite);
+        if let Some(i) = writes.filter(|_| sig.ret == RetKind::Scalar)
+            && next(&mut self.rng).is_multiple_of(4)
+        {
+            let len = args.get(i + 1).map_or(0, |l| l.bits as usize);
+            return fail_write(mem, args[i].bits, len);
+        }
         use ArgKind::{MapKey, MapRef, MapValue};
         match (sig.args.as_slice(), sig.ret) {
             ([MapRef, MapKey], RetKind::MapValueOrNull) => map_lookup(mem, args[0], args[1]),

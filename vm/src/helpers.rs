@@ -1,5 +1,6 @@
 //! Helper calls: the trait through which a program's environment answers
-//! `call N`, and the map helpers most environments share.
+//! `call N`, the map helpers most environments share, and how a helper
+//! that writes into a buffer fails ([`fail_write`]).
 
 use alloc::format;
 use alloc::string::String;
@@ -122,4 +123,20 @@ pub fn map_delete(mem: &mut Memory, map: Value, key: Value) -> Result<Value, Vio
     Ok(Value::scalar(
         m.delete(&k).map_or_else(|e| e.errno() as u64, |_| 0),
     ))
+}
+
+/// Ends a failed call of a helper that writes `len` bytes at `addr`, as
+/// the kernel's helpers fail: every byte of the buffer becomes zero
+/// (initialised, no pointer) and the result is `-EFAULT`. The verifier
+/// counts the buffer as written after the call whatever the result, so a
+/// failure that left the old bytes would let a program read stack it never
+/// wrote, or a spilled pointer as a number.
+pub fn fail_write(mem: &mut Memory, addr: u64, len: usize) -> Result<Value, ViolationKind> {
+    mem.write(addr, &vec![0; len])?;
+    Ok(efault())
+}
+
+/// `-EFAULT`, the result of a helper call that failed on a bad address.
+pub fn efault() -> Value {
+    Value::scalar(abi::Errno::EFAULT.to_ret() as i64 as u64)
 }

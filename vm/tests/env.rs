@@ -121,3 +121,48 @@ fn helpers_follow_their_signatures() {
         Err((ViolationKind::Helper { id: 99, .. }, 0))
     ));
 }
+
+/// A helper that writes memory and returns a scalar fails now and then,
+/// as the kernel's do: its buffer zeroed (never the bytes it held before),
+/// its result `-EFAULT`.
+#[test]
+fn a_failing_helper_zeroes_its_buffer() {
+    let profile = profile().with_helper(HelperSig::new(
+        10,
+        "read_into",
+        &[ArgKind::MemWrite, ArgKind::Len { allow_zero: false }],
+        RetKind::Scalar,
+    ));
+    // r0: the 8 bytes after a failed call (77 was stored there before),
+    // or 1 after a successful one (its result is a random number).
+    let src = "
+        *(u64 *)(r10 - 8) = 77
+        r1 = r10
+        r1 += -8
+        r2 = 8
+        call 10
+        r6 = r0
+        r0 = *(u64 *)(r10 - 8)
+        if r6 == -14 goto out
+        r0 = 1
+        out: exit";
+    let p = assemble(src).unwrap_or_else(|e| panic!("{e}"));
+    let (mut failed, mut filled) = (0, 0);
+    for seed in 1..64 {
+        let mut vm = Vm::new(&p, Config::checking());
+        let ctx = ProfileEnv::random_context(&profile, seed);
+        let mut env = ProfileEnv::install(&mut vm, &profile, ctx, seed).unwrap();
+        match vm.run(&mut env).map(|o| o.r0) {
+            Ok(1) => filled += 1,
+            Ok(r0) => {
+                assert_eq!(
+                    r0, 0,
+                    "seed {seed}: the failed call left bytes in its buffer"
+                );
+                failed += 1;
+            }
+            Err(v) => panic!("seed {seed}: {v:?}"),
+        }
+    }
+    assert!(failed > 0 && filled > 0, "{failed} failed, {filled} filled");
+}

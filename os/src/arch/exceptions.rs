@@ -1,7 +1,9 @@
 //! A handler for every CPU exception.
 //!
 //! In order, an exception is:
-//! 1. a breakpoint (`int3`): logged and counted, execution goes on;
+//! 1. a breakpoint (`int3`): logged and counted, execution goes on; a
+//!    non-maskable interrupt: noted without taking a lock
+//!    ([`crate::klog::nmi`]), execution goes on;
 //! 2. recoverable: the faulting instruction is in a registered region
 //!    ([`super::fault`]), so the frame is rewritten to the resume point;
 //! 3. from user mode: passed to the handler installed with
@@ -81,7 +83,8 @@ pub fn handle(frame: &mut TrapFrame) {
         return;
     }
     if vector == 2 {
-        log::warn!("non-maskable interrupt at rip {:#x}", frame.rip);
+        // Never `log::`: the interrupted code may hold the log's lock.
+        crate::klog::nmi(frame.rip);
         return;
     }
     let fault = Fault {

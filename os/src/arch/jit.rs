@@ -209,6 +209,15 @@ pub fn stack_pointer() -> u64 {
     rsp
 }
 
+/// The slot of the return address into the kernel of the module code now
+/// running (`guarded_call_raw` pushes six registers, saves the stack
+/// pointer, pads 8 bytes and calls): module code's frames lie below it,
+/// the kernel's saved registers and return addresses at and above it.
+/// Meaningful only while module code runs (helpers ask it).
+pub fn module_return_slot() -> u64 {
+    SAVED_RSP.load(Ordering::Acquire).saturating_sub(16)
+}
+
 /// Runs `f` as if module code were running (tests of the never-nested rule).
 #[cfg(feature = "ktest")]
 pub fn as_if_running<R>(f: impl FnOnce() -> R) -> R {

@@ -10,6 +10,8 @@
 //! * [`fault`]: fault recovery (registered regions, probing reads and writes,
 //!   guarded calls into generated code).
 //! * [`jit`]: entering JIT-compiled module code, with fault recovery.
+//! * [`helper_entry`]: the stubs module code calls helpers through, which
+//!   note where module code's frames end.
 //! * [`pic`], [`pit`]: the legacy interrupt controller and timer.
 //! * [`port`]: port I/O.
 //! * [`context`]: switching kernel threads, first entry into user mode.
@@ -20,6 +22,7 @@ pub mod context;
 pub mod exceptions;
 pub mod fault;
 pub mod gdt;
+pub mod helper_entry;
 pub mod idt;
 pub mod jit;
 pub mod pic;
@@ -79,6 +82,15 @@ pub fn rdtsc() -> u64 {
 /// Executes `int3` (used by tests and debugging).
 pub fn breakpoint() {
     x86_64::instructions::interrupts::int3();
+}
+
+/// Enters the NMI handler through its gate with `int 2` (tests of the
+/// NMI path; a real NMI takes the same gate and stack).
+#[cfg(feature = "ktest")]
+pub fn nmi_gate() {
+    // SAFETY: vector 2 has a gate (on its own IST stack) whose handler
+    // only notes the interrupt and returns.
+    unsafe { core::arch::asm!("int 2") };
 }
 
 /// The faulting address of the last page fault (CR2).

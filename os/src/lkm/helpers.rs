@@ -3,11 +3,18 @@
 //! The JIT emits a direct `call rel32` to each helper's address
 //! ([`address`]). The verifier has already checked every argument against
 //! the helper's signature; each helper checks again at run time (defence
-//! in depth): memory arguments must lie in the run's context, stack or the
+//! in depth): memory arguments must lie in the run's context, module
+//! code's frames on the stack (from the calling frame's lowest byte, as its
+//! entry stub noted, up to the return address into the kernel) or the
 //! module's map values, a map reference must be one of the module's maps,
 //! a user address must be the calling process's memory, a port must be
 //! granted to the module. A failed check is logged and returns `-EFAULT`
 //! (or `-EPERM`, or a value in the helper's declared range).
+//!
+//! A helper that writes into a module buffer (of these, `copy_from_user`)
+//! fills all of it or, when it fails, zeroes all of it: the verifier counts
+//! the buffer as written after the call, whatever the result, so the bytes
+//! the buffer held before must never survive a failure.
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -20,31 +27,33 @@ use super::ports;
 use super::run::{self, Invocation};
 use crate::arch;
 
-/// The address of helper `id`, for the JIT.
+/// The address module code calls for helper `id`, for the JIT: the
+/// helper's entry stub ([`arch::helper_entry`]), which notes where module
+/// code's frames end.
 pub fn address(id: u32) -> Option<u64> {
-    let f: extern "C" fn(u64, u64, u64, u64, u64) -> u64 = match id {
-        ids::LOG => log,
-        ids::KTIME_NS => ktime_ns,
-        ids::GET_PID => get_pid,
-        ids::GET_UID => get_uid,
-        ids::RANDOM_U32 => random_u32,
-        ids::MAP_LOOKUP => map_lookup,
-        ids::MAP_UPDATE => map_update,
-        ids::MAP_DELETE => map_delete,
-        ids::EMIT => emit,
-        ids::EMIT_DIRENT => emit_dirent,
-        ids::COPY_FROM_USER => copy_from_user,
-        ids::COPY_TO_USER => copy_to_user,
-        ids::INB => inb,
-        ids::OUTB => outb,
-        ids::INW => inw,
-        ids::OUTW => outw,
-        ids::INL => inl,
-        ids::OUTL => outl,
-        _ => return None,
-    };
-    Some(f as usize as u64)
+    stub(id)
 }
+
+arch::helper_entry::helper_stubs!(
+    ids::LOG => log,
+    ids::KTIME_NS => ktime_ns,
+    ids::GET_PID => get_pid,
+    ids::GET_UID => get_uid,
+    ids::RANDOM_U32 => random_u32,
+    ids::MAP_LOOKUP => map_lookup,
+    ids::MAP_UPDATE => map_update,
+    ids::MAP_DELETE => map_delete,
+    ids::EMIT => emit,
+    ids::EMIT_DIRENT => emit_dirent,
+    ids::COPY_FROM_USER => copy_from_user,
+    ids::COPY_TO_USER => copy_to_user,
+    ids::INB => inb,
+    ids::OUTB => outb,
+    ids::INW => inw,
+    ids::OUTW => outw,
+    ids::INL => inl,
+    ids::OUTL => outl,
+);
 
 /// Run-time checks that refused an argument since boot.
 static REFUSED: AtomicU64 = AtomicU64::new(0);
@@ -77,7 +86,7 @@ fn within(range: (u64, u64), ptr: u64, len: u64) -> bool {
 }
 
 /// Whether module code may read `len` bytes at `ptr`: its context, its
-/// stack window, or the values of its maps and read-only data.
+/// stack (as for [`writable`]), or the values of its maps and read-only data.
 fn readable(inv: &Invocation, ptr: u64, len: u64) -> bool {
     within((inv.ctx.0, inv.ctx.0 + inv.ctx.1 as u64), ptr, len) || writable(inv, ptr, len) || {
         module(inv).maps.iter().any(|m| {
@@ -88,10 +97,19 @@ fn readable(inv: &Invocation, ptr: u64, len: u64) -> bool {
     }
 }
 
-/// Whether module code may write `len` bytes at `ptr`: its stack window
-/// or the values of its writable maps.
+/// The stack helpers may touch for module code: within the run's window,
+/// from the calling BPF frame's lowest byte up to the return address into
+/// the kernel. Never the helpers' own frames below it, nor the kernel's
+/// saved registers and return addresses above module code's frames.
+fn module_stack(inv: &Invocation) -> (u64, u64) {
+    let lo = inv.stack.0.max(arch::helper_entry::caller_stack_pointer());
+    (lo, inv.stack.1.min(arch::jit::module_return_slot()))
+}
+
+/// Whether module code may write `len` bytes at `ptr`: its stack (below
+/// the return address into the kernel) or the values of its writable maps.
 fn writable(inv: &Invocation, ptr: u64, len: u64) -> bool {
-    within(inv.stack, ptr, len)
+    within(module_stack(inv), ptr, len)
         || module(inv).maps.iter().any(|m| {
             // SAFETY: inside a run; only the values' extent is read.
             let map = unsafe { m.get() };
@@ -302,13 +320,25 @@ fn user_call(inv: &Invocation) -> bool {
         && crate::proc::TASKS.lock().get(&inv.pid).is_some_and(|t| t.space.is_some())
 }
 
+/// Fills `dst` from user memory, or zeroes all of it and returns `-EFAULT`:
+/// the verifier counts the buffer as written after the call, so it never
+/// keeps what the stack held before (spilled pointers, older frames).
 extern "C" fn copy_from_user(dst: u64, len: u64, user: u64, _: u64, _: u64) -> u64 {
     let inv = run::current();
-    let Some(inv) = inv.filter(|i| user_call(i)) else { return refuse(inv, "copy_from_user", Errno::EFAULT) };
+    let Some(inv) = inv else { return refuse(None, "copy_from_user", Errno::EFAULT) };
     let Some(dst) = bytes_mut(inv, dst, len) else { return refuse(Some(inv), "copy_from_user", Errno::EFAULT) };
-    match crate::syscall::usercopy::copy_from_user(user, dst) {
+    let copied = if user_call(inv) {
+        crate::syscall::usercopy::copy_from_user(user, dst)
+    } else {
+        refuse(Some(inv), "copy_from_user", Errno::EFAULT);
+        Err(Errno::EFAULT)
+    };
+    match copied {
         Ok(()) => 0,
-        Err(e) => err(e),
+        Err(e) => {
+            dst.fill(0);
+            err(e)
+        }
     }
 }
 

@@ -68,7 +68,8 @@ pub enum Outcome {
     Done(u64),
     /// The module has no program for this entry.
     Absent,
-    /// Module code was already running: skipped and counted.
+    /// Module code was already running, or the kernel stack had no room
+    /// for it ([`STACK_NEEDED`]): skipped and counted.
     Skipped,
     /// The module has failed (now or before): it does not run.
     Failed,
@@ -83,6 +84,9 @@ pub fn run<C>(module: &Module, entry: &str, ctx: &mut C, out: Option<(&mut Vec<u
     }
     let Some(program) = module.program(entry) else { return Outcome::Absent };
     let (pid, uid) = caller();
+    if !stack_has_room(module, entry) {
+        return Outcome::Skipped;
+    }
     let (out_ptr, out_limit) = match out {
         Some((buf, limit)) => {
             buf.clear();
@@ -166,4 +170,31 @@ fn report_fault(module: &Module, program: &LoadedProgram, fault: &jit::JitFault)
         "  note: the module is marked failed and no longer runs; unload it with `modunload -n {}`",
         module.name
     );
+}
+
+/// Bytes of kernel stack a run needs below [`run`]: the module's window
+/// ([`STACK_WINDOW`]: its deepest frame chain and the helpers' frames) and
+/// the frames of the path into module code.
+pub const STACK_NEEDED: u64 = STACK_WINDOW + 2048;
+/// Runs refused because the kernel stack had no room for them.
+static NO_ROOM: AtomicU64 = AtomicU64::new(0);
+
+/// How many runs were refused so far because the stack had no room.
+pub fn no_room_total() -> u64 {
+    NO_ROOM.load(Ordering::Relaxed)
+}
+
+/// Whether the current kernel stack has [`STACK_NEEDED`] bytes left for a
+/// run of `entry`; logs and counts a refusal. (Every kernel stack ends in
+/// a guard page, so what is mapped below the stack pointer is what is left.)
+fn stack_has_room(module: &Module, entry: &str) -> bool {
+    if crate::memory::stack::has_room(jit::stack_pointer(), STACK_NEEDED) {
+        return true;
+    }
+    NO_ROOM.fetch_add(1, Ordering::Relaxed);
+    log::warn!(
+        "lkm: module `{}`: `{entry}` not run: less than {STACK_NEEDED} bytes of kernel stack left for its frames and helpers",
+        module.name
+    );
+    false
 }

@@ -5,6 +5,8 @@
 //! which takes the steps of the `/dev/lkm` ioctls (reserve, copy in
 //! 512-byte chunks, ready). The class hooks are tested in [`classes`].
 
+mod helpers;
+mod stack;
 mod classes;
 mod hostile;
 mod race;

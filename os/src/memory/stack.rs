@@ -4,10 +4,13 @@
 //! the stack region with one unmapped guard page below it, so an overflow
 //! faults (and is reported as a stack overflow) instead of overwriting
 //! whatever lies below. Dropping the stack unmaps it and frees its frames.
+//! Every task's kernel stack is one. Because every kernel stack ends in a
+//! guard page, [`has_room`] tells how much of the current one is left by
+//! looking for the first unmapped page below the stack pointer.
 
 use super::paging::{self, AddressSpace, MapError, MapFlags};
 use super::region::VirtRegion;
-use super::{PAGE_SIZE, alloc_frame, free_frame};
+use super::{PAGE_SIZE, alloc_zeroed_frame, free_frame};
 
 /// First address of the kernel-stack region.
 pub const STACK_REGION_START: u64 = 0xffff_d000_0000_0000;
@@ -26,13 +29,14 @@ pub struct KernelStack {
 }
 
 impl KernelStack {
-    /// A stack of at least `size` bytes (whole pages), contents undefined.
+    /// A stack of at least `size` bytes (whole pages), zeroed: nothing of
+    /// what the frames held before (another task's stack) is left in it.
     pub fn new(size: usize) -> Result<KernelStack, MapError> {
         let pages = (size as u64).div_ceil(PAGE_SIZE).max(1) as usize;
         let guard = REGION.reserve(pages + 1).ok_or(MapError::OutOfMemory)?;
         let mut stack = KernelStack { guard, pages, mapped: 0 };
         for i in 0..pages {
-            let frame = alloc_frame().ok_or(MapError::OutOfMemory)?;
+            let frame = alloc_zeroed_frame().ok_or(MapError::OutOfMemory)?;
             if let Err(e) = paging::map_page(stack.base() + i as u64 * PAGE_SIZE, frame, MapFlags::KERNEL_DATA) {
                 let _ = free_frame(frame);
                 return Err(e);
@@ -74,6 +78,22 @@ impl Drop for KernelStack {
 /// the page-fault report; `false` when that cannot be told safely).
 pub fn is_guard_page(addr: u64) -> bool {
     REGION.is_reserved(addr) == Some(true) && paging::translate_no_wait(addr) == Some(None)
+}
+
+/// Whether the `bytes` below `rsp` are all mapped: on a stack with a guard
+/// page below it (every kernel stack: the boot stack, the IST stacks and
+/// every [`KernelStack`]), whether that much of the stack is left. `false`
+/// also when the page tables are being changed and it cannot be told.
+pub fn has_room(rsp: u64, bytes: u64) -> bool {
+    let Some(lowest) = rsp.checked_sub(bytes) else { return false };
+    let mut page = lowest & !(PAGE_SIZE - 1);
+    while page < rsp {
+        if !matches!(paging::translate_no_wait(page), Some(Some(_))) {
+            return false;
+        }
+        page += PAGE_SIZE;
+    }
+    true
 }
 
 /// Pages of the stack region in use (stacks and their guard pages).

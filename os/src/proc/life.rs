@@ -46,7 +46,7 @@ pub fn spawn(spec: SpawnSpec<'_>) -> Result<Pid, Errno> {
     }
     let Image { space, entry, stack_pointer, name } = exec::load(spec.uid, &spec.cwd, spec.path, spec.argv)?;
     let pid = next_pid();
-    let mut task = Task::new(pid, spec.parent, &name, user_entry, 0);
+    let mut task = Task::new(pid, spec.parent, &name, user_entry, 0)?;
     task.kernel = false;
     task.space = Some(space);
     task.uid = spec.uid;

@@ -1,6 +1,7 @@
 //! Processes and kernel threads.
 //!
-//! Every thread of control is a [`Task`] with its own kernel stack. A user
+//! Every thread of control is a [`Task`] with its own kernel stack (a
+//! [`KernelStack`], with an unmapped guard page below it). A user
 //! process is a task with a user address space, descriptors, a current
 //! directory and a uid; a kernel thread has none of these. Tasks live in
 //! one table keyed by pid.
@@ -21,7 +22,9 @@ pub mod space;
 pub mod text;
 
 use crate::fs::file::FdTable;
+use crate::memory::stack::KernelStack;
 use crate::sync::IrqLock;
+use abi::Errno;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -62,8 +65,10 @@ pub struct Task {
     pub ppid: Pid,
     pub name: String,
     pub state: State,
-    /// Kernel stack; `saved_rsp` points into it while the task is not running.
-    kstack: Vec<u8>,
+    /// Kernel stack, with a guard page below (`None` for the idle task,
+    /// which runs on the boot stack); `saved_rsp` points into it while the
+    /// task is not running.
+    kstack: Option<KernelStack>,
     pub saved_rsp: u64,
     /// User memory (`None` for kernel threads, and after exit).
     pub space: Option<UserSpace>,
@@ -81,17 +86,19 @@ pub struct Task {
 impl Task {
     /// Top of the kernel stack (16-byte aligned).
     pub fn kstack_top(&self) -> u64 {
-        (self.kstack.as_ptr() as u64 + self.kstack.len() as u64) & !15
+        self.kstack.as_ref().map_or(0, KernelStack::top)
     }
 
-    /// A task with a fresh kernel stack prepared to start at `entry(arg)`.
-    fn new(pid: Pid, ppid: Pid, name: &str, entry: extern "C" fn(u64) -> !, arg: u64) -> Box<Task> {
+    /// A task with a fresh kernel stack prepared to start at `entry(arg)`;
+    /// `ENOMEM` if no stack can be made.
+    fn new(pid: Pid, ppid: Pid, name: &str, entry: extern "C" fn(u64) -> !, arg: u64) -> Result<Box<Task>, Errno> {
+        let kstack = KernelStack::new(KERNEL_STACK_SIZE).map_err(|_| Errno::ENOMEM)?;
         let mut task = Box::new(Task {
             pid,
             ppid,
             name: String::from(name),
             state: State::Ready,
-            kstack: alloc::vec![0; KERNEL_STACK_SIZE],
+            kstack: Some(kstack),
             saved_rsp: 0,
             space: None,
             fds: FdTable::new(),
@@ -104,7 +111,7 @@ impl Task {
         let top = task.kstack_top();
         // SAFETY: the stack was just allocated and belongs to this task alone.
         task.saved_rsp = unsafe { crate::arch::context::prepare_stack(top, entry, arg) };
-        task
+        Ok(task)
     }
 }
 

@@ -18,6 +18,7 @@ use crate::fs::console;
 use crate::memory::AddressSpace;
 use crate::sync::IrqLock;
 use crate::time;
+use abi::Errno;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -39,7 +40,7 @@ pub fn init() {
         ppid: IDLE_PID,
         name: "idle".into(),
         state: State::Running,
-        kstack: alloc::vec::Vec::new(),
+        kstack: None,
         saved_rsp: 0,
         space: None,
         fds: crate::fs::file::FdTable::new(),
@@ -65,10 +66,10 @@ pub(super) fn admit(task: Box<Task>) -> Pid {
     pid
 }
 
-/// Starts a kernel thread running `entry(arg)`.
-pub fn spawn_kernel_thread(name: &str, entry: extern "C" fn(u64) -> !, arg: u64) -> Pid {
-    let task = Task::new(super::next_pid(), current_pid(), name, entry, arg);
-    admit(task)
+/// Starts a kernel thread running `entry(arg)`; `ENOMEM` without a stack.
+pub fn spawn_kernel_thread(name: &str, entry: extern "C" fn(u64) -> !, arg: u64) -> Result<Pid, Errno> {
+    let task = Task::new(super::next_pid(), current_pid(), name, entry, arg)?;
+    Ok(admit(task))
 }
 
 /// Switches to the next ready task. The caller turned interrupts off and

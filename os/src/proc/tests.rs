@@ -8,6 +8,7 @@ use crate::ktest::TestResult;
 use crate::memory::{self, PAGE_SIZE};
 use crate::{ensure, ensure_eq, kernel_test};
 use abi::Errno;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -174,11 +175,34 @@ extern "C" fn counting_thread(arg: u64) -> ! {
     life::exit(arg as i32)
 }
 
+fn spawn(name: &str, entry: extern "C" fn(u64) -> !, arg: u64) -> Result<u32, String> {
+    sched::spawn_kernel_thread(name, entry, arg).map_err(|e| alloc::format!("spawning {name}: {e}"))
+}
+
+/// Every task's kernel stack has an unmapped guard page below it, so an
+/// overflow faults instead of running into other memory.
+fn task_kernel_stacks_have_guard_pages() -> TestResult {
+    sched::init();
+    FLAG.store(false, Ordering::Relaxed);
+    let pid = spawn("ktest-guard", sleeping_thread, 0)?;
+    let top = super::TASKS.lock().get(&pid).map(|t| t.kstack_top()).ok_or("the thread is not in the table")?;
+    let base = top - super::KERNEL_STACK_SIZE as u64;
+    let lowest = memory::translate(base).is_some();
+    let guard = crate::memory::stack::is_guard_page(base - 1);
+    FLAG.store(true, Ordering::Relaxed);
+    sched::wakeup(CHANNEL);
+    ensure_eq!(life::wait(Some(pid)), Ok((pid, 7)));
+    ensure!(lowest, "the lowest page of the stack at {base:#x} is not mapped");
+    ensure!(guard, "no guard page below the kernel stack at {base:#x}");
+    Ok(())
+}
+kernel_test!(task_kernel_stacks_have_guard_pages);
+
 fn threads_run_and_are_reaped() -> TestResult {
     sched::init();
     COUNTER.store(0, Ordering::Relaxed);
     let me = current_pid();
-    let pids: Vec<u32> = (0..3).map(|i| sched::spawn_kernel_thread("ktest-count", counting_thread, 10 + i)).collect();
+    let pids: Vec<u32> = (0..3).map(|i| spawn("ktest-count", counting_thread, 10 + i)).collect::<Result<_, _>>()?;
     let mut statuses = Vec::new();
     for _ in 0..3 {
         let (pid, status) = life::wait(None).map_err(|e| alloc::format!("wait: {e}"))?;
@@ -210,7 +234,7 @@ fn the_timer_preempts_a_busy_thread() -> TestResult {
     COUNTER.store(0, Ordering::Relaxed);
     STOP.store(false, Ordering::Relaxed);
     DEADLINE.store(crate::time::ticks() + 50, Ordering::Relaxed);
-    let pid = sched::spawn_kernel_thread("ktest-spin", spinning_thread, 0);
+    let pid = spawn("ktest-spin", spinning_thread, 0)?;
     // The spinner never yields: this thread gets the processor back after
     // its sleep only because the tick preempts the spinner.
     sched::sleep_ticks(3);
@@ -236,7 +260,7 @@ extern "C" fn sleeping_thread(_arg: u64) -> ! {
 fn sleepers_wake_on_their_channel() -> TestResult {
     sched::init();
     FLAG.store(false, Ordering::Relaxed);
-    let pid = sched::spawn_kernel_thread("ktest-sleep", sleeping_thread, 0);
+    let pid = spawn("ktest-sleep", sleeping_thread, 0)?;
     sched::sleep_ticks(2);
     let asleep = super::snapshot().iter().any(|p| p.pid == pid && p.state == abi::proc::ProcState::Sleeping as u32);
     ensure!(asleep, "the thread is not asleep");

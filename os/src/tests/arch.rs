@@ -88,3 +88,28 @@ fn timer_ticks_advance() -> TestResult {
     Ok(())
 }
 kernel_test!(timer_ticks_advance);
+
+/// The NMI path takes no lock another context can hold: an NMI while the
+/// log's lock is held returns (it used to spin on that lock for ever), and
+/// its note reaches the log with the next record.
+fn nmi_while_the_log_lock_is_held_does_not_deadlock() -> TestResult {
+    let (before, from) = (crate::klog::nmi_count(), crate::klog::end());
+    crate::klog::with_ring_locked(arch::nmi_gate);
+    ensure_eq!(crate::klog::nmi_count(), before + 1);
+    log::info!("after the NMI");
+    let mut buf = alloc::vec![0u8; 4096];
+    let got = crate::klog::read(from, &mut buf);
+    let text = core::str::from_utf8(&buf[..got.len]).unwrap_or("");
+    let note = text.find("warn: non-maskable interrupt at rip 0x").ok_or_else(|| alloc::format!("no NMI note in the log:\n{text}"))?;
+    ensure!(text[note..].contains("after the NMI"), "the NMI note is not before the next record:\n{text}");
+    // Without the lock held, the note is in the ring at once.
+    let from = crate::klog::end();
+    arch::nmi_gate();
+    let got = crate::klog::read(from, &mut buf);
+    ensure!(
+        core::str::from_utf8(&buf[..got.len]).is_ok_and(|t| t.contains("non-maskable interrupt")),
+        "an NMI with the log free left no note"
+    );
+    Ok(())
+}
+kernel_test!(nmi_while_the_log_lock_is_held_does_not_deadlock);

@@ -13,8 +13,12 @@ use crate::memory::{self, MapError, MapFlags, heap_stats, phys_to_virt};
 use crate::{ensure, ensure_eq, kernel_test};
 
 fn frames_are_distinct_aligned_and_return() -> TestResult {
+    // The list's room first: a heap that grows for it takes frames too.
+    let mut frames = Vec::with_capacity(64);
     let before = frame::stats();
-    let frames: Vec<_> = (0..64).map(|_| memory::alloc_frame().ok_or("out of frames")).collect::<Result<_, _>>()?;
+    for _ in 0..64 {
+        frames.push(memory::alloc_frame().ok_or("out of frames")?);
+    }
     ensure_eq!(frame::stats().free, before.free - 64);
     for (i, a) in frames.iter().enumerate() {
         ensure_eq!(a.start_address().as_u64() % 4096, 0);
@@ -237,14 +241,24 @@ fn fault_in_generated_code_is_contained() -> TestResult {
 kernel_test!(fault_in_generated_code_is_contained);
 
 fn kernel_stacks_have_guard_pages() -> TestResult {
-    // Page tables made for the first stack stay; count from after it.
-    drop(KernelStack::new(16 * 1024).map_err(|e| alloc::format!("{e}"))?);
+    // Page tables made for the first stack stay; count from after it. It
+    // is left dirty, for the next stack to show it holds none of that.
+    {
+        let first = KernelStack::new(16 * 1024).map_err(|e| alloc::format!("{e}"))?;
+        for a in (first.base()..first.top()).step_by(8) {
+            // SAFETY: the stack's pages are mapped and belong to this test.
+            unsafe { fault::probe_write_u64(a, 0x5a5a) }.map_err(|f| alloc::format!("{f}"))?;
+        }
+    }
     let frames_before = frame::stats().free;
     let pages_before = stack::pages_in_use();
     {
         let stack = KernelStack::new(16 * 1024).map_err(|e| alloc::format!("{e}"))?;
         ensure_eq!(stack.top() - stack.base(), 16 * 1024);
         ensure_eq!(stack.top() % 16, 0);
+        // A new stack holds nothing of what its frames held before.
+        let dirty = (stack.base()..stack.top()).step_by(8).find(|&a| fault::probe_read_u64(a) != Ok(0));
+        ensure_eq!(dirty, None);
         // SAFETY: the stack's pages are mapped and belong to this test.
         unsafe { fault::probe_write_u64(stack.top() - 8, 0xabcd) }.map_err(|f| alloc::format!("{f}"))?;
         // SAFETY: as above.
