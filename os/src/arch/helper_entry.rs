@@ -59,7 +59,7 @@ macro_rules! helper_stubs {
         /// The address module code calls for helper `id`: its entry stub.
         fn stub(id: u32) -> Option<u64> {
             match id {
-                $($id => Some(stubs::$helper::entry as usize as u64),)*
+                $($id => Some(stubs::$helper::entry as *const () as u64),)*
                 _ => None,
             }
         }

@@ -102,7 +102,7 @@ fn race(hook: Hook, rounds: usize) -> Result<(u64, u64), String> {
     STOP.store(false, Ordering::Relaxed);
     USES.store(0, Ordering::Relaxed);
     WRONG.store(0, Ordering::Relaxed);
-    let pid = sched::spawn_kernel_thread("ktest-race", user, hook as u64);
+    let pid = sched::spawn_kernel_thread("ktest-race", user, hook as u64).map_err(|e| format!("spawning the racing task: {e}"))?;
     let mut busy = 0;
     let mut result = Ok(());
     for round in 0..rounds {
