@@ -1,0 +1,176 @@
+//! `sysfuzz [-n CALLS] [-s SEED] [-c CHUNK]`: the system-call fuzzer, in
+//! the manner of trinity and syzkaller. It makes CALLS random system calls
+//! whose arguments know their types: descriptors it opened (files,
+//! directories, devices, `/dev/lkm`, the console), closed ones and
+//! nonsense numbers; pointers into its own memory, unmapped, read-only
+//! (its code), in the kernel half and non-canonical; lengths at 0, 1, the
+//! page edges and the integer limits; paths short, long and not UTF-8;
+//! uids, pids, `/dev/lkm` requests. Every call number is used, the free
+//! module slots and numbers past the table too. The kernel must refuse
+//! what is wrong with an errno and go on.
+//!
+//! The calls run in workers, one after another: `sysfuzz -w -s SEED -n
+//! CHUNK -d DIR` is spawned with its descriptor 1 on a counts file and 0,
+//! 2 on `/dev/null`, fuzzes, and writes its per-call counts to fd 1 (which
+//! it never hands to the fuzzed calls). A worker killed by a fault is
+//! reported with its seed and the run goes on. Calls that change the file
+//! tree (create, unlink, mount, mknod, truncate) name only paths in the
+//! scratch directory DIR (`/tmp/sysfuzz-UID`), so that root's run cannot
+//! destroy the files the rest of the system needs; `exit` and a successful
+//! `exec` would end a worker, so it makes neither with random arguments.
+//! A run is reproduced by its seed.
+//!
+//! This file is the parent (workers, counts, summary); `worker.rs` holds a
+//! worker's state and argument generators, `calls.rs` the choice of calls.
+#![no_std]
+#![no_main]
+extern crate alloc;
+
+mod calls;
+mod worker;
+
+use abi::fs::{O_CREAT, O_RDWR, O_TRUNC};
+use abi::proc::STATUS_FAULT;
+use abi::syscall::{self as nr, NSYSCALL};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use user::{println, sys};
+user::entry!(main);
+
+const USAGE: &str = "sysfuzz [-n CALLS] [-s SEED] [-c CHUNK]";
+/// Slots in the count table: every table number, and one for those past it.
+const BUCKETS: usize = NSYSCALL + 1;
+/// The line a worker writes its counts on.
+const COUNTS_TAG: &str = "sysfuzz-counts";
+
+fn number(text: Option<&str>, default: u64) -> Option<u64> {
+    match text {
+        None => Some(default),
+        Some(t) => match t.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16).ok(),
+            None => t.parse().ok(),
+        },
+    }
+}
+
+/// The seed of worker `i` of a run from `seed`.
+fn worker_seed(seed: u64, i: u64) -> u64 {
+    worker::Rng(seed ^ i.wrapping_mul(0x2545_f491_4f6c_dd1d)).next()
+}
+
+/// What the workers of a run added up to.
+struct Totals {
+    counts: [u64; BUCKETS],
+    succeeded: [u64; BUCKETS],
+    lost: u64,
+}
+
+impl Totals {
+    fn add(&mut self, text: &str) -> bool {
+        let Some(line) = text.lines().rev().find_map(|l| l.strip_prefix(COUNTS_TAG)) else {
+            return false;
+        };
+        let numbers: Vec<u64> = line.split_whitespace().filter_map(|n| n.parse().ok()).collect();
+        if numbers.len() != 2 * BUCKETS {
+            return false;
+        }
+        for (total, n) in self.counts.iter_mut().chain(&mut self.succeeded).zip(&numbers) {
+            *total += n;
+        }
+        true
+    }
+}
+
+fn run_parent(seed: u64, calls: u64, chunk: u64) -> i32 {
+    let uid = sys::getuid();
+    let dir = format!("/tmp/sysfuzz-{uid}");
+    let counts_path = format!("/tmp/sysfuzz-{uid}.counts");
+    if let Err(e) = sys::mkdir(&dir, 0o755)
+        && e != user::Errno::EEXIST
+    {
+        return user::report(&dir, e);
+    }
+    let workers = calls.div_ceil(chunk);
+    println!("sysfuzz: seed {seed}, {calls} calls in {workers} workers of {chunk}, uid {uid}, scratch {dir}");
+    let mut totals = Totals { counts: [0; BUCKETS], succeeded: [0; BUCKETS], lost: 0 };
+    let started = sys::uptime_ns();
+    for i in 0..workers {
+        let n = chunk.min(calls - i * chunk);
+        let s = worker_seed(seed, i);
+        let command = format!("sysfuzz -w -s {s:#x} -n {n} -d {dir}");
+        println!("sysfuzz: worker {i}: {command}");
+        let status = match run_one(&command, &counts_path) {
+            Ok((status, text)) if status == 0 && totals.add(&text) => continue,
+            Ok((status, _)) => status,
+            Err(e) => return user::report("starting a worker", e),
+        };
+        totals.lost += 1;
+        let how = if status == STATUS_FAULT { "was killed by a fault" } else { "ended without its counts" };
+        println!("sysfuzz: worker {i} {how} (status {status}); rerun it with `{command}`");
+    }
+    let secs = sys::uptime_ns().saturating_sub(started) / 1_000_000_000;
+    print_counts(&totals);
+    let made: u64 = totals.counts.iter().sum();
+    let refused = made - totals.succeeded.iter().sum::<u64>();
+    println!(
+        "sysfuzz: done: {made} calls ({refused} refused with an errno) in {secs} s, {} of {workers} workers lost, seed {seed}",
+        totals.lost
+    );
+    if totals.lost == 0 { 0 } else { 1 }
+}
+
+/// Runs one worker with its fd 1 on the counts file; its status and counts text.
+fn run_one(command: &str, counts_path: &str) -> Result<(i32, String), user::Errno> {
+    let null = sys::open("/dev/null", O_RDWR, 0)?;
+    let out = sys::open(counts_path, O_RDWR | O_CREAT | O_TRUNC, 0o600)?;
+    let argv: Vec<&str> = command.split(' ').collect();
+    let spawned = sys::spawn_with("/bin/sysfuzz", &argv, [null as i32, out as i32, null as i32]);
+    let _ = sys::close(null);
+    let _ = sys::close(out);
+    let pid = spawned?;
+    let (_, status) = sys::wait(Some(pid))?;
+    let text = user::io::read_file(counts_path)?;
+    Ok((status, String::from_utf8_lossy(&text).into_owned()))
+}
+
+/// Calls per number as `NAME CALLS/SUCCEEDED`, a few to a line.
+fn print_counts(totals: &Totals) {
+    let mut line = String::from("sysfuzz: calls/ok:");
+    for (i, (&c, &ok)) in totals.counts.iter().zip(&totals.succeeded).enumerate() {
+        let name = match nr::name(i) {
+            Some(n) => String::from(n),
+            None if i < NSYSCALL => format!("#{i}"),
+            None => String::from("past-the-end"),
+        };
+        if c > 0 {
+            line.push_str(&format!(" {name} {c}/{ok}"));
+        }
+        if line.len() > 70 {
+            println!("{line}");
+            line = String::from("sysfuzz:");
+        }
+    }
+    if line != "sysfuzz:" {
+        println!("{line}");
+    }
+}
+
+fn main(args: user::Args) -> i32 {
+    let Ok(opts) = args.options("nscd") else {
+        return user::usage(USAGE);
+    };
+    if opts.unknown("nscdw").is_some() || !opts.operands.is_empty() {
+        return user::usage(USAGE);
+    }
+    let (Some(calls), Some(seed), Some(chunk)) =
+        (number(opts.value('n'), 50_000), number(opts.value('s'), 1), number(opts.value('c'), 5_000))
+    else {
+        return user::usage(USAGE);
+    };
+    if opts.has('w') {
+        let dir = String::from(opts.value('d').unwrap_or("/tmp/sysfuzz"));
+        return worker::run(seed, calls, dir);
+    }
+    run_parent(seed, calls, chunk.max(1))
+}
