@@ -12,6 +12,7 @@
 //! | `images` | `lkm/tests/image.rs`: random and mutated `.lkm` images never panic the parser | `WARDEN_FUZZ_IMAGES` | fixed |
 //! | `modc-front-end` | `modc/tests/fuzz.rs`: random and mutated sources end in an image or diagnostics | `WARDEN_FUZZ_SOURCES` | fixed |
 //! | `modc-generated` | `modc/tests/generated.rs`: random well-typed modules compile and verify | `WARDEN_GEN_PROGRAMS` | fixed |
+//! | `syscalls` | [`syscalls`]: `sysfuzz` in QEMU, as root and as student | `--calls` | `--seed` |
 //!
 //! Each test prints one summary line; [`Campaign::counts`] reads the
 //! counts from it. A campaign fails when its test fails (a violation, a
@@ -27,6 +28,8 @@ use clap::Args;
 use crate::test::seconds;
 use crate::{Result, XtaskError, kernel};
 
+mod syscalls;
+
 #[derive(Args)]
 pub struct FuzzArgs {
     /// Generated programs for the verifier and JIT campaigns
@@ -41,7 +44,10 @@ pub struct FuzzArgs {
     /// Random well-typed modules for the modc generated-programs campaign
     #[arg(long, default_value_t = 200)]
     modules: u64,
-    /// First seed of the verifier and JIT campaigns (program i uses seed S + i)
+    /// System calls for the `syscalls` campaign (half as root, half as student)
+    #[arg(long, default_value_t = 1_000_000)]
+    calls: u64,
+    /// First seed of the verifier and JIT campaigns (program i uses seed S + i), and of `syscalls`
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Run only this campaign (repeatable; an unknown name lists them); all when omitted
@@ -150,7 +156,7 @@ fn campaigns(args: &FuzzArgs) -> Vec<Campaign> {
 
 pub fn run(args: &FuzzArgs) -> Result<ExitCode> {
     let all = campaigns(args);
-    let known: Vec<&str> = all.iter().map(|c| c.name).collect();
+    let known: Vec<&str> = all.iter().map(|c| c.name).chain([syscalls::NAME]).collect();
     if let Some(unknown) = args.campaigns.iter().find(|c| !known.contains(&c.as_str())) {
         return Err(XtaskError::new(format!("no campaign named `{unknown}`"))
             .with_help(format!("the campaigns are: {}", known.join(", "))));
@@ -164,6 +170,12 @@ pub fn run(args: &FuzzArgs) -> Result<ExitCode> {
         let started = Instant::now();
         let (passed, counts) = execute(campaign)?;
         results.push((campaign.name, passed, counts, started.elapsed()));
+    }
+    if args.campaigns.is_empty() || args.campaigns.iter().any(|n| n == syscalls::NAME) {
+        println!("\n==== campaign {} ====", syscalls::NAME);
+        let started = Instant::now();
+        let (passed, counts) = syscalls::run(args.calls, args.seed)?;
+        results.push((syscalls::NAME, passed, counts, started.elapsed()));
     }
     println!("\n==== summary ====");
     println!("{:<16} {:>10} {:>10} {:>11}  {:>9}  result", "campaign", "inputs", "accepted", "violations", "time");
@@ -249,7 +261,7 @@ mod tests {
     use super::*;
 
     fn args() -> FuzzArgs {
-        FuzzArgs { programs: 10, images: 20, sources: 30, modules: 40, seed: 7, campaigns: vec![] }
+        FuzzArgs { programs: 10, images: 20, sources: 30, modules: 40, calls: 50, seed: 7, campaigns: vec![] }
     }
 
     fn campaign(name: &str) -> Campaign {
