@@ -1,13 +1,13 @@
 //! System calls that report on the kernel: uptime, procinfo (for `ps`),
-//! klog (for `dmesg`), mounts (for `mount`), kinfo (figures for tests and
-//! benchmarks).
+//! klog (for `dmesg`), mounts (for `mount`), kinfo (figures for tests,
+//! benchmarks and leak checks).
 
 use super::usercopy::{self, check};
 use super::{Args, dispatch, ret};
 use crate::fs::vfs;
-use crate::{arch, klog, proc, time};
+use crate::{arch, klog, memory, proc, time};
 use abi::Errno;
-use abi::syscall::{KINFO_SYSCALL_CYCLES, KINFO_TSC, KINFO_TSC_HZ, SYS_GETPID};
+use abi::syscall::{KINFO_FRAMES_USED, KINFO_HEAP_IN_USE, KINFO_SYSCALL_CYCLES, KINFO_TSC, KINFO_TSC_HZ, SYS_GETPID};
 
 pub fn sys_uptime(_a: &Args) -> isize {
     time::uptime_ns().min(isize::MAX as u64) as isize
@@ -73,6 +73,8 @@ pub fn sys_kinfo(a: &Args) -> isize {
         KINFO_SYSCALL_CYCLES => syscall_table_cycles(usize::try_from(a.a[1]).unwrap_or(usize::MAX)).map(|c| c as usize),
         KINFO_TSC => Ok(arch::rdtsc() as usize),
         KINFO_TSC_HZ => Ok(time::tsc_hz() as usize),
+        KINFO_HEAP_IN_USE => Ok(memory::heap::heap_stats().bytes_in_use),
+        KINFO_FRAMES_USED => Ok(memory::heap::frames_outside_heap()),
         _ => Err(Errno::EINVAL),
     })
 }

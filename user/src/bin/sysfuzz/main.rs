@@ -31,7 +31,7 @@ mod worker;
 
 use abi::fs::{O_CREAT, O_RDWR, O_TRUNC};
 use abi::proc::STATUS_FAULT;
-use abi::syscall::{self as nr, NSYSCALL};
+use abi::syscall::{self as nr, KINFO_FRAMES_USED, KINFO_HEAP_IN_USE, NSYSCALL};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -41,6 +41,10 @@ user::entry!(main);
 const USAGE: &str = "sysfuzz [-n CALLS] [-s SEED] [-c CHUNK]";
 /// Slots in the count table: every table number, and one for those past it.
 const BUCKETS: usize = NSYSCALL + 1;
+/// How much the kernel heap (bytes) and frames may grow over a run
+/// without being called a leak: caches and tables that grow once.
+const HEAP_SLACK: usize = 256 * 1024;
+const FRAME_SLACK: usize = 64;
 /// The line a worker writes its counts on.
 const COUNTS_TAG: &str = "sysfuzz-counts";
 
@@ -95,7 +99,12 @@ fn run_parent(seed: u64, calls: u64, chunk: u64) -> i32 {
     println!("sysfuzz: seed {seed}, {calls} calls in {workers} workers of {chunk}, uid {uid}, scratch {dir}");
     let mut totals = Totals { counts: [0; BUCKETS], succeeded: [0; BUCKETS], lost: 0 };
     let started = sys::uptime_ns();
+    let mut baseline = None;
     for i in 0..workers {
+        clean(&dir);
+        if i == 1 {
+            baseline = Some(kernel_memory());
+        }
         let n = chunk.min(calls - i * chunk);
         let s = worker_seed(seed, i);
         let command = format!("sysfuzz -w -s {s:#x} -n {n} -d {dir}");
@@ -110,14 +119,54 @@ fn run_parent(seed: u64, calls: u64, chunk: u64) -> i32 {
         println!("sysfuzz: worker {i} {how} (status {status}); rerun it with `{command}`");
     }
     let secs = sys::uptime_ns().saturating_sub(started) / 1_000_000_000;
+    clean(&dir);
     print_counts(&totals);
+    let grew = baseline.is_some_and(|before| leaked(before, kernel_memory()));
     let made: u64 = totals.counts.iter().sum();
     let refused = made - totals.succeeded.iter().sum::<u64>();
     println!(
         "sysfuzz: done: {made} calls ({refused} refused with an errno) in {secs} s, {} of {workers} workers lost, seed {seed}",
         totals.lost
     );
-    if totals.lost == 0 { 0 } else { 1 }
+    if totals.lost == 0 && !grew { 0 } else { 1 }
+}
+
+/// Kernel heap bytes in use and frames used outside the heap.
+fn kernel_memory() -> (usize, usize) {
+    (sys::kinfo(KINFO_HEAP_IN_USE, 0).unwrap_or(0), sys::kinfo(KINFO_FRAMES_USED, 0).unwrap_or(0))
+}
+
+/// Compares the kernel's memory after the first worker and after the
+/// last, each with the scratch directory emptied: what every worker gave
+/// back must not add up. Prints both; true if it grew past the slack.
+fn leaked(before: (usize, usize), after: (usize, usize)) -> bool {
+    println!(
+        "sysfuzz: kernel memory after the first worker and at the end: heap {} -> {} bytes, frames {} -> {}",
+        before.0, after.0, before.1, after.1
+    );
+    let grew = after.0 > before.0.saturating_add(HEAP_SLACK) || after.1 > before.1.saturating_add(FRAME_SLACK);
+    if grew {
+        println!("sysfuzz: kernel memory grew: a leak? rerun the workers one by one to find it");
+    }
+    grew
+}
+
+/// Empties the scratch directory: mounts first, then the files, deepest
+/// first, so that every worker starts from the same tree.
+fn clean(dir: &str) {
+    for _ in 0..4 {
+        for name in worker::NODE_NAMES.iter().chain(worker::SCRATCH_NAMES.iter().rev()) {
+            let path = format!("{dir}{name}");
+            for _ in 0..64 {
+                if sys::umount(&path).is_err() {
+                    break;
+                }
+            }
+            if !name.is_empty() {
+                let _ = sys::unlink(&path);
+            }
+        }
+    }
 }
 
 /// Runs one worker with its fd 1 on the counts file; its status and counts text.

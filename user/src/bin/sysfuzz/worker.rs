@@ -405,7 +405,8 @@ impl Worker {
 
 /// The numbers of a counts line: calls per bucket, then successes per bucket.
 fn counts_line(w: &Worker) -> String {
-    let mut line = String::from(COUNTS_TAG);
+    // A child's `echo -n` may have left a line open on the same file.
+    let mut line = format!("\n{COUNTS_TAG}");
     for c in w.counts.iter().chain(&w.succeeded) {
         line.push_str(&format!(" {c}"));
     }
