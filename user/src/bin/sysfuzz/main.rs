@@ -29,7 +29,7 @@ extern crate alloc;
 mod calls;
 mod worker;
 
-use abi::fs::{O_CREAT, O_RDWR, O_TRUNC};
+use abi::fs::{DIRENT_SIZE, Dirent, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, S_IFBLK, S_IFCHR, S_IFDIR, S_IFMT};
 use abi::proc::STATUS_FAULT;
 use abi::syscall::{self as nr, KINFO_FRAMES_USED, KINFO_HEAP_IN_USE, NSYSCALL};
 use alloc::format;
@@ -43,8 +43,10 @@ const USAGE: &str = "sysfuzz [-n CALLS] [-s SEED] [-c CHUNK]";
 const BUCKETS: usize = NSYSCALL + 1;
 /// How much the kernel heap (bytes) and frames may grow over a run
 /// without being called a leak: caches and tables that grow once.
-const HEAP_SLACK: usize = 256 * 1024;
+const HEAP_SLACK: usize = 64 * 1024;
 const FRAME_SLACK: usize = 64;
+/// How deep `clean` walks: deeper than any path a worker makes.
+const CLEAN_DEPTH: u32 = 8;
 /// The line a worker writes its counts on.
 const COUNTS_TAG: &str = "sysfuzz-counts";
 
@@ -151,22 +153,60 @@ fn leaked(before: (usize, usize), after: (usize, usize)) -> bool {
     grew
 }
 
-/// Empties the scratch directory: mounts first, then the files, deepest
-/// first, so that every worker starts from the same tree.
+/// Empties the scratch directory `dir`, so that every worker starts from
+/// the same tree and the leak check counts nothing a worker left: first
+/// every mount on it or below it (deepest first, so that a mount over
+/// others does not hide them), then the files, depth first.
 fn clean(dir: &str) {
-    for _ in 0..4 {
-        for name in worker::NODE_NAMES.iter().chain(worker::SCRATCH_NAMES.iter().rev()) {
-            let path = format!("{dir}{name}");
-            for _ in 0..64 {
-                if sys::umount(&path).is_err() {
-                    break;
-                }
-            }
-            if !name.is_empty() {
-                let _ = sys::unlink(&path);
+    let mut buf = alloc::vec![0u8; 16 * 1024];
+    let table = sys::mounts(&mut buf).map(|n| String::from_utf8_lossy(&buf[..n]).into_owned()).unwrap_or_default();
+    // Lines read `SOURCE on DIR type TYPE`.
+    let mut targets: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.rsplit_once(" type ").and_then(|(head, _)| head.rsplit_once(" on ")).map(|(_, d)| d))
+        .filter(|d| *d == dir || d.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/')))
+        .collect();
+    targets.sort_by_key(|d| core::cmp::Reverse(d.len()));
+    for target in targets {
+        let _ = sys::umount(target);
+    }
+    remove_entries(dir, CLEAN_DEPTH);
+}
+
+/// Removes what is in directory `dir`, `depth` levels down at most. A
+/// device node is removed only under the names workers give them: in a
+/// file system mounted from devfs, removing `null` would remove `/dev/null`.
+fn remove_entries(dir: &str, depth: u32) {
+    for name in entries(dir) {
+        let path = format!("{dir}/{name}");
+        let mode = sys::stat(&path).map_or(0, |st| st.mode & S_IFMT);
+        if mode == S_IFDIR && depth > 0 {
+            remove_entries(&path, depth - 1);
+        }
+        let node = mode == S_IFCHR || mode == S_IFBLK;
+        if !node || worker::NODE_NAMES.iter().any(|n| n.ends_with(&format!("/{name}"))) {
+            let _ = sys::unlink(&path);
+        }
+    }
+}
+
+/// The names in directory `dir` (none if it cannot be read).
+fn entries(dir: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let Ok(fd) = sys::open(dir, O_RDONLY | O_DIRECTORY, 0) else { return names };
+    let mut buf = [Dirent::new(0, 0, b""); 16];
+    while let Ok(bytes @ 1..) = sys::getdents(fd, &mut buf) {
+        for d in &buf[..bytes / DIRENT_SIZE] {
+            if let Ok(name) = core::str::from_utf8(d.name())
+                && name != "."
+                && name != ".."
+            {
+                names.push(String::from(name));
             }
         }
     }
+    let _ = sys::close(fd);
+    names
 }
 
 /// Runs one worker with its fd 1 on the counts file; its status and counts text.

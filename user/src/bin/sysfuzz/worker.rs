@@ -64,7 +64,7 @@ const BAD_POINTERS: [u64; 14] = [
     0xffff_ffff_ffff_f000,
     u64::MAX,
 ];
-pub(super) const KNOWN_PATHS: [&str; 24] = [
+pub(super) const KNOWN_PATHS: [&str; 26] = [
     "/",
     "/bin",
     "/bin/true",
@@ -89,9 +89,14 @@ pub(super) const KNOWN_PATHS: [&str; 24] = [
     "//bin//true/",
     "/etc/passwd/x",
     "/nonexistent",
+    "/dev/fifo",
+    "/mnt/note",
 ];
 /// Names under the scratch directory for files and directories.
-pub(super) const SCRATCH_NAMES: [&str; 9] = ["", "/f0", "/f1", "/f2", "/d0", "/d1", "/d0/f0", "/d0/d1", "/d0/d1/f0"];
+/// (`note` and `count` are files of the `kvfs` module's file system, when
+/// root has mounted one there.)
+pub(super) const SCRATCH_NAMES: [&str; 11] =
+    ["", "/f0", "/f1", "/f2", "/d0", "/d1", "/d0/f0", "/d0/d1", "/d0/d1/f0", "/d0/note", "/d1/count"];
 /// Names under the scratch directory for device nodes (never executed).
 pub(super) const NODE_NAMES: [&str; 3] = ["/n0", "/n1", "/d0/n2"];
 /// Programs a worker may start: each ends by itself without reading input.
@@ -100,7 +105,8 @@ const CHILDREN: [&str; 5] = ["/bin/true", "/bin/false", "/bin/echo", "/bin/crash
 pub(super) const NOT_PROGRAMS: [&str; 6] =
     ["/etc/passwd", "/bin", "/nonexistent", "/dev/null", "/dev/zero", "/bin/true/x"];
 const CHILD_ARGS: [&str; 6] = ["x", "-n", "write-text", "kernel", "ud", ""];
-pub(super) const FSTYPES: [&str; 5] = ["ramfs", "devfs", "initrd", "", "nonesuch"];
+/// File system types (`kvfs` is the example module's, when it is loaded).
+pub(super) const FSTYPES: [&str; 6] = ["ramfs", "devfs", "initrd", "kvfs", "", "nonesuch"];
 
 /// splitmix64: small, fast, and the same on every machine.
 pub struct Rng(pub u64);
@@ -253,7 +259,8 @@ impl Worker {
         self.pass(format!("{}{name}", self.dir).into_bytes())
     }
 
-    /// A path no call can use: too long, not UTF-8, empty, or at a bad address.
+    /// A path few calls can use: too long, not UTF-8, random bytes (in the
+    /// scratch directory), empty, or at a bad address.
     pub(super) fn odd_path(&mut self) -> (u64, u64) {
         match self.rng.below(6) {
             0 => {
@@ -268,9 +275,15 @@ impl Worker {
                 self.pass(p)
             }
             2 => {
+                // Random bytes, but a name in the scratch directory: no `/`
+                // or `.` that could climb out of it.
                 let n = self.rng.below(40) as usize;
-                let bytes = (0..n).map(|_| self.rng.next() as u8).collect();
-                self.pass(bytes)
+                let mut p = format!("{}/", self.dir).into_bytes();
+                p.extend((0..n).map(|_| match self.rng.next() as u8 {
+                    b'/' | b'.' => b'_',
+                    b => b,
+                }));
+                self.pass(p)
             }
             3 => self.pass(Vec::new()),
             _ => (self.bad_ptr(), self.len()),
