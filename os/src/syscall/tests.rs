@@ -6,7 +6,7 @@ use super::{Args, Entry, Handler, SyscallHandler, dispatch, entry, first_free, r
 use crate::ktest::TestResult;
 use crate::{ensure, ensure_eq, kernel_test, proc};
 use abi::Errno;
-use abi::syscall::{FIRST_FREE, KINFO_SYSCALL_CYCLES, NSYSCALL, SYS_GETPID, SYS_KINFO};
+use abi::syscall::{FIRST_FREE, KINFO_FRAMES_USED, KINFO_HEAP_IN_USE, KINFO_SYSCALL_CYCLES, NSYSCALL, SYS_GETPID, SYS_KINFO};
 use alloc::borrow::Cow;
 use alloc::sync::Arc;
 
@@ -82,3 +82,18 @@ fn kinfo_cycles_takes_any_count() -> TestResult {
     Ok(())
 }
 kernel_test!(kinfo_cycles_takes_any_count);
+
+/// `kinfo` reports the heap in use (which an allocation moves) and the
+/// frames used outside the heap, for leak checks from user space.
+fn kinfo_reports_kernel_memory() -> TestResult {
+    super::init();
+    let kinfo = |what: usize| dispatch(&Args { nr: SYS_KINFO, a: [what as u64, 0, 0, 0, 0, 0] });
+    let before = kinfo(KINFO_HEAP_IN_USE);
+    let held = usercopy::buffer(64 * 1024, 0u8).map_err(|e| alloc::format!("{e}"))?;
+    let during = kinfo(KINFO_HEAP_IN_USE);
+    drop(held);
+    ensure!(during.saturating_sub(before) >= 64 * 1024, "heap in use went from {before} to {during} around a 64 KiB buffer");
+    ensure!(kinfo(KINFO_FRAMES_USED) > 0, "no frames in use outside the heap");
+    Ok(())
+}
+kernel_test!(kinfo_reports_kernel_memory);
