@@ -2,8 +2,9 @@
 //! checks turn an unchecked sum on a user's number into a panic) and runs
 //! `sysfuzz` (`user/src/bin/sysfuzz.rs`) as root, then as `student`, half
 //! the calls each, then checks that the shell still answers. A kernel
-//! panic, a hang (no summary in time) or a shell that stops answering
-//! fails the campaign; the output names the seed and the worker to rerun.
+//! panic, a hang (no summary in time), a lost worker, kernel memory that
+//! grew or a shell that stops answering fails the campaign; the output
+//! names the seed and the worker to rerun.
 
 use std::time::Duration;
 
@@ -48,11 +49,14 @@ pub fn run(calls: u64, seed: u64) -> Result<(bool, Counts)> {
         outcome = expect(&mut session, "stillalive", Duration::from_secs(30))
             .map_err(|e| format!("the shell stopped answering: {e}"));
     }
-    let panicked = session.output().contains("kernel panic");
-    let passed = outcome.is_ok() && !panicked;
+    // A lost worker or kernel memory that grew is printed by `sysfuzz` itself.
+    let trouble = ["kernel panic", "sysfuzz: kernel memory grew", "rerun it with"]
+        .into_iter()
+        .find(|t| session.output().contains(t));
+    let passed = outcome.is_ok() && trouble.is_none();
     if !passed {
         counts.violations = Some(1);
-        let why = outcome.err().unwrap_or_else(|| "the kernel panicked".into());
+        let why = outcome.err().unwrap_or_else(|| format!("`{}` appeared in the output", trouble.unwrap_or("?")));
         println!("\nerror: the system-call campaign failed: {why}");
         println!(
             "help: reproduce with `cargo xtask fuzz --campaign syscalls --calls {calls} --seed {seed}`; the last `sysfuzz: worker` line above names the worker to rerun in `cargo xtask run`"
