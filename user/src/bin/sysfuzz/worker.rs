@@ -286,7 +286,9 @@ impl Worker {
                 self.pass(p)
             }
             3 => self.pass(Vec::new()),
-            _ => (self.bad_ptr(), self.len()),
+            // Not the code: its bytes would make a name relative to
+            // wherever the worker's `chdir` went, outside the scratch directory.
+            _ => (self.rng.pick(&BAD_POINTERS), self.len()),
         }
     }
 
