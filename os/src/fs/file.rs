@@ -65,7 +65,7 @@ impl OpenFile {
             Backing::Char(d, minor) => d.read(*minor, offset, buf)?,
             Backing::Block(d, minor) => device::block_read(&**d, *minor, offset, buf)?,
         };
-        *self.offset.lock() = offset.saturating_add(n as u64);
+        *self.offset.lock() = offset + n as u64;
         Ok(n)
     }
 
