@@ -96,6 +96,12 @@ pub const KINFO_SYSCALL_CYCLES: usize = 1;
 pub const KINFO_TSC: usize = 2;
 /// `kinfo(KINFO_TSC_HZ, 0)`: time-stamp counter ticks per second.
 pub const KINFO_TSC_HZ: usize = 3;
+/// `kinfo(KINFO_HEAP_IN_USE, 0)`: bytes of the kernel heap in use (for
+/// leak checks such as `sysfuzz`'s).
+pub const KINFO_HEAP_IN_USE: usize = 4;
+/// `kinfo(KINFO_FRAMES_USED, 0)`: physical frames in use outside the
+/// kernel heap (user memory, page tables, stacks, module code).
+pub const KINFO_FRAMES_USED: usize = 5;
 
 /// The name of a built-in system call, for traces and `strace`-like tools.
 pub fn name(nr: usize) -> Option<&'static str> {

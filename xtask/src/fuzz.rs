@@ -14,6 +14,7 @@
 //! | `modc-generated` | `modc/tests/generated.rs`: random well-typed modules compile and verify | `WARDEN_GEN_PROGRAMS` | fixed |
 //! | `hostile-modules` | `os/src/lkm/tests/hostile.rs` (in the kernel): generated modules of every class used as a user would | `count=` | `seed=` |
 //! | `elf` | [`elf`]: `elffuzz` as an ordinary user in a booted system attacks the ELF loader | `--elfs` | `--seed` |
+//! | `syscalls` | [`syscalls`]: `sysfuzz` in QEMU, as root and as student | `--calls` | `--seed` |
 //!
 //! A campaign of package `os` is an in-kernel test: the test kernel boots
 //! in QEMU with the test's name and its `KEY=VALUE` pairs on the command
@@ -37,6 +38,7 @@ use crate::test::seconds;
 use crate::{Result, XtaskError, kernel};
 
 mod elf;
+mod syscalls;
 
 #[derive(Args)]
 pub struct FuzzArgs {
@@ -58,7 +60,10 @@ pub struct FuzzArgs {
     /// Generated executables for the ELF loader campaign (in QEMU)
     #[arg(long, default_value_t = 10_000)]
     elfs: u64,
-    /// First seed of the verifier, JIT and ELF campaigns (program i uses seed S + i), and the hostile-modules seed
+    /// System calls for the `syscalls` campaign (half as root, half as student)
+    #[arg(long, default_value_t = 1_000_000)]
+    calls: u64,
+    /// First seed of the verifier, JIT, ELF and system-call campaigns (program i uses seed S + i), and the hostile-modules seed
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Run only this campaign (repeatable; an unknown name lists them); all when omitted
@@ -178,8 +183,7 @@ fn campaigns(args: &FuzzArgs) -> Vec<Campaign> {
 
 pub fn run(args: &FuzzArgs) -> Result<ExitCode> {
     let all = campaigns(args);
-    let mut known: Vec<&str> = all.iter().map(|c| c.name).collect();
-    known.push("elf");
+    let known: Vec<&str> = all.iter().map(|c| c.name).chain(["elf", syscalls::NAME]).collect();
     if let Some(unknown) = args.campaigns.iter().find(|c| !known.contains(&c.as_str())) {
         return Err(XtaskError::new(format!("no campaign named `{unknown}`"))
             .with_help(format!("the campaigns are: {}", known.join(", "))));
@@ -200,6 +204,12 @@ pub fn run(args: &FuzzArgs) -> Result<ExitCode> {
         let started = Instant::now();
         let (passed, counts) = elf::run(&vm, args.elfs, args.seed)?;
         results.push(("elf", passed, counts, started.elapsed()));
+    }
+    if args.campaigns.is_empty() || args.campaigns.iter().any(|n| n == syscalls::NAME) {
+        println!("\n==== campaign {} ====", syscalls::NAME);
+        let started = Instant::now();
+        let (passed, counts) = syscalls::run(args.calls, args.seed)?;
+        results.push((syscalls::NAME, passed, counts, started.elapsed()));
     }
     println!("\n==== summary ====");
     println!("{:<16} {:>10} {:>10} {:>11}  {:>9}  result", "campaign", "inputs", "accepted", "violations", "time");
@@ -315,7 +325,7 @@ mod tests {
     use super::*;
 
     fn args() -> FuzzArgs {
-        FuzzArgs { programs: 10, images: 20, sources: 30, modules: 40, hostile: 50, elfs: 60, seed: 7, campaigns: vec![] }
+        FuzzArgs { programs: 10, images: 20, sources: 30, modules: 40, hostile: 50, elfs: 60, calls: 70, seed: 7, campaigns: vec![] }
     }
 
     fn campaign(name: &str) -> Campaign {

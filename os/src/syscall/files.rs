@@ -36,7 +36,7 @@ pub fn sys_read(a: &Args) -> isize {
         let f = fd_file(a.a[0])?;
         let len = (a.a[2] as usize).min(MAX_IO);
         check(a.a[1], len, true)?;
-        let mut buf = alloc::vec![0u8; len];
+        let mut buf = usercopy::buffer(len, 0u8)?;
         let n = f.read(&mut buf)?;
         usercopy::copy_to_user(a.a[1], &buf[..n])?;
         Ok(n)
@@ -47,7 +47,7 @@ pub fn sys_write(a: &Args) -> isize {
     ret((|| {
         let f = fd_file(a.a[0])?;
         let len = (a.a[2] as usize).min(MAX_IO);
-        let mut buf = alloc::vec![0u8; len];
+        let mut buf = usercopy::buffer(len, 0u8)?;
         usercopy::copy_from_user(a.a[1], &mut buf)?;
         f.write(&buf)
     })())
@@ -86,11 +86,11 @@ pub fn sys_getdents(a: &Args) -> isize {
         if count == 0 {
             return Err(Errno::EINVAL);
         }
-        check(a.a[1], count * abi::fs::DIRENT_SIZE, true)?;
-        let mut entries = alloc::vec![Dirent::new(0, 0, b""); count];
+        check(a.a[1], count.saturating_mul(abi::fs::DIRENT_SIZE), true)?;
+        let mut entries = usercopy::buffer(count, Dirent::new(0, 0, b""))?;
         let n = f.getdents(&mut entries)?;
         usercopy::write(a.a[1], &entries[..n])?;
-        Ok(n * abi::fs::DIRENT_SIZE)
+        Ok(n.saturating_mul(abi::fs::DIRENT_SIZE))
     })())
 }
 

@@ -1,13 +1,13 @@
 //! System calls that report on the kernel: uptime, procinfo (for `ps`),
-//! klog (for `dmesg`), mounts (for `mount`), kinfo (figures for tests and
-//! benchmarks).
+//! klog (for `dmesg`), mounts (for `mount`), kinfo (figures for tests,
+//! benchmarks and leak checks).
 
 use super::usercopy::{self, check};
 use super::{Args, dispatch, ret};
 use crate::fs::vfs;
-use crate::{arch, klog, proc, time};
+use crate::{arch, klog, memory, proc, time};
 use abi::Errno;
-use abi::syscall::{KINFO_SYSCALL_CYCLES, KINFO_TSC, KINFO_TSC_HZ, SYS_GETPID};
+use abi::syscall::{KINFO_FRAMES_USED, KINFO_HEAP_IN_USE, KINFO_SYSCALL_CYCLES, KINFO_TSC, KINFO_TSC_HZ, SYS_GETPID};
 
 pub fn sys_uptime(_a: &Args) -> isize {
     time::uptime_ns().min(isize::MAX as u64) as isize
@@ -29,7 +29,7 @@ pub fn sys_klog(a: &Args) -> isize {
         check(a.a[0], len, true)?;
         let pos: u64 = usercopy::read(pos_ptr)?;
         check(pos_ptr, 8, true)?;
-        let mut buf = alloc::vec![0u8; len];
+        let mut buf = usercopy::buffer(len, 0u8)?;
         let r = klog::read(pos, &mut buf);
         usercopy::copy_to_user(a.a[0], &buf[..r.len])?;
         usercopy::write(pos_ptr, &[r.next])?;
@@ -53,25 +53,28 @@ pub fn sys_mounts(a: &Args) -> isize {
 
 /// Median cycles of `n` calls of `getpid` through the system-call table,
 /// measured inside the kernel with the TSC (the dispatch part of a system
-/// call; user space measures the full round trip).
-pub fn syscall_table_cycles(n: usize) -> u64 {
+/// call; user space measures the full round trip). `ENOMEM` if the
+/// samples find no room.
+pub fn syscall_table_cycles(n: usize) -> Result<u64, Errno> {
     let n = n.clamp(1, 100_000);
-    let mut samples = alloc::vec::Vec::with_capacity(n);
+    let mut samples = usercopy::buffer(n, 0u64)?;
     let args = Args { nr: SYS_GETPID, a: [0; 6] };
-    for _ in 0..n {
+    for sample in samples.iter_mut() {
         let t0 = arch::rdtsc();
         core::hint::black_box(dispatch(core::hint::black_box(&args)));
-        samples.push(arch::rdtsc() - t0);
+        *sample = arch::rdtsc().wrapping_sub(t0);
     }
     samples.sort_unstable();
-    samples[n / 2]
+    Ok(samples[n / 2])
 }
 
 pub fn sys_kinfo(a: &Args) -> isize {
     ret(match a.a[0] as usize {
-        KINFO_SYSCALL_CYCLES => Ok(syscall_table_cycles(a.a[1] as usize) as usize),
+        KINFO_SYSCALL_CYCLES => syscall_table_cycles(usize::try_from(a.a[1]).unwrap_or(usize::MAX)).map(|c| c as usize),
         KINFO_TSC => Ok(arch::rdtsc() as usize),
         KINFO_TSC_HZ => Ok(time::tsc_hz() as usize),
+        KINFO_HEAP_IN_USE => Ok(memory::heap::heap_stats().bytes_in_use),
+        KINFO_FRAMES_USED => Ok(memory::heap::frames_outside_heap()),
         _ => Err(Errno::EINVAL),
     })
 }

@@ -12,6 +12,12 @@
 //!
 //! - [`usercopy`]: checked access to user memory.
 //! - [`files`], [`process`], [`info`], [`chmod`], [`kill`]: the built-in calls.
+//!
+//! Every number here may come from a program, so arithmetic in this module
+//! is checked (`checked_`, `saturating_`, `wrapping_` where wrapping is
+//! meant): clippy's `arithmetic_side_effects` is denied, and a plain `+`
+//! on a user's value does not get past `cargo clippy`.
+#![deny(clippy::arithmetic_side_effects)]
 
 pub mod chmod;
 pub mod files;

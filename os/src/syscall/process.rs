@@ -23,7 +23,7 @@ fn read_argv(argv: u64, argc: u64) -> Result<Vec<String>, Errno> {
     let mut out = Vec::with_capacity(argc as usize);
     let mut total = 0usize;
     for i in 0..argc {
-        let s: UserStr = usercopy::read(argv.wrapping_add(i * core::mem::size_of::<UserStr>() as u64))?;
+        let s: UserStr = usercopy::read(argv.wrapping_add(i.saturating_mul(core::mem::size_of::<UserStr>() as u64)))?;
         // `s.len` is the caller's number: no arithmetic on it can overflow.
         total = total.saturating_add(usize::try_from(s.len).unwrap_or(usize::MAX)).saturating_add(1);
         if total > ARG_BYTES_MAX {

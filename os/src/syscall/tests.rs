@@ -1,11 +1,12 @@
-//! In-kernel tests of the system-call table: replacing an entry and
-//! putting back exactly what was there.
+//! In-kernel tests of the system-call table (replacing an entry and
+//! putting back exactly what was there) and of sizes a program chooses:
+//! they fail the call with an errno, never the kernel.
 
-use super::{Args, Entry, Handler, SyscallHandler, dispatch, entry, first_free, replace, restore};
+use super::{Args, Entry, Handler, SyscallHandler, dispatch, entry, first_free, replace, restore, usercopy};
 use crate::ktest::TestResult;
 use crate::{ensure, ensure_eq, kernel_test, proc};
 use abi::Errno;
-use abi::syscall::{FIRST_FREE, NSYSCALL, SYS_GETPID};
+use abi::syscall::{FIRST_FREE, KINFO_FRAMES_USED, KINFO_HEAP_IN_USE, KINFO_SYSCALL_CYCLES, NSYSCALL, SYS_GETPID, SYS_KINFO};
 use alloc::borrow::Cow;
 use alloc::sync::Arc;
 
@@ -58,3 +59,41 @@ fn free_slots_take_new_calls() -> TestResult {
     Ok(())
 }
 kernel_test!(free_slots_take_new_calls);
+
+/// A buffer as large as a program may ask for is `ENOMEM`, not an
+/// allocation failure that stops the kernel (`sys_write`, `sys_read`,
+/// `klog` and `read_str` used to allocate theirs infallibly).
+fn user_sized_buffers_fail_with_enomem() -> TestResult {
+    for len in [usize::MAX, isize::MAX as usize, 1 << 40] {
+        ensure_eq!(usercopy::buffer(len, 0u8).err(), Some(Errno::ENOMEM));
+    }
+    ensure_eq!(usercopy::buffer(3, 7u8).ok(), Some(alloc::vec![7u8; 3]));
+    ensure_eq!(usercopy::read_str(0x1000, u64::MAX, 256).err(), Some(Errno::ENAMETOOLONG));
+    Ok(())
+}
+kernel_test!(user_sized_buffers_fail_with_enomem);
+
+/// The largest count `kinfo(KINFO_SYSCALL_CYCLES, n)` accepts is clamped,
+/// and its samples are allocated fallibly.
+fn kinfo_cycles_takes_any_count() -> TestResult {
+    super::init();
+    let r = dispatch(&Args { nr: SYS_KINFO, a: [KINFO_SYSCALL_CYCLES as u64, u64::MAX, 0, 0, 0, 0] });
+    ensure!(r >= 0, "kinfo(KINFO_SYSCALL_CYCLES, u64::MAX) returned {r}");
+    Ok(())
+}
+kernel_test!(kinfo_cycles_takes_any_count);
+
+/// `kinfo` reports the heap in use (which an allocation moves) and the
+/// frames used outside the heap, for leak checks from user space.
+fn kinfo_reports_kernel_memory() -> TestResult {
+    super::init();
+    let kinfo = |what: usize| dispatch(&Args { nr: SYS_KINFO, a: [what as u64, 0, 0, 0, 0, 0] });
+    let before = kinfo(KINFO_HEAP_IN_USE);
+    let held = usercopy::buffer(64 * 1024, 0u8).map_err(|e| alloc::format!("{e}"))?;
+    let during = kinfo(KINFO_HEAP_IN_USE);
+    drop(held);
+    ensure!(during.saturating_sub(before) >= 64 * 1024, "heap in use went from {before} to {during} around a 64 KiB buffer");
+    ensure!(kinfo(KINFO_FRAMES_USED) > 0, "no frames in use outside the heap");
+    Ok(())
+}
+kernel_test!(kinfo_reports_kernel_memory);

@@ -54,12 +54,23 @@ pub fn copy_to_user(ptr: u64, data: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
-/// Reads one value from user memory.
+/// Reads one value from user memory (no allocation: straight into the result).
 pub fn read<T: Pod>(ptr: u64) -> Result<T, Errno> {
-    let mut bytes = alloc::vec![0u8; core::mem::size_of::<T>()];
-    copy_from_user(ptr, &mut bytes)?;
-    // SAFETY: `T: Pod` is valid for any bytes; the buffer has its size.
-    Ok(unsafe { core::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
+    check(ptr, core::mem::size_of::<T>(), false)?;
+    // SAFETY: the range of `size_of::<T>()` bytes was just checked to be
+    // mapped user memory of the running process; `T: Pod` is valid for any
+    // bytes, and `read_unaligned` needs no alignment.
+    Ok(unsafe { core::ptr::read_unaligned(ptr as *const T) })
+}
+
+/// `len` copies of `value` in a new vector, or `ENOMEM`: every buffer
+/// whose size a program chooses is allocated this way, so a large one
+/// fails the call instead of stopping the kernel.
+pub fn buffer<T: Clone>(len: usize, value: T) -> Result<Vec<T>, Errno> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    v.resize(len, value);
+    Ok(v)
 }
 
 /// Writes values to user memory.
@@ -70,12 +81,10 @@ pub fn write<T: Pod>(ptr: u64, values: &[T]) -> Result<(), Errno> {
 }
 
 /// Reads a UTF-8 string of `len` bytes (at most `max`): `ENAMETOOLONG`
-/// if longer, `EINVAL` if not UTF-8.
+/// if longer, `EINVAL` if not UTF-8, `ENOMEM` if no memory is left for it.
 pub fn read_str(ptr: u64, len: u64, max: usize) -> Result<String, Errno> {
-    if len > max as u64 {
-        return Err(Errno::ENAMETOOLONG);
-    }
-    let mut bytes: Vec<u8> = alloc::vec![0; len as usize];
+    let len = usize::try_from(len).ok().filter(|&n| n <= max).ok_or(Errno::ENAMETOOLONG)?;
+    let mut bytes = buffer(len, 0u8)?;
     copy_from_user(ptr, &mut bytes)?;
     String::from_utf8(bytes).map_err(|_| Errno::EINVAL)
 }
