@@ -111,7 +111,7 @@ pub fn verify_with(
     let mut checker = explore::Checker::new(insns, profile, &cfg, &live, &relevant, log)?;
     let mut state = State { frames: Vec::new() };
     if state.frames.try_reserve(profile.limits.max_call_depth as usize).is_err() {
-        return Err(Report::new(ErrorKind::OutOfMemory, 0, "out of memory for the analysis"));
+        return Err(Report::out_of_memory(0));
     }
     state.frames.push(Frame::new(0, 0, 0));
     if entry.regs.is_empty() {
@@ -123,23 +123,23 @@ pub fn verify_with(
     checker.run(state).map_err(disasm)?;
     let (depths, stats) = checker.finish();
     crate::cfg::check_stack(&cfg, &depths, &profile.limits).map_err(disasm)?;
-    let functions = cfg
-        .functions
-        .iter()
-        .zip(&depths)
-        .map(|(f, &d)| Function { stack_depth: d, ..*f })
-        .collect();
+    let mut functions = cfg.functions;
+    for (f, &d) in functions.iter_mut().zip(&depths) {
+        f.stack_depth = d;
+    }
     let mut copy = Vec::new();
     if copy.try_reserve_exact(insns.len()).is_err() {
-        return Err(Report::new(ErrorKind::OutOfMemory, 0, "out of memory for the verified program"));
+        return Err(Report::out_of_memory(0));
     }
     copy.extend_from_slice(insns);
     Ok(Verified { program: Program::from_insns(copy), functions, stats })
 }
 
-/// Fills in the disassembled instruction of a report.
+/// Fills in the disassembled instruction of a report (not of one saying
+/// memory ran out: that one must not allocate).
 fn with_insn(mut r: Report, insns: &[Insn]) -> Report {
     if r.insn.is_empty()
+        && r.kind != ErrorKind::OutOfMemory
         && let Some(insn) = insns.get(r.pc)
     {
         r.insn = format!("{insn}");

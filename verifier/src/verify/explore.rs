@@ -21,7 +21,6 @@
 
 use alloc::format;
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
@@ -139,7 +138,7 @@ impl<'a> Checker<'a> {
             stats: Stats::default(),
             stored_bytes: 0,
             pending_bytes: 0,
-            depths: vec![0; cfg.functions.len()],
+            depths: crate::cfg::try_vec(cfg.functions.len(), 0)?,
             last_id: 0,
             jumps_processed: 0,
             last_store: (0, 0),
@@ -147,15 +146,17 @@ impl<'a> Checker<'a> {
     }
 
     /// Stack depths per function (multiples of 8) and statistics.
-    pub(super) fn finish(self) -> (Vec<u32>, Stats) {
-        let depths = self.depths.iter().map(|d| d.div_ceil(8) * 8).collect();
-        (depths, self.stats)
+    pub(super) fn finish(mut self) -> (Vec<u32>, Stats) {
+        for d in &mut self.depths {
+            *d = d.div_ceil(8) * 8;
+        }
+        (self.depths, self.stats)
     }
 
     /// Explores every path from slot 0 starting in `init`.
     pub(super) fn run(&mut self, init: State) -> Result<(), Report> {
         self.pending_bytes = init.bytes();
-        self.pending.push(Path { pc: 0, state: init, parent: None });
+        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None })?;
         while let Some(Path { mut pc, mut state, mut parent }) = self.pending.pop() {
             self.pending_bytes -= state.bytes();
             if let Some(log) = self.log.as_deref_mut() {
@@ -228,7 +229,7 @@ impl<'a> Checker<'a> {
             .hint("reduce the number of branches in a row and the stack in use"));
         }
         if self.pending.try_reserve(1).is_err() {
-            return Err(self.out_of_memory(pc));
+            return Err(Report::out_of_memory(pc));
         }
         self.pending_bytes += bytes;
         if let Some(p) = parent {
@@ -332,15 +333,17 @@ impl<'a> Checker<'a> {
         // Room for every checkpoint on the path here to move to the
         // explored list, so that `end_path` never allocates.
         let on_path = self.on_path.count(pc) + 1;
+        let copy = state.try_clone();
         if self.checkpoints.try_reserve(1).is_err()
             || !self.on_path.try_reserve()
             || self.explored[pc].try_reserve(on_path).is_err()
         {
-            return Err(self.out_of_memory(pc));
+            return Err(Report::out_of_memory(pc));
         }
+        let Some(copy) = copy else { return Err(Report::out_of_memory(pc)) };
         let idx = self.checkpoints.len() as u32;
         let fingerprint = fingerprint.unwrap_or_else(|| state.fingerprint(live));
-        self.checkpoints.push(Checkpoint { state: state.clone(), parent, branches: 1, hits: 0, misses: 0 });
+        self.checkpoints.push(Checkpoint { state: copy, parent, branches: 1, hits: 0, misses: 0 });
         self.on_path.insert(idx, pc, fingerprint);
         self.stats.states_stored += 1;
         self.last_store = (self.stats.insns_processed, self.jumps_processed);
@@ -365,10 +368,6 @@ impl<'a> Checker<'a> {
         });
         self.stored_bytes -= freed;
         self.stats.states_evicted += evicted;
-    }
-
-    pub(super) fn out_of_memory(&self, pc: usize) -> Report {
-        Report::new(ErrorKind::OutOfMemory, pc, "out of memory for the analysis")
     }
 
     /// A report naming the registers involved and their state.
