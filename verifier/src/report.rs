@@ -79,13 +79,16 @@ pub enum ErrorKind {
     /// The analysis would take more than the limit of processed instructions
     /// (or of pending paths).
     TooComplex,
-    /// The analysis could not allocate memory.
+    /// The analysis could not allocate memory, or holds more than the
+    /// environment running it allows.
     OutOfMemory,
+    /// The analysis ran for longer than the environment running it allows.
+    TimeLimit,
 }
 
 impl ErrorKind {
     /// Every kind, for tools that list them.
-    pub const ALL: [ErrorKind; 29] = [
+    pub const ALL: [ErrorKind; 30] = [
         ErrorKind::ProgramSize,
         ErrorKind::MalformedImm64,
         ErrorKind::JumpOutOfRange,
@@ -115,6 +118,7 @@ impl ErrorKind {
         ErrorKind::InfiniteLoop,
         ErrorKind::TooComplex,
         ErrorKind::OutOfMemory,
+        ErrorKind::TimeLimit,
     ];
 
     /// The kind's name as written in reports and case files (`null-pointer`).
@@ -149,6 +153,7 @@ impl ErrorKind {
             ErrorKind::InfiniteLoop => "infinite-loop",
             ErrorKind::TooComplex => "too-complex",
             ErrorKind::OutOfMemory => "out-of-memory",
+            ErrorKind::TimeLimit => "time-limit",
         }
     }
 

@@ -15,12 +15,18 @@
 //! where it was with nothing changed: an infinite loop (those states are
 //! found by fingerprint, `on_path`). Every processed instruction counts
 //! against a limit, so the analysis always ends.
+//!
+//! Where it runs (the kernel) may also watch it ([`Watch`], `watch`): asked
+//! at every stored state, every fork and every few hundred instructions, a
+//! watch stops the analysis when the memory really in use or the time
+//! spent passes what that environment allows.
 
 mod call;
 mod explore;
 mod mem;
 mod on_path;
 mod step;
+mod watch;
 
 use alloc::format;
 use alloc::string::String;
@@ -85,9 +91,16 @@ pub struct Entry {
     pub regs: Vec<(Reg, Value)>,
 }
 
+pub use watch::{Stop, Watch};
+
 /// Verifies `program` for the entry point described by `profile`.
 pub fn verify(program: &Program, profile: &Profile) -> Result<Verified, Report> {
     verify_with(program, profile, &Entry::default(), None)
+}
+
+/// Like [`verify`], asking `watch` often whether to go on.
+pub fn verify_watched(program: &Program, profile: &Profile, watch: &mut dyn Watch) -> Result<Verified, Report> {
+    analyse(program, profile, &Entry::default(), None, Some(watch))
 }
 
 /// Like [`verify`], appending to `log` the state before each instruction,
@@ -103,12 +116,28 @@ pub fn verify_with(
     entry: &Entry,
     log: Option<&mut String>,
 ) -> Result<Verified, Report> {
+    analyse(program, profile, entry, log, None)
+}
+
+/// The analysis, with everything optional given.
+fn analyse(
+    program: &Program,
+    profile: &Profile,
+    entry: &Entry,
+    log: Option<&mut String>,
+    watch: Option<&mut dyn Watch>,
+) -> Result<Verified, Report> {
     let insns = program.insns();
     let disasm = |r: Report| with_insn(r, insns);
     let cfg = crate::cfg::check(insns, &profile.limits).map_err(disasm)?;
     let live = crate::liveness::live_in(insns, profile)?;
     let relevant = crate::relevance::relevant_in(insns, profile, &cfg.func_of)?;
-    let mut checker = explore::Checker::new(insns, profile, &cfg, &live, &relevant, log)?;
+    // A coercion site, so that the watch's lifetime shrinks to the others'.
+    let watch: Option<&mut dyn Watch> = match watch {
+        Some(w) => Some(w),
+        None => None,
+    };
+    let mut checker = explore::Checker::new(insns, profile, &cfg, &live, &relevant, log, watch)?;
     let mut state = State { frames: Vec::new() };
     if state.frames.try_reserve(profile.limits.max_call_depth as usize).is_err() {
         return Err(Report::out_of_memory(0));

@@ -33,6 +33,7 @@ use crate::report::{ErrorKind, Report};
 use crate::state::State;
 
 use super::on_path::OnPath;
+use super::watch::{WATCH_EVERY, Watch};
 
 /// Paths waiting to be explored, at most (as the Linux verifier's jump
 /// sequence limit).
@@ -93,6 +94,7 @@ pub(super) struct Checker<'a> {
     live: &'a [RegSet],
     relevant: &'a [RegSet],
     log: Option<&'a mut String>,
+    watch: Option<&'a mut dyn Watch>,
     checkpoints: Vec<Checkpoint>,
     /// Per slot, the fully explored checkpoints (oldest first), which may
     /// prune; and the checkpoints on the current path, which may show an
@@ -123,6 +125,7 @@ impl<'a> Checker<'a> {
         live: &'a [RegSet],
         relevant: &'a [RegSet],
         log: Option<&'a mut String>,
+        watch: Option<&'a mut dyn Watch>,
     ) -> Result<Checker<'a>, Report> {
         Ok(Checker {
             insns,
@@ -131,6 +134,7 @@ impl<'a> Checker<'a> {
             live,
             relevant,
             log,
+            watch,
             checkpoints: Vec::new(),
             explored: crate::cfg::try_vec(insns.len(), Vec::new())?,
             on_path: OnPath::new(insns.len(), profile.limits.max_states)?,
@@ -176,6 +180,9 @@ impl<'a> Checker<'a> {
                     }
                 }
                 self.stats.insns_processed += 1;
+                if self.stats.insns_processed % WATCH_EVERY == 0 {
+                    self.ask_watch(pc)?;
+                }
                 if self.stats.insns_processed > self.profile.limits.max_insns_processed {
                     return Err(Report::new(
                         ErrorKind::TooComplex,
@@ -211,6 +218,7 @@ impl<'a> Checker<'a> {
 
     /// Queues the other edge of a jump.
     fn fork(&mut self, pc: usize, other_pc: usize, other: State, parent: Option<u32>) -> Result<(), Report> {
+        self.ask_watch(pc)?;
         if self.pending.len() >= MAX_PENDING {
             return Err(Report::new(
                 ErrorKind::TooComplex,
@@ -329,6 +337,7 @@ impl<'a> Checker<'a> {
         {
             return Ok(Visit::Continue(parent));
         }
+        self.ask_watch(pc)?;
         self.stored_bytes += bytes;
         // Room for every checkpoint on the path here to move to the
         // explored list, so that `end_path` never allocates.
@@ -368,6 +377,14 @@ impl<'a> Checker<'a> {
         });
         self.stored_bytes -= freed;
         self.stats.states_evicted += evicted;
+    }
+
+    /// Whether the watch, if any, lets the analysis go on at `pc`.
+    fn ask_watch(&mut self, pc: usize) -> Result<(), Report> {
+        match self.watch.as_deref_mut().map(|w| w.check()) {
+            Some(Err(stop)) => Err(stop.report(pc)),
+            _ => Ok(()),
+        }
     }
 
     /// A report naming the registers involved and their state.
