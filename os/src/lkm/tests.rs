@@ -6,6 +6,7 @@
 //! 512-byte chunks, ready). The class hooks are tested in [`classes`].
 
 mod classes;
+mod pressure;
 
 use alloc::string::String;
 use alloc::sync::Arc;

@@ -1,0 +1,334 @@
+//! The verifier under pressure inside the kernel.
+//!
+//! * Every allocation on the verifier's path is fallible: with the heap
+//!   made to fail every allocation from the n-th on, verifying a program
+//!   ends in a report (`out-of-memory`) for every n, never in a panic.
+//! * A campaign of programs at each of the verifier's limits (instructions
+//!   processed, stored states, pending paths, memory, call depth, wall
+//!   time), among them a vfs image of five looping programs with stacks of
+//!   different sizes, loaded back to back while a thread that stands for a
+//!   printing user program runs: each load ends (loaded, or refused with
+//!   its errno and reason), the thread makes progress during every
+//!   verification that lasts a few ticks, and the heap is back to its
+//!   starting figure after every refusal or unload. `PRESSURE_ROUNDS`
+//!   campaigns run by default; selecting the test by name
+//!   (`cargo xtask fuzz --campaign verifier-pressure`) runs more.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use abi::Errno;
+use lkm::{ClassParams, Image, ProgramImage};
+
+use super::{selected, setup, unload_named};
+use crate::ktest::TestResult;
+use crate::lkm::{load_image, watch};
+use crate::memory::heap;
+use crate::proc::{life, sched};
+use crate::{ensure, ensure_eq, kernel_test, memory, time};
+
+/// Campaign rounds in the default run, and when selected by name.
+const PRESSURE_ROUNDS: usize = 1;
+const SELECTED_ROUNDS: usize = 5;
+
+/// A loop of `rounds` rounds that forks twice per round on a context value
+/// and keeps `stack` bytes of stack alive: each round leaves pending paths
+/// and stored states behind.
+fn looping(rounds: u32, stack: u32) -> String {
+    format!(
+        "r6 = r1
+         r7 = 0
+         *(u64 *)(r10 - {stack}) = 0
+         loop:
+         r0 = *(u64 *)(r6 + 0)
+         if r0 > 5 goto a
+         r8 = 1
+         a:
+         if r0 > 7 goto b
+         r8 = 2
+         b:
+         r7 += 1
+         if r7 < {rounds} goto loop
+         r0 = 0
+         exit"
+    )
+}
+
+/// A vfs image whose entry points run `sources` (lookup, getattr, ...;
+/// those without one return 0).
+fn vfs_image(name: &str, sources: &[String]) -> Result<Vec<u8>, String> {
+    let entries = ["lookup", "getattr", "readdir", "read", "write"];
+    let mut programs = Vec::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        let src = sources.get(i).map_or("r0 = 0\nexit", String::as_str);
+        let program = verifier::assemble(src).map_err(|e| format!("{name}: {e}"))?;
+        programs.push(ProgramImage {
+            entry: String::from(entry),
+            code: verifier::encode(&program),
+        });
+    }
+    let image = Image {
+        name: String::from(name),
+        params: ClassParams::Vfs {
+            fstype: String::from(name),
+        },
+        programs,
+        maps: Vec::new(),
+        rodata: Vec::new(),
+        ports: Vec::new(),
+        lines: None,
+    };
+    Ok(image.to_bytes())
+}
+
+/// Local calls nested `depth` frames deep.
+fn nested_calls(depth: usize) -> String {
+    let mut src = String::new();
+    for i in 1..depth {
+        src.push_str(&format!("call local f{i}\nr0 = 0\nexit\nf{i}:\n"));
+    }
+    src.push_str("r0 = 0\nexit\n");
+    src
+}
+
+const ENOMEM: (Errno, &str) = (
+    Errno::ENOMEM,
+    "error[out-of-memory]: the verifier ran out of memory",
+);
+const TOO_COMPLEX: (Errno, &str) = (Errno::EINVAL, "error[too-complex]");
+
+/// One program of the campaign and what a load of it may end in.
+struct Case {
+    name: &'static str,
+    sources: Vec<String>,
+    /// Whether it may load, and the refusals it may end in.
+    may_load: bool,
+    refusals: &'static [(Errno, &'static str)],
+    /// Time limit in force while it is verified, in ms.
+    time_limit_ms: u64,
+}
+
+fn cases() -> Vec<Case> {
+    let count_forever = String::from("r0 = 0\nloop:\nr0 += 1\nif r0 != 0 goto loop\nexit");
+    alloc::vec![
+        // The image that once panicked the kernel: five loops, stacks of
+        // five sizes (five size classes of the heap).
+        Case {
+            name: "vp_five",
+            sources: [512, 384, 256, 128, 64]
+                .iter()
+                .map(|&s| looping(2500, s))
+                .collect(),
+            may_load: true,
+            refusals: &[ENOMEM],
+            time_limit_ms: watch::TIME_LIMIT_MS,
+        },
+        Case {
+            name: "vp_insns",
+            sources: alloc::vec![count_forever.clone()],
+            may_load: false,
+            refusals: &[(
+                Errno::EINVAL,
+                "error[too-complex]: the analysis processed 1000000 instructions"
+            )],
+            time_limit_ms: watch::TIME_LIMIT_MS,
+        },
+        Case {
+            name: "vp_pending",
+            sources: alloc::vec![looping(9000, 8)],
+            may_load: false,
+            refusals: &[TOO_COMPLEX, ENOMEM],
+            time_limit_ms: watch::TIME_LIMIT_MS
+        },
+        Case {
+            name: "vp_memory",
+            sources: alloc::vec![looping(6000, 512)],
+            may_load: false,
+            refusals: &[TOO_COMPLEX, ENOMEM],
+            time_limit_ms: watch::TIME_LIMIT_MS
+        },
+        Case {
+            name: "vp_depth8",
+            sources: alloc::vec![nested_calls(8)],
+            may_load: true,
+            refusals: &[],
+            time_limit_ms: watch::TIME_LIMIT_MS
+        },
+        Case {
+            name: "vp_depth9",
+            sources: alloc::vec![nested_calls(9)],
+            may_load: false,
+            refusals: &[(
+                Errno::EINVAL,
+                "error[call-depth]: calls nest deeper than the limit of 8 frames"
+            )],
+            time_limit_ms: watch::TIME_LIMIT_MS,
+        },
+        Case {
+            name: "vp_time",
+            sources: alloc::vec![count_forever],
+            may_load: false,
+            refusals: &[(
+                Errno::EINVAL,
+                "error[time-limit]: the verifier ran for more than its limit of 100 ms"
+            )],
+            time_limit_ms: 100,
+        },
+    ]
+}
+
+/// Counts while the campaign runs: it stands for a user program that
+/// keeps printing.
+static PRINTED: AtomicU64 = AtomicU64::new(0);
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn printer(_arg: u64) -> ! {
+    while !STOP.load(Ordering::Relaxed) {
+        PRINTED.fetch_add(1, Ordering::Relaxed);
+        sched::sleep_ticks(1);
+    }
+    life::exit(0)
+}
+
+/// Verifications lasting at least this many ticks must see the printer run.
+const TICKS_THAT_MUST_SEE_PROGRESS: u64 = 3;
+
+fn verifier_pressure_campaign() -> TestResult {
+    setup()?;
+    let rounds = if selected("verifier_pressure_campaign") {
+        SELECTED_ROUNDS
+    } else {
+        PRESSURE_ROUNDS
+    };
+    crate::klog::set_console_level(log::LevelFilter::Warn);
+    STOP.store(false, Ordering::Relaxed);
+    let pid = sched::spawn_kernel_thread("ktest-printer", printer, 0);
+    let result = campaign(rounds);
+    STOP.store(true, Ordering::Relaxed);
+    let reaped = life::wait(Some(pid));
+    watch::set_time_limit_ms(watch::TIME_LIMIT_MS);
+    crate::klog::set_console_level(log::LevelFilter::Info);
+    result?;
+    ensure_eq!(reaped, Ok((pid, 0)));
+    Ok(())
+}
+kernel_test!(verifier_pressure_campaign);
+
+fn campaign(rounds: usize) -> TestResult {
+    let cases = cases();
+    let mut images = Vec::new();
+    for c in &cases {
+        images.push(vfs_image(c.name, &c.sources)?);
+    }
+    // One load first: tables made on first use (of the vfs class) are not
+    // what the campaign measures.
+    let warm_up = vfs_image("vp_warm", &[])?;
+    unload_named(load_image(&warm_up, "vp_warm", None).map_err(|r| format!("vp_warm: {}", r.message))?)?;
+    crate::println!(
+        "    case        result  insns_processed  verify_ms  ticks  printed  heap_before  heap_after  available"
+    );
+    for round in 0..rounds {
+        for (c, bytes) in cases.iter().zip(&images) {
+            watch::set_time_limit_ms(c.time_limit_ms);
+            let before = memory::heap_stats().bytes_in_use;
+            let (ticks, printed) = (time::ticks(), PRINTED.load(Ordering::Relaxed));
+            let loaded = load_image(bytes, c.name, None);
+            let ticks = time::ticks() - ticks;
+            let printed = PRINTED.load(Ordering::Relaxed) - printed;
+            let (result, processed, verify_ms) = match loaded {
+                Ok(module) => {
+                    let s = module.stats();
+                    unload_named(module)?;
+                    ensure!(c.may_load, "{}: loaded, expected a refusal", c.name);
+                    ("loaded", s.insns_processed, s.verify_ns / 1_000_000)
+                }
+                Err(r) => {
+                    let expected = c
+                        .refusals
+                        .iter()
+                        .any(|&(e, text)| e == r.errno && r.message.starts_with(text));
+                    ensure!(
+                        expected,
+                        "{}: refused with {}:\n{}\nexpected one of {:?}",
+                        c.name,
+                        r.errno,
+                        r.message,
+                        c.refusals
+                    );
+                    ensure!(
+                        r.message.contains("= help: ") || r.errno != Errno::ENOMEM,
+                        "{}: no help:\n{}",
+                        c.name,
+                        r.message
+                    );
+                    (r.errno.name(), 0, 0)
+                }
+            };
+            let after = memory::heap_stats();
+            crate::println!(
+                "    {:<10} {result:>7} {processed:>16} {verify_ms:>10} {ticks:>6} {printed:>8} {before:>12} {:>11} {:>10}",
+                c.name,
+                after.bytes_in_use,
+                after.bytes_available
+            );
+            ensure!(
+                ticks < TICKS_THAT_MUST_SEE_PROGRESS || printed > 0,
+                "round {round}, {}: the printing thread made no progress during {ticks} ticks of loading",
+                c.name
+            );
+            ensure_eq!(after.bytes_in_use, before);
+        }
+    }
+    Ok(())
+}
+
+/// Verifies `src` as the `lookup` entry of a vfs module with the heap made to
+/// fail every allocation from the `n`-th on (`None`: no failure).
+fn verify_failing_after(
+    src: &str,
+    n: Option<usize>,
+) -> Result<Result<(), verifier::Report>, String> {
+    let bytes = vfs_image("vp_fail", &[String::from(src)])?;
+    let image = lkm::parse(&bytes).map_err(|e| format!("{e}"))?;
+    let profile = lkm::profile_for(&image, 0).map_err(|e| format!("{e}"))?;
+    let mut watch = watch::KernelWatch::new(profile.limits.max_memory);
+    heap::fail_after(n);
+    let result = verifier::decode(&image.programs[0].code)
+        .map(|p| verifier::verify_watched(&p, &profile, &mut watch).map(drop));
+    heap::fail_after(None);
+    match result {
+        Ok(verdict) => Ok(verdict),
+        Err(e) if matches!(e.kind, verifier::DecodeErrorKind::OutOfMemory { .. }) => {
+            Ok(Err(verifier::Report::out_of_memory(e.slot)))
+        }
+        Err(e) => Err(format!("{e}")),
+    }
+}
+
+fn the_verifier_never_panics_when_allocations_fail() -> TestResult {
+    let src = looping(4, 64);
+    ensure_eq!(verify_failing_after(&src, None)?, Ok(()));
+    let mut n = 0;
+    loop {
+        let before = memory::heap_stats().bytes_in_use;
+        let result = verify_failing_after(&src, Some(n))?;
+        ensure_eq!(memory::heap_stats().bytes_in_use, before);
+        match result {
+            Ok(()) => break,
+            Err(r) => ensure!(
+                r.kind == verifier::ErrorKind::OutOfMemory,
+                "allocation {n} failed:\n{r}"
+            ),
+        }
+        n += 1;
+    }
+    crate::println!("    {n} allocations, each made to fail in turn");
+    ensure!(
+        n > 20,
+        "only {n} allocations: the program does not exercise the analysis"
+    );
+    Ok(())
+}
+kernel_test!(the_verifier_never_panics_when_allocations_fail);
