@@ -93,11 +93,8 @@ fn nested_calls(depth: usize) -> String {
     src
 }
 
-const ENOMEM: (Errno, &str) = (
-    Errno::ENOMEM,
-    "error[out-of-memory]: the verifier ran out of memory",
-);
-const TOO_COMPLEX: (Errno, &str) = (Errno::EINVAL, "error[too-complex]");
+/// The refusal of a load that ran out of memory while verifying.
+const ENOMEM: (Errno, &str) = (Errno::ENOMEM, "error[out-of-memory]: the verifier ran out of memory");
 
 /// One program of the campaign and what a load of it may end in.
 struct Case {
@@ -108,75 +105,74 @@ struct Case {
     refusals: &'static [(Errno, &'static str)],
     /// Time limit in force while it is verified, in ms.
     time_limit_ms: u64,
+    /// Whether it is loaded with the heap filled up to [`SQUEEZED_TO`]
+    /// bytes above the kernel's reserve.
+    squeezed: bool,
+}
+
+/// Bytes left to the verifier in the squeezed case.
+const SQUEEZED_TO: usize = 4 << 20;
+
+fn case(name: &'static str, sources: Vec<String>, refusals: &'static [(Errno, &'static str)]) -> Case {
+    Case { name, sources, may_load: refusals.is_empty(), refusals, time_limit_ms: watch::TIME_LIMIT_MS, squeezed: false }
 }
 
 fn cases() -> Vec<Case> {
     let count_forever = String::from("r0 = 0\nloop:\nr0 += 1\nif r0 != 0 goto loop\nexit");
+    const PROCESSED: &str = "error[too-complex]: the analysis processed 1000000 instructions";
+    const PENDING: &str = "error[too-complex]: more than 8192 paths wait to be explored";
+    const PENDING_BYTES: &str = "error[too-complex]: the paths waiting to be explored need more than 33554432 bytes";
+    const DEPTH: &str = "error[call-depth]: calls nest deeper than the limit of 8 frames";
+    const TIME: &str = "error[time-limit]: the verifier ran for more than its limit of 100 ms";
+    const HOLDS: &str = "error[out-of-memory]: the verifier ran out of memory: the analysis holds";
+    // The image that once panicked the kernel: five loops, each round
+    // leaving paths and states behind, stacks of five sizes (five size
+    // classes of the heap). It loads, or is refused for memory.
+    let five = [512, 384, 256, 128, 64].iter().map(|&s| looping(2500, s)).collect();
     alloc::vec![
-        // The image that once panicked the kernel: five loops, stacks of
-        // five sizes (five size classes of the heap).
+        // First, while the heap is small: all it may take is in free frames.
+        // When the heap holds more free than that, the pending paths'
+        // limit may come first.
         Case {
-            name: "vp_five",
-            sources: [512, 384, 256, 128, 64]
-                .iter()
-                .map(|&s| looping(2500, s))
-                .collect(),
-            may_load: true,
-            refusals: &[ENOMEM],
-            time_limit_ms: watch::TIME_LIMIT_MS,
+            squeezed: true,
+            ..case("vp_squeeze", alloc::vec![looping(6000, 512)], &[(Errno::ENOMEM, HOLDS), (Errno::EINVAL, PENDING_BYTES)])
         },
-        Case {
-            name: "vp_insns",
-            sources: alloc::vec![count_forever.clone()],
-            may_load: false,
-            refusals: &[(
-                Errno::EINVAL,
-                "error[too-complex]: the analysis processed 1000000 instructions"
-            )],
-            time_limit_ms: watch::TIME_LIMIT_MS,
-        },
-        Case {
-            name: "vp_pending",
-            sources: alloc::vec![looping(9000, 8)],
-            may_load: false,
-            refusals: &[TOO_COMPLEX, ENOMEM],
-            time_limit_ms: watch::TIME_LIMIT_MS
-        },
-        Case {
-            name: "vp_memory",
-            sources: alloc::vec![looping(6000, 512)],
-            may_load: false,
-            refusals: &[TOO_COMPLEX, ENOMEM],
-            time_limit_ms: watch::TIME_LIMIT_MS
-        },
-        Case {
-            name: "vp_depth8",
-            sources: alloc::vec![nested_calls(8)],
-            may_load: true,
-            refusals: &[],
-            time_limit_ms: watch::TIME_LIMIT_MS
-        },
-        Case {
-            name: "vp_depth9",
-            sources: alloc::vec![nested_calls(9)],
-            may_load: false,
-            refusals: &[(
-                Errno::EINVAL,
-                "error[call-depth]: calls nest deeper than the limit of 8 frames"
-            )],
-            time_limit_ms: watch::TIME_LIMIT_MS,
-        },
-        Case {
-            name: "vp_time",
-            sources: alloc::vec![count_forever],
-            may_load: false,
-            refusals: &[(
-                Errno::EINVAL,
-                "error[time-limit]: the verifier ran for more than its limit of 100 ms"
-            )],
-            time_limit_ms: 100,
-        },
+        Case { may_load: true, ..case("vp_five", five, &[ENOMEM]) },
+        case("vp_insns", alloc::vec![count_forever.clone()], &[(Errno::EINVAL, PROCESSED)]),
+        case("vp_pending", alloc::vec![looping(9000, 8)], &[(Errno::EINVAL, PENDING), ENOMEM]),
+        case("vp_memory", alloc::vec![looping(6000, 512)], &[(Errno::EINVAL, PENDING_BYTES), ENOMEM]),
+        case("vp_depth8", alloc::vec![nested_calls(8)], &[]),
+        case("vp_depth9", alloc::vec![nested_calls(9)], &[(Errno::EINVAL, DEPTH)]),
+        Case { time_limit_ms: 100, ..case("vp_time", alloc::vec![count_forever], &[(Errno::EINVAL, TIME)]) },
     ]
+}
+
+/// Frames taken from the frame allocator, given back when dropped.
+struct Squeeze(Vec<x86_64::structures::paging::PhysFrame>);
+
+impl Drop for Squeeze {
+    fn drop(&mut self) {
+        for f in self.0.drain(..) {
+            let _ = memory::free_frame(f);
+        }
+    }
+}
+
+/// Takes free frames until the heap can hand out only [`SQUEEZED_TO`]
+/// bytes above the kernel's reserve. (Frames, not heap: the heap keeps
+/// the frames it grows by, so filling it would starve the code region and
+/// every later test.)
+fn squeeze() -> Result<Squeeze, String> {
+    let available = memory::heap_stats().bytes_available;
+    let wanted = available.saturating_sub(watch::HEAP_RESERVE + SQUEEZED_TO) / 4096;
+    // Free blocks of the mapped heap count as available but are no frames.
+    let frames = wanted.min(memory::frame::stats().free);
+    let mut taken = Squeeze(Vec::new());
+    taken.0.try_reserve_exact(frames).map_err(|_| format!("no room to hold {frames} frames"))?;
+    for _ in 0..frames {
+        taken.0.push(memory::alloc_frame().ok_or("the free frames ran out while counted")?);
+    }
+    Ok(taken)
 }
 
 /// Counts while the campaign runs: it stands for a user program that
@@ -234,7 +230,11 @@ fn campaign(rounds: usize) -> TestResult {
             watch::set_time_limit_ms(c.time_limit_ms);
             let before = memory::heap_stats().bytes_in_use;
             let (ticks, printed) = (time::ticks(), PRINTED.load(Ordering::Relaxed));
+            let squeezed = c.squeezed.then(squeeze).transpose()?;
+            let tight = squeezed.is_some()
+                && memory::heap_stats().bytes_available <= watch::HEAP_RESERVE + 2 * SQUEEZED_TO;
             let loaded = load_image(bytes, c.name, None);
+            drop(squeezed);
             let ticks = time::ticks() - ticks;
             let printed = PRINTED.load(Ordering::Relaxed) - printed;
             let (result, processed, verify_ms) = match loaded {
@@ -263,6 +263,7 @@ fn campaign(rounds: usize) -> TestResult {
                         c.name,
                         r.message
                     );
+                    ensure!(!tight || r.errno == Errno::ENOMEM, "{}: squeezed, refused with {}:\n{}", c.name, r.errno, r.message);
                     (r.errno.name(), 0, 0)
                 }
             };
