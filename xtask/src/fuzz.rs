@@ -13,6 +13,11 @@
 //! | `modc-front-end` | `modc/tests/fuzz.rs`: random and mutated sources end in an image or diagnostics | `WARDEN_FUZZ_SOURCES` | fixed |
 //! | `modc-generated` | `modc/tests/generated.rs`: random well-typed modules compile and verify | `WARDEN_GEN_PROGRAMS` | fixed |
 //!
+//! One campaign runs inside the kernel instead: `verifier-pressure` boots
+//! the test kernel with only the in-kernel test
+//! `verifier_pressure_campaign` (`os/src/lkm/tests/pressure.rs`), which,
+//! selected by name, runs five rounds instead of one ([`KERNEL_CAMPAIGNS`]).
+//!
 //! Each test prints one summary line; [`Campaign::counts`] reads the
 //! counts from it. A campaign fails when its test fails (a violation, a
 //! mismatch or a panic makes the test fail) or when its summary reports a
@@ -74,6 +79,17 @@ struct Counts {
     inputs: Option<u64>,
     accepted: Option<u64>,
     violations: Option<u64>,
+}
+
+/// Campaigns that are in-kernel tests: (campaign, test name, its file).
+const KERNEL_CAMPAIGNS: [(&str, &str, &str); 1] =
+    [("verifier-pressure", "verifier_pressure_campaign", "os/src/lkm/tests/pressure.rs")];
+
+/// Boots the test kernel running only in-kernel test `test`.
+fn run_in_kernel(test: &str) -> Result<(bool, Counts)> {
+    let result = crate::ktest::run(&crate::test::TestArgs { stages: Vec::new(), filter: Some(test.to_string()) })?;
+    let ran = Some(result.passed as u64 + result.failed as u64);
+    Ok((result.failed == 0 && result.passed > 0, Counts { inputs: ran, accepted: None, violations: None }))
 }
 
 fn campaigns(args: &FuzzArgs) -> Vec<Campaign> {
@@ -150,7 +166,7 @@ fn campaigns(args: &FuzzArgs) -> Vec<Campaign> {
 
 pub fn run(args: &FuzzArgs) -> Result<ExitCode> {
     let all = campaigns(args);
-    let known: Vec<&str> = all.iter().map(|c| c.name).collect();
+    let known: Vec<&str> = all.iter().map(|c| c.name).chain(KERNEL_CAMPAIGNS.iter().map(|k| k.0)).collect();
     if let Some(unknown) = args.campaigns.iter().find(|c| !known.contains(&c.as_str())) {
         return Err(XtaskError::new(format!("no campaign named `{unknown}`"))
             .with_help(format!("the campaigns are: {}", known.join(", "))));
@@ -164,6 +180,14 @@ pub fn run(args: &FuzzArgs) -> Result<ExitCode> {
         let started = Instant::now();
         let (passed, counts) = execute(campaign)?;
         results.push((campaign.name, passed, counts, started.elapsed()));
+    }
+    for (name, test, _) in KERNEL_CAMPAIGNS {
+        if args.campaigns.is_empty() || args.campaigns.iter().any(|n| n == name) {
+            println!("\n==== campaign {name} (in the kernel) ====");
+            let started = Instant::now();
+            let (passed, counts) = run_in_kernel(test)?;
+            results.push((name, passed, counts, started.elapsed()));
+        }
     }
     println!("\n==== summary ====");
     println!("{:<16} {:>10} {:>10} {:>11}  {:>9}  result", "campaign", "inputs", "accepted", "violations", "time");
@@ -285,6 +309,16 @@ mod tests {
             for (variable, _) in &c.env {
                 assert!(source.contains(variable), "{}: does not read {variable}", path.display());
             }
+        }
+    }
+
+    #[test]
+    fn every_kernel_campaign_names_an_in_kernel_test() {
+        for (name, test, file) in KERNEL_CAMPAIGNS {
+            let path = kernel::root().join(file);
+            let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(source.contains(&format!("kernel_test!({test});")), "{name}: {} registers no `{test}`", path.display());
+            assert!(source.contains(&format!("selected(\"{test}\")")), "{name}: `{test}` does not run longer when selected");
         }
     }
 
