@@ -128,15 +128,12 @@ fn analyse(
     watch: Option<&mut dyn Watch>,
 ) -> Result<Verified, Report> {
     let insns = program.insns();
+    // The trait object's lifetime shrinks to the other borrows' here.
+    let watch = watch.map(|w| -> &mut dyn Watch { w });
     let disasm = |r: Report| with_insn(r, insns);
     let cfg = crate::cfg::check(insns, &profile.limits).map_err(disasm)?;
     let live = crate::liveness::live_in(insns, profile)?;
     let relevant = crate::relevance::relevant_in(insns, profile, &cfg.func_of)?;
-    // A coercion site, so that the watch's lifetime shrinks to the others'.
-    let watch: Option<&mut dyn Watch> = match watch {
-        Some(w) => Some(w),
-        None => None,
-    };
     let mut checker = explore::Checker::new(insns, profile, &cfg, &live, &relevant, log, watch)?;
     let mut state = State { frames: Vec::new() };
     if state.frames.try_reserve(profile.limits.max_call_depth as usize).is_err() {

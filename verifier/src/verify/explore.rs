@@ -180,7 +180,7 @@ impl<'a> Checker<'a> {
                     }
                 }
                 self.stats.insns_processed += 1;
-                if self.stats.insns_processed % WATCH_EVERY == 0 {
+                if self.stats.insns_processed.is_multiple_of(WATCH_EVERY) {
                     self.ask_watch(pc)?;
                 }
                 if self.stats.insns_processed > self.profile.limits.max_insns_processed {
