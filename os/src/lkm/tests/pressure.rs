@@ -295,10 +295,14 @@ fn verify_failing_after(
     let image = lkm::parse(&bytes).map_err(|e| format!("{e}"))?;
     let profile = lkm::profile_for(&image, 0).map_err(|e| format!("{e}"))?;
     let mut watch = watch::KernelWatch::new(profile.limits.max_memory);
-    heap::fail_after(n);
-    let result = verifier::decode(&image.programs[0].code)
-        .map(|p| verifier::verify_watched(&p, &profile, &mut watch).map(drop));
-    heap::fail_after(None);
+    // Interrupts off: only the verifier allocates while allocations fail.
+    let result = crate::arch::without_interrupts(|| {
+        heap::fail_after(n);
+        let result = verifier::decode(&image.programs[0].code)
+            .map(|p| verifier::verify_watched(&p, &profile, &mut watch).map(drop));
+        heap::fail_after(None);
+        result
+    });
     match result {
         Ok(verdict) => Ok(verdict),
         Err(e) if matches!(e.kind, verifier::DecodeErrorKind::OutOfMemory { .. }) => {
