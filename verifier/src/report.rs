@@ -181,8 +181,8 @@ pub struct Report {
     pub insn: String,
     /// The registers involved and their state, e.g. `("r0", "map_value_or_null(m0) + 0")`.
     pub regs: Vec<(String, String)>,
-    /// One line in plain words (a fixed text needs no allocation, so that
-    /// running out of memory can still be reported).
+    /// One line in plain words (borrowed only by
+    /// [`Report::out_of_memory`], which must not allocate).
     pub reason: Cow<'static, str>,
     /// How to fix it, when there is a usual fix.
     pub hint: Option<Cow<'static, str>>,
@@ -190,20 +190,29 @@ pub struct Report {
 
 impl Report {
     /// A report without register states or hint.
-    pub fn new(kind: ErrorKind, pc: usize, reason: impl Into<Cow<'static, str>>) -> Report {
-        Report { kind, pc, insn: String::new(), regs: Vec::new(), reason: reason.into(), hint: None }
+    pub fn new(kind: ErrorKind, pc: usize, reason: impl Into<String>) -> Report {
+        Report { kind, pc, insn: String::new(), regs: Vec::new(), reason: Cow::Owned(reason.into()), hint: None }
     }
 
     /// The analysis could not allocate memory at slot `pc`. Making it
-    /// allocates nothing, so it can be made when nothing else can.
+    /// allocates nothing (fixed text, borrowed), so it can be made when
+    /// nothing else can.
     pub fn out_of_memory(pc: usize) -> Report {
-        Report::new(ErrorKind::OutOfMemory, pc, "the verifier ran out of memory")
-            .hint("load the module again when the system holds less, or keep fewer paths and less stack alive at once")
+        Report {
+            kind: ErrorKind::OutOfMemory,
+            pc,
+            insn: String::new(),
+            regs: Vec::new(),
+            reason: Cow::Borrowed("the verifier ran out of memory"),
+            hint: Some(Cow::Borrowed(
+                "load the module again when the system holds less, or keep fewer paths and less stack alive at once",
+            )),
+        }
     }
 
     /// The report with a hint.
-    pub fn hint(mut self, hint: impl Into<Cow<'static, str>>) -> Report {
-        self.hint = Some(hint.into());
+    pub fn hint(mut self, hint: impl Into<String>) -> Report {
+        self.hint = Some(Cow::Owned(hint.into()));
         self
     }
 
