@@ -16,7 +16,6 @@
 //! where states are compared and stored.
 
 use alloc::format;
-use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::insn::{Imm64, Insn};
@@ -51,9 +50,16 @@ pub struct Cfg {
 pub fn try_vec<T: Clone>(n: usize, v: T) -> Result<Vec<T>, Report> {
     let mut out = Vec::new();
     out.try_reserve_exact(n)
-        .map_err(|_| Report::new(ErrorKind::OutOfMemory, 0, "out of memory for the analysis"))?;
+        .map_err(|_| Report::out_of_memory(0))?;
     out.resize(n, v);
     Ok(out)
+}
+
+/// Appends `v` to `out`, or an `out-of-memory` report.
+pub fn try_push<T>(out: &mut Vec<T>, v: T) -> Result<(), Report> {
+    out.try_reserve(1).map_err(|_| Report::out_of_memory(0))?;
+    out.push(v);
+    Ok(())
 }
 
 /// Runs the checks listed in the module documentation.
@@ -77,7 +83,7 @@ pub fn check(insns: &[Insn], limits: &Limits) -> Result<Cfg, Report> {
     for (i, &start) in starts.iter().enumerate() {
         let end = starts.get(i + 1).copied().unwrap_or(n);
         func_of[start..end].iter_mut().for_each(|f| *f = i as u32);
-        functions.push(Function { start, end, stack_depth: 0 });
+        try_push(&mut functions, Function { start, end, stack_depth: 0 })?;
     }
     let mut prune = try_vec(n, false)?;
     for f in &functions {
@@ -127,7 +133,7 @@ pub fn check(insns: &[Insn], limits: &Limits) -> Result<Cfg, Report> {
     for (pc, insn) in insns.iter().enumerate() {
         if let (Insn::CallLocal { .. }, Some(t)) = (insn, insn.target(pc)) {
             let callee = func_of[t as usize] as usize;
-            calls[func_of[pc] as usize].push((pc, callee));
+            try_push(&mut calls[func_of[pc] as usize], (pc, callee))?;
         }
     }
     check_call_graph(&calls, limits)?;
@@ -171,7 +177,8 @@ fn check_slots(insns: &[Insn]) -> Result<(), Report> {
 
 /// Slot 0 and the targets of all local calls, sorted.
 fn function_starts(insns: &[Insn]) -> Result<Vec<usize>, Report> {
-    let mut starts = vec![0];
+    let mut starts = Vec::new();
+    try_push(&mut starts, 0)?;
     for (pc, insn) in insns.iter().enumerate() {
         if let (Insn::CallLocal { .. }, Some(t)) = (insn, insn.target(pc)) {
             if t < 0 || t as usize >= insns.len() {
@@ -184,7 +191,7 @@ fn function_starts(insns: &[Insn]) -> Result<Vec<usize>, Report> {
                     format!("call to slot {t}, the second half of a 64-bit immediate load"),
                 ));
             }
-            starts.push(t as usize);
+            try_push(&mut starts, t as usize)?;
         }
     }
     starts.sort_unstable();
@@ -208,7 +215,9 @@ pub fn successors(insns: &[Insn], pc: usize) -> ([usize; 2], usize) {
 /// Every instruction is reached from slot 0 (through jumps and calls).
 fn check_reachable(insns: &[Insn]) -> Result<(), Report> {
     let mut seen = try_vec(insns.len(), false)?;
-    let mut work = vec![0usize];
+    // Each slot is queued at most once, so the room reserved here suffices.
+    let mut work = try_vec(1, 0usize)?;
+    work.try_reserve_exact(insns.len()).map_err(|_| Report::out_of_memory(0))?;
     seen[0] = true;
     while let Some(pc) = work.pop() {
         let (succ, count) = successors(insns, pc);
@@ -236,8 +245,8 @@ fn check_reachable(insns: &[Insn]) -> Result<(), Report> {
 fn check_call_graph(calls: &[Vec<(usize, usize)>], limits: &Limits) -> Result<(), Report> {
     // Depth-first over the call graph from the entry, with an explicit
     // stack of (function, next call index).
-    let mut on_path = vec![false; calls.len()];
-    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+    let mut on_path = try_vec(calls.len(), false)?;
+    let mut stack: Vec<(usize, usize)> = try_vec(1, (0, 0))?;
     on_path[0] = true;
     while let Some(&mut (f, ref mut i)) = stack.last_mut() {
         if *i == calls[f].len() {
@@ -259,7 +268,7 @@ fn check_call_graph(calls: &[Vec<(usize, usize)>], limits: &Limits) -> Result<()
             ));
         }
         on_path[callee] = true;
-        stack.push((callee, 0));
+        try_push(&mut stack, (callee, 0))?;
     }
     Ok(())
 }
@@ -269,11 +278,17 @@ fn check_call_graph(calls: &[Vec<(usize, usize)>], limits: &Limits) -> Result<()
 pub fn check_stack(cfg: &Cfg, depths: &[u32], limits: &Limits) -> Result<(), Report> {
     // Total stack of the deepest chain starting at each function, computed
     // callee-first (the graph is acyclic).
-    let mut total: Vec<Option<u32>> = vec![None; cfg.functions.len()];
-    let mut stack = vec![0usize];
+    let mut total: Vec<Option<u32>> = try_vec(cfg.functions.len(), None)?;
+    let mut stack = try_vec(1, 0usize)?;
     while let Some(&f) = stack.last() {
-        let pending: Vec<usize> = cfg.calls[f].iter().map(|&(_, c)| c).filter(|&c| total[c].is_none()).collect();
-        if pending.is_empty() {
+        // The callees not yet computed go first.
+        let before = stack.len();
+        for &(_, c) in &cfg.calls[f] {
+            if total[c].is_none() {
+                try_push(&mut stack, c)?;
+            }
+        }
+        if stack.len() == before {
             stack.pop();
             let mut deepest = 0;
             for &(pc, c) in &cfg.calls[f] {
@@ -295,8 +310,6 @@ pub fn check_stack(cfg: &Cfg, depths: &[u32], limits: &Limits) -> Result<(), Rep
                 deepest = deepest.max(t);
             }
             total[f] = Some(depths[f] + deepest);
-        } else {
-            stack.extend(pending);
         }
     }
     Ok(())

@@ -83,14 +83,15 @@ pub fn decode(bytes: &[u8]) -> Result<Program, DecodeError> {
         let kind = DecodeErrorKind::TrailingBytes { len: bytes.len() };
         return Err(DecodeError::new(bytes.len() / 8, kind));
     }
-    let raw: Vec<RawInsn> = bytes
-        .chunks_exact(8)
-        .map(|c| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(c);
-            RawInsn::from_bytes(b)
-        })
-        .collect();
+    let slots = bytes.len() / 8;
+    let mut raw: Vec<RawInsn> = Vec::new();
+    raw.try_reserve_exact(slots)
+        .map_err(|_| DecodeError::new(0, DecodeErrorKind::OutOfMemory { slots }))?;
+    raw.extend(bytes.chunks_exact(8).map(|c| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        RawInsn::from_bytes(b)
+    }));
     decode_raw(&raw)
 }
 
@@ -99,7 +100,10 @@ pub fn decode_raw(raw: &[RawInsn]) -> Result<Program, DecodeError> {
     if raw.is_empty() {
         return Err(DecodeError::new(0, DecodeErrorKind::Empty));
     }
-    let mut insns = Vec::with_capacity(raw.len());
+    let mut insns = Vec::new();
+    insns
+        .try_reserve_exact(raw.len())
+        .map_err(|_| DecodeError::new(0, DecodeErrorKind::OutOfMemory { slots: raw.len() }))?;
     let mut pc = 0;
     while pc < raw.len() {
         let r = raw[pc];

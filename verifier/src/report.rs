@@ -9,6 +9,7 @@
 //!   = help: compare the result of map_lookup with 0 before using it
 //! ```
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -78,13 +79,16 @@ pub enum ErrorKind {
     /// The analysis would take more than the limit of processed instructions
     /// (or of pending paths).
     TooComplex,
-    /// The analysis could not allocate memory.
+    /// The analysis could not allocate memory, or holds more than the
+    /// environment running it allows.
     OutOfMemory,
+    /// The analysis ran for longer than the environment running it allows.
+    TimeLimit,
 }
 
 impl ErrorKind {
     /// Every kind, for tools that list them.
-    pub const ALL: [ErrorKind; 29] = [
+    pub const ALL: [ErrorKind; 30] = [
         ErrorKind::ProgramSize,
         ErrorKind::MalformedImm64,
         ErrorKind::JumpOutOfRange,
@@ -114,6 +118,7 @@ impl ErrorKind {
         ErrorKind::InfiniteLoop,
         ErrorKind::TooComplex,
         ErrorKind::OutOfMemory,
+        ErrorKind::TimeLimit,
     ];
 
     /// The kind's name as written in reports and case files (`null-pointer`).
@@ -148,6 +153,7 @@ impl ErrorKind {
             ErrorKind::InfiniteLoop => "infinite-loop",
             ErrorKind::TooComplex => "too-complex",
             ErrorKind::OutOfMemory => "out-of-memory",
+            ErrorKind::TimeLimit => "time-limit",
         }
     }
 
@@ -175,10 +181,11 @@ pub struct Report {
     pub insn: String,
     /// The registers involved and their state, e.g. `("r0", "map_value_or_null(m0) + 0")`.
     pub regs: Vec<(String, String)>,
-    /// One line in plain words.
-    pub reason: String,
+    /// One line in plain words (borrowed only by
+    /// [`Report::out_of_memory`], which must not allocate).
+    pub reason: Cow<'static, str>,
     /// How to fix it, when there is a usual fix.
-    pub hint: Option<String>,
+    pub hint: Option<Cow<'static, str>>,
 }
 
 /// The help of every "too complex" verdict, wherever it is shown (the
@@ -199,12 +206,28 @@ impl Report {
 
     /// A report without register states or hint.
     pub fn new(kind: ErrorKind, pc: usize, reason: impl Into<String>) -> Report {
-        Report { kind, pc, insn: String::new(), regs: Vec::new(), reason: reason.into(), hint: None }
+        Report { kind, pc, insn: String::new(), regs: Vec::new(), reason: Cow::Owned(reason.into()), hint: None }
+    }
+
+    /// The analysis could not allocate memory at slot `pc`. Making it
+    /// allocates nothing (fixed text, borrowed), so it can be made when
+    /// nothing else can.
+    pub fn out_of_memory(pc: usize) -> Report {
+        Report {
+            kind: ErrorKind::OutOfMemory,
+            pc,
+            insn: String::new(),
+            regs: Vec::new(),
+            reason: Cow::Borrowed("the verifier ran out of memory"),
+            hint: Some(Cow::Borrowed(
+                "load the module again when the system holds less, or keep fewer paths and less stack alive at once",
+            )),
+        }
     }
 
     /// The report with a hint.
     pub fn hint(mut self, hint: impl Into<String>) -> Report {
-        self.hint = Some(hint.into());
+        self.hint = Some(Cow::Owned(hint.into()));
         self
     }
 

@@ -170,7 +170,10 @@ impl Slot {
 }
 
 /// The registers and stack of one function activation.
-#[derive(Clone, PartialEq, Eq, Debug)]
+///
+/// Not `Clone`: a copy allocates, so it is made only by
+/// [`Frame::try_clone`], which reports running out of memory.
+#[derive(PartialEq, Eq, Debug)]
 pub struct Frame {
     pub regs: [Value; Reg::COUNT],
     /// Stack slots, slot `i` covering `fp - 8(i+1) .. fp - 8i`.
@@ -187,6 +190,14 @@ impl Frame {
         let mut regs = [Value::Uninit; Reg::COUNT];
         regs[10] = Value::ptr(Region::Stack { frame: frame_no }, 0);
         Frame { regs, stack: Vec::new(), callsite, func }
+    }
+
+    /// A copy, or `None` when memory is short.
+    pub fn try_clone(&self) -> Option<Frame> {
+        let mut stack = Vec::new();
+        stack.try_reserve_exact(self.stack.len()).ok()?;
+        stack.extend_from_slice(&self.stack);
+        Some(Frame { regs: self.regs, stack, callsite: self.callsite, func: self.func })
     }
 
     /// The slot holding byte `fp + off` (off in -512..0), if allocated.
@@ -271,13 +282,27 @@ pub fn byte_index(off: i64) -> usize {
 }
 
 /// The abstract state: the frames of the current call chain.
-#[derive(Clone, PartialEq, Eq, Debug)]
+///
+/// Not `Clone`: the analysis copies states at every fork and prune point,
+/// and a copy that cannot be allocated must refuse the program, not stop
+/// the kernel, so copies are made by [`State::try_clone`].
+#[derive(PartialEq, Eq, Debug)]
 pub struct State {
     /// Frame 0 is the entry function's; the last is the running one.
     pub frames: Vec<Frame>,
 }
 
 impl State {
+    /// A copy, or `None` when memory is short.
+    pub fn try_clone(&self) -> Option<State> {
+        let mut frames = Vec::new();
+        frames.try_reserve_exact(self.frames.len()).ok()?;
+        for f in &self.frames {
+            frames.push(f.try_clone()?);
+        }
+        Some(State { frames })
+    }
+
     /// The running frame.
     pub fn cur(&self) -> &Frame {
         &self.frames[self.frames.len() - 1]
@@ -458,19 +483,19 @@ mod tests {
     #[test]
     fn uninit_registers_cover_anything_and_ranges_cover_subranges() {
         let old = State { frames: alloc::vec![Frame::new(0, 0, 0)] };
-        let mut new = old.clone();
+        let mut new = old.try_clone().unwrap();
         new.set(Reg::R1, Value::Scalar(Scalar::range(0, 5)));
         assert!(old.covers(&new, &[0x7ff], &[0x7ff]));
         assert!(!new.covers(&old, &[0x7ff], &[0x7ff]));
         // Dead registers are not compared.
         assert!(new.covers(&old, &[0x7ff & !2], &[0x7ff]));
-        let mut wider = new.clone();
+        let mut wider = new.try_clone().unwrap();
         wider.set(Reg::R1, Value::Scalar(Scalar::range(0, 10)));
         assert!(wider.covers(&new, &[0x7ff], &[0x7ff]));
         assert!(!new.covers(&wider, &[0x7ff], &[0x7ff]));
         // A number whose value does not matter need only be a number.
         assert!(new.covers(&wider, &[0x7ff], &[0x7ff & !2]));
-        let mut ptr = new.clone();
+        let mut ptr = new.try_clone().unwrap();
         ptr.set(Reg::R1, Value::ptr(Region::Ctx, 0));
         assert!(!new.covers(&ptr, &[0x7ff], &[0x7ff & !2]));
     }

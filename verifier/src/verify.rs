@@ -15,12 +15,18 @@
 //! where it was with nothing changed: an infinite loop (those states are
 //! found by fingerprint, `on_path`). Every processed instruction counts
 //! against a limit, so the analysis always ends.
+//!
+//! Where it runs (the kernel) may also watch it ([`Watch`], `watch`): asked
+//! at every stored state, every fork and every few hundred instructions, a
+//! watch stops the analysis when the memory really in use or the time
+//! spent passes what that environment allows.
 
 mod call;
 mod explore;
 mod mem;
 mod on_path;
 mod step;
+mod watch;
 
 use alloc::format;
 use alloc::string::String;
@@ -85,9 +91,16 @@ pub struct Entry {
     pub regs: Vec<(Reg, Value)>,
 }
 
+pub use watch::{Stop, Watch};
+
 /// Verifies `program` for the entry point described by `profile`.
 pub fn verify(program: &Program, profile: &Profile) -> Result<Verified, Report> {
     verify_with(program, profile, &Entry::default(), None)
+}
+
+/// Like [`verify`], asking `watch` often whether to go on.
+pub fn verify_watched(program: &Program, profile: &Profile, watch: &mut dyn Watch) -> Result<Verified, Report> {
+    analyse(program, profile, &Entry::default(), None, Some(watch))
 }
 
 /// Like [`verify`], appending to `log` the state before each instruction,
@@ -103,15 +116,28 @@ pub fn verify_with(
     entry: &Entry,
     log: Option<&mut String>,
 ) -> Result<Verified, Report> {
+    analyse(program, profile, entry, log, None)
+}
+
+/// The analysis, with everything optional given.
+fn analyse(
+    program: &Program,
+    profile: &Profile,
+    entry: &Entry,
+    log: Option<&mut String>,
+    watch: Option<&mut dyn Watch>,
+) -> Result<Verified, Report> {
     let insns = program.insns();
+    // The trait object's lifetime shrinks to the other borrows' here.
+    let watch = watch.map(|w| -> &mut dyn Watch { w });
     let disasm = |r: Report| with_insn(r, insns);
     let cfg = crate::cfg::check(insns, &profile.limits).map_err(disasm)?;
     let live = crate::liveness::live_in(insns, profile)?;
     let relevant = crate::relevance::relevant_in(insns, profile, &cfg.func_of)?;
-    let mut checker = explore::Checker::new(insns, profile, &cfg, &live, &relevant, log)?;
+    let mut checker = explore::Checker::new(insns, profile, &cfg, &live, &relevant, log, watch)?;
     let mut state = State { frames: Vec::new() };
     if state.frames.try_reserve(profile.limits.max_call_depth as usize).is_err() {
-        return Err(Report::new(ErrorKind::OutOfMemory, 0, "out of memory for the analysis"));
+        return Err(Report::out_of_memory(0));
     }
     state.frames.push(Frame::new(0, 0, 0));
     if entry.regs.is_empty() {
@@ -123,23 +149,23 @@ pub fn verify_with(
     checker.run(state).map_err(disasm)?;
     let (depths, stats) = checker.finish();
     crate::cfg::check_stack(&cfg, &depths, &profile.limits).map_err(disasm)?;
-    let functions = cfg
-        .functions
-        .iter()
-        .zip(&depths)
-        .map(|(f, &d)| Function { stack_depth: d, ..*f })
-        .collect();
+    let mut functions = cfg.functions;
+    for (f, &d) in functions.iter_mut().zip(&depths) {
+        f.stack_depth = d;
+    }
     let mut copy = Vec::new();
     if copy.try_reserve_exact(insns.len()).is_err() {
-        return Err(Report::new(ErrorKind::OutOfMemory, 0, "out of memory for the verified program"));
+        return Err(Report::out_of_memory(0));
     }
     copy.extend_from_slice(insns);
     Ok(Verified { program: Program::from_insns(copy), functions, stats })
 }
 
-/// Fills in the disassembled instruction of a report.
+/// Fills in the disassembled instruction of a report (not of one saying
+/// memory ran out: that one must not allocate).
 fn with_insn(mut r: Report, insns: &[Insn]) -> Report {
     if r.insn.is_empty()
+        && r.kind != ErrorKind::OutOfMemory
         && let Some(insn) = insns.get(r.pc)
     {
         r.insn = format!("{insn}");

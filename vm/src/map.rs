@@ -12,7 +12,6 @@
 //! index from 0 to `max_entries - 1` and cannot delete; errors map to the
 //! errno values Linux returns ([`MapError::errno`]).
 
-use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 use core::hash::Hasher;
@@ -50,6 +49,8 @@ pub enum MapError {
     BadShape,
     /// The map is read-only (`EPERM`).
     ReadOnly,
+    /// No memory for the map when creating it (`ENOMEM`).
+    OutOfMemory,
 }
 
 impl MapError {
@@ -61,6 +62,7 @@ impl MapError {
             MapError::Full => -7,
             MapError::Invalid | MapError::BadShape => -22,
             MapError::ReadOnly => -1,
+            MapError::OutOfMemory => -12,
         }
     }
 }
@@ -74,6 +76,7 @@ impl fmt::Display for MapError {
             MapError::Invalid => "invalid key size, flags or operation",
             MapError::BadShape => "invalid map sizes",
             MapError::ReadOnly => "map is read-only",
+            MapError::OutOfMemory => "no memory for the map",
         })
     }
 }
@@ -98,6 +101,14 @@ pub struct Map {
     free: Vec<u32>,
 }
 
+/// `n` zero bytes, or [`MapError::OutOfMemory`].
+fn zeroed(n: usize) -> Result<Vec<u8>, MapError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| MapError::OutOfMemory)?;
+    v.resize(n, 0);
+    Ok(v)
+}
+
 /// FNV-1a: a small deterministic hash of key bytes.
 fn hash_key(key: &[u8]) -> u64 {
     let mut h = Fnv(0xcbf2_9ce4_8422_2325);
@@ -119,8 +130,8 @@ impl Hasher for Fnv {
 }
 
 impl Map {
-    /// Creates a map; all memory it will ever use is allocated here.
-    /// An array's key size must be 4.
+    /// Creates a map; all memory it will ever use is allocated here,
+    /// fallibly ([`MapError::OutOfMemory`]). An array's key size must be 4.
     pub fn new(
         kind: MapKind,
         key_size: u32,
@@ -143,15 +154,20 @@ impl Map {
             value_size: vs,
             max_entries: n,
             read_only: false,
-            values: vec![0; vs * n],
+            values: zeroed(vs * n)?,
             keys: Vec::new(),
             index: HashTable::new(),
             free: Vec::new(),
         };
         if kind == MapKind::Hash {
-            map.keys = vec![0; ks * n];
-            map.index = HashTable::with_capacity(n);
-            map.free = (0..max_entries).rev().collect();
+            map.keys = zeroed(ks * n)?;
+            // The table is empty: the hasher (of a slot's key) is never called.
+            let keys = &map.keys;
+            map.index
+                .try_reserve(n, |&slot| hash_key(&keys[slot as usize * ks..][..ks]))
+                .map_err(|_| MapError::OutOfMemory)?;
+            map.free.try_reserve_exact(n).map_err(|_| MapError::OutOfMemory)?;
+            map.free.extend((0..max_entries).rev());
         }
         Ok(map)
     }

@@ -15,6 +15,7 @@
 //! | `hostile-modules` | `os/src/lkm/tests/hostile.rs` (in the kernel): generated modules of every class used as a user would | `count=` | `seed=` |
 //! | `elf` | [`elf`]: `elffuzz` as an ordinary user in a booted system attacks the ELF loader | `--elfs` | `--seed` |
 //! | `syscalls` | [`syscalls`]: `sysfuzz` in QEMU, as root and as student | `--calls` | `--seed` |
+//! | `verifier-pressure` | `os/src/lkm/tests/pressure.rs` (in the kernel): programs at each of the verifier's limits, loaded while a thread keeps running | `rounds=` | fixed |
 //!
 //! A campaign of package `os` is an in-kernel test: the test kernel boots
 //! in QEMU with the test's name and its `KEY=VALUE` pairs on the command
@@ -57,6 +58,9 @@ pub struct FuzzArgs {
     /// Generated modules for the in-kernel hostile-modules campaign
     #[arg(long, default_value_t = 1000)]
     hostile: u64,
+    /// Rounds of the in-kernel verifier-pressure campaign (each loads every case once)
+    #[arg(long, default_value_t = 5)]
+    rounds: u64,
     /// Generated executables for the ELF loader campaign (in QEMU)
     #[arg(long, default_value_t = 10_000)]
     elfs: u64,
@@ -175,6 +179,17 @@ fn campaigns(args: &FuzzArgs) -> Vec<Campaign> {
             env: vec![("count", args.hostile.to_string()), ("seed", args.seed.to_string())],
             summary: "    hostile modules:",
             inputs: "modules",
+            accepted: "loaded",
+            violations: None,
+        },
+        Campaign {
+            name: "verifier-pressure",
+            package: "os",
+            test: "lkm/tests/pressure",
+            function: "verifier_pressure_campaign",
+            env: vec![("rounds", args.rounds.to_string())],
+            summary: "    verifier pressure:",
+            inputs: "loads",
             accepted: "loaded",
             violations: None,
         },
@@ -325,7 +340,7 @@ mod tests {
     use super::*;
 
     fn args() -> FuzzArgs {
-        FuzzArgs { programs: 10, images: 20, sources: 30, modules: 40, hostile: 50, elfs: 60, calls: 70, seed: 7, campaigns: vec![] }
+        FuzzArgs { programs: 10, images: 20, sources: 30, modules: 40, hostile: 50, rounds: 3, elfs: 60, calls: 70, seed: 7, campaigns: vec![] }
     }
 
     fn campaign(name: &str) -> Campaign {
@@ -341,6 +356,8 @@ mod tests {
         );
         let line = "JIT differential: 5000 programs, 2100 accepted, 6000 runs compared (x2 with blinding), 2 mismatches, 0 runs skipped for interpreter violations";
         assert_eq!(campaign("jit-diff").counts(line), Some(Counts { inputs: Some(5000), accepted: Some(2100), violations: Some(2) }));
+        let line = "    verifier pressure: 5 rounds, 45 loads (10 loaded, the rest refused as expected), heap back after each, 0 panics";
+        assert_eq!(campaign("verifier-pressure").counts(line), Some(Counts { inputs: Some(45), accepted: Some(10), violations: None }));
         let line = "20000 images: 1500 accepted, 18500 refused";
         assert_eq!(campaign("images").counts(line), Some(Counts { inputs: Some(20_000), accepted: Some(1500), violations: None }));
         assert_eq!(

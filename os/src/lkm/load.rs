@@ -2,7 +2,10 @@
 //!
 //! 1. parse: `lkm::parse` checks every length and offset of the image;
 //! 2. verify: each program is decoded and verified in the kernel against
-//!    `lkm::profile_for` (the same profile `modc check` uses on the host);
+//!    `lkm::profile_for` (the same profile `modc check` uses on the host),
+//!    watched by [`KernelWatch`] (memory as the heap hands it out, wall
+//!    time); every allocation on this path is fallible, and running out of
+//!    memory refuses the load with `ENOMEM`;
 //! 3. JIT: maps and read-only data are allocated first (their addresses go
 //!    into the code), then each program is compiled with constant blinding
 //!    into a code block of the code region (within ±2 GiB of kernel text,
@@ -25,6 +28,7 @@ use verifier::Imm64;
 use super::class::Refusal;
 use super::helpers;
 use super::module::{LoadStats, LoadedProgram, MODULE_BUDGET, ModMap};
+use super::watch::KernelWatch;
 use crate::arch;
 use crate::memory::code::CodeBlock;
 use crate::time;
@@ -65,7 +69,8 @@ pub fn build(bytes: &[u8], patch: Option<Patch>) -> Result<Built, Refusal> {
     stats.parse_ns = since(t);
 
     let t = arch::rdtsc();
-    let mut verified = Vec::with_capacity(image.programs.len());
+    let mut verified = Vec::new();
+    verified.try_reserve_exact(image.programs.len()).map_err(|_| out_of_memory("the verified programs"))?;
     for (i, p) in image.programs.iter().enumerate() {
         let v = verify(&image, i)?;
         stats.insns += p.slots() as u32;
@@ -77,7 +82,8 @@ pub fn build(bytes: &[u8], patch: Option<Patch>) -> Result<Built, Refusal> {
 
     let t = arch::rdtsc();
     let maps = make_maps(&image, &mut budget)?;
-    let mut programs = Vec::with_capacity(verified.len());
+    let mut programs = Vec::new();
+    programs.try_reserve_exact(verified.len()).map_err(|_| out_of_memory("the compiled programs"))?;
     for (v, p) in verified.into_iter().zip(&image.programs) {
         let program = compile(v, entry_name(&image, &p.entry), &maps, &mut budget, patch)?;
         stats.code_size += program.jit.size() as u64;
@@ -85,6 +91,14 @@ pub fn build(bytes: &[u8], patch: Option<Patch>) -> Result<Built, Refusal> {
     }
     stats.jit_ns = since(t);
     Ok(Built { image, programs, maps, stats, bytes: budget.used })
+}
+
+/// The refusal when the kernel has no memory left for `what`.
+fn out_of_memory(what: &str) -> Refusal {
+    Refusal::new(
+        Errno::ENOMEM,
+        format!("error: the kernel ran out of memory for {what}\n  = help: load the module again when the system holds less"),
+    )
 }
 
 /// Bytes counted against the module budget.
@@ -121,9 +135,19 @@ fn verify(image: &Image, i: usize) -> Result<verifier::Verified, Refusal> {
     let profile = lkm::profile_for(image, i)
         .map_err(|e| Refusal::new(Errno::EINVAL, format!("error: program `{}`: {e}", p.entry)))?;
     let program = verifier::decode(&p.code).map_err(|e| {
-        Refusal::new(Errno::EINVAL, format!("error: program `{}` does not decode: {e}", p.entry))
+        let errno = match e.kind {
+            verifier::DecodeErrorKind::OutOfMemory { .. } => Errno::ENOMEM,
+            _ => Errno::EINVAL,
+        };
+        let help = e.help().map(|h| format!("\n  = help: {h}")).unwrap_or_default();
+        Refusal::new(errno, format!("error: program `{}` does not decode: {e}{help}", p.entry))
     })?;
-    verifier::verify(&program, &profile).map_err(|report| {
+    let mut watch = KernelWatch::new(profile.limits.max_memory);
+    verifier::verify_watched(&program, &profile, &mut watch).map_err(|report| {
+        let errno = match report.kind {
+            verifier::ErrorKind::OutOfMemory => Errno::ENOMEM,
+            _ => Errno::EINVAL,
+        };
         let mut text = format!("{report}");
         if let Some(lines) = &image.lines
             && let Some(at) = lines.lookup(i, report.pc)
@@ -132,14 +156,15 @@ fn verify(image: &Image, i: usize) -> Result<verifier::Verified, Refusal> {
         } else {
             text = format!("{text}\n  = note: in program `{}`", p.entry);
         }
-        Refusal::new(Errno::EINVAL, text)
+        Refusal::new(errno, text)
     })
 }
 
 /// The image's maps, then its read-only data as a read-only map.
 #[allow(clippy::vec_box)] // each map's address is built into the code: boxes never move
 fn make_maps(image: &Image, budget: &mut Budget) -> Result<Vec<Box<ModMap>>, Refusal> {
-    let mut maps = Vec::with_capacity(image.maps.len() + 1);
+    let mut maps = Vec::new();
+    maps.try_reserve_exact(image.maps.len() + 1).map_err(|_| out_of_memory("the maps"))?;
     for (i, m) in image.maps.iter().enumerate() {
         let bytes = (m.key_size as usize + m.value_size as usize).saturating_mul(m.max_entries as usize);
         // The hash index costs a few words a slot on top.
@@ -149,15 +174,18 @@ fn make_maps(image: &Image, budget: &mut Budget) -> Result<Vec<Box<ModMap>>, Ref
             MapKind::Array => vm::map::MapKind::Array,
             MapKind::Hash => vm::map::MapKind::Hash,
         };
-        let map = vm::map::Map::new(kind, m.key_size, m.value_size, m.max_entries).map_err(|e| {
-            Refusal::new(Errno::EINVAL, format!("error: map {i} (`{}`): {e}", m.name))
+        let map = vm::map::Map::new(kind, m.key_size, m.value_size, m.max_entries).map_err(|e| match e {
+            vm::map::MapError::OutOfMemory => out_of_memory(&format!("map {i} (`{}`)", m.name)),
+            _ => Refusal::new(Errno::EINVAL, format!("error: map {i} (`{}`): {e}", m.name)),
         })?;
         maps.push(ModMap::new(map));
     }
     budget.take(image.rodata.len(), "the read-only data")?;
     let rodata: &[u8] = if image.rodata.is_empty() { &[0] } else { &image.rodata };
-    let map = vm::map::Map::read_only_data(rodata)
-        .map_err(|e| Refusal::new(Errno::EINVAL, format!("error: read-only data: {e}")))?;
+    let map = vm::map::Map::read_only_data(rodata).map_err(|e| match e {
+        vm::map::MapError::OutOfMemory => out_of_memory("the read-only data"),
+        _ => Refusal::new(Errno::EINVAL, format!("error: read-only data: {e}")),
+    })?;
     maps.push(ModMap::new(map));
     Ok(maps)
 }

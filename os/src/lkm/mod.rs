@@ -21,6 +21,7 @@ pub mod load;
 pub mod module;
 pub mod ports;
 pub mod run;
+pub mod watch;
 
 #[cfg(feature = "ktest")]
 mod tests;

@@ -11,6 +11,7 @@ mod classes;
 mod hostile;
 mod race;
 mod values;
+mod pressure;
 
 use alloc::string::String;
 use alloc::sync::Arc;

@@ -17,9 +17,14 @@
 //!   and extends that allocator.
 //!
 //! Memory is never given back to the frame allocator; [`heap_stats`] tells
-//! how much is in use (bytes handed out and not yet freed, as the callers'
-//! layouts count them) and how much is mapped, so leak tests compare
-//! `bytes_in_use`.
+//! how much is in use (the blocks handed out and not yet freed, counted at
+//! their real size: a class block as its class, a large block as the large
+//! allocator rounds it), how much is mapped, and how much could still be
+//! handed out, so leak tests compare `bytes_in_use` and the verifier's limit
+//! reads both (`lkm::watch`).
+//!
+//! In the in-kernel tests, [`fail_after`] makes every allocation from the
+//! n-th on fail, to prove that a code path allocates only fallibly.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
@@ -48,8 +53,12 @@ const REFILL: usize = 16 * 1024;
 /// Heap figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeapStats {
-    /// Bytes handed out and not yet freed.
+    /// Bytes of the blocks handed out and not yet freed (real block sizes).
     pub bytes_in_use: usize,
+    /// Bytes that can still be handed out as large blocks: free in the
+    /// mapped heap, plus the free frames the heap may still grow by. (Free
+    /// blocks on a class's list serve only that class and do not count.)
+    pub bytes_available: usize,
     /// Bytes of heap mapped so far.
     pub bytes_mapped: usize,
     /// Frames backing the heap.
@@ -66,7 +75,7 @@ struct KernelHeap {
     /// Address of the first free block of each size class, 0 when empty;
     /// each free block starts with the address of the next.
     free: [usize; CLASSES],
-    /// Bytes handed out and not yet freed.
+    /// Bytes of the blocks handed out and not yet freed.
     in_use: usize,
     mapped: u64,
     table_frames: usize,
@@ -91,28 +100,36 @@ static ALLOCATOR: Allocator = Allocator;
 unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let mut state = HEAP.lock();
-        let block = match class_of(layout) {
-            Some(class) => state.alloc_small(class),
-            None => state.alloc_large(layout),
-        };
-        match block {
-            Some(block) => {
-                state.in_use += layout.size();
-                block.as_ptr()
-            }
-            None => core::ptr::null_mut(),
+        if injected_failure() {
+            return core::ptr::null_mut();
         }
+        let block = match class_of(layout) {
+            Some(class) => state.alloc_small(class).inspect(|_| state.in_use += SMALLEST_CLASS << class),
+            None => {
+                let before = state.large.used();
+                let block = state.alloc_large(layout);
+                state.in_use += state.large.used() - before;
+                block
+            }
+        };
+        block.map_or(core::ptr::null_mut(), NonNull::as_ptr)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         let Some(ptr) = NonNull::new(ptr) else { return };
         let mut state = HEAP.lock();
-        state.in_use -= layout.size();
         match class_of(layout) {
-            // SAFETY: `ptr` is a block of this class (same layout as when allocated), now unused.
-            Some(class) => unsafe { state.push_free(class, ptr.as_ptr() as usize) },
-            // SAFETY: the caller passes a large block this allocator returned, with its layout.
-            None => unsafe { state.large.deallocate(ptr, layout) },
+            Some(class) => {
+                state.in_use -= SMALLEST_CLASS << class;
+                // SAFETY: `ptr` is a block of this class (same layout as when allocated), now unused.
+                unsafe { state.push_free(class, ptr.as_ptr() as usize) }
+            }
+            None => {
+                let before = state.large.used();
+                // SAFETY: the caller passes a large block this allocator returned, with its layout.
+                unsafe { state.large.deallocate(ptr, layout) };
+                state.in_use -= before - state.large.used();
+            }
         }
     }
 }
@@ -217,13 +234,46 @@ impl KernelHeap {
 
 /// Current heap figures.
 pub fn heap_stats() -> HeapStats {
+    let free_frames = super::frame::stats().free as u64;
     let state = HEAP.lock();
+    let growable = (HEAP_MAX - state.mapped).min(free_frames * PAGE_SIZE);
     HeapStats {
         bytes_in_use: state.in_use,
+        bytes_available: state.large.free() + growable as usize,
         bytes_mapped: state.mapped as usize,
         frames: (state.mapped / PAGE_SIZE) as usize,
         table_frames: state.table_frames,
     }
+}
+
+/// Allocations left before every allocation fails (in-kernel tests only);
+/// `usize::MAX`: no failures.
+#[cfg(feature = "ktest")]
+static ALLOCATIONS_LEFT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(usize::MAX);
+
+/// Makes every allocation from the `n`-th on fail (`None`: none fails),
+/// to prove that a code path allocates only fallibly. In-kernel tests only;
+/// code that may not fail (a panic message, the test's own report) must
+/// run after the failures are turned off again.
+#[cfg(feature = "ktest")]
+pub fn fail_after(n: Option<usize>) {
+    ALLOCATIONS_LEFT.store(n.unwrap_or(usize::MAX), core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the allocation being made must fail (under the heap lock).
+fn injected_failure() -> bool {
+    #[cfg(feature = "ktest")]
+    {
+        use core::sync::atomic::Ordering;
+        let left = ALLOCATIONS_LEFT.load(Ordering::Relaxed);
+        if left == 0 {
+            return true;
+        }
+        if left != usize::MAX {
+            ALLOCATIONS_LEFT.store(left - 1, Ordering::Relaxed);
+        }
+    }
+    false
 }
 
 /// Frames in use for anything but the heap and the page tables it grew:

@@ -3,6 +3,7 @@
 //! `ktest.rs` finds them through the `.kernel_tests` linker section.
 
 mod arch;
+mod heap;
 mod memory;
 mod services;
 

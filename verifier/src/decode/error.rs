@@ -57,6 +57,8 @@ pub enum DecodeErrorKind {
     Callx,
     /// Helper calls by BTF id (`src = 2`) need BTF, which Warden does not have.
     CallByBtfId,
+    /// No memory for the decoded program of `slots` slots.
+    OutOfMemory { slots: usize },
 }
 
 impl DecodeError {
@@ -76,6 +78,9 @@ impl DecodeError {
             DecodeErrorKind::Callx => Some("call the function directly (`call <label>`)"),
             DecodeErrorKind::TrailingBytes { .. } => {
                 Some("a program is a sequence of 8-byte instructions")
+            }
+            DecodeErrorKind::OutOfMemory { .. } => {
+                Some("load the module again when the system holds less, or make the program shorter")
             }
             _ => None,
         }
@@ -132,6 +137,9 @@ impl fmt::Display for DecodeError {
             }
             DecodeErrorKind::CallByBtfId => {
                 write!(f, "helper call by BTF id (src 2) is not supported")
+            }
+            DecodeErrorKind::OutOfMemory { slots } => {
+                write!(f, "no memory to decode a program of {slots} slots")
             }
         }
     }

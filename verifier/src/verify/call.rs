@@ -234,7 +234,7 @@ impl Checker<'_> {
             frame.regs[r.index()] = *st.reg(r);
         }
         if st.frames.try_reserve(1).is_err() {
-            return Err(self.out_of_memory(pc));
+            return Err(Report::out_of_memory(pc));
         }
         st.frames.push(frame);
         Ok(Flow::Next(target))

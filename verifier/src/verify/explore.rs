@@ -21,7 +21,6 @@
 
 use alloc::format;
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
@@ -34,6 +33,7 @@ use crate::report::{ErrorKind, Report};
 use crate::state::State;
 
 use super::on_path::OnPath;
+use super::watch::{WATCH_EVERY, Watch};
 
 /// Paths waiting to be explored, at most (as the Linux verifier's jump
 /// sequence limit).
@@ -94,6 +94,7 @@ pub(super) struct Checker<'a> {
     live: &'a [RegSet],
     relevant: &'a [RegSet],
     log: Option<&'a mut String>,
+    watch: Option<&'a mut dyn Watch>,
     checkpoints: Vec<Checkpoint>,
     /// Per slot, the fully explored checkpoints (oldest first), which may
     /// prune; and the checkpoints on the current path, which may show an
@@ -124,6 +125,7 @@ impl<'a> Checker<'a> {
         live: &'a [RegSet],
         relevant: &'a [RegSet],
         log: Option<&'a mut String>,
+        watch: Option<&'a mut dyn Watch>,
     ) -> Result<Checker<'a>, Report> {
         Ok(Checker {
             insns,
@@ -132,6 +134,7 @@ impl<'a> Checker<'a> {
             live,
             relevant,
             log,
+            watch,
             checkpoints: Vec::new(),
             explored: crate::cfg::try_vec(insns.len(), Vec::new())?,
             on_path: OnPath::new(insns.len(), profile.limits.max_states)?,
@@ -139,7 +142,7 @@ impl<'a> Checker<'a> {
             stats: Stats::default(),
             stored_bytes: 0,
             pending_bytes: 0,
-            depths: vec![0; cfg.functions.len()],
+            depths: crate::cfg::try_vec(cfg.functions.len(), 0)?,
             last_id: 0,
             jumps_processed: 0,
             last_store: (0, 0),
@@ -147,15 +150,17 @@ impl<'a> Checker<'a> {
     }
 
     /// Stack depths per function (multiples of 8) and statistics.
-    pub(super) fn finish(self) -> (Vec<u32>, Stats) {
-        let depths = self.depths.iter().map(|d| d.div_ceil(8) * 8).collect();
-        (depths, self.stats)
+    pub(super) fn finish(mut self) -> (Vec<u32>, Stats) {
+        for d in &mut self.depths {
+            *d = d.div_ceil(8) * 8;
+        }
+        (self.depths, self.stats)
     }
 
     /// Explores every path from slot 0 starting in `init`.
     pub(super) fn run(&mut self, init: State) -> Result<(), Report> {
         self.pending_bytes = init.bytes();
-        self.pending.push(Path { pc: 0, state: init, parent: None });
+        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None })?;
         while let Some(Path { mut pc, mut state, mut parent }) = self.pending.pop() {
             self.pending_bytes -= state.bytes();
             if let Some(log) = self.log.as_deref_mut() {
@@ -175,6 +180,9 @@ impl<'a> Checker<'a> {
                     }
                 }
                 self.stats.insns_processed += 1;
+                if self.stats.insns_processed.is_multiple_of(WATCH_EVERY) {
+                    self.ask_watch(pc)?;
+                }
                 if self.stats.insns_processed > self.profile.limits.max_insns_processed {
                     return Err(Report::too_complex(
                         pc,
@@ -208,6 +216,7 @@ impl<'a> Checker<'a> {
 
     /// Queues the other edge of a jump.
     fn fork(&mut self, pc: usize, other_pc: usize, other: State, parent: Option<u32>) -> Result<(), Report> {
+        self.ask_watch(pc)?;
         if self.pending.len() >= MAX_PENDING {
             return Err(Report::too_complex(pc, format!("more than {MAX_PENDING} paths wait to be explored")));
         }
@@ -219,7 +228,7 @@ impl<'a> Checker<'a> {
             ));
         }
         if self.pending.try_reserve(1).is_err() {
-            return Err(self.out_of_memory(pc));
+            return Err(Report::out_of_memory(pc));
         }
         self.pending_bytes += bytes;
         if let Some(p) = parent {
@@ -319,19 +328,22 @@ impl<'a> Checker<'a> {
         {
             return Ok(Visit::Continue(parent));
         }
+        self.ask_watch(pc)?;
         self.stored_bytes += bytes;
         // Room for every checkpoint on the path here to move to the
         // explored list, so that `end_path` never allocates.
         let on_path = self.on_path.count(pc) + 1;
+        let copy = state.try_clone();
         if self.checkpoints.try_reserve(1).is_err()
             || !self.on_path.try_reserve()
             || self.explored[pc].try_reserve(on_path).is_err()
         {
-            return Err(self.out_of_memory(pc));
+            return Err(Report::out_of_memory(pc));
         }
+        let Some(copy) = copy else { return Err(Report::out_of_memory(pc)) };
         let idx = self.checkpoints.len() as u32;
         let fingerprint = fingerprint.unwrap_or_else(|| state.fingerprint(live));
-        self.checkpoints.push(Checkpoint { state: state.clone(), parent, branches: 1, hits: 0, misses: 0 });
+        self.checkpoints.push(Checkpoint { state: copy, parent, branches: 1, hits: 0, misses: 0 });
         self.on_path.insert(idx, pc, fingerprint);
         self.stats.states_stored += 1;
         self.last_store = (self.stats.insns_processed, self.jumps_processed);
@@ -358,8 +370,12 @@ impl<'a> Checker<'a> {
         self.stats.states_evicted += evicted;
     }
 
-    pub(super) fn out_of_memory(&self, pc: usize) -> Report {
-        Report::new(ErrorKind::OutOfMemory, pc, "out of memory for the analysis")
+    /// Whether the watch, if any, lets the analysis go on at `pc`.
+    fn ask_watch(&mut self, pc: usize) -> Result<(), Report> {
+        match self.watch.as_deref_mut().map(|w| w.check()) {
+            Some(Err(stop)) => Err(stop.report(pc)),
+            _ => Ok(()),
+        }
     }
 
     /// A report naming the registers involved and their state.

@@ -264,7 +264,7 @@ impl Checker<'_> {
         let need = slot_index(o) + 1;
         if f.stack.len() < need {
             if f.stack.try_reserve(need - f.stack.len()).is_err() {
-                return Err(self.out_of_memory(pc));
+                return Err(Report::out_of_memory(pc));
             }
             f.stack.resize(need, Slot::INVALID);
         }

@@ -271,7 +271,7 @@ impl Checker<'_> {
                 // Clone the state only when both edges are possible.
                 return Ok(match (refined(true), refined(false)) {
                     (Some(t), Some(f)) => {
-                        let mut other = st.clone();
+                        let mut other = st.try_clone().ok_or_else(|| Report::out_of_memory(pc))?;
                         apply(&mut other, t);
                         apply(st, f);
                         Flow::Fork { next, other_pc: target, other }
@@ -290,10 +290,11 @@ impl Checker<'_> {
             (Value::Ptr(p), Value::Scalar(z))
                 if z.as_const() == Some(0) && width == Width::W64 && matches!(cond, Cond::Eq | Cond::Ne) =>
             {
+                let copy = |is_null| resolve_null(st, p.id, is_null).ok_or_else(|| Report::out_of_memory(pc));
                 let (null, nonnull) = if p.maybe_null {
-                    (Some(resolve_null(st, p.id, true)), Some(resolve_null(st, p.id, false)))
+                    (Some(copy(true)?), Some(copy(false)?))
                 } else {
-                    (None, Some(st.clone()))
+                    (None, Some(st.try_clone().ok_or_else(|| Report::out_of_memory(pc))?))
                 };
                 match cond {
                     Cond::Eq => (null, nonnull),
@@ -335,9 +336,10 @@ impl Checker<'_> {
 }
 
 /// The state after a null check of the pointer with `id`: every copy
-/// becomes the scalar 0 (`is_null`) or a pointer that is not NULL.
-fn resolve_null(st: &State, id: u32, is_null: bool) -> State {
-    let mut s = st.clone();
+/// becomes the scalar 0 (`is_null`) or a pointer that is not NULL. `None`
+/// when memory is short.
+fn resolve_null(st: &State, id: u32, is_null: bool) -> Option<State> {
+    let mut s = st.try_clone()?;
     s.for_each_value(|v| {
         if let Value::Ptr(p) = v
             && p.maybe_null
@@ -346,7 +348,7 @@ fn resolve_null(st: &State, id: u32, is_null: bool) -> State {
             *v = if is_null { Value::constant(0) } else { Value::Ptr(Ptr { maybe_null: false, id: 0, ..*p }) };
         }
     });
-    s
+    Some(s)
 }
 
 fn alu_name(op: AluOp) -> &'static str {

@@ -179,3 +179,52 @@ fn states_that_keep_missing_are_evicted() {
     assert!(stats.states_pruned >= 99, "{stats:?}");
     assert!(stats.states_evicted > 50, "{stats:?}");
 }
+
+/// Lets the analysis go on `left` times, then stops it with `stop`.
+struct Countdown {
+    left: u32,
+    asked: u32,
+    stop: Stop,
+}
+
+impl Watch for Countdown {
+    fn check(&mut self) -> Result<(), Stop> {
+        self.asked += 1;
+        if self.left == 0 {
+            return Err(self.stop);
+        }
+        self.left -= 1;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_watch_is_asked_while_the_analysis_runs_and_may_stop_it() {
+    // 100 rounds of a loop: about 600 instructions and 200 forks.
+    let p = assemble(
+        "r6 = 0
+         loop:
+         r2 = *(u64 *)(r1 + 0)
+         if r2 > 5 goto big
+         r3 = 1
+         big:
+         r6 += 1
+         if r6 < 100 goto loop
+         r0 = 0
+         exit",
+    )
+    .unwrap();
+    let memory = Stop::Memory { used: 3 << 20, limit: 2 << 20 };
+    let mut patient = Countdown { left: u32::MAX, asked: 0, stop: memory };
+    verify_watched(&p, &ctx_profile(), &mut patient).unwrap();
+    assert!(patient.asked >= 100, "asked only {} times", patient.asked);
+    let mut watch = Countdown { left: 10, asked: 0, stop: memory };
+    let r = verify_watched(&p, &ctx_profile(), &mut watch).unwrap_err();
+    assert_eq!((r.kind, watch.asked), (ErrorKind::OutOfMemory, 11));
+    assert!(r.to_string().starts_with("error[out-of-memory]: the verifier ran out of memory: the analysis holds 3072 KiB, more than the 2048 KiB"), "{r}");
+    let mut watch = Countdown { left: 50, asked: 0, stop: Stop::Time { limit_ms: 250 } };
+    let r = verify_watched(&p, &ctx_profile(), &mut watch).unwrap_err();
+    assert_eq!(r.kind, ErrorKind::TimeLimit);
+    assert!(r.to_string().starts_with("error[time-limit]: the verifier ran for more than its limit of 250 ms"), "{r}");
+    assert!(r.hint.is_some(), "{r}");
+}
