@@ -208,6 +208,7 @@ struct MeteredResult {
 // `exhausted = 1` from the call, as the kernel's recovery path does.
 std::arch::global_asm!(
     ".text",
+    ".globl warden_host_metered_call, warden_host_fuel_exhausted",
     ".p2align 4",
     "warden_host_metered_call:",
     "push rbp",

@@ -21,11 +21,17 @@
 //! read-modify-write of a counter per loop round is the whole cost; in the
 //! host far-call mode the counter's and the target's addresses are loaded
 //! into r11 instead.
+//!
+//! A module chooses its charges in part (the length of its loops, which
+//! helpers they call), so with constant blinding a charge is never an
+//! immediate: it is made in r10 as any blinded value is
+//! (`lea r10, [r12 + (charge - key)]`) and subtracted from the counter as a
+//! register (`sub qword [rip + counter], r10`).
 
 use super::emit::Emitter;
 use crate::error::JitError;
 use crate::options::CallMode;
-use crate::regs::TMP;
+use crate::regs::{AUX, TMP};
 use crate::x86::{AluKind, Asm, Cc, Mem};
 
 impl Emitter<'_> {
@@ -51,17 +57,29 @@ impl Emitter<'_> {
         let Some(fuel) = self.opts.fuel else { return Ok(()) };
         let imm = i32::try_from(charge).unwrap_or(i32::MAX);
         self.clear_flags();
+        let blinded = self.blinding();
+        if blinded {
+            self.imm_to_reg(AUX, imm as u64);
+        }
         match self.opts.call_mode {
             CallMode::Near => {
-                let len = Asm::alu_rip_imm_len(imm) as i128;
-                let disp = self.rel32_to(fuel.counter, len)?;
-                self.asm.alu_rip_imm(AluKind::Sub, disp, imm);
+                if blinded {
+                    let disp = self.rel32_to(fuel.counter, 7)?;
+                    self.asm.alu_rip_reg(AluKind::Sub, disp, AUX);
+                } else {
+                    let len = Asm::alu_rip_imm_len(imm) as i128;
+                    let disp = self.rel32_to(fuel.counter, len)?;
+                    self.asm.alu_rip_imm(AluKind::Sub, disp, imm);
+                }
                 let rel = self.rel32_to(fuel.exhausted, 6)?;
                 self.asm.jcc32(Cc::B, rel);
             }
             CallMode::HostFar => {
                 self.asm.mov_r64_imm64(TMP, fuel.counter);
-                self.asm.alu_mi(AluKind::Sub, Mem::new(TMP, 0), imm);
+                match blinded {
+                    true => self.asm.alu_mr(AluKind::Sub, Mem::new(TMP, 0), AUX),
+                    false => self.asm.alu_mi(AluKind::Sub, Mem::new(TMP, 0), imm),
+                }
                 self.asm.jcc8(Cc::Ae, 0);
                 let skip = self.asm.len() - 1;
                 self.asm.mov_r64_imm64(TMP, fuel.exhausted);

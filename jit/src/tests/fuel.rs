@@ -161,3 +161,27 @@ fn a_fuel_counter_out_of_reach_is_an_error() {
     assert_eq!(err, JitError::FuelOutOfReach { address: 0x1000 });
     assert!(err.to_string().contains("help:"));
 }
+
+#[test]
+fn blinding_hides_the_charges() {
+    // A helper whose weight the test chooses makes a chosen charge.
+    let secret = 0x7ead_beef_u64 & 0x7fff_ffff;
+    let weight = |_: u32| secret - 4;
+    let p = helper_loop();
+    let plan = Plan::new(&p, &weight);
+    assert_eq!(plan.at(2), secret);
+    let contains = |code: &[u8], pat: &[u8]| code.windows(pat.len()).any(|w| w == pat);
+    let bytes = (secret as u32).to_le_bytes();
+    let compile = |blinding: Option<u64>| {
+        let mut opts = JitOptions::new(0x7f00_0000_0000);
+        opts.helper_address = &|_| Some(0x7f00_0000_1000);
+        opts.blinding = blinding;
+        opts.fuel = Some(crate::Fuel { counter: 0x7f00_0000_2000, exhausted: 0x7f00_0000_3000, helper_weight: &weight });
+        compile_program(&p, &one(&p), &opts).expect("compiles")
+    };
+    assert!(contains(compile(None).code(), &bytes));
+    for seed in 0..50 {
+        let code = compile(Some(seed));
+        assert!(!contains(code.code(), &bytes[..3]), "seed {seed}: three bytes of the charge");
+    }
+}

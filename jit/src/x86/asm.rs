@@ -372,6 +372,20 @@ impl Asm {
         }
     }
 
+    /// `op qword [rip + disp], src`; `disp` counts from the end of the
+    /// instruction (7 bytes).
+    pub fn alu_rip_reg(&mut self, op: AluKind, disp: i32, src: R) {
+        self.byte(if src.is_extended() { 0x4c } else { 0x48 });
+        self.byte(((op as u8) << 3) | 1);
+        self.byte(0x05 | (src.low3() << 3));
+        self.imm32(disp);
+    }
+
+    /// `op qword [base + disp], src`.
+    pub fn alu_mr(&mut self, op: AluKind, mem: Mem, src: R) {
+        self.rr(OpSize::S64, &[((op as u8) << 3) | 1], src, Rm::Mem(mem));
+    }
+
     /// `test a, b`.
     pub fn test_rr(&mut self, size: OpSize, a: R, b: R) {
         let op = if size == OpSize::S8 { 0x84 } else { 0x85 };

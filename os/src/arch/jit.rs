@@ -12,8 +12,8 @@
 //! budget, and jumps to `jit_out_of_fuel` when a charge is more than what
 //! is left. That target unwinds exactly as a fault does (below), and
 //! `jit_enter` returns [`JitStop::OutOfFuel`]. Each run's length in TSC
-//! cycles, interrupts off, is measured; the longest so far is
-//! [`longest_run_cycles`].
+//! cycles, interrupts off, is measured and returned ([`JitRun`]); the
+//! module keeps its longest (`modstat -v`).
 //!
 //! Recovery: the whole code region ([`crate::memory::code`]) is registered
 //! with [`super::fault`]. If native module code faults (only a kernel or JIT
@@ -129,8 +129,6 @@ static SAVED_RSP: AtomicU64 = AtomicU64::new(0);
 static FUEL: AtomicU64 = AtomicU64::new(0);
 /// Set by `jit_out_of_fuel`: the run ended there, not at a fault.
 static OUT_OF_FUEL: AtomicBool = AtomicBool::new(false);
-/// The longest run so far, in TSC cycles.
-static LONGEST_RUN: AtomicU64 = AtomicU64::new(0);
 
 /// The fuel options for the JIT: the counter, the exhaustion target and
 /// the helpers' weights (`lkm::helpers::weight`).
@@ -140,11 +138,6 @@ pub fn fuel() -> jit::Fuel<'static> {
         exhausted: jit_out_of_fuel as *const () as u64,
         helper_weight: &lkm::helpers::weight,
     }
-}
-
-/// The longest run of module code so far (interrupts off), in TSC cycles.
-pub fn longest_run_cycles() -> u64 {
-    LONGEST_RUN.load(Ordering::Relaxed)
 }
 
 /// Registers the code region for recovery (once, at boot of the module
@@ -193,7 +186,6 @@ pub unsafe fn jit_enter(entry: u64, ctx: u64, budget: u64) -> Option<JitRun> {
         let result = unsafe { fault::guarded_call_raw(entry, ctx, SAVED_RSP.as_ptr()) };
         let cycles = super::rdtsc().saturating_sub(start);
         ACTIVE.store(false, Ordering::Release);
-        LONGEST_RUN.fetch_max(cycles, Ordering::Relaxed);
         let end = if result.faulted == 0 {
             Ok(result.value)
         } else if OUT_OF_FUEL.load(Ordering::Relaxed) {
