@@ -41,7 +41,7 @@ fn jit_agrees_with_the_interpreter_on_fuzzed_programs() {
             runs += 1;
             // What the run needs, then a budget below it or just enough.
             let needs = run_vm(&program, &profile, &inputs, Some(u64::MAX)).ok().and_then(|e| e.fuel_left).map(|l| u64::MAX - l);
-            let budget = needs.map(|n| if rng.next() % 4 == 0 { n } else { rng.next() % n.max(1) });
+            let budget = needs.map(|n| if rng.next().is_multiple_of(4) { n } else { rng.next() % n.max(1) });
             let metered = run_vm(&program, &profile, &inputs, budget).ok();
             out_of_fuel += u64::from(metered.as_ref().is_some_and(|e| e.r0.is_none()));
             for blinding in [None, Some(seed)] {
