@@ -113,7 +113,9 @@ fn align_function(at: u32) -> u32 {
 /// its final address before compiling. (The longest single instruction, a
 /// signed 64-bit division by a register, takes under 50 bytes, an `exit`
 /// with the longest epilogue 18; a prologue at most 27, its alignment at
-/// most 31.)
+/// most 31. Fuel metering adds at most 21 bytes in the kernel's mode, to
+/// the entry's prologue and to a loop header, whose back edge is another
+/// slot of at most 17; the JIT checks the bound all the same.)
 pub fn code_size_bound(slots: usize, functions: usize) -> usize {
     slots.saturating_mul(64).saturating_add(functions.saturating_mul(64))
 }

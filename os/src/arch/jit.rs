@@ -22,7 +22,7 @@
 //! `fault::guarded_call_raw` (the same call [`super::fault::call_guarded`]
 //! makes). The landing first stores the general registers as they were at
 //! the fault into [`FaultRegs`], then unwinds through the guarded call's
-//! landing to `jit_enter`, which returns `Err(JitFault)`.
+//! landing to `jit_enter`, whose run ends with `JitStop::Fault`.
 
 use core::arch::naked_asm;
 use core::fmt;
