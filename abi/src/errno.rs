@@ -85,6 +85,8 @@ pub enum Errno {
     ENOSYS = 38,
     /// Directory not empty
     ENOTEMPTY = 39,
+    /// Connection timed out (also: module code ran out of its run-time budget)
+    ETIMEDOUT = 110,
 }
 
 /// Every error number, in numeric order.
@@ -126,6 +128,7 @@ pub const ALL: &[Errno] = &[
     Errno::ENAMETOOLONG,
     Errno::ENOSYS,
     Errno::ENOTEMPTY,
+    Errno::ETIMEDOUT,
 ];
 
 impl Errno {
@@ -169,6 +172,7 @@ impl Errno {
             36 => Errno::ENAMETOOLONG,
             38 => Errno::ENOSYS,
             39 => Errno::ENOTEMPTY,
+            110 => Errno::ETIMEDOUT,
             _ => return None,
         })
     }
@@ -218,6 +222,7 @@ impl Errno {
             Errno::ENAMETOOLONG => "ENAMETOOLONG",
             Errno::ENOSYS => "ENOSYS",
             Errno::ENOTEMPTY => "ENOTEMPTY",
+            Errno::ETIMEDOUT => "ETIMEDOUT",
         }
     }
 
@@ -261,6 +266,7 @@ impl Errno {
             Errno::ENAMETOOLONG => "File name too long",
             Errno::ENOSYS => "Function not implemented",
             Errno::ENOTEMPTY => "Directory not empty",
+            Errno::ETIMEDOUT => "Connection timed out",
         }
     }
 
@@ -313,6 +319,7 @@ mod tests {
         assert_eq!(Errno::EEXIST.code(), 17);
         assert_eq!(Errno::EINVAL.code(), 22);
         assert_eq!(Errno::ENFILE.code(), 23);
+        assert_eq!(Errno::ETIMEDOUT.code(), 110);
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub enum JitError {
     StackTooLarge { function: usize, depth: u32 },
     /// The native code would exceed the JIT's size limit.
     CodeTooLarge { size: usize },
+    /// The fuel counter or the exhaustion target is more than ±2 GiB from
+    /// the code, out of reach of a `rel32`.
+    FuelOutOfReach { address: u64 },
 }
 
 /// The largest frame one BPF function may have, in bytes.
@@ -68,6 +71,10 @@ impl fmt::Display for JitError {
             JitError::CodeTooLarge { size } => write!(
                 f,
                 "error: native code of {size} bytes exceeds the limit of {MAX_CODE} bytes\n  = help: split the program"
+            ),
+            JitError::FuelOutOfReach { address } => write!(
+                f,
+                "error: the fuel counter or exhaustion target at {address:#x} is out of reach of a rel32\n  = note: in the near call mode they must lie within ±2 GiB of the code\n  = help: place them near the code, or (on the host only) use the far-call mode"
             ),
         }
     }

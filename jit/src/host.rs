@@ -168,3 +168,105 @@ impl Drop for ExecCode {
         unmap(self.ptr, self.len);
     }
 }
+
+/// Fuel for metered code on the host ([`crate::Fuel`]): one counter and
+/// one exhaustion target in this binary, as the kernel has one of each per
+/// CPU. Metered runs therefore take turns ([`ExecCode::call_metered`]
+/// holds a lock), and the code must lie within ±2 GiB of this binary
+/// (map it with [`CodeRegion::map_near`]) unless it uses the far-call mode.
+pub fn fuel(helper_weight: &dyn Fn(u32) -> u64) -> crate::Fuel<'_> {
+    crate::Fuel {
+        counter: FUEL.as_ptr() as u64,
+        exhausted: warden_host_fuel_exhausted as *const () as u64,
+        helper_weight,
+    }
+}
+
+/// A metered run used up its budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutOfFuel;
+
+/// The fuel counter of metered code (see [`fuel`]).
+static FUEL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// The stack pointer `warden_host_metered_call` saved after its pushes.
+static SAVED_RSP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Metered runs take turns: one counter, one saved stack pointer.
+static METERED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// What `warden_host_metered_call` returns (in rax and rdx).
+#[repr(C)]
+struct MeteredResult {
+    value: u64,
+    exhausted: u64,
+}
+
+// `warden_host_metered_call(entry, r1, r2)` saves the callee-saved
+// registers and then the stack pointer, and calls `entry(r1, r2)`.
+// Metered code that runs out of fuel jumps (`jb`, no return address) to
+// `warden_host_fuel_exhausted`, which drops the code's frames by going
+// back to the saved stack pointer, restores the registers and returns
+// `exhausted = 1` from the call, as the kernel's recovery path does.
+std::arch::global_asm!(
+    ".text",
+    ".globl warden_host_metered_call, warden_host_fuel_exhausted",
+    ".p2align 4",
+    "warden_host_metered_call:",
+    "push rbp",
+    "push rbx",
+    "push r12",
+    "push r13",
+    "push r14",
+    "push r15",
+    "mov [rip + {saved}], rsp",
+    "sub rsp, 8",
+    "mov rax, rdi",
+    "mov rdi, rsi",
+    "mov rsi, rdx",
+    "call rax",
+    "add rsp, 8",
+    "xor edx, edx",
+    "jmp 2f",
+    "warden_host_fuel_exhausted:",
+    "mov rsp, [rip + {saved}]",
+    "xor eax, eax",
+    "mov edx, 1",
+    "2:",
+    "pop r15",
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "ret",
+    saved = sym SAVED_RSP,
+);
+
+unsafe extern "C" {
+    fn warden_host_metered_call(entry: u64, r1: u64, r2: u64) -> MeteredResult;
+    fn warden_host_fuel_exhausted();
+}
+
+impl ExecCode {
+    /// Like [`ExecCode::call2`] for code compiled with [`fuel`]: the run
+    /// starts with `budget` units of fuel and returns r0 and the fuel
+    /// left, or [`OutOfFuel`] if it used its budget up.
+    ///
+    /// # Safety
+    /// As for [`ExecCode::call2`], and the code must have been compiled with
+    /// the options of [`fuel`].
+    pub unsafe fn call_metered(&self, entry: u32, r1: u64, r2: u64, budget: u64) -> Result<(u64, u64), OutOfFuel> {
+        use std::sync::atomic::Ordering::SeqCst;
+        assert!((entry as usize) < self.len, "entry outside the code");
+        let _turn = METERED.lock().unwrap_or_else(|e| e.into_inner());
+        FUEL.store(budget, SeqCst);
+        // SAFETY: by the caller's promise the bytes at `entry` are a System V
+        // function of two arguments whose only way out besides returning is
+        // the jump to `warden_host_fuel_exhausted`, which unwinds to the
+        // frame `warden_host_metered_call` saved.
+        let r = unsafe { warden_host_metered_call(self.ptr.add(entry as usize) as u64, r1, r2) };
+        match r.exhausted {
+            0 => Ok((r.value, FUEL.load(SeqCst))),
+            _ => Err(OutOfFuel),
+        }
+    }
+}

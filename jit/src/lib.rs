@@ -13,7 +13,7 @@
 //! * [`x86`](crate::x86): the instruction encoder (REX, ModRM, SIB, ...);
 //! * `regs`: which x86 register holds which BPF register;
 //! * `codegen`: the passes, the frame, inlining of small callees, copies of
-//!   loops' likely paths, and one BPF instruction at a time;
+//!   loops' likely paths, fuel metering, and one BPF instruction at a time;
 //! * `blind`: constant blinding;
 //! * `options`, `error`: the interface;
 //! * `host` (feature `std`): W^X executable memory on a Linux host;
@@ -45,7 +45,7 @@ use codegen::Function;
 
 pub use codegen::code_size_bound;
 pub use error::{JitError, MAX_CODE, MAX_STACK};
-pub use options::{CallMode, JitOptions, JitOutput};
+pub use options::{CallMode, Fuel, JitOptions, JitOutput};
 
 /// Compiles a verified program for the place described by `opts`.
 ///

@@ -31,6 +31,25 @@ pub struct JitOptions<'a> {
     pub blinding: Option<u64>,
     /// How helper calls are emitted.
     pub call_mode: CallMode,
+    /// Fuel metering, or `None` for code that runs unmetered.
+    pub fuel: Option<Fuel<'a>>,
+}
+
+/// Fuel metering: the code spends the charges of a `vm::fuel::Plan` (on
+/// entry and at loop headers) from a counter in memory, and jumps to
+/// `exhausted` when a charge is more than what is left (docs/jit.md,
+/// "Fuel").
+#[derive(Clone, Copy)]
+pub struct Fuel<'a> {
+    /// The address of the `u64` fuel counter, set to the budget before each
+    /// run. In [`CallMode::Near`] it lies within ±2 GiB of the code.
+    pub counter: u64,
+    /// Where the code jumps (`jb`, no return address) when the fuel is used
+    /// up: the runner's recovery path, which discards the code's frames.
+    /// In [`CallMode::Near`] it lies within ±2 GiB of the code.
+    pub exhausted: u64,
+    /// What one call of each helper costs.
+    pub helper_weight: &'a dyn Fn(u32) -> u64,
 }
 
 fn no_helper(_: u32) -> Option<u64> {
@@ -51,6 +70,7 @@ impl<'a> JitOptions<'a> {
             resolve_imm64: &no_imm64,
             blinding: None,
             call_mode: CallMode::Near,
+            fuel: None,
         }
     }
 }

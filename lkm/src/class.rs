@@ -113,32 +113,51 @@ pub struct EntryPoint {
     pub required: bool,
     /// Whether the entry has an output buffer (`emit` appends to it).
     pub output: bool,
+    /// The run-time budget of one invocation, in units of one bytecode
+    /// instruction; a helper call costs its weight
+    /// ([`crate::helpers::Helper::weight`]). A run that would go over it is
+    /// stopped and fails with `ETIMEDOUT` (docs/lkm.md, "Run-time budget").
+    pub budget: u64,
 }
 
-const fn entry(name: &'static str, ctx: CtxKind, required: bool, output: bool) -> EntryPoint {
-    EntryPoint { name, ctx, required, output }
+const fn entry(name: &'static str, ctx: CtxKind, required: bool, output: bool, budget: u64) -> EntryPoint {
+    EntryPoint { name, ctx, required, output, budget }
 }
 
-static SYSCALL_ENTRIES: &[EntryPoint] = &[entry("call", CtxKind::Syscall, true, false)];
+/// The budget of a hook that runs on every timer tick, inside the timer
+/// interrupt: a few log lines' worth, so that a tick hook takes well under
+/// a millisecond of the tick's 10 ms.
+pub const TICK_BUDGET: u64 = 20_000;
+/// The budget of a quick question (lookup, getattr, open, close, probe).
+pub const SHORT_BUDGET: u64 = 100_000;
+/// The budget of a system call or a device transfer.
+pub const CALL_BUDGET: u64 = 200_000;
+/// The budget of a file-system read or directory listing, which may
+/// produce a whole page of output.
+pub const READ_BUDGET: u64 = 500_000;
+/// The budget of a misc module's `load` and `unload`, which run once.
+pub const ONCE_BUDGET: u64 = 1_000_000;
+
+static SYSCALL_ENTRIES: &[EntryPoint] = &[entry("call", CtxKind::Syscall, true, false, CALL_BUDGET)];
 static VFS_ENTRIES: &[EntryPoint] = &[
-    entry("lookup", CtxKind::VfsLookup, true, false),
-    entry("getattr", CtxKind::VfsGetattr, true, false),
-    entry("readdir", CtxKind::VfsReaddir, true, true),
-    entry("read", CtxKind::VfsRead, true, true),
-    entry("write", CtxKind::VfsWrite, false, false),
+    entry("lookup", CtxKind::VfsLookup, true, false, SHORT_BUDGET),
+    entry("getattr", CtxKind::VfsGetattr, true, false, SHORT_BUDGET),
+    entry("readdir", CtxKind::VfsReaddir, true, true, READ_BUDGET),
+    entry("read", CtxKind::VfsRead, true, true, READ_BUDGET),
+    entry("write", CtxKind::VfsWrite, false, false, CALL_BUDGET),
 ];
 static DEV_ENTRIES: &[EntryPoint] = &[
-    entry("open", CtxKind::DevOpen, false, false),
-    entry("read", CtxKind::DevRead, false, true),
-    entry("write", CtxKind::DevWrite, false, false),
-    entry("ioctl", CtxKind::DevIoctl, false, true),
-    entry("close", CtxKind::DevOpen, false, false),
+    entry("open", CtxKind::DevOpen, false, false, SHORT_BUDGET),
+    entry("read", CtxKind::DevRead, false, true, CALL_BUDGET),
+    entry("write", CtxKind::DevWrite, false, false, CALL_BUDGET),
+    entry("ioctl", CtxKind::DevIoctl, false, true, CALL_BUDGET),
+    entry("close", CtxKind::DevOpen, false, false, SHORT_BUDGET),
 ];
-static EXEC_ENTRIES: &[EntryPoint] = &[entry("probe", CtxKind::ExecProbe, true, true)];
+static EXEC_ENTRIES: &[EntryPoint] = &[entry("probe", CtxKind::ExecProbe, true, true, SHORT_BUDGET)];
 static MISC_ENTRIES: &[EntryPoint] = &[
-    entry("load", CtxKind::MiscLoad, false, false),
-    entry("unload", CtxKind::MiscLoad, false, false),
-    entry("tick", CtxKind::MiscTick, false, false),
+    entry("load", CtxKind::MiscLoad, false, false, ONCE_BUDGET),
+    entry("unload", CtxKind::MiscLoad, false, false, ONCE_BUDGET),
+    entry("tick", CtxKind::MiscTick, false, false, TICK_BUDGET),
 ];
 
 /// The parameters of a module's class, as the module header gives them.
@@ -181,4 +200,17 @@ pub fn valid_name(name: &[u8]) -> bool {
 /// The context layout of an entry point (shorthand for [`ctx::layout`]).
 pub fn entry_layout(e: &EntryPoint) -> verifier::CtxLayout {
     ctx::layout(e.ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tick_hook_has_the_smallest_budget() {
+        let budgets = || Class::ALL.into_iter().flat_map(|c| c.entries()).map(|e| e.budget);
+        assert_eq!(budgets().min(), Some(TICK_BUDGET));
+        assert!(budgets().all(|b| b > 0));
+        assert!(Class::Vfs.entry("read").map(|e| e.budget) > Class::Misc.entry("tick").map(|e| e.budget));
+    }
 }

@@ -3,6 +3,13 @@
 //!
 //! The verifier enforces the signatures; the kernel implements the helpers;
 //! `modc` lets a module call them by name. The ids never change meaning.
+//!
+//! Each helper also has a *weight*: what one call costs in the run-time
+//! budget of an invocation (`class::EntryPoint::budget`), in units of one
+//! bytecode instruction. A call that formats and writes a log line costs
+//! thousands of instructions' time; reading the clock costs a few. The
+//! JIT's fuel metering and the reference interpreter charge these same
+//! weights (docs/lkm.md, "Run-time budget").
 
 use crate::class::Class;
 use verifier::{ArgKind, HelperSig, RetKind};
@@ -77,6 +84,8 @@ pub struct Helper {
     pub args: &'static [ArgKind],
     pub ret: RetKind,
     pub allowed: Allowed,
+    /// Budget units one call costs (see the module documentation).
+    pub weight: u32,
 }
 
 impl Helper {
@@ -86,9 +95,22 @@ impl Helper {
     }
 }
 
-const fn helper(id: u32, name: &'static str, args: &'static [ArgKind], ret: RetKind, allowed: Allowed) -> Helper {
-    Helper { id, name, args, ret, allowed }
+const fn helper(id: u32, name: &'static str, args: &'static [ArgKind], ret: RetKind, allowed: Allowed, weight: u32) -> Helper {
+    Helper { id, name, args, ret, allowed, weight }
 }
+
+/// Weight of formatting and writing a log line (tens of microseconds
+/// under QEMU, thousands of instructions' time).
+const W_LOG: u32 = 5_000;
+/// Weight of a port access (a VM exit under virtualisation) or a user copy
+/// (page-table walks).
+const W_IO: u32 = 200;
+/// Weight of appending to an output buffer.
+const W_BUFFER: u32 = 100;
+/// Weight of a map operation (hashing, copying a key and a value).
+const W_MAP: u32 = 50;
+/// Weight of reading a clock, an id or the random generator.
+const W_CHEAP: u32 = 10;
 
 use ArgKind::*;
 const LEN0: ArgKind = Len { allow_zero: true };
@@ -99,24 +121,24 @@ const U32: RetKind = RetKind::Bounded { min: 0, max: 0xffff_ffff };
 
 /// Every helper, in id order.
 pub static HELPERS: &[Helper] = &[
-    helper(LOG, "log", &[MemRead, LEN0, Scalar, Scalar], RetKind::Scalar, Allowed::All),
-    helper(KTIME_NS, "ktime_ns", &[], RetKind::Scalar, Allowed::All),
-    helper(GET_PID, "get_pid", &[], U32, Allowed::All),
-    helper(GET_UID, "get_uid", &[], U32, Allowed::All),
-    helper(RANDOM_U32, "random_u32", &[], U32, Allowed::All),
-    helper(MAP_LOOKUP, "map_lookup", &[MapRef, MapKey], RetKind::MapValueOrNull, Allowed::All),
-    helper(MAP_UPDATE, "map_update", &[MapRef, MapKey, MapValue, Scalar], RetKind::Scalar, Allowed::All),
-    helper(MAP_DELETE, "map_delete", &[MapRef, MapKey], RetKind::Scalar, Allowed::All),
-    helper(EMIT, "emit", &[MemRead, LEN0], RetKind::Scalar, Allowed::All),
-    helper(EMIT_DIRENT, "emit_dirent", &[Scalar, MemRead, LEN1], RetKind::Scalar, Allowed::Only(Class::Vfs)),
-    helper(COPY_FROM_USER, "copy_from_user", &[MemWrite, LEN1, UserAddr], RetKind::Scalar, Allowed::Only(Class::Syscall)),
-    helper(COPY_TO_USER, "copy_to_user", &[UserAddr, MemRead, LEN1], RetKind::Scalar, Allowed::Only(Class::Syscall)),
-    helper(INB, "inb", &[Port { width: 1 }], U8, Allowed::Only(Class::Dev)),
-    helper(OUTB, "outb", &[Port { width: 1 }, Scalar], RetKind::Scalar, Allowed::Only(Class::Dev)),
-    helper(INW, "inw", &[Port { width: 2 }], U16, Allowed::Only(Class::Dev)),
-    helper(OUTW, "outw", &[Port { width: 2 }, Scalar], RetKind::Scalar, Allowed::Only(Class::Dev)),
-    helper(INL, "inl", &[Port { width: 4 }], U32, Allowed::Only(Class::Dev)),
-    helper(OUTL, "outl", &[Port { width: 4 }, Scalar], RetKind::Scalar, Allowed::Only(Class::Dev)),
+    helper(LOG, "log", &[MemRead, LEN0, Scalar, Scalar], RetKind::Scalar, Allowed::All, W_LOG),
+    helper(KTIME_NS, "ktime_ns", &[], RetKind::Scalar, Allowed::All, W_CHEAP),
+    helper(GET_PID, "get_pid", &[], U32, Allowed::All, W_CHEAP),
+    helper(GET_UID, "get_uid", &[], U32, Allowed::All, W_CHEAP),
+    helper(RANDOM_U32, "random_u32", &[], U32, Allowed::All, W_CHEAP),
+    helper(MAP_LOOKUP, "map_lookup", &[MapRef, MapKey], RetKind::MapValueOrNull, Allowed::All, W_MAP),
+    helper(MAP_UPDATE, "map_update", &[MapRef, MapKey, MapValue, Scalar], RetKind::Scalar, Allowed::All, W_MAP),
+    helper(MAP_DELETE, "map_delete", &[MapRef, MapKey], RetKind::Scalar, Allowed::All, W_MAP),
+    helper(EMIT, "emit", &[MemRead, LEN0], RetKind::Scalar, Allowed::All, W_BUFFER),
+    helper(EMIT_DIRENT, "emit_dirent", &[Scalar, MemRead, LEN1], RetKind::Scalar, Allowed::Only(Class::Vfs), W_BUFFER),
+    helper(COPY_FROM_USER, "copy_from_user", &[MemWrite, LEN1, UserAddr], RetKind::Scalar, Allowed::Only(Class::Syscall), W_IO),
+    helper(COPY_TO_USER, "copy_to_user", &[UserAddr, MemRead, LEN1], RetKind::Scalar, Allowed::Only(Class::Syscall), W_IO),
+    helper(INB, "inb", &[Port { width: 1 }], U8, Allowed::Only(Class::Dev), W_IO),
+    helper(OUTB, "outb", &[Port { width: 1 }, Scalar], RetKind::Scalar, Allowed::Only(Class::Dev), W_IO),
+    helper(INW, "inw", &[Port { width: 2 }], U16, Allowed::Only(Class::Dev), W_IO),
+    helper(OUTW, "outw", &[Port { width: 2 }, Scalar], RetKind::Scalar, Allowed::Only(Class::Dev), W_IO),
+    helper(INL, "inl", &[Port { width: 4 }], U32, Allowed::Only(Class::Dev), W_IO),
+    helper(OUTL, "outl", &[Port { width: 4 }, Scalar], RetKind::Scalar, Allowed::Only(Class::Dev), W_IO),
 ];
 
 /// The helper with id `id`.
@@ -127,6 +149,12 @@ pub fn by_id(id: u32) -> Option<&'static Helper> {
 /// The helper named `name`.
 pub fn by_name(name: &str) -> Option<&'static Helper> {
     HELPERS.iter().find(|h| h.name == name)
+}
+
+/// The budget units a call of helper `id` costs; an unknown id costs as
+/// much as the dearest helper.
+pub fn weight(id: u32) -> u64 {
+    by_id(id).map_or(W_LOG, |h| h.weight) as u64
 }
 
 /// The helpers a module of `class` may call.
@@ -166,6 +194,14 @@ mod tests {
             assert_eq!(h.ret, RetKind::Scalar, "{}", h.name);
         }
         assert!(HELPERS.iter().any(|h| h.args.contains(&MemWrite)));
+    }
+
+    #[test]
+    fn logging_costs_far_more_than_reading_the_clock() {
+        assert!(weight(LOG) >= 100 * weight(KTIME_NS));
+        assert!(weight(EMIT) > weight(KTIME_NS));
+        assert_eq!(weight(999), weight(LOG));
+        assert!(HELPERS.iter().all(|h| h.weight > 0), "every call costs something");
     }
 
     #[test]

@@ -141,8 +141,9 @@ pub struct LmcStat {
     pub flags: u32,
 }
 
-/// `LmcStat::flags`: the module's native code faulted; it no longer runs
-/// and can only be unloaded.
+/// `LmcStat::flags`: the module's native code faulted, or ran out of its
+/// run-time budget too many runs in a row; it no longer runs and can only
+/// be unloaded.
 pub const LMSTAT_FAILED: u32 = 1;
 
 /// Describe a module's programs and maps, by id or by name when the id is
@@ -153,8 +154,9 @@ pub const LMSTATV: u32 = ioc(IOC_INOUT, b'K', 12, size_of::<LmcStatv>());
 pub const STATV_PROGRAMS: usize = 8;
 /// Most maps an `LMSTATV` answer lists (`nmaps` still counts them all).
 pub const STATV_MAPS: usize = 16;
-/// `LmcStatv::state` of a module whose native code faulted: its hooks are
-/// off and it can only be unloaded.
+/// `LmcStatv::state` of a module whose native code faulted, or ran out of
+/// its run-time budget too many runs in a row: its hooks are off and it can
+/// only be unloaded.
 pub const LKM_STATE_FAILED: u32 = 1;
 
 /// One program of a loaded module, in an `LMSTATV` answer.
@@ -203,6 +205,10 @@ pub struct LmcStatv {
     pub code_size: u64,
     /// Out: times the module's programs ran.
     pub runs: u64,
+    /// Out: runs stopped because they used up their run-time budget.
+    pub out_of_fuel: u64,
+    /// Out: the longest run, in nanoseconds (interrupts off all along).
+    pub longest_run_ns: u64,
     pub progs: [LmcProgStat; STATV_PROGRAMS],
     pub maps: [LmcMapStat; STATV_MAPS],
 }

@@ -13,6 +13,7 @@
 //! | helper with id `n` | [`HELPER_BASE`] + `n` × [`HELPER_STRIDE`], shown as `helper.NAME` |
 //! | map `n` (the read-only data is the map after the declared ones) | [`MAP_BASE`] + `n` × [`MAP_STRIDE`], shown as `map.NAME` |
 //! | the values of map `n` | the map's address + [`MAP_VALUES`], shown as `map.NAME.values` |
+//! | the fuel counter, the out-of-fuel target (docs/jit.md, "Fuel") | [`FUEL_COUNTER`], [`OUT_OF_FUEL`], shown as `fuel` and `out_of_fuel` |
 //!
 //! With blinding the kernel seeds each load from the time-stamp counter; the
 //! listing uses [`BLIND_SEED`] so that it is the same on every run.
@@ -38,6 +39,10 @@ pub const MAP_BASE: u64 = 0xffff_8880_0000_0000;
 pub const MAP_STRIDE: u64 = 0x100_0000;
 /// Offset of a map's values from the map.
 pub const MAP_VALUES: u64 = 0x1000;
+/// Where the fuel counter is placed (a kernel static, next to kernel text).
+pub const FUEL_COUNTER: u64 = 0xffff_ffff_8200_0000;
+/// Where metered code goes when its fuel runs out (`jit_out_of_fuel`).
+pub const OUT_OF_FUEL: u64 = 0xffff_ffff_8200_1000;
 /// The blinding seed of the listing.
 pub const BLIND_SEED: u64 = 0x5741_5244_454e_0001;
 
@@ -71,6 +76,7 @@ pub fn native_listing(image: &Image, source: Option<&str>, blind: bool) -> Resul
         opts.helper_address = &helper;
         opts.resolve_imm64 = &resolver;
         opts.blinding = blind.then_some(BLIND_SEED);
+        opts.fuel = Some(jit::Fuel { counter: FUEL_COUNTER, exhausted: OUT_OF_FUEL, helper_weight: &lkm::helpers::weight });
         let jitted = jit::compile(&verified, &opts).map_err(|e| rejected(format!("is refused by the JIT: {e}")))?;
         out += &format!(
             "\n{}: {} slots -> {} bytes of x86 at {code_address:#x}\n",
@@ -172,6 +178,11 @@ struct Symbols {
 
 impl SymbolResolver for Symbols {
     fn symbol(&mut self, _: &Instruction, _: u32, _: Option<u32>, address: u64, _: u32) -> Option<SymbolResult<'_>> {
+        match address {
+            FUEL_COUNTER => return Some(SymbolResult::with_str(address, "fuel")),
+            OUT_OF_FUEL => return Some(SymbolResult::with_str(address, "out_of_fuel")),
+            _ => {}
+        }
         if (HELPER_BASE..HELPER_BASE + 0x1_0000).contains(&address) && (address - HELPER_BASE).is_multiple_of(HELPER_STRIDE) {
             let h = lkm::helpers::by_id(((address - HELPER_BASE) / HELPER_STRIDE) as u32)?;
             return Some(SymbolResult::with_string(address, format!("helper.{}", h.name)));

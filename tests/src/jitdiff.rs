@@ -18,6 +18,11 @@
 //! must be identical. The JIT runs only after the interpreter ran without a
 //! violation, so a verifier bug shows up as a soundness failure, not as a
 //! crash of the test.
+//!
+//! With a budget ([`Fuel`]), both runs are metered with the same plan
+//! (`vm::fuel`, helper weights from [`weight`]): they must run out of fuel
+//! together, with the same effects up to that point, or end with the same
+//! fuel left.
 
 use std::cell::RefCell;
 
@@ -32,10 +37,22 @@ use crate::fuzz::Rng;
 /// What a run leaves behind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Effects {
-    pub r0: u64,
+    /// r0, or `None` when the run ran out of fuel.
+    pub r0: Option<u64>,
     pub ctx: Vec<u8>,
     /// Each map: its number of elements and all its value bytes.
     pub maps: Vec<(usize, Vec<u8>)>,
+    /// The fuel left at the end of a metered run that returned.
+    pub fuel_left: Option<u64>,
+}
+
+/// A metered run's budget (`None`: unmetered).
+pub type Fuel = Option<u64>;
+
+/// The helper weights of metered runs: different for each helper id, so
+/// that a mistaken weight shows.
+pub fn weight(id: u32) -> u64 {
+    1 + (id as u64 * 37) % 200
 }
 
 /// How to build one map of the inputs (each run gets fresh maps).
@@ -121,8 +138,8 @@ impl Inputs {
     }
 }
 
-fn effects_of(r0: u64, ctx: &[u8], maps: &[Map]) -> Effects {
-    Effects { r0, ctx: ctx.to_vec(), maps: maps.iter().map(|m| (m.len(), m.values().to_vec())).collect() }
+fn effects_of(r0: Option<u64>, ctx: &[u8], maps: &[Map], fuel_left: Option<u64>) -> Effects {
+    Effects { r0, ctx: ctx.to_vec(), maps: maps.iter().map(|m| (m.len(), m.values().to_vec())).collect(), fuel_left }
 }
 
 // ---- the helpers, by name -----------------------------------------------------------
@@ -207,9 +224,12 @@ impl Helpers for VmEnv<'_> {
     }
 }
 
-/// Runs `program` in the checking interpreter.
-pub fn run_vm(program: &Program, profile: &Profile, inputs: &Inputs) -> Result<Effects, Violation> {
+/// Runs `program` in the checking interpreter, metered with `fuel`.
+pub fn run_vm(program: &Program, profile: &Profile, inputs: &Inputs, fuel: Fuel) -> Result<Effects, Violation> {
     let mut machine = Vm::new(program, Config::checking());
+    if let Some(budget) = fuel {
+        machine.meter(vm::fuel::Plan::new(program.insns(), &weight), budget);
+    }
     let mem = machine.memory_mut();
     let ctx = mem.add_context(inputs.ctx.clone(), &inputs.perms).map_err(|k| Violation::new(k, 0))?;
     for m in &inputs.maps {
@@ -217,10 +237,15 @@ pub fn run_vm(program: &Program, profile: &Profile, inputs: &Inputs) -> Result<E
     }
     machine.set_reg(Reg::R1, Value::pointer(ctx));
     let mut env = VmEnv { profile, rng: Rng::new(inputs.helper_seed) };
-    let out = machine.run(&mut env)?;
+    let r0 = match machine.run(&mut env) {
+        Ok(out) => Some(out.r0),
+        Err(v) if v.kind == ViolationKind::OutOfFuel => None,
+        Err(v) => return Err(v),
+    };
+    let fuel_left = machine.fuel_left().filter(|_| r0.is_some());
     let mem = machine.memory();
     let ctx_bytes = mem.region_bytes(ctx).unwrap_or_default();
-    Ok(effects_of(out.r0, ctx_bytes, mem.maps()))
+    Ok(effects_of(r0, ctx_bytes, mem.maps(), fuel_left))
 }
 
 // ---- the JIT's environment: real memory ------------------------------------------------
@@ -327,8 +352,9 @@ fn jit_helper_address(profile: &Profile, id: u32) -> Option<u64> {
     })
 }
 
-/// Compiles `verified` and runs it natively on a copy of `inputs`.
-pub fn run_jit(verified: &Verified, profile: &Profile, inputs: &Inputs, blinding: Option<u64>) -> Result<Effects, String> {
+/// Compiles `verified` and runs it natively on a copy of `inputs`, metered
+/// with `fuel`.
+pub fn run_jit(verified: &Verified, profile: &Profile, inputs: &Inputs, blinding: Option<u64>, fuel: Fuel) -> Result<Effects, String> {
     let mut ctx = inputs.ctx.clone();
     let alloc_size = (0..64).find_map(|id| match helper_of(profile, id) {
         Some(Helper::Alloc(size)) => Some(size),
@@ -362,13 +388,23 @@ pub fn run_jit(verified: &Verified, profile: &Profile, inputs: &Inputs, blinding
     opts.helper_address = &helpers;
     opts.resolve_imm64 = &resolve;
     opts.blinding = blinding;
-    opts.call_mode = if region.within_rel32(near) { CallMode::Near } else { CallMode::HostFar };
+    let metered = jit::host::fuel(&weight);
+    let reach = region.within_rel32(near) && (fuel.is_none() || region.within_rel32(metered.counter));
+    opts.call_mode = if reach { CallMode::Near } else { CallMode::HostFar };
+    opts.fuel = fuel.map(|_| metered);
     let out = jit::compile(verified, &opts).map_err(|e| e.to_string())?;
     let code = region.seal(out.code()).map_err(|e| format!("error: mprotect: {e}"))?;
     // SAFETY: verified for this context layout; the helpers honour their
     // signatures; and the interpreter ran the program on these inputs
-    // without a violation before (see the module comment).
-    let r0 = unsafe { code.call(out.entries()[0], ctx.as_mut_ptr()) };
+    // without a violation before (see the module comment). Metered code
+    // was compiled with the options of `jit::host::fuel`.
+    let (r0, fuel_left) = match fuel {
+        None => (Some(unsafe { code.call(out.entries()[0], ctx.as_mut_ptr()) }), None),
+        Some(budget) => match unsafe { code.call_metered(out.entries()[0], ctx.as_mut_ptr() as u64, 0, budget) } {
+            Ok((r0, left)) => (Some(r0), Some(left)),
+            Err(jit::host::OutOfFuel) => (None, None),
+        },
+    };
     let env = ENV.with(|e| e.borrow_mut().take()).expect("the run's environment");
-    Ok(effects_of(r0, &ctx, &env.maps))
+    Ok(effects_of(r0, &ctx, &env.maps, fuel_left))
 }

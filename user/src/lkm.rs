@@ -450,7 +450,7 @@ pub fn stat_row(s: &LmcStat) -> String {
     let class = u8::try_from(s.class).ok().and_then(Class::from_number);
     let kind = class.map_or("?", Class::type_column);
     let name = String::from_utf8_lossy(ioctl::name_of(&s.name));
-    let failed = if s.flags & ioctl::LMSTAT_FAILED != 0 { " (FAILED: its code faulted; unload it)" } else { "" };
+    let failed = if s.flags & ioctl::LMSTAT_FAILED != 0 { " (FAILED: its code faulted or kept running out of time; unload it)" } else { "" };
     // The kernel answers 0 for the load address to a caller who is not root.
     let area = if s.area == 0 { "-".to_string() } else { format!("{:016x}", s.area) };
     format!("{kind:<8}{:>3} {:>3} {area:<16} {:04x} {:>4} {:>3} {name}{failed}", s.id, s.offset, s.size, s.private, s.ver)
@@ -460,9 +460,10 @@ pub fn stat_row(s: &LmcStat) -> String {
 pub fn statv_lines(v: &LmcStatv) -> Vec<String> {
     let mut out = Vec::new();
     if v.state == ioctl::LKM_STATE_FAILED {
-        out.push("        state: FAILED (its code faulted; hooks are off; unload it)".to_string());
+        out.push("        state: FAILED (its code faulted or kept running out of time; hooks are off; unload it)".to_string());
     }
     out.push(format!("        code: {} bytes, {} runs", v.code_size, v.runs));
+    out.push(format!("        time: longest run {} us, {} runs out of budget", v.longest_run_ns / 1000, v.out_of_fuel));
     for p in v.progs.iter().take((v.nprogs as usize).min(ioctl::STATV_PROGRAMS)) {
         let entry = String::from_utf8_lossy(name_bytes(&p.entry));
         out.push(format!("        program {entry:<8} {:>5} insns {:>6} bytes", p.slots, p.code_size));

@@ -9,12 +9,17 @@
 //! byte never written, dereferencing a number, storing a pointer outside
 //! the stack, returning a pointer in r0. In plain mode registers start at
 //! zero and those checks are off; bounds and permissions are always checked.
+//!
+//! With [`Vm::meter`], a run also spends fuel as the JIT's code does (the
+//! charges of a [`Plan`]) and stops with [`ViolationKind::OutOfFuel`] where
+//! the JIT's code would stop.
 
 use alloc::vec::Vec;
 
 use verifier::{AluOp, AtomicOp, Imm64, Insn, Program, Reg, Size, Src, Width};
 
 use crate::alu::{alu32, alu64, cond32, cond64, endian};
+use crate::fuel::Plan;
 use crate::helpers::{Helpers, Value};
 use crate::memory::Memory;
 use crate::violation::{LeakTarget, Violation, ViolationKind};
@@ -84,6 +89,8 @@ pub struct Vm<'p> {
     frame_sizes: Vec<(usize, usize)>,
     /// Stack bytes of all frames of the current call chain.
     stack_total: usize,
+    /// The charges of a metered run and the fuel left.
+    fuel: Option<(Plan, u64)>,
 }
 
 /// Where control goes after an instruction.
@@ -103,7 +110,28 @@ impl<'p> Vm<'p> {
             init: [!config.checking; Reg::COUNT],
             frame_sizes: Vec::new(),
             stack_total: 0,
+            fuel: None,
         }
+    }
+
+    /// Meters the next run: it starts with `budget` units of fuel and pays
+    /// the charges of `plan` (made for this program), stopping with
+    /// [`ViolationKind::OutOfFuel`] at the first charge it cannot pay.
+    pub fn meter(&mut self, plan: Plan, budget: u64) {
+        self.fuel = Some((plan, budget));
+    }
+
+    /// The fuel left, for a metered run.
+    pub fn fuel_left(&self) -> Option<u64> {
+        self.fuel.as_ref().map(|f| f.1)
+    }
+
+    /// Pays `charge` from the fuel left (nothing when not metered).
+    fn pay(&mut self, charge: impl Fn(&Plan) -> u64, pc: usize) -> Result<(), Violation> {
+        if let Some((plan, left)) = self.fuel.as_mut() {
+            *left = left.checked_sub(charge(plan)).ok_or(Violation::new(ViolationKind::OutOfFuel, pc))?;
+        }
+        Ok(())
     }
 
     /// Gives the function starting at slot `start` a frame of `bytes` bytes
@@ -145,6 +173,7 @@ impl<'p> Vm<'p> {
             .push_stack(0, self.stack_total)
             .map_err(|k| Violation::new(k, 0))?;
         self.set_reg(Reg::R10, Value::pointer(fp));
+        self.pay(Plan::entry, 0)?;
         let mut frames: Vec<Frame> = Vec::new();
         let (mut pc, mut steps) = (0usize, 0u64);
         loop {
@@ -152,6 +181,7 @@ impl<'p> Vm<'p> {
             if steps > self.config.max_steps {
                 return Err(Violation::new(ViolationKind::StepLimit, pc));
             }
+            self.pay(|plan| plan.at(pc), pc)?;
             let insn = match self.program.get(pc) {
                 Some(Insn::Imm64Tail) | None => {
                     return Err(Violation::new(ViolationKind::BadPc, pc));

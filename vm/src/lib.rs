@@ -9,6 +9,7 @@
 //! * [`memory`]: every byte a program can reach, as regions in a fake
 //!   address space, each access checked.
 //! * [`interp`]: the fetch-execute loop, frames for local calls, helper calls.
+//! * [`fuel`]: the run-time budget's cost model, shared with the JIT.
 //! * [`helpers`]: the trait an environment implements to answer `call N`,
 //!   and the map helpers.
 //! * [`violation`]: what is reported instead of an unsafe access.
@@ -21,6 +22,7 @@ extern crate alloc;
 
 pub mod alu;
 pub mod env;
+pub mod fuel;
 pub mod helpers;
 pub mod interp;
 pub mod map;

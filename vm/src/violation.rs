@@ -39,6 +39,9 @@ pub enum ViolationKind {
     FramePointerWrite,
     /// The run took more steps than the bound.
     StepLimit,
+    /// The run used up its fuel ([`crate::Vm::meter`]): the charge due on
+    /// reaching the instruction was more than the fuel left.
+    OutOfFuel,
     /// A local call went deeper than the call-depth bound.
     CallDepth,
     /// The frames of the call chain together have more stack than the bound.
@@ -107,6 +110,7 @@ impl fmt::Display for ViolationKind {
                 write!(f, "write to the read-only frame pointer r10")
             }
             ViolationKind::StepLimit => write!(f, "step bound exceeded"),
+            ViolationKind::OutOfFuel => write!(f, "run-time budget used up"),
             ViolationKind::CallDepth => write!(f, "call depth bound exceeded"),
             ViolationKind::StackLimit => write!(f, "stack of the call chain exceeds its bound"),
             ViolationKind::BadPc => write!(f, "control reached a slot with no instruction"),

@@ -219,3 +219,39 @@ fn frame_sizes_bound_each_function_and_the_chain() {
         Err((ViolationKind::StackLimit, 1))
     );
 }
+
+/// Runs `src` metered with `budget` (helper 1 weighs 100, and returns 0);
+/// the result, or where it stopped, and the fuel left.
+fn run_metered(src: &str, budget: u64) -> (Result<u64, (ViolationKind, usize)>, Option<u64>) {
+    struct Zero;
+    impl Helpers for Zero {
+        fn call(&mut self, _: u32, _: [Value; 5], _: &mut Memory) -> Result<Value, ViolationKind> {
+            Ok(Value::scalar(0))
+        }
+    }
+    let p = assemble(src).unwrap_or_else(|e| panic!("{e}"));
+    let mut vm = Vm::new(&p, Config::plain());
+    vm.meter(vm::fuel::Plan::new(p.insns(), &|_| 100), budget);
+    let r = vm.run(&mut Zero).map(|o| o.r0).map_err(|v| (v.kind, v.pc));
+    (r, vm.fuel_left())
+}
+
+const HELPER_LOOP: &str = "r6 = 1000\nL: call 1\nr6 -= 1\nif r6 != 0 goto L\nr0 = 7\nexit";
+
+#[test]
+fn a_metered_loop_of_helper_calls_stops_at_its_header() {
+    // Entry: r6 = 1000 (1), one round (102), r0 = 7 and exit (2) = 105; and
+    // every arrival at the header L (slot 1), the first included, 102.
+    let (r, left) = run_metered(HELPER_LOOP, 105 + 3 * 102 + 50);
+    assert_eq!(r, Err((ViolationKind::OutOfFuel, 1)));
+    assert_eq!(left, Some(50), "the charge that cannot be paid is not taken");
+}
+
+#[test]
+fn a_metered_run_within_its_budget_ends_normally() {
+    let (r, left) = run_metered(HELPER_LOOP, 105 + 1000 * 102 + 1);
+    assert_eq!(r, Ok(7));
+    assert_eq!(left, Some(1));
+    let (r, _) = run_metered("r0 = 1\nexit", 1);
+    assert_eq!(r, Err((ViolationKind::OutOfFuel, 0)), "the entry charge comes first");
+}

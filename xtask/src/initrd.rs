@@ -8,7 +8,8 @@
 //! - `/etc/*`: the files of `user/etc` (`rc`, `motd`, `passwd`; mode 0644)
 //! - `/modules/*.lkm`: module images found in `<target>/modules` (0644)
 //! - `/modules/NAME.lkm` and `NAME.wm`: the examples of `modules/`, compiled,
-//!   with their sources; `/modules/bogus/`: the bogus images of
+//!   with their sources; `/modules/hostile/`: the hostile modules of
+//!   `tests/hostile/`, the same way; `/modules/bogus/`: the bogus images of
 //!   `tests/bogus/` (see `modules.rs` and `bogus.rs`)
 //! - `/dev`, `/tmp`, `/mnt`: empty directories, mount points for devfs,
 //!   ramfs and modules' file systems.
@@ -57,6 +58,7 @@ pub fn build_with(root: &Path, target_dir: &Path, extra: &[(String, u32, Vec<u8>
         }
     }
     archive.dir("modules/bogus", 0o755);
+    archive.dir("modules/hostile", 0o755);
     for (name, perm, data) in crate::modules::files(root)? {
         archive.file(&format!("modules/{name}"), perm, &data);
     }

@@ -1,8 +1,10 @@
 //! The modules that go into the initrd's `/modules`: every example in
 //! `modules/*.wm`, compiled and verified with `modc`'s library (the same
 //! pipeline as `modc build`), next to its source so that `modload` can
-//! show a rejected line; and the bogus images of [`crate::bogus`] under
-//! `/modules/bogus/`.
+//! show a rejected line; the hostile modules of `tests/hostile/*.wm`
+//! (accepted by the verifier, made to take the machine at run time: the
+//! tests of the run-time budget) the same way under `/modules/hostile/`;
+//! and the bogus images of [`crate::bogus`] under `/modules/bogus/`.
 //!
 //! [`channel_args`] adds the `modc load` channel to `cargo xtask run`.
 //!
@@ -35,21 +37,22 @@ pub fn channel_args() -> Vec<String> {
 /// A file for the initrd: path under `/modules`, permission bits, bytes.
 pub type ModuleFile = (String, u32, Vec<u8>);
 
-/// The compiled examples and their sources, then `bogus/*`.
+/// The compiled examples and their sources, `hostile/*`, then `bogus/*`.
 pub fn files(root: &Path) -> Result<Vec<ModuleFile>, String> {
-    let mut out = examples(root)?;
+    let mut out = examples(root, "modules", "")?;
+    out.extend(examples(root, "tests/hostile", "hostile/")?);
     for (name, bytes) in crate::bogus::build(root)? {
         out.push((format!("bogus/{name}"), 0o644, bytes));
     }
     Ok(out)
 }
 
-/// `modules/NAME.wm` compiled to `NAME.lkm` (line table naming
-/// `modules/NAME.wm`, which resolves to `/modules/NAME.wm` from `/`), plus
-/// the source itself; and the example scripts `modules/*.sh` (for the
-/// `#!` interpreter module), executable.
-fn examples(root: &Path) -> Result<Vec<ModuleFile>, String> {
-    let dir = root.join("modules");
+/// `DIR/NAME.wm` compiled to `PREFIX NAME.lkm` (line table naming
+/// `modules/PREFIX NAME.wm`, which resolves to the source's place in the
+/// initrd from `/`), plus the source itself; and the example scripts
+/// `DIR/*.sh` (for the `#!` interpreter module), executable.
+fn examples(root: &Path, dir: &str, prefix: &str) -> Result<Vec<ModuleFile>, String> {
+    let dir = root.join(dir);
     let mut sources: Vec<_> = fs::read_dir(&dir)
         .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -61,13 +64,13 @@ fn examples(root: &Path) -> Result<Vec<ModuleFile>, String> {
         let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if let Some(stem) = file.strip_suffix(".wm") {
-            match compile(&format!("modules/{file}"), &text) {
-                Ok(image) => out.push((format!("{stem}.lkm"), 0o644, image)),
-                Err(why) => eprintln!("warning: modules/{file} left out of the initrd: {why}"),
+            match compile(&format!("modules/{prefix}{file}"), &text) {
+                Ok(image) => out.push((format!("{prefix}{stem}.lkm"), 0o644, image)),
+                Err(why) => eprintln!("warning: {} left out of the initrd: {why}", path.display()),
             }
-            out.push((file, 0o644, text.into_bytes()));
+            out.push((format!("{prefix}{file}"), 0o644, text.into_bytes()));
         } else {
-            out.push((file, 0o755, text.into_bytes()));
+            out.push((format!("{prefix}{file}"), 0o755, text.into_bytes()));
         }
     }
     Ok(out)
@@ -105,7 +108,15 @@ mod tests {
     fn the_initrd_gets_examples_sources_and_bogus_images() {
         let all = files(&crate::kernel::root()).unwrap();
         let names: Vec<&str> = all.iter().map(|(n, _, _)| n.as_str()).collect();
-        for expected in ["hello.lkm", "hello.wm", "bogus/uninit_register.lkm", "bogus/uninit_register.s", "bogus/truncated.lkm"] {
+        for expected in [
+            "hello.lkm",
+            "hello.wm",
+            "hostile/ticklog.lkm",
+            "hostile/spin.lkm",
+            "bogus/uninit_register.lkm",
+            "bogus/uninit_register.s",
+            "bogus/truncated.lkm",
+        ] {
             assert!(names.contains(&expected), "{expected} missing from {names:?}");
         }
         let script = all.iter().find(|(n, _, _)| n == "hello.sh").expect("modules/hello.sh");

@@ -7,7 +7,9 @@
 //! ([`interleaved_minimums`]), criterion's own reports are in
 //! `target/criterion`.
 //!
-//! Engines per program: this JIT, this JIT with constant blinding, the
+//! Engines per program: this JIT, this JIT with constant blinding, both
+//! with fuel metering (`jit_fuel`, `jit_fuel_blinded`; the kernel's code is
+//! the blinded and metered one), the
 //! reference interpreter (`vm`), rbpf's JIT (where it compiles the program),
 //! rbpf's interpreter, and native Rust (`-O`, and a `black_box`ed
 //! non-vectorised variant).
@@ -75,15 +77,18 @@ fn bench_program(c: &mut Criterion, p: &BenchProgram) -> Row {
     let want = (p.native)(&mut mem.clone());
     // Each engine gets its own copy of the memory.
     let mut engines: Vec<Engine> = Vec::new();
-    let plain = Jitted::new(&verified, None);
-    let blinded = Jitted::new(&verified, Some(0x5eed));
     let vm = Interp::new(&program);
-    let mut m = mem.clone();
-    assert_eq!(plain.run(&mut m), want, "{}: jit", p.name);
-    engines.push(("jit", Box::new(move || plain.run(black_box(&mut m)))));
-    let mut m = mem.clone();
-    assert_eq!(blinded.run(&mut m), want, "{}: blinded jit", p.name);
-    engines.push(("jit_blinded", Box::new(move || blinded.run(black_box(&mut m)))));
+    for (name, blinding, fuel) in [
+        ("jit", None, false),
+        ("jit_blinded", Some(0x5eed), false),
+        ("jit_fuel", None, true),
+        ("jit_fuel_blinded", Some(0x5eed), true),
+    ] {
+        let jitted = Jitted::new(&verified, blinding, fuel);
+        let mut m = mem.clone();
+        assert_eq!(jitted.run(&mut m), want, "{}: {name}", p.name);
+        engines.push((name, Box::new(move || jitted.run(black_box(&mut m)))));
+    }
     let mut m = mem.clone();
     assert_eq!(vm.run(&mut m), Some(want), "{}: vm", p.name);
     engines.push(("vm", Box::new(move || vm.run(black_box(&mut m)).unwrap_or(0))));
@@ -177,7 +182,7 @@ fn geomean(xs: &[f64]) -> f64 {
 
 /// The markdown table of times and ratios, with the goals.
 fn report(dir: &Path, rows: &[Row], compile: &[(usize, &'static str)]) -> String {
-    let cols = ["jit", "jit_blinded", "vm", "rbpf_jit", "rbpf_interp", "native", "native_bb"];
+    let cols = ["jit", "jit_blinded", "jit_fuel", "jit_fuel_blinded", "vm", "rbpf_jit", "rbpf_interp", "native", "native_bb"];
     let mut s = format!(
         "CPU time per run in µs (best of {ROUNDS} interleaved rounds):\n\n| program | {} |\n|---|{}\n",
         cols.join(" | "),
@@ -194,6 +199,9 @@ fn report(dir: &Path, rows: &[Row], compile: &[(usize, &'static str)]) -> String
             };
         }
         s += "\n";
+        if let (Some(&metered), Some(&blinded)) = (t.get("jit_fuel_blinded"), t.get("jit_blinded")) {
+            ratios.entry("jit_fuel_blinded / jit_blinded").or_default().push(metered / blinded);
+        }
         let Some(&jit) = t.get("jit") else { continue };
         for (key, other, inverse) in [
             ("jit / native_bb", "native_bb", false),
@@ -202,6 +210,7 @@ fn report(dir: &Path, rows: &[Row], compile: &[(usize, &'static str)]) -> String
             ("vm / jit", "vm", true),
             ("rbpf_interp / jit", "rbpf_interp", true),
             ("jit_blinded / jit", "jit_blinded", true),
+            ("jit_fuel / jit", "jit_fuel", true),
         ] {
             // A closed form the compiler found (loop_sum) takes ~0 ns.
             if let Some(&o) = t.get(other).filter(|&&o| o >= 1.0) {
@@ -242,29 +251,46 @@ fn verify(program: &Program, len: usize) -> Result<Verified, String> {
     engines::verify_for_bench(program, len)
 }
 
-/// A program compiled into executable memory near the helper.
+/// A program compiled into executable memory near the helper, metered or
+/// not.
 struct Jitted {
     code: ExecCode,
     entry: u32,
+    metered: bool,
+}
+
+/// Helper weights of the metered engines (the kernel's `log` weight).
+fn weight(_: u32) -> u64 {
+    5_000
 }
 
 impl Jitted {
-    fn new(v: &Verified, blinding: Option<u64>) -> Jitted {
+    fn new(v: &Verified, blinding: Option<u64>, metered: bool) -> Jitted {
         let target = helper_identity as *const () as u64;
         let region = CodeRegion::map_near(jit::code_size_bound(v.program().len(), v.functions().len()), target).expect("mmap");
         let helper = |id: u32| (id == 5).then_some(target);
         let mut opts = JitOptions::new(region.address());
         opts.helper_address = &helper;
         opts.blinding = blinding;
-        opts.call_mode = if region.within_rel32(target) { CallMode::Near } else { CallMode::HostFar };
+        let fuel = jit::host::fuel(&weight);
+        let near = region.within_rel32(target) && region.within_rel32(fuel.counter);
+        opts.call_mode = if near { CallMode::Near } else { CallMode::HostFar };
+        opts.fuel = metered.then_some(fuel);
         let out = jit::compile(v, &opts).expect("compiles");
         let entry = out.entries()[0];
-        Jitted { code: region.seal(out.code()).expect("mprotect"), entry }
+        Jitted { code: region.seal(out.code()).expect("mprotect"), entry, metered }
     }
 
     fn run(&self, mem: &mut [u8]) -> u64 {
         // SAFETY: the program was verified for r1 = `mem` (the benchmark's
-        // buffer, at least as long as the profile says).
-        unsafe { self.code.call(self.entry, mem.as_mut_ptr()) }
+        // buffer, at least as long as the profile says); metered code was
+        // compiled with the options of `jit::host::fuel`, and a budget of
+        // `u64::MAX` never runs out.
+        unsafe {
+            match self.metered {
+                true => self.code.call_metered(self.entry, mem.as_mut_ptr() as u64, 0, u64::MAX).map_or(0, |(r0, _)| r0),
+                false => self.code.call(self.entry, mem.as_mut_ptr()),
+            }
+        }
     }
 }

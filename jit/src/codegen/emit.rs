@@ -25,11 +25,12 @@ use crate::regs::{x86, AUX, KEY, TMP};
 use crate::x86::{AluKind, Asm, Cc, Mem, OpSize, R};
 use alloc::vec::Vec;
 use verifier::{AluOp, Cond, Imm64, Insn, Src, Width};
+use vm::fuel::Plan;
 
 /// State of one emission pass.
 pub struct Emitter<'a> {
     pub(super) asm: Asm,
-    opts: &'a JitOptions<'a>,
+    pub(super) opts: &'a JitOptions<'a>,
     jumps: Jumps<'a>,
     functions: &'a [Function],
     frames: &'a [Frame],
@@ -39,6 +40,8 @@ pub struct Emitter<'a> {
     inlined: &'a [bool],
     /// The likely path each head's jump copies ([`super::hotpath`]).
     hot_paths: &'a [Head],
+    /// The fuel charges, when the code is metered ([`super::fuel`]).
+    plan: Option<&'a Plan>,
     /// The function being emitted (its frame decides the epilogue).
     current: usize,
     blinder: Option<Blinder>,
@@ -77,6 +80,7 @@ impl<'a> Emitter<'a> {
             insns: program.insns,
             inlined: program.inlined,
             hot_paths: program.hot_paths,
+            plan: program.plan,
             current: 0,
             blinder: opts.blinding.map(Blinder::new),
             sites: Vec::new(),
@@ -109,7 +113,13 @@ impl<'a> Emitter<'a> {
         (self.asm.into_bytes(), self.sites)
     }
 
+    /// The fuel charges, when the code is metered.
+    pub(super) fn plan(&self) -> Option<&'a Plan> {
+        self.plan
+    }
+
     pub fn insn(&mut self, pc: usize, insn: &Insn) -> Result<(), JitError> {
+        self.meter_at(pc)?;
         // Which register the flags describe: a conditional jump uses what
         // the instruction before left; everything else starts afresh.
         if !matches!(insn, Insn::Jump { .. }) {

@@ -43,6 +43,8 @@
 //! [`MAX_STEPS`] instructions are not copied: outside loops a copy saves
 //! nothing. Every jump out of a copy goes to the code of an instruction in
 //! place, with a `rel32` (the copy's size never depends on distances).
+//! A copied step that is a loop header pays its fuel charge as its code in
+//! place does ([`super::fuel`]).
 
 use super::emit::Emitter;
 use super::Function;
@@ -160,10 +162,12 @@ impl Emitter<'_> {
             match step {
                 Step::Insn(s) => self.insn(s, insn(s)?)?,
                 Step::Invert(s) => {
+                    self.meter_at(s)?;
                     let cc = self.condition_of(s, insn(s)?).ok_or(JitError::BadTarget { pc: s })?;
                     self.jump_to_slot(s, Some(cc.negate()), s + 1)?;
                 }
                 Step::BackEdge(s) => {
+                    self.meter_at(s)?;
                     let target = insn(s)?.target(s).and_then(|t| usize::try_from(t).ok());
                     let target = target.ok_or(JitError::BadTarget { pc: s })?;
                     match self.condition_of(s, insn(s)?) {

@@ -15,11 +15,13 @@
 //! [`inline`] which callees' code replaces the calls to them, and
 //! [`hotpath`] which jumps copy a loop's likely path. [`emit`] then handles
 //! one instruction at a time (control flow and the frame there, arithmetic
-//! in [`alu`], memory and atomics in [`mem`]).
+//! in [`alu`], memory and atomics in [`mem`], fuel metering at loop headers
+//! in [`fuel`]).
 
 mod alu;
 mod emit;
 mod frame;
+mod fuel;
 mod hotpath;
 mod inline;
 mod mem;
@@ -52,6 +54,8 @@ struct Program<'a> {
     inlined: &'a [bool],
     /// The jumps that copy a likely path, and their paths.
     hot_paths: &'a [hotpath::Head],
+    /// The fuel charges, when the code is metered.
+    plan: Option<&'a vm::fuel::Plan>,
 }
 
 /// Where each part of the code landed in one pass.
@@ -109,7 +113,9 @@ fn align_function(at: u32) -> u32 {
 /// its final address before compiling. (The longest single instruction, a
 /// signed 64-bit division by a register, takes under 50 bytes, an `exit`
 /// with the longest epilogue 18; a prologue at most 27, its alignment at
-/// most 31.)
+/// most 31. Fuel metering adds at most 21 bytes in the kernel's mode, to
+/// the entry's prologue and to a loop header, whose back edge is another
+/// slot of at most 17; the JIT checks the bound all the same.)
 pub fn code_size_bound(slots: usize, functions: usize) -> usize {
     slots.saturating_mul(64).saturating_add(functions.saturating_mul(64))
 }
@@ -133,8 +139,16 @@ pub fn compile_program(
     }
     let inlined = inline::inlined(insns, functions, &frames);
     let hot_paths = hotpath::plan(insns, functions);
-    let program =
-        Program { insns, functions, frames: &frames, targets: &targets, inlined: &inlined, hot_paths: &hot_paths };
+    let plan = opts.fuel.map(|f| vm::fuel::Plan::new(insns, f.helper_weight));
+    let program = Program {
+        insns,
+        functions,
+        frames: &frames,
+        targets: &targets,
+        inlined: &inlined,
+        hot_paths: &hot_paths,
+        plan: plan.as_ref(),
+    };
     match compile_passes(&program, opts) {
         // Copies (of inlined callees, of likely paths) can make code longer
         // than the bound promises (it counts every slot once); the program
@@ -292,6 +306,9 @@ fn emit_pass(program: &Program, opts: &JitOptions, jumps: Jumps, capacity: usize
         e.align_function()?;
         layout.entry.push(e.offset()?);
         e.prologue(i);
+        if i == 0 {
+            e.meter_entry()?;
+        }
         e.settle();
         for pc in f.start..f.end {
             layout.start.push(e.offset()?);

@@ -240,54 +240,59 @@ fn paths_that_close_no_loop_or_touch_memory_are_not_copied() {
     }
 }
 
-#[test]
-fn copied_paths_compute_what_the_interpreter_does() {
-    // A counted loop of random arithmetic, random guards, each
-    // `if rX cond k goto +2; r0 = rY; exit`, and random cases ending in a
-    // `goto` to the loop's latch, against the reference interpreter (all
-    // on registers: no memory).
-    use verifier::{Program, Width};
-    let mut g = fastrand::Rng::with_seed(0xc0de);
+/// A counted loop of random arithmetic, random guards, each
+/// `if rX cond k goto +2; r0 = rY; exit`, and random cases ending in a
+/// `goto` to the loop's latch (all on registers: no memory).
+pub(super) fn random_loop(g: &mut fastrand::Rng) -> Vec<Insn> {
+    use verifier::Width;
     let conds = [Cond::Eq, Cond::Ne, Cond::Gt, Cond::Ge, Cond::Lt, Cond::Le, Cond::SGt, Cond::SGe, Cond::SLt, Cond::SLe, Cond::Set];
     let ops = [AluOp::Add, AluOp::Sub, AluOp::Mul, AluOp::Or, AluOp::And, AluOp::Lsh, AluOp::Rsh, AluOp::Xor, AluOp::Mov, AluOp::Arsh];
+    let data = |g: &mut fastrand::Rng| r(g.choice([0, 1, 2, 4, 5]).unwrap());
+    let mut p: Vec<Insn> = [0u8, 1, 2, 4, 5].iter().flat_map(|&i| lddw(i, g.u64(..))).collect();
+    p.push(a64(AluOp::Mov, 3, g.i32(1..12)));
+    let top = p.len();
+    for _ in 0..g.usize(1..7) {
+        let width = if g.bool() { Width::W64 } else { Width::W32 };
+        let random = g.i32(..);
+        let k = g.choice([0, 1, -1, 7, 1 << 20, random]).unwrap();
+        let src = if g.bool() { Src::Reg(data(g)) } else { Src::Imm(k) };
+        match g.u8(..4) {
+            0 => {
+                p.push(Insn::Jump { width, cond: g.choice(conds).unwrap(), dst: data(g), src, off: 2 });
+                p.push(a64r(AluOp::Mov, 0, data(g).index() as u8));
+                p.push(EXIT);
+            }
+            // A case: `if c goto +2; rX op= src; goto latch` (patched below).
+            1 => {
+                p.push(Insn::Jump { width, cond: g.choice(conds).unwrap(), dst: data(g), src, off: 2 });
+                p.push(Insn::Alu { width, op: g.choice(ops).unwrap(), dst: data(g), src });
+                p.push(Insn::Ja { off: i32::MAX, long: false });
+            }
+            _ => p.push(Insn::Alu { width, op: g.choice(ops).unwrap(), dst: data(g), src }),
+        }
+    }
+    let latch = p.len();
+    for (pc, insn) in p.iter_mut().enumerate() {
+        if *insn == (Insn::Ja { off: i32::MAX, long: false }) {
+            *insn = Insn::Ja { off: (latch - pc - 1) as i32, long: false };
+        }
+    }
+    p.push(a64(AluOp::Sub, 3, 1));
+    p.push(jmp(Cond::Ne, 3, Src::Imm(0), (top as i16) - p.len() as i16 - 1));
+    p.push(EXIT);
+    p
+}
+
+#[test]
+fn copied_paths_compute_what_the_interpreter_does() {
+    // Random loops against the reference interpreter.
+    let mut g = fastrand::Rng::with_seed(0xc0de);
     let mut copied = 0;
     for round in 0..300 {
-        let data = |g: &mut fastrand::Rng| r(g.choice([0, 1, 2, 4, 5]).unwrap());
-        let mut p: Vec<Insn> = [0u8, 1, 2, 4, 5].iter().flat_map(|&i| lddw(i, g.u64(..))).collect();
-        p.push(a64(AluOp::Mov, 3, g.i32(1..12)));
-        let top = p.len();
-        for _ in 0..g.usize(1..7) {
-            let width = if g.bool() { Width::W64 } else { Width::W32 };
-            let random = g.i32(..);
-            let k = g.choice([0, 1, -1, 7, 1 << 20, random]).unwrap();
-            let src = if g.bool() { Src::Reg(data(&mut g)) } else { Src::Imm(k) };
-            match g.u8(..4) {
-                0 => {
-                    p.push(Insn::Jump { width, cond: g.choice(conds).unwrap(), dst: data(&mut g), src, off: 2 });
-                    p.push(a64r(AluOp::Mov, 0, data(&mut g).index() as u8));
-                    p.push(EXIT);
-                }
-                // A case: `if c goto +2; rX op= src; goto latch` (patched below).
-                1 => {
-                    p.push(Insn::Jump { width, cond: g.choice(conds).unwrap(), dst: data(&mut g), src, off: 2 });
-                    p.push(Insn::Alu { width, op: g.choice(ops).unwrap(), dst: data(&mut g), src });
-                    p.push(Insn::Ja { off: i32::MAX, long: false });
-                }
-                _ => p.push(Insn::Alu { width, op: g.choice(ops).unwrap(), dst: data(&mut g), src }),
-            }
-        }
-        let latch = p.len();
-        for (pc, insn) in p.iter_mut().enumerate() {
-            if *insn == (Insn::Ja { off: i32::MAX, long: false }) {
-                *insn = Insn::Ja { off: (latch - pc - 1) as i32, long: false };
-            }
-        }
-        p.push(a64(AluOp::Sub, 3, 1));
-        p.push(jmp(Cond::Ne, 3, Src::Imm(0), (top as i16) - p.len() as i16 - 1));
-        p.push(EXIT);
+        let p = random_loop(&mut g);
         let funcs = [Function { start: 0, end: p.len(), stack_depth: 0 }];
         copied += usize::from(crate::codegen::hot_paths_of(&p, &funcs) > 0);
-        let program = Program::from_insns(p.clone());
+        let program = verifier::Program::from_insns(p.clone());
         let mut interp = vm::Vm::new(&program, vm::Config::plain());
         let want = interp.run(&mut vm::helpers::NoHelpers).map(|o| o.r0);
         assert_eq!(Ok(run_funcs(&p, &funcs, &mut [0u8; 8])), want, "round {round}: {p:?}");

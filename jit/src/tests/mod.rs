@@ -6,12 +6,14 @@
 //! This module builds and runs programs; the tests are in [`alu`] (ALU,
 //! division, shifts, byte order), [`memory`] (loads, stores, atomics),
 //! [`control`] (jumps, calls, frames), [`layout`] (the shape of the code:
-//! inlining, frames, alignment), [`blinding`] and [`robustness`] (fault
-//! map, errors, random programs).
+//! inlining, frames, alignment), [`blinding`], [`fuel`] (metered code
+//! against the metered interpreter) and [`robustness`] (fault map, errors,
+//! random programs).
 
 mod alu;
 mod blinding;
 mod control;
+mod fuel;
 mod layout;
 mod memory;
 mod robustness;

@@ -341,6 +341,51 @@ impl Asm {
         }
     }
 
+    /// `op qword [base + disp], imm` (imm8 form when the value fits).
+    pub fn alu_mi(&mut self, op: AluKind, mem: Mem, imm: i32) {
+        if let Ok(v) = i8::try_from(imm) {
+            self.digit(OpSize::S64, &[0x83], op as u8, Rm::Mem(mem));
+            self.byte(v as u8);
+        } else {
+            self.digit(OpSize::S64, &[0x81], op as u8, Rm::Mem(mem));
+            self.imm32(imm);
+        }
+    }
+
+    /// The length of [`Asm::alu_rip_imm`] with this immediate.
+    pub fn alu_rip_imm_len(imm: i32) -> usize {
+        if i8::try_from(imm).is_ok() { 8 } else { 11 }
+    }
+
+    /// `op qword [rip + disp], imm`: ModRM mod 00, r/m 101 is RIP-relative
+    /// in 64-bit mode (SDM vol. 2, 2.2.1.6); `disp` counts from the end of
+    /// the instruction, immediate included.
+    pub fn alu_rip_imm(&mut self, op: AluKind, disp: i32, imm: i32) {
+        let short = i8::try_from(imm).ok();
+        self.byte(0x48);
+        self.byte(if short.is_some() { 0x83 } else { 0x81 });
+        self.byte(0x05 | ((op as u8) << 3));
+        self.imm32(disp);
+        match short {
+            Some(v) => self.byte(v as u8),
+            None => self.imm32(imm),
+        }
+    }
+
+    /// `op qword [rip + disp], src`; `disp` counts from the end of the
+    /// instruction (7 bytes).
+    pub fn alu_rip_reg(&mut self, op: AluKind, disp: i32, src: R) {
+        self.byte(if src.is_extended() { 0x4c } else { 0x48 });
+        self.byte(((op as u8) << 3) | 1);
+        self.byte(0x05 | (src.low3() << 3));
+        self.imm32(disp);
+    }
+
+    /// `op qword [base + disp], src`.
+    pub fn alu_mr(&mut self, op: AluKind, mem: Mem, src: R) {
+        self.rr(OpSize::S64, &[((op as u8) << 3) | 1], src, Rm::Mem(mem));
+    }
+
     /// `test a, b`.
     pub fn test_rr(&mut self, size: OpSize, a: R, b: R) {
         let op = if size == OpSize::S8 { 0x84 } else { 0x85 };
@@ -485,6 +530,11 @@ impl Asm {
     /// `call r64`: an indirect call, used only by the host far-call mode.
     pub fn call_reg(&mut self, r: R) {
         self.digit(OpSize::S32, &[0xff], 2, Rm::Reg(r));
+    }
+
+    /// `jmp r64`: an indirect jump, used only by the host far-call mode.
+    pub fn jmp_reg(&mut self, r: R) {
+        self.digit(OpSize::S32, &[0xff], 4, Rm::Reg(r));
     }
 
     /// `int3`: a breakpoint trap, used as padding nothing should reach.

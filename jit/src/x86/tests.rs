@@ -112,6 +112,22 @@ fn exact_bytes_from_the_manual() {
     assert_eq!(emit(|a| a.jmp8(-2)), [0xeb, 0xfe]);
     // call r11 (host far-call mode)
     assert_eq!(emit(|a| a.call_reg(R::R11)), [0x41, 0xff, 0xd3]);
+    // fuel: sub qword [rip+0x10], 5 / sub qword [rip-4], 0x1000 / sub qword [r11], 7 / jmp r11
+    assert_eq!(emit(|a| a.alu_rip_imm(AluKind::Sub, 0x10, 5)), [0x48, 0x83, 0x2d, 0x10, 0, 0, 0, 0x05]);
+    assert_eq!(
+        emit(|a| a.alu_rip_imm(AluKind::Sub, -4, 0x1000)),
+        [0x48, 0x81, 0x2d, 0xfc, 0xff, 0xff, 0xff, 0x00, 0x10, 0x00, 0x00]
+    );
+    assert_eq!(Asm::alu_rip_imm_len(5), 8);
+    assert_eq!(Asm::alu_rip_imm_len(0x1000), 11);
+    assert_eq!(emit(|a| a.alu_mi(AluKind::Sub, Mem::new(R::R11, 0), 7)), [0x49, 0x83, 0x2b, 0x07]);
+    assert_eq!(emit(|a| a.jmp_reg(R::R11)), [0x41, 0xff, 0xe3]);
+    // sub qword [rip+0x10], r10 / sub qword [r11], r10
+    assert_eq!(emit(|a| a.alu_rip_reg(AluKind::Sub, 0x10, R::R10)), [0x4c, 0x29, 0x15, 0x10, 0, 0, 0]);
+    assert_eq!(emit(|a| a.alu_mr(AluKind::Sub, Mem::new(R::R11, 0), R::R10)), [0x4d, 0x29, 0x13]);
+    assert_eq!(decode_one(&emit(|a| a.alu_rip_reg(AluKind::Sub, 0x10, R::Rax))), "sub qword ptr [17h],rax");
+    // Decoded at address 0, the operand is the end (11) plus 0x10.
+    assert_eq!(decode_one(&emit(|a| a.alu_rip_imm(AluKind::Sub, 0x10, 0x1000))), "sub qword ptr [1Bh],1000h");
 }
 
 #[test]

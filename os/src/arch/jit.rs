@@ -2,10 +2,18 @@
 //! through which the kernel runs a module's native code.
 //!
 //! The code is a System V function `extern "C" fn(ctx) -> u64`. It runs
-//! with interrupts off on this CPU (a verified program is bounded, so the
-//! run is short), never nested, on the current kernel stack: the JIT's
-//! prologue reserves each BPF frame (at most 512 bytes) with `sub rsp`, so
-//! nothing lives below the stack pointer.
+//! with interrupts off on this CPU, never nested, on the current kernel
+//! stack: the JIT's prologue reserves each BPF frame (at most 512 bytes)
+//! with `sub rsp`, so nothing lives below the stack pointer.
+//!
+//! Run time: a verified program ends, but only its budget makes it end
+//! soon. The JIT meters the code (docs/jit.md, "Fuel"): it subtracts its
+//! charges from the counter [`FUEL`], which `jit_enter` sets to the run's
+//! budget, and jumps to `jit_out_of_fuel` when a charge is more than what
+//! is left. That target unwinds exactly as a fault does (below), and
+//! `jit_enter` returns [`JitStop::OutOfFuel`]. Each run's length in TSC
+//! cycles, interrupts off, is measured and returned ([`JitRun`]); the
+//! module keeps its longest (`modstat -v`).
 //!
 //! Recovery: the whole code region ([`crate::memory::code`]) is registered
 //! with [`super::fault`]. If native module code faults (only a kernel or JIT
@@ -14,7 +22,7 @@
 //! `fault::guarded_call_raw` (the same call [`super::fault::call_guarded`]
 //! makes). The landing first stores the general registers as they were at
 //! the fault into [`FaultRegs`], then unwinds through the guarded call's
-//! landing to `jit_enter`, which returns `Err(JitFault)`.
+//! landing to `jit_enter`, whose run ends with `JitStop::Fault`.
 
 use core::arch::naked_asm;
 use core::fmt;
@@ -22,6 +30,24 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::fault::{self, Fault, Resume};
 use crate::memory::code::{CODE_SIZE, CODE_START};
+
+/// Why module code did not return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JitStop {
+    /// The code faulted (a kernel or JIT bug).
+    Fault(JitFault),
+    /// The code used up the run's budget.
+    OutOfFuel,
+}
+
+/// One run of module code: how it ended and how long it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JitRun {
+    /// r0, or why the code did not return.
+    pub end: Result<u64, JitStop>,
+    /// TSC cycles from entering the code to leaving it, interrupts off.
+    pub cycles: u64,
+}
 
 /// A fault in module code: what the CPU reported and the registers at the
 /// faulting instruction.
@@ -97,6 +123,22 @@ static SAVED_REGS: SaveArea = SaveArea([const { AtomicU64::new(0) }; 15]);
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// The stack pointer `guarded_call_raw` saved after its pushes.
 static SAVED_RSP: AtomicU64 = AtomicU64::new(0);
+/// The fuel left to the running code, which decrements it (the JIT's
+/// `sub qword [rip + FUEL], charge`). One CPU, runs never nested: one
+/// counter; with several CPUs it would live in the per-CPU record.
+static FUEL: AtomicU64 = AtomicU64::new(0);
+/// Set by `jit_out_of_fuel`: the run ended there, not at a fault.
+static OUT_OF_FUEL: AtomicBool = AtomicBool::new(false);
+
+/// The fuel options for the JIT: the counter, the exhaustion target and
+/// the helpers' weights (`lkm::helpers::weight`).
+pub fn fuel() -> jit::Fuel<'static> {
+    jit::Fuel {
+        counter: FUEL.as_ptr() as u64,
+        exhausted: jit_out_of_fuel as *const () as u64,
+        helper_weight: &lkm::helpers::weight,
+    }
+}
 
 /// Registers the code region for recovery (once, at boot of the module
 /// facility). `false` if the region table is full.
@@ -119,25 +161,35 @@ pub fn is_running() -> bool {
     ACTIVE.load(Ordering::Acquire)
 }
 
-/// Runs the module code at `entry` with `ctx` in `rdi`, interrupts off.
-/// Returns the code's `rax`, or the fault it caused. `None` if module code
-/// is already running (runs never nest; the caller skips and counts).
+/// Runs the module code at `entry` with `ctx` in `rdi`, interrupts off,
+/// with `budget` units of fuel. Returns the code's `rax`, the fault it
+/// caused or its running out of fuel, with the run's length. `None` if
+/// module code is already running (runs never nest; the caller skips and
+/// counts).
 ///
 /// # Safety
 /// `entry` must be the entry of code the JIT produced from a verified
-/// program, mapped executable in the code region, and `ctx` must point to
-/// the context that program was verified for, alive for the call.
-pub unsafe fn jit_enter(entry: u64, ctx: u64) -> Option<Result<u64, JitFault>> {
+/// program with the options of [`fuel`], mapped executable in the code
+/// region, and `ctx` must point to the context that program was verified
+/// for, alive for the call.
+pub unsafe fn jit_enter(entry: u64, ctx: u64, budget: u64) -> Option<JitRun> {
     super::without_interrupts(|| {
         if ACTIVE.swap(true, Ordering::AcqRel) {
             return None;
         }
+        FUEL.store(budget, Ordering::Relaxed);
+        OUT_OF_FUEL.store(false, Ordering::Relaxed);
+        let start = super::rdtsc();
         // SAFETY: upheld by the caller; `SAVED_RSP` is written before the
-        // code runs, and a fault in it lands back here through `resume`.
+        // code runs, and a fault in it or its running out of fuel lands
+        // back here through `resume` or `jit_out_of_fuel`.
         let result = unsafe { fault::guarded_call_raw(entry, ctx, SAVED_RSP.as_ptr()) };
+        let cycles = super::rdtsc().saturating_sub(start);
         ACTIVE.store(false, Ordering::Release);
-        Some(if result.faulted == 0 {
+        let end = if result.faulted == 0 {
             Ok(result.value)
+        } else if OUT_OF_FUEL.load(Ordering::Relaxed) {
+            Err(JitStop::OutOfFuel)
         } else {
             let fault = fault::take_last_fault().unwrap_or(Fault {
                 vector: 0xff,
@@ -146,8 +198,9 @@ pub unsafe fn jit_enter(entry: u64, ctx: u64) -> Option<Result<u64, JitFault>> {
                 rsp: 0,
                 address: None,
             });
-            Err(JitFault { fault, regs: saved_regs() })
-        })
+            Err(JitStop::Fault(JitFault { fault, regs: saved_regs() }))
+        };
+        Some(JitRun { end, cycles })
     })
 }
 
@@ -196,6 +249,23 @@ unsafe extern "C" fn jit_landing() {
         "mov %r15, {regs}+112(%rip)",
         "jmp {unwind}",
         regs = sym SAVED_REGS,
+        unwind = sym fault::guarded_landing,
+        options(att_syntax)
+    );
+}
+
+/// Where metered code jumps (`jb`, no return address pushed) when a charge
+/// is more than the fuel left: notes it, then unwinds through
+/// [`fault::guarded_landing`] from the stack pointer `guarded_call_raw`
+/// saved, as [`jit_landing`] does after a fault, dropping the code's frames.
+#[unsafe(naked)]
+unsafe extern "C" fn jit_out_of_fuel() {
+    naked_asm!(
+        "movb $1, {flag}(%rip)",
+        "mov {rsp}(%rip), %rsp",
+        "jmp {unwind}",
+        flag = sym OUT_OF_FUEL,
+        rsp = sym SAVED_RSP,
         unwind = sym fault::guarded_landing,
         options(att_syntax)
     );

@@ -291,6 +291,8 @@ fn statv(arg: u64) -> Result<usize> {
         nmaps: module.map_decls.len() as u32,
         code_size: module.stats().code_size,
         runs: module.runs.load(core::sync::atomic::Ordering::Relaxed),
+        out_of_fuel: module.out_of_fuel.load(core::sync::atomic::Ordering::Relaxed),
+        longest_run_ns: crate::time::cycles_to_ns(module.longest_run.load(core::sync::atomic::Ordering::Relaxed)),
         ..LmcStatv::default()
     };
     for (slot, p) in out.progs.iter_mut().zip(&module.programs) {

@@ -223,6 +223,7 @@ fn compile(
     opts.helper_address = &helper;
     opts.resolve_imm64 = &resolver;
     opts.blinding = Some(arch::rdtsc());
+    opts.fuel = Some(arch::jit::fuel());
     let out = jit::compile(&v, &opts)
         .map_err(|e| Refusal::new(Errno::EINVAL, format!("{e}\n  = note: in program `{entry}`")))?;
     let bytes = block.bytes_mut().ok_or_else(|| Refusal::new(Errno::EIO, "error: code block not writable"))?;

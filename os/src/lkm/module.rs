@@ -144,6 +144,12 @@ pub struct Module {
     /// Entry points whose out-of-range value was logged already (bit =
     /// index in `programs`).
     logged: AtomicU64,
+    /// Runs stopped because they used up their budget.
+    pub out_of_fuel: AtomicU64,
+    /// Runs in a row, up to now, that used up their budget.
+    pub(super) out_of_fuel_in_a_row: AtomicU64,
+    /// The longest run, in TSC cycles (interrupts off all along).
+    pub longest_run: AtomicU64,
 }
 
 impl Module {
@@ -176,6 +182,9 @@ impl Module {
             runs: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             logged: AtomicU64::new(0),
+            out_of_fuel: AtomicU64::new(0),
+            out_of_fuel_in_a_row: AtomicU64::new(0),
+            longest_run: AtomicU64::new(0),
         }
     }
 
@@ -197,7 +206,8 @@ impl Module {
         self.programs.iter().find(|p| p.entry == entry)
     }
 
-    /// Whether native code of this module faulted (it no longer runs).
+    /// Whether native code of this module faulted, or used up its budget
+    /// too many runs in a row (it no longer runs).
     pub fn is_failed(&self) -> bool {
         self.failed.load(Ordering::Acquire)
     }

@@ -3,11 +3,20 @@
 //!
 //! [`run`] fills the invocation record (which module, which process, the
 //! context, the stack range, the output buffer), then enters the code
-//! through [`arch::jit::jit_enter`] with interrupts off. Helpers read the
+//! through [`arch::jit::jit_enter`] with interrupts off and the entry
+//! point's run-time budget (`lkm::EntryPoint::budget`). Helpers read the
 //! record ([`current`]) to find what they may touch. Runs never nest: a
 //! hook that would fire while module code runs is skipped and counted. A
 //! fault in module code marks the module failed; it never runs again but
 //! can still be unloaded.
+//!
+//! A run that uses up its budget is stopped, counted and logged, and
+//! answers `-ETIMEDOUT` as if the program had returned it, so the caller
+//! gets `ETIMEDOUT` whatever the class. The module keeps running on later
+//! calls (the next input may need less work), but after
+//! [`OUT_OF_FUEL_LIMIT`] such runs in a row it is marked failed as after a
+//! fault: a tick hook that always runs out stops burning its budget on
+//! every tick.
 
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
@@ -46,6 +55,10 @@ static RECORD: Record = Record(UnsafeCell::new(None));
 /// Runs skipped because module code was already running.
 static SKIPPED: AtomicU64 = AtomicU64::new(0);
 
+/// Runs in a row that use up their budget before the module is marked
+/// failed.
+pub const OUT_OF_FUEL_LIMIT: u64 = 3;
+
 /// The record of the run in progress; `None` outside a run.
 pub fn current() -> Option<&'static Invocation> {
     if !jit::is_running() {
@@ -83,6 +96,7 @@ pub fn run<C>(module: &Module, entry: &str, ctx: &mut C, out: Option<(&mut Vec<u
         return Outcome::Failed;
     }
     let Some(program) = module.program(entry) else { return Outcome::Absent };
+    let budget = module.class().entry(program.entry).map_or(0, |e| e.budget);
     let (pid, uid) = caller();
     if !stack_has_room(module, entry) {
         return Outcome::Skipped;
@@ -118,26 +132,57 @@ pub fn run<C>(module: &Module, entry: &str, ctx: &mut C, out: Option<(&mut Vec<u
         // SAFETY: the program was produced by the JIT from a program the
         // verifier accepted for this entry's context, which `ctx` is, and
         // its code block is executable for the module's whole life.
-        let r = unsafe { jit::jit_enter(program.entry_address(), ctx_addr) };
+        let r = unsafe { jit::jit_enter(program.entry_address(), ctx_addr, budget) };
         // SAFETY: as above; the run is over.
         unsafe { *RECORD.0.get() = None };
         r
     });
-    match result {
-        None => {
-            SKIPPED.fetch_add(1, Ordering::Relaxed);
-            module.skipped.fetch_add(1, Ordering::Relaxed);
-            Outcome::Skipped
-        }
-        Some(Ok(r0)) => {
+    let Some(run) = result else {
+        SKIPPED.fetch_add(1, Ordering::Relaxed);
+        module.skipped.fetch_add(1, Ordering::Relaxed);
+        return Outcome::Skipped;
+    };
+    module.longest_run.fetch_max(run.cycles, Ordering::Relaxed);
+    match run.end {
+        Ok(r0) => {
             module.runs.fetch_add(1, Ordering::Relaxed);
+            module.out_of_fuel_in_a_row.store(0, Ordering::Relaxed);
             Outcome::Done(r0)
         }
-        Some(Err(fault)) => {
+        Err(jit::JitStop::OutOfFuel) => {
+            module.out_of_fuel.fetch_add(1, Ordering::Relaxed);
+            let in_a_row = module.out_of_fuel_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+            if in_a_row >= OUT_OF_FUEL_LIMIT {
+                module.mark_failed();
+            }
+            report_out_of_fuel(module, program.entry, budget, run.cycles, in_a_row);
+            Outcome::Done(abi::Errno::ETIMEDOUT.to_ret() as u64)
+        }
+        Err(jit::JitStop::Fault(fault)) => {
             module.mark_failed();
             report_fault(module, program, &fault);
             Outcome::Failed
         }
+    }
+}
+
+/// Logs a run stopped by its budget: the module, the entry, the budget,
+/// how long the run took, and what happens next.
+fn report_out_of_fuel(module: &Module, entry: &str, budget: u64, cycles: u64, in_a_row: u64) {
+    let us = crate::time::cycles_to_ns(cycles) / 1000;
+    log::error!(
+        "lkm: module `{}` ran out of its run-time budget in `{entry}` ({budget} units) after {cycles} cycles ({us} us); the call fails with ETIMEDOUT",
+        module.name
+    );
+    if in_a_row >= OUT_OF_FUEL_LIMIT {
+        log::error!(
+            "  note: {in_a_row} runs in a row ran out: the module is marked failed and no longer runs; unload it with `modunload -n {}`",
+            module.name
+        );
+    } else {
+        log::error!(
+            "  help: do less work per call (fewer rounds, fewer `log` calls: docs/lkm.md lists each entry's budget and each helper's cost); after {OUT_OF_FUEL_LIMIT} run-outs in a row the module stops running"
+        );
     }
 }
 

@@ -3,7 +3,8 @@
 //! The example modules of `modules/` are compiled by `os/build.rs` and
 //! embedded here; every test loads them through [`super::load_image`],
 //! which takes the steps of the `/dev/lkm` ioctls (reserve, copy in
-//! 512-byte chunks, ready). The class hooks are tested in [`classes`].
+//! 512-byte chunks, ready). The class hooks are tested in [`classes`], the
+//! run-time budget with the hostile modules of `tests/hostile/` in [`fuel`].
 
 mod helpers;
 mod stack;
@@ -12,6 +13,7 @@ mod hostile;
 mod race;
 mod values;
 mod pressure;
+mod fuel;
 
 use alloc::string::String;
 use alloc::sync::Arc;

@@ -51,12 +51,21 @@ fn stat_rows_line_up_with_the_classic_header() {
     let hidden = stat_row(&LmcStat { area: 0, ..s });
     assert_eq!(hidden, "DEV       3  32 -                01a0   32   1 rtc");
     let failed = LmcStat { flags: ioctl::LMSTAT_FAILED, ..s };
-    assert!(stat_row(&failed).ends_with(" rtc (FAILED: its code faulted; unload it)"), "{}", stat_row(&failed));
+    assert!(stat_row(&failed).ends_with(" rtc (FAILED: its code faulted or kept running out of time; unload it)"), "{}", stat_row(&failed));
 }
 
 #[test]
 fn statv_lists_programs_and_maps_with_entry_counts() {
-    let mut v = LmcStatv { id: 0, nprogs: 1, nmaps: 1, code_size: 96, runs: 4, ..Default::default() };
+    let mut v = LmcStatv {
+        id: 0,
+        nprogs: 1,
+        nmaps: 1,
+        code_size: 96,
+        runs: 4,
+        out_of_fuel: 2,
+        longest_run_ns: 25_400,
+        ..Default::default()
+    };
     v.progs[0].entry[..4].copy_from_slice(b"read");
     v.progs[0].slots = 12;
     v.progs[0].code_size = 96;
@@ -71,6 +80,7 @@ fn statv_lists_programs_and_maps_with_entry_counts() {
         lines,
         vec![
             "        code: 96 bytes, 4 runs".to_string(),
+            "        time: longest run 25 us, 2 runs out of budget".to_string(),
             "        program read        12 insns     96 bytes".to_string(),
             "        map ticks array<8>[1]: 1 entries".to_string(),
         ]
