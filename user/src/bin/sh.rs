@@ -12,7 +12,7 @@
 //! `CMD &` starts a program in the background: the shell prints `[PID]`
 //! and goes on without waiting. Before each prompt it reaps the background
 //! programs that have ended, printing `[PID] done STATUS`; `wait` waits for
-//! all of them.
+//! all of them. A built-in runs in the shell itself, at once, even with `&`.
 #![no_std]
 #![no_main]
 extern crate alloc;
@@ -58,32 +58,25 @@ impl Shell {
     }
 
     /// Runs the commands of a line one after the other; each is parsed
-    /// (and `$?` expanded) just before it runs.
+    /// (and `$?` expanded) just before it runs. A syntax error ends the
+    /// line with status 2.
     fn run_line(&mut self, line: &str) {
-        let parts = match shell::split_commands(line) {
-            Ok(parts) => parts,
-            Err(msg) => {
-                eprintln!("sh: {msg}");
-                self.status = 2;
-                return;
-            }
-        };
-        for part in parts {
-            let commands = match shell::parse(part.text, &|n| self.lookup(n)) {
-                Ok(c) => c,
-                Err(msg) => {
-                    eprintln!("sh: {msg}");
-                    self.status = 2;
-                    return;
-                }
-            };
-            for cmd in commands {
+        if let Err(msg) = self.try_run_line(line) {
+            eprintln!("sh: {msg}");
+            self.status = 2;
+        }
+    }
+
+    fn try_run_line(&mut self, line: &str) -> Result<(), String> {
+        for part in shell::split_commands(line)? {
+            for cmd in shell::parse(part.text, &|n| self.lookup(n))? {
                 self.status = self.run(&cmd, part.background);
                 if self.exit.is_some() {
-                    return;
+                    return Ok(());
                 }
             }
         }
+        Ok(())
     }
 
     fn run(&mut self, cmd: &Command, background: bool) -> i32 {

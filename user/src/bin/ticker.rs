@@ -26,10 +26,10 @@ fn main(args: user::Args) -> i32 {
         longest_gap = longest_gap.max(now.saturating_sub(last));
         last = now;
         println!("ticker: {i} at {now} ms");
-        if i < lines {
-            if let Err(e) = sys::sleep_ms(PERIOD_MS) {
-                return user::report("sleep", e);
-            }
+        if i < lines
+            && let Err(e) = sys::sleep_ms(PERIOD_MS)
+        {
+            return user::report("sleep", e);
         }
     }
     println!("ticker: {lines} lines in {} ms, longest gap {longest_gap} ms", last.saturating_sub(start));
