@@ -1,5 +1,5 @@
 //! The command language of Warden's shell (`user::shell`), tested on the
-//! host: words, quotes, variables, redirections, `;` and comments.
+//! host: words, quotes, variables, redirections, `;`, `&` and comments.
 
 use user::shell::{Command, OutRedirect, parse, split_commands};
 
@@ -53,14 +53,38 @@ fn comments_and_blank_lines() {
     assert_eq!(argv(&cmds[0]), vec!["echo", "a#b"]);
 }
 
+/// The texts of a line's parts, `&` marking those run in the background.
+fn split(line: &str) -> Vec<String> {
+    let parts = split_commands(line).unwrap_or_else(|e| panic!("`{line}`: {e}"));
+    parts.iter().map(|p| format!("{}{}", p.text, if p.background { "&" } else { "" })).collect()
+}
+
 #[test]
 fn lines_split_at_unquoted_semicolons() {
-    assert_eq!(split_commands("false; echo $?"), vec!["false", " echo $?"]);
-    assert_eq!(split_commands("echo ';' \"a;b\"; ls"), vec!["echo ';' \"a;b\"", " ls"]);
-    assert_eq!(split_commands("echo a # b; c"), vec!["echo a "]);
-    assert_eq!(split_commands("echo a#b;c"), vec!["echo a#b", "c"]);
-    assert!(split_commands("# all comment").is_empty());
-    assert!(split_commands(" ; ;").is_empty());
+    assert_eq!(split("false; echo $?"), vec!["false", " echo $?"]);
+    assert_eq!(split("echo ';' \"a;b\"; ls"), vec!["echo ';' \"a;b\"", " ls"]);
+    assert_eq!(split("echo a # b; c"), vec!["echo a "]);
+    assert_eq!(split("echo a#b;c"), vec!["echo a#b", "c"]);
+    assert!(split("# all comment").is_empty());
+    assert!(split(" ; ;").is_empty());
+}
+
+#[test]
+fn an_ampersand_ends_a_background_command() {
+    assert_eq!(split("ticker 400 &"), vec!["ticker 400 &"]);
+    assert_eq!(split("ticker 400 & modload -v x.lkm"), vec!["ticker 400 &", " modload -v x.lkm"]);
+    assert_eq!(split("a&b&c;d"), vec!["a&", "b&", "c", "d"]);
+    assert_eq!(split("sleep 1 & # later & more"), vec!["sleep 1 &"]);
+    assert_eq!(split("echo '&' \"a&b\" a\\&b"), vec!["echo '&' \"a&b\" a\\&b"]);
+    assert_eq!(split("a &#b"), vec!["a &"]);
+}
+
+#[test]
+fn an_ampersand_without_a_command_is_an_error() {
+    for line in ["&", "  & ls", "a && b", "a; & b"] {
+        let e = split_commands(line).unwrap_err();
+        assert!(e.contains("near '&'"), "`{line}`: {e}");
+    }
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The command language of `sh`: splitting a line into commands, words and
 //! redirections. Kept apart from the program so it can be tested on the host.
 //!
-//! A line is commands separated by `;`. A command is words and
+//! A line is commands separated by `;` or ended by `&`, which runs the
+//! command in the background (the shell does not wait for it). A command
+//! is words and
 //! redirections: `> FILE` (truncate), `>> FILE` (append), `< FILE`.
 //! Quotes: `'...'` keeps everything literally, `"..."` still expands
 //! variables. `$?` is the status of the last command, `$$` the shell's pid,
@@ -135,13 +137,23 @@ fn expand(
     }
 }
 
-/// Splits a line at the `;` that are outside quotes and drops a trailing
-/// comment, without expanding anything: each part is parsed (and its
-/// variables expanded) only when it is about to run, so `false; echo $?`
-/// shows the status of `false`.
-pub fn split_commands(line: &str) -> Vec<&str> {
+/// One command of a line, not yet parsed, and how it is run.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub struct Part<'a> {
+    pub text: &'a str,
+    /// Ended by `&`: run without waiting for it.
+    pub background: bool,
+}
+
+/// Splits a line at the `;` and `&` that are outside quotes and drops a
+/// trailing comment, without expanding anything: each part is parsed (and
+/// its variables expanded) only when it is about to run, so `false; echo
+/// $?` shows the status of `false`. A `&` with no command before it (as in
+/// `&&`, which this shell does not have) is an error.
+pub fn split_commands(line: &str) -> Result<Vec<Part<'_>>, String> {
     let mut parts = Vec::new();
     let (mut start, mut quote, mut escaped, mut word_start) = (0, None, false, true);
+    let mut end = line.len();
     for (i, c) in line.char_indices() {
         if escaped {
             escaped = false;
@@ -154,19 +166,24 @@ pub fn split_commands(line: &str) -> Vec<&str> {
             (None, '\\') => escaped = true,
             (None, '\'' | '"') => quote = Some(c),
             (None, '#') if word_start => {
-                parts.push(&line[start..i]);
-                return parts.into_iter().filter(|p| !p.trim().is_empty()).collect();
+                end = i;
+                break;
             }
-            (None, ';') => {
-                parts.push(&line[start..i]);
+            (None, ';' | '&') => {
+                let text = &line[start..i];
+                if c == '&' && text.trim().is_empty() {
+                    return Err(String::from("syntax error near '&': it ends a command to run in the background"));
+                }
+                parts.push(Part { text, background: c == '&' });
                 start = i + 1;
             }
             _ => {}
         }
-        word_start = quote.is_none() && matches!(c, ' ' | '\t' | ';' | '>' | '<');
+        word_start = quote.is_none() && matches!(c, ' ' | '\t' | ';' | '&' | '>' | '<');
     }
-    parts.push(&line[start..]);
-    parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
+    parts.push(Part { text: &line[start..end.max(start)], background: false });
+    parts.retain(|p| !p.text.trim().is_empty());
+    Ok(parts)
 }
 
 /// Parses one line into its commands. Empty commands (blank lines,

@@ -1,9 +1,11 @@
 //! The modules that go into the initrd's `/modules`: every example in
 //! `modules/*.wm`, compiled and verified with `modc`'s library (the same
 //! pipeline as `modc build`), next to its source so that `modload` can
-//! show a rejected line; the hostile modules of `tests/hostile/*.wm`
-//! (accepted by the verifier, made to take the machine at run time: the
-//! tests of the run-time budget) the same way under `/modules/hostile/`;
+//! show a rejected line; the hostile modules of `tests/hostile/` (accepted
+//! by the verifier, made to take the machine: the tests of the run-time
+//! budget, and the module slowest to verify) the same way under
+//! `/modules/hostile/`, from `.wm` or from assembly (`.s`, in the format
+//! of [`crate::bogus`] without a refusal directive);
 //! and the bogus images of [`crate::bogus`] under `/modules/bogus/`.
 //!
 //! [`channel_args`] adds the `modc load` channel to `cargo xtask run`.
@@ -47,24 +49,30 @@ pub fn files(root: &Path) -> Result<Vec<ModuleFile>, String> {
     Ok(out)
 }
 
-/// `DIR/NAME.wm` compiled to `PREFIX NAME.lkm` (line table naming
-/// `modules/PREFIX NAME.wm`, which resolves to the source's place in the
-/// initrd from `/`), plus the source itself; and the example scripts
-/// `DIR/*.sh` (for the `#!` interpreter module), executable.
+/// `DIR/NAME.wm` compiled (and `DIR/NAME.s` assembled) to `PREFIX NAME.lkm`
+/// (line table naming `modules/PREFIX NAME.wm` or `.s`, which resolves to
+/// the source's place in the initrd from `/`), plus the source itself; and
+/// the example scripts `DIR/*.sh` (for the `#!` interpreter module),
+/// executable.
 fn examples(root: &Path, dir: &str, prefix: &str) -> Result<Vec<ModuleFile>, String> {
     let dir = root.join(dir);
     let mut sources: Vec<_> = fs::read_dir(&dir)
         .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "wm" || x == "sh"))
+        .filter(|p| p.extension().is_some_and(|x| x == "wm" || x == "s" || x == "sh"))
         .collect();
     sources.sort();
     let mut out = Vec::new();
     for path in sources {
         let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if let Some(stem) = file.strip_suffix(".wm") {
-            match compile(&format!("modules/{prefix}{file}"), &text) {
+        let built = if let Some(stem) = file.strip_suffix(".wm") {
+            Some((stem, compile(&format!("modules/{prefix}{file}"), &text)))
+        } else {
+            file.strip_suffix(".s").map(|stem| (stem, assemble(&format!("modules/{prefix}{file}"), &file, &text)))
+        };
+        if let Some((stem, image)) = built {
+            match image {
                 Ok(image) => out.push((format!("{prefix}{stem}.lkm"), 0o644, image)),
                 Err(why) => eprintln!("warning: {} left out of the initrd: {why}", path.display()),
             }
@@ -82,12 +90,30 @@ pub fn compile(name: &str, source: &str) -> Result<Vec<u8>, String> {
         let first = diags.first().map(|d| d.message.clone()).unwrap_or_default();
         format!("{} error(s), first: {first} (run `modc check {name}`)", diags.len())
     })?;
-    for verdict in modc::driver::verify_image(&compiled.image) {
+    verified(&compiled.image).map_err(|why| format!("{why} (run `modc check {name}`)"))
+}
+
+/// Assembles one module written in assembly (`file`, shown in the initrd
+/// as `name`) and verifies it; the image bytes, or the first error.
+fn assemble(name: &str, file: &str, source: &str) -> Result<Vec<u8>, String> {
+    let mut assembled = crate::bogus::parse(file, source)?;
+    if assembled.refusal.is_some() {
+        return Err(String::from("it says how it must be refused: a refused module belongs in tests/bogus"));
+    }
+    if let Some(lines) = assembled.image.lines.as_mut() {
+        lines.source = name.to_string();
+    }
+    verified(&assembled.image)
+}
+
+/// The bytes of `image` if every entry point verifies, or the first error.
+fn verified(image: &lkm::Image) -> Result<Vec<u8>, String> {
+    for verdict in modc::driver::verify_image(image) {
         if let Err(report) = verdict.result {
-            return Err(format!("entry point `{}` does not verify: {} (run `modc check {name}`)", verdict.entry, report.reason));
+            return Err(format!("entry point `{}` does not verify: {}", verdict.entry, report.reason));
         }
     }
-    Ok(compiled.image.to_bytes())
+    Ok(image.to_bytes())
 }
 
 #[cfg(test)]
@@ -105,6 +131,21 @@ mod tests {
     }
 
     #[test]
+    fn a_hostile_module_in_assembly_verifies_with_a_line_table_into_modules() {
+        let root = crate::kernel::root();
+        let text = fs::read_to_string(root.join("tests/hostile/slowverify.s")).unwrap();
+        let bytes = assemble("modules/hostile/slowverify.s", "slowverify.s", &text).unwrap();
+        let image = lkm::parse(&bytes).unwrap();
+        assert_eq!(image.name, "slowverify");
+        assert_eq!(image.programs.len(), 5);
+        assert_eq!(image.lines.unwrap().source, "modules/hostile/slowverify.s");
+        let refused = assemble("modules/hostile/x.s", "x.s", "; module: x\n; class: misc\n; rule: falls-off-end\n; entry: load\n r0 = 0\n");
+        assert!(refused.unwrap_err().contains("belongs in tests/bogus"));
+        let wrong = assemble("modules/hostile/y.s", "y.s", "; module: y\n; class: misc\n; entry: load\n r1 = 0\n exit\n");
+        assert!(wrong.unwrap_err().contains("entry point `load` does not verify"));
+    }
+
+    #[test]
     fn the_initrd_gets_examples_sources_and_bogus_images() {
         let all = files(&crate::kernel::root()).unwrap();
         let names: Vec<&str> = all.iter().map(|(n, _, _)| n.as_str()).collect();
@@ -113,6 +154,8 @@ mod tests {
             "hello.wm",
             "hostile/ticklog.lkm",
             "hostile/spin.lkm",
+            "hostile/slowverify.lkm",
+            "hostile/slowverify.s",
             "bogus/uninit_register.lkm",
             "bogus/uninit_register.s",
             "bogus/truncated.lkm",

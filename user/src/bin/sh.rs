@@ -4,26 +4,35 @@
 //!   (`warden:/tmp# ` for the superuser, `warden:/tmp$ ` for others).
 //! - `sh FILE [ARGS...]` runs a script; `sh -c LINE` runs one line.
 //!
-//! The command language (`;`, `>`, `>>`, `<`, quotes, `$?`, `#`) is in
-//! `user::shell`. Built-in commands: `cd`, `pwd`, `exit`, `echo`, `help`.
-//! Anything else is a program: a name without `/` is looked up in `/bin`.
+//! The command language (`;`, `&`, `>`, `>>`, `<`, quotes, `$?`, `#`) is
+//! in `user::shell`. Built-in commands: `cd`, `pwd`, `exit`, `echo`,
+//! `wait`, `help`. Anything else is a program: a name without `/` is
+//! looked up in `/bin`.
+//!
+//! `CMD &` starts a program in the background: the shell prints `[PID]`
+//! and goes on without waiting. Before each prompt it reaps the background
+//! programs that have ended, printing `[PID] done STATUS`; `wait` waits for
+//! all of them. A built-in runs in the shell itself, at once, even with `&`.
 #![no_std]
 #![no_main]
 extern crate alloc;
 use abi::fs::{FileKind, O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY};
-use abi::proc::FD_INHERIT;
+use abi::proc::{ProcInfo, ProcState, FD_INHERIT};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use user::io::LineReader;
 use user::shell::{self, Command};
-use user::{eprintln, fdprintln, print, sys, Errno};
+use user::{eprintln, fdprintln, print, println, sys, Errno};
 user::entry!(main);
 
 /// Exit status of a command that was not found, as in POSIX shells.
 const NOT_FOUND: i32 = 127;
 /// Exit status of a command that was found but could not be run.
 const CANNOT_RUN: i32 = 126;
+/// Rows asked of `procinfo` when looking for ended background programs:
+/// the kernel's limit on tasks.
+const MAX_PROCESSES: usize = 256;
 
 struct Shell {
     status: i32,
@@ -31,6 +40,8 @@ struct Shell {
     interactive: bool,
     /// Set by `exit`: the status to end with.
     exit: Option<i32>,
+    /// The programs started with `&` and not yet reaped.
+    jobs: Vec<usize>,
 }
 
 impl Shell {
@@ -47,27 +58,28 @@ impl Shell {
     }
 
     /// Runs the commands of a line one after the other; each is parsed
-    /// (and `$?` expanded) just before it runs.
+    /// (and `$?` expanded) just before it runs. A syntax error ends the
+    /// line with status 2.
     fn run_line(&mut self, line: &str) {
-        for part in shell::split_commands(line) {
-            let commands = match shell::parse(part, &|n| self.lookup(n)) {
-                Ok(c) => c,
-                Err(msg) => {
-                    eprintln!("sh: {msg}");
-                    self.status = 2;
-                    return;
-                }
-            };
-            for cmd in commands {
-                self.status = self.run(&cmd);
-                if self.exit.is_some() {
-                    return;
-                }
-            }
+        if let Err(msg) = self.try_run_line(line) {
+            eprintln!("sh: {msg}");
+            self.status = 2;
         }
     }
 
-    fn run(&mut self, cmd: &Command) -> i32 {
+    fn try_run_line(&mut self, line: &str) -> Result<(), String> {
+        for part in shell::split_commands(line)? {
+            for cmd in shell::parse(part.text, &|n| self.lookup(n))? {
+                self.status = self.run(&cmd, part.background);
+                if self.exit.is_some() {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, cmd: &Command, background: bool) -> i32 {
         let out = match &cmd.stdout {
             None => None,
             Some(r) => {
@@ -96,7 +108,7 @@ impl Shell {
         };
         let status = match self.builtin(cmd, out.unwrap_or(1)) {
             Some(status) => status,
-            None => self.external(cmd, input, out),
+            None => self.external(cmd, input, out, background),
         };
         for fd in [input, out].into_iter().flatten() {
             let _ = sys::close(fd);
@@ -146,17 +158,19 @@ impl Shell {
                 }
                 report_write(sys::write_all(out, text.as_bytes()))
             }
+            ["wait"] => self.wait_jobs(),
             ["help"] => report_write(fdprintln!(
                 out,
-                "built-in: cd [DIR], pwd, echo [-n] WORDS, exit [N], help\n\
+                "built-in: cd [DIR], pwd, echo [-n] WORDS, exit [N], wait, help\n\
                  programs: ls /bin\n\
-                 syntax: CMD ARGS [> FILE | >> FILE | < FILE] [; CMD ...], $? is the last status, # starts a comment"
+                 syntax: CMD ARGS [> FILE | >> FILE | < FILE] [; CMD ...], CMD & runs it in the background, \
+                 $? is the last status, # starts a comment"
             )),
             _ => return None,
         })
     }
 
-    fn external(&mut self, cmd: &Command, input: Option<usize>, out: Option<usize>) -> i32 {
+    fn external(&mut self, cmd: &Command, input: Option<usize>, out: Option<usize>, background: bool) -> i32 {
         let name = cmd.argv[0].as_str();
         let path = if name.contains('/') { name.to_string() } else { format!("/bin/{name}") };
         match sys::stat(&path) {
@@ -183,6 +197,15 @@ impl Shell {
                 return CANNOT_RUN;
             }
         };
+        if background {
+            if self.jobs.try_reserve(1).is_err() {
+                eprintln!("sh: {name}: started as [{pid}], but the shell has no memory to track it; `wait` will not wait for it");
+                return 0;
+            }
+            self.jobs.push(pid);
+            println!("[{pid}]");
+            return 0;
+        }
         loop {
             match sys::wait(Some(pid)) {
                 Ok((got, status)) if got == pid => return status,
@@ -192,6 +215,45 @@ impl Shell {
                     return 1;
                 }
             }
+        }
+    }
+
+    /// Reaps the background programs that have ended, printing `[PID]
+    /// done STATUS` for each if `report`.
+    fn reap_finished(&mut self, report: bool) {
+        if self.jobs.is_empty() {
+            return;
+        }
+        let mut rows = Vec::new();
+        if rows.try_reserve_exact(MAX_PROCESSES).is_err() {
+            return;
+        }
+        rows.resize(MAX_PROCESSES, ProcInfo::EMPTY);
+        let Ok(n) = sys::procinfo(&mut rows) else { return };
+        let me = sys::getpid();
+        for row in &rows[..n.min(rows.len())] {
+            let ended = ProcState::from_u32(row.state) == Some(ProcState::Zombie);
+            if ended && row.ppid as usize == me && self.jobs.contains(&(row.pid as usize)) {
+                self.reap(row.pid as usize, report);
+            }
+        }
+    }
+
+    /// The built-in `wait`: waits for every background program.
+    fn wait_jobs(&mut self) -> i32 {
+        while let Some(&pid) = self.jobs.first() {
+            self.reap(pid, true);
+        }
+        0
+    }
+
+    /// Waits for background program `pid` and forgets it.
+    fn reap(&mut self, pid: usize, report: bool) {
+        self.jobs.retain(|&j| j != pid);
+        match sys::wait(Some(pid)) {
+            Ok((_, status)) if report => println!("[{pid}] done {status}"),
+            Ok(_) => {}
+            Err(e) => eprintln!("sh: wait: [{pid}]: {}", e.message()),
         }
     }
 
@@ -206,6 +268,7 @@ impl Shell {
     fn run_from(&mut self, fd: usize) -> i32 {
         let mut lines = LineReader::new(fd);
         loop {
+            self.reap_finished(self.interactive);
             if self.interactive {
                 self.prompt();
             }
@@ -246,7 +309,7 @@ fn report_write(r: Result<(), Errno>) -> i32 {
 
 fn main(args: user::Args) -> i32 {
     let rest = args.rest();
-    let mut sh = Shell { status: 0, params: Vec::new(), interactive: false, exit: None };
+    let mut sh = Shell { status: 0, params: Vec::new(), interactive: false, exit: None, jobs: Vec::new() };
     match rest {
         [] => {
             sh.params.push("sh".to_string());

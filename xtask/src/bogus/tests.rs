@@ -27,7 +27,7 @@ fn every_bogus_source_is_refused_the_way_it_says() {
     for b in all {
         let bytes = b.image.to_bytes();
         let parsed = lkm::parse(&bytes);
-        match &b.refusal {
+        match b.refusal.as_ref().unwrap_or_else(|| panic!("{}: no refusal directive", b.file)) {
             Refusal::ImageError(text) => {
                 let err = parsed.expect_err(&b.file).to_string();
                 assert!(err.contains(text.as_str()), "{}: `{err}` lacks `{text}`", b.file);
