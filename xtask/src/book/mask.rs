@@ -1,9 +1,12 @@
 //! What may differ between two boots is masked before transcripts are
 //! compared: the kernel log's timestamps, the clock, times and rates,
-//! `modstat`'s load addresses and run counts, and `ps`'s ticks. Everything
-//! else (commands, messages, ids, pids, sizes, the order of lines) must be
-//! the same, and runs of spaces count as one so that a wider number does
-//! not shift a table.
+//! `modstat`'s load addresses, sizes and run counts, `ps`'s state and ticks
+//! (`lkmd` polls its port, so it may be running or asleep), and the
+//! size of native code (the JIT blinds constants with a key drawn at each
+//! load, and the key changes the length of some instructions). Everything
+//! else (commands, messages, ids, pids, the order of lines) must be the
+//! same, and runs of spaces count as one so that a wider number does not
+//! shift a table.
 
 /// Units after which a number is a measurement that changes per boot.
 const UNITS: &[&str] = &["ns", "µs", "us", "ms", "s", "MHz", "ticks", "cycles", "runs"];
@@ -21,16 +24,20 @@ pub fn mask(text: &str) -> String {
         if words == ["PID", "PPID", "USER", "STAT", "TICKS", "MEM", "COMMAND"] {
             ps_table = true;
         } else if ps_table && words.len() >= 7 {
+            words[3] = "#".into();
             words[4] = "#".into();
         }
         if is_modstat_row(&words) {
             if words[3] != "-" {
                 words[3] = "#".into();
             }
+            words[4] = "#".into();
             words[5] = "#".into();
         }
+        let code_sizes = line.contains("code") || words.first().is_some_and(|w| w == "program");
         for i in 0..words.len() {
-            let next_is_unit = words.get(i + 1).is_some_and(|w| UNITS.contains(&w.trim_end_matches([',', ')', ';', '.'])));
+            let next = words.get(i + 1).map(|w| w.trim_end_matches([',', ')', ';', '.']));
+            let next_is_unit = next.is_some_and(|w| UNITS.contains(&w) || (code_sizes && w == "bytes"));
             if is_clock(&words[i]) || (next_is_unit && is_number(&words[i])) || is_measure(&words[i]) {
                 words[i] = "#".into();
             }
@@ -91,24 +98,33 @@ mod tests {
     }
 
     #[test]
-    fn modstat_hides_address_and_runs_but_not_size_or_id() {
+    fn modstat_hides_address_size_and_runs_but_not_id_or_slot() {
         let a = "MISC      0   0 ffffffffc0000000 3370    2   1 hello\n";
-        let b = "MISC      0   0 ffffffffc0001000 3370   23   1 hello\n";
+        let b = "MISC      0   0 ffffffffc0001000 3380   23   1 hello\n";
         assert_eq!(mask(a), mask(b));
         assert_ne!(mask(a), mask("MISC      1   0 ffffffffc0000000 3370    2   1 hello\n"));
-        assert_ne!(mask(a), mask("MISC      0   0 ffffffffc0000000 3380    2   1 hello\n"));
+        assert_ne!(mask(a), mask("MISC      0   1 ffffffffc0000000 3370    2   1 hello\n"));
         assert_ne!(mask(a), mask("MISC      0   0 -                3370    2   1 hello\n"));
     }
 
     #[test]
-    fn ps_hides_ticks_but_a_missing_process_shows() {
+    fn ps_hides_state_and_ticks_but_a_missing_process_shows() {
         let head = "warden:/# ps\n  PID  PPID USER     STAT  TICKS    MEM COMMAND\n";
         let a = format!("{head}    1     0 root     S         0    32K init\n    6     1 root     S         2    68K sh\n");
-        let b = format!("{head}    1     0 root     S         3    32K init\n    6     1 root     S         9    68K sh\n");
+        let b = format!("{head}    1     0 root     S         3    32K init\n    6     1 root     R         9    68K sh\n");
         assert_eq!(mask(&a), mask(&b));
         let c = format!("{head}    1     0 root     S         0    32K init\n    7     1 root     S         2    68K sh\n");
         assert_ne!(mask(&a), mask(&c), "a different pid must show");
         assert_ne!(mask(&a), mask(&format!("{head}    1     0 root     S         0    32K init\n")));
+    }
+
+    #[test]
+    fn native_code_sizes_are_masked_and_other_sizes_kept() {
+        let a = "[    0.3] info: lkm: loaded `rtc` as module 2 (dev, 320 insns, 3071 bytes of code)\n  native code: 3639 bytes\n        program tick        24 insns    262 bytes\n";
+        let b = "[    0.4] info: lkm: loaded `rtc` as module 2 (dev, 320 insns, 3075 bytes of code)\n  native code: 3643 bytes\n        program tick        24 insns    266 bytes\n";
+        assert_eq!(mask(a), mask(b));
+        assert_ne!(mask(a), mask(&a.replace("320 insns", "321 insns")));
+        assert_ne!(mask("wrote 12 bytes\n"), mask("wrote 13 bytes\n"));
     }
 
     #[test]

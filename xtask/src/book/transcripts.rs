@@ -139,7 +139,7 @@ fn first_difference(recorded: &str, now: &str) -> Option<String> {
     let at = old.iter().zip(&new).position(|(a, b)| a != b).unwrap_or(old.len().min(new.len()));
     let show = |lines: &[&str]| lines.get(at).map_or("(end of the transcript)".to_string(), |l| format!("`{l}`"));
     Some(format!(
-        "  = note: line {} (numbers that change from boot to boot shown as #)\n  = note: recorded: {}\n  = note: now:      {}",
+        "  = note: line {} (what changes from boot to boot shown as #)\n  = note: recorded: {}\n  = note: now:      {}",
         at + 1,
         show(&old),
         show(&new)
@@ -159,6 +159,6 @@ mod tests {
         let why = first_difference(recorded, &more).unwrap();
         assert!(why.contains("line 4"), "{why}");
         assert!(why.contains("recorded: (end of the transcript)"), "{why}");
-        assert!(why.contains("now:      `7 1 root S # 40K lkmd`"), "{why}");
+        assert!(why.contains("now:      `7 1 root # # 40K lkmd`"), "{why}");
     }
 }
