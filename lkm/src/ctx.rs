@@ -196,16 +196,18 @@ pub struct FieldSpec {
     pub kind: SpecKind,
     /// Whether the program may store to the field.
     pub write: bool,
+    /// What the field holds, in a few words (the book's context tables).
+    pub doc: &'static str,
 }
 
-const fn value(name: &'static str, offset: u32, size: u32) -> FieldSpec {
-    FieldSpec { name, offset, size, elem: size, kind: SpecKind::Value, write: false }
+const fn value(name: &'static str, offset: u32, size: u32, doc: &'static str) -> FieldSpec {
+    FieldSpec { name, offset, size, elem: size, kind: SpecKind::Value, write: false, doc }
 }
-const fn buffer(name: &'static str, offset: u32, size: usize) -> FieldSpec {
-    FieldSpec { name, offset, size: size as u32, elem: 1, kind: SpecKind::Buffer, write: false }
+const fn buffer(name: &'static str, offset: u32, size: usize, doc: &'static str) -> FieldSpec {
+    FieldSpec { name, offset, size: size as u32, elem: 1, kind: SpecKind::Buffer, write: false, doc }
 }
 const fn length(name: &'static str, offset: u32, buffer: &'static str) -> FieldSpec {
-    FieldSpec { name, offset, size: 4, elem: 4, kind: SpecKind::Length { buffer }, write: false }
+    FieldSpec { name, offset, size: 4, elem: 4, kind: SpecKind::Length { buffer }, write: false, doc: "how many bytes of the buffer are valid" }
 }
 const fn out_len(name: &'static str, offset: u32) -> FieldSpec {
     FieldSpec {
@@ -215,6 +217,7 @@ const fn out_len(name: &'static str, offset: u32) -> FieldSpec {
         elem: 4,
         kind: SpecKind::Bounded { min: 0, max: OUTPUT_CAPACITY as u64 },
         write: false,
+        doc: "most bytes the run may `emit`",
     }
 }
 const fn writable(mut f: FieldSpec) -> FieldSpec {
@@ -233,44 +236,77 @@ macro_rules! fields {
 pub fn fields(kind: CtxKind) -> &'static [FieldSpec] {
     match kind {
         CtxKind::Syscall => fields![
-            value("nr", 0, 8),
-            FieldSpec { name: "args", offset: 8, size: 48, elem: 8, kind: SpecKind::Value, write: false },
-            value("pid", 56, 4),
-            value("uid", 60, 4),
+            value("nr", 0, 8, "the system-call number the process asked for"),
+            FieldSpec {
+                name: "args",
+                offset: 8,
+                size: 48,
+                elem: 8,
+                kind: SpecKind::Value,
+                write: false,
+                doc: "the call's six arguments (indexed by constants only)",
+            },
+            value("pid", 56, 4, "the calling process"),
+            value("uid", 60, 4, "the calling user"),
         ],
-        CtxKind::VfsLookup => fields![value("dir_ino", 0, 8), buffer("name", 8, NAME_CAPACITY), length("name_len", 72, "name")],
-        CtxKind::VfsGetattr => fields![value("ino", 0, 8), writable(value("mode", 8, 4)), writable(value("size", 16, 8))],
-        CtxKind::VfsReaddir => fields![value("dir_ino", 0, 8), value("index", 8, 8)],
-        CtxKind::VfsRead => fields![value("ino", 0, 8), value("offset", 8, 8), out_len("len", 16)],
+        CtxKind::VfsLookup => fields![
+            value("dir_ino", 0, 8, "the directory searched"),
+            buffer("name", 8, NAME_CAPACITY, "the name looked up"),
+            length("name_len", 72, "name"),
+        ],
+        CtxKind::VfsGetattr => fields![
+            value("ino", 0, 8, "the file asked about"),
+            writable(value("mode", 8, 4, "set by the program: `S_IFREG` or `S_IFDIR` and permission bits")),
+            writable(value("size", 16, 8, "set by the program: the file's size in bytes")),
+        ],
+        CtxKind::VfsReaddir => fields![
+            value("dir_ino", 0, 8, "the directory listed"),
+            value("index", 8, 8, "which entry is asked for, from 0"),
+        ],
+        CtxKind::VfsRead => fields![
+            value("ino", 0, 8, "the file read"),
+            value("offset", 8, 8, "where in the file the read starts"),
+            out_len("len", 16),
+        ],
         CtxKind::VfsWrite => fields![
-            value("ino", 0, 8),
-            value("offset", 8, 8),
-            buffer("data", 16, WRITE_CAPACITY),
+            value("ino", 0, 8, "the file written"),
+            value("offset", 8, 8, "where in the file this chunk goes"),
+            buffer("data", 16, WRITE_CAPACITY, "the bytes written (one chunk of the write)"),
             length("data_len", 528, "data"),
         ],
-        CtxKind::DevOpen => fields![value("minor", 0, 4), value("flags", 4, 4)],
-        CtxKind::DevRead => fields![value("minor", 0, 4), value("offset", 8, 8), out_len("len", 16)],
+        CtxKind::DevOpen => fields![
+            value("minor", 0, 4, "the device's minor number"),
+            value("flags", 4, 4, "the flags given to `open`"),
+        ],
+        CtxKind::DevRead => fields![
+            value("minor", 0, 4, "the device's minor number"),
+            value("offset", 8, 8, "where in the device the read starts"),
+            out_len("len", 16),
+        ],
         CtxKind::DevWrite => fields![
-            value("minor", 0, 4),
-            value("offset", 8, 8),
-            buffer("data", 16, WRITE_CAPACITY),
+            value("minor", 0, 4, "the device's minor number"),
+            value("offset", 8, 8, "where in the device this chunk goes"),
+            buffer("data", 16, WRITE_CAPACITY, "the bytes written (one chunk of the write)"),
             length("data_len", 528, "data"),
         ],
         CtxKind::DevIoctl => fields![
-            value("minor", 0, 4),
-            value("cmd", 4, 4),
-            value("arg", 8, 8),
-            buffer("data", 16, IOCTL_CAPACITY),
+            value("minor", 0, 4, "the device's minor number"),
+            value("cmd", 4, 4, "the request"),
+            value("arg", 8, 8, "the request's argument"),
+            buffer("data", 16, IOCTL_CAPACITY, "the request's bytes, copied in"),
             length("data_len", 272, "data"),
         ],
         CtxKind::ExecProbe => fields![
-            buffer("header", 0, HEADER_CAPACITY),
+            buffer("header", 0, HEADER_CAPACITY, "the first bytes of the file run"),
             length("header_len", 128, "header"),
-            buffer("path", 136, PATH_CAPACITY),
+            buffer("path", 136, PATH_CAPACITY, "the path of the file run"),
             length("path_len", 392, "path"),
         ],
-        CtxKind::MiscLoad => fields![value("module_id", 0, 4)],
-        CtxKind::MiscTick => fields![value("ticks", 0, 8), value("uptime_ns", 8, 8)],
+        CtxKind::MiscLoad => fields![value("module_id", 0, 4, "this module's id (as `modstat` shows it)")],
+        CtxKind::MiscTick => fields![
+            value("ticks", 0, 8, "timer ticks since boot (100 a second)"),
+            value("uptime_ns", 8, 8, "nanoseconds since boot"),
+        ],
     }
 }
 
@@ -398,6 +434,7 @@ mod tests {
             assert!(last.offset + last.size <= size(kind), "{kind:?}");
             for f in specs {
                 assert_eq!(f.offset % f.elem.min(8), 0, "{kind:?}.{} is misaligned", f.name);
+                assert!(!f.doc.is_empty(), "{kind:?}.{} has no description for the book", f.name);
             }
             let layout = layout(kind);
             for f in &layout.fields {

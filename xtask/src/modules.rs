@@ -8,7 +8,8 @@
 //! of [`crate::bogus`] without a refusal directive);
 //! and the bogus images of [`crate::bogus`] under `/modules/bogus/`.
 //!
-//! [`channel_args`] adds the `modc load` channel to `cargo xtask run`.
+//! [`channel_args`] adds the `modc load` channel to `cargo xtask run` and
+//! to the book's transcripts.
 //!
 //! A module that does not compile is left out with a warning rather than
 //! failing the whole build: the system must still boot while someone is
@@ -23,11 +24,11 @@ pub fn channel_socket() -> PathBuf {
 }
 
 /// QEMU arguments giving the guest a third serial port (COM3, 0x3e8, the
-/// kernel's `/dev/ttyS2`) whose other end is [`channel_socket`], where
-/// `modc load` connects. A stale socket from an earlier run is removed.
-pub fn channel_args() -> Vec<String> {
-    let socket = channel_socket();
-    let _ = fs::remove_file(&socket);
+/// kernel's `/dev/ttyS2`) whose other end is `socket` ([`channel_socket`]
+/// for `cargo xtask run`), where `modc load` connects. A stale socket from
+/// an earlier run is removed.
+pub fn channel_args(socket: &Path) -> Vec<String> {
+    let _ = fs::remove_file(socket);
     vec![
         "-chardev".into(),
         format!("socket,id=lkmchan,path={},server=on,wait=off", socket.display()),

@@ -6,6 +6,7 @@
 //! The kernel writes 0x10 (success) or 0x11 (failure) there, which QEMU turns
 //! into exit status 33 or 35.
 
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::kernel::BootImage;
@@ -29,11 +30,14 @@ pub struct Vm {
     /// A person types at a terminal: QEMU's monitor is multiplexed onto
     /// stdio so that Ctrl-A X quits and Ctrl-A C opens the monitor.
     pub interactive: bool,
+    /// The socket of the `modc load` channel (COM3, `/dev/ttyS2`), which
+    /// `lkmd` serves ([`crate::modules::channel_args`]).
+    pub channel: Option<PathBuf>,
 }
 
 impl Vm {
     pub fn new(image: BootImage) -> Self {
-        Self { image, kvm: false, gdb: false, append: None, interactive: false }
+        Self { image, kvm: false, gdb: false, append: None, interactive: false, channel: None }
     }
 
     /// The QEMU command; stdin/stdout are the serial port.
@@ -54,6 +58,9 @@ impl Vm {
         let serial = if self.interactive { "mon:stdio" } else { "stdio" };
         cmd.args(["-m", "128M", "-no-reboot", "-display", "none", "-serial", serial]);
         cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+        if let Some(socket) = &self.channel {
+            cmd.args(crate::modules::channel_args(socket));
+        }
         if self.gdb {
             cmd.args(["-s", "-S"]);
         }

@@ -34,6 +34,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     vm.gdb = args.gdb;
     vm.append = args.append.clone();
     vm.interactive = true;
+    vm.channel = Some(crate::modules::channel_socket());
     if vm.gdb {
         let profile = if args.release { "release" } else { "debug" };
         eprintln!("note: QEMU waits for gdb; in another terminal run:");
@@ -41,9 +42,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     eprintln!("note: Ctrl-A X quits QEMU");
     eprintln!("note: `modc load FILE` loads a module into this system through {}", crate::modules::channel_socket().display());
-    let mut command = vm.command();
-    command.args(crate::modules::channel_args());
-    let status = command.status().map_err(|e| XtaskError::new(format!("cannot start {}: {e}", qemu::QEMU)))?;
+    let status = vm.command().status().map_err(|e| XtaskError::new(format!("cannot start {}: {e}", qemu::QEMU)))?;
     match status.code() {
         Some(0) | Some(qemu::EXIT_SUCCESS) => Ok(ExitCode::SUCCESS),
         code => {

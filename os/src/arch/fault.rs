@@ -8,15 +8,12 @@
 //! saved frame and returns there. The fault itself is kept for the code at
 //! the resume point ([`take_last_fault`]).
 //!
-//! Built on this, for everyone to use:
-//! * [`probe_read_u64`] / [`probe_write_u64`]: one access that returns
-//!   `Err(Fault)` instead of crashing the kernel.
-//! * [`call_guarded`]: call generated code; a fault inside a region
-//!   registered with [`guarded_resume`] returns `Err(Fault)` from the call.
+//! Built on this: `super::jit` runs module code through
+//! [`guarded_call_raw`], and the in-kernel tests probe memory with
+//! `super::probe`.
 
 use core::arch::naked_asm;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::sync::IrqLock;
 
@@ -94,7 +91,7 @@ pub struct Resume {
 /// Decides how to continue after a fault in a region (or declines: `None`).
 pub type ResumeFn = fn(&Fault) -> Option<Resume>;
 
-/// Names a registered region, for [`unregister_region`].
+/// Names a registered region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RegionId(usize);
 
@@ -123,7 +120,9 @@ pub fn register_region(start: u64, end: u64, resume: ResumeFn) -> Result<RegionI
     Ok(RegionId(slot))
 }
 
-/// Forgets a region registered earlier.
+/// Forgets a region registered earlier (only tests register regions for a
+/// while).
+#[cfg(feature = "ktest")]
 pub fn unregister_region(id: RegionId) {
     REGIONS.lock()[id.0] = None;
 }
@@ -152,86 +151,6 @@ pub fn take_last_fault() -> Option<Fault> {
     LAST_FAULT.lock().take()
 }
 
-/// Registers the probe functions' region.
-pub fn init() {
-    let start = warden_probe_read as *const () as u64;
-    let end = &raw const warden_probe_end as u64;
-    // The table is empty at boot, so this cannot fail.
-    let _ = register_region(start, end, probe_resume);
-}
-
-fn probe_resume(fault: &Fault) -> Option<Resume> {
-    // The probes fault before pushing anything: return from them directly.
-    Some(Resume { rip: warden_probe_fixup as *const () as u64, rsp: fault.rsp })
-}
-
-// The probes and their fixup, in one block so that they are contiguous and
-// `warden_probe_read .. warden_probe_end` covers them.
-core::arch::global_asm!(
-    r#"
-    .section .text.warden_probe, "ax"
-    .global warden_probe_read, warden_probe_write, warden_probe_fixup, warden_probe_end
-warden_probe_read:              /* (addr, out) -> 0 */
-    mov (%rdi), %rax
-    mov %rax, (%rsi)
-    xor %eax, %eax
-    ret
-warden_probe_write:             /* (addr, value) -> 0 */
-    mov %rsi, (%rdi)
-    xor %eax, %eax
-    ret
-warden_probe_fixup:             /* reached after a recovered fault -> 1 */
-    mov $1, %eax
-    ret
-warden_probe_end:
-    .text
-"#,
-    options(att_syntax)
-);
-
-unsafe extern "C" {
-    fn warden_probe_read(addr: u64, out: *mut u64) -> u64;
-    fn warden_probe_write(addr: u64, value: u64) -> u64;
-    fn warden_probe_fixup();
-    static warden_probe_end: u8;
-}
-
-/// Reads 8 bytes at `addr`, or returns the fault it caused.
-pub fn probe_read_u64(addr: u64) -> Result<u64, Fault> {
-    let mut value = 0;
-    // SAFETY: a faulting access is recovered through the probe region; a
-    // successful one only reads memory that is mapped.
-    match unsafe { warden_probe_read(addr, &mut value) } {
-        0 => Ok(value),
-        _ => Err(take_last_fault().expect("a recovered probe records its fault")),
-    }
-}
-
-/// Writes 8 bytes at `addr`, or returns the fault it caused.
-///
-/// # Safety
-/// A successful write changes memory: `addr` must not be memory that Rust
-/// code relies on.
-pub unsafe fn probe_write_u64(addr: u64, value: u64) -> Result<(), Fault> {
-    // SAFETY: upheld by the caller; faults are recovered.
-    match unsafe { warden_probe_write(addr, value) } {
-        0 => Ok(()),
-        _ => Err(take_last_fault().expect("a recovered probe records its fault")),
-    }
-}
-
-static GUARD_ACTIVE: AtomicBool = AtomicBool::new(false);
-static GUARD_RSP: AtomicU64 = AtomicU64::new(0);
-
-/// The [`ResumeFn`] for regions holding code run by [`call_guarded`]:
-/// unwinds to the active guarded call, which returns `Err(fault)`.
-pub fn guarded_resume(_fault: &Fault) -> Option<Resume> {
-    if !GUARD_ACTIVE.load(Ordering::Acquire) {
-        return None;
-    }
-    Some(Resume { rip: guarded_landing as *const () as u64, rsp: GUARD_RSP.load(Ordering::Acquire) })
-}
-
 /// What [`guarded_call_raw`] returns: the callee's `rax`, and whether the
 /// call ended at [`guarded_landing`] instead.
 #[repr(C)]
@@ -243,7 +162,7 @@ pub(super) struct GuardedResult {
 /// Calls `entry(arg)` (System V), saving the callee-saved registers and then
 /// the stack pointer in `*rsp_slot`, so that [`guarded_landing`] can unwind a
 /// faulting call. The stack is 16-byte aligned at the `call`, as System V
-/// requires. Used by [`call_guarded`] and by `super::jit`.
+/// requires. Used by `super::jit` (and by the tests' `super::probe`).
 #[unsafe(naked)]
 pub(super) unsafe extern "C" fn guarded_call_raw(entry: u64, arg: u64, rsp_slot: *mut u64) -> GuardedResult {
     naked_asm!(
@@ -288,29 +207,4 @@ pub(super) unsafe extern "C" fn guarded_landing() {
         "ret",
         options(att_syntax)
     );
-}
-
-/// Calls the code at `entry` as `extern "C" fn(u64) -> u64`, with
-/// interrupts off. If it faults at an instruction inside a region
-/// registered with [`guarded_resume`], the call returns `Err(fault)` and the
-/// kernel goes on. Guarded calls do not nest (the code they run must not
-/// make another one); with interrupts off, no other task can start one.
-///
-/// # Safety
-/// `entry` must be executable code following the System V ABI that, when it
-/// does not fault, returns normally.
-pub unsafe fn call_guarded(entry: u64, arg: u64) -> Result<u64, Fault> {
-    let result = super::without_interrupts(|| {
-        let was_active = GUARD_ACTIVE.swap(true, Ordering::AcqRel);
-        assert!(!was_active, "call_guarded does not nest");
-        // SAFETY: upheld by the caller; `GUARD_RSP` is written before `entry` runs.
-        let result = unsafe { guarded_call_raw(entry, arg, GUARD_RSP.as_ptr()) };
-        GUARD_ACTIVE.store(false, Ordering::Release);
-        result
-    });
-    if result.faulted == 0 {
-        Ok(result.value)
-    } else {
-        Err(take_last_fault().expect("a recovered guarded call records its fault"))
-    }
 }

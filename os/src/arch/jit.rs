@@ -19,7 +19,7 @@
 //! with [`super::fault`]. If native module code faults (only a kernel or JIT
 //! bug can make it), the exception handler asks [`resume`], which sends
 //! execution to `jit_landing` with the stack pointer saved by
-//! `fault::guarded_call_raw` (the same call [`super::fault::call_guarded`]
+//! `fault::guarded_call_raw` (the same call the tests' `call_guarded`
 //! makes). The landing first stores the general registers as they were at
 //! the fault into [`FaultRegs`], then unwinds through the guarded call's
 //! landing to `jit_enter`, whose run ends with `JitStop::Fault`.

@@ -7,8 +7,8 @@
 //! * [`trap`]: naked entry stubs that save a full [`TrapFrame`] and the
 //!   dispatcher that routes vectors to exception and IRQ handlers.
 //! * [`exceptions`]: a handler for every CPU exception, with readable reports.
-//! * [`fault`]: fault recovery (registered regions, probing reads and writes,
-//!   guarded calls into generated code).
+//! * [`fault`]: fault recovery (registered regions, the guarded call into
+//!   generated code); `probe` (in-kernel tests only) probes memory with it.
 //! * [`jit`]: entering JIT-compiled module code, with fault recovery.
 //! * [`helper_entry`]: the stubs module code calls helpers through, which
 //!   note where module code's frames end.
@@ -28,6 +28,8 @@ pub mod jit;
 pub mod pic;
 pub mod pit;
 pub mod port;
+#[cfg(feature = "ktest")]
+pub mod probe;
 pub mod syscall_entry;
 pub mod trap;
 
@@ -39,7 +41,8 @@ pub fn init() {
     gdt::init();
     idt::init();
     pic::init();
-    fault::init();
+    #[cfg(feature = "ktest")]
+    probe::init();
 }
 
 /// Whether maskable interrupts are on (RFLAGS.IF).

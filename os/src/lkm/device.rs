@@ -62,11 +62,6 @@ pub fn init() -> Result<()> {
     devfs::add_node("lkm", S_IFCHR | 0o644, 0, makedev(LKM_MAJOR, 0))
 }
 
-fn caller_uid() -> u32 {
-    let pid = crate::proc::current_pid();
-    crate::proc::TASKS.lock().get(&pid).map_or(0, |t| t.uid)
-}
-
 impl CharDevice for LkmDevice {
     fn name(&self) -> &str {
         "lkm"
@@ -79,7 +74,7 @@ impl CharDevice for LkmDevice {
         if !can_write(flags) {
             return Ok(());
         }
-        if caller_uid() != 0 {
+        if crate::proc::current_uid() != 0 {
             return Err(Errno::EACCES);
         }
         let mut state = self.state.lock();
@@ -267,7 +262,7 @@ fn stat(arg: u64) -> Result<usize> {
         offset: module.slot(),
         // Where kernel code lives is for the superuser only (like Linux's
         // `kptr_restrict`): anyone else gets 0.
-        area: if caller_uid() == 0 { module.load_address() } else { 0 },
+        area: if crate::proc::current_uid() == 0 { module.load_address() } else { 0 },
         size: module.bytes as u64,
         private: module.runs.load(core::sync::atomic::Ordering::Relaxed),
         ver: lkm::image::VERSION as u32,

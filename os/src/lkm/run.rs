@@ -97,7 +97,7 @@ pub fn run<C>(module: &Module, entry: &str, ctx: &mut C, out: Option<(&mut Vec<u
     }
     let Some(program) = module.program(entry) else { return Outcome::Absent };
     let budget = module.class().entry(program.entry).map_or(0, |e| e.budget);
-    let (pid, uid) = caller();
+    let (pid, uid) = (crate::proc::current_pid(), crate::proc::current_uid());
     if !stack_has_room(module, entry) {
         return Outcome::Skipped;
     }
@@ -184,14 +184,6 @@ fn report_out_of_fuel(module: &Module, entry: &str, budget: u64, cycles: u64, in
             "  help: do less work per call (fewer rounds, fewer `log` calls: docs/lkm.md lists each entry's budget and each helper's cost); after {OUT_OF_FUEL_LIMIT} run-outs in a row the module stops running"
         );
     }
-}
-
-/// The process on whose behalf module code runs: (pid, uid), (0, 0) for
-/// the kernel itself.
-pub(crate) fn caller() -> (u32, u32) {
-    let pid = crate::proc::current_pid();
-    let uid = crate::proc::TASKS.lock().get(&pid).map_or(0, |t| t.uid);
-    (pid, uid)
 }
 
 /// Prints the fault of module code: which module and entry, the

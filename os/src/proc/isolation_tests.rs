@@ -57,7 +57,7 @@ fn kernel_writes_only_where_the_process_could() -> TestResult {
     // Not even the kernel can write the frame through its direct map.
     let (phys, _) = space.space().translate(0x40_0000).ok_or("code not mapped")?;
     // SAFETY: a failed probe changes nothing; a successful one is the bug reported here.
-    let probe = unsafe { crate::arch::fault::probe_write_u64(memory::phys_to_virt(phys.as_u64()), 0) };
+    let probe = unsafe { crate::arch::probe::write_u64(memory::phys_to_virt(phys.as_u64()), 0) };
     ensure!(probe.is_err(), "the direct-map alias of a shared code frame is writable");
     ensure_eq!(page_at(&space, 0x40_0000)?, code);
     // A private read-only page is just as closed.

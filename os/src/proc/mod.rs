@@ -140,9 +140,11 @@ pub fn with_current<R>(f: impl FnOnce(&mut Task) -> R) -> R {
     f(task)
 }
 
-/// The running process's uid.
+/// The running process's uid: whose rights a system call, a device
+/// request or a module run has. 0 (root) when no process is running, for
+/// the kernel's own work.
 pub fn current_uid() -> u32 {
-    with_current(|t| t.uid)
+    TASKS.lock().get(&current_pid()).map_or(0, |t| t.uid)
 }
 
 /// One row of `ps`.

@@ -1,6 +1,7 @@
 //! Exceptions and fault recovery.
 
 use crate::arch::fault::{self, pf};
+use crate::arch::probe;
 use crate::arch::{self, exceptions};
 use crate::ktest::TestResult;
 use crate::{ensure, ensure_eq, kernel_test};
@@ -15,7 +16,7 @@ kernel_test!(breakpoint_returns);
 
 fn page_fault_is_caught_and_reported() -> TestResult {
     let addr = super::SCRATCH + 0x1234_5000;
-    let fault = match fault::probe_read_u64(addr) {
+    let fault = match probe::read_u64(addr) {
         Ok(value) => return Err(alloc::format!("read of unmapped {addr:#x} returned {value:#x}")),
         Err(fault) => fault,
     };
@@ -35,7 +36,7 @@ kernel_test!(page_fault_is_caught_and_reported);
 
 fn general_protection_fault_is_recovered() -> TestResult {
     // A non-canonical address raises #GP, not #PF.
-    match fault::probe_read_u64(0x8000_0000_0000_0000) {
+    match probe::read_u64(0x8000_0000_0000_0000) {
         Ok(_) => Err("a non-canonical read succeeded".into()),
         Err(fault) => {
             ensure_eq!(fault.vector, 13);
@@ -49,7 +50,7 @@ kernel_test!(general_protection_fault_is_recovered);
 fn runner_goes_on_after_faults() -> TestResult {
     // Many recovered faults in a row leave the kernel (and this test) running.
     for i in 0..100u64 {
-        ensure!(fault::probe_read_u64(super::SCRATCH + i * 4096).is_err(), "page {i} readable");
+        ensure!(probe::read_u64(super::SCRATCH + i * 4096).is_err(), "page {i} readable");
     }
     ensure!(fault::take_last_fault().is_none(), "a fault was left unclaimed");
     Ok(())
@@ -58,10 +59,10 @@ kernel_test!(runner_goes_on_after_faults);
 
 fn stack_guard_pages_are_unmapped() -> TestResult {
     let guard = arch::boot::boot_stack_guard();
-    let fault = fault::probe_read_u64(guard).err().ok_or("the boot stack guard page is readable")?;
+    let fault = probe::read_u64(guard).err().ok_or("the boot stack guard page is readable")?;
     ensure_eq!(fault.address, Some(guard));
     for guard in arch::gdt::guard_pages() {
-        ensure!(fault::probe_read_u64(guard).is_err(), "IST guard page {guard:#x} is readable");
+        ensure!(probe::read_u64(guard).is_err(), "IST guard page {guard:#x} is readable");
     }
     Ok(())
 }
@@ -69,10 +70,10 @@ kernel_test!(stack_guard_pages_are_unmapped);
 
 fn kernel_text_is_not_writable() -> TestResult {
     let text = kernel_text_is_not_writable as *const () as u64 & !7;
-    let value = fault::probe_read_u64(text).map_err(|f| alloc::format!("cannot read kernel text: {f}"))?;
+    let value = probe::read_u64(text).map_err(|f| alloc::format!("cannot read kernel text: {f}"))?;
     // Writing back the same value would be harmless if the page were writable.
     // SAFETY: the value written is the value already there.
-    let fault = unsafe { fault::probe_write_u64(text, value) }.err().ok_or("kernel text is writable")?;
+    let fault = unsafe { probe::write_u64(text, value) }.err().ok_or("kernel text is writable")?;
     ensure_eq!(fault.error_code & (pf::PRESENT | pf::WRITE), pf::PRESENT | pf::WRITE);
     Ok(())
 }

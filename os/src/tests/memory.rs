@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 
 use super::SCRATCH;
 use crate::arch::fault::{self, pf};
+use crate::arch::probe;
 use crate::ktest::TestResult;
 use crate::memory::code::{self, CodeBlock};
 use crate::memory::frame::{self, FreeError};
@@ -69,7 +70,7 @@ fn map_write_read_unmap() -> TestResult {
     ensure_eq!(phys.as_u64(), f.start_address().as_u64() + 8);
     ensure_eq!(flags, MapFlags::KERNEL_DATA);
     // SAFETY: the page was just mapped writable and belongs to this test.
-    unsafe { fault::probe_write_u64(virt, 0x1122_3344_5566_7788) }.map_err(|e| alloc::format!("{e}"))?;
+    unsafe { probe::write_u64(virt, 0x1122_3344_5566_7788) }.map_err(|e| alloc::format!("{e}"))?;
     // The same frame seen through the direct map.
     // SAFETY: the direct map covers the frame.
     let alias = unsafe { *(phys_to_virt(f.start_address().as_u64()) as *const u64) };
@@ -77,7 +78,7 @@ fn map_write_read_unmap() -> TestResult {
     let unmapped = memory::unmap_page(virt).map_err(|e| alloc::format!("{e}"))?;
     ensure_eq!(unmapped, f);
     ensure!(memory::translate(virt).is_none(), "unmapped page still translates");
-    let fault = fault::probe_read_u64(virt).err().ok_or("unmapped page still readable")?;
+    let fault = probe::read_u64(virt).err().ok_or("unmapped page still readable")?;
     ensure_eq!(fault.address, Some(virt));
     ensure_eq!(memory::unmap_page(virt), Err(MapError::NotMapped(virt)));
     memory::free_frame(f).map_err(|e| alloc::format!("{e:?}"))?;
@@ -89,9 +90,9 @@ fn write_to_read_only_page_is_caught() -> TestResult {
     let virt = SCRATCH + 0x1000;
     let f = memory::alloc_zeroed_frame().ok_or("out of frames")?;
     memory::map_page(virt, f, MapFlags::KERNEL_RODATA).map_err(|e| alloc::format!("{e}"))?;
-    ensure_eq!(fault::probe_read_u64(virt), Ok(0));
+    ensure_eq!(probe::read_u64(virt), Ok(0));
     // SAFETY: the page belongs to this test.
-    let fault = unsafe { fault::probe_write_u64(virt, 1) }.err().ok_or("write to a read-only page succeeded")?;
+    let fault = unsafe { probe::write_u64(virt, 1) }.err().ok_or("write to a read-only page succeeded")?;
     ensure_eq!(fault.vector, 14);
     ensure_eq!(fault.address, Some(virt));
     ensure_eq!(fault.error_code & (pf::PRESENT | pf::WRITE | pf::USER), pf::PRESENT | pf::WRITE);
@@ -99,8 +100,8 @@ fn write_to_read_only_page_is_caught() -> TestResult {
     // Flipping the permission makes the same write work.
     memory::protect_page(virt, MapFlags::KERNEL_DATA).map_err(|e| alloc::format!("{e}"))?;
     // SAFETY: as above.
-    unsafe { fault::probe_write_u64(virt, 7) }.map_err(|e| alloc::format!("{e}"))?;
-    ensure_eq!(fault::probe_read_u64(virt), Ok(7));
+    unsafe { probe::write_u64(virt, 7) }.map_err(|e| alloc::format!("{e}"))?;
+    ensure_eq!(probe::read_u64(virt), Ok(7));
     memory::unmap_page(virt).map_err(|e| alloc::format!("{e}"))?;
     memory::free_frame(f).map_err(|e| alloc::format!("{e:?}"))?;
     Ok(())
@@ -189,7 +190,7 @@ fn code_block_is_never_writable_and_executable() -> TestResult {
         ensure!(flags.writable && !flags.executable, "fresh block flags {flags:?}");
         let alias = code::direct_alias(block.addr()).ok_or("no alias")?;
         // SAFETY: a failed probe changes nothing; a successful one would be a bug reported below.
-        ensure!(unsafe { fault::probe_write_u64(alias, 0) }.is_err(), "direct-map alias of code is writable");
+        ensure!(unsafe { probe::write_u64(alias, 0) }.is_err(), "direct-map alias of code is writable");
         block.bytes_mut().ok_or("not writable")?[..RETURN_42.len()].copy_from_slice(RETURN_42);
         block.make_executable().map_err(|e| alloc::format!("{e}"))?;
         ensure!(block.bytes_mut().is_none(), "executable block still hands out bytes");
@@ -197,12 +198,12 @@ fn code_block_is_never_writable_and_executable() -> TestResult {
         ensure!(!flags.writable && flags.executable, "executable block flags {flags:?}");
         let addr = block.addr();
         // SAFETY: writing the byte already there; must fault since the page is read-only.
-        let fault = unsafe { fault::probe_write_u64(addr, fault::probe_read_u64(addr).unwrap_or(0)) }
+        let fault = unsafe { probe::write_u64(addr, probe::read_u64(addr).unwrap_or(0)) }
             .err()
             .ok_or("executable block is writable")?;
         ensure_eq!(fault.error_code & pf::WRITE, pf::WRITE);
         // SAFETY: the block holds RETURN_42, a complete System V function.
-        let value = unsafe { fault::call_guarded(addr, 0) }.map_err(|f| alloc::format!("{f}"))?;
+        let value = unsafe { probe::call_guarded(addr, 0) }.map_err(|f| alloc::format!("{f}"))?;
         ensure_eq!(value, 42);
         ensure!(addr.abs_diff(code_block_is_never_writable_and_executable as *const () as u64) < 1 << 31,
             "code block {addr:#x} is out of rel32 reach of kernel text");
@@ -219,18 +220,18 @@ fn fault_in_generated_code_is_contained() -> TestResult {
     // An overlapping region that declines: recovery must ask the next one.
     let declining = fault::register_region(code::CODE_START, code::CODE_START + code::CODE_SIZE, |_| None)
         .map_err(|_| "region table full")?;
-    let region = fault::register_region(block.addr(), block.addr() + block.size() as u64, fault::guarded_resume)
+    let region = fault::register_region(block.addr(), block.addr() + block.size() as u64, probe::guarded_resume)
         .map_err(|_| "region table full")?;
     let bad = SCRATCH + 0x77_0000;
     // SAFETY: the block holds LOAD_ARG; its fault is recovered through the region.
-    let result = unsafe { fault::call_guarded(block.addr(), bad) };
+    let result = unsafe { probe::call_guarded(block.addr(), bad) };
     let fault = result.err().ok_or("load from an unmapped address returned a value")?;
     ensure_eq!(fault.address, Some(bad));
     ensure_eq!(fault.rip, block.addr());
     // The same code with a good pointer still works afterwards.
     let value = 0x5eed_u64;
     // SAFETY: as above, with a valid pointer.
-    let read = unsafe { fault::call_guarded(block.addr(), &value as *const u64 as u64) };
+    let read = unsafe { probe::call_guarded(block.addr(), &value as *const u64 as u64) };
     ensure_eq!(read.map_err(|f| alloc::format!("{f}"))?, 0x5eed);
     fault::unregister_region(region);
     fault::unregister_region(declining);
@@ -247,7 +248,7 @@ fn kernel_stacks_have_guard_pages() -> TestResult {
         let first = KernelStack::new(16 * 1024).map_err(|e| alloc::format!("{e}"))?;
         for a in (first.base()..first.top()).step_by(8) {
             // SAFETY: the stack's pages are mapped and belong to this test.
-            unsafe { fault::probe_write_u64(a, 0x5a5a) }.map_err(|f| alloc::format!("{f}"))?;
+            unsafe { probe::write_u64(a, 0x5a5a) }.map_err(|f| alloc::format!("{f}"))?;
         }
     }
     let frames_before = frame::stats().free;
@@ -257,15 +258,15 @@ fn kernel_stacks_have_guard_pages() -> TestResult {
         ensure_eq!(stack.top() - stack.base(), 16 * 1024);
         ensure_eq!(stack.top() % 16, 0);
         // A new stack holds nothing of what its frames held before.
-        let dirty = (stack.base()..stack.top()).step_by(8).find(|&a| fault::probe_read_u64(a) != Ok(0));
+        let dirty = (stack.base()..stack.top()).step_by(8).find(|&a| probe::read_u64(a) != Ok(0));
         ensure_eq!(dirty, None);
         // SAFETY: the stack's pages are mapped and belong to this test.
-        unsafe { fault::probe_write_u64(stack.top() - 8, 0xabcd) }.map_err(|f| alloc::format!("{f}"))?;
+        unsafe { probe::write_u64(stack.top() - 8, 0xabcd) }.map_err(|f| alloc::format!("{f}"))?;
         // SAFETY: as above.
-        unsafe { fault::probe_write_u64(stack.base(), 0xdcba) }.map_err(|f| alloc::format!("{f}"))?;
-        ensure_eq!(fault::probe_read_u64(stack.top() - 8), Ok(0xabcd));
+        unsafe { probe::write_u64(stack.base(), 0xdcba) }.map_err(|f| alloc::format!("{f}"))?;
+        ensure_eq!(probe::read_u64(stack.top() - 8), Ok(0xabcd));
         let below = stack.base() - 8;
-        let fault = fault::probe_read_u64(below).err().ok_or("the guard page is readable")?;
+        let fault = probe::read_u64(below).err().ok_or("the guard page is readable")?;
         ensure_eq!(fault.address, Some(below));
         ensure!(stack::is_guard_page(below), "the guard page is not recognised");
         ensure!(!stack::is_guard_page(stack.base()), "a stack page is taken for a guard page");

@@ -9,6 +9,7 @@
 //! | `book/src/examples/jit/NAME.s` | `cargo run -p jit --features disasm --example listing -- FILE [--blind]` | `generated/jit/NAME.txt`, `NAME-blinded.txt` |
 //! | `docs/data/bench-SUITE.csv` (from `cargo xtask bench`) | read as it is | `generated/perf/bench.txt` (tables, included by the Performance chapter) and `bench-SUITE.svg` charts |
 //! | `modules/*.wm` | `modc check -v FILE` | `generated/perf/verifier-cost.txt`, and the chart drawn from it, `verifier-cost.svg` ([`crate::charts`]) |
+//! | `lkm/src/ctx.rs`, `lkm/src/class.rs` | read as a library | `generated/ctx.md` (the context fields of every class, [`super::ctx_tables`]) and the same tables in `docs/lkm.md` |
 //!
 //! `cargo xtask book --generate` rewrites them; the `book` test stage fails
 //! when one differs from what the tools print now.
@@ -80,6 +81,16 @@ pub fn produce() -> Result<Vec<(PathBuf, String)>> {
     let chart = crate::charts::bars("Verifying the example modules", "instructions processed by the verifier", &cost_rows(&cost));
     files.push((out.join("perf/verifier-cost.txt"), cost));
     files.push((out.join("perf/verifier-cost.svg"), chart));
+    files.push((out.join("ctx.md"), super::ctx_tables::markdown()));
+    let doc = root.join("docs/lkm.md");
+    let spliced = super::ctx_tables::splice(&std::fs::read_to_string(&doc)?).ok_or_else(|| {
+        XtaskError::new("docs/lkm.md has lost the marker lines around its context tables").with_help(format!(
+            "put back `{}` and `{}` where the tables go",
+            super::ctx_tables::BEGIN,
+            super::ctx_tables::END
+        ))
+    })?;
+    files.push((doc, spliced));
     Ok(files)
 }
 

@@ -59,7 +59,7 @@ impl SyscallHandler for ModSyscall {
         // A caller that found the slot just before the unload gave it back
         // gets what the slot holds now.
         let Some(_pass) = self.gate.enter() else { return self.chain(args) };
-        let (pid, uid) = run::caller();
+        let (pid, uid) = (crate::proc::current_pid(), crate::proc::current_uid());
         let mut ctx = SyscallCtx { nr: args.nr as u64, args: args.a, pid, uid };
         match run::run(&self.module, "call", &mut ctx, None) {
             Outcome::Done(r0) if r0 == LKM_CHAIN => self.chain(args),
