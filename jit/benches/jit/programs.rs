@@ -9,13 +9,17 @@
 //! here, once before the loop; the result after it), and no memory barrier
 //! inside the loop. What they may not do is what the bytecode cannot:
 //! vectorise the loop, or replace it by a closed form. Where LLVM would
-//! (the sums, the copy, the branch ladder, the inlined call chain), the
-//! loop-carried value goes through [`in_register`], an `asm!` block holding
-//! only a comment: it costs no instruction, keeps the value in a register
-//! (no store and reload, unlike `black_box`) and is opaque to LLVM, so the
-//! loop stays a scalar loop that LLVM still unrolls, schedules,
-//! strength-reduces and rewrites (the ladder's sixteen cases become
-//! `2 * (i & 15) + 3`). Loops LLVM cannot vectorise anyway (an early exit, a
+//! (the sums, the copy, the branch ladder, the inlined call chain), a value
+//! of each round goes through [`in_register`]: an `asm!` block holding
+//! only a comment, which costs no
+//! instruction, keeps the value in a register (no store and reload, unlike
+//! `black_box`) and is opaque to LLVM, so the loop stays a scalar loop that
+//! LLVM still unrolls, schedules, strength-reduces and rewrites (the
+//! ladder's sixteen cases become `2 * (i & 15) + 3`). Which value goes
+//! through it is chosen so that LLVM adds no instruction to the loop,
+//! checked in the disassembly (`objdump -d` of the benchmark binary): with
+//! the accumulator, LLVM added a `mov` to byte_sum_4k's loop-carried chain
+//! (two cycles a byte instead of one), so there the byte goes through it. Loops LLVM cannot vectorise anyway (an early exit, a
 //! serial multiply chain, calls through a pointer) are plain Rust.
 //!
 //! Used by the criterion benchmarks (`jit/benches/jit/main.rs`), which check
@@ -35,7 +39,7 @@ pub struct BenchProgram {
 }
 
 /// `x`, unchanged, through an `asm!` block (a comment) that LLVM cannot see
-/// into: a loop that passes its accumulator through it can be neither
+/// into: a loop that passes each round's value through it can be neither
 /// vectorised nor folded into a closed form, and pays no instruction for
 /// it (the value stays in its register; `black_box` would store and
 /// reload it).
@@ -84,6 +88,8 @@ fn sum_native(_: &mut [u8]) -> u64 {
 fn sum_to(n: u64) -> u64 {
     let mut acc = 0;
     for i in 0..n {
+        // Here the accumulator goes through `in_register`: through `i`,
+        // LLVM copied the induction variable each round.
         acc = in_register(acc + i);
     }
     acc
@@ -105,7 +111,7 @@ fn bytesum_asm() -> String {
     )
 }
 fn bytesum_native(m: &mut [u8]) -> u64 {
-    m[..KIB4].iter().fold(0, |acc, &b| in_register(acc + b as u64))
+    m[..KIB4].iter().fold(0, |acc, &b| acc + in_register(b as u64))
 }
 
 // ---- FNV-1a over 4 KiB ----------------------------------------------------------
@@ -179,7 +185,7 @@ fn log2_search(mut x: u64) -> u64 {
     r
 }
 fn log2_native(_: &mut [u8]) -> u64 {
-    (0..black_box(LOG2_N)).fold(0, |acc, i| in_register(acc + log2_search(i.wrapping_mul(GOLDEN) | 1)))
+    (0..black_box(LOG2_N)).fold(0, |acc, i| acc + in_register(log2_search(i.wrapping_mul(GOLDEN) | 1)))
 }
 
 // ---- prime test by trial division ------------------------------------------------
@@ -327,7 +333,7 @@ fn ladder_case(x: u64) -> u64 {
     }
 }
 fn ladder_native(_: &mut [u8]) -> u64 {
-    (0..black_box(LADDER_N)).fold(0, |acc, i| in_register(acc + ladder_case(i & 15)))
+    (0..black_box(LADDER_N)).fold(0, |acc, i| acc + in_register(ladder_case(i & 15)))
 }
 
 // ---- a helper-call-heavy loop, and the same loop without the call ------------------
@@ -397,7 +403,7 @@ fn chain_asm() -> String {
     s
 }
 // Six functions, as in the bytecode. LLVM inlines them, as the JIT does
-// (docs/jit.md); the accumulator goes through `in_register` so that the
+// (docs/jit.md); each result goes through `in_register` so that the
 // inlined chain, a linear function of `i`, is not summed in closed form.
 macro_rules! chain_link {
     ($name:ident, $next:ident) => {
@@ -415,7 +421,7 @@ fn chain_f6(x: u64) -> u64 {
     x.wrapping_mul(3)
 }
 fn chain_native(_: &mut [u8]) -> u64 {
-    (0..black_box(CHAIN_N)).fold(0, |acc, i| in_register(acc + chain_f1(i)))
+    (0..black_box(CHAIN_N)).fold(0, |acc, i| acc + in_register(chain_f1(i)))
 }
 
 /// Every benchmark program.
