@@ -13,6 +13,8 @@
 //!    (the book shows the same medians beside them).
 //! 4. [`to_csv`] writes one row per benchmark; `docs/data/bench-runs.csv`
 //!    keeps when each suite last ran, under what load, with which options.
+//! 5. For the JIT, [`jit_summary`] prints the geometric means of the key
+//!    ratios; the book draws its summary table and chart with it.
 //!
 //! The CSV format is described in docs/performance.md ("Data files").
 

@@ -1,11 +1,12 @@
 //! Criterion benchmarks of the JIT against the other engines, and of JIT
-//! compile throughput. Run with `cargo bench -p jit`; the table of ratios
+//! compile throughput. Run with `cargo bench -p jit`; the table of times
 //! printed at the end (and written to `target/criterion/warden-jit-table.md`)
-//! goes into docs/performance.md. Times are the benchmark thread's CPU time
-//! ([`cputime`]), steadier than wall-clock time on a shared machine; the
-//! table's times are medians of interleaved rounds ([`interleaved_medians`])
-//! and every ratio in it is a ratio of those medians; criterion's own
-//! reports are in `target/criterion`.
+//! goes into docs/performance.md, and `cargo xtask bench jit` computes the
+//! ratios from it (`xtask/src/bench.rs`). Times are the benchmark thread's
+//! CPU time ([`cputime`]), steadier than wall-clock time on a shared
+//! machine; the table's times are medians of interleaved rounds
+//! ([`interleaved_medians`]); criterion's own reports are in
+//! `target/criterion`.
 //!
 //! Engines per program: this JIT, this JIT with constant blinding, both
 //! with fuel metering (`jit_fuel`, `jit_fuel_blinded`; the kernel's code is
