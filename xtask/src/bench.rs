@@ -7,11 +7,14 @@
 //! 2. After the run, [`collect`] reads every result criterion wrote during
 //!    it (`target/criterion/**/new/{benchmark,estimates}.json` newer than
 //!    the start of the run, so older results of other suites are left out).
-//! 3. The JIT benchmark also prints a table of CPU times, best of
+//! 3. The JIT benchmark also prints a table of CPU times, medians of
 //!    interleaved rounds (`target/criterion/warden-jit-table.md`);
-//!    [`best_times`] reads it, and ratios use those times where present.
+//!    [`median_times`] reads it, and ratios use those times where present
+//!    (the book shows the same medians beside them).
 //! 4. [`to_csv`] writes one row per benchmark; `docs/data/bench-runs.csv`
 //!    keeps when each suite last ran, under what load, with which options.
+//! 5. For the JIT, [`jit_summary`] prints the geometric means of the key
+//!    ratios; the book draws its summary table and chart with it.
 //!
 //! The CSV format is described in docs/performance.md ("Data files").
 
@@ -42,15 +45,15 @@ struct Suite {
     bench: &'static str,
     /// The benchmark of each group the others are compared with.
     baseline: Option<&'static str>,
-    /// A table of best times the benchmark writes into the criterion
-    /// directory ([`parse_best_table`]).
-    best_table: Option<&'static str>,
+    /// A table of median times the benchmark writes into the criterion
+    /// directory ([`parse_median_table`]).
+    median_table: Option<&'static str>,
 }
 
 const SUITES: [Suite; 3] = [
-    Suite { name: "verifier", package: "verifier", bench: "verify", baseline: None, best_table: None },
-    Suite { name: "jit", package: "jit", bench: "jit", baseline: Some("jit"), best_table: Some("warden-jit-table.md") },
-    Suite { name: "modc", package: "modc", bench: "compile", baseline: None, best_table: None },
+    Suite { name: "verifier", package: "verifier", bench: "verify", baseline: None, median_table: None },
+    Suite { name: "jit", package: "jit", bench: "jit", baseline: Some("native"), median_table: Some("warden-jit-table.md") },
+    Suite { name: "modc", package: "modc", bench: "compile", baseline: None, median_table: None },
 ];
 
 /// One benchmark's result: a row of the data file.
@@ -65,8 +68,8 @@ struct Row {
     high_ns: f64,
     /// Elements processed per iteration, when the benchmark declares a throughput.
     elements: Option<u64>,
-    /// Best CPU time of interleaved rounds, when the benchmark reports one.
-    best_ns: Option<f64>,
+    /// Median CPU time of interleaved rounds, when the benchmark reports one.
+    median_ns: Option<f64>,
     /// Time relative to the group's baseline benchmark.
     ratio: Option<f64>,
 }
@@ -85,8 +88,8 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         if !status.success() {
             return Err(XtaskError::new(format!("the `{}` benchmark failed (see its output above)", suite.name)));
         }
-        let best = suite.best_table.map_or_else(BTreeMap::new, |table| best_times(&criterion_dir.join(table), started));
-        let rows = collect(&criterion_dir, started, suite.baseline, &best)?;
+        let medians = suite.median_table.map_or_else(BTreeMap::new, |table| median_times(&criterion_dir.join(table), started));
+        let rows = collect(&criterion_dir, started, suite.baseline, &medians)?;
         if rows.is_empty() {
             return Err(XtaskError::new(format!("the `{}` benchmark wrote no results to {}", suite.name, criterion_dir.display()))
                 .with_help("criterion's `--test` and `--list` modes measure nothing; run without them"));
@@ -97,6 +100,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         let run = format!("{},{},{},{},{options}", suite.name, utc_now(), load_before, load_average());
         record_run(suite.name, &run)?;
         println!("{}", summary(&rows));
+        if let Some((ratios, _)) = (suite.name == "jit").then(|| jit_summary(&to_csv(&rows))).flatten() {
+            println!("{ratios}");
+        }
         println!("wrote {} ({} benchmarks)", crate::book::display(&path), rows.len());
     }
     Ok(ExitCode::SUCCESS)
@@ -109,7 +115,7 @@ fn data_dir() -> PathBuf {
 
 /// The results criterion wrote under `dir` since `since`, sorted by group
 /// and benchmark, with ratios against `baseline` in each group.
-fn collect(dir: &Path, since: SystemTime, baseline: Option<&str>, best: &BTreeMap<(String, String), f64>) -> Result<Vec<Row>> {
+fn collect(dir: &Path, since: SystemTime, baseline: Option<&str>, medians: &BTreeMap<(String, String), f64>) -> Result<Vec<Row>> {
     let mut found = Vec::new();
     crate::book::walk(dir, &mut |path| {
         if path.ends_with("new/estimates.json")
@@ -124,7 +130,7 @@ fn collect(dir: &Path, since: SystemTime, baseline: Option<&str>, best: &BTreeMa
         let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| XtaskError::new(format!("cannot read {}: {e}", p.display())));
         let mut row = parse_result(&read(&benchmark)?, &read(&estimates)?)
             .map_err(|why| XtaskError::new(format!("{}: {why}", estimates.display())))?;
-        row.best_ns = best.get(&(row.group.clone(), row.benchmark.clone())).copied();
+        row.median_ns = medians.get(&(row.group.clone(), row.benchmark.clone())).copied();
         rows.push(row);
     }
     rows.sort_by(|a, b| (&a.group, &a.benchmark).cmp(&(&b.group, &b.benchmark)));
@@ -157,31 +163,31 @@ fn parse_result(benchmark: &str, estimates: &str) -> std::result::Result<Row, St
         low_ns: number(&estimate["confidence_interval"]["lower_bound"], "lower bound")?,
         high_ns: number(&estimate["confidence_interval"]["upper_bound"], "upper bound")?,
         elements: b["throughput"]["Elements"].as_u64(),
-        best_ns: None,
+        median_ns: None,
         ratio: None,
     })
 }
 
-/// Each row's time over the time of its group's `baseline` row: best times
+/// Each row's time over the time of its group's `baseline` row: medians
 /// where both have one, criterion's estimates otherwise.
 fn add_ratios(rows: &mut [Row], baseline: &str) {
     let bases: BTreeMap<String, Row> =
         rows.iter().filter(|r| r.benchmark == baseline).map(|r| (r.group.clone(), r.clone())).collect();
     for row in rows.iter_mut() {
         let Some(base) = bases.get(&row.group) else { continue };
-        row.ratio = Some(match (row.best_ns, base.best_ns) {
+        row.ratio = Some(match (row.median_ns, base.median_ns) {
             (Some(t), Some(b)) if b > 0.0 => t / b,
             _ => row.time_ns / base.time_ns,
         });
     }
 }
 
-/// The best times of the table at `path`, `(program, engine) -> ns`, if
+/// The median times of the table at `path`, `(program, engine) -> ns`, if
 /// it was written during this run.
-fn best_times(path: &Path, since: SystemTime) -> BTreeMap<(String, String), f64> {
+fn median_times(path: &Path, since: SystemTime) -> BTreeMap<(String, String), f64> {
     let fresh = std::fs::metadata(path).and_then(|m| m.modified()).is_ok_and(|t| t >= since);
     match std::fs::read_to_string(path) {
-        Ok(text) if fresh => parse_best_table(&text),
+        Ok(text) if fresh => parse_median_table(&text),
         _ => {
             println!("note: no {} from this run; ratios use criterion's estimates", path.display());
             BTreeMap::new()
@@ -190,8 +196,9 @@ fn best_times(path: &Path, since: SystemTime) -> BTreeMap<(String, String), f64>
 }
 
 /// Reads the first Markdown table of `text` whose header starts with
-/// `| program |`: one row per program, one column per engine, µs.
-fn parse_best_table(text: &str) -> BTreeMap<(String, String), f64> {
+/// `| program |`: one row per program, one column per engine, µs (columns
+/// of ratios, `a / b`, are left out).
+fn parse_median_table(text: &str) -> BTreeMap<(String, String), f64> {
     let cells = |line: &str| -> Vec<String> { line.trim().trim_matches('|').split('|').map(|c| c.trim().to_string()).collect() };
     let mut out = BTreeMap::new();
     let mut lines = text.lines().skip_while(|l| !l.trim_start().starts_with("| program |"));
@@ -199,7 +206,7 @@ fn parse_best_table(text: &str) -> BTreeMap<(String, String), f64> {
     let engines = cells(header);
     for line in lines.skip(1).take_while(|l| l.trim_start().starts_with('|')) {
         let row = cells(line);
-        for (engine, cell) in engines.iter().zip(&row).skip(1) {
+        for (engine, cell) in engines.iter().zip(&row).skip(1).filter(|(engine, _)| !engine.contains(" / ")) {
             if let Ok(us) = cell.parse::<f64>() {
                 out.insert((row[0].clone(), engine.clone()), us * 1000.0);
             }
@@ -208,10 +215,64 @@ fn parse_best_table(text: &str) -> BTreeMap<(String, String), f64> {
     out
 }
 
+/// The JIT suite's summary ratios: what, numerator, denominator. The
+/// kernel runs `jit_fuel_blinded` (constant blinding and fuel metering).
+const JIT_RATIOS: [(&str, &str, &str); 6] = [
+    ("the kernel's JIT (blinded, metered) / native Rust", "jit_fuel_blinded", "native"),
+    ("the plain JIT / native Rust", "jit", "native"),
+    ("blinding and fuel / the plain JIT", "jit_fuel_blinded", "jit"),
+    ("the interpreter (`vm`) / the kernel's JIT", "vm", "jit_fuel_blinded"),
+    ("rbpf's JIT / the plain JIT", "rbpf_jit", "jit"),
+    ("rbpf's interpreter / the plain JIT", "rbpf_interp", "jit"),
+];
+
+/// The summary of `docs/data/bench-jit.csv` that leads the Performance
+/// chapter: a Markdown table of the geometric means of [`JIT_RATIOS`] over
+/// the programs (with the smallest and largest), and a chart of the
+/// kernel's JIT over native Rust per program. Every ratio is a ratio of
+/// the medians of the data file (`median_ns`); `None` without them.
+pub fn jit_summary(csv: &str) -> Option<(String, String)> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next()?.split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name);
+    let (group, benchmark, median) = (column("group")?, column("benchmark")?, column("median_ns")?);
+    let mut programs: BTreeMap<&str, BTreeMap<&str, f64>> = BTreeMap::new();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        if let (Some(g), Some(b), Some(Ok(ns))) = (cells.get(group), cells.get(benchmark), cells.get(median).map(|c| c.parse::<f64>())) {
+            programs.entry(g).or_default().insert(b, ns);
+        }
+    }
+    let ratio = |times: &BTreeMap<&str, f64>, num: &str, den: &str| match (times.get(num), times.get(den)) {
+        (Some(n), Some(d)) if *d > 0.0 => Some(n / d),
+        _ => None,
+    };
+    let mut md = String::from("| ratio of median CPU times | geometric mean | smallest | largest | programs |\n|---|---:|---:|---:|---:|\n");
+    for (what, num, den) in JIT_RATIOS {
+        let found: Vec<(f64, &str)> = programs.iter().filter_map(|(p, t)| Some((ratio(t, num, den)?, *p))).collect();
+        let (Some(low), Some(high)) = (
+            found.iter().min_by(|a, b| a.0.total_cmp(&b.0)),
+            found.iter().max_by(|a, b| a.0.total_cmp(&b.0)),
+        ) else {
+            continue;
+        };
+        let mean = (found.iter().map(|(r, _)| r.ln()).sum::<f64>() / found.len() as f64).exp();
+        let _ = writeln!(md, "| {what} | {mean:.2} | {:.2} ({}) | {:.2} ({}) | {} |", low.0, low.1, high.0, high.1, found.len());
+    }
+    let bars: Vec<crate::charts::Ratio> = programs
+        .iter()
+        .filter_map(|(p, t)| Some(crate::charts::Ratio { label: p.to_string(), value: ratio(t, "jit_fuel_blinded", "native")? }))
+        .collect();
+    (!bars.is_empty()).then(|| {
+        let svg = crate::charts::ratio_bars("The kernel's JIT against native Rust", "CPU time of the blinded, metered JIT over native Rust (median of interleaved rounds)", "native", &bars);
+        (md, svg)
+    })
+}
+
 /// The data file: a header, then one line per row; empty cells where a
 /// benchmark has no such figure.
 fn to_csv(rows: &[Row]) -> String {
-    let mut s = String::from("group,benchmark,time_ns,low_ns,high_ns,elements,best_ns,ratio\n");
+    let mut s = String::from("group,benchmark,time_ns,low_ns,high_ns,elements,median_ns,ratio\n");
     let opt = |v: Option<f64>, digits: usize| v.map_or(String::new(), |v| format!("{v:.digits$}"));
     for r in rows {
         let _ = writeln!(
@@ -223,22 +284,22 @@ fn to_csv(rows: &[Row]) -> String {
             r.low_ns,
             r.high_ns,
             r.elements.map_or(String::new(), |n| n.to_string()),
-            opt(r.best_ns, 1),
+            opt(r.median_ns, 1),
             opt(r.ratio, 3)
         );
     }
     s
 }
 
-/// A readable table of the rows, for the terminal (`best` and `ratio`
-/// only where the suite reports best times and a baseline).
+/// A readable table of the rows, for the terminal (`median` and `ratio`
+/// only where the suite reports medians and a baseline).
 fn summary(rows: &[Row]) -> String {
-    let mut s = format!("{:<24} {:<22} {:>12} {:>12} {:>12} {:>8}\n", "group", "benchmark", "time", "best", "elements/s", "ratio");
+    let mut s = format!("{:<24} {:<22} {:>12} {:>12} {:>12} {:>8}\n", "group", "benchmark", "time", "median", "elements/s", "ratio");
     for r in rows {
-        let best = r.best_ns.map_or(String::new(), time);
+        let median = r.median_ns.map_or(String::new(), time);
         let per_second = r.elements.map_or(String::new(), |n| format!("{:.2} M", n as f64 / r.time_ns * 1e3));
         let ratio = r.ratio.map_or(String::new(), |x| format!("{x:.2}"));
-        let _ = writeln!(s, "{:<24} {:<22} {:>12} {best:>12} {per_second:>12} {ratio:>8}", r.group, r.benchmark, time(r.time_ns));
+        let _ = writeln!(s, "{:<24} {:<22} {:>12} {median:>12} {per_second:>12} {ratio:>8}", r.group, r.benchmark, time(r.time_ns));
     }
     s
 }
@@ -327,7 +388,7 @@ mod tests {
                 low_ns: 23688.8,
                 high_ns: 23903.8,
                 elements: Some(4096),
-                best_ns: None,
+                median_ns: None,
                 ratio: None,
             }
         );
@@ -357,8 +418,8 @@ mod tests {
         put("sum/jit", benchmark_json("sum", Some("jit"), None), estimates(20.0));
         put("sum/native", benchmark_json("sum", Some("native"), None), estimates(10.0));
         put("compile/insns_4096", benchmark_json("compile", Some("insns_4096"), Some(4096)), estimates(1e5));
-        let best: BTreeMap<_, _> = [(("sum".to_string(), "jit".to_string()), 5.0), (("sum".into(), "vm".into()), 100.0)].into();
-        let rows = collect(&dir, since, Some("jit"), &best).unwrap();
+        let medians: BTreeMap<_, _> = [(("sum".to_string(), "jit".to_string()), 5.0), (("sum".into(), "vm".into()), 100.0)].into();
+        let rows = collect(&dir, since, Some("jit"), &medians).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         let got: Vec<(&str, &str, Option<f64>)> = rows.iter().map(|r| (r.group.as_str(), r.benchmark.as_str(), r.ratio)).collect();
         assert_eq!(
@@ -366,22 +427,39 @@ mod tests {
             [("compile", "insns_4096", None), ("sum", "jit", Some(1.0)), ("sum", "native", Some(0.5)), ("sum", "vm", Some(20.0))]
         );
         let csv = to_csv(&rows);
-        assert_eq!(csv.lines().next(), Some("group,benchmark,time_ns,low_ns,high_ns,elements,best_ns,ratio"));
+        assert_eq!(csv.lines().next(), Some("group,benchmark,time_ns,low_ns,high_ns,elements,median_ns,ratio"));
         assert!(csv.contains("\ncompile,insns_4096,100000.0,23688.8,23903.8,4096,,\n"), "{csv}");
         assert!(csv.contains("\nsum,vm,600.0,23688.8,23903.8,,100.0,20.000\n"), "{csv}");
     }
 
     #[test]
-    fn reads_the_jit_benchmarks_table_of_best_times() {
-        let table = "CPU time per run in µs (best of 25 interleaved rounds):\n\n\
-                     | program | jit | vm | rbpf_jit |\n|---|---:|---:|---:|\n\
-                     | loop_sum | 3.390 | 210.846 | — |\n| log2_search | 0.125 | 15.613 | 0.151 |\n\n\
+    fn reads_the_jit_benchmarks_table_of_medians() {
+        let table = "CPU time per run in µs (median of 101 interleaved rounds):\n\n\
+                     | program | jit | vm | rbpf_jit | kernel / native |\n|---|---:|---:|---:|---:|\n\
+                     | loop_sum | 3.390 | 210.846 | — | 1.25 |\n| log2_search | 0.125 | 15.613 | 0.151 | 1.10 |\n\n\
                      | ratio (geometric mean) | value | programs | goal |\n|---|---:|---:|---|\n| vm / jit | 61.96 | 11 | ≥ 20 |\n";
-        let best = parse_best_table(table);
-        assert_eq!(best.len(), 5);
-        assert_eq!(best[&("loop_sum".to_string(), "vm".to_string())], 210_846.0);
-        assert!((best[&("log2_search".to_string(), "rbpf_jit".to_string())] - 151.0).abs() < 1e-9);
-        assert!(!best.contains_key(&("loop_sum".to_string(), "rbpf_jit".to_string())));
+        let medians = parse_median_table(table);
+        assert_eq!(medians.len(), 5);
+        assert_eq!(medians[&("loop_sum".to_string(), "vm".to_string())], 210_846.0);
+        assert!((medians[&("log2_search".to_string(), "rbpf_jit".to_string())] - 151.0).abs() < 1e-9);
+        assert!(!medians.contains_key(&("loop_sum".to_string(), "rbpf_jit".to_string())));
+        assert!(!medians.contains_key(&("loop_sum".to_string(), "kernel / native".to_string())));
+    }
+
+    #[test]
+    fn summarises_the_jit_suite_from_medians() {
+        let csv = "group,benchmark,time_ns,low_ns,high_ns,elements,median_ns,ratio\n\
+                   a,jit,9.0,1,1,,100.0,\na,jit_fuel_blinded,9.0,1,1,,150.0,\na,native,9.0,1,1,,100.0,\na,vm,1,1,1,,3000.0,\n\
+                   b,jit,9.0,1,1,,400.0,\nb,jit_fuel_blinded,9.0,1,1,,600.0,\nb,native,9.0,1,1,,100.0,\n\
+                   compile,insns_4096,5.0,1,1,4096,,\n";
+        let (md, svg) = jit_summary(csv).unwrap();
+        // kernel / native: 1.5 and 6, geometric mean 3; vm only in `a`.
+        assert!(md.contains("| the kernel's JIT (blinded, metered) / native Rust | 3.00 | 1.50 (a) | 6.00 (b) | 2 |"), "{md}");
+        assert!(md.contains("| the plain JIT / native Rust | 2.00 | 1.00 (a) | 4.00 (b) | 2 |"), "{md}");
+        assert!(md.contains("| the interpreter (`vm`) / the kernel's JIT | 20.00 | 20.00 (a) | 20.00 (a) | 1 |"), "{md}");
+        assert!(!md.contains("rbpf"), "{md}");
+        assert_eq!(svg.matches("<rect").count(), 2);
+        assert!(jit_summary("group,benchmark,time_ns\na,jit,1.0\n").is_none());
     }
 
     #[test]

@@ -1,18 +1,19 @@
 //! Criterion benchmarks of the JIT against the other engines, and of JIT
-//! compile throughput. Run with `cargo bench -p jit`; the table of ratios
+//! compile throughput. Run with `cargo bench -p jit`; the table of times
 //! printed at the end (and written to `target/criterion/warden-jit-table.md`)
-//! goes into docs/performance.md. Times are the benchmark thread's CPU time
-//! ([`cputime`]), steadier than wall-clock time on a shared machine; the
-//! table's times are the best of interleaved rounds
-//! ([`interleaved_minimums`]), criterion's own reports are in
+//! goes into docs/performance.md, and `cargo xtask bench jit` computes the
+//! ratios from it (`xtask/src/bench.rs`). Times are the benchmark thread's
+//! CPU time ([`cputime`]), steadier than wall-clock time on a shared
+//! machine; the table's times are medians of interleaved rounds
+//! ([`interleaved_medians`]); criterion's own reports are in
 //! `target/criterion`.
 //!
 //! Engines per program: this JIT, this JIT with constant blinding, both
 //! with fuel metering (`jit_fuel`, `jit_fuel_blinded`; the kernel's code is
-//! the blinded and metered one), the
-//! reference interpreter (`vm`), rbpf's JIT (where it compiles the program),
-//! rbpf's interpreter, and native Rust (`-O`, and a `black_box`ed
-//! non-vectorised variant).
+//! the blinded and metered one), the reference interpreter (`vm`), rbpf's
+//! JIT (where it compiles the program), rbpf's interpreter, and native Rust
+//! built the fair way: optimised, scalar, inputs opaque (see
+//! [`programs`]).
 
 mod cputime;
 mod programs;
@@ -105,29 +106,25 @@ fn bench_program(c: &mut Criterion, p: &BenchProgram) -> Row {
         engines.push(("rbpf_interp", Box::new(move || ri.run(black_box(&mut m)).unwrap_or(0))));
     }
     let mut m = mem.clone();
-    assert_eq!((p.native_bb)(&mut m), want, "{}: native_bb", p.name);
     let native = p.native;
     engines.push(("native", Box::new(move || native(black_box(&mut m)))));
-    let mut m = mem.clone();
-    let native_bb = p.native_bb;
-    engines.push(("native_bb", Box::new(move || native_bb(black_box(&mut m)))));
     let mut g = c.benchmark_group(p.name);
     for (name, run) in engines.iter_mut() {
         g.bench_function(*name, |b| b.iter(&mut *run));
     }
     g.finish();
-    Row { name: p.name, times: interleaved_minimums(&mut engines) }
+    Row { name: p.name, times: interleaved_medians(&mut engines) }
 }
 
-/// Rounds of [`interleaved_minimums`].
-const ROUNDS: usize = 25;
+/// Rounds of [`interleaved_medians`].
+const ROUNDS: usize = 101;
 
 /// The CPU time per run of each engine: the engines take turns, a batch of
-/// about a millisecond each, for [`ROUNDS`] rounds, and each keeps its best
-/// batch. On a shared machine a neighbour slows whichever engine happens to
-/// run beside it; taking turns and keeping the minimum compares the engines
-/// under the same, least disturbed, conditions.
-fn interleaved_minimums(engines: &mut [Engine]) -> BTreeMap<&'static str, f64> {
+/// about a millisecond each, for [`ROUNDS`] rounds, and each keeps the
+/// median of its batches. On a shared machine a neighbour slows whichever
+/// engine happens to run beside it; taking turns spreads the disturbance
+/// over all engines alike, and the median ignores the disturbed rounds.
+fn interleaved_medians(engines: &mut [Engine]) -> BTreeMap<&'static str, f64> {
     let batch: Vec<u64> = engines
         .iter_mut()
         .map(|(_, run)| {
@@ -136,18 +133,26 @@ fn interleaved_minimums(engines: &mut [Engine]) -> BTreeMap<&'static str, f64> {
             (1_000_000 / (cputime::thread_cpu_ns() - t).max(1)).clamp(1, 1_000_000)
         })
         .collect();
-    let mut best = vec![f64::INFINITY; engines.len()];
+    let mut samples = vec![Vec::with_capacity(ROUNDS); engines.len()];
     for _ in 0..ROUNDS {
         for (i, (_, run)) in engines.iter_mut().enumerate() {
             let t = cputime::thread_cpu_ns();
             for _ in 0..batch[i] {
                 black_box(run());
             }
-            let per_run = (cputime::thread_cpu_ns() - t) as f64 / batch[i] as f64;
-            best[i] = best[i].min(per_run);
+            samples[i].push((cputime::thread_cpu_ns() - t) as f64 / batch[i] as f64);
         }
     }
-    engines.iter().map(|(name, _)| *name).zip(best).collect()
+    engines.iter().map(|(name, _)| *name).zip(samples.iter_mut().map(|s| median(s))).collect()
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    match xs.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => xs[n / 2],
+        n => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
+    }
 }
 
 /// JIT compile throughput on straight-line programs of two sizes.
@@ -176,58 +181,24 @@ fn mean_ns(dir: &Path, group: &str, id: &str) -> Option<f64> {
     v["mean"]["point_estimate"].as_f64()
 }
 
-fn geomean(xs: &[f64]) -> f64 {
-    (xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len().max(1) as f64).exp()
-}
-
-/// The markdown table of times and ratios, with the goals.
+/// The markdown table of median times (`cargo xtask bench jit` computes
+/// the ratios from them), the helper call cost and the compile throughput.
 fn report(dir: &Path, rows: &[Row], compile: &[(usize, &'static str)]) -> String {
-    let cols = ["jit", "jit_blinded", "jit_fuel", "jit_fuel_blinded", "vm", "rbpf_jit", "rbpf_interp", "native", "native_bb"];
+    let cols = ["jit", "jit_blinded", "jit_fuel", "jit_fuel_blinded", "vm", "rbpf_jit", "rbpf_interp", "native"];
     let mut s = format!(
-        "CPU time per run in µs (best of {ROUNDS} interleaved rounds):\n\n| program | {} |\n|---|{}\n",
+        "CPU time per run in µs (median of {ROUNDS} interleaved rounds):\n\n| program | {} |\n|---|{}\n",
         cols.join(" | "),
         "---:|".repeat(cols.len())
     );
-    let mut ratios: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for row in rows {
-        let t = &row.times;
         s += &format!("| {} |", row.name);
         for c in cols {
-            s += &match t.get(c) {
+            s += &match row.times.get(c) {
                 Some(ns) => format!(" {:.3} |", ns / 1000.0),
                 None => " — |".into(),
             };
         }
         s += "\n";
-        if let (Some(&metered), Some(&blinded)) = (t.get("jit_fuel_blinded"), t.get("jit_blinded")) {
-            ratios.entry("jit_fuel_blinded / jit_blinded").or_default().push(metered / blinded);
-        }
-        let Some(&jit) = t.get("jit") else { continue };
-        for (key, other, inverse) in [
-            ("jit / native_bb", "native_bb", false),
-            ("jit / native", "native", false),
-            ("rbpf_jit / jit", "rbpf_jit", true),
-            ("vm / jit", "vm", true),
-            ("rbpf_interp / jit", "rbpf_interp", true),
-            ("jit_blinded / jit", "jit_blinded", true),
-            ("jit_fuel / jit", "jit_fuel", true),
-        ] {
-            // A closed form the compiler found (loop_sum) takes ~0 ns.
-            if let Some(&o) = t.get(other).filter(|&&o| o >= 1.0) {
-                ratios.entry(key).or_default().push(if inverse { o / jit } else { jit / o });
-            }
-        }
-    }
-    let goals: BTreeMap<&str, &str> = [
-        ("jit / native_bb", "≤ 1.3"),
-        ("rbpf_jit / jit", "≥ 1.5"),
-        ("vm / jit", "≥ 20"),
-        ("jit_blinded / jit", "≤ 1.3"),
-    ]
-    .into();
-    s += "\n| ratio (geometric mean) | value | programs | goal |\n|---|---:|---:|---|\n";
-    for (k, v) in &ratios {
-        s += &format!("| {k} | {:.2} | {} | {} |\n", geomean(v), v.len(), goals.get(k).unwrap_or(&""));
     }
     let jit_of = |name: &str| rows.iter().find(|r| r.name == name).and_then(|r| r.times.get("jit").copied());
     if let (Some(h), Some(b)) = (jit_of("helper_calls"), jit_of("helper_calls_baseline")) {

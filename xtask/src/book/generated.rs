@@ -7,7 +7,7 @@
 //! | `book/src/examples/*.wm`, the lab skeletons `labs/*/*.wm` | `modc check FILE` | `generated/check/NAME.txt` |
 //! | `modules/NAME.wm` for NAME in [`DISASM`] | `modc disasm FILE` | `generated/disasm/NAME.txt` |
 //! | `book/src/examples/jit/NAME.s` | `cargo run -p jit --features disasm --example listing -- FILE [--blind]` | `generated/jit/NAME.txt`, `NAME-blinded.txt` |
-//! | `docs/data/bench-SUITE.csv` (from `cargo xtask bench`) | read as it is | `generated/perf/bench.txt` (tables, included by the Performance chapter) and `bench-SUITE.svg` charts |
+//! | `docs/data/bench-SUITE.csv` (from `cargo xtask bench`) | read as it is | `generated/perf/bench.txt` (tables, included by the Performance chapter) and `bench-SUITE.svg` charts; for the JIT, `bench-jit-summary.txt` and `.svg` ([`crate::bench::jit_summary`]) |
 //! | `modules/*.wm` | `modc check -v FILE` | `generated/perf/verifier-cost.txt`, and the chart drawn from it, `verifier-cost.svg` ([`crate::charts`]) |
 //! | `lkm/src/ctx.rs`, `lkm/src/class.rs` | read as a library | `generated/ctx.md` (the context fields of every class, [`super::ctx_tables`]) and the same tables in `docs/lkm.md` |
 //!
@@ -73,10 +73,10 @@ pub fn produce() -> Result<Vec<(PathBuf, String)>> {
         }
         cost += &format!("# {rel}\n{}", run(&modc, &["check".as_ref(), "-v".as_ref(), rel.as_ref()])?);
     }
-    let (bench_md, charts) = bench_section(&root.join("docs/data"))?;
+    let (bench_md, perf_files) = bench_section(&root.join("docs/data"))?;
     files.push((out.join("perf/bench.txt"), bench_md));
-    for (name, svg) in charts {
-        files.push((out.join(format!("perf/{name}")), svg));
+    for (name, text) in perf_files {
+        files.push((out.join(format!("perf/{name}")), text));
     }
     let chart = crate::charts::bars("Verifying the example modules", "instructions processed by the verifier", &cost_rows(&cost));
     files.push((out.join("perf/verifier-cost.txt"), cost));
@@ -95,9 +95,12 @@ pub fn produce() -> Result<Vec<(PathBuf, String)>> {
 }
 
 /// The Performance chapter's benchmark section (Markdown, included by
-/// `performance.md`) and one chart a suite, from the committed
+/// `performance.md`) and the files beside it, `(name, text)`: one chart a
+/// suite, and the JIT's summary (table and chart), from the committed
 /// `docs/data/bench-SUITE.csv` files that `cargo xtask bench` writes
-/// (columns `group,benchmark,mean_ns,low_ns,high_ns,elements,best_ns,ratio`).
+/// (columns `group,benchmark,time_ns,low_ns,high_ns,elements,median_ns,ratio`).
+/// A row's time is its median where the suite measures one, else
+/// criterion's estimate: the statistic its ratio was computed from.
 fn bench_section(data: &Path) -> Result<(String, Vec<(String, String)>)> {
     let files: Vec<PathBuf> = sorted(data, "csv")
         .unwrap_or_default()
@@ -108,27 +111,32 @@ fn bench_section(data: &Path) -> Result<(String, Vec<(String, String)>)> {
         return Ok(("No benchmark results are committed yet: `cargo xtask bench` writes them to `docs/data/`.\n".into(), Vec::new()));
     }
     let mut md = String::new();
-    let mut charts = Vec::new();
+    let mut beside = Vec::new();
     for path in files {
         let suite = stem(&path).trim_start_matches("bench-").to_string();
         let text = std::fs::read_to_string(&path)?;
         let mut bars = Vec::new();
         md += &format!("### {suite}\n\nFrom [`docs/data/bench-{suite}.csv`](../../docs/data/bench-{suite}.csv), written by `cargo xtask bench {suite}`:\n\n");
-        md += "| group | benchmark | mean | ratio |\n|---|---|---:|---:|\n";
+        md += "| group | benchmark | time | ratio |\n|---|---|---:|---:|\n";
         for line in text.lines().skip(1) {
             let cells: Vec<&str> = line.split(',').collect();
-            let (Some(group), Some(bench), Some(mean)) = (cells.first(), cells.get(1), cells.get(2).and_then(|m| m.parse::<f64>().ok())) else {
+            let number = |i: usize| cells.get(i).and_then(|m| m.parse::<f64>().ok());
+            let (Some(group), Some(bench), Some(time)) = (cells.first(), cells.get(1), number(6).or(number(2))) else {
                 continue;
             };
             let ratio = cells.get(7).copied().unwrap_or("");
-            md += &format!("| {group} | {bench} | {} | {ratio} |\n", nanos(mean));
-            bars.push(crate::charts::Bar { label: format!("{group}/{bench}"), value: mean.round() as u64 });
+            md += &format!("| {group} | {bench} | {} | {ratio} |\n", nanos(time));
+            bars.push(crate::charts::Bar { label: format!("{group}/{bench}"), value: time.round() as u64 });
         }
         let name = format!("bench-{suite}.svg");
-        md += &format!("\n![{suite} benchmarks, mean time](generated/perf/{name})\n\n");
-        charts.push((name, crate::charts::bars(&format!("Benchmarks: {suite}"), "mean time, ns", &bars)));
+        md += &format!("\n![{suite} benchmarks, time](generated/perf/{name})\n\n");
+        beside.push((name, crate::charts::bars(&format!("Benchmarks: {suite}"), "time, ns", &bars)));
+        if let Some((summary, chart)) = (suite == "jit").then(|| crate::bench::jit_summary(&text)).flatten() {
+            beside.push(("bench-jit-summary.txt".into(), summary));
+            beside.push(("bench-jit-summary.svg".into(), chart));
+        }
     }
-    Ok((md, charts))
+    Ok((md, beside))
 }
 
 fn nanos(ns: f64) -> String {
@@ -248,14 +256,17 @@ mod tests {
         let (md, charts) = bench_section(&dir).unwrap();
         assert!(md.contains("No benchmark results"), "{md}");
         assert!(charts.is_empty());
-        std::fs::write(dir.join("bench-jit.csv"), "group,benchmark,mean_ns,low_ns,high_ns,elements,best_ns,ratio\nsum,jit,1500.0,1400.0,1600.0,,,1.000\nsum,interp,45000.0,44000.0,46000.0,,,30.000\n").unwrap();
+        std::fs::write(dir.join("bench-jit.csv"), "group,benchmark,time_ns,low_ns,high_ns,elements,median_ns,ratio\nsum,native,1500.0,1400.0,1600.0,,,1.000\nsum,vm,45000.0,44000.0,46000.0,,,30.000\nxor,native,900.0,1,1,,1000.0,1.000\nxor,jit,1500.0,1,1,,1200.0,1.200\nxor,jit_fuel_blinded,1500.0,1,1,,1500.0,1.500\n").unwrap();
         std::fs::write(dir.join("bench-runs.csv"), "suite,when\njit,now\n").unwrap();
         let (md, charts) = bench_section(&dir).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(md.contains("| sum | interp | 45.00 µs | 30.000 |"), "{md}");
-        assert_eq!(charts.len(), 1);
-        assert_eq!(charts[0].0, "bench-jit.svg");
-        assert_eq!(charts[0].1.matches("<rect").count(), 2);
+        assert!(md.contains("| sum | vm | 45.00 µs | 30.000 |"), "{md}");
+        // The median where there is one: the time the ratio was computed from.
+        assert!(md.contains("| xor | jit | 1.20 µs | 1.200 |"), "{md}");
+        let names: Vec<&str> = charts.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["bench-jit.svg", "bench-jit-summary.txt", "bench-jit-summary.svg"]);
+        assert_eq!(charts[0].1.matches("<rect").count(), 5);
+        assert!(charts[1].1.contains("| the plain JIT / native Rust | 1.20 |"), "{}", charts[1].1);
     }
 
     #[test]
