@@ -7,10 +7,12 @@
 //! The command language (`;`, `>`, `>>`, `<`, quotes, `$?`, `#`) is in
 //! `user::shell`. Built-in commands: `cd`, `pwd`, `exit`, `echo`, `help`.
 //! Anything else is a program: a name without `/` is looked up in `/bin`.
+//! The interactive shell makes each program it waits for the console's
+//! foreground program, the one Ctrl-C ends (docs/userspace.md).
 #![no_std]
 #![no_main]
 extern crate alloc;
-use abi::fs::{FileKind, O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY};
+use abi::fs::{CONSOLE_SET_FOREGROUND, FileKind, O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY};
 use abi::proc::FD_INHERIT;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -183,16 +185,14 @@ impl Shell {
                 return CANNOT_RUN;
             }
         };
-        loop {
-            match sys::wait(Some(pid)) {
-                Ok((got, status)) if got == pid => return status,
-                Ok(_) => {}
-                Err(e) => {
-                    eprintln!("sh: wait: {}", e.message());
-                    return 1;
-                }
-            }
+        // The child is the console's foreground program while the shell
+        // waits: Ctrl-C ends it (status 137), not the shell.
+        let foreground = self.interactive && sys::ioctl(0, CONSOLE_SET_FOREGROUND, pid).is_ok();
+        let status = wait_for(pid);
+        if foreground {
+            let _ = sys::ioctl(0, CONSOLE_SET_FOREGROUND, 0);
         }
+        status
     }
 
     fn prompt(&self) {
@@ -240,6 +240,20 @@ fn report_write(r: Result<(), Errno>) -> i32 {
         Err(e) => {
             eprintln!("sh: write error: {}", e.message());
             1
+        }
+    }
+}
+
+/// Waits for child `pid` and returns its status.
+fn wait_for(pid: usize) -> i32 {
+    loop {
+        match sys::wait(Some(pid)) {
+            Ok((got, status)) if got == pid => return status,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("sh: wait: {}", e.message());
+                return 1;
+            }
         }
     }
 }
