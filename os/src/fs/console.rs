@@ -116,11 +116,9 @@ pub fn poll() {
             }
         }
     }
-    if interrupted {
-        if !interrupt_foreground() {
-            // Nothing to end: an empty line, so a shell reading it prompts again.
-            LINE.lock().ready.push_back(b'\n');
-        }
+    if interrupted && !interrupt_foreground() {
+        // Nothing to end: an empty line, so a shell reading it prompts again.
+        LINE.lock().ready.push_back(b'\n');
         completed = true;
     }
     if completed {
@@ -128,8 +126,9 @@ pub fn poll() {
     }
 }
 
-/// Marks the foreground program and every process it started as killed;
-/// `false` if there is no foreground program alive.
+/// Marks the foreground program and every process it started as killed
+/// (which wakes those asleep); `false` if there is no foreground program
+/// alive.
 fn interrupt_foreground() -> bool {
     let family = family(FOREGROUND.load(Ordering::Acquire));
     for &pid in &family {

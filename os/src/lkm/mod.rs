@@ -253,7 +253,7 @@ pub fn loaded() -> Vec<Arc<Module>> {
 pub fn newest_first() -> Vec<Arc<Module>> {
     let mut modules: Vec<(u64, Arc<Module>)> =
         TABLE.lock().iter().filter_map(|s| if let Slot::Loaded(m, n) = s { Some((*n, m.clone())) } else { None }).collect();
-    modules.sort_by(|a, b| b.0.cmp(&a.0));
+    modules.sort_by_key(|m| core::cmp::Reverse(m.0));
     modules.into_iter().map(|(_, m)| m).collect()
 }
 

@@ -9,13 +9,13 @@
 //! safe: at once if it kills itself, else when its current system call
 //! returns or at the first timer tick that finds it running in user mode
 //! (a tick hook, added on the first `kill`). A process asleep in the
-//! kernel ends when that call returns; reading the console returns at
-//! once with `EINTR` (it checks [`is_killed`]). The console's Ctrl-C uses
+//! kernel ends when that call returns; [`mark`] wakes it, and reading the
+//! console then returns at once with `EINTR` (it checks [`is_killed`]). The console's Ctrl-C uses
 //! [`mark`] too (docs/userspace.md).
 
 use super::{Args, ret};
 use crate::arch::TrapFrame;
-use crate::proc::{self, INIT_PID, Pid, State, life};
+use crate::proc::{self, INIT_PID, Pid, State, life, sched};
 use crate::sync::IrqLock;
 use crate::time;
 use abi::Errno;
@@ -67,6 +67,16 @@ pub fn mark(pid: Pid) -> Result<(), Errno> {
         killed.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         killed.push(pid);
         KILLED_COUNT.store(killed.len(), Ordering::Release);
+    }
+    drop(killed);
+    // Wake it if it sleeps on a channel: a sleep that checks `is_killed`
+    // (reading the console) then returns; others sleep again.
+    let asleep_on = match proc::TASKS.lock().get(&pid).map(|t| t.state) {
+        Some(State::Sleeping { channel, until: None }) => Some(channel),
+        _ => None,
+    };
+    if let Some(channel) = asleep_on {
+        sched::wakeup(channel);
     }
     Ok(())
 }
