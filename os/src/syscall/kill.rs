@@ -10,8 +10,8 @@
 //! returns or at the first timer tick that finds it running in user mode
 //! (a tick hook, added on the first `kill`). A process asleep in the
 //! kernel ends when that call returns; [`mark`] wakes it, and reading the
-//! console then returns at once with `EINTR` (it checks [`is_killed`]). The console's Ctrl-C uses
-//! [`mark`] too (docs/userspace.md).
+//! console then returns at once with `EINTR` (it checks [`is_killed`]).
+//! The console's Ctrl-C uses [`mark`] too (docs/userspace.md).
 
 use super::{Args, ret};
 use crate::arch::TrapFrame;
@@ -52,7 +52,8 @@ pub fn sys_kill(a: &Args) -> isize {
 }
 
 /// Marks process `pid` (checked by the caller: a user process, not
-/// `init`, not the caller) to end at its next safe point. Safe in
+/// `init`) to end at its next safe point, and wakes it if it sleeps on a
+/// channel. Safe in
 /// interrupt context (the console's Ctrl-C calls it): `EAGAIN` without a
 /// free tick hook, `ENOMEM` when the list cannot grow.
 pub fn mark(pid: Pid) -> Result<(), Errno> {
