@@ -53,9 +53,8 @@ pub fn sys_kill(a: &Args) -> isize {
 
 /// Marks process `pid` (checked by the caller: a user process, not
 /// `init`) to end at its next safe point, and wakes it if it sleeps on a
-/// channel. Safe in
-/// interrupt context (the console's Ctrl-C calls it): `EAGAIN` without a
-/// free tick hook, `ENOMEM` when the list cannot grow.
+/// channel. Safe in interrupt context (the console's Ctrl-C calls it):
+/// `EAGAIN` without a free tick hook, `ENOMEM` when the list cannot grow.
 pub fn mark(pid: Pid) -> Result<(), Errno> {
     if !HOOKED.swap(true, Ordering::AcqRel) && !time::add_tick_hook(on_tick) {
         HOOKED.store(false, Ordering::Release);
