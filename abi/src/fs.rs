@@ -30,6 +30,12 @@ pub fn can_write(flags: u32) -> bool {
     matches!(flags & O_ACCMODE, O_WRONLY | O_RDWR)
 }
 
+/// `ioctl(console, CONSOLE_SET_FOREGROUND, pid)`: makes `pid`, a child of
+/// the caller, the console's foreground program, the one Ctrl-C ends
+/// (with every process it started); `pid` 0 clears it. The shell calls it
+/// around each command it waits for (Unix's `tcsetpgrp`).
+pub const CONSOLE_SET_FOREGROUND: usize = 0x5410;
+
 /// `lseek` from the start of the file.
 pub const SEEK_SET: u32 = 0;
 /// `lseek` from the current offset.

@@ -35,6 +35,7 @@ pub mod qemu;
 pub mod serial;
 pub mod sync;
 pub mod syscall;
+pub mod sysrq;
 pub mod time;
 pub mod userland;
 

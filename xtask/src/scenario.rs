@@ -7,6 +7,8 @@
 //! |---|---|
 //! | `timeout SECONDS` | how long each following `expect` waits (default 10) |
 //! | `send TEXT` | type TEXT and Enter |
+//! | `sendraw TEXT` | type TEXT without Enter; `\xHH` is the byte HH (`\x03` Ctrl-C, `\x1c` Ctrl-\\), `\\` a backslash |
+//! | `sleep SECONDS` | wait (for a program to start before a key reaches it) |
 //! | `expect TEXT` | wait until TEXT appears after the previous match |
 //! | `expect-not TEXT` | TEXT must not appear from here to the end of the run |
 //! | `expect-exit STATUS` | wait until QEMU exits with STATUS (33: the kernel halted normally) |
@@ -33,6 +35,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum Step {
     Timeout(Duration),
     Send(String),
+    SendRaw(Vec<u8>),
+    Sleep(Duration),
     Expect(String),
     ExpectNot(String),
     ExpectExit(i32),
@@ -58,15 +62,23 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
         let (directive, arg) = trimmed.split_once(' ').unwrap_or((trimmed, ""));
         let error = |what: String| {
             XtaskError::new(format!("{what}\n  --> {name}:{line}\n   | {raw}"))
-                .with_help("directives are: timeout SECONDS, send TEXT, expect TEXT, expect-not TEXT, expect-exit STATUS, initrd none")
+                .with_help("directives are: timeout SECONDS, send TEXT, sendraw TEXT, sleep SECONDS, expect TEXT, expect-not TEXT, expect-exit STATUS, initrd none")
+        };
+        let seconds = |what: &str| -> Result<Duration> {
+            arg.trim()
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                .map(Duration::from_secs_f64)
+                .ok_or_else(|| error(format!("`{what}` needs seconds, found `{arg}`")))
         };
         let step = match directive {
             "send" => Step::Send(arg.to_string()),
+            "sendraw" => Step::SendRaw(unescape(arg).map_err(error)?),
+            "sleep" => Step::Sleep(seconds("sleep")?),
             "expect" if !arg.is_empty() => Step::Expect(arg.to_string()),
             "expect-not" if !arg.is_empty() => Step::ExpectNot(arg.to_string()),
-            "timeout" => Step::Timeout(Duration::from_secs_f64(
-                arg.trim().parse().map_err(|_| error(format!("`timeout` needs seconds, found `{arg}`")))?,
-            )),
+            "timeout" => Step::Timeout(seconds("timeout")?),
             "expect-exit" => Step::ExpectExit(
                 arg.trim().parse().map_err(|_| error(format!("`expect-exit` needs a status, found `{arg}`")))?,
             ),
@@ -77,6 +89,28 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
         steps.push((line, step));
     }
     Ok(Script { name: name.to_string(), steps })
+}
+
+/// The bytes of a `sendraw` argument: `\xHH` is the byte HH, `\\` a
+/// backslash, anything else itself.
+fn unescape(text: &str) -> std::result::Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        bytes.extend_from_slice(&rest.as_bytes()[..at]);
+        let escape = &rest[at..];
+        if let Some(after) = escape.strip_prefix("\\\\") {
+            bytes.push(b'\\');
+            rest = after;
+        } else if let Some(byte) = escape.get(2..4).filter(|_| escape.starts_with("\\x")).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            bytes.push(byte);
+            rest = &escape[4..];
+        } else {
+            return Err(format!("bad escape `{}` in `sendraw`: write `\\xHH` (two hex digits) or `\\\\`", escape.chars().take(4).collect::<String>()));
+        }
+    }
+    bytes.extend_from_slice(rest.as_bytes());
+    Ok(bytes)
 }
 
 /// The scenario files, sorted by name; with `pending`, those of
@@ -151,6 +185,8 @@ pub fn run_script(vm: &Vm, script: &Script) -> Result<()> {
             Step::Timeout(t) => timeout = *t,
             Step::NoInitrd => {}
             Step::Send(text) => session.send_line(text)?,
+            Step::SendRaw(bytes) => session.send_bytes(bytes)?,
+            Step::Sleep(pause) => std::thread::sleep(*pause),
             Step::Expect(text) => match session.expect(text, timeout) {
                 Ok(()) => {}
                 Err(ExpectError::Timeout) => {
@@ -213,6 +249,29 @@ mod tests {
         let error = parse("t.scn", "send help\nwait 3\n").unwrap_err().to_string();
         assert!(error.contains("unknown directive `wait`"), "{error}");
         assert!(error.contains("t.scn:2"), "{error}");
+    }
+
+    #[test]
+    fn sendraw_turns_escapes_into_bytes() {
+        let script = parse("t.scn", "sendraw \\x03\nsendraw a\\x1cm\\\\\nsleep 0.5\n").unwrap();
+        let steps: Vec<Step> = script.steps.into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            steps,
+            vec![
+                Step::SendRaw(vec![0x03]),
+                Step::SendRaw(vec![b'a', 0x1c, b'm', b'\\']),
+                Step::Sleep(Duration::from_millis(500)),
+            ]
+        );
+    }
+
+    #[test]
+    fn sendraw_rejects_a_bad_escape() {
+        let error = parse("t.scn", "sendraw \\xZZ\n").unwrap_err().to_string();
+        assert!(error.contains("bad escape `\\xZZ`"), "{error}");
+        assert!(error.contains("t.scn:1"), "{error}");
+        let error = parse("t.scn", "sendraw \\x0\n").unwrap_err().to_string();
+        assert!(error.contains("bad escape"), "{error}");
     }
 
     #[test]

@@ -120,9 +120,14 @@ impl Session {
 
     /// Types `line` followed by Enter.
     pub fn send_line(&mut self, line: &str) -> Result<()> {
+        self.send_bytes(format!("{line}\r").as_bytes())
+    }
+
+    /// Types `bytes` as they are (control keys included).
+    pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<()> {
         let stdin = self.stdin.as_mut().ok_or_else(|| XtaskError::new("QEMU's input is closed"))?;
         stdin
-            .write_all(format!("{line}\r").as_bytes())
+            .write_all(bytes)
             .and_then(|()| stdin.flush())
             .map_err(|e| XtaskError::new(format!("cannot type into QEMU: {e}")))
     }

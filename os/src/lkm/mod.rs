@@ -29,6 +29,7 @@ mod tests;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use abi::Errno;
 use lkm::ioctl::MAX_IMAGE_SIZE;
@@ -52,12 +53,16 @@ enum Slot {
     Reserved(Reservation),
     /// `ready` is building the module (the image is out of the table).
     Building(String),
-    Loaded(Arc<Module>),
+    /// A module, with its place in the order of loads (for "unload the
+    /// most recent", the magic key's `u`).
+    Loaded(Arc<Module>, u64),
 }
 
 static TABLE: IrqLock<[Slot; MAXLKMS]> = IrqLock::new([const { Slot::Free }; MAXLKMS]);
 /// Serialises `ready` and `unload` (which run with interrupts on).
 static LOAD_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+/// Loads so far, numbering [`Slot::Loaded`].
+static LOADS: AtomicU64 = AtomicU64::new(0);
 
 /// Sets up the facility: the recovery region for module code, the tick
 /// hook and `/dev/lkm`. Call after the device switch and devfs exist.
@@ -81,7 +86,7 @@ fn slot_name(slot: &Slot) -> Option<&str> {
         Slot::Free => None,
         Slot::Reserved(r) => Some(&r.name),
         Slot::Building(n) => Some(n),
-        Slot::Loaded(m) => Some(&m.name),
+        Slot::Loaded(m, _) => Some(&m.name),
     }
 }
 
@@ -158,7 +163,7 @@ pub fn ready(id: usize, patch: Option<load::Patch>) -> Result<Arc<Module>, Refus
     drop(reservation);
     let mut table = TABLE.lock();
     table[id] = match &result {
-        Ok(m) => Slot::Loaded(m.clone()),
+        Ok(m) => Slot::Loaded(m.clone(), LOADS.fetch_add(1, Ordering::Relaxed)),
         Err(_) => Slot::Free,
     };
     result
@@ -234,14 +239,22 @@ pub fn find(name: &[u8]) -> Option<usize> {
 pub fn get(id: usize) -> Result<Arc<Module>, Errno> {
     match TABLE.lock().get(id) {
         None => Err(Errno::EINVAL),
-        Some(Slot::Loaded(m)) => Ok(m.clone()),
+        Some(Slot::Loaded(m, _)) => Ok(m.clone()),
         Some(_) => Err(Errno::ENOENT),
     }
 }
 
 /// Every loaded module, by id.
 pub fn loaded() -> Vec<Arc<Module>> {
-    TABLE.lock().iter().filter_map(|s| if let Slot::Loaded(m) = s { Some(m.clone()) } else { None }).collect()
+    TABLE.lock().iter().filter_map(|s| if let Slot::Loaded(m, _) = s { Some(m.clone()) } else { None }).collect()
+}
+
+/// Every loaded module, the most recently loaded first.
+pub fn newest_first() -> Vec<Arc<Module>> {
+    let mut modules: Vec<(u64, Arc<Module>)> =
+        TABLE.lock().iter().filter_map(|s| if let Slot::Loaded(m, n) = s { Some((*n, m.clone())) } else { None }).collect();
+    modules.sort_by_key(|m| core::cmp::Reverse(m.0));
+    modules.into_iter().map(|(_, m)| m).collect()
 }
 
 /// Unloads module `id`: unlinks it (`EBUSY` with the reason while it is in

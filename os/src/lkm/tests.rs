@@ -354,3 +354,23 @@ fn runs_never_nest_a_hook_inside_one_is_skipped_and_counted() -> TestResult {
     unload_named(module)
 }
 kernel_test!(runs_never_nest_a_hook_inside_one_is_skipped_and_counted);
+
+/// The magic key's `u` unloads the most recently loaded module: the order
+/// is that of loads, not of slot ids (a freed low slot is reused).
+fn newest_first_follows_the_order_of_loads() -> TestResult {
+    setup()?;
+    let quiet = |name: &str| -> Result<Arc<Module>, String> {
+        load_image(&misc_image(name, "r0 = 0\nexit")?, name, None).map_err(|r| alloc::format!("loading {name}: {}", r.message))
+    };
+    let older = quiet("older")?;
+    let middle = quiet("middle")?;
+    unload_named(older)?;
+    let newest = quiet("newest")?;
+    ensure!(newest.id < middle.id, "`newest` did not reuse the freed lower slot");
+    let names: Vec<String> =
+        super::newest_first().iter().filter(|m| m.name == "newest" || m.name == "middle").map(|m| m.name.clone()).collect();
+    ensure_eq!(names, ["newest", "middle"]);
+    unload_named(newest)?;
+    unload_named(middle)
+}
+kernel_test!(newest_first_follows_the_order_of_loads);

@@ -208,11 +208,12 @@ fn on_tick(_frame: &mut arch::TrapFrame) {
     }
 }
 
-/// What the idle task does forever: wait for interrupts, run whatever
-/// becomes ready.
+/// What the idle task does forever: serve the console's magic key
+/// ([`crate::sysrq`]), wait for interrupts, run whatever becomes ready.
 pub fn idle_loop() -> ! {
     loop {
         console::poll();
+        crate::sysrq::run_pending();
         arch::disable_interrupts();
         if READY.lock().is_empty() {
             arch::wait_for_interrupt();

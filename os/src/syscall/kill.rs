@@ -9,11 +9,13 @@
 //! safe: at once if it kills itself, else when its current system call
 //! returns or at the first timer tick that finds it running in user mode
 //! (a tick hook, added on the first `kill`). A process asleep in the
-//! kernel (reading the console, say) ends when that call returns.
+//! kernel ends when that call returns; [`mark`] wakes it, and reading the
+//! console then returns at once with `EINTR` (it checks [`is_killed`]).
+//! The console's Ctrl-C uses [`mark`] too (docs/userspace.md).
 
 use super::{Args, ret};
 use crate::arch::TrapFrame;
-use crate::proc::{self, INIT_PID, Pid, State, life};
+use crate::proc::{self, INIT_PID, Pid, State, life, sched};
 use crate::sync::IrqLock;
 use crate::time;
 use abi::Errno;
@@ -43,21 +45,47 @@ pub fn sys_kill(a: &Args) -> isize {
             log::info!("process {pid} killed itself");
             life::exit(STATUS_KILLED);
         }
-        if !HOOKED.swap(true, Ordering::AcqRel) && !time::add_tick_hook(on_tick) {
-            HOOKED.store(false, Ordering::Release);
-            return Err(Errno::EAGAIN);
-        }
-        let mut killed = KILLED.lock();
-        if !killed.contains(&pid) {
-            // Forget processes that ended another way (pids are never reused).
-            killed.retain(|p| proc::TASKS.lock().get(p).is_some_and(|t| !matches!(t.state, State::Zombie(_))));
-            killed.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-            killed.push(pid);
-            KILLED_COUNT.store(killed.len(), Ordering::Release);
-        }
+        mark(pid)?;
         log::info!("process {pid} killed by uid {caller}");
         Ok(0)
     })())
+}
+
+/// Marks process `pid` (checked by the caller: a user process, not
+/// `init`) to end at its next safe point, and wakes it if it sleeps on a
+/// channel. Safe in interrupt context (the console's Ctrl-C calls it):
+/// `EAGAIN` without a free tick hook, `ENOMEM` when the list cannot grow.
+pub fn mark(pid: Pid) -> Result<(), Errno> {
+    if !HOOKED.swap(true, Ordering::AcqRel) && !time::add_tick_hook(on_tick) {
+        HOOKED.store(false, Ordering::Release);
+        return Err(Errno::EAGAIN);
+    }
+    let mut killed = KILLED.lock();
+    if !killed.contains(&pid) {
+        // Forget processes that ended another way (pids are never reused).
+        killed.retain(|p| proc::TASKS.lock().get(p).is_some_and(|t| !matches!(t.state, State::Zombie(_))));
+        killed.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        killed.push(pid);
+        KILLED_COUNT.store(killed.len(), Ordering::Release);
+    }
+    drop(killed);
+    // Wake it if it sleeps on a channel: a sleep that checks `is_killed`
+    // (reading the console) then returns; others sleep again.
+    let asleep_on = match proc::TASKS.lock().get(&pid).map(|t| t.state) {
+        Some(State::Sleeping { channel, until: None }) => Some(channel),
+        _ => None,
+    };
+    if let Some(channel) = asleep_on {
+        sched::wakeup(channel);
+    }
+    Ok(())
+}
+
+/// True if `pid` was killed and has not ended yet: a sleep inside the
+/// kernel that can be cut short (reading the console) checks it, so the
+/// call returns and the process ends.
+pub fn is_killed(pid: Pid) -> bool {
+    KILLED_COUNT.load(Ordering::Acquire) != 0 && KILLED.lock().contains(&pid)
 }
 
 /// The tick hook: [`end_if_killed`] when the tick interrupted user mode.

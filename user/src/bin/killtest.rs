@@ -1,7 +1,8 @@
 //! `killtest`: shows `kill` ending running processes. It starts a copy of
-//! itself that computes in user mode, and one that sleeps in the kernel
-//! (50 ms at a time), each for at most 10 s; ends each with `kill`, waits
-//! for it and prints how it ended:
+//! itself that computes in user mode, one that sleeps in the kernel
+//! (50 ms at a time), each for at most 10 s, and one that waits for a line
+//! on its standard input (the console); ends each with `kill`, waits for
+//! it and prints how it ended:
 //! `killtest: busy child 12 ended with status 137 (killed) after 3 ms`.
 #![no_std]
 #![no_main]
@@ -24,6 +25,14 @@ fn child(busy: bool) -> i32 {
             let _ = sys::sleep_ms(50);
         }
     }
+    println!("killtest: the child was not killed");
+    0
+}
+
+/// A child asleep in `read` until a line comes, unless killed.
+fn reader() -> i32 {
+    let mut line = [0u8; 64];
+    let _ = sys::read(0, &mut line);
     println!("killtest: the child was not killed");
     0
 }
@@ -56,10 +65,12 @@ fn main(args: user::Args) -> i32 {
     match args.get(1) {
         Some("--busy") => child(true),
         Some("--sleeping") => child(false),
+        Some("--reading") => reader(),
         _ => {
             let busy = kill_one("--busy");
             let sleeping = kill_one("--sleeping");
-            i32::from(!(busy && sleeping))
+            let reading = kill_one("--reading");
+            i32::from(!(busy && sleeping && reading))
         }
     }
 }

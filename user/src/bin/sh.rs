@@ -13,10 +13,13 @@
 //! and goes on without waiting. Before each prompt it reaps the background
 //! programs that have ended, printing `[PID] done STATUS`; `wait` waits for
 //! all of them. A built-in runs in the shell itself, at once, even with `&`.
+//! The interactive shell makes each program it waits for the console's
+//! foreground program, the one Ctrl-C ends (docs/userspace.md); background
+//! programs never are.
 #![no_std]
 #![no_main]
 extern crate alloc;
-use abi::fs::{FileKind, O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY};
+use abi::fs::{CONSOLE_SET_FOREGROUND, FileKind, O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY};
 use abi::proc::{ProcInfo, ProcState, FD_INHERIT};
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -206,16 +209,14 @@ impl Shell {
             println!("[{pid}]");
             return 0;
         }
-        loop {
-            match sys::wait(Some(pid)) {
-                Ok((got, status)) if got == pid => return status,
-                Ok(_) => {}
-                Err(e) => {
-                    eprintln!("sh: wait: {}", e.message());
-                    return 1;
-                }
-            }
+        // The child is the console's foreground program while the shell
+        // waits: Ctrl-C ends it (status 137), not the shell.
+        let foreground = self.interactive && sys::ioctl(0, CONSOLE_SET_FOREGROUND, pid).is_ok();
+        let status = wait_for(pid);
+        if foreground {
+            let _ = sys::ioctl(0, CONSOLE_SET_FOREGROUND, 0);
         }
+        status
     }
 
     /// Reaps the background programs that have ended, printing `[PID]
@@ -303,6 +304,20 @@ fn report_write(r: Result<(), Errno>) -> i32 {
         Err(e) => {
             eprintln!("sh: write error: {}", e.message());
             1
+        }
+    }
+}
+
+/// Waits for child `pid` and returns its status.
+fn wait_for(pid: usize) -> i32 {
+    loop {
+        match sys::wait(Some(pid)) {
+            Ok((got, status)) if got == pid => return status,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("sh: wait: {}", e.message());
+                return 1;
+            }
         }
     }
 }
