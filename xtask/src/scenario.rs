@@ -93,7 +93,7 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
 
 /// The bytes of a `sendraw` argument: `\xHH` is the byte HH, `\\` a
 /// backslash, anything else itself.
-fn unescape(text: &str) -> std::result::Result<Vec<u8>, String> {
+pub(crate) fn unescape(text: &str) -> std::result::Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     let mut rest = text;
     while let Some(at) = rest.find('\\') {

@@ -118,6 +118,29 @@ impl Session {
         }
     }
 
+    /// Waits until `text` appears after the read position (then moves
+    /// past it, `Ok(true)`) or until no output has come for `quiet` (then
+    /// moves to the end of the output, `Ok(false)`), whichever is first.
+    pub fn expect_or_quiet(&mut self, text: &str, quiet: Duration, timeout: Duration) -> std::result::Result<bool, ExpectError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(at) = self.output[self.pos..].find(text) {
+                self.pos += at + text.len();
+                return Ok(true);
+            }
+            if let Some(status) = self.exit {
+                return Err(ExpectError::Exited(status.code()));
+            }
+            if Instant::now() >= deadline {
+                return Err(ExpectError::Timeout);
+            }
+            if !self.pump((Instant::now() + quiet).min(deadline)) && self.exit.is_none() && Instant::now() < deadline {
+                self.pos = self.output.len();
+                return Ok(false);
+            }
+        }
+    }
+
     /// Types `line` followed by Enter.
     pub fn send_line(&mut self, line: &str) -> Result<()> {
         self.send_bytes(format!("{line}\r").as_bytes())

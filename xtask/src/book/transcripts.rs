@@ -1,6 +1,11 @@
 //! Shell transcripts for the book, recorded from real runs: a script in
 //! `book/transcripts/NAME.txt` lists commands, one a line (`#` starts a
-//! comment, `timeout SECONDS` sets the wait for the following commands);
+//! comment, `timeout SECONDS` sets the wait for the following commands).
+//! A command is typed with Enter and runs until the next prompt; `quiet
+//! COMMAND` runs until the prompt or until the console has been quiet for
+//! a second (a program that does not end by itself, or a shell that cannot
+//! print), and `key TEXT` types TEXT without Enter (`\xHH` is the byte HH:
+//! `\x03` Ctrl-C, `\x1c` Ctrl-\) and waits the same way;
 //! `cargo xtask book --record` boots Warden once a script, as
 //! `cargo xtask run` would (with the `modc load` channel, so `lkmd` runs),
 //! types each command at the shell and writes what the console showed to
@@ -25,8 +30,14 @@ pub const PROMPT: &str = "warden:/# ";
 /// A line of a script.
 enum Line {
     Timeout(Duration),
-    Command(String),
+    /// Typed with Enter; `true` when it may end without a prompt.
+    Command(String, bool),
+    /// Typed as these bytes, without Enter.
+    Key(Vec<u8>),
 }
+
+/// How long the console must stay quiet to end a `quiet` or `key` line.
+const QUIET: Duration = Duration::from_secs(1);
 
 fn scripts() -> Result<Vec<(String, Vec<Line>)>> {
     let dir = super::book_dir().join("transcripts");
@@ -46,11 +57,17 @@ fn scripts() -> Result<Vec<(String, Vec<Line>)>> {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            match line.strip_prefix("timeout ") {
-                Some(secs) => lines.push(Line::Timeout(Duration::from_secs_f64(secs.trim().parse().map_err(|_| {
-                    XtaskError::new(format!("`timeout` needs seconds\n  --> {}:{}", super::display(&path), i + 1))
-                })?))),
-                None => lines.push(Line::Command(line.to_string())),
+            let at = || format!("{}:{}", super::display(&path), i + 1);
+            if let Some(secs) = line.strip_prefix("timeout ") {
+                let secs = secs.trim().parse().map_err(|_| XtaskError::new(format!("`timeout` needs seconds\n  --> {}", at())))?;
+                lines.push(Line::Timeout(Duration::from_secs_f64(secs)));
+            } else if let Some(keys) = line.strip_prefix("key ") {
+                let bytes = crate::scenario::unescape(keys).map_err(|e| XtaskError::new(format!("{e}\n  --> {}", at())))?;
+                lines.push(Line::Key(bytes));
+            } else if let Some(command) = line.strip_prefix("quiet ") {
+                lines.push(Line::Command(command.to_string(), true));
+            } else {
+                lines.push(Line::Command(line.to_string(), false));
             }
         }
         out.push((name, lines));
@@ -76,20 +93,40 @@ fn run_all() -> Result<Vec<(String, String)>> {
             .expect(PROMPT, timeout)
             .map_err(|e| XtaskError::new(format!("transcript {name}: no prompt after boot ({e:?})")))?;
         let mut transcript = String::new();
+        // Whether the last line ended at a prompt, which the next line's
+        // text then follows.
+        let mut at_prompt = true;
         for line in lines {
-            match line {
-                Line::Timeout(t) => timeout = t,
-                Line::Command(command) => {
+            let (shown, quiet) = match line {
+                Line::Timeout(t) => {
+                    timeout = t;
+                    continue;
+                }
+                Line::Command(command, quiet) => {
                     let from = session.pos();
                     session.send_line(&command)?;
-                    session.expect(PROMPT, timeout).map_err(|e| {
-                        XtaskError::new(format!("transcript {name}: `{command}` did not come back to the prompt ({e:?})\n{}", session.tail(10)))
-                    })?;
-                    let shown = &session.output()[from..session.pos() - PROMPT.len()];
-                    transcript.push_str(PROMPT);
-                    transcript.push_str(shown);
+                    (from, quiet)
                 }
+                Line::Key(bytes) => {
+                    let from = session.pos();
+                    session.send_bytes(&bytes)?;
+                    (from, true)
+                }
+            };
+            let ended = if quiet {
+                session.expect_or_quiet(PROMPT, QUIET, timeout)
+            } else {
+                session.expect(PROMPT, timeout).map(|()| true)
+            };
+            let ended = ended.map_err(|e| {
+                XtaskError::new(format!("transcript {name}: a line did not come back to the prompt ({e:?})\n{}", session.tail(10)))
+            })?;
+            if at_prompt {
+                transcript.push_str(PROMPT);
             }
+            let end = if ended { session.pos() - PROMPT.len() } else { session.pos() };
+            transcript.push_str(&session.output()[shown..end]);
+            at_prompt = ended;
         }
         out.push((name, transcript));
     }
