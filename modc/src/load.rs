@@ -80,7 +80,8 @@ impl Channel {
             if left.is_zero() {
                 return Err(format!(
                     "error: no answer from the guest within {} s\n\
-                     help: is `lkmd` running in the guest? `/etc/rc` starts it; type `lkmd` at the guest's shell to start it\n",
+                     note: `lkmd` answers in the guest; it may not be running, or a loaded module may keep it from answering (a wrapper of `write` that fails)\n\
+                     help: type `lkmd` at the guest's shell to start it (`/etc/rc` starts it at boot); if the shell cannot print either, press Ctrl-\\ then `m` at the guest's console to list the modules and Ctrl-\\ then `u` to unload the most recent one\n",
                     timeout.as_secs()
                 ));
             }
@@ -252,6 +253,22 @@ mod tests {
         assert!(err.starts_with("error: the kernel refused `bad.wm` (EINVAL)\n"), "{err}");
         assert!(err.contains(&format!(" --> insn {pc}: exit\n  --> {name}:3:5\n")), "{err}");
         assert!(err.contains("3 |     return 0;\n  |     ^\n"), "{err}");
+        let _ = std::fs::remove_file(&sock);
+    }
+
+    #[test]
+    fn a_silent_guest_is_reported_with_the_ways_out() {
+        // A guest that takes the request and never answers: lkmd stopped,
+        // or a module broke its `write`.
+        let sock = temp_socket("silent");
+        let listener = UnixListener::bind(&sock).unwrap();
+        let server = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
+        let mut ch = Channel::connect(&sock).unwrap();
+        let err = ch.request(&Frame::new(chan::OP_STAT, Vec::new()), Duration::from_millis(300)).unwrap_err();
+        drop(server.join());
+        assert!(err.starts_with("error: no answer from the guest within 0 s\n"), "{err}");
+        assert!(err.contains("type `lkmd` at the guest's shell"), "{err}");
+        assert!(err.contains("press Ctrl-\\ then `m`"), "{err}");
         let _ = std::fs::remove_file(&sock);
     }
 
