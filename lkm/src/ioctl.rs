@@ -209,6 +209,10 @@ pub struct LmcStatv {
     pub out_of_fuel: u64,
     /// Out: the longest run, in nanoseconds (interrupts off all along).
     pub longest_run_ns: u64,
+    /// Out: values out of their entry point's range that the module
+    /// returned, left in its context or emitted (each became an errno for
+    /// the caller; docs/lkm.md lists the ranges).
+    pub rejected: u64,
     pub progs: [LmcProgStat; STATV_PROGRAMS],
     pub maps: [LmcMapStat; STATV_MAPS],
 }

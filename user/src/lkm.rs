@@ -464,6 +464,7 @@ pub fn statv_lines(v: &LmcStatv) -> Vec<String> {
     }
     out.push(format!("        code: {} bytes, {} runs", v.code_size, v.runs));
     out.push(format!("        time: longest run {} us, {} runs out of budget", v.longest_run_ns / 1000, v.out_of_fuel));
+    out.push(format!("        checks: {} values out of range refused (see dmesg)", v.rejected));
     for p in v.progs.iter().take((v.nprogs as usize).min(ioctl::STATV_PROGRAMS)) {
         let entry = String::from_utf8_lossy(name_bytes(&p.entry));
         out.push(format!("        program {entry:<8} {:>5} insns {:>6} bytes", p.slots, p.code_size));

@@ -1,6 +1,8 @@
 //! Stage `host`: `cargo test --no-fail-fast` of the workspace's default
-//! members (the host crates), with cargo's output streamed and its
-//! `test result:` lines summed. `--no-fail-fast` keeps going after a failing
+//! members (the host crates), then of the user runtime's library (`user`
+//! is built for the kernel's target, but its library's tests run on the
+//! host too: the `/dev/lkm` tables, the option parser), with cargo's output
+//! streamed and its `test result:` lines summed. `--no-fail-fast` keeps going after a failing
 //! test binary, so every failure of the run is reported.
 
 use std::io::{BufRead, BufReader};
@@ -11,8 +13,17 @@ use crate::test::{StageResult, TestArgs};
 use crate::{Result, XtaskError};
 
 pub fn run(_args: &TestArgs) -> Result<StageResult> {
+    let mut result = cargo_test(&["test", "--no-fail-fast"])?;
+    let user = cargo_test(&["test", "--no-fail-fast", "--package", "user", "--lib"])?;
+    result.passed += user.passed;
+    result.failed += user.failed;
+    Ok(result)
+}
+
+/// Runs one `cargo test` command and sums its `test result:` lines.
+fn cargo_test(args: &[&str]) -> Result<StageResult> {
     let mut child = kernel::cargo()
-        .args(["test", "--no-fail-fast"])
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| XtaskError::new(format!("cannot run cargo test: {e}")))?;

@@ -288,6 +288,7 @@ fn statv(arg: u64) -> Result<usize> {
         runs: module.runs.load(core::sync::atomic::Ordering::Relaxed),
         out_of_fuel: module.out_of_fuel.load(core::sync::atomic::Ordering::Relaxed),
         longest_run_ns: crate::time::cycles_to_ns(module.longest_run.load(core::sync::atomic::Ordering::Relaxed)),
+        rejected: module.rejected.load(core::sync::atomic::Ordering::Relaxed),
         ..LmcStatv::default()
     };
     for (slot, p) in out.progs.iter_mut().zip(&module.programs) {

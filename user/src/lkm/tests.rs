@@ -64,6 +64,7 @@ fn statv_lists_programs_and_maps_with_entry_counts() {
         runs: 4,
         out_of_fuel: 2,
         longest_run_ns: 25_400,
+        rejected: 3,
         ..Default::default()
     };
     v.progs[0].entry[..4].copy_from_slice(b"read");
@@ -81,6 +82,7 @@ fn statv_lists_programs_and_maps_with_entry_counts() {
         vec![
             "        code: 96 bytes, 4 runs".to_string(),
             "        time: longest run 25 us, 2 runs out of budget".to_string(),
+            "        checks: 3 values out of range refused (see dmesg)".to_string(),
             "        program read        12 insns     96 bytes".to_string(),
             "        map ticks array<8>[1]: 1 entries".to_string(),
         ]
