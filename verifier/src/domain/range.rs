@@ -314,4 +314,66 @@ mod tests {
         assert!(!c.covers(&a));
         assert!(c.contains(7) && !c.contains(8));
     }
+
+    /// Bounds of `[10, 20]` in every view, field by field (no sync, so a
+    /// single field can be moved on its own).
+    const TEN_TO_TWENTY: Bounds = Bounds {
+        umin: 10,
+        umax: 20,
+        smin: 10,
+        smax: 20,
+        u32_min: 10,
+        u32_max: 20,
+        s32_min: 10,
+        s32_max: 20,
+    };
+
+    /// Each field of `TEN_TO_TWENTY` moved one step outward, one at a time.
+    fn one_field_wider() -> [(&'static str, Bounds); 8] {
+        let b = TEN_TO_TWENTY;
+        [
+            ("umin", Bounds { umin: 9, ..b }),
+            ("umax", Bounds { umax: 21, ..b }),
+            ("smin", Bounds { smin: 9, ..b }),
+            ("smax", Bounds { smax: 21, ..b }),
+            ("u32_min", Bounds { u32_min: 9, ..b }),
+            ("u32_max", Bounds { u32_max: 21, ..b }),
+            ("s32_min", Bounds { s32_min: 9, ..b }),
+            ("s32_max", Bounds { s32_max: 21, ..b }),
+        ]
+    }
+
+    #[test]
+    fn covers_fails_when_a_single_view_fails() {
+        let b = TEN_TO_TWENTY;
+        assert!(b.covers(&b));
+        for (field, wider) in one_field_wider() {
+            assert!(!b.covers(&wider), "[10, 20] covers bounds whose {field} is outside");
+            assert!(wider.covers(&b), "bounds wider only in {field} do not cover [10, 20]");
+        }
+    }
+
+    #[test]
+    fn contains_fails_when_a_single_view_fails() {
+        // One view restricted, the others unbounded, and a value outside
+        // that view only.
+        let u = Bounds::UNBOUNDED;
+        let cases: [(&str, Bounds, u64, u64); 8] = [
+            ("umin", Bounds { umin: 10, ..u }, 10, 9),
+            ("umax", Bounds { umax: 20, ..u }, 20, 21),
+            ("smin", Bounds { smin: -5, ..u }, (-5i64) as u64, (-6i64) as u64),
+            ("smax", Bounds { smax: 20, ..u }, 20, 21),
+            ("u32_min", Bounds { u32_min: 10, ..u }, 10, 9),
+            ("u32_max", Bounds { u32_max: 20, ..u }, 20, 21),
+            ("s32_min", Bounds { s32_min: -5, ..u }, (-5i32) as u32 as u64, (-6i32) as u32 as u64),
+            ("s32_max", Bounds { s32_max: 20, ..u }, 20, 21),
+        ];
+        for (field, b, inside, outside) in cases {
+            assert!(b.contains(inside), "{field}: {inside:#x} is inside");
+            assert!(!b.contains(outside), "{field}: {outside:#x} is outside");
+        }
+        let b = TEN_TO_TWENTY;
+        assert!(b.contains(10) && b.contains(15) && b.contains(20));
+        assert!(!b.contains(9) && !b.contains(21) && !b.contains(0x1_0000_000f));
+    }
 }
