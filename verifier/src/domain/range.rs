@@ -344,6 +344,29 @@ mod tests {
     }
 
     #[test]
+    fn deduce_mixed_moves_the_low_half_into_the_64_bit_bounds() {
+        // High halves fixed at 1, low half in [5, 10].
+        let mut b = Bounds { umin: 0x1_0000_0000, umax: 0x1_0000_00ff, u32_min: 5, u32_max: 10, ..Bounds::UNBOUNDED };
+        b.deduce_mixed();
+        assert_eq!((b.umin, b.umax), (0x1_0000_0005, 0x1_0000_000a));
+        assert_eq!((b.smin, b.smax), (i64::MIN + 5, 0x7fff_ffff_0000_000a));
+        // The same from the signed low half, when it does not cross zero.
+        let mut b = Bounds { umin: 0x2_0000_0000, umax: 0x2_ffff_ffff, s32_min: 3, s32_max: 9, ..Bounds::UNBOUNDED };
+        b.deduce_mixed();
+        assert_eq!((b.umin, b.umax), (0x2_0000_0003, 0x2_0000_0009));
+        assert_eq!((b.smin, b.smax), (i64::MIN + 3, 0x7fff_ffff_0000_0009));
+        // A single signed low half.
+        let mut b = Bounds { umin: 0x3_0000_0000, umax: 0x3_ffff_ffff, s32_min: 4, s32_max: 4, ..Bounds::UNBOUNDED };
+        b.deduce_mixed();
+        assert_eq!((b.umin, b.umax), (0x3_0000_0004, 0x3_0000_0004));
+        // A signed low half across zero says nothing about the 64 bits.
+        let across = Bounds { umin: 0x2_0000_0000, umax: 0x2_ffff_ffff, s32_min: -1, s32_max: 1, ..Bounds::UNBOUNDED };
+        let mut b = across;
+        b.deduce_mixed();
+        assert_eq!(b, across);
+    }
+
+    #[test]
     fn covers_fails_when_a_single_view_fails() {
         let b = TEN_TO_TWENTY;
         assert!(b.covers(&b));
