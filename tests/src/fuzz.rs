@@ -10,7 +10,8 @@
 //!   each: context fields and buffers behind bounds checks, map lookups with
 //!   and without null checks, stack stores, spills and partial overwrites,
 //!   helper calls with stack buffers, bounded (and unbounded) loops, random
-//!   branches and ALU operations, 32-bit arithmetic and comparisons.
+//!   branches and ALU operations, 32-bit arithmetic and comparisons, joins
+//!   whose paths bound an index differently in one view of its bounds.
 //!   Constants sit near the edges (off by one either way), so about as many
 //!   programs are rejected as accepted.
 //! * [`run_inputs`]: runs a program in the checking interpreter with a

@@ -5,6 +5,8 @@ use verifier::{AluOp, AtomicOp, Cond, Imm64, Insn, Program, Reg, Size, Src, Widt
 
 use super::*;
 
+mod join;
+
 /// Builds a program with forward labels.
 struct Asm {
     insns: Vec<Insn>,
@@ -213,7 +215,7 @@ impl Gen<'_> {
 
     fn snippet(&mut self) {
         self.depth += 1;
-        match self.rng.below(15) {
+        match self.rng.below(16) {
             0 | 1 => self.alu(),
             2 => self.ctx_field(),
             3 | 4 => self.ctx_buffer(),
@@ -226,6 +228,7 @@ impl Gen<'_> {
             12 if self.rng.chance(30) => self.helper_memory(),
             12 => self.misc_helper(),
             13 => self.rodata(),
+            14 => self.join(),
             _ => self.random_insn(),
         }
         self.depth -= 1;

@@ -314,4 +314,89 @@ mod tests {
         assert!(!c.covers(&a));
         assert!(c.contains(7) && !c.contains(8));
     }
+
+    /// Bounds of `[10, 20]` in every view, field by field (no sync, so a
+    /// single field can be moved on its own).
+    const TEN_TO_TWENTY: Bounds = Bounds {
+        umin: 10,
+        umax: 20,
+        smin: 10,
+        smax: 20,
+        u32_min: 10,
+        u32_max: 20,
+        s32_min: 10,
+        s32_max: 20,
+    };
+
+    /// Each field of `TEN_TO_TWENTY` moved one step outward, one at a time.
+    fn one_field_wider() -> [(&'static str, Bounds); 8] {
+        let b = TEN_TO_TWENTY;
+        [
+            ("umin", Bounds { umin: 9, ..b }),
+            ("umax", Bounds { umax: 21, ..b }),
+            ("smin", Bounds { smin: 9, ..b }),
+            ("smax", Bounds { smax: 21, ..b }),
+            ("u32_min", Bounds { u32_min: 9, ..b }),
+            ("u32_max", Bounds { u32_max: 21, ..b }),
+            ("s32_min", Bounds { s32_min: 9, ..b }),
+            ("s32_max", Bounds { s32_max: 21, ..b }),
+        ]
+    }
+
+    #[test]
+    fn deduce_mixed_moves_the_low_half_into_the_64_bit_bounds() {
+        // High halves fixed at 1, low half in [5, 10].
+        let mut b = Bounds { umin: 0x1_0000_0000, umax: 0x1_0000_00ff, u32_min: 5, u32_max: 10, ..Bounds::UNBOUNDED };
+        b.deduce_mixed();
+        assert_eq!((b.umin, b.umax), (0x1_0000_0005, 0x1_0000_000a));
+        assert_eq!((b.smin, b.smax), (i64::MIN + 5, 0x7fff_ffff_0000_000a));
+        // The same from the signed low half, when it does not cross zero.
+        let mut b = Bounds { umin: 0x2_0000_0000, umax: 0x2_ffff_ffff, s32_min: 3, s32_max: 9, ..Bounds::UNBOUNDED };
+        b.deduce_mixed();
+        assert_eq!((b.umin, b.umax), (0x2_0000_0003, 0x2_0000_0009));
+        assert_eq!((b.smin, b.smax), (i64::MIN + 3, 0x7fff_ffff_0000_0009));
+        // A single signed low half.
+        let mut b = Bounds { umin: 0x3_0000_0000, umax: 0x3_ffff_ffff, s32_min: 4, s32_max: 4, ..Bounds::UNBOUNDED };
+        b.deduce_mixed();
+        assert_eq!((b.umin, b.umax), (0x3_0000_0004, 0x3_0000_0004));
+        // A signed low half across zero says nothing about the 64 bits.
+        let across = Bounds { umin: 0x2_0000_0000, umax: 0x2_ffff_ffff, s32_min: -1, s32_max: 1, ..Bounds::UNBOUNDED };
+        let mut b = across;
+        b.deduce_mixed();
+        assert_eq!(b, across);
+    }
+
+    #[test]
+    fn covers_fails_when_a_single_view_fails() {
+        let b = TEN_TO_TWENTY;
+        assert!(b.covers(&b));
+        for (field, wider) in one_field_wider() {
+            assert!(!b.covers(&wider), "[10, 20] covers bounds whose {field} is outside");
+            assert!(wider.covers(&b), "bounds wider only in {field} do not cover [10, 20]");
+        }
+    }
+
+    #[test]
+    fn contains_fails_when_a_single_view_fails() {
+        // One view restricted, the others unbounded, and a value outside
+        // that view only.
+        let u = Bounds::UNBOUNDED;
+        let cases: [(&str, Bounds, u64, u64); 8] = [
+            ("umin", Bounds { umin: 10, ..u }, 10, 9),
+            ("umax", Bounds { umax: 20, ..u }, 20, 21),
+            ("smin", Bounds { smin: -5, ..u }, (-5i64) as u64, (-6i64) as u64),
+            ("smax", Bounds { smax: 20, ..u }, 20, 21),
+            ("u32_min", Bounds { u32_min: 10, ..u }, 10, 9),
+            ("u32_max", Bounds { u32_max: 20, ..u }, 20, 21),
+            ("s32_min", Bounds { s32_min: -5, ..u }, (-5i32) as u32 as u64, (-6i32) as u32 as u64),
+            ("s32_max", Bounds { s32_max: 20, ..u }, 20, 21),
+        ];
+        for (field, b, inside, outside) in cases {
+            assert!(b.contains(inside), "{field}: {inside:#x} is inside");
+            assert!(!b.contains(outside), "{field}: {outside:#x} is outside");
+        }
+        let b = TEN_TO_TWENTY;
+        assert!(b.contains(10) && b.contains(15) && b.contains(20));
+        assert!(!b.contains(9) && !b.contains(21) && !b.contains(0x1_0000_000f));
+    }
 }

@@ -171,3 +171,58 @@ fn width_bits(width: Width) -> u32 {
         Width::W32 => 32,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `dst COND src` refined on `width` bits for the edge `taken`: the
+    /// narrowed `dst`, or `None` when the edge is impossible.
+    fn edge(dst: Scalar, src: u64, width: Width, cond: Cond, taken: bool) -> Option<Scalar> {
+        let (mut d, mut s) = (dst, Scalar::constant(src));
+        Scalar::refine(&mut d, &mut s, width, cond, taken).then_some(d)
+    }
+
+    #[test]
+    fn jset_taken_with_one_bit_knows_the_bit() {
+        let d = edge(Scalar::UNKNOWN, 8, Width::W64, Cond::Set, true).expect("possible");
+        assert_eq!(d.t, Tnum { value: 8, mask: !8 });
+        assert_eq!((d.b.umin, d.b.u32_min), (8, 8));
+        // Several bits: any one of them may be set, so nothing is learned.
+        assert_eq!(edge(Scalar::UNKNOWN, 6, Width::W64, Cond::Set, true), Some(Scalar::UNKNOWN));
+        // No bit in common: the edge is impossible.
+        assert_eq!(edge(Scalar::range(0, 7), 8, Width::W64, Cond::Set, true), None);
+    }
+
+    #[test]
+    fn jset_not_taken_clears_the_bits() {
+        let d = edge(Scalar::UNKNOWN, 0xf0, Width::W64, Cond::Set, false).expect("possible");
+        assert_eq!(d.t, Tnum { value: 0, mask: !0xf0 });
+        // On 32 bits only the low half is cleared.
+        let d = edge(Scalar::UNKNOWN, 0xf0, Width::W32, Cond::Set, false).expect("possible");
+        assert_eq!(d.t, Tnum { value: 0, mask: 0xffff_ffff_ffff_ff0f });
+        // A bit known set makes the edge impossible.
+        assert_eq!(edge(Scalar::constant(9), 1, Width::W64, Cond::Set, false), None);
+    }
+
+    #[test]
+    fn not_equal_drops_a_constant_at_either_end() {
+        let r = Scalar::range(3, 10);
+        let lanes = |s: Scalar| (s.b.umin, s.b.umax, s.b.smin, s.b.smax);
+        assert_eq!(lanes(edge(r, 3, Width::W64, Cond::Ne, true).expect("possible")), (4, 10, 4, 10));
+        assert_eq!(lanes(edge(r, 10, Width::W64, Cond::Ne, true).expect("possible")), (3, 9, 3, 9));
+        // A constant inside the range cannot be cut out of an interval.
+        assert_eq!(edge(r, 5, Width::W64, Cond::Ne, true), Some(r));
+        // The signed lane: -5 is the lower end of [-5, 5].
+        let d = edge(Scalar::signed_range(-5, 5), -5i64 as u64, Width::W64, Cond::Ne, true).expect("possible");
+        assert_eq!((d.b.smin, d.b.smax), (-4, 5));
+        // On 32 bits: the low half is not 0, which bounds the whole value.
+        let d = edge(Scalar::range(0, 10), 0, Width::W32, Cond::Ne, true).expect("possible");
+        assert_eq!((d.b.u32_min, d.b.u32_max, d.b.umin, d.b.umax), (1, 10, 1, 10));
+        // Two constants: decided outright.
+        assert_eq!(edge(Scalar::constant(4), 4, Width::W64, Cond::Ne, true), None);
+        assert_eq!(edge(Scalar::constant(4), 5, Width::W64, Cond::Ne, true), Some(Scalar::constant(4)));
+        // A single value equal to the constant leaves nothing.
+        assert_eq!(edge(Scalar::range(7, 7), 7, Width::W64, Cond::Ne, true), None);
+    }
+}

@@ -314,4 +314,40 @@ mod tests {
         assert_eq!(t.with_subreg(Tnum::constant(9)).value, 0x1_0000_0009);
         assert_eq!(t.truncate(8), Tnum { value: 2, mask: 0xf0 });
     }
+
+    #[test]
+    fn contains_rejects_a_value_with_a_known_bit_wrong() {
+        // Bit 2 known one, bits 0-1 unknown, every other bit known zero.
+        let t = Tnum { value: 0b100, mask: 0b011 };
+        for v in [0b100, 0b101, 0b110, 0b111] {
+            assert!(t.contains(v), "{t} holds {v:#b}");
+        }
+        for v in [0b000, 0b011, 0b1100, 1 << 63 | 0b100] {
+            assert!(!t.contains(v), "{t} does not hold {v:#b}");
+        }
+        assert!(Tnum::constant(7).contains(7) && !Tnum::constant(7).contains(6));
+        assert!(!Tnum::constant(0).contains(u64::MAX));
+    }
+
+    #[test]
+    fn mul_is_as_precise_as_the_linux_tnum_mul() {
+        // {0, 1, 2, 3} * 6 = {0, 6, 12, 18}: bit 0 known zero, bits 1-4 unknown.
+        let small = Tnum { value: 0, mask: 3 };
+        assert_eq!(Tnum::constant(6).mul(small), Tnum { value: 0, mask: 0b11110 });
+        assert_eq!(small.mul(Tnum::constant(6)), Tnum { value: 0, mask: 0b11110 });
+        // {1, 3} * 5 = {5, 15}: bits 0 and 2 known one.
+        let odd = Tnum { value: 1, mask: 2 };
+        assert_eq!(odd.mul(Tnum::constant(5)), Tnum { value: 5, mask: 0b1010 });
+        // {0, 1} * {0, 1} = {0, 1}.
+        let bit = Tnum { value: 0, mask: 1 };
+        assert_eq!(bit.mul(bit), bit);
+        // A known factor of 4 keeps the two low bits known zero.
+        let four = Tnum::constant(4);
+        assert_eq!(four.mul(Tnum { value: 0, mask: 0xff }), Tnum { value: 0, mask: 0x3fc });
+        // Multiplying by 0 or 1 is exact, whatever the other side.
+        let t = Tnum { value: 0x10, mask: 0x0f };
+        assert_eq!(Tnum::constant(0).mul(t), Tnum::constant(0));
+        assert_eq!(Tnum::constant(1).mul(t), t);
+        assert_eq!(t.mul(Tnum::constant(1)), t);
+    }
 }

@@ -229,3 +229,15 @@ fn display_is_readable() {
     assert_eq!(Scalar::range(0, 10).to_string(), "scalar(umin=0,umax=10)");
     assert_eq!(Scalar::UNKNOWN.to_string(), "scalar()");
 }
+
+#[test]
+fn contains_needs_both_the_bits_and_the_bounds() {
+    // Known bits allow 0..=15, bounds allow 0..=8: 12 fits the bits only.
+    let s = Scalar { t: Tnum { value: 0, mask: 15 }, b: Bounds { umax: 8, ..Bounds::UNBOUNDED } };
+    assert!(s.contains(8));
+    assert!(!s.contains(12));
+    // Bounds allow 0..=8, bits say even: 3 fits the bounds only.
+    let even = Scalar { t: Tnum { value: 0, mask: 14 }, b: Bounds { umax: 8, ..Bounds::UNBOUNDED } };
+    assert!(even.contains(6));
+    assert!(!even.contains(3));
+}
