@@ -10,6 +10,10 @@ pub struct UserStr {
 
 /// Most arguments a program can be given.
 pub const ARG_MAX: usize = 32;
+
+/// Most processes (zombies included) at once; `spawn` beyond it is
+/// `EAGAIN`. `procinfo` never reports more rows than this.
+pub const MAX_PROCESSES: usize = 256;
 /// Most bytes in all arguments together.
 pub const ARG_BYTES_MAX: usize = 4096;
 

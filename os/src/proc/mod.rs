@@ -41,7 +41,7 @@ pub const IDLE_PID: Pid = 0;
 pub const INIT_PID: Pid = 1;
 
 /// Most tasks (zombies included) at once; `spawn` beyond it is `EAGAIN`.
-pub const MAX_TASKS: usize = 256;
+pub const MAX_TASKS: usize = abi::proc::MAX_PROCESSES;
 
 /// Size of every kernel stack.
 pub const KERNEL_STACK_SIZE: usize = 32 * 1024;

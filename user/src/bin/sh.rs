@@ -20,7 +20,7 @@
 #![no_main]
 extern crate alloc;
 use abi::fs::{CONSOLE_SET_FOREGROUND, FileKind, O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY};
-use abi::proc::{ProcInfo, ProcState, FD_INHERIT};
+use abi::proc::{ProcInfo, ProcState, FD_INHERIT, MAX_PROCESSES};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -33,9 +33,6 @@ user::entry!(main);
 const NOT_FOUND: i32 = 127;
 /// Exit status of a command that was found but could not be run.
 const CANNOT_RUN: i32 = 126;
-/// Rows asked of `procinfo` when looking for ended background programs:
-/// the kernel's limit on tasks.
-const MAX_PROCESSES: usize = 256;
 
 struct Shell {
     status: i32,

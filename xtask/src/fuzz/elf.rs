@@ -31,7 +31,7 @@ pub fn build() -> Result<Vm> {
 /// Runs `count` cases from `seed`; whether the campaign passed, and its counts.
 pub fn run(vm: &Vm, count: u64, seed: u64) -> Result<(bool, Counts)> {
     let mut session = Session::start(vm, false)?;
-    if session.expect("warden:/# ", Duration::from_secs(60)).is_err() {
+    if session.expect(crate::book::PROMPT, Duration::from_secs(60)).is_err() {
         return Err(XtaskError::new(format!("the system did not reach its shell:\n{}", session.tail(15))));
     }
     session.send_line(&format!("su student -c \"elffuzz {count} {seed}\"; echo \"{DONE}\"$?"))?;

@@ -15,7 +15,7 @@ use crate::qemu::{self, Vm};
 use crate::session::{ExpectError, Session};
 
 pub const NAME: &str = "syscalls";
-const PROMPT: &str = "warden:/# ";
+const PROMPT: &str = crate::book::PROMPT;
 
 /// Runs `calls` system calls from `seed` (root's run) and `seed + 1`
 /// (student's); whether the kernel survived, and the counts.
