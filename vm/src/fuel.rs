@@ -50,6 +50,11 @@ pub struct Plan {
 
 impl Plan {
     /// The plan of `insns`, with each helper call costing `weight(id)`.
+    ///
+    /// Its tables hold one entry a slot. In the kernel the plan is made
+    /// while the JIT compiles a verified program, whose length the image
+    /// format bounds first (`lkm::MAX_SLOTS`, 65,536 slots: at most 512 KiB
+    /// a table), and it allocates as the JIT's own tables do.
     pub fn new(insns: &[Insn], weight: &dyn Fn(u32) -> u64) -> Plan {
         let starts = function_starts(insns);
         let mut once = vec![None; starts.len()];
