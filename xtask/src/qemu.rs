@@ -33,11 +33,14 @@ pub struct Vm {
     /// The socket of the `modc load` channel (COM3, `/dev/ttyS2`), which
     /// `lkmd` serves ([`crate::modules::channel_args`]).
     pub channel: Option<PathBuf>,
+    /// Where the real-time clock starts (`-rtc base=`, a UTC date and time
+    /// `YYYY-MM-DDTHH:MM:SS`); the host's UTC time when `None`.
+    pub rtc_base: Option<String>,
 }
 
 impl Vm {
     pub fn new(image: BootImage) -> Self {
-        Self { image, kvm: false, gdb: false, append: None, interactive: false, channel: None }
+        Self { image, kvm: false, gdb: false, append: None, interactive: false, channel: None, rtc_base: None }
     }
 
     /// The QEMU command; stdin/stdout are the serial port.
@@ -60,6 +63,9 @@ impl Vm {
         cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
         if let Some(socket) = &self.channel {
             cmd.args(crate::modules::channel_args(socket));
+        }
+        if let Some(base) = &self.rtc_base {
+            cmd.args(["-rtc", &format!("base={base}")]);
         }
         if self.gdb {
             cmd.args(["-s", "-S"]);

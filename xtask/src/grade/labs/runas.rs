@@ -1,0 +1,92 @@
+//! Lab 6, `runas`: an execution interpreter for `#!NAME` files. The
+//! grader's files (in the initrd, with random names and contents) name
+//! several programs, one with an argument after the name, one a program
+//! that does not exist, one an absolute path (not this module's business),
+//! so a table of the names the grader once used fails.
+
+use super::load;
+use crate::grade::guest::Guest;
+use crate::grade::{Check, Rng, Setup};
+use crate::Result;
+
+/// One file for the interpreter: its path, contents, and all that a user
+/// sees when running it with the module loaded.
+struct Script {
+    path: String,
+    contents: String,
+    check: &'static str,
+    expect: String,
+}
+
+/// The files, made the same way by [`setup`] and [`checks`].
+fn scripts(rng: &mut Rng) -> Vec<Script> {
+    let arg = rng.word(6);
+    let missing = rng.word(10);
+    let mut script = |check: &'static str, first_line: &str, expect: &dyn Fn(&str, &str) -> String| {
+        let (name, word) = (format!("lab_{}", rng.word(8)), rng.word(12));
+        let path = format!("/modules/{name}");
+        let contents = format!("{first_line}\n{word}\n");
+        let expect = expect(&path, &contents);
+        Script { path, contents, check, expect }
+    };
+    vec![
+        script("runs #!cat with /bin/cat", "#!cat", &|_, text| text.to_string()),
+        script("runs #!head with /bin/head", "#!head", &|_, text| text.to_string()),
+        script("runs #!wc with /bin/wc", "#!wc", &|path, text| {
+            format!("{:>7} {:>7} {:>7} {path}\n", text.lines().count(), text.split_whitespace().count(), text.len())
+        }),
+        script("passes the file to the interpreter (#!echo)", "#!echo", &|path, _| format!("{path}\n")),
+        script("the name ends at a space, the rest is ignored (#!cat ARG)", &format!("#!cat {arg}"), &|_, text| text.to_string()),
+        script("any name is looked for in /bin (#!NAME of no program)", &format!("#!{missing}"), &|path, _| {
+            format!("sh: {path}: No such file or directory\n")
+        }),
+    ]
+}
+
+/// A file the module must leave alone: `#!/bin/cat` (absolute, the
+/// `shebang` module's business) and plain text.
+fn not_mine(rng: &mut Rng) -> Vec<(String, String)> {
+    let absolute = (format!("/modules/lab_{}", rng.word(8)), format!("#!/bin/cat\n{}\n", rng.word(12)));
+    let plain = (format!("/modules/lab_{}", rng.word(8)), format!("plain {}\n", rng.word(12)));
+    vec![absolute, plain]
+}
+
+pub fn setup(rng: &mut Rng) -> Result<Setup> {
+    let mut files: Vec<(String, u32, Vec<u8>)> =
+        scripts(rng).into_iter().map(|s| (s.path, s.contents)).chain(not_mine(rng)).map(|(path, text)| {
+            (path.trim_start_matches("/modules/").to_string(), 0o755, text.into_bytes())
+        }).collect();
+    files.sort();
+    Ok(Setup { files, rtc_base: None })
+}
+
+pub fn checks(g: &mut Guest, rng: &mut Rng, checks: &mut Vec<Check>) {
+    let scripts = scripts(rng);
+    let not_mine = not_mine(rng);
+    let before: Vec<String> = not_mine.iter().map(|(path, _)| g.out(path)).collect();
+    let cat_before = g.out(&scripts[0].path);
+    if load(g, "runas", checks).is_none() {
+        return;
+    }
+    for s in &scripts {
+        let out = g.out(&s.path);
+        checks.push(Check::new(
+            s.check,
+            out == s.expect,
+            format!("{} holds:\n{}running it printed:\n{out}expected:\n{}", s.path, s.contents, s.expect),
+        ));
+    }
+    let mut alone = true;
+    let mut note = String::new();
+    for ((path, text), was) in not_mine.iter().zip(&before) {
+        let out = g.out(path);
+        if &out != was || out.contains("No such file") {
+            alone = false;
+            note = format!("{path} holds:\n{text}before loading, running it printed:\n{was}after:\n{out}");
+        }
+    }
+    checks.push(Check::new("leaves #!/absolute/path and plain text alone", alone, note));
+    g.out("modunload -n runas");
+    let out = g.out(&scripts[0].path);
+    checks.push(Check::new("unloading ends it", out == cat_before && out.contains("Exec format error"), out));
+}
