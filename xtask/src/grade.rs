@@ -29,6 +29,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::kernel::{self, BootImage, Flavor};
+use crate::modules::ModuleFile;
 use crate::qemu::{self, Vm};
 use crate::test::{StageResult, TestArgs};
 use crate::{Result, XtaskError};
@@ -75,8 +76,8 @@ pub struct Lab {
 /// What a lab adds to the machine it grades on.
 #[derive(Default)]
 pub struct Setup {
-    /// Files for the initrd, under `/modules/`: name, permission bits, bytes.
-    pub files: Vec<(String, u32, Vec<u8>)>,
+    /// Files for the initrd, under `/modules/`.
+    pub files: Vec<ModuleFile>,
     /// The date and time the real-time clock starts at (QEMU's `-rtc base=`,
     /// `YYYY-MM-DDTHH:MM:SS`); the host's UTC time when `None`.
     pub rtc_base: Option<String>,
@@ -172,10 +173,8 @@ pub fn grade(lab: &Lab, what: &Submission) -> Result<Vec<Check>> {
         return Ok(checks);
     };
     let mut found = Vec::new();
-    match lkm::parse(&image) {
-        Ok(parsed) => (lab.structure)(&parsed, &mut found),
-        Err(e) => found.push(Check::new("the image can be read", false, format!("{e:?}"))),
-    }
+    let parsed = lkm::parse(&image).map_err(|e| XtaskError::new(format!("{shown}: the verified image does not parse: {e:?}")))?;
+    (lab.structure)(&parsed, &mut found);
     let mut rng = Rng::from_clock();
     let setup = (lab.setup)(&mut rng.clone())?;
     let mut vm = Vm::new(boot_image(lab, image, setup.files)?);
@@ -192,7 +191,7 @@ pub fn grade(lab: &Lab, what: &Submission) -> Result<Vec<Check>> {
 }
 
 /// The normal kernel with an initrd that also holds `/modules/lab_NAME.lkm`.
-fn boot_image(lab: &Lab, image: Vec<u8>, files: Vec<(String, u32, Vec<u8>)>) -> Result<BootImage> {
+fn boot_image(lab: &Lab, image: Vec<u8>, files: Vec<ModuleFile>) -> Result<BootImage> {
     let mut boot = kernel::build(Flavor::Normal, false)?;
     let mut extra = vec![(format!("modules/lab_{}.lkm", lab.module), 0o644, image)];
     extra.extend(files.into_iter().map(|(name, mode, data)| (format!("modules/{name}"), mode, data)));

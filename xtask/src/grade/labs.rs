@@ -57,12 +57,16 @@ fn syscall(g: &mut Guest, module: &str, args: &str) -> (Option<i64>, String) {
     (value, out)
 }
 
-/// Numbers after `marker` in the kernel log's last line holding it.
-fn logged(g: &mut Guest, marker: &str) -> Option<Vec<u64>> {
+/// The kernel log's last line holding `marker`: when it was logged (the
+/// `[seconds.micros]` stamp, in microseconds since boot) and the numbers
+/// after the marker.
+fn logged(g: &mut Guest, marker: &str) -> Option<(u64, Vec<u64>)> {
     let dmesg = g.out("dmesg");
     let line = dmesg.lines().rev().find(|l| l.contains(marker))?;
+    let (seconds, micros) = line.strip_prefix('[')?.split_once(']')?.0.trim().split_once('.')?;
+    let at = seconds.parse::<u64>().ok()?.checked_mul(1_000_000)?.checked_add(micros.parse().ok()?)?;
     let rest = &line[line.find(marker)? + marker.len()..];
-    Some(rest.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty()).filter_map(|w| w.parse().ok()).collect())
+    Some((at, rest.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty()).filter_map(|w| w.parse().ok()).collect()))
 }
 
 /// Many cases folded into one check: the first wrong one is the note.

@@ -8,6 +8,7 @@ use super::load;
 use crate::grade::guest::Guest;
 use crate::grade::{Check, Rng, Setup};
 use crate::Result;
+use crate::modules::ModuleFile;
 
 /// One file for the interpreter: its path, contents, and all that a user
 /// sees when running it with the module loaded.
@@ -52,7 +53,7 @@ fn not_mine(rng: &mut Rng) -> Vec<(String, String)> {
 }
 
 pub fn setup(rng: &mut Rng) -> Result<Setup> {
-    let mut files: Vec<(String, u32, Vec<u8>)> =
+    let mut files: Vec<ModuleFile> =
         scripts(rng).into_iter().map(|s| (s.path, s.contents)).chain(not_mine(rng)).map(|(path, text)| {
             (path.trim_start_matches("/modules/").to_string(), 0o755, text.into_bytes())
         }).collect();
