@@ -53,11 +53,11 @@ fn not_mine(rng: &mut Rng) -> Vec<(String, String)> {
 }
 
 pub fn setup(rng: &mut Rng) -> Result<Setup> {
-    let mut files: Vec<ModuleFile> =
-        scripts(rng).into_iter().map(|s| (s.path, s.contents)).chain(not_mine(rng)).map(|(path, text)| {
-            (path.trim_start_matches("/modules/").to_string(), 0o755, text.into_bytes())
-        }).collect();
-    files.sort();
+    let scripts = scripts(rng).into_iter().map(|s| (s.path, s.contents));
+    let files: Vec<ModuleFile> = scripts
+        .chain(not_mine(rng))
+        .map(|(path, text)| (path.trim_start_matches("/modules/").to_string(), 0o755, text.into_bytes()))
+        .collect();
     Ok(Setup { files, rtc_base: None })
 }
 
