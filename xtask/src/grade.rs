@@ -9,8 +9,8 @@
 //! packed into an initrd as `/modules/lab_NAME.lkm`, Warden boots with it,
 //! and the lab's checks ([`labs`]) drive the shell as a user would and look
 //! at real behaviour: values computed from random inputs chosen at grading
-//! time, times compared with the host's clock. Printing the expected text
-//! does not pass them. Each check prints `name: OK` or `name: FAIL`, then
+//! time, figures compared with what was measured outside the module.
+//! Printing the expected text does not pass them. Each check prints `name: OK` or `name: FAIL`, then
 //! the score and `N passed, N failed`; the exit status is non-zero unless
 //! all pass.
 //!

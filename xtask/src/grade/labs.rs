@@ -1,7 +1,9 @@
 //! The labs and what their checks share. Every expected value is computed
-//! from inputs chosen at grading time (random numbers and words, the host's
-//! clock, the id the kernel gave the module), never read from a file the
-//! student could copy; each lab's checks are in its own module.
+//! from inputs chosen at grading time (random numbers, text and names, the
+//! real-time clock's start and mode) or measured outside the module (the
+//! id the kernel gave it, the kernel log's time stamps, a tick counter of
+//! the grader's own), never read from a file the student could copy; each
+//! lab's checks are in its own module.
 
 mod clock;
 mod fixme;
