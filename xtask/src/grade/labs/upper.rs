@@ -58,6 +58,18 @@ pub fn checks(g: &mut Guest, rng: &mut Rng, checks: &mut Vec<Check>) {
     }
     upper.push(checks);
 
+    // The last text was at least 41 bytes long.
+    let len = rng.range(1, 20) as usize;
+    let shorter = text(rng, len);
+    g.out(&format!("echo \"{shorter}\" > /mnt/in"));
+    let out = both(g);
+    let want = expected(&format!("{shorter}\n"));
+    checks.push(Check::new(
+        "`>` replaces a longer text (a write of no bytes at offset 0 empties in)",
+        out.contains(&want),
+        format!("wrote `{shorter}` over a longer text; expected:\n{want}got:\n{out}"),
+    ));
+
     let (len, len2) = (rng.range(1, 20) as usize, rng.range(1, 20) as usize);
     let (first, second) = (text(rng, len), text(rng, len2));
     g.out(&format!("echo \"{first}\" > /mnt/in; echo \"{second}\" >> /mnt/in"));
