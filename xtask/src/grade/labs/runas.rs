@@ -1,8 +1,10 @@
 //! Lab 6, `runas`: an execution interpreter for `#!NAME` files. The
 //! grader's files (in the initrd, with random names and contents) name
-//! several programs, one with an argument after the name, one a program
-//! that does not exist, one an absolute path (not this module's business),
-//! so a table of the names the grader once used fails.
+//! several programs, short and long, one with an argument after the name,
+//! one a program that does not exist, one an absolute path (not this
+//! module's business), so a table of the names the grader once used
+//! fails. Each must print exactly what the grader sees when it runs
+//! `/bin/NAME FILE` itself.
 
 use super::load;
 use crate::grade::guest::Guest;
@@ -10,37 +12,32 @@ use crate::grade::{Check, Rng, Setup};
 use crate::Result;
 use crate::modules::ModuleFile;
 
-/// One file for the interpreter: its path, contents, and all that a user
-/// sees when running it with the module loaded.
+/// One file for the interpreter: its path, its contents, and the program
+/// it must run as (`/bin/PROGRAM PATH`; `None` for a name of no program).
 struct Script {
     path: String,
     contents: String,
     check: &'static str,
-    expect: String,
+    program: Option<&'static str>,
 }
 
 /// The files, made the same way by [`setup`] and [`checks`].
 fn scripts(rng: &mut Rng) -> Vec<Script> {
     let arg = rng.word(6);
     let missing = rng.word(10);
-    let mut script = |check: &'static str, first_line: &str, expect: &dyn Fn(&str, &str) -> String| {
-        let (name, word) = (format!("lab_{}", rng.word(8)), rng.word(12));
-        let path = format!("/modules/{name}");
-        let contents = format!("{first_line}\n{word}\n");
-        let expect = expect(&path, &contents);
-        Script { path, contents, check, expect }
+    let mut script = |check: &'static str, first_line: &str, program: Option<&'static str>| {
+        let path = format!("/modules/lab_{}", rng.word(8));
+        let contents = format!("{first_line}\n{}\n", rng.word(12));
+        Script { path, contents, check, program }
     };
     vec![
-        script("runs #!cat with /bin/cat", "#!cat", &|_, text| text.to_string()),
-        script("runs #!head with /bin/head", "#!head", &|_, text| text.to_string()),
-        script("runs #!wc with /bin/wc", "#!wc", &|path, text| {
-            format!("{:>7} {:>7} {:>7} {path}\n", text.lines().count(), text.split_whitespace().count(), text.len())
-        }),
-        script("passes the file to the interpreter (#!echo)", "#!echo", &|path, _| format!("{path}\n")),
-        script("the name ends at a space, the rest is ignored (#!cat ARG)", &format!("#!cat {arg}"), &|_, text| text.to_string()),
-        script("any name is looked for in /bin (#!NAME of no program)", &format!("#!{missing}"), &|path, _| {
-            format!("sh: {path}: No such file or directory\n")
-        }),
+        script("runs #!cat with /bin/cat", "#!cat", Some("cat")),
+        script("runs #!head with /bin/head", "#!head", Some("head")),
+        script("runs #!wc with /bin/wc", "#!wc", Some("wc")),
+        script("passes the file to the interpreter (#!echo)", "#!echo", Some("echo")),
+        script("runs a longer name (#!modstat)", "#!modstat", Some("modstat")),
+        script("the name ends at a space, the rest is ignored (#!cat ARG)", &format!("#!cat {arg}"), Some("cat")),
+        script("any name is looked for in /bin (#!NAME of no program)", &format!("#!{missing}"), None),
     ]
 }
 
@@ -71,10 +68,18 @@ pub fn checks(g: &mut Guest, rng: &mut Rng, checks: &mut Vec<Check>) {
     }
     for s in &scripts {
         let out = g.out(&s.path);
+        // What the program prints when the grader runs it on the file itself.
+        let (expect, why) = match s.program {
+            Some(program) => {
+                let command = format!("/bin/{program} {}", s.path);
+                (g.out(&command), format!("what `{command}` prints"))
+            }
+            None => (format!("sh: {}: No such file or directory\n", s.path), "no such program in /bin".to_string()),
+        };
         checks.push(Check::new(
             s.check,
-            out == s.expect,
-            format!("{} holds:\n{}running it printed:\n{out}expected:\n{}", s.path, s.contents, s.expect),
+            out == expect,
+            format!("{} holds:\n{}running it printed:\n{out}expected ({why}):\n{expect}", s.path, s.contents),
         ));
     }
     let mut alone = true;
