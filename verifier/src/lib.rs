@@ -45,4 +45,6 @@ pub use asm::{assemble, AsmError};
 pub use profile::*;
 pub use report::{ErrorKind, Report, TOO_COMPLEX_HELP};
 pub use cfg::Function;
-pub use verify::{verify, verify_verbose, verify_watched, verify_with, Entry, Stats, Stop, Verified, Watch};
+pub use verify::{
+    verify, verify_traced, verify_verbose, verify_watched, verify_with, Entry, NoTrace, Stats, Stop, Trace, Verified, Watch,
+};
