@@ -41,7 +41,7 @@ pub use program::Program;
 pub use decode::{decode, decode_raw, DecodeError, DecodeErrorKind};
 pub use encode::{encode, encode_insn, encode_raw};
 pub use disasm::{disasm, disasm_labeled, listing};
-pub use asm::{assemble, AsmError};
+pub use asm::{assemble, assemble_with_lines, AsmError};
 pub use profile::*;
 pub use report::{ErrorKind, Report, TOO_COMPLEX_HELP};
 pub use cfg::Function;
