@@ -66,6 +66,8 @@ fn program(a: &Analysis) -> Json {
             "hint": r.hint, "regs": r.regs, "text": r.to_string(),
         }),
     };
+    let mut kinds = Vec::new();
+    let values: Vec<Json> = rec.values.iter().map(|v| value(v, &mut kinds)).collect();
     let mut stored = Vec::new();
     let mut pruned = Vec::new();
     let mut edges = Vec::new();
@@ -83,7 +85,8 @@ fn program(a: &Analysis) -> Json {
         "entry": a.entry,
         "insns": insns,
         "verdict": verdict,
-        "values": rec.values.iter().map(value).collect::<Vec<_>>(),
+        "values": values,
+        "kinds": kinds,
         "states": states(rec),
         "vpc": rec.visits.iter().map(|v| v.pc).collect::<Vec<_>>(),
         "vstate": rec.visits.iter().map(|v| v.state).collect::<Vec<_>>(),
@@ -128,32 +131,38 @@ fn states(rec: &Recording) -> Vec<Json> {
     out
 }
 
-/// One register value: kind, as the log prints it, known bits, and the
-/// u64, s64, u32 and s32 ranges (of the offset, for a pointer).
-fn value(v: &Value) -> Json {
+/// One register value: its kind (a number in `kinds`) and the value as
+/// the log prints it; for a number not known exactly or a pointer, also
+/// the known bits and the u64, s64, u32 and s32 ranges (of the offset, for
+/// a pointer), or one range when the four are the same.
+fn value(v: &Value, kinds: &mut Vec<String>) -> Json {
+    let mut kind = |k: String| match kinds.iter().position(|x| *x == k) {
+        Some(i) => i,
+        None => {
+            kinds.push(k);
+            kinds.len() - 1
+        }
+    };
     let scalar = |s: &verifier::domain::Scalar| {
         let b = &s.b;
         [
-            format!("value 0x{:x}, unknown bits 0x{:x}", s.t.value, s.t.mask),
+            format!("0x{:x}/0x{:x}", s.t.value, s.t.mask),
             format!("[{}, {}]", b.umin, b.umax),
             format!("[{}, {}]", b.smin, b.smax),
             format!("[{}, {}]", b.u32_min, b.u32_max),
             format!("[{}, {}]", b.s32_min, b.s32_max),
         ]
     };
+    let views = |k: usize, shown: String, [bits, u, i, u32s, s32s]: [String; 5]| {
+        if u == i && u == u32s && u == s32s { json!([k, shown, bits, u]) } else { json!([k, shown, bits, u, i, u32s, s32s]) }
+    };
     let shown = v.to_string();
     match v {
-        Value::Uninit => json!(["not initialised", shown]),
-        Value::MapRef(m) => json!([format!("reference to map m{m}"), shown]),
-        Value::Scalar(s) => {
-            let kind = if s.as_const().is_some() { "known number" } else { "number" };
-            let [bits, u, i, u32s, s32s] = scalar(s);
-            json!([kind, shown, bits, u, i, u32s, s32s])
-        }
-        Value::Ptr(p) => {
-            let [bits, u, i, u32s, s32s] = scalar(&p.off);
-            json!([pointer_kind(p), shown, bits, u, i, u32s, s32s])
-        }
+        Value::Uninit => json!([kind("not initialised".into()), shown]),
+        Value::MapRef(m) => json!([kind(format!("reference to map m{m}")), shown]),
+        Value::Scalar(s) if s.as_const().is_some() => json!([kind("known number".into()), shown]),
+        Value::Scalar(s) => views(kind("number".into()), shown, scalar(s)),
+        Value::Ptr(p) => views(kind(pointer_kind(p)), shown, scalar(&p.off)),
     }
 }
 

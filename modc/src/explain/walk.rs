@@ -40,6 +40,9 @@ pub fn walk_back(rec: &Recording, insns: &[Insn], line_of: &dyn Fn(usize) -> Opt
         rec.values[state.regs[r.index()] as usize]
     };
     let mut out = vec![Sentence { text: choices(rec, &path, insns, &line_of), pc: None }];
+    if report.kind == verifier::ErrorKind::InfiniteLoop {
+        out.extend(came_back(rec, &path, &line_of));
+    }
     for reg in deciding(report, |r| value(fail, r)) {
         let v = value(fail, reg);
         out.push(Sentence { text: format!("At {}, {reg} is {}.", at(report.pc), describe(&v)), pc: Some(report.pc) });
@@ -70,6 +73,7 @@ pub fn walk_back(rec: &Recording, insns: &[Insn], line_of: &dyn Fn(usize) -> Opt
         }
         if !checked {
             let missing = match v {
+                Value::Uninit if steps == 0 => Some(format!("No instruction on this path wrote {reg}.")),
                 Value::Ptr(p) if p.maybe_null => Some(format!("No comparison of {reg} with 0 on this path checked it.")),
                 Value::Scalar(s) if s.as_const().is_none() => {
                     Some(format!("No comparison on this path bounded {reg} after it got its value."))
@@ -123,6 +127,20 @@ fn cost(rec: &Recording, line_of: &dyn Fn(usize) -> Option<usize>) -> Vec<Senten
     out
 }
 
+/// For an infinite loop: how often the path had come round.
+fn came_back(rec: &Recording, path: &[u32], line_of: &dyn Fn(usize) -> Option<usize>) -> Option<Sentence> {
+    let v = &rec.visits[*path.last()? as usize];
+    let place = line_of(v.pc).map_or(format!("instruction {}", v.pc), |l| format!("line {l}"));
+    Some(Sentence {
+        text: format!(
+            "In round {} the path came back to {place} in exactly a state stored there in an earlier round: \
+             nothing the loop reads changed, so it would go round for ever.",
+            v.round
+        ),
+        pc: Some(v.pc),
+    })
+}
+
 /// The registers of the report worth walking back: those whose value can
 /// be wrong (a number not known exactly, a pointer that may be NULL,
 /// nothing at all); all of them when none is.
@@ -162,7 +180,8 @@ fn choices(rec: &Recording, path: &[u32], insns: &[Insn], line_of: &dyn Fn(usize
         .collect();
     let n = path.len();
     if taken.is_empty() {
-        return format!("The refused path runs {n} instructions without a conditional branch.");
+        let s = if n == 1 { "" } else { "s" };
+        return format!("The refused path runs {n} instruction{s} without a conditional branch.");
     }
     let shown = taken.len().min(4);
     let skipped = taken.len() - shown;
@@ -194,7 +213,12 @@ fn step_text(insn: &Insn, pc: usize, r: Reg, before: &Value, after: &Value, at: 
         Insn::LoadImm64 { dst, .. } | Insn::Alu { dst, src: Src::Imm(_), op: verifier::AluOp::Mov, .. } if dst == r => {
             (format!("At {at}, {r} was set to {a}."), true)
         }
-        _ => (format!("At {at}, {r} went from {} to {a}.", describe(before)), false),
+        _ => {
+            let b = describe(before);
+            // Two values of the same description differ in what the log shows.
+            let (b, a) = if b == a { (format!("`{before}`"), format!("`{after}`")) } else { (b, a) };
+            (format!("At {at}, {r} went from {b} to {a}."), false)
+        }
     }
 }
 
