@@ -165,3 +165,18 @@ fn modules_and_images_explain_and_other_files_are_refused() {
         "error: `notes.txt`: modc explain reads `.wm` modules, `.s` assembly and `.lkm` images\n  = help: give a file with one of those extensions\n"
     );
 }
+
+#[test]
+fn too_complex_says_where_the_work_went_and_what_changes_each_round() {
+    let (_, d) = explain_asm("counter", "r0 = 0\nr6 = 0\nloop:\nr6 += 1\nif r6 < 3000000 goto loop\nexit\n");
+    let p = &d["programs"][0];
+    assert_eq!(p["verdict"]["kind"], "too-complex");
+    // The page keeps the first visits and counts the rest.
+    assert_eq!(p["vpc"].as_array().unwrap().len(), 20_000);
+    assert!(p["dropped"].as_u64().unwrap() > 900_000);
+    let walk = strings(&p["walk"]);
+    assert!(walk[0].starts_with("Line 4 took 5"), "{walk:#?}");
+    assert!(walk.iter().any(|w| w.starts_with("One path came back to line 5 ") && w.contains(" times within the visits kept")), "{walk:#?}");
+    let last = walk.last().unwrap();
+    assert!(last.starts_with("From round ") && last.contains("r6 from the number "), "{walk:#?}");
+}

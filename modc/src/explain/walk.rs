@@ -113,16 +113,39 @@ fn cost(rec: &Recording, line_of: &dyn Fn(usize) -> Option<usize>) -> Vec<Senten
             pc: Some(pc),
         })
         .collect();
-    if let Some(v) = rec.visits.iter().max_by_key(|v| v.round).filter(|v| v.round > 1) {
-        let place = line_of(v.pc).map_or(format!("instruction {}", v.pc), |l| format!("line {l}"));
-        out.push(Sentence {
-            text: format!(
-                "One path came back to {place} {} times{}: every round of a loop is followed separately while the states of its rounds differ.",
-                v.round,
-                if rec.dropped > 0 { " within the visits kept" } else { "" }
-            ),
-            pc: Some(v.pc),
-        });
+    let Some(last) = (0..rec.visits.len() as u32).max_by_key(|&v| rec.visits[v as usize].round) else { return out };
+    let v = rec.visits[last as usize];
+    if v.round < 2 {
+        return out;
+    }
+    let place = line_of(v.pc).map_or(format!("instruction {}", v.pc), |l| format!("line {l}"));
+    out.push(Sentence {
+        text: format!(
+            "One path came back to {place} {} times{}: every round of a loop is followed separately while the states of its rounds differ.",
+            v.round,
+            if rec.dropped > 0 { " within the visits kept" } else { "" }
+        ),
+        pc: Some(v.pc),
+    });
+    // What differs between its last two rounds there.
+    let path = rec.path_to(last);
+    if let Some(&prev) = path.iter().rev().skip(1).find(|&&u| rec.visits[u as usize].pc == v.pc) {
+        let (a, b) = (&rec.states[rec.visits[prev as usize].state as usize], &rec.states[v.state as usize]);
+        let changed: Vec<String> = (0..11)
+            .filter(|&r| a.regs[r] != b.regs[r])
+            .map(|r| format!("r{r} from {} to {}", describe(&rec.values[a.regs[r] as usize]), describe(&rec.values[b.regs[r] as usize])))
+            .collect();
+        if !changed.is_empty() {
+            out.push(Sentence {
+                text: format!(
+                    "From round {} to round {} there, {}: a stored state covers a later one only if it includes these values, so each round is new.",
+                    v.round - 1,
+                    v.round,
+                    changed.join(", ")
+                ),
+                pc: Some(v.pc),
+            });
+        }
     }
     out
 }
