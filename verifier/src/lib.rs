@@ -13,7 +13,8 @@
 //!   with abstract states ([`state`]) built on the domains of [`domain`]
 //!   (known bits, interval bounds). A rejection is a [`Report`]
 //!   ([`report`]); an acceptance is a [`Verified`] program, the only input
-//!   the JIT takes.
+//!   the JIT takes. [`verify_traced`] tells a [`Trace`] every step of the
+//!   analysis (for `modc explain`).
 //! * [`facts`]: the text form of entry-state facts (`r2: scalar in [0, 10]`)
 //!   used by the case suite and the command-line tool.
 #![cfg_attr(not(test), no_std)]
