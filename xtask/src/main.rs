@@ -22,6 +22,7 @@
 mod bench;
 mod book;
 mod boot_time;
+mod browser;
 mod bogus;
 mod charts;
 mod fuzz;
