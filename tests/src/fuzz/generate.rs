@@ -8,7 +8,7 @@ use super::*;
 mod join;
 
 /// Builds a program with forward labels.
-struct Asm {
+pub(crate) struct Asm {
     insns: Vec<Insn>,
     /// (slot of a jump, label) to patch.
     fixups: Vec<(usize, usize)>,
@@ -16,32 +16,32 @@ struct Asm {
 }
 
 impl Asm {
-    fn new() -> Asm {
+    pub(crate) fn new() -> Asm {
         Asm { insns: Vec::new(), fixups: Vec::new(), labels: Vec::new() }
     }
 
-    fn label(&mut self) -> usize {
+    pub(crate) fn label(&mut self) -> usize {
         self.labels.push(None);
         self.labels.len() - 1
     }
 
-    fn bind(&mut self, l: usize) {
+    pub(crate) fn bind(&mut self, l: usize) {
         self.labels[l] = Some(self.insns.len());
     }
 
-    fn push(&mut self, i: Insn) {
+    pub(crate) fn push(&mut self, i: Insn) {
         self.insns.push(i);
         if let Insn::LoadImm64 { .. } = i {
             self.insns.push(Insn::Imm64Tail);
         }
     }
 
-    fn jump(&mut self, i: Insn, l: usize) {
+    pub(crate) fn jump(&mut self, i: Insn, l: usize) {
         self.fixups.push((self.insns.len(), l));
         self.insns.push(i);
     }
 
-    fn finish(mut self) -> Program {
+    pub(crate) fn finish(mut self) -> Program {
         for (pc, l) in self.fixups {
             let t = self.labels[l].unwrap_or(pc + 1) as i64;
             let off = t - pc as i64 - 1;
@@ -56,31 +56,31 @@ impl Asm {
     }
 }
 
-fn mov(dst: Reg, imm: i32) -> Insn {
+pub(crate) fn mov(dst: Reg, imm: i32) -> Insn {
     Insn::Alu { width: Width::W64, op: AluOp::Mov, dst, src: Src::Imm(imm) }
 }
 
-fn movr(dst: Reg, src: Reg) -> Insn {
+pub(crate) fn movr(dst: Reg, src: Reg) -> Insn {
     Insn::Alu { width: Width::W64, op: AluOp::Mov, dst, src: Src::Reg(src) }
 }
 
-fn add(dst: Reg, imm: i32) -> Insn {
+pub(crate) fn add(dst: Reg, imm: i32) -> Insn {
     Insn::Alu { width: Width::W64, op: AluOp::Add, dst, src: Src::Imm(imm) }
 }
 
-fn addr(dst: Reg, src: Reg) -> Insn {
+pub(crate) fn addr(dst: Reg, src: Reg) -> Insn {
     Insn::Alu { width: Width::W64, op: AluOp::Add, dst, src: Src::Reg(src) }
 }
 
-fn ld(size: Size, dst: Reg, src: Reg, off: i16) -> Insn {
+pub(crate) fn ld(size: Size, dst: Reg, src: Reg, off: i16) -> Insn {
     Insn::Load { size, signed: false, dst, src, off }
 }
 
-fn st(size: Size, dst: Reg, off: i16, src: Src) -> Insn {
+pub(crate) fn st(size: Size, dst: Reg, off: i16, src: Src) -> Insn {
     Insn::Store { size, dst, off, src }
 }
 
-fn jmp(width: Width, cond: Cond, dst: Reg, src: Src) -> Insn {
+pub(crate) fn jmp(width: Width, cond: Cond, dst: Reg, src: Src) -> Insn {
     Insn::Jump { width, cond, dst, src, off: 0 }
 }
 
