@@ -240,17 +240,17 @@ impl Checker<'_> {
         Ok(Flow::Next(target))
     }
 
-    /// `exit`: returns to the caller, or ends the program with r0 a scalar.
+    /// `exit`: returns to the caller (r0 as the callee left it, perhaps
+    /// unset: only reading it is an error), or ends the program with r0 a
+    /// scalar.
     pub(super) fn exit(&mut self, pc: usize, st: &mut State) -> Result<Flow, Report> {
-        let r0 = match *st.reg(Reg::R0) {
-            Value::Uninit => {
+        let r0 = *st.reg(Reg::R0);
+        let n = st.frames.len();
+        if n == 1 {
+            if r0 == Value::Uninit {
                 return Err(Report::new(ErrorKind::ReturnValue, pc, "r0 is not set at exit")
                     .hint("set r0 to the result (e.g. `r0 = 0`) on every path before `exit`"));
             }
-            v => v,
-        };
-        let n = st.frames.len();
-        if n == 1 {
             if r0.is_pointer() {
                 return Err(self
                     .fail(ErrorKind::PointerLeak, pc, st, &[Reg::R0], "the program would return a pointer, leaking its address".into())
