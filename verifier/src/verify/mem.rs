@@ -186,9 +186,17 @@ impl Checker<'_> {
         {
             return Ok(slot.spill);
         }
-        let mut all_zero = true;
+        // The bytes' value when every one is known (a zero, or a byte of a
+        // spilled constant), little-endian.
+        let mut known = Some(0u64);
         for b in o..o + n as i64 {
             let slot = f.slot(b).unwrap_or(&Slot::INVALID);
+            let byte = match (slot.bytes[byte_index(b)], slot.spill) {
+                (Byte::Zero, _) => Some(0),
+                (Byte::Spill, Value::Scalar(s)) => s.as_const().map(|c| (c >> (8 * byte_index(b))) & 0xff),
+                _ => None,
+            };
+            known = known.zip(byte).map(|(k, v)| k | v << (8 * (b - o)));
             match slot.bytes[byte_index(b)] {
                 Byte::Invalid => {
                     return Err(self
@@ -205,13 +213,13 @@ impl Checker<'_> {
                     )
                     .hint("load spilled pointers back whole, with an 8-byte load at the same offset"));
                 }
-                Byte::Zero => {}
-                _ => all_zero = false,
+                _ => {}
             }
         }
         let bits = n * 8;
-        Ok(Value::Scalar(if all_zero {
-            Scalar::constant(0)
+        Ok(Value::Scalar(if let Some(k) = known {
+            let shift = 64 - bits;
+            Scalar::constant(if signed { (((k << shift) as i64) >> shift) as u64 } else { k })
         } else if signed {
             Scalar::unknown_signed_bits(bits)
         } else {
@@ -278,11 +286,14 @@ impl Checker<'_> {
             f.stack[slot_index(o)] = Slot { bytes: [Byte::Spill; 8], spill: v };
             return Ok(());
         }
-        let zero = matches!(v, Value::Scalar(s) if s.as_const() == Some(0));
+        let constant = match v {
+            Value::Scalar(s) => s.as_const(),
+            _ => None,
+        };
         for b in o..o + n as i64 {
             let slot = &mut f.stack[slot_index(b)];
             break_spill(slot);
-            slot.bytes[byte_index(b)] = if zero { Byte::Zero } else { Byte::Misc };
+            slot.bytes[byte_index(b)] = data_byte(constant.map(|c| c >> (8 * (b - o))));
         }
         Ok(())
     }
@@ -350,13 +361,22 @@ impl Checker<'_> {
 }
 
 /// Turns a slot holding a whole spilled register into bytes: data if it
-/// was a scalar, unreadable if it was a pointer (so no byte of an address
-/// can be read back).
+/// was a scalar (known zeros where it was a constant), unreadable if it was
+/// a pointer (so no byte of an address can be read back).
 pub(super) fn break_spill(slot: &mut Slot) {
     if slot.is_spill() {
-        let b = if slot.spill.is_pointer() { Byte::Invalid } else { Byte::Misc };
-        *slot = Slot { bytes: [b; 8], spill: Value::Uninit };
+        let bytes = match slot.spill {
+            Value::Scalar(s) => core::array::from_fn(|i| data_byte(s.as_const().map(|c| c >> (8 * i)))),
+            _ => [Byte::Invalid; 8],
+        };
+        *slot = Slot { bytes, spill: Value::Uninit };
     }
+}
+
+/// A stack byte written with data: known zero when the low byte of
+/// `value`, if known, is zero.
+fn data_byte(value: Option<u64>) -> Byte {
+    if value.is_some_and(|v| v & 0xff == 0) { Byte::Zero } else { Byte::Misc }
 }
 
 /// Checks offsets `lo ..= hi` with `size` bytes against a region of `len`.
