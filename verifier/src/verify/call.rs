@@ -22,6 +22,14 @@ impl Checker<'_> {
             return Err(Report::new(ErrorKind::UnknownHelper, pc, format!("helper {id} is not available to this entry point"))
                 .hint("see the entry point's list of helpers in the documentation of its class"));
         };
+        // A number passed as more than a plain number (a length, a port, a
+        // constant) decides what the helper may do.
+        for (i, kind) in sig.args.iter().enumerate().take(5) {
+            let r = ARG_REGS[i];
+            if !matches!(kind, ArgKind::Scalar | ArgKind::UserAddr) && matches!(st.reg(r), Value::Scalar(_)) {
+                self.decide(r);
+            }
+        }
         let mut map = None;
         let mut i = 0;
         while i < sig.args.len().min(5) {

@@ -30,9 +30,10 @@ use crate::insn::{Insn, Reg};
 use crate::liveness::{CALLEE_SAVED, RegSet};
 use crate::profile::Profile;
 use crate::report::{ErrorKind, Report};
-use crate::state::State;
+use crate::state::{Exact, State};
 
 use super::on_path::OnPath;
+use super::precision::{History, Marks, StackAccess, NONE, undo};
 use super::watch::{WATCH_EVERY, Watch};
 
 /// Paths waiting to be explored, at most (as the Linux verifier's jump
@@ -46,9 +47,19 @@ const MAX_PENDING: usize = 8192;
 const MIN_INSNS_BETWEEN_STORES: u64 = 8;
 const MIN_JUMPS_BETWEEN_STORES: u64 = 2;
 
+/// Most instructions one backtracking walk goes back over; a longer walk
+/// (a path that stored no state for long) marks every number above it.
+const MAX_WALK: u32 = 100_000;
+
 /// A state stored at a prune point.
 struct Checkpoint {
     state: State,
+    /// Where on its path it was stored: the slot, and the path's newest
+    /// history entry then.
+    pc: u32,
+    head: u32,
+    /// The numbers whose values decided something after it.
+    marks: Marks,
     parent: Option<u32>,
     branches: u32,
     /// Times it covered a state, and times it was compared and did not.
@@ -69,6 +80,7 @@ struct Path {
     pc: usize,
     state: State,
     parent: Option<u32>,
+    head: u32,
 }
 
 /// Where the current path goes after one instruction.
@@ -82,7 +94,8 @@ pub(super) enum Flow {
 }
 
 enum Visit {
-    Pruned,
+    /// Covered by this checkpoint.
+    Pruned(u32),
     Continue(Option<u32>),
 }
 
@@ -115,6 +128,12 @@ pub(super) struct Checker<'a> {
     /// state was stored.
     jumps_processed: u64,
     last_store: (u64, u64),
+    /// Where every path went (for precision tracking).
+    history: History,
+    /// Set by the instruction being processed: the registers of the running
+    /// frame whose values decided something, and its stack access.
+    decided: u16,
+    pub(super) access: Option<StackAccess>,
 }
 
 impl<'a> Checker<'a> {
@@ -146,6 +165,9 @@ impl<'a> Checker<'a> {
             last_id: 0,
             jumps_processed: 0,
             last_store: (0, 0),
+            history: History::new(),
+            decided: 0,
+            access: None,
         })
     }
 
@@ -160,19 +182,23 @@ impl<'a> Checker<'a> {
     /// Explores every path from slot 0 starting in `init`.
     pub(super) fn run(&mut self, init: State) -> Result<(), Report> {
         self.pending_bytes = init.bytes();
-        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None })?;
-        while let Some(Path { mut pc, mut state, mut parent }) = self.pending.pop() {
+        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None, head: NONE })?;
+        while let Some(Path { mut pc, mut state, mut parent, mut head }) = self.pending.pop() {
             self.pending_bytes -= state.bytes();
             if let Some(log) = self.log.as_deref_mut() {
                 let _ = writeln!(log, "from pending path to {pc}:");
             }
             loop {
                 if self.cfg.prune[pc] {
-                    match self.visit(pc, &state, parent)? {
-                        Visit::Pruned => {
+                    match self.visit(pc, &state, parent, head)? {
+                        Visit::Pruned(by) => {
                             if let Some(log) = self.log.as_deref_mut() {
                                 let _ = writeln!(log, "{pc}: safe (covered by an explored state)");
                             }
+                            // This path's future is the covering state's:
+                            // what decided there decides here.
+                            let marks = self.checkpoints[by as usize].marks;
+                            self.backtrack(pc, head, parent, state.frames.len() - 1, marks);
                             self.end_path(parent);
                             break;
                         }
@@ -198,10 +224,25 @@ impl<'a> Checker<'a> {
                 if matches!(self.insns[pc], Insn::Ja { .. } | Insn::Jump { .. }) {
                     self.jumps_processed += 1;
                 }
-                match self.step(pc, &mut state)? {
-                    Flow::Next(n) => pc = n,
+                let frame = state.frames.len() - 1;
+                self.decided = 0;
+                self.access = None;
+                let flow = self.step(pc, &mut state)?;
+                if self.decided != 0 {
+                    self.backtrack(pc, head, parent, frame, Marks::reg(frame, self.decided));
+                }
+                if let Some(access) = self.access {
+                    head = self.history.accessed(head, pc, access)?;
+                }
+                match flow {
+                    Flow::Next(n) => {
+                        head = self.history.went(head, self.insns, pc, n)?;
+                        pc = n;
+                    }
                     Flow::Fork { next, other_pc, other } => {
-                        self.fork(pc, other_pc, other, parent)?;
+                        let other_head = self.history.went(head, self.insns, pc, other_pc)?;
+                        self.fork(pc, Path { pc: other_pc, state: other, parent, head: other_head })?;
+                        head = self.history.went(head, self.insns, pc, next)?;
                         pc = next;
                     }
                     Flow::End => {
@@ -214,13 +255,69 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
+    /// Records that the value of `r` (of the running frame) decided what
+    /// the instruction being processed did.
+    pub(super) fn decide(&mut self, r: Reg) {
+        self.decided |= 1 << r.index();
+    }
+
+    /// Marks `bt`, the numbers of the state before `pc` (reached with
+    /// history `head`, running frame `frame`) whose values decided
+    /// something, in every checkpoint of the path back from there, as
+    /// each held them (see `precision.rs`).
+    fn backtrack(&mut self, mut pc: usize, mut head: u32, mut parent: Option<u32>, mut frame: usize, mut bt: Marks) {
+        let mut walked = 0;
+        while let Some(p) = parent {
+            if bt.is_empty() {
+                return;
+            }
+            let ck = &mut self.checkpoints[p as usize];
+            if ck.pc as usize == pc && ck.head == head {
+                // Nothing new: the checkpoints above have these already.
+                if !ck.marks.absorb(&bt) {
+                    return;
+                }
+                if bt.all() {
+                    let above = ck.parent;
+                    self.mark_all(above);
+                    return;
+                }
+                parent = ck.parent;
+                continue;
+            }
+            walked += 1;
+            let back = self.history.back(pc, head, self.insns);
+            match back {
+                Some((prev, h, access)) if walked <= MAX_WALK && undo(&self.insns[prev], access, &mut bt, &mut frame) => {
+                    pc = prev;
+                    head = h;
+                }
+                _ => {
+                    self.mark_all(parent);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Makes `parent` and every checkpoint above it compare every number.
+    fn mark_all(&mut self, mut parent: Option<u32>) {
+        while let Some(p) = parent {
+            let ck = &mut self.checkpoints[p as usize];
+            if !ck.marks.set_all() {
+                return;
+            }
+            parent = ck.parent;
+        }
+    }
+
     /// Queues the other edge of a jump.
-    fn fork(&mut self, pc: usize, other_pc: usize, other: State, parent: Option<u32>) -> Result<(), Report> {
+    fn fork(&mut self, pc: usize, other: Path) -> Result<(), Report> {
         self.ask_watch(pc)?;
         if self.pending.len() >= MAX_PENDING {
             return Err(Report::too_complex(pc, format!("more than {MAX_PENDING} paths wait to be explored")));
         }
-        let bytes = other.bytes();
+        let bytes = other.state.bytes();
         if self.pending_bytes + bytes > self.profile.limits.max_memory / 2 {
             return Err(Report::too_complex(
                 pc,
@@ -231,10 +328,10 @@ impl<'a> Checker<'a> {
             return Err(Report::out_of_memory(pc));
         }
         self.pending_bytes += bytes;
-        if let Some(p) = parent {
+        if let Some(p) = other.parent {
             self.checkpoints[p as usize].branches += 1;
         }
-        self.pending.push(Path { pc: other_pc, state: other, parent });
+        self.pending.push(other);
         self.stats.peak_pending = self.stats.peak_pending.max(self.pending.len());
         Ok(())
     }
@@ -273,7 +370,7 @@ impl<'a> Checker<'a> {
 
     /// Compares the state at a prune point with those stored there, and
     /// stores it.
-    fn visit(&mut self, pc: usize, state: &State, parent: Option<u32>) -> Result<Visit, Report> {
+    fn visit(&mut self, pc: usize, state: &State, parent: Option<u32>, head: u32) -> Result<Visit, Report> {
         let n = state.frames.len().min(8);
         let live = Checker::masks(self.live, pc, state);
         let live = &live[..n];
@@ -295,15 +392,19 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let mut pruned = false;
+        let mut pruned = None;
         let mut stale = false;
+        let mut exact = [Exact::default(); 8];
         // Newest first: the state of the nearest earlier round is the most
         // likely to cover.
         for &i in self.explored[pc].iter().rev() {
             let ck = &mut self.checkpoints[i as usize];
-            if ck.state.covers(state, live, relevant) {
+            for (k, e) in exact.iter_mut().enumerate().take(n) {
+                *e = ck.marks.exact(k, relevant[k]);
+            }
+            if ck.state.covers(state, live, &exact[..n]) {
                 ck.hits += 1;
-                pruned = true;
+                pruned = Some(i);
                 break;
             }
             ck.misses += 1;
@@ -312,9 +413,9 @@ impl<'a> Checker<'a> {
         if stale {
             self.evict_stale(pc);
         }
-        if pruned {
+        if let Some(by) = pruned {
             self.stats.states_pruned += 1;
-            return Ok(Visit::Pruned);
+            return Ok(Visit::Pruned(by));
         }
         let limits = &self.profile.limits;
         let bytes = state.bytes();
@@ -343,7 +444,16 @@ impl<'a> Checker<'a> {
         let Some(copy) = copy else { return Err(Report::out_of_memory(pc)) };
         let idx = self.checkpoints.len() as u32;
         let fingerprint = fingerprint.unwrap_or_else(|| state.fingerprint(live));
-        self.checkpoints.push(Checkpoint { state: copy, parent, branches: 1, hits: 0, misses: 0 });
+        self.checkpoints.push(Checkpoint {
+            state: copy,
+            pc: pc as u32,
+            head,
+            marks: Marks::default(),
+            parent,
+            branches: 1,
+            hits: 0,
+            misses: 0,
+        });
         self.on_path.insert(idx, pc, fingerprint);
         self.stats.states_stored += 1;
         self.last_store = (self.stats.insns_processed, self.jumps_processed);

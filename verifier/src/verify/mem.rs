@@ -15,6 +15,7 @@
 use alloc::format;
 
 use super::explore::Checker;
+use super::precision::StackAccess;
 use crate::domain::Scalar;
 use crate::insn::{AtomicOp, Reg, Size, Src, Width};
 use crate::profile::FieldKind;
@@ -170,7 +171,10 @@ impl Checker<'_> {
                     _ => Value::Scalar(unknown),
                 }
             }
-            Region::Stack { frame } => self.stack_read(pc, st, src, frame, at.b.smin, n, signed)?,
+            Region::Stack { frame } => {
+                self.note_stack(frame, at.b.smin, n);
+                self.stack_read(pc, st, src, frame, at.b.smin, n, signed)?
+            }
             _ => Value::Scalar(unknown),
         };
         self.write(pc, st, dst, v)
@@ -256,13 +260,26 @@ impl Checker<'_> {
                     .fail(ErrorKind::SpilledPointer, pc, st, src_regs, "a pointer may only be stored whole (8 bytes) at an 8-byte aligned stack offset".into())
                     .hint("spill pointers with `*(u64 *)(r10 - 8*k) = rN`"));
             }
+            self.note_stack(frame, at.b.smin, n);
             self.stack_write(pc, st, frame, at.b.smin, n, v)?;
             return Ok(());
         }
         if let Region::Stack { frame } = p.region {
+            self.note_stack(frame, at.b.smin, n);
             self.stack_write(pc, st, frame, at.b.smin, n, v)?;
         }
         Ok(())
+    }
+
+    /// Records, for precision tracking, that the instruction accesses `n`
+    /// bytes at `fp + o` of `frame`.
+    fn note_stack(&mut self, frame: u8, o: i64, n: u32) {
+        self.access = Some(StackAccess {
+            frame,
+            lo: slot_index(o + n as i64 - 1) as u8,
+            hi: slot_index(o) as u8,
+            whole: n == 8 && o % 8 == 0,
+        });
     }
 
     /// `frame` of `st`, its tracked stack grown (with never-written slots)
@@ -335,6 +352,7 @@ impl Checker<'_> {
         let n = size.bytes();
         let at = self.check_access(pc, st, dst, &p, off as i64, n as u64, Access::Write)?;
         if let Region::Stack { frame } = p.region {
+            self.note_stack(frame, at.b.smin, n);
             // The old value must be readable data (not a spilled pointer);
             // afterwards it is unknown.
             if self.stack_read(pc, st, dst, frame, at.b.smin, n, false)?.is_pointer() {
