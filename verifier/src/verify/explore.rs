@@ -49,7 +49,7 @@ const MIN_JUMPS_BETWEEN_STORES: u64 = 2;
 
 /// Most instructions one backtracking walk goes back over; a longer walk
 /// (a path that stored no state for long) marks every number above it.
-const MAX_WALK: u32 = 100_000;
+const MAX_WALK: u32 = 4096;
 
 /// A state stored at a prune point.
 struct Checkpoint {
@@ -228,21 +228,29 @@ impl<'a> Checker<'a> {
                 self.decided = 0;
                 self.access = None;
                 let flow = self.step(pc, &mut state)?;
-                if self.decided != 0 {
+                // Marks go no further back than the path's newest stored
+                // state, and none reach one that compares everything: the
+                // history is kept only where a walk may read it.
+                let tracked = parent.is_some_and(|p| !self.checkpoints[p as usize].marks.all());
+                if tracked && self.decided != 0 {
                     self.backtrack(pc, head, parent, frame, Marks::reg(frame, self.decided));
                 }
-                if let Some(access) = self.access {
+                if let Some(access) = self.access.filter(|_| tracked) {
                     head = self.history.accessed(head, pc, access)?;
                 }
                 match flow {
                     Flow::Next(n) => {
-                        head = self.history.went(head, self.insns, pc, n)?;
+                        if tracked {
+                            head = self.history.went(head, self.insns, pc, n)?;
+                        }
                         pc = n;
                     }
                     Flow::Fork { next, other_pc, other } => {
-                        let other_head = self.history.went(head, self.insns, pc, other_pc)?;
+                        let other_head = if tracked { self.history.went(head, self.insns, pc, other_pc)? } else { head };
                         self.fork(pc, Path { pc: other_pc, state: other, parent, head: other_head })?;
-                        head = self.history.went(head, self.insns, pc, next)?;
+                        if tracked {
+                            head = self.history.went(head, self.insns, pc, next)?;
+                        }
                         pc = next;
                     }
                     Flow::End => {
@@ -257,6 +265,7 @@ impl<'a> Checker<'a> {
 
     /// Records that the value of `r` (of the running frame) decided what
     /// the instruction being processed did.
+    #[inline]
     pub(super) fn decide(&mut self, r: Reg) {
         self.decided |= 1 << r.index();
     }
@@ -268,10 +277,11 @@ impl<'a> Checker<'a> {
     fn backtrack(&mut self, mut pc: usize, mut head: u32, mut parent: Option<u32>, mut frame: usize, mut bt: Marks) {
         let mut walked = 0;
         while let Some(p) = parent {
-            if bt.is_empty() {
+            let ck = &mut self.checkpoints[p as usize];
+            // A state that compares everything has ancestors that do too.
+            if ck.marks.all() {
                 return;
             }
-            let ck = &mut self.checkpoints[p as usize];
             if ck.pc as usize == pc && ck.head == head {
                 // Nothing new: the checkpoints above have these already.
                 if !ck.marks.absorb(&bt) {
@@ -282,12 +292,14 @@ impl<'a> Checker<'a> {
                     self.mark_all(above);
                     return;
                 }
+                if bt.is_empty() {
+                    return;
+                }
                 parent = ck.parent;
                 continue;
             }
             walked += 1;
-            let back = self.history.back(pc, head, self.insns);
-            match back {
+            match self.history.back(pc, head, self.insns) {
                 Some((prev, h, access)) if walked <= MAX_WALK && undo(&self.insns[prev], access, &mut bt, &mut frame) => {
                     pc = prev;
                     head = h;

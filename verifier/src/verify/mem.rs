@@ -273,6 +273,7 @@ impl Checker<'_> {
 
     /// Records, for precision tracking, that the instruction accesses `n`
     /// bytes at `fp + o` of `frame`.
+    #[inline]
     fn note_stack(&mut self, frame: u8, o: i64, n: u32) {
         self.access = Some(StackAccess {
             frame,

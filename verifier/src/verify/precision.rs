@@ -109,6 +109,7 @@ impl History {
     /// The instruction before `pc` on the path whose newest entry is
     /// `head`, the head before it, and its stack access; `None` at the
     /// start of the program.
+    #[inline]
     pub(super) fn back(&self, pc: usize, head: u32, insns: &[Insn]) -> Option<(usize, u32, Option<StackAccess>)> {
         let (prev, mut head) = match self.entries.get(head as usize) {
             Some(&Entry { pc: to, prev, kind: Kind::Jump { from } }) if to as usize == pc => (from as usize, prev),
@@ -195,6 +196,7 @@ fn src_bit(src: Src) -> u16 {
 /// Moves `bt` from after `insn` to before it; `frame` is the index of the
 /// running frame, which calls and returns change (walking back over a
 /// return enters the callee). `false` when the walk cannot follow.
+#[inline]
 pub(super) fn undo(insn: &Insn, access: Option<StackAccess>, bt: &mut Marks, frame: &mut usize) -> bool {
     let f = *frame;
     if f >= FRAMES {
