@@ -6,6 +6,7 @@ use verifier::{AluOp, AtomicOp, Cond, Imm64, Insn, Program, Reg, Size, Src, Widt
 use super::*;
 
 mod join;
+mod var_stack;
 
 /// Builds a program with forward labels.
 pub(crate) struct Asm {
@@ -420,6 +421,9 @@ impl Gen<'_> {
 
     /// Stack stores and loads of mixed sizes.
     fn stack(&mut self) {
+        if self.rng.chance(30) {
+            return self.var_stack();
+        }
         let size = self.rng.pick(&SIZES);
         let off = -(self.rng.below(40) as i16) - size.bytes() as i16 + if self.rng.chance(5) { 1 } else { 0 };
         if self.rng.chance(60) {

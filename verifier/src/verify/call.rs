@@ -181,6 +181,7 @@ impl Checker<'_> {
         let Region::Stack { frame } = p.region else {
             return Ok(());
         };
+        self.constant_stack_offset(pc, st, r, &at, "memory passed to a helper")?;
         let o = at.b.smin;
         let f = &st.frames[frame as usize];
         match acc {

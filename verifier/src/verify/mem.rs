@@ -116,19 +116,14 @@ impl Checker<'_> {
                 }
             }
             Region::Stack { frame } => {
-                if lo != hi {
-                    return Err(fail(
-                        ErrorKind::VariableOffset,
-                        format!("variable offset [{lo}, {hi}] into the stack"),
-                    )
-                    .hint("use constant offsets from r10; put indexed data in a map value"));
-                }
                 let max = self.profile.limits.max_stack as i64;
-                if lo < -max || lo + size as i64 > 0 {
+                if lo < -max || hi.saturating_add(size as i64) > 0 {
+                    let what = if lo == hi { format!("fp{lo:+}") } else { format!("fp{lo:+} to fp{hi:+} (a variable offset)") };
                     return Err(fail(
                         ErrorKind::OutOfBounds,
-                        format!("{} of {size} bytes at fp{lo:+} is outside the stack frame (fp-{max} to fp)", acc.verb()),
-                    ));
+                        format!("{} of {size} bytes at {what} is outside the stack frame (fp-{max} to fp)", acc.verb()),
+                    )
+                    .hint("bound the index so that every byte it can reach lies in the frame"));
                 }
                 self.touch_stack(st, frame, lo);
             }
@@ -172,8 +167,12 @@ impl Checker<'_> {
                 }
             }
             Region::Stack { frame } => {
-                self.note_stack(frame, at.b.smin, n);
-                self.stack_read(pc, st, src, frame, at.b.smin, n, signed)?
+                self.note_stack(frame, at.b.smin, at.b.smax, n);
+                if at.b.smin == at.b.smax {
+                    self.stack_read(pc, st, src, frame, at.b.smin, n, signed)?
+                } else {
+                    self.stack_read_var(pc, st, src, frame, &at, n, signed)?
+                }
             }
             _ => Value::Scalar(unknown),
         };
@@ -231,6 +230,56 @@ impl Checker<'_> {
         }))
     }
 
+    /// Reads `n` stack bytes at a variable offset `at` of `frame`: every
+    /// byte it may reach must be written data (or zero), never part of a
+    /// spilled pointer. The result is 0 if all are known zeros.
+    #[allow(clippy::too_many_arguments)]
+    fn stack_read_var(&self, pc: usize, st: &State, r: Reg, frame: u8, at: &Scalar, n: u32, signed: bool) -> Result<Value, Report> {
+        let f = &st.frames[frame as usize];
+        let (lo, hi) = (at.b.smin, at.b.smax);
+        let mut all_zero = true;
+        for b in lo..hi + n as i64 {
+            let slot = f.slot(b).unwrap_or(&Slot::INVALID);
+            match slot.bytes[byte_index(b)] {
+                Byte::Invalid => {
+                    return Err(self
+                        .fail(
+                            ErrorKind::UninitStack,
+                            pc,
+                            st,
+                            &[r],
+                            format!("the variable offset fp{lo:+} to fp{hi:+} may read stack byte fp{b}, which was never written"),
+                        )
+                        .hint("write every byte the index can reach (e.g. zero the whole array) before reading it"));
+                }
+                Byte::Spill if slot.holds_pointer() => {
+                    return Err(self.fail(
+                        ErrorKind::SpilledPointer,
+                        pc,
+                        st,
+                        &[r],
+                        format!(
+                            "the variable offset fp{lo:+} to fp{hi:+} may read part of a pointer spilled at fp{}",
+                            -8 * (slot_index(b) as i64 + 1)
+                        ),
+                    )
+                    .hint("keep pointers out of arrays that are read at a variable index"));
+                }
+                Byte::Zero => {}
+                Byte::Spill if matches!(slot.spill, Value::Scalar(s) if s.as_const() == Some(0)) => {}
+                _ => all_zero = false,
+            }
+        }
+        let bits = n * 8;
+        Ok(Value::Scalar(if all_zero {
+            Scalar::constant(0)
+        } else if signed {
+            Scalar::unknown_signed_bits(bits)
+        } else {
+            Scalar::unknown_bits(bits)
+        }))
+    }
+
     pub(super) fn store(&mut self, pc: usize, st: &mut State, size: Size, dst: Reg, off: i16, src: Src) -> Result<(), Report> {
         let p = self.pointer(pc, st, dst)?;
         let v = match src {
@@ -255,32 +304,75 @@ impl Checker<'_> {
                     )
                     .hint("store offsets or indices (numbers), not pointers"));
             };
-            if n != 8 || at.b.smin % 8 != 0 {
+            if n != 8 || at.b.smin % 8 != 0 || at.b.smin != at.b.smax {
                 return Err(self
-                    .fail(ErrorKind::SpilledPointer, pc, st, src_regs, "a pointer may only be stored whole (8 bytes) at an 8-byte aligned stack offset".into())
+                    .fail(
+                        ErrorKind::SpilledPointer,
+                        pc,
+                        st,
+                        src_regs,
+                        "a pointer may only be stored whole (8 bytes) at a constant, 8-byte aligned stack offset".into(),
+                    )
                     .hint("spill pointers with `*(u64 *)(r10 - 8*k) = rN`"));
             }
-            self.note_stack(frame, at.b.smin, n);
+            self.note_stack(frame, at.b.smin, at.b.smax, n);
             self.stack_write(pc, st, frame, at.b.smin, n, v)?;
             return Ok(());
         }
         if let Region::Stack { frame } = p.region {
-            self.note_stack(frame, at.b.smin, n);
-            self.stack_write(pc, st, frame, at.b.smin, n, v)?;
+            self.note_stack(frame, at.b.smin, at.b.smax, n);
+            if at.b.smin == at.b.smax {
+                self.stack_write(pc, st, frame, at.b.smin, n, v)?;
+            } else {
+                self.stack_write_var(pc, st, frame, &at, n, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `n` bytes holding the number `v` at a variable offset `at` of
+    /// `frame`. Only the bytes every offset writes become data; the others
+    /// it may reach keep what they were as far as that stays true: a
+    /// never-written byte stays unreadable, a known zero stays zero only if
+    /// `v` is 0, a spill becomes bytes.
+    fn stack_write_var(&self, pc: usize, st: &mut State, frame: u8, at: &Scalar, n: u32, v: Value) -> Result<(), Report> {
+        let (lo, hi) = (at.b.smin, at.b.smax);
+        let zero = matches!(v, Value::Scalar(s) if s.as_const() == Some(0));
+        let written = if zero { Byte::Zero } else { Byte::Misc };
+        let f = self.stack_reaching(pc, st, frame, lo)?;
+        for b in lo..hi + n as i64 {
+            let slot = &mut f.stack[slot_index(b)];
+            break_spill(slot);
+            let byte = &mut slot.bytes[byte_index(b)];
+            let certain = b >= hi && b < lo + n as i64;
+            if certain || (*byte == Byte::Zero && !zero) {
+                *byte = written;
+            }
         }
         Ok(())
     }
 
     /// Records, for precision tracking, that the instruction accesses `n`
-    /// bytes at `fp + o` of `frame`.
+    /// bytes at `fp + o` of `frame`, for some `o` in `lo..=hi`.
     #[inline]
-    fn note_stack(&mut self, frame: u8, o: i64, n: u32) {
+    fn note_stack(&mut self, frame: u8, lo: i64, hi: i64, n: u32) {
         self.access = Some(StackAccess {
             frame,
-            lo: slot_index(o + n as i64 - 1) as u8,
-            hi: slot_index(o) as u8,
-            whole: n == 8 && o % 8 == 0,
+            lo: slot_index(hi + n as i64 - 1) as u8,
+            hi: slot_index(lo) as u8,
+            whole: lo == hi && n == 8 && lo % 8 == 0,
         });
+    }
+
+    /// Refuses a variable offset `at` into the stack where `what` needs a
+    /// constant one.
+    pub(super) fn constant_stack_offset(&self, pc: usize, st: &State, r: Reg, at: &Scalar, what: &str) -> Result<(), Report> {
+        if at.b.smin == at.b.smax {
+            return Ok(());
+        }
+        Err(self
+            .fail(ErrorKind::VariableOffset, pc, st, &[r], format!("{what} at a variable offset fp{:+} to fp{:+} of the stack", at.b.smin, at.b.smax))
+            .hint(format!("use a constant offset from r10 for {what}")))
     }
 
     /// `frame` of `st`, its tracked stack grown (with never-written slots)
@@ -353,7 +445,8 @@ impl Checker<'_> {
         let n = size.bytes();
         let at = self.check_access(pc, st, dst, &p, off as i64, n as u64, Access::Write)?;
         if let Region::Stack { frame } = p.region {
-            self.note_stack(frame, at.b.smin, n);
+            self.constant_stack_offset(pc, st, dst, &at, "an atomic operation")?;
+            self.note_stack(frame, at.b.smin, at.b.smin, n);
             // The old value must be readable data (not a spilled pointer);
             // afterwards it is unknown.
             if self.stack_read(pc, st, dst, frame, at.b.smin, n, false)?.is_pointer() {
