@@ -20,11 +20,11 @@ use crate::liveness::{solve_backward, RegSet, ARGS, CALL_CLOBBERED};
 use crate::profile::{ArgKind, Profile};
 use crate::report::Report;
 
-fn bit(r: Reg) -> RegSet {
+pub(crate) fn bit(r: Reg) -> RegSet {
     1 << r.index()
 }
 
-fn src_bit(src: Src) -> RegSet {
+pub(crate) fn src_bit(src: Src) -> RegSet {
     match src {
         Src::Reg(r) => bit(r),
         Src::Imm(_) => 0,

@@ -168,53 +168,58 @@ impl Checker<'_> {
             }
             Region::Stack { frame } => {
                 self.note_stack(frame, at.b.smin, at.b.smax, n);
-                if at.b.smin == at.b.smax {
-                    self.stack_read(pc, st, src, frame, at.b.smin, n, signed)?
-                } else {
-                    self.stack_read_var(pc, st, src, frame, &at, n, signed)?
-                }
+                self.stack_read(pc, st, src, frame, &at, n, signed)?
             }
             _ => Value::Scalar(unknown),
         };
         self.write(pc, st, dst, v)
     }
 
-    /// Reads `n` stack bytes at `fp + o` of `frame`.
+    /// Reads `n` stack bytes of `frame` at `fp + o`, for every `o` the
+    /// offset `at` allows: every byte it may reach must be written, never
+    /// part of a spilled pointer. A whole aligned slot gives its spilled
+    /// register back; bytes all known (zeros, bytes of spilled constants)
+    /// give their constant, at a variable offset only when all are zero.
     #[allow(clippy::too_many_arguments)]
-    fn stack_read(&self, pc: usize, st: &State, r: Reg, frame: u8, o: i64, n: u32, signed: bool) -> Result<Value, Report> {
+    fn stack_read(&self, pc: usize, st: &State, r: Reg, frame: u8, at: &Scalar, n: u32, signed: bool) -> Result<Value, Report> {
         let f = &st.frames[frame as usize];
-        if n == 8
-            && o % 8 == 0
-            && let Some(slot) = f.slot(o).filter(|s| s.is_spill())
+        let (lo, hi) = (at.b.smin, at.b.smax);
+        if lo == hi
+            && n == 8
+            && lo % 8 == 0
+            && let Some(slot) = f.slot(lo).filter(|s| s.is_spill())
         {
             return Ok(slot.spill);
         }
-        // The bytes' value when every one is known (a zero, or a byte of a
-        // spilled constant), little-endian.
+        let reach = |b: i64| if lo == hi { format!("stack byte fp{b}") } else { format!("stack byte fp{b}, which the variable offset fp{lo:+} to fp{hi:+} may reach") };
+        // The bytes' value when every one is known, little-endian.
         let mut known = Some(0u64);
-        for b in o..o + n as i64 {
+        for b in lo..hi + n as i64 {
             let slot = f.slot(b).unwrap_or(&Slot::INVALID);
             let byte = match (slot.bytes[byte_index(b)], slot.spill) {
                 (Byte::Zero, _) => Some(0),
                 (Byte::Spill, Value::Scalar(s)) => s.as_const().map(|c| (c >> (8 * byte_index(b))) & 0xff),
                 _ => None,
             };
-            known = known.zip(byte).map(|(k, v)| k | v << (8 * (b - o)));
+            known = match (known, byte) {
+                (Some(k), Some(v)) if lo == hi => Some(k | v << (8 * (b - lo))),
+                (Some(0), Some(0)) => Some(0),
+                _ => None,
+            };
             match slot.bytes[byte_index(b)] {
                 Byte::Invalid => {
-                    return Err(self
-                        .fail(ErrorKind::UninitStack, pc, st, &[r], format!("read of stack byte fp{b} that was never written"))
-                        .hint("write the stack slot on every path before reading it"));
+                    let hint = if lo == hi {
+                        "write the stack slot on every path before reading it"
+                    } else {
+                        "write every byte the index can reach (e.g. zero the whole array) before reading it"
+                    };
+                    return Err(self.fail(ErrorKind::UninitStack, pc, st, &[r], format!("read of {} that was never written", reach(b))).hint(hint));
                 }
                 Byte::Spill if slot.holds_pointer() => {
-                    return Err(self.fail(
-                        ErrorKind::SpilledPointer,
-                        pc,
-                        st,
-                        &[r],
-                        format!("read of part of a pointer spilled at fp{}", -8 * (slot_index(b) as i64 + 1)),
-                    )
-                    .hint("load spilled pointers back whole, with an 8-byte load at the same offset"));
+                    let at = -8 * (slot_index(b) as i64 + 1);
+                    return Err(self
+                        .fail(ErrorKind::SpilledPointer, pc, st, &[r], format!("read of {}, part of a pointer spilled at fp{at}", reach(b)))
+                        .hint("load spilled pointers back whole, with an 8-byte load at the same offset"));
                 }
                 _ => {}
             }
@@ -223,56 +228,6 @@ impl Checker<'_> {
         Ok(Value::Scalar(if let Some(k) = known {
             let shift = 64 - bits;
             Scalar::constant(if signed { (((k << shift) as i64) >> shift) as u64 } else { k })
-        } else if signed {
-            Scalar::unknown_signed_bits(bits)
-        } else {
-            Scalar::unknown_bits(bits)
-        }))
-    }
-
-    /// Reads `n` stack bytes at a variable offset `at` of `frame`: every
-    /// byte it may reach must be written data (or zero), never part of a
-    /// spilled pointer. The result is 0 if all are known zeros.
-    #[allow(clippy::too_many_arguments)]
-    fn stack_read_var(&self, pc: usize, st: &State, r: Reg, frame: u8, at: &Scalar, n: u32, signed: bool) -> Result<Value, Report> {
-        let f = &st.frames[frame as usize];
-        let (lo, hi) = (at.b.smin, at.b.smax);
-        let mut all_zero = true;
-        for b in lo..hi + n as i64 {
-            let slot = f.slot(b).unwrap_or(&Slot::INVALID);
-            match slot.bytes[byte_index(b)] {
-                Byte::Invalid => {
-                    return Err(self
-                        .fail(
-                            ErrorKind::UninitStack,
-                            pc,
-                            st,
-                            &[r],
-                            format!("the variable offset fp{lo:+} to fp{hi:+} may read stack byte fp{b}, which was never written"),
-                        )
-                        .hint("write every byte the index can reach (e.g. zero the whole array) before reading it"));
-                }
-                Byte::Spill if slot.holds_pointer() => {
-                    return Err(self.fail(
-                        ErrorKind::SpilledPointer,
-                        pc,
-                        st,
-                        &[r],
-                        format!(
-                            "the variable offset fp{lo:+} to fp{hi:+} may read part of a pointer spilled at fp{}",
-                            -8 * (slot_index(b) as i64 + 1)
-                        ),
-                    )
-                    .hint("keep pointers out of arrays that are read at a variable index"));
-                }
-                Byte::Zero => {}
-                Byte::Spill if matches!(slot.spill, Value::Scalar(s) if s.as_const() == Some(0)) => {}
-                _ => all_zero = false,
-            }
-        }
-        let bits = n * 8;
-        Ok(Value::Scalar(if all_zero {
-            Scalar::constant(0)
         } else if signed {
             Scalar::unknown_signed_bits(bits)
         } else {
@@ -449,7 +404,7 @@ impl Checker<'_> {
             self.note_stack(frame, at.b.smin, at.b.smin, n);
             // The old value must be readable data (not a spilled pointer);
             // afterwards it is unknown.
-            if self.stack_read(pc, st, dst, frame, at.b.smin, n, false)?.is_pointer() {
+            if self.stack_read(pc, st, dst, frame, &at, n, false)?.is_pointer() {
                 return Err(self
                     .fail(ErrorKind::SpilledPointer, pc, st, &[dst], "an atomic operation on a spilled pointer would corrupt it".into())
                     .hint("use atomic operations only on numbers"));

@@ -30,6 +30,7 @@ use alloc::vec::Vec;
 
 use crate::insn::{AluOp, AtomicOp, Insn, Reg, Src};
 use crate::liveness::{ARGS, CALL_CLOBBERED};
+use crate::relevance::{bit, src_bit};
 use crate::report::Report;
 use crate::state::Exact;
 
@@ -179,17 +180,6 @@ impl Marks {
     /// Every number of every frame.
     pub(super) fn set_all(&mut self) -> bool {
         !core::mem::replace(&mut self.all, true)
-    }
-}
-
-fn bit(r: Reg) -> u16 {
-    1 << r.index()
-}
-
-fn src_bit(src: Src) -> u16 {
-    match src {
-        Src::Reg(r) => bit(r),
-        Src::Imm(_) => 0,
     }
 }
 
