@@ -229,7 +229,7 @@ impl Frame {
         (0..n).all(|i| {
             let o = self.stack.get(i).unwrap_or(&Slot::INVALID);
             let s = new.stack.get(i).unwrap_or(&Slot::INVALID);
-            o.covers(s, exact.slots & (1 << i) != 0, ids)
+            o.covers(s, exact.slots.checked_shr(i as u32).is_none_or(|m| m & 1 != 0), ids)
         })
     }
 

@@ -313,8 +313,8 @@ impl Checker<'_> {
     fn note_stack(&mut self, frame: u8, lo: i64, hi: i64, n: u32) {
         self.access = Some(StackAccess {
             frame,
-            lo: slot_index(hi + n as i64 - 1) as u8,
-            hi: slot_index(lo) as u8,
+            lo: slot_index(hi + n as i64 - 1),
+            hi: slot_index(lo),
             whole: lo == hi && n == 8 && lo % 8 == 0,
         });
     }

@@ -40,13 +40,17 @@ pub(super) const NONE: u32 = u32::MAX;
 /// Frames a walk can follow (the default call depth limit).
 const FRAMES: usize = 8;
 
+/// Stack slots marks can name (a frame of 512 bytes).
+const SLOTS: usize = 64;
+
 /// The stack slots `lo..=hi` of `frame` that one load, store or atomic
-/// operation touched; `whole` when it stored a whole aligned slot.
+/// operation touched; `whole` when it stored a whole aligned slot. Slots
+/// from [`SLOTS`] on are not tracked: a walk over them marks everything.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) struct StackAccess {
     pub frame: u8,
-    pub lo: u8,
-    pub hi: u8,
+    pub lo: usize,
+    pub hi: usize,
     pub whole: bool,
 }
 
@@ -54,6 +58,10 @@ impl StackAccess {
     fn slots(&self) -> u64 {
         let n = (self.hi - self.lo) as u32 + 1;
         (u64::MAX >> (64 - n)) << self.lo
+    }
+
+    fn tracked(&self) -> bool {
+        self.hi < SLOTS && (self.frame as usize) < FRAMES
     }
 }
 
@@ -189,18 +197,15 @@ impl Marks {
 #[inline]
 pub(super) fn undo(insn: &Insn, access: Option<StackAccess>, bt: &mut Marks, frame: &mut usize) -> bool {
     let f = *frame;
-    if f >= FRAMES {
+    if f >= FRAMES || access.is_some_and(|a| !a.tracked()) {
         return false;
     }
     let regs = bt.frames[f].regs;
     let has = |r: Reg| regs & bit(r) != 0;
-    let stack_marked = |bt: &Marks| access.is_some_and(|a| (a.frame as usize) < FRAMES && bt.frames[a.frame as usize].slots & a.slots() != 0);
+    let stack_marked = |bt: &Marks| access.is_some_and(|a| bt.frames[a.frame as usize].slots & a.slots() != 0);
     let mark_slots = |bt: &mut Marks| {
         if let Some(a) = access {
-            match bt.frames.get_mut(a.frame as usize) {
-                Some(fr) => fr.slots |= a.slots(),
-                None => bt.all = true,
-            }
+            bt.frames[a.frame as usize].slots |= a.slots();
         }
     };
     match *insn {
