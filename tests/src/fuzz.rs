@@ -28,7 +28,7 @@ use verifier::Insn;
 use vm::memory::{READ, WRITE};
 use vm::{Config, Helpers, Map, MapKind, Memory, Value, Violation, ViolationKind, Vm};
 
-mod generate;
+pub(crate) mod generate;
 
 pub use generate::generate;
 

@@ -6,6 +6,7 @@
 //! * [`conformance`]: reading the bpf_conformance `.data` files.
 //! * [`jitdiff`]: the JIT against the interpreter on fuzzer programs.
 //! * [`jitrun`]: verifying under the test profile and running through the JIT.
+//! * [`linuxdiff`]: the verifier against the Linux verifier of the machine.
 //! * [`plugin`]: running the bpf_conformance plugin binary as the runner does.
 
 pub mod conformance;
@@ -14,3 +15,4 @@ pub mod jitrun;
 pub mod plugin;
 pub mod cases;
 pub mod fuzz;
+pub mod linuxdiff;

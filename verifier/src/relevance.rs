@@ -1,6 +1,7 @@
 //! Which registers' *values* may still matter for safety: a backward
-//! data-flow analysis in the spirit of the Linux verifier's precision
-//! tracking, done statically.
+//! data-flow analysis, a static bound on what precision tracking
+//! (`verify/precision.rs`) marks while the paths are explored: pruning
+//! compares a register exactly only when both say its value may matter.
 //!
 //! A scalar matters if it may flow, before being overwritten, into
 //! something a check depends on: a jump condition (which decides paths and
@@ -19,11 +20,11 @@ use crate::liveness::{solve_backward, RegSet, ARGS, CALL_CLOBBERED};
 use crate::profile::{ArgKind, Profile};
 use crate::report::Report;
 
-fn bit(r: Reg) -> RegSet {
+pub(crate) fn bit(r: Reg) -> RegSet {
     1 << r.index()
 }
 
-fn src_bit(src: Src) -> RegSet {
+pub(crate) fn src_bit(src: Src) -> RegSet {
     match src {
         Src::Reg(r) => bit(r),
         Src::Imm(_) => 0,

@@ -154,9 +154,12 @@ impl Slot {
         self.is_spill() && self.spill.is_pointer()
     }
 
-    fn covers(&self, new: &Slot, ids: &mut IdMap) -> bool {
+    /// Whether every concrete content of `new` is one of `self`'s; a
+    /// spilled number not `exact` covers any spilled number.
+    fn covers(&self, new: &Slot, exact: bool, ids: &mut IdMap) -> bool {
         if self.is_spill() {
-            return new.is_spill() && self.spill.covers(&new.spill, ids);
+            let any_number = !exact && matches!((&self.spill, &new.spill), (Value::Scalar(_), Value::Scalar(_)));
+            return new.is_spill() && (any_number || self.spill.covers(&new.spill, ids));
         }
         let readable_as_data = !new.holds_pointer();
         self.bytes.iter().zip(&new.bytes).all(|(o, n)| match (o, n) {
@@ -206,8 +209,9 @@ impl Frame {
     }
 
     /// Covers `self`'s registers in `live` and its stack over `new`'s. A
-    /// live register not in `relevant` need only be a scalar in both.
-    fn covers(&self, new: &Frame, live: u16, relevant: u16, ids: &mut IdMap) -> bool {
+    /// live register or spilled number not in `exact` need only be a
+    /// number in both.
+    fn covers(&self, new: &Frame, live: u16, exact: Exact, ids: &mut IdMap) -> bool {
         if self.callsite != new.callsite {
             return false;
         }
@@ -215,7 +219,7 @@ impl Frame {
             if live & (1 << r) == 0 {
                 continue;
             }
-            let any_number = relevant & (1 << r) == 0
+            let any_number = exact.regs & (1 << r) == 0
                 && matches!((&self.regs[r], &new.regs[r]), (Value::Scalar(_), Value::Scalar(_)));
             if !any_number && !self.regs[r].covers(&new.regs[r], ids) {
                 return false;
@@ -225,7 +229,7 @@ impl Frame {
         (0..n).all(|i| {
             let o = self.stack.get(i).unwrap_or(&Slot::INVALID);
             let s = new.stack.get(i).unwrap_or(&Slot::INVALID);
-            o.covers(s, ids)
+            o.covers(s, exact.slots.checked_shr(i as u32).is_none_or(|m| m & 1 != 0), ids)
         })
     }
 
@@ -279,6 +283,20 @@ pub fn slot_index(off: i64) -> usize {
 /// The position of byte `fp + off` within its slot.
 pub fn byte_index(off: i64) -> usize {
     (off + 8 * (slot_index(off) as i64 + 1)) as usize
+}
+
+/// Which numbers of one frame pruning compares exactly: the registers and
+/// the stack slots (bit `i` for slot `i`) whose values may decide a check.
+/// The others need only be numbers in both states.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Exact {
+    pub regs: u16,
+    pub slots: u64,
+}
+
+impl Exact {
+    /// Everything compared exactly.
+    pub const ALL: Exact = Exact { regs: u16::MAX, slots: u64::MAX };
 }
 
 /// The abstract state: the frames of the current call chain.
@@ -336,17 +354,17 @@ impl State {
     /// set of registers of frame `i` that may still be read, `relevant[i]`
     /// those whose values matter (one entry per frame; with fewer, nothing
     /// is covered).
-    pub fn covers(&self, new: &State, live: &[u16], relevant: &[u16]) -> bool {
+    pub fn covers(&self, new: &State, live: &[u16], exact: &[Exact]) -> bool {
         let mut ids = IdMap::default();
         self.frames.len() == new.frames.len()
             && live.len() == new.frames.len()
-            && relevant.len() == new.frames.len()
+            && exact.len() == new.frames.len()
             && self
                 .frames
                 .iter()
                 .zip(&new.frames)
-                .zip(live.iter().zip(relevant))
-                .all(|((o, n), (&l, &r))| o.covers(n, l, r, &mut ids))
+                .zip(live.iter().zip(exact))
+                .all(|((o, n), (&l, &e))| o.covers(n, l, e, &mut ids))
     }
 
     /// Whether `new` is exactly `self` (over live registers).
@@ -485,19 +503,19 @@ mod tests {
         let old = State { frames: alloc::vec![Frame::new(0, 0, 0)] };
         let mut new = old.try_clone().unwrap();
         new.set(Reg::R1, Value::Scalar(Scalar::range(0, 5)));
-        assert!(old.covers(&new, &[0x7ff], &[0x7ff]));
-        assert!(!new.covers(&old, &[0x7ff], &[0x7ff]));
+        assert!(old.covers(&new, &[0x7ff], &[Exact::ALL]));
+        assert!(!new.covers(&old, &[0x7ff], &[Exact::ALL]));
         // Dead registers are not compared.
-        assert!(new.covers(&old, &[0x7ff & !2], &[0x7ff]));
+        assert!(new.covers(&old, &[0x7ff & !2], &[Exact::ALL]));
         let mut wider = new.try_clone().unwrap();
         wider.set(Reg::R1, Value::Scalar(Scalar::range(0, 10)));
-        assert!(wider.covers(&new, &[0x7ff], &[0x7ff]));
-        assert!(!new.covers(&wider, &[0x7ff], &[0x7ff]));
+        assert!(wider.covers(&new, &[0x7ff], &[Exact::ALL]));
+        assert!(!new.covers(&wider, &[0x7ff], &[Exact::ALL]));
         // A number whose value does not matter need only be a number.
-        assert!(new.covers(&wider, &[0x7ff], &[0x7ff & !2]));
+        assert!(new.covers(&wider, &[0x7ff], &[Exact { regs: !2, slots: 0 }]));
         let mut ptr = new.try_clone().unwrap();
         ptr.set(Reg::R1, Value::ptr(Region::Ctx, 0));
-        assert!(!new.covers(&ptr, &[0x7ff], &[0x7ff & !2]));
+        assert!(!new.covers(&ptr, &[0x7ff], &[Exact { regs: !2, slots: 0 }]));
     }
 
     #[test]
@@ -506,9 +524,15 @@ mod tests {
         data.bytes = [Byte::Misc; 8];
         let spill = Slot { bytes: [Byte::Spill; 8], spill: Value::ptr(Region::Ctx, 0) };
         let mut ids = IdMap::default();
-        assert!(!data.covers(&spill, &mut ids));
+        assert!(!data.covers(&spill, true, &mut ids));
         let scalar = Slot { bytes: [Byte::Spill; 8], spill: Value::constant(3) };
-        assert!(data.covers(&scalar, &mut ids));
+        assert!(data.covers(&scalar, true, &mut ids));
+        // A spilled number whose value cannot matter covers any number,
+        // never a pointer.
+        let other = Slot { bytes: [Byte::Spill; 8], spill: Value::constant(4) };
+        assert!(!scalar.covers(&other, true, &mut ids));
+        assert!(scalar.covers(&other, false, &mut ids));
+        assert!(!scalar.covers(&spill, false, &mut ids));
     }
 
     #[test]

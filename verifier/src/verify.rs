@@ -14,7 +14,9 @@
 //! that is identical (over live registers) means the path has come back to
 //! where it was with nothing changed: an infinite loop (those states are
 //! found by fingerprint, `on_path`). Every processed instruction counts
-//! against a limit, so the analysis always ends.
+//! against a limit, so the analysis always ends. A stored state compares
+//! exactly only the numbers whose values decided something after it,
+//! found by backtracking (`precision`).
 //!
 //! Where it runs (the kernel) may also watch it ([`Watch`], `watch`): asked
 //! at every stored state, every fork and every few hundred instructions, a
@@ -30,6 +32,7 @@ mod call;
 mod explore;
 mod mem;
 mod on_path;
+mod precision;
 mod step;
 mod trace;
 mod watch;

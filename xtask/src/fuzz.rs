@@ -9,6 +9,7 @@
 //! | `soundness` | `tests/tests/soundness_fuzz.rs`: accepted programs run in the checking interpreter | `WARDEN_FUZZ_PROGRAMS` | `WARDEN_FUZZ_SEED` |
 //! | `random-insns` | the same file: programs of random instructions never panic the verifier | `WARDEN_FUZZ_PROGRAMS` | fixed |
 //! | `jit-diff` | `tests/tests/jit_differential.rs`: the JIT against the interpreter on the same generator | `WARDEN_JIT_DIFF_PROGRAMS` | `WARDEN_FUZZ_SEED` |
+//! | `linux-diff` | `tests/tests/linux_diff.rs`: the verifier's verdicts against the Linux verifier of this machine (as root; skipped with a notice elsewhere) | `WARDEN_LINUX_DIFF_PROGRAMS` | `WARDEN_FUZZ_SEED` |
 //! | `images` | `lkm/tests/image.rs`: random and mutated `.lkm` images never panic the parser | `WARDEN_FUZZ_IMAGES` | fixed |
 //! | `modc-front-end` | `modc/tests/fuzz.rs`: random and mutated sources end in an image or diagnostics | `WARDEN_FUZZ_SOURCES` | fixed |
 //! | `modc-generated` | `modc/tests/generated.rs`: random well-typed modules compile and verify | `WARDEN_GEN_PROGRAMS` | fixed |
@@ -132,11 +133,22 @@ fn campaigns(args: &FuzzArgs) -> Vec<Campaign> {
             package: "warden-tests",
             test: "jit_differential",
             function: "jit_agrees_with_the_interpreter_on_fuzzed_programs",
-            env: vec![("WARDEN_JIT_DIFF_PROGRAMS", args.programs.to_string()), seed],
+            env: vec![("WARDEN_JIT_DIFF_PROGRAMS", args.programs.to_string()), seed.clone()],
             summary: "JIT differential:",
             inputs: "programs",
             accepted: "accepted",
             violations: Some("mismatches"),
+        },
+        Campaign {
+            name: "linux-diff",
+            package: "warden-tests",
+            test: "linux_diff",
+            function: "warden_and_linux_verdicts_on_the_shared_subset",
+            env: vec![("WARDEN_LINUX_DIFF_PROGRAMS", args.programs.to_string()), seed],
+            summary: "linux diff:",
+            inputs: "programs",
+            accepted: "accepted",
+            violations: Some("violations"),
         },
         Campaign {
             name: "images",
@@ -356,6 +368,8 @@ mod tests {
         );
         let line = "JIT differential: 5000 programs, 2100 accepted, 6000 runs compared (x2 with blinding), 2 mismatches, 0 runs skipped for interpreter violations";
         assert_eq!(campaign("jit-diff").counts(line), Some(Counts { inputs: Some(5000), accepted: Some(2100), violations: Some(2) }));
+        let line = "linux diff: 3000 programs, 573 accepted by Warden, 1328 accepted by Linux, 799 disagreements, 0 violations, 7.0s";
+        assert_eq!(campaign("linux-diff").counts(line), Some(Counts { inputs: Some(3000), accepted: Some(573), violations: Some(0) }));
         let line = "    verifier pressure: 5 rounds, 45 loads (10 loaded, the rest refused as expected), heap back after each, 0 panics";
         assert_eq!(campaign("verifier-pressure").counts(line), Some(Counts { inputs: Some(45), accepted: Some(10), violations: None }));
         let line = "20000 images: 1500 accepted, 18500 refused";

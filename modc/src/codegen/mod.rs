@@ -91,7 +91,7 @@ fn scratch_note(tir: &Tir, f: &TFn, id: LocalId) -> Diag {
         _ => 0,
     };
     Diag::remark(format!("`{}` ({size} bytes) is kept in the module's scratch map, not on the stack", local.name), local.span, "indexed by a variable")
-        .note("the verifier allows a variable offset into a map value but not into the stack, so an array or struct indexed by a variable lives in `__scratch`, a hidden one-entry array map of the module (`modc disasm` lists it)")
+        .note("an array or struct indexed by a variable lives in `__scratch`, a hidden one-entry array map of the module (`modc disasm` lists it), where no index needs the array written first")
 }
 
 /// The compiled programs, and the size of the scratch area (a one-entry

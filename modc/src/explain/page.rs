@@ -74,7 +74,7 @@ fn program(a: &Analysis) -> Json {
     for (i, v) in rec.visits.iter().enumerate() {
         match v.mark {
             Some(Mark::Stored) => stored.push(i),
-            Some(Mark::Pruned { by, live, relevant }) => pruned.push(json!([i, by, live, relevant])),
+            Some(Mark::Pruned { by, live, exact }) => pruned.push(json!([i, by, live, exact])),
             None => {}
         }
         if v.edges != 0 {

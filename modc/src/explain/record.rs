@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use verifier::liveness::RegSet;
-use verifier::state::{Byte, State, Value};
+use verifier::state::{Byte, Exact, State, Value};
 use verifier::{Report, Trace};
 
 /// Visits kept at most; beyond them only the counts per slot go on (a
@@ -40,10 +40,10 @@ pub struct StateRow {
 pub enum Mark {
     /// Stored as a checkpoint.
     Stored,
-    /// Covered by the state stored at visit `by`; `live` and `relevant` are
+    /// Covered by the state stored at visit `by`; `live` and `exact` are
     /// the running frame's registers that were compared and those compared
     /// by value.
-    Pruned { by: u32, live: RegSet, relevant: RegSet },
+    Pruned { by: u32, live: RegSet, exact: RegSet },
 }
 
 /// One visit of an instruction.
@@ -229,12 +229,12 @@ impl Trace for Recording {
         self.checkpoints.push(v.unwrap_or(u32::MAX));
     }
 
-    fn pruned(&mut self, pc: usize, checkpoint: u32, _covering: &State, live: &[RegSet], relevant: &[RegSet]) {
+    fn pruned(&mut self, pc: usize, checkpoint: u32, _covering: &State, live: &[RegSet], exact: &[Exact]) {
         self.processed[pc] -= 1;
         let by = self.checkpoints.get(checkpoint as usize).copied().filter(|&b| b != u32::MAX);
         if let (Some(v), Some(by)) = (self.last_visit_at(pc), by) {
-            let (live, relevant) = (live.last().copied().unwrap_or(0), relevant.last().copied().unwrap_or(0));
-            self.visits[v as usize].mark = Some(Mark::Pruned { by, live, relevant });
+            let (live, exact) = (live.last().copied().unwrap_or(0), exact.last().map_or(0, |e| e.regs));
+            self.visits[v as usize].mark = Some(Mark::Pruned { by, live, exact });
         }
     }
 

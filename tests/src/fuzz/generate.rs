@@ -6,9 +6,10 @@ use verifier::{AluOp, AtomicOp, Cond, Imm64, Insn, Program, Reg, Size, Src, Widt
 use super::*;
 
 mod join;
+mod var_stack;
 
 /// Builds a program with forward labels.
-struct Asm {
+pub(crate) struct Asm {
     insns: Vec<Insn>,
     /// (slot of a jump, label) to patch.
     fixups: Vec<(usize, usize)>,
@@ -16,32 +17,32 @@ struct Asm {
 }
 
 impl Asm {
-    fn new() -> Asm {
+    pub(crate) fn new() -> Asm {
         Asm { insns: Vec::new(), fixups: Vec::new(), labels: Vec::new() }
     }
 
-    fn label(&mut self) -> usize {
+    pub(crate) fn label(&mut self) -> usize {
         self.labels.push(None);
         self.labels.len() - 1
     }
 
-    fn bind(&mut self, l: usize) {
+    pub(crate) fn bind(&mut self, l: usize) {
         self.labels[l] = Some(self.insns.len());
     }
 
-    fn push(&mut self, i: Insn) {
+    pub(crate) fn push(&mut self, i: Insn) {
         self.insns.push(i);
         if let Insn::LoadImm64 { .. } = i {
             self.insns.push(Insn::Imm64Tail);
         }
     }
 
-    fn jump(&mut self, i: Insn, l: usize) {
+    pub(crate) fn jump(&mut self, i: Insn, l: usize) {
         self.fixups.push((self.insns.len(), l));
         self.insns.push(i);
     }
 
-    fn finish(mut self) -> Program {
+    pub(crate) fn finish(mut self) -> Program {
         for (pc, l) in self.fixups {
             let t = self.labels[l].unwrap_or(pc + 1) as i64;
             let off = t - pc as i64 - 1;
@@ -56,31 +57,31 @@ impl Asm {
     }
 }
 
-fn mov(dst: Reg, imm: i32) -> Insn {
+pub(crate) fn mov(dst: Reg, imm: i32) -> Insn {
     Insn::Alu { width: Width::W64, op: AluOp::Mov, dst, src: Src::Imm(imm) }
 }
 
-fn movr(dst: Reg, src: Reg) -> Insn {
+pub(crate) fn movr(dst: Reg, src: Reg) -> Insn {
     Insn::Alu { width: Width::W64, op: AluOp::Mov, dst, src: Src::Reg(src) }
 }
 
-fn add(dst: Reg, imm: i32) -> Insn {
+pub(crate) fn add(dst: Reg, imm: i32) -> Insn {
     Insn::Alu { width: Width::W64, op: AluOp::Add, dst, src: Src::Imm(imm) }
 }
 
-fn addr(dst: Reg, src: Reg) -> Insn {
+pub(crate) fn addr(dst: Reg, src: Reg) -> Insn {
     Insn::Alu { width: Width::W64, op: AluOp::Add, dst, src: Src::Reg(src) }
 }
 
-fn ld(size: Size, dst: Reg, src: Reg, off: i16) -> Insn {
+pub(crate) fn ld(size: Size, dst: Reg, src: Reg, off: i16) -> Insn {
     Insn::Load { size, signed: false, dst, src, off }
 }
 
-fn st(size: Size, dst: Reg, off: i16, src: Src) -> Insn {
+pub(crate) fn st(size: Size, dst: Reg, off: i16, src: Src) -> Insn {
     Insn::Store { size, dst, off, src }
 }
 
-fn jmp(width: Width, cond: Cond, dst: Reg, src: Src) -> Insn {
+pub(crate) fn jmp(width: Width, cond: Cond, dst: Reg, src: Src) -> Insn {
     Insn::Jump { width, cond, dst, src, off: 0 }
 }
 
@@ -159,8 +160,10 @@ pub fn generate(rng: &mut Rng) -> Program {
             2 => g.a.push(st(Size::DW, Reg::R2, 0, Src::Reg(Reg::R10))),
             _ => {}
         }
+        // One function in five need not set r0 (its caller may read it).
+        let leaves_r0 = g.rng.chance(20);
         for r in SCRATCH {
-            if g.rng.chance(90) {
+            if g.rng.chance(90) && !(leaves_r0 && r == Reg::R0) {
                 let v = g.small();
                 g.a.push(mov(r, v));
             }
@@ -168,7 +171,11 @@ pub fn generate(rng: &mut Rng) -> Program {
         for _ in 0..1 + g.rng.below(3) {
             g.snippet();
         }
-        g.epilogue();
+        if leaves_r0 {
+            g.a.push(Insn::Exit);
+        } else {
+            g.epilogue();
+        }
     }
     g.a.finish()
 }
@@ -414,6 +421,9 @@ impl Gen<'_> {
 
     /// Stack stores and loads of mixed sizes.
     fn stack(&mut self) {
+        if self.rng.chance(30) {
+            return self.var_stack();
+        }
         let size = self.rng.pick(&SIZES);
         let off = -(self.rng.below(40) as i16) - size.bytes() as i16 + if self.rng.chance(5) { 1 } else { 0 };
         if self.rng.chance(60) {

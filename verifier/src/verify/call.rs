@@ -22,6 +22,14 @@ impl Checker<'_> {
             return Err(Report::new(ErrorKind::UnknownHelper, pc, format!("helper {id} is not available to this entry point"))
                 .hint("see the entry point's list of helpers in the documentation of its class"));
         };
+        // A number passed as more than a plain number (a length, a port, a
+        // constant) decides what the helper may do.
+        for (i, kind) in sig.args.iter().enumerate().take(5) {
+            let r = ARG_REGS[i];
+            if !matches!(kind, ArgKind::Scalar | ArgKind::UserAddr) && matches!(st.reg(r), Value::Scalar(_)) {
+                self.decide(r);
+            }
+        }
         let mut map = None;
         let mut i = 0;
         while i < sig.args.len().min(5) {
@@ -173,6 +181,7 @@ impl Checker<'_> {
         let Region::Stack { frame } = p.region else {
             return Ok(());
         };
+        self.constant_stack_offset(pc, st, r, &at, "memory passed to a helper")?;
         let o = at.b.smin;
         let f = &st.frames[frame as usize];
         match acc {
@@ -240,17 +249,17 @@ impl Checker<'_> {
         Ok(Flow::Next(target))
     }
 
-    /// `exit`: returns to the caller, or ends the program with r0 a scalar.
+    /// `exit`: returns to the caller (r0 as the callee left it, perhaps
+    /// unset: only reading it is an error), or ends the program with r0 a
+    /// scalar.
     pub(super) fn exit(&mut self, pc: usize, st: &mut State) -> Result<Flow, Report> {
-        let r0 = match *st.reg(Reg::R0) {
-            Value::Uninit => {
+        let r0 = *st.reg(Reg::R0);
+        let n = st.frames.len();
+        if n == 1 {
+            if r0 == Value::Uninit {
                 return Err(Report::new(ErrorKind::ReturnValue, pc, "r0 is not set at exit")
                     .hint("set r0 to the result (e.g. `r0 = 0`) on every path before `exit`"));
             }
-            v => v,
-        };
-        let n = st.frames.len();
-        if n == 1 {
             if r0.is_pointer() {
                 return Err(self
                     .fail(ErrorKind::PointerLeak, pc, st, &[Reg::R0], "the program would return a pointer, leaking its address".into())

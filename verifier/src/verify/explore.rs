@@ -30,9 +30,10 @@ use crate::insn::{Insn, Reg};
 use crate::liveness::{CALLEE_SAVED, RegSet};
 use crate::profile::Profile;
 use crate::report::{ErrorKind, Report};
-use crate::state::State;
+use crate::state::{Exact, State};
 
 use super::on_path::OnPath;
+use super::precision::{History, Marks, StackAccess, NONE, undo};
 use super::trace::Trace;
 use super::watch::{WATCH_EVERY, Watch};
 
@@ -47,9 +48,19 @@ const MAX_PENDING: usize = 8192;
 const MIN_INSNS_BETWEEN_STORES: u64 = 8;
 const MIN_JUMPS_BETWEEN_STORES: u64 = 2;
 
+/// Most instructions one backtracking walk goes back over; a longer walk
+/// (a path that stored no state for long) marks every number above it.
+const MAX_WALK: u32 = 4096;
+
 /// A state stored at a prune point.
 struct Checkpoint {
     state: State,
+    /// Where on its path it was stored: the slot, and the path's newest
+    /// history entry then.
+    pc: u32,
+    head: u32,
+    /// The numbers whose values decided something after it.
+    marks: Marks,
     parent: Option<u32>,
     branches: u32,
     /// Times it covered a state, and times it was compared and did not.
@@ -70,6 +81,7 @@ struct Path {
     pc: usize,
     state: State,
     parent: Option<u32>,
+    head: u32,
 }
 
 /// Where the current path goes after one instruction.
@@ -83,7 +95,7 @@ pub(super) enum Flow {
 }
 
 enum Visit {
-    /// Covered by this fully explored checkpoint.
+    /// Covered by this checkpoint.
     Pruned(u32),
     Continue(Option<u32>),
 }
@@ -117,6 +129,12 @@ pub(super) struct Checker<'a> {
     /// state was stored.
     jumps_processed: u64,
     last_store: (u64, u64),
+    /// Where every path went (for precision tracking).
+    history: History,
+    /// Set by the instruction being processed: the registers of the running
+    /// frame whose values decided something, and its stack access.
+    decided: u16,
+    pub(super) access: Option<StackAccess>,
 }
 
 impl<'a> Checker<'a> {
@@ -148,6 +166,9 @@ impl<'a> Checker<'a> {
             last_id: 0,
             jumps_processed: 0,
             last_store: (0, 0),
+            history: History::new(),
+            decided: 0,
+            access: None,
         })
     }
 
@@ -162,8 +183,8 @@ impl<'a> Checker<'a> {
     /// Explores every path from slot 0 starting in `init`, telling `trace`.
     pub(super) fn run<T: Trace + ?Sized>(&mut self, init: State, trace: &mut T) -> Result<(), Report> {
         self.pending_bytes = init.bytes();
-        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None })?;
-        while let Some(Path { mut pc, mut state, mut parent }) = self.pending.pop() {
+        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None, head: NONE })?;
+        while let Some(Path { mut pc, mut state, mut parent, mut head }) = self.pending.pop() {
             self.pending_bytes -= state.bytes();
             trace.path(pc);
             if let Some(log) = self.log.as_deref_mut() {
@@ -172,15 +193,18 @@ impl<'a> Checker<'a> {
             loop {
                 trace.visit(pc, &state);
                 if self.cfg.prune[pc] {
-                    match self.visit(pc, &state, parent)? {
+                    match self.visit(pc, &state, parent, head)? {
                         Visit::Pruned(by) => {
                             let n = state.frames.len().min(8);
-                            let live = Checker::masks(self.live, pc, &state);
-                            let relevant = Checker::masks(self.relevant, pc, &state);
-                            trace.pruned(pc, by, &self.checkpoints[by as usize].state, &live[..n], &relevant[..n]);
+                            let (live, exact) = self.compared(pc, &state, by);
+                            trace.pruned(pc, by, &self.checkpoints[by as usize].state, &live[..n], &exact[..n]);
                             if let Some(log) = self.log.as_deref_mut() {
                                 let _ = writeln!(log, "{pc}: safe (covered by an explored state)");
                             }
+                            // This path's future is the covering state's:
+                            // what decided there decides here.
+                            let marks = self.checkpoints[by as usize].marks;
+                            self.backtrack(pc, head, parent, state.frames.len() - 1, marks);
                             self.end_path(parent);
                             break;
                         }
@@ -211,17 +235,38 @@ impl<'a> Checker<'a> {
                 if matches!(self.insns[pc], Insn::Ja { .. } | Insn::Jump { .. }) {
                     self.jumps_processed += 1;
                 }
-                match self.step(pc, &mut state)? {
+                let frame = state.frames.len() - 1;
+                self.decided = 0;
+                self.access = None;
+                let flow = self.step(pc, &mut state)?;
+                // Marks go no further back than the path's newest stored
+                // state, and none reach one that compares everything: the
+                // history is kept only where a walk may read it.
+                let tracked = parent.is_some_and(|p| !self.checkpoints[p as usize].marks.all());
+                if tracked && self.decided != 0 {
+                    self.backtrack(pc, head, parent, frame, Marks::reg(frame, self.decided));
+                }
+                if let Some(access) = self.access.filter(|_| tracked) {
+                    head = self.history.accessed(head, pc, access)?;
+                }
+                match flow {
                     Flow::Next(n) => {
                         if let insn @ Insn::Jump { .. } = self.insns[pc] {
                             trace.branch(pc, n, insn.target(pc) == Some(n as i64), false, &state);
+                        }
+                        if tracked {
+                            head = self.history.went(head, self.insns, pc, n)?;
                         }
                         pc = n;
                     }
                     Flow::Fork { next, other_pc, other } => {
                         trace.branch(pc, other_pc, true, true, &other);
                         trace.branch(pc, next, false, false, &state);
-                        self.fork(pc, other_pc, other, parent)?;
+                        let other_head = if tracked { self.history.went(head, self.insns, pc, other_pc)? } else { head };
+                        self.fork(pc, Path { pc: other_pc, state: other, parent, head: other_head })?;
+                        if tracked {
+                            head = self.history.went(head, self.insns, pc, next)?;
+                        }
                         pc = next;
                     }
                     Flow::End => {
@@ -235,13 +280,73 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
+    /// Records that the value of `r` (of the running frame) decided what
+    /// the instruction being processed did.
+    #[inline]
+    pub(super) fn decide(&mut self, r: Reg) {
+        self.decided |= 1 << r.index();
+    }
+
+    /// Marks `bt`, the numbers of the state before `pc` (reached with
+    /// history `head`, running frame `frame`) whose values decided
+    /// something, in every checkpoint of the path back from there, as
+    /// each held them (see `precision.rs`).
+    fn backtrack(&mut self, mut pc: usize, mut head: u32, mut parent: Option<u32>, mut frame: usize, mut bt: Marks) {
+        let mut walked = 0;
+        while let Some(p) = parent {
+            let ck = &mut self.checkpoints[p as usize];
+            // A state that compares everything has ancestors that do too.
+            if ck.marks.all() {
+                return;
+            }
+            if ck.pc as usize == pc && ck.head == head {
+                // Nothing new: the checkpoints above have these already.
+                if !ck.marks.absorb(&bt) {
+                    return;
+                }
+                if bt.all() {
+                    let above = ck.parent;
+                    self.mark_all(above);
+                    return;
+                }
+                if bt.is_empty() {
+                    return;
+                }
+                parent = ck.parent;
+                continue;
+            }
+            walked += 1;
+            match self.history.back(pc, head, self.insns) {
+                Some((prev, h, access)) if walked <= MAX_WALK && undo(&self.insns[prev], access, &mut bt, &mut frame) => {
+                    pc = prev;
+                    head = h;
+                }
+                _ => {
+                    self.mark_all(parent);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Makes `parent` and every checkpoint above it compare every number.
+    fn mark_all(&mut self, mut parent: Option<u32>) {
+        while let Some(p) = parent {
+            let ck = &mut self.checkpoints[p as usize];
+            if !ck.marks.set_all() {
+                return;
+            }
+            parent = ck.parent;
+        }
+    }
+
     /// Queues the other edge of a jump.
-    fn fork(&mut self, pc: usize, other_pc: usize, other: State, parent: Option<u32>) -> Result<(), Report> {
+    fn fork(&mut self, pc: usize, other: Path) -> Result<(), Report> {
         self.ask_watch(pc)?;
         if self.pending.len() >= MAX_PENDING {
             return Err(Report::too_complex(pc, format!("more than {MAX_PENDING} paths wait to be explored")));
         }
-        let bytes = other.bytes();
+        let bytes = other.state.bytes();
         if self.pending_bytes + bytes > self.profile.limits.max_memory / 2 {
             return Err(Report::too_complex(
                 pc,
@@ -252,10 +357,10 @@ impl<'a> Checker<'a> {
             return Err(Report::out_of_memory(pc));
         }
         self.pending_bytes += bytes;
-        if let Some(p) = parent {
+        if let Some(p) = other.parent {
             self.checkpoints[p as usize].branches += 1;
         }
-        self.pending.push(Path { pc: other_pc, state: other, parent });
+        self.pending.push(other);
         self.stats.peak_pending = self.stats.peak_pending.max(self.pending.len());
         Ok(())
     }
@@ -292,9 +397,18 @@ impl<'a> Checker<'a> {
         masks
     }
 
+    /// What pruning at `pc` compared against checkpoint `by`: each frame's
+    /// live registers, and the numbers compared exactly.
+    fn compared(&self, pc: usize, state: &State, by: u32) -> ([RegSet; 8], [Exact; 8]) {
+        let n = state.frames.len().min(8);
+        let live = Checker::masks(self.live, pc, state);
+        let relevant = Checker::masks(self.relevant, pc, state);
+        (live, self.checkpoints[by as usize].marks.exact_frames(&relevant[..n]))
+    }
+
     /// Compares the state at a prune point with those stored there, and
     /// stores it.
-    fn visit(&mut self, pc: usize, state: &State, parent: Option<u32>) -> Result<Visit, Report> {
+    fn visit(&mut self, pc: usize, state: &State, parent: Option<u32>, head: u32) -> Result<Visit, Report> {
         let n = state.frames.len().min(8);
         let live = Checker::masks(self.live, pc, state);
         let live = &live[..n];
@@ -322,7 +436,8 @@ impl<'a> Checker<'a> {
         // likely to cover.
         for &i in self.explored[pc].iter().rev() {
             let ck = &mut self.checkpoints[i as usize];
-            if ck.state.covers(state, live, relevant) {
+            let exact = ck.marks.exact_frames(relevant);
+            if ck.state.covers(state, live, &exact[..n]) {
                 ck.hits += 1;
                 pruned = Some(i);
                 break;
@@ -364,7 +479,16 @@ impl<'a> Checker<'a> {
         let Some(copy) = copy else { return Err(Report::out_of_memory(pc)) };
         let idx = self.checkpoints.len() as u32;
         let fingerprint = fingerprint.unwrap_or_else(|| state.fingerprint(live));
-        self.checkpoints.push(Checkpoint { state: copy, parent, branches: 1, hits: 0, misses: 0 });
+        self.checkpoints.push(Checkpoint {
+            state: copy,
+            pc: pc as u32,
+            head,
+            marks: Marks::default(),
+            parent,
+            branches: 1,
+            hits: 0,
+            misses: 0,
+        });
         self.on_path.insert(idx, pc, fingerprint);
         self.stats.states_stored += 1;
         self.last_store = (self.stats.insns_processed, self.jumps_processed);

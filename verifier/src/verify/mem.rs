@@ -15,6 +15,7 @@
 use alloc::format;
 
 use super::explore::Checker;
+use super::precision::StackAccess;
 use crate::domain::Scalar;
 use crate::insn::{AtomicOp, Reg, Size, Src, Width};
 use crate::profile::FieldKind;
@@ -115,19 +116,14 @@ impl Checker<'_> {
                 }
             }
             Region::Stack { frame } => {
-                if lo != hi {
-                    return Err(fail(
-                        ErrorKind::VariableOffset,
-                        format!("variable offset [{lo}, {hi}] into the stack"),
-                    )
-                    .hint("use constant offsets from r10; put indexed data in a map value"));
-                }
                 let max = self.profile.limits.max_stack as i64;
-                if lo < -max || lo + size as i64 > 0 {
+                if lo < -max || hi.saturating_add(size as i64) > 0 {
+                    let what = if lo == hi { format!("fp{lo:+}") } else { format!("fp{lo:+} to fp{hi:+} (a variable offset)") };
                     return Err(fail(
                         ErrorKind::OutOfBounds,
-                        format!("{} of {size} bytes at fp{lo:+} is outside the stack frame (fp-{max} to fp)", acc.verb()),
-                    ));
+                        format!("{} of {size} bytes at {what} is outside the stack frame (fp-{max} to fp)", acc.verb()),
+                    )
+                    .hint("bound the index so that every byte it can reach lies in the frame"));
                 }
                 self.touch_stack(st, frame, lo);
             }
@@ -170,48 +166,68 @@ impl Checker<'_> {
                     _ => Value::Scalar(unknown),
                 }
             }
-            Region::Stack { frame } => self.stack_read(pc, st, src, frame, at.b.smin, n, signed)?,
+            Region::Stack { frame } => {
+                self.note_stack(frame, at.b.smin, at.b.smax, n);
+                self.stack_read(pc, st, src, frame, &at, n, signed)?
+            }
             _ => Value::Scalar(unknown),
         };
         self.write(pc, st, dst, v)
     }
 
-    /// Reads `n` stack bytes at `fp + o` of `frame`.
+    /// Reads `n` stack bytes of `frame` at `fp + o`, for every `o` the
+    /// offset `at` allows: every byte it may reach must be written, never
+    /// part of a spilled pointer. A whole aligned slot gives its spilled
+    /// register back; bytes all known (zeros, bytes of spilled constants)
+    /// give their constant, at a variable offset only when all are zero.
     #[allow(clippy::too_many_arguments)]
-    fn stack_read(&self, pc: usize, st: &State, r: Reg, frame: u8, o: i64, n: u32, signed: bool) -> Result<Value, Report> {
+    fn stack_read(&self, pc: usize, st: &State, r: Reg, frame: u8, at: &Scalar, n: u32, signed: bool) -> Result<Value, Report> {
         let f = &st.frames[frame as usize];
-        if n == 8
-            && o % 8 == 0
-            && let Some(slot) = f.slot(o).filter(|s| s.is_spill())
+        let (lo, hi) = (at.b.smin, at.b.smax);
+        if lo == hi
+            && n == 8
+            && lo % 8 == 0
+            && let Some(slot) = f.slot(lo).filter(|s| s.is_spill())
         {
             return Ok(slot.spill);
         }
-        let mut all_zero = true;
-        for b in o..o + n as i64 {
+        let reach = |b: i64| if lo == hi { format!("stack byte fp{b}") } else { format!("stack byte fp{b}, which the variable offset fp{lo:+} to fp{hi:+} may reach") };
+        // The bytes' value when every one is known, little-endian.
+        let mut known = Some(0u64);
+        for b in lo..hi + n as i64 {
             let slot = f.slot(b).unwrap_or(&Slot::INVALID);
+            let byte = match (slot.bytes[byte_index(b)], slot.spill) {
+                (Byte::Zero, _) => Some(0),
+                (Byte::Spill, Value::Scalar(s)) => s.as_const().map(|c| (c >> (8 * byte_index(b))) & 0xff),
+                _ => None,
+            };
+            known = match (known, byte) {
+                (Some(k), Some(v)) if lo == hi => Some(k | v << (8 * (b - lo))),
+                (Some(0), Some(0)) => Some(0),
+                _ => None,
+            };
             match slot.bytes[byte_index(b)] {
                 Byte::Invalid => {
-                    return Err(self
-                        .fail(ErrorKind::UninitStack, pc, st, &[r], format!("read of stack byte fp{b} that was never written"))
-                        .hint("write the stack slot on every path before reading it"));
+                    let hint = if lo == hi {
+                        "write the stack slot on every path before reading it"
+                    } else {
+                        "write every byte the index can reach (e.g. zero the whole array) before reading it"
+                    };
+                    return Err(self.fail(ErrorKind::UninitStack, pc, st, &[r], format!("read of {} that was never written", reach(b))).hint(hint));
                 }
                 Byte::Spill if slot.holds_pointer() => {
-                    return Err(self.fail(
-                        ErrorKind::SpilledPointer,
-                        pc,
-                        st,
-                        &[r],
-                        format!("read of part of a pointer spilled at fp{}", -8 * (slot_index(b) as i64 + 1)),
-                    )
-                    .hint("load spilled pointers back whole, with an 8-byte load at the same offset"));
+                    let at = -8 * (slot_index(b) as i64 + 1);
+                    return Err(self
+                        .fail(ErrorKind::SpilledPointer, pc, st, &[r], format!("read of {}, part of a pointer spilled at fp{at}", reach(b)))
+                        .hint("load spilled pointers back whole, with an 8-byte load at the same offset"));
                 }
-                Byte::Zero => {}
-                _ => all_zero = false,
+                _ => {}
             }
         }
         let bits = n * 8;
-        Ok(Value::Scalar(if all_zero {
-            Scalar::constant(0)
+        Ok(Value::Scalar(if let Some(k) = known {
+            let shift = 64 - bits;
+            Scalar::constant(if signed { (((k << shift) as i64) >> shift) as u64 } else { k })
         } else if signed {
             Scalar::unknown_signed_bits(bits)
         } else {
@@ -243,18 +259,75 @@ impl Checker<'_> {
                     )
                     .hint("store offsets or indices (numbers), not pointers"));
             };
-            if n != 8 || at.b.smin % 8 != 0 {
+            if n != 8 || at.b.smin % 8 != 0 || at.b.smin != at.b.smax {
                 return Err(self
-                    .fail(ErrorKind::SpilledPointer, pc, st, src_regs, "a pointer may only be stored whole (8 bytes) at an 8-byte aligned stack offset".into())
+                    .fail(
+                        ErrorKind::SpilledPointer,
+                        pc,
+                        st,
+                        src_regs,
+                        "a pointer may only be stored whole (8 bytes) at a constant, 8-byte aligned stack offset".into(),
+                    )
                     .hint("spill pointers with `*(u64 *)(r10 - 8*k) = rN`"));
             }
+            self.note_stack(frame, at.b.smin, at.b.smax, n);
             self.stack_write(pc, st, frame, at.b.smin, n, v)?;
             return Ok(());
         }
         if let Region::Stack { frame } = p.region {
-            self.stack_write(pc, st, frame, at.b.smin, n, v)?;
+            self.note_stack(frame, at.b.smin, at.b.smax, n);
+            if at.b.smin == at.b.smax {
+                self.stack_write(pc, st, frame, at.b.smin, n, v)?;
+            } else {
+                self.stack_write_var(pc, st, frame, &at, n, v)?;
+            }
         }
         Ok(())
+    }
+
+    /// Writes `n` bytes holding the number `v` at a variable offset `at` of
+    /// `frame`. Only the bytes every offset writes become data; the others
+    /// it may reach keep what they were as far as that stays true: a
+    /// never-written byte stays unreadable, a known zero stays zero only if
+    /// `v` is 0, a spill becomes bytes.
+    fn stack_write_var(&self, pc: usize, st: &mut State, frame: u8, at: &Scalar, n: u32, v: Value) -> Result<(), Report> {
+        let (lo, hi) = (at.b.smin, at.b.smax);
+        let zero = matches!(v, Value::Scalar(s) if s.as_const() == Some(0));
+        let written = if zero { Byte::Zero } else { Byte::Misc };
+        let f = self.stack_reaching(pc, st, frame, lo)?;
+        for b in lo..hi + n as i64 {
+            let slot = &mut f.stack[slot_index(b)];
+            break_spill(slot);
+            let byte = &mut slot.bytes[byte_index(b)];
+            let certain = b >= hi && b < lo + n as i64;
+            if certain || (*byte == Byte::Zero && !zero) {
+                *byte = written;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records, for precision tracking, that the instruction accesses `n`
+    /// bytes at `fp + o` of `frame`, for some `o` in `lo..=hi`.
+    #[inline]
+    fn note_stack(&mut self, frame: u8, lo: i64, hi: i64, n: u32) {
+        self.access = Some(StackAccess {
+            frame,
+            lo: slot_index(hi + n as i64 - 1),
+            hi: slot_index(lo),
+            whole: lo == hi && n == 8 && lo % 8 == 0,
+        });
+    }
+
+    /// Refuses a variable offset `at` into the stack where `what` needs a
+    /// constant one.
+    pub(super) fn constant_stack_offset(&self, pc: usize, st: &State, r: Reg, at: &Scalar, what: &str) -> Result<(), Report> {
+        if at.b.smin == at.b.smax {
+            return Ok(());
+        }
+        Err(self
+            .fail(ErrorKind::VariableOffset, pc, st, &[r], format!("{what} at a variable offset fp{:+} to fp{:+} of the stack", at.b.smin, at.b.smax))
+            .hint(format!("use a constant offset from r10 for {what}")))
     }
 
     /// `frame` of `st`, its tracked stack grown (with never-written slots)
@@ -278,11 +351,14 @@ impl Checker<'_> {
             f.stack[slot_index(o)] = Slot { bytes: [Byte::Spill; 8], spill: v };
             return Ok(());
         }
-        let zero = matches!(v, Value::Scalar(s) if s.as_const() == Some(0));
+        let constant = match v {
+            Value::Scalar(s) => s.as_const(),
+            _ => None,
+        };
         for b in o..o + n as i64 {
             let slot = &mut f.stack[slot_index(b)];
             break_spill(slot);
-            slot.bytes[byte_index(b)] = if zero { Byte::Zero } else { Byte::Misc };
+            slot.bytes[byte_index(b)] = data_byte(constant.map(|c| c >> (8 * (b - o))));
         }
         Ok(())
     }
@@ -324,9 +400,11 @@ impl Checker<'_> {
         let n = size.bytes();
         let at = self.check_access(pc, st, dst, &p, off as i64, n as u64, Access::Write)?;
         if let Region::Stack { frame } = p.region {
+            self.constant_stack_offset(pc, st, dst, &at, "an atomic operation")?;
+            self.note_stack(frame, at.b.smin, at.b.smin, n);
             // The old value must be readable data (not a spilled pointer);
             // afterwards it is unknown.
-            if self.stack_read(pc, st, dst, frame, at.b.smin, n, false)?.is_pointer() {
+            if self.stack_read(pc, st, dst, frame, &at, n, false)?.is_pointer() {
                 return Err(self
                     .fail(ErrorKind::SpilledPointer, pc, st, &[dst], "an atomic operation on a spilled pointer would corrupt it".into())
                     .hint("use atomic operations only on numbers"));
@@ -350,13 +428,22 @@ impl Checker<'_> {
 }
 
 /// Turns a slot holding a whole spilled register into bytes: data if it
-/// was a scalar, unreadable if it was a pointer (so no byte of an address
-/// can be read back).
+/// was a scalar (known zeros where it was a constant), unreadable if it was
+/// a pointer (so no byte of an address can be read back).
 pub(super) fn break_spill(slot: &mut Slot) {
     if slot.is_spill() {
-        let b = if slot.spill.is_pointer() { Byte::Invalid } else { Byte::Misc };
-        *slot = Slot { bytes: [b; 8], spill: Value::Uninit };
+        let bytes = match slot.spill {
+            Value::Scalar(s) => core::array::from_fn(|i| data_byte(s.as_const().map(|c| c >> (8 * i)))),
+            _ => [Byte::Invalid; 8],
+        };
+        *slot = Slot { bytes, spill: Value::Uninit };
     }
+}
+
+/// A stack byte written with data: known zero when the low byte of
+/// `value`, if known, is zero.
+fn data_byte(value: Option<u64>) -> Byte {
+    if value.is_some_and(|v| v & 0xff == 0) { Byte::Zero } else { Byte::Misc }
 }
 
 /// Checks offsets `lo ..= hi` with `size` bytes against a region of `len`.

@@ -126,10 +126,16 @@ impl Checker<'_> {
         let d = self.read(pc, st, dst)?;
         let result = match (d, s) {
             (Value::Scalar(d), Value::Scalar(s)) => Value::Scalar(d.alu(width, op, &s)),
+            // The number becomes part of the pointer's offset, which every
+            // access through it checks: its value decides.
             (Value::Ptr(p), Value::Scalar(s)) if matches!(op, AluOp::Add | AluOp::Sub) && width == Width::W64 => {
+                if let Some(r) = src_reg {
+                    self.decide(r);
+                }
                 Value::Ptr(self.ptr_arith(pc, st, dst, p, op, &s, src_reg)?)
             }
             (Value::Scalar(s), Value::Ptr(p)) if op == AluOp::Add && width == Width::W64 => {
+                self.decide(dst);
                 Value::Ptr(self.ptr_arith(pc, st, dst, p, op, &s, src_reg)?)
             }
             _ => {
@@ -268,8 +274,16 @@ impl Checker<'_> {
                     }
                     st.set(dst, Value::Scalar(d2));
                 };
+                let (taken, fall) = (refined(true), refined(false));
+                // An edge ruled out: the operands' values decided it.
+                if taken.is_none() || fall.is_none() {
+                    self.decide(dst);
+                    if let Src::Reg(r) = src {
+                        self.decide(r);
+                    }
+                }
                 // Clone the state only when both edges are possible.
-                return Ok(match (refined(true), refined(false)) {
+                return Ok(match (taken, fall) {
                     (Some(t), Some(f)) => {
                         let mut other = st.try_clone().ok_or_else(|| Report::out_of_memory(pc))?;
                         apply(&mut other, t);
@@ -290,6 +304,10 @@ impl Checker<'_> {
             (Value::Ptr(p), Value::Scalar(z))
                 if z.as_const() == Some(0) && width == Width::W64 && matches!(cond, Cond::Eq | Cond::Ne) =>
             {
+                // A register compared with the pointer must be 0.
+                if let Src::Reg(r) = src {
+                    self.decide(r);
+                }
                 let copy = |is_null| resolve_null(st, p.id, is_null).ok_or_else(|| Report::out_of_memory(pc));
                 let (null, nonnull) = if p.maybe_null {
                     (Some(copy(true)?), Some(copy(false)?))

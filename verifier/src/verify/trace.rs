@@ -12,7 +12,7 @@
 
 use crate::liveness::RegSet;
 use crate::report::Report;
-use crate::state::State;
+use crate::state::{Exact, State};
 
 /// Receives the events of one analysis, in the order they happen.
 ///
@@ -42,11 +42,12 @@ pub trait Trace {
     fn stored(&mut self, pc: usize, checkpoint: u32) {}
 
     /// The path ends at prune point `pc`: checkpoint `checkpoint`, fully
-    /// explored, covers the state of the last visit. `live` and `relevant`
-    /// hold, per frame, the registers that were compared (live ones) and
-    /// those whose values had to be covered (the others need only be
-    /// numbers in both states).
-    fn pruned(&mut self, pc: usize, checkpoint: u32, covering: &State, live: &[RegSet], relevant: &[RegSet]) {}
+    /// explored, covers the state of the last visit. Per frame, `live` holds
+    /// the registers that were compared (live ones) and `exact` the
+    /// registers and stack slots whose values had to be covered (precision
+    /// tracking found that they decide a later check; the others need only
+    /// be numbers in both states).
+    fn pruned(&mut self, pc: usize, checkpoint: u32, covering: &State, live: &[RegSet], exact: &[Exact]) {}
 
     /// The path ends at `pc`: the program exits there, or no edge of the
     /// jump there is possible.
@@ -90,8 +91,9 @@ mod tests {
         fn stored(&mut self, pc: usize, checkpoint: u32) {
             self.0.push(format!("stored {pc} #{checkpoint}"));
         }
-        fn pruned(&mut self, pc: usize, checkpoint: u32, covering: &State, live: &[RegSet], relevant: &[RegSet]) {
-            self.0.push(format!("pruned {pc} by #{checkpoint} live={live:?} relevant={relevant:?}: {covering}"));
+        fn pruned(&mut self, pc: usize, checkpoint: u32, covering: &State, live: &[RegSet], exact: &[Exact]) {
+            let regs: Vec<u16> = exact.iter().map(|e| e.regs).collect();
+            self.0.push(format!("pruned {pc} by #{checkpoint} live={live:?} exact={regs:?}: {covering}"));
         }
         fn end(&mut self, pc: usize) {
             self.0.push(format!("end {pc}"));
@@ -175,7 +177,7 @@ mod tests {
         let pruned: Vec<&String> = ev.iter().filter(|e| e.starts_with("pruned")).collect();
         assert_eq!(stored, ["stored 11 #0"], "{ev:#?}");
         assert_eq!(pruned.len(), 1, "{ev:#?}");
-        assert!(pruned[0].starts_with("pruned 11 by #0 live=[1088] relevant=[0]: "), "{ev:#?}");
+        assert!(pruned[0].starts_with("pruned 11 by #0 live=[1088] exact=[0]: "), "{ev:#?}");
         assert!(pruned[0].contains("r3=1"), "{ev:#?}");
         // Every visit is processed except the pruned one.
         let visits = ev.iter().filter(|e| e.starts_with("visit")).count() as u64;
