@@ -16,7 +16,14 @@
 //! * [`port`]: port I/O.
 //! * [`context`]: switching kernel threads, first entry into user mode.
 //! * [`syscall_entry`]: the `syscall`/`sysret` entry.
+//! * [`percpu`]: each CPU's record, reached through the GS base.
+//! * [`acpi`]: the MADT, which lists the CPUs.
+//! * [`apic`]: each CPU's local APIC: IPIs, its timer, EOI.
+//! * [`trampoline`]: the real-mode code the other CPUs start in.
+//! * [`smp`]: starting the other CPUs, and their idle loop.
 
+pub mod acpi;
+pub mod apic;
 pub mod boot;
 pub mod context;
 pub mod exceptions;
@@ -26,18 +33,24 @@ pub mod helper_entry;
 pub mod idt;
 pub mod jit;
 pub mod pic;
+pub mod percpu;
 pub mod pit;
 pub mod port;
 #[cfg(feature = "ktest")]
 pub mod probe;
+pub mod smp;
 pub mod syscall_entry;
+pub mod trampoline;
 pub mod trap;
 
 pub use trap::{TrapFrame, register_irq_handler};
 
-/// Loads GDT, TSS and IDT and programs the interrupt controller. Interrupts
-/// stay off until [`enable_interrupts`].
+/// Installs the boot CPU's per-CPU record (GS base), loads GDT, TSS and
+/// IDT and programs the interrupt controller. Interrupts stay off until
+/// [`enable_interrupts`].
 pub fn init() {
+    // CPU 0 always has a record, so this cannot fail.
+    let _ = percpu::install(0, apic::cpuid_apic_id());
     gdt::init();
     idt::init();
     pic::init();

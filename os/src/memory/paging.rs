@@ -100,6 +100,14 @@ impl fmt::Display for MapError {
     }
 }
 
+fn map_error(error: MapToError<Size4KiB>, virt: u64) -> MapError {
+    match error {
+        MapToError::PageAlreadyMapped(_) => MapError::AlreadyMapped(virt),
+        MapToError::ParentEntryHugePage => MapError::HugePage(virt),
+        MapToError::FrameAllocationFailed => MapError::OutOfMemory,
+    }
+}
+
 fn page(virt: u64) -> Result<Page<Size4KiB>, MapError> {
     let addr = VirtAddr::try_new(virt).map_err(|_| MapError::BadAddress(virt))?;
     Page::from_start_address(addr).map_err(|_| MapError::BadAddress(virt))
@@ -165,15 +173,7 @@ impl AddressSpace {
         let result = unsafe {
             self.mapper().map_to_with_table_flags(page, frame, flags.to_pte(), flags.table_flags(), &mut TableFrames)
         };
-        match result {
-            Ok(flush) => {
-                flush.flush();
-                Ok(())
-            }
-            Err(MapToError::PageAlreadyMapped(_)) => Err(MapError::AlreadyMapped(virt)),
-            Err(MapToError::ParentEntryHugePage) => Err(MapError::HugePage(virt)),
-            Err(MapToError::FrameAllocationFailed) => Err(MapError::OutOfMemory),
-        }
+        result.map(|flush| flush.flush()).map_err(|e| map_error(e, virt))
     }
 
     /// Removes the mapping at `virt` and returns its frame (not freed).
@@ -244,6 +244,27 @@ fn table(frame: PhysFrame) -> *mut PageTable {
 /// Maps a page in the kernel half (shared by every address space).
 pub fn map_page(virt: u64, frame: PhysFrame, flags: MapFlags) -> Result<(), MapError> {
     AddressSpace::kernel().map(virt, frame, flags)
+}
+
+/// Maps device registers at physical `phys` (page-aligned) to their
+/// direct-map address, writable, not executable and not cached (the local
+/// APIC's registers, which lie above the RAM the direct map covers).
+/// Returns that address.
+pub fn map_device_page(phys: u64) -> Result<u64, MapError> {
+    let virt = phys_to_virt(phys);
+    let page = page(virt)?;
+    let frame = PhysFrame::from_start_address(PhysAddr::new(phys)).map_err(|_| MapError::BadAddress(phys))?;
+    let flags =
+        MapFlags::KERNEL_DATA.to_pte() | PageTableFlags::NO_CACHE | PageTableFlags::WRITE_THROUGH;
+    let space = AddressSpace::kernel();
+    let _guard = PAGING.lock();
+    // SAFETY: the page is a device's registers, not memory Rust code owns;
+    // uncached, as device registers must be.
+    let result = unsafe {
+        space.mapper().map_to_with_table_flags(page, frame, flags, MapFlags::KERNEL_DATA.table_flags(), &mut TableFrames)
+    };
+    result.map(|flush| flush.flush()).map_err(|e| map_error(e, virt))?;
+    Ok(virt)
 }
 
 /// Unmaps a kernel page; returns its frame, which the caller may free.
