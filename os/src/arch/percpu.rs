@@ -57,6 +57,8 @@ pub struct PerCpu {
     timer_ticks: AtomicU64,
     /// Times this CPU woke from `hlt` in its idle loop.
     wakeups: AtomicU64,
+    /// Wake-up IPIs taken on this CPU.
+    wake_ipis: AtomicU64,
 }
 
 const _: () = {
@@ -75,6 +77,7 @@ impl PerCpu {
             online: AtomicBool::new(false),
             timer_ticks: AtomicU64::new(0),
             wakeups: AtomicU64::new(0),
+            wake_ipis: AtomicU64::new(0),
         }
     }
 
@@ -102,6 +105,11 @@ impl PerCpu {
         self.wakeups.load(Ordering::Relaxed)
     }
 
+    /// Wake-up IPIs taken so far.
+    pub fn wake_ipis(&self) -> u64 {
+        self.wake_ipis.load(Ordering::Relaxed)
+    }
+
     /// The kernel stack top `syscall` switches to.
     pub fn kernel_stack_top(&self) -> u64 {
         self.kernel_stack_top.load(Ordering::Relaxed)
@@ -113,6 +121,10 @@ impl PerCpu {
 
     pub(super) fn count_timer_tick(&self) {
         self.timer_ticks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn count_wake_ipi(&self) {
+        self.wake_ipis.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(super) fn count_wakeup(&self) {
@@ -153,6 +165,12 @@ pub(super) fn install(id: usize, apic_id: u32) -> Option<&'static PerCpu> {
     GsBase::write(VirtAddr::new(cpu.addr()));
     KernelGsBase::write(VirtAddr::new(0));
     Some(cpu)
+}
+
+/// This CPU's `IA32_GS_BASE` and `IA32_KERNEL_GS_BASE` now: in kernel
+/// mode the first is this CPU's record and the second the user's GS base.
+pub fn gs_bases() -> (u64, u64) {
+    (GsBase::read().as_u64(), KernelGsBase::read().as_u64())
 }
 
 /// The running CPU's record.

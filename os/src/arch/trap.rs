@@ -221,7 +221,10 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             super::percpu::current().count_timer_tick();
             apic::end_of_interrupt();
         }
-        v if v == u64::from(apic::WAKE_VECTOR) => apic::end_of_interrupt(),
+        v if v == u64::from(apic::WAKE_VECTOR) => {
+            super::percpu::current().count_wake_ipi();
+            apic::end_of_interrupt();
+        }
         // A spurious interrupt is not acknowledged (Intel SDM vol. 3, 11.9).
         v if v == u64::from(apic::SPURIOUS_VECTOR) => {}
         _ => log::warn!("interrupt on unexpected vector {}", frame.vector),

@@ -183,4 +183,6 @@ pub fn task_count() -> usize {
 #[cfg(feature = "ktest")]
 mod isolation_tests;
 #[cfg(feature = "ktest")]
+mod smp_tests;
+#[cfg(feature = "ktest")]
 mod tests;
