@@ -28,6 +28,7 @@ use os::{arch, bootinfo, memory, println, serial, time};
 /// Called by the boot code with the physical address of the PVH start info.
 #[unsafe(no_mangle)]
 extern "C" fn kernel_entry(start_info: u32) -> ! {
+    arch::init_boot_cpu();
     serial::init();
     os::klog::init();
     arch::init();

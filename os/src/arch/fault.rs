@@ -15,7 +15,7 @@
 use core::arch::naked_asm;
 use core::fmt;
 
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 
 /// What the CPU reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,8 +108,8 @@ struct Region {
 
 const MAX_REGIONS: usize = 64;
 
-static REGIONS: IrqLock<[Option<Region>; MAX_REGIONS]> = IrqLock::new([None; MAX_REGIONS]);
-static LAST_FAULT: IrqLock<Option<Fault>> = IrqLock::new(None);
+static REGIONS: IrqLock<[Option<Region>; MAX_REGIONS]> = IrqLock::with_class(LockClass::FaultRegions, [None; MAX_REGIONS]);
+static LAST_FAULT: IrqLock<Option<Fault>> = IrqLock::with_class(LockClass::LastFault, None);
 
 /// Declares that faults at instructions in `start..end` are recoverable
 /// through `resume`.

@@ -45,12 +45,16 @@ pub mod trap;
 
 pub use trap::{TrapFrame, register_irq_handler};
 
-/// Installs the boot CPU's per-CPU record (GS base), loads GDT, TSS and
-/// IDT and programs the interrupt controller. Interrupts stay off until
-/// [`enable_interrupts`].
-pub fn init() {
+/// Loads the boot CPU's per-CPU record into its GS base: the first thing
+/// the kernel does, because locks note which CPU holds them.
+pub fn init_boot_cpu() {
     // CPU 0 always has a record, so this cannot fail.
     let _ = percpu::install(0, apic::cpuid_apic_id());
+}
+
+/// Loads GDT, TSS and IDT and programs the interrupt controller.
+/// Interrupts stay off until [`enable_interrupts`].
+pub fn init() {
     gdt::init();
     idt::init();
     pic::init();

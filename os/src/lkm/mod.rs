@@ -36,7 +36,7 @@ use lkm::ioctl::MAX_IMAGE_SIZE;
 
 use class::Refusal;
 use module::{MODULE_BUDGET, Module};
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 
 /// Module slots (`MAXLKMS` of the classic kernel).
 pub const MAXLKMS: usize = 20;
@@ -58,7 +58,7 @@ enum Slot {
     Loaded(Arc<Module>, u64),
 }
 
-static TABLE: IrqLock<[Slot; MAXLKMS]> = IrqLock::new([const { Slot::Free }; MAXLKMS]);
+static TABLE: IrqLock<[Slot; MAXLKMS]> = IrqLock::with_class(LockClass::LkmTable, [const { Slot::Free }; MAXLKMS]);
 /// Serialises `ready` and `unload` (which run with interrupts on).
 static LOAD_LOCK: spin::Mutex<()> = spin::Mutex::new(());
 /// Loads so far, numbering [`Slot::Loaded`].

@@ -20,10 +20,10 @@ use x86_64::{PhysAddr, VirtAddr};
 
 use super::frame::{self, TableFrames};
 use super::{PHYS_OFFSET, phys_to_virt};
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 
 /// Serialises every page-table change.
-static PAGING: IrqLock<()> = IrqLock::new(());
+static PAGING: IrqLock<()> = IrqLock::with_class(LockClass::Paging, ());
 static KERNEL_ROOT: spin::Once<PhysFrame> = spin::Once::new();
 
 /// Permissions of a mapping.

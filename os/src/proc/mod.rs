@@ -23,7 +23,7 @@ pub mod text;
 
 use crate::fs::file::FdTable;
 use crate::memory::stack::KernelStack;
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use abi::Errno;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -116,7 +116,7 @@ impl Task {
 }
 
 /// Every task, by pid.
-pub(crate) static TASKS: IrqLock<BTreeMap<Pid, Box<Task>>> = IrqLock::new(BTreeMap::new());
+pub(crate) static TASKS: IrqLock<BTreeMap<Pid, Box<Task>>> = IrqLock::with_class(LockClass::Tasks, BTreeMap::new());
 static CURRENT: AtomicU32 = AtomicU32::new(IDLE_PID);
 static NEXT_PID: AtomicU32 = AtomicU32::new(INIT_PID);
 

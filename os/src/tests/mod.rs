@@ -4,6 +4,7 @@
 
 mod arch;
 mod heap;
+mod locks;
 mod memory;
 mod services;
 mod smp;

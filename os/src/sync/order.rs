@@ -1,0 +1,205 @@
+//! The lock classes and, in test builds, the lock-order checker.
+//!
+//! Every global lock has a [`LockClass`] (its name in the lock table of
+//! docs/locks.md and of `sync`'s documentation). Two locks can deadlock
+//! only if one CPU takes A then B while another takes B then A (or a
+//! longer cycle), so what matters is the order in which classes nest.
+//!
+//! In a `ktest` build the checker learns that order as the kernel runs: when
+//! a CPU takes a lock of class B while it holds one of class A, the edge
+//! A → B is added to a graph of classes. If B already reaches A in that
+//! graph, taking B closes a cycle: an *inversion*, recorded with both
+//! names. The test runner fails the running test when one was recorded
+//! ([`take_inversion`]), so an inversion fails a test on one CPU even
+//! though only several CPUs could turn it into a deadlock. Locks without
+//! a class (those inside objects: a file's offset, a ramfs tree) are not
+//! checked. The normal kernel has none of this: [`acquired`] and
+//! [`released`] are empty there.
+
+/// The global locks, in the order they may nest (a lock may be taken while
+/// holding only locks above it in this list). docs/locks.md says what each
+/// protects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum LockClass {
+    /// `lkm::TABLE`: the module table.
+    LkmTable,
+    /// `lkm::class::misc::TICKERS`: modules with a tick hook.
+    MiscTickers,
+    /// `lkm::ports::GRANTS`: I/O ports granted to modules.
+    LkmPorts,
+    /// `syscall::TABLE`: the system-call table.
+    SyscallTable,
+    /// `syscall::kill::KILLED`: processes marked to be killed.
+    Killed,
+    /// `proc::exec::FORMATS`: the binary formats exec knows.
+    ExecFormats,
+    /// `fs::vfs::TYPES`: registered file-system types.
+    FsTypes,
+    /// `fs::vfs::MOUNTS`: the mount table.
+    Mounts,
+    /// `fs::devfs::NODES`: the device nodes of `/dev`.
+    Devfs,
+    /// `fs::device::CHAR`: the character-device switch.
+    CharDevices,
+    /// `fs::device::BLOCK`: the block-device switch.
+    BlockDevices,
+    /// `fs::console::LINE`: the console's line discipline.
+    ConsoleLine,
+    /// `proc::TASKS`: the task table.
+    Tasks,
+    /// `proc::sched::READY`: the run queue.
+    Ready,
+    /// `proc::text::CACHE`: shared program text.
+    TextCache,
+    /// `sysrq::PENDING`: SysRq keys waiting to be handled.
+    Sysrq,
+    /// `arch::fault::REGIONS`: recoverable code regions.
+    FaultRegions,
+    /// `arch::fault::LAST_FAULT`: the last recovered fault.
+    LastFault,
+    /// `memory::heap::HEAP`: the kernel heap.
+    Heap,
+    /// `memory::paging::PAGING`: every page-table change.
+    Paging,
+    /// `memory::frame::FRAMES`: the frame bitmap.
+    Frames,
+    /// `klog::RING`: the kernel log ring.
+    LogRing,
+    /// `serial::INPUT`: bytes received on COM1.
+    SerialInput,
+    /// `serial::PORT`: the COM1 transmitter.
+    SerialPort,
+    /// Two classes for the checker's own tests.
+    #[cfg(feature = "ktest")]
+    TestA,
+    #[cfg(feature = "ktest")]
+    TestB,
+}
+
+#[cfg(feature = "ktest")]
+pub use checker::{Inversion, acquired, edges, released, take_inversion};
+
+#[cfg(not(feature = "ktest"))]
+#[inline(always)]
+pub fn acquired(_class: LockClass, _checked: bool) {}
+
+#[cfg(not(feature = "ktest"))]
+#[inline(always)]
+pub fn released(_class: LockClass) {}
+
+#[cfg(feature = "ktest")]
+mod checker {
+    use core::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
+
+    use super::LockClass;
+    use crate::arch::percpu::{self, MAX_CPUS};
+
+    const CLASSES: usize = LockClass::TestB as usize + 1;
+    const _: () = assert!(CLASSES <= 32, "the graph keeps a class's successors in a u32");
+    /// Locks one CPU may hold at once (deeper nesting is not checked).
+    const DEPTH: usize = 8;
+    const NONE: u8 = u8::MAX;
+
+    /// `EDGES[a]` has bit `b` when a lock of class `b` was taken while one
+    /// of class `a` was held.
+    static EDGES: [AtomicU32; CLASSES] = [const { AtomicU32::new(0) }; CLASSES];
+    /// Each CPU's held classes, in the order taken. Only that CPU touches
+    /// its row, with interrupts off (locks are `IrqLock`s).
+    static HELD: [[AtomicU8; DEPTH]; MAX_CPUS] = [const { [const { AtomicU8::new(NONE) }; DEPTH] }; MAX_CPUS];
+    /// The first inversion not yet taken: `held * CLASSES + taken + 1`, or 0.
+    static INVERSION: AtomicUsize = AtomicUsize::new(0);
+
+    /// Two classes taken in both orders.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Inversion {
+        /// The class held.
+        pub held: LockClass,
+        /// The class taken, which (through zero or more others) was
+        /// earlier taken before `held`.
+        pub taken: LockClass,
+    }
+
+    fn class(index: usize) -> LockClass {
+        // SAFETY: `LockClass` is `repr(u8)` with variants 0..CLASSES, and
+        // every index here comes from a `LockClass as usize` stored earlier.
+        unsafe { core::mem::transmute::<u8, LockClass>(index as u8) }
+    }
+
+    fn row() -> &'static [AtomicU8; DEPTH] {
+        &HELD[percpu::cpu_id().min(MAX_CPUS - 1)]
+    }
+
+    /// Whether `to` can be reached from `from` along recorded edges.
+    fn reaches(from: usize, to: usize) -> bool {
+        let (mut seen, mut frontier) = (1u32 << from, 1u32 << from);
+        while frontier != 0 {
+            let mut next = 0;
+            for (i, edges) in EDGES.iter().enumerate() {
+                if frontier & (1 << i) != 0 {
+                    next |= edges.load(Ordering::Relaxed);
+                }
+            }
+            next &= !seen;
+            if next & (1 << to) != 0 {
+                return true;
+            }
+            seen |= next;
+            frontier = next;
+        }
+        false
+    }
+
+    /// Notes that this CPU took a lock of `class` (interrupts are off);
+    /// `checked` is false for `try_lock`, which cannot wait and so cannot
+    /// deadlock, but still counts as held for the locks taken under it.
+    pub fn acquired(class: LockClass, checked: bool) {
+        let taken = class as usize;
+        let row = row();
+        for slot in row {
+            let held = slot.load(Ordering::Relaxed);
+            if held == NONE {
+                break;
+            }
+            let held = usize::from(held);
+            if !checked || held == taken || EDGES[held].load(Ordering::Relaxed) & (1 << taken) != 0 {
+                continue;
+            }
+            if reaches(taken, held) {
+                let _ = INVERSION.compare_exchange(0, held * CLASSES + taken + 1, Ordering::AcqRel, Ordering::Relaxed);
+            } else {
+                EDGES[held].fetch_or(1 << taken, Ordering::Relaxed);
+            }
+        }
+        if let Some(free) = row.iter().find(|s| s.load(Ordering::Relaxed) == NONE) {
+            free.store(class as u8, Ordering::Relaxed);
+        }
+    }
+
+    /// Notes that this CPU released its most recent lock of `class`.
+    pub fn released(class: LockClass) {
+        let row = row();
+        let Some(at) = row.iter().rposition(|s| s.load(Ordering::Relaxed) == class as u8) else { return };
+        // Close the gap: guards may be dropped in any order.
+        for i in at..DEPTH {
+            let next = row.get(i + 1).map_or(NONE, |s| s.load(Ordering::Relaxed));
+            row[i].store(next, Ordering::Relaxed);
+        }
+    }
+
+    /// The first inversion recorded since the last call, if any.
+    pub fn take_inversion() -> Option<Inversion> {
+        match INVERSION.swap(0, Ordering::AcqRel) {
+            0 => None,
+            n => Some(Inversion { held: class((n - 1) / CLASSES), taken: class((n - 1) % CLASSES) }),
+        }
+    }
+
+    /// Every order seen so far: `(held, taken)` pairs.
+    pub fn edges() -> impl Iterator<Item = (LockClass, LockClass)> {
+        (0..CLASSES).flat_map(|a| {
+            let bits = EDGES[a].load(Ordering::Relaxed);
+            (0..CLASSES).filter(move |b| bits & (1 << b) != 0).map(move |b| (class(a), class(b)))
+        })
+    }
+}
