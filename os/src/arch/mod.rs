@@ -21,6 +21,8 @@
 //! * [`apic`]: each CPU's local APIC: IPIs, its timer, EOI.
 //! * [`trampoline`]: the real-mode code the other CPUs start in.
 //! * [`smp`]: starting the other CPUs, and their idle loop.
+//! * [`ipi`]: asking the other CPUs to run a function.
+//! * [`tlb`]: TLB shootdown.
 
 pub mod acpi;
 pub mod apic;
@@ -31,6 +33,7 @@ pub mod fault;
 pub mod gdt;
 pub mod helper_entry;
 pub mod idt;
+pub mod ipi;
 pub mod jit;
 pub mod pic;
 pub mod percpu;
@@ -40,6 +43,7 @@ pub mod port;
 pub mod probe;
 pub mod smp;
 pub mod syscall_entry;
+pub mod tlb;
 pub mod trampoline;
 pub mod trap;
 

@@ -173,6 +173,14 @@ pub fn gs_bases() -> (u64, u64) {
     (GsBase::read().as_u64(), KernelGsBase::read().as_u64())
 }
 
+/// Whether the GS base holds a per-CPU record now (false in the few
+/// instructions around `swapgs` where kernel code runs with the user's).
+pub fn gs_is_kernel() -> bool {
+    let gs = GsBase::read().as_u64();
+    let table = CPUS.as_ptr() as u64;
+    (table..table + core::mem::size_of_val(&CPUS) as u64).contains(&gs)
+}
+
 /// The running CPU's record.
 pub fn current() -> &'static PerCpu {
     let addr: u64;

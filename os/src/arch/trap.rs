@@ -141,7 +141,7 @@ stubs! {
     32 irq0 none, 33 irq1 none, 34 irq2 none, 35 irq3 none, 36 irq4 none, 37 irq5 none,
     38 irq6 none, 39 irq7 none, 40 irq8 none, 41 irq9 none, 42 irq10 none,
     43 irq11 none, 44 irq12 none, 45 irq13 none, 46 irq14 none, 47 irq15 none,
-    48 apic_timer none, 49 apic_wake none, 255 apic_spurious none,
+    48 apic_timer none, 49 apic_wake none, 50 apic_call none, 255 apic_spurious none,
 }
 
 /// Page faults arrive on their own IST stack, so that a kernel stack
@@ -223,6 +223,10 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         }
         v if v == u64::from(apic::WAKE_VECTOR) => {
             super::percpu::current().count_wake_ipi();
+            apic::end_of_interrupt();
+        }
+        v if v == u64::from(super::ipi::CALL_VECTOR) => {
+            super::ipi::run_pending();
             apic::end_of_interrupt();
         }
         // A spurious interrupt is not acknowledged (Intel SDM vol. 3, 11.9).

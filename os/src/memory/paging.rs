@@ -25,6 +25,8 @@ use crate::sync::{IrqLock, LockClass};
 /// Serialises every page-table change.
 static PAGING: IrqLock<()> = IrqLock::with_class(LockClass::Paging, ());
 static KERNEL_ROOT: spin::Once<PhysFrame> = spin::Once::new();
+/// First address of the kernel half (PML4 entries 256..512).
+const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
 
 /// Permissions of a mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,7 +184,8 @@ impl AddressSpace {
         let _guard = PAGING.lock();
         match self.mapper().unmap(page) {
             Ok((frame, flush)) => {
-                flush.flush();
+                flush.ignore();
+                self.flush_everywhere(virt);
                 Ok(frame)
             }
             Err(UnmapError::PageNotMapped) => Err(MapError::NotMapped(virt)),
@@ -198,7 +201,8 @@ impl AddressSpace {
         // SAFETY: only permission bits of an existing mapping change.
         match unsafe { self.mapper().update_flags(page, flags.to_pte()) } {
             Ok(flush) => {
-                flush.flush();
+                flush.ignore();
+                self.flush_everywhere(virt);
                 Ok(())
             }
             Err(x86_64::structures::paging::mapper::FlagUpdateError::PageNotMapped) => {
@@ -224,6 +228,18 @@ impl AddressSpace {
                 Some((frame.start_address() + offset, MapFlags::from_pte(flags)))
             }
             _ => None,
+        }
+    }
+
+    /// Drops the old translation of `virt` from every TLB that may hold
+    /// it: every online CPU's for the kernel half and the kernel's own
+    /// space, which all CPUs use (`arch::tlb`); this CPU's for a user
+    /// space's lower half, since only CPU 0 loads user spaces.
+    fn flush_everywhere(&self, virt: u64) {
+        if virt >= KERNEL_HALF || KERNEL_ROOT.get() == Some(&self.root) {
+            crate::arch::tlb::shoot_down(virt);
+        } else {
+            x86_64::instructions::tlb::flush(VirtAddr::new_truncate(virt));
         }
     }
 

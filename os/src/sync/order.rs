@@ -90,23 +90,24 @@ pub fn released(_class: LockClass) {}
 
 #[cfg(feature = "ktest")]
 mod checker {
-    use core::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
+    use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
     use super::LockClass;
     use crate::arch::percpu::{self, MAX_CPUS};
 
     const CLASSES: usize = LockClass::TestB as usize + 1;
-    const _: () = assert!(CLASSES <= 32, "the graph keeps a class's successors in a u32");
-    /// Locks one CPU may hold at once (deeper nesting is not checked).
-    const DEPTH: usize = 8;
-    const NONE: u8 = u8::MAX;
+    const _: () = assert!(CLASSES <= 32, "a set of classes is a u32");
 
     /// `EDGES[a]` has bit `b` when a lock of class `b` was taken while one
     /// of class `a` was held.
     static EDGES: [AtomicU32; CLASSES] = [const { AtomicU32::new(0) }; CLASSES];
-    /// Each CPU's held classes, in the order taken. Only that CPU touches
-    /// its row, with interrupts off (locks are `IrqLock`s).
-    static HELD: [[AtomicU8; DEPTH]; MAX_CPUS] = [const { [const { AtomicU8::new(NONE) }; DEPTH] }; MAX_CPUS];
+    /// The set of classes each CPU holds. Only that CPU changes its own,
+    /// with interrupts off (locks are `IrqLock`s). A set, not a stack: two
+    /// locks of one class are never held at once on one CPU (each class
+    /// is one lock, or one lock per CPU), and a set costs two
+    /// instructions per lock where the kernel takes the heap's lock
+    /// millions of times.
+    static HELD: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
     /// The first inversion not yet taken: `held * CLASSES + taken + 1`, or 0.
     static INVERSION: AtomicUsize = AtomicUsize::new(0);
 
@@ -126,7 +127,7 @@ mod checker {
         unsafe { core::mem::transmute::<u8, LockClass>(index as u8) }
     }
 
-    fn row() -> &'static [AtomicU8; DEPTH] {
+    fn held() -> &'static AtomicU32 {
         &HELD[percpu::cpu_id().min(MAX_CPUS - 1)]
     }
 
@@ -155,14 +156,13 @@ mod checker {
     /// deadlock, but still counts as held for the locks taken under it.
     pub fn acquired(class: LockClass, checked: bool) {
         let taken = class as usize;
-        let row = row();
-        for slot in row {
-            let held = slot.load(Ordering::Relaxed);
-            if held == NONE {
-                break;
-            }
-            let held = usize::from(held);
-            if !checked || held == taken || EDGES[held].load(Ordering::Relaxed) & (1 << taken) != 0 {
+        let set = held();
+        let mut others = set.load(Ordering::Relaxed) & !(1 << taken);
+        set.fetch_or(1 << taken, Ordering::Relaxed);
+        while checked && others != 0 {
+            let held = others.trailing_zeros() as usize;
+            others &= others - 1;
+            if EDGES[held].load(Ordering::Relaxed) & (1 << taken) != 0 {
                 continue;
             }
             if reaches(taken, held) {
@@ -171,20 +171,11 @@ mod checker {
                 EDGES[held].fetch_or(1 << taken, Ordering::Relaxed);
             }
         }
-        if let Some(free) = row.iter().find(|s| s.load(Ordering::Relaxed) == NONE) {
-            free.store(class as u8, Ordering::Relaxed);
-        }
     }
 
-    /// Notes that this CPU released its most recent lock of `class`.
+    /// Notes that this CPU released its lock of `class`.
     pub fn released(class: LockClass) {
-        let row = row();
-        let Some(at) = row.iter().rposition(|s| s.load(Ordering::Relaxed) == class as u8) else { return };
-        // Close the gap: guards may be dropped in any order.
-        for i in at..DEPTH {
-            let next = row.get(i + 1).map_or(NONE, |s| s.load(Ordering::Relaxed));
-            row[i].store(next, Ordering::Relaxed);
-        }
+        held().fetch_and(!(1 << class as usize), Ordering::Relaxed);
     }
 
     /// The first inversion recorded since the last call, if any.

@@ -1,11 +1,15 @@
 //! Several CPUs: every CPU the MADT lists comes online with its own
-//! per-CPU record, takes its own timer and answers IPIs. The stage
+//! per-CPU record, takes its own timer, answers IPIs, runs functions it is
+//! asked to and drops unmapped pages from its TLB. The stage
 //! `kernel` runs these tests on 1, 2 and 4 CPUs (`cpus=N` on the command
 //! line says how many QEMU was given).
 
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
-use crate::arch::{acpi, apic, percpu, smp};
+use crate::arch::percpu::MAX_CPUS;
+use crate::arch::{acpi, apic, ipi, percpu, probe, smp, tlb};
+use crate::memory::{self, MapFlags};
 use crate::ktest::{TestResult, parameter};
 use crate::{ensure, ensure_eq, kernel_test, time};
 
@@ -117,3 +121,54 @@ fn the_madt_reader_lists_cpus_and_refuses_broken_tables() -> TestResult {
     Ok(())
 }
 kernel_test!(the_madt_reader_lists_cpus_and_refuses_broken_tables);
+
+/// What each CPU read in [`read_on_this_cpu`]: the value, or [`FAULTED`].
+static SEEN: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+const FAULTED: u64 = u64::MAX;
+
+/// Run on another CPU through an IPI: reads `addr` and notes what it saw.
+fn read_on_this_cpu(addr: u64) {
+    let value = probe::read_u64(addr).unwrap_or(FAULTED);
+    SEEN[percpu::cpu_id()].store(value, Ordering::Relaxed);
+}
+
+fn every_other_cpu_runs_a_called_function() -> TestResult {
+    let before: Vec<u64> = percpu::online().map(|c| ipi::calls_run(c.id())).collect();
+    ipi::call_on_others(read_on_this_cpu, 0);
+    for (cpu, before) in percpu::online().zip(before) {
+        let expected = if cpu.id() == percpu::cpu_id() { before } else { before + 1 };
+        ensure_eq!((cpu.id(), ipi::calls_run(cpu.id())), (cpu.id(), expected));
+    }
+    Ok(())
+}
+kernel_test!(every_other_cpu_runs_a_called_function);
+
+/// A page every CPU has just read is unmapped on CPU 0: afterwards no CPU
+/// can read it (without the shootdown, the others' TLBs would still hold
+/// the translation and the reads would succeed).
+fn an_unmapped_page_leaves_every_cpus_tlb() -> TestResult {
+    const VALUE: u64 = 0x5eed_0000_0000_1234;
+    let addr = super::SCRATCH + 0x40_0000_0000;
+    let frame = memory::alloc_zeroed_frame().ok_or("out of frames")?;
+    memory::map_page(addr, frame, MapFlags::KERNEL_DATA).map_err(|e| alloc::format!("{e}"))?;
+    // SAFETY: the page was just mapped for this test and nothing else uses it.
+    unsafe { probe::write_u64(addr, VALUE) }.map_err(|f| alloc::format!("{f}"))?;
+    ipi::call_on_others(read_on_this_cpu, addr);
+    let others = || percpu::online().filter(|c| c.id() != percpu::cpu_id());
+    for cpu in others() {
+        ensure_eq!((cpu.id(), SEEN[cpu.id()].load(Ordering::Relaxed)), (cpu.id(), VALUE));
+    }
+    let shot = tlb::shootdowns();
+    let unmapped = memory::unmap_page(addr).map_err(|e| alloc::format!("{e}"));
+    let freed = memory::free_frame(frame).map_err(|e| alloc::format!("{e:?}"));
+    unmapped?;
+    freed?;
+    ensure!(probe::read_u64(addr).is_err(), "CPU 0 still reads the unmapped page");
+    ipi::call_on_others(read_on_this_cpu, addr);
+    for cpu in others() {
+        ensure_eq!((cpu.id(), SEEN[cpu.id()].load(Ordering::Relaxed)), (cpu.id(), FAULTED));
+    }
+    ensure_eq!(tlb::shootdowns(), shot + u64::from(others().count() > 0));
+    Ok(())
+}
+kernel_test!(an_unmapped_page_leaves_every_cpus_tlb);
