@@ -122,8 +122,8 @@ pub fn run_all(cmdline: &str) -> ! {
         let outcome = (test.run)().and_then(|()| match crate::sync::take_inversion() {
             None => Ok(()),
             Some(i) => Err(alloc::format!(
-                "lock order inverted: {:?} was taken while holding {:?}, but elsewhere {:?} is taken (maybe through others) while holding {:?}\n    help: take them in the order of docs/locks.md",
-                i.taken, i.held, i.held, i.taken
+                "lock order inverted: {:?} was taken while holding {:?}, which comes after it\n    help: take them in the order of docs/locks.md (`sync::LockClass`), or change that order there",
+                i.taken, i.held
             )),
         });
         match outcome {

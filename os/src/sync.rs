@@ -1,10 +1,29 @@
-//! Kernel locks.
+//! Kernel locks, and the order in which they nest.
 //!
 //! [`IrqLock`] is a spin lock that also turns interrupts off while it is
 //! held, so an interrupt handler that takes the same lock can never spin
 //! forever on a lock its own CPU holds. Every lock that an interrupt or
 //! exception handler may touch (serial port, log ring, heap, page tables,
-//! frame allocator) is an `IrqLock`.
+//! frame allocator) is an `IrqLock`; so is every other global lock.
+//!
+//! Every global lock has a [`LockClass`], and the classes have one order:
+//! a lock may be taken while holding only locks of earlier classes. The
+//! order, top to bottom (docs/locks.md says what each protects and which
+//! nestings the kernel really performs):
+//!
+//! ```text
+//! LkmTable > MiscTickers > LkmPorts > SyscallTable > Killed > ExecFormats
+//!   > FsTypes > Mounts > Devfs > CharDevices > BlockDevices > ConsoleLine
+//!   > Tasks > Ready > TextCache > Sysrq > FaultRegions > LastFault
+//!   > Heap > Paging > Frames > LogRing > SerialInput > SerialPort
+//! ```
+//!
+//! Rules that come with spin locks with interrupts off: never sleep or
+//! switch tasks while holding one; use `try_lock` where waiting is not
+//! allowed (panic, fault recovery); never wait for another CPU's answer to
+//! an IPI while holding a lock that CPU may spin on (it takes no
+//! interrupts while it spins). In test builds the lock-order checker of
+//! `order` fails the running test when a lock is taken against the order.
 
 use core::ops::{Deref, DerefMut};
 

@@ -20,6 +20,13 @@
 //!   handlers therefore never use per-CPU data (the NMI handler only
 //!   counts in atomics: `klog::nmi`).
 //!
+//! The record holds the CPU's number and APIC id, the kernel stack top and
+//! `syscall` scratch slot, the running task's id, and counters for the
+//! `cpus` table. (The module-running flag and the JIT's fuel counter stay
+//! global while module code runs on CPU 0 only: generated code addresses
+//! its fuel counter `rip`-relative, so the counter is one per kernel until
+//! the JIT can address it through GS.)
+//!
 //! The fields the entry stubs read are at fixed offsets ([`KERNEL_STACK`],
 //! [`USER_RSP`]); the record is `repr(C)` and a const assertion keeps them
 //! in step.
@@ -53,6 +60,8 @@ pub struct PerCpu {
     apic_id: AtomicU32,
     /// Whether this CPU finished starting.
     online: AtomicBool,
+    /// The id of the task running on this CPU (the scheduler's pid).
+    current_task: AtomicU32,
     /// Local APIC timer interrupts taken on this CPU.
     timer_ticks: AtomicU64,
     /// Times this CPU woke from `hlt` in its idle loop.
@@ -75,6 +84,7 @@ impl PerCpu {
             id: AtomicU32::new(0),
             apic_id: AtomicU32::new(0),
             online: AtomicBool::new(false),
+            current_task: AtomicU32::new(0),
             timer_ticks: AtomicU64::new(0),
             wakeups: AtomicU64::new(0),
             wake_ipis: AtomicU64::new(0),
@@ -93,6 +103,16 @@ impl PerCpu {
 
     pub fn is_online(&self) -> bool {
         self.online.load(Ordering::Acquire)
+    }
+
+    /// The id of the task running on this CPU.
+    pub fn current_task(&self) -> u32 {
+        self.current_task.load(Ordering::Relaxed)
+    }
+
+    /// Notes the task the scheduler switches to on this CPU.
+    pub fn set_current_task(&self, id: u32) {
+        self.current_task.store(id, Ordering::Relaxed);
     }
 
     /// Local APIC timer interrupts taken so far.

@@ -117,16 +117,16 @@ impl Task {
 
 /// Every task, by pid.
 pub(crate) static TASKS: IrqLock<BTreeMap<Pid, Box<Task>>> = IrqLock::with_class(LockClass::Tasks, BTreeMap::new());
-static CURRENT: AtomicU32 = AtomicU32::new(IDLE_PID);
 static NEXT_PID: AtomicU32 = AtomicU32::new(INIT_PID);
 
-/// The running task's pid.
+/// The pid of the task running on this CPU (kept in the CPU's per-CPU
+/// record; `IDLE_PID`, 0, until the scheduler switches).
 pub fn current_pid() -> Pid {
-    CURRENT.load(Ordering::Relaxed)
+    crate::arch::percpu::current().current_task()
 }
 
 fn set_current(pid: Pid) {
-    CURRENT.store(pid, Ordering::Relaxed);
+    crate::arch::percpu::current().set_current_task(pid);
 }
 
 fn next_pid() -> Pid {

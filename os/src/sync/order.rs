@@ -5,20 +5,25 @@
 //! only if one CPU takes A then B while another takes B then A (or a
 //! longer cycle), so what matters is the order in which classes nest.
 //!
-//! In a `ktest` build the checker learns that order as the kernel runs: when
-//! a CPU takes a lock of class B while it holds one of class A, the edge
-//! A → B is added to a graph of classes. If B already reaches A in that
-//! graph, taking B closes a cycle: an *inversion*, recorded with both
-//! names. The test runner fails the running test when one was recorded
+//! The order is the order of the variants of [`LockClass`]: a CPU may take
+//! a lock only while every lock it holds comes earlier in the list. If all
+//! CPUs keep to one order, no cycle of waiting CPUs can form.
+//!
+//! In a `ktest` build the checker watches every lock with a class: when a
+//! CPU takes a lock of class B while it holds one of class A, and A comes
+//! after B, that is an *inversion*, recorded with both names. The test
+//! runner fails the running test when one was recorded
 //! ([`take_inversion`]), so an inversion fails a test on one CPU even
-//! though only several CPUs could turn it into a deadlock. Locks without
-//! a class (those inside objects: a file's offset, a ramfs tree) are not
-//! checked. The normal kernel has none of this: [`acquired`] and
+//! though only several CPUs could turn it into a deadlock. The checker also
+//! keeps every pair it saw ([`edges`]); the runner prints them at the end,
+//! which is how docs/locks.md knows which nestings really happen. Locks
+//! without a class (those inside objects: a file's offset, a ramfs tree)
+//! are not checked. The normal kernel has none of this: [`acquired`] and
 //! [`released`] are empty there.
 
-/// The global locks, in the order they may nest (a lock may be taken while
-/// holding only locks above it in this list). docs/locks.md says what each
-/// protects.
+/// The global locks, in the order they nest: a lock may be taken while
+/// holding only locks above it in this list. docs/locks.md says what each
+/// protects and which nestings happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum LockClass {
@@ -111,44 +116,38 @@ mod checker {
     /// The first inversion not yet taken: `held * CLASSES + taken + 1`, or 0.
     static INVERSION: AtomicUsize = AtomicUsize::new(0);
 
-    /// Two classes taken in both orders.
+    /// A lock taken against the order of [`LockClass`].
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub struct Inversion {
         /// The class held.
         pub held: LockClass,
-        /// The class taken, which (through zero or more others) was
-        /// earlier taken before `held`.
+        /// The class taken, which comes before `held` in the order.
         pub taken: LockClass,
     }
 
+    /// Every class, at its own index.
+    const ALL: [LockClass; CLASSES] = {
+        use LockClass::*;
+        [
+            LkmTable, MiscTickers, LkmPorts, SyscallTable, Killed, ExecFormats, FsTypes, Mounts, Devfs,
+            CharDevices, BlockDevices, ConsoleLine, Tasks, Ready, TextCache, Sysrq, FaultRegions, LastFault,
+            Heap, Paging, Frames, LogRing, SerialInput, SerialPort, TestA, TestB,
+        ]
+    };
+    const _: () = {
+        let mut i = 0;
+        while i < CLASSES {
+            assert!(ALL[i] as usize == i, "ALL lists the classes in their order");
+            i += 1;
+        }
+    };
+
     fn class(index: usize) -> LockClass {
-        // SAFETY: `LockClass` is `repr(u8)` with variants 0..CLASSES, and
-        // every index here comes from a `LockClass as usize` stored earlier.
-        unsafe { core::mem::transmute::<u8, LockClass>(index as u8) }
+        ALL[index % CLASSES]
     }
 
     fn held() -> &'static AtomicU32 {
         &HELD[percpu::cpu_id().min(MAX_CPUS - 1)]
-    }
-
-    /// Whether `to` can be reached from `from` along recorded edges.
-    fn reaches(from: usize, to: usize) -> bool {
-        let (mut seen, mut frontier) = (1u32 << from, 1u32 << from);
-        while frontier != 0 {
-            let mut next = 0;
-            for (i, edges) in EDGES.iter().enumerate() {
-                if frontier & (1 << i) != 0 {
-                    next |= edges.load(Ordering::Relaxed);
-                }
-            }
-            next &= !seen;
-            if next & (1 << to) != 0 {
-                return true;
-            }
-            seen |= next;
-            frontier = next;
-        }
-        false
     }
 
     /// Notes that this CPU took a lock of `class` (interrupts are off);
@@ -162,13 +161,9 @@ mod checker {
         while checked && others != 0 {
             let held = others.trailing_zeros() as usize;
             others &= others - 1;
-            if EDGES[held].load(Ordering::Relaxed) & (1 << taken) != 0 {
-                continue;
-            }
-            if reaches(taken, held) {
+            EDGES[held].fetch_or(1 << taken, Ordering::Relaxed);
+            if held > taken {
                 let _ = INVERSION.compare_exchange(0, held * CLASSES + taken + 1, Ordering::AcqRel, Ordering::Relaxed);
-            } else {
-                EDGES[held].fetch_or(1 << taken, Ordering::Relaxed);
             }
         }
     }

@@ -1,5 +1,6 @@
-//! The lock-order checker: taking two classes of lock in both orders is
-//! reported, with both names, even on one CPU where it cannot deadlock.
+//! The lock-order checker: taking a lock while holding one that comes
+//! after it in `LockClass` is reported, with both names, even on one CPU
+//! where it cannot deadlock.
 
 use crate::ktest::TestResult;
 use crate::sync::{Inversion, IrqLock, LockClass, take_inversion};
@@ -8,7 +9,7 @@ use crate::{ensure, ensure_eq, kernel_test};
 static A: IrqLock<u32> = IrqLock::with_class(LockClass::TestA, 0);
 static B: IrqLock<u32> = IrqLock::with_class(LockClass::TestB, 0);
 
-fn taking_two_locks_in_both_orders_is_an_inversion() -> TestResult {
+fn taking_locks_against_the_order_is_an_inversion() -> TestResult {
     ensure_eq!(take_inversion(), None);
     {
         let _a = A.lock();
@@ -38,4 +39,4 @@ fn taking_two_locks_in_both_orders_is_an_inversion() -> TestResult {
     ensure_eq!(take_inversion(), None);
     Ok(())
 }
-kernel_test!(taking_two_locks_in_both_orders_is_an_inversion);
+kernel_test!(taking_locks_against_the_order_is_an_inversion);
