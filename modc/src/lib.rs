@@ -13,7 +13,9 @@
 //!   to the source;
 //! * [`listing`]: `modc disasm`'s assembly listing with source lines;
 //! * [`native`]: `modc disasm --native`, the JIT's x86 code interleaved
-//!   with the bytecode and the source lines.
+//!   with the bytecode and the source lines;
+//! * [`explain`]: `modc explain`, a page showing what the verifier knew at
+//!   each instruction and why it refused.
 //!
 //! The command-line tool is `src/main.rs`; the language is described in
 //! `docs/language.md`.
@@ -30,6 +32,7 @@ pub mod check;
 pub mod codegen;
 pub mod diag;
 pub mod driver;
+pub mod explain;
 pub mod lexer;
 pub mod listing;
 pub mod load;

@@ -41,6 +41,18 @@ enum Command {
         #[arg(long)]
         log: Option<PathBuf>,
     },
+    /// Write a page (HTML, opens from `file://`) showing what the verifier
+    /// knew at each instruction, beside the source, and why it refused.
+    Explain {
+        /// A `.wm` module, a `.s` assembly file (one `load` program) or a `.lkm` image.
+        file: PathBuf,
+        /// The page to write (default: the file name with `.html`).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Open the page in the default browser.
+        #[arg(long)]
+        open: bool,
+    },
     /// Disassemble an image (or a `.wm` module), with source lines interleaved.
     Disasm {
         file: PathBuf,
@@ -107,6 +119,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build { file, output, no_verify } => build(&file, output, no_verify),
         Command::Check { file, verbose, log } => check(&file, verbose, log.as_deref()),
+        Command::Explain { file, output, open } => explain(&file, output, open),
         Command::Disasm { file, native, no_blind } => disasm(&file, native, !no_blind),
         Command::Asm { file, output, name, entry } => asm(&file, output, name, &entry),
         Command::Verify { raw, ctx_size, pre, verbose } => verify_raw(&raw, ctx_size, &pre, verbose),
@@ -231,6 +244,46 @@ fn check(file: &Path, verbose: bool, log: Option<&Path>) -> Result<(), String> {
         c.image
     };
     println!("checked {}: {}; the verifier accepts every program", file.display(), summary(&image));
+    Ok(())
+}
+
+/// `modc explain`: the image and the source its line table names, then the page.
+fn explain(file: &Path, output: Option<PathBuf>, open: bool) -> Result<(), String> {
+    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let (image, source) = match ext {
+        "wm" => {
+            let (c, source) = compile_file(file)?;
+            (c.image, Some(source))
+        }
+        "s" => {
+            let text = String::from_utf8_lossy(&read(file)?).into_owned();
+            let name = file.file_stem().map_or("asm".into(), |s| s.to_string_lossy().into_owned());
+            (modc::explain::asm_file_image(&file.display().to_string(), &text, &name)?, Some(text))
+        }
+        "lkm" => {
+            let image = lkm::parse(&read(file)?).map_err(|e| format!("error: `{}`: {e}\n", file.display()))?;
+            let source = image.lines.as_ref().and_then(|l| std::fs::read_to_string(&l.source).ok());
+            (image, source)
+        }
+        _ => {
+            return Err(format!(
+                "error: `{}`: modc explain reads `.wm` modules, `.s` assembly and `.lkm` images\n  = help: give a file with one of those extensions\n",
+                file.display()
+            ));
+        }
+    };
+    let (page, refused) = modc::explain::explain(&image, source.as_deref());
+    let out = output.unwrap_or_else(|| file.with_extension("html"));
+    write(&out, page.as_bytes())?;
+    let refused: Vec<String> = refused.iter().map(|(entry, kind)| format!("`{entry}` ({kind})")).collect();
+    let verdict = if refused.is_empty() { "the verifier accepts every program".to_string() } else { format!("refused: {}", refused.join(", ")) };
+    println!("wrote {} ({} KiB): {}; {verdict}", out.display(), page.len().div_ceil(1024), summary(&image));
+    if open {
+        let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+        if !std::process::Command::new(opener).arg(&out).status().is_ok_and(|s| s.success()) {
+            eprintln!("note: could not start a browser with `{opener}`\n  = help: open {} in a browser", out.display());
+        }
+    }
     Ok(())
 }
 

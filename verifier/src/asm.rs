@@ -94,6 +94,11 @@ impl Stmt {
 
 /// Assembles a program.
 pub fn assemble(src: &str) -> Result<Program, AsmError> {
+    assemble_with_lines(src).map(|(program, _)| program)
+}
+
+/// Assembles a program, with the source line (from 1) of each slot.
+pub fn assemble_with_lines(src: &str) -> Result<(Program, Vec<usize>), AsmError> {
     let mut stmts: Vec<(Stmt, usize, usize)> = Vec::new(); // statement, slot, line
     let mut labels: BTreeMap<String, usize> = BTreeMap::new();
     let mut slot = 0usize;
@@ -133,6 +138,7 @@ pub fn assemble(src: &str) -> Result<Program, AsmError> {
         );
     }
     let mut insns = Vec::with_capacity(slot);
+    let mut lines = Vec::with_capacity(slot);
     for (stmt, pc, line) in stmts {
         let mut insn = stmt.insn;
         if let Target::Label(name, col) = stmt.target {
@@ -154,11 +160,13 @@ pub fn assemble(src: &str) -> Result<Program, AsmError> {
             })?;
         }
         insns.push(insn);
+        lines.push(line);
         if matches!(insn, Insn::LoadImm64 { .. }) {
             insns.push(Insn::Imm64Tail);
+            lines.push(line);
         }
     }
-    Ok(Program::from_insns(insns))
+    Ok((Program::from_insns(insns), lines))
 }
 
 /// Stores a resolved relative offset in a jump or call.

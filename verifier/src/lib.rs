@@ -13,7 +13,8 @@
 //!   with abstract states ([`state`]) built on the domains of [`domain`]
 //!   (known bits, interval bounds). A rejection is a [`Report`]
 //!   ([`report`]); an acceptance is a [`Verified`] program, the only input
-//!   the JIT takes.
+//!   the JIT takes. [`verify_traced`] tells a [`Trace`] every step of the
+//!   analysis (for `modc explain`).
 //! * [`facts`]: the text form of entry-state facts (`r2: scalar in [0, 10]`)
 //!   used by the case suite and the command-line tool.
 #![cfg_attr(not(test), no_std)]
@@ -41,8 +42,10 @@ pub use program::Program;
 pub use decode::{decode, decode_raw, DecodeError, DecodeErrorKind};
 pub use encode::{encode, encode_insn, encode_raw};
 pub use disasm::{disasm, disasm_labeled, listing};
-pub use asm::{assemble, AsmError};
+pub use asm::{assemble, assemble_with_lines, AsmError};
 pub use profile::*;
 pub use report::{ErrorKind, Report, TOO_COMPLEX_HELP};
 pub use cfg::Function;
-pub use verify::{verify, verify_verbose, verify_watched, verify_with, Entry, Stats, Stop, Verified, Watch};
+pub use verify::{
+    verify, verify_traced, verify_verbose, verify_watched, verify_with, Entry, NoTrace, Stats, Stop, Trace, Verified, Watch,
+};

@@ -20,12 +20,18 @@
 //! at every stored state, every fork and every few hundred instructions, a
 //! watch stops the analysis when the memory really in use or the time
 //! spent passes what that environment allows.
+//!
+//! A tool may follow the analysis step by step ([`Trace`], `trace`):
+//! [`verify_traced`] tells it every visit, branch, stored and pruned state
+//! and the rejection; everything else runs with a trace that does nothing
+//! and compiles away.
 
 mod call;
 mod explore;
 mod mem;
 mod on_path;
 mod step;
+mod trace;
 mod watch;
 
 use alloc::format;
@@ -91,6 +97,7 @@ pub struct Entry {
     pub regs: Vec<(Reg, Value)>,
 }
 
+pub use trace::{NoTrace, Trace};
 pub use watch::{Stop, Watch};
 
 /// Verifies `program` for the entry point described by `profile`.
@@ -100,7 +107,7 @@ pub fn verify(program: &Program, profile: &Profile) -> Result<Verified, Report> 
 
 /// Like [`verify`], asking `watch` often whether to go on.
 pub fn verify_watched(program: &Program, profile: &Profile, watch: &mut dyn Watch) -> Result<Verified, Report> {
-    analyse(program, profile, &Entry::default(), None, Some(watch))
+    analyse(program, profile, &Entry::default(), None, Some(watch), &mut NoTrace)
 }
 
 /// Like [`verify`], appending to `log` the state before each instruction,
@@ -116,16 +123,45 @@ pub fn verify_with(
     entry: &Entry,
     log: Option<&mut String>,
 ) -> Result<Verified, Report> {
-    analyse(program, profile, entry, log, None)
+    analyse(program, profile, entry, log, None, &mut NoTrace)
 }
 
-/// The analysis, with everything optional given.
-fn analyse(
+/// Like [`verify_with`] without a log, telling `trace` every step of the
+/// analysis (for `modc explain`).
+pub fn verify_traced<T: Trace + ?Sized>(
+    program: &Program,
+    profile: &Profile,
+    entry: &Entry,
+    trace: &mut T,
+) -> Result<Verified, Report> {
+    analyse(program, profile, entry, None, None, trace)
+}
+
+/// The analysis, with everything optional given; a rejection is told to
+/// `trace` too.
+fn analyse<T: Trace + ?Sized>(
     program: &Program,
     profile: &Profile,
     entry: &Entry,
     log: Option<&mut String>,
     watch: Option<&mut dyn Watch>,
+    trace: &mut T,
+) -> Result<Verified, Report> {
+    let result = explore_all(program, profile, entry, log, watch, trace);
+    if let Err(r) = &result {
+        trace.rejected(r);
+    }
+    result
+}
+
+/// The checks and the exploration of every path.
+fn explore_all<T: Trace + ?Sized>(
+    program: &Program,
+    profile: &Profile,
+    entry: &Entry,
+    log: Option<&mut String>,
+    watch: Option<&mut dyn Watch>,
+    trace: &mut T,
 ) -> Result<Verified, Report> {
     let insns = program.insns();
     // The trait object's lifetime shrinks to the other borrows' here.
@@ -146,7 +182,7 @@ fn analyse(
     for &(r, v) in &entry.regs {
         state.set(r, v);
     }
-    checker.run(state).map_err(disasm)?;
+    checker.run(state, trace).map_err(disasm)?;
     let (depths, stats) = checker.finish();
     crate::cfg::check_stack(&cfg, &depths, &profile.limits).map_err(disasm)?;
     let mut functions = cfg.functions;

@@ -7,6 +7,7 @@
 //! | `cargo xtask book --serve` | builds and serves it on <http://localhost:3000>, rebuilding on change |
 //! | `cargo xtask book --generate` | rewrites `book/src/generated/` from real `modc` runs |
 //! | `cargo xtask book --record` | boots Warden and records the shell transcripts of `book/transcripts/` |
+//! | `cargo xtask book --screenshots` | drives the explorer pages in headless Chromium and writes the book's screenshots of them |
 //!
 //! The stage (in `cargo xtask test`) checks, one counted check each: every
 //! generated file is what `modc` prints today ([`generated`]), every
@@ -15,11 +16,14 @@
 //! transcript or host commands ([`shell_blocks`]), every
 //! ```` ```wm ```` block of the book compiles and verifies, and those marked
 //! `wm,run` run on the reference interpreter ([`blocks`]), every relative
-//! link and include points at a file that exists ([`links`]), and mdBook
-//! builds the book without a warning ([`mdbook`]).
+//! link and include points at a file that exists ([`links`]), the explorer
+//! pages of `modc explain` work in a real browser ([`explorer`]; skipped
+//! with a notice where Chromium cannot be installed), and mdBook builds the
+//! book without a warning ([`mdbook`]).
 
 mod blocks;
 mod ctx_tables;
+mod explorer;
 mod generated;
 mod links;
 mod mask;
@@ -49,6 +53,9 @@ pub struct BookArgs {
     /// Boot Warden and record the transcripts of book/transcripts/ (instead of building)
     #[arg(long)]
     record: bool,
+    /// Take the screenshots of the explorer pages in book/src/img/ with headless Chromium (instead of building)
+    #[arg(long)]
+    screenshots: bool,
 }
 
 /// `book/`.
@@ -73,7 +80,20 @@ pub fn run(args: &BookArgs) -> Result<ExitCode> {
             println!("recorded {}", display(&path));
         }
     }
-    if args.generate || args.record {
+    if args.screenshots {
+        generated::build_modc()?;
+        let img = src_dir().join("img");
+        match explorer::check(&img)? {
+            Some(summary) => {
+                for name in explorer::SCREENSHOTS {
+                    println!("wrote {}", display(&img.join(name)));
+                }
+                println!("{summary}");
+            }
+            None => return Ok(ExitCode::FAILURE),
+        }
+    }
+    if args.generate || args.record || args.screenshots {
         return Ok(ExitCode::SUCCESS);
     }
     let Some(mdbook) = mdbook::ensure_installed(args.serve)? else {
@@ -112,6 +132,12 @@ pub fn stage(_args: &TestArgs) -> Result<StageResult> {
         check(&name, outcome);
     }
     check("links and includes resolve", links::check());
+    // After `generated`, which built modc and checked the committed pages.
+    match explorer::check(&kernel::target_dir().join("explorer/screenshots")) {
+        Ok(Some(summary)) => check("explorer pages work in a browser", Ok(summary)),
+        Ok(None) => {}
+        Err(e) => check("explorer pages work in a browser", Err(e.to_string())),
+    }
     match mdbook::ensure_installed(false) {
         Ok(Some(mdbook)) => check("builds without warnings", mdbook::build(&mdbook).map_err(|e| e.to_string()).and_then(
             |warnings| if warnings.is_empty() { Ok(String::new()) } else { Err(warnings.join("\n")) },

@@ -1,18 +1,24 @@
-//! `cargo xtask grade LAB [--solution]`: grades a course lab, like xv6's
-//! `make grade`.
+//! `cargo xtask grade LAB [--solution | --cheat NAME]`: grades a course
+//! lab, like xv6's `make grade`.
 //!
 //! The student's module, `labs/LAB/FILE.wm` (or the reference solution in
-//! `labs/LAB/solution/FILE.wm` with `--solution`), is compiled and verified
-//! with `modc`'s library, packed into an initrd as `/modules/lab_NAME.lkm`,
-//! and Warden boots with it. The lab's checks ([`labs`]) then drive the
-//! shell as a user would and look at real behaviour: values computed from
-//! random inputs chosen at grading time, times compared with the host's
-//! clock, what the module's maps hold. Printing the expected text does not
-//! pass them. Each check prints `name: OK` or `name: FAIL`, then the score
-//! and `N passed, N failed`; the exit status is non-zero unless all pass.
+//! `labs/LAB/solution/FILE.wm` with `--solution`, or a cheat of the lab's
+//! corpus, `labs/LAB/cheats/NAME.wm`, with `--cheat NAME`), is compiled and
+//! verified with `modc`'s library. The lab's structure checks look at the
+//! image (the entry points it fills, the tables it carries); then it is
+//! packed into an initrd as `/modules/lab_NAME.lkm`, Warden boots with it,
+//! and the lab's checks ([`labs`]) drive the shell as a user would and look
+//! at real behaviour: values computed from random inputs chosen at grading
+//! time, figures compared with what was measured outside the module.
+//! Printing the expected text does not pass them. Each check prints `name: OK` or `name: FAIL`, then
+//! the score and `N passed, N failed`; the exit status is non-zero unless
+//! all pass.
 //!
-//! The stage `labs` of `cargo xtask test` grades every lab twice: the reference solution must pass every check and the
-//! untouched skeleton must fail at least one.
+//! The stage `labs` of `cargo xtask test` grades every lab like a mutation
+//! test grades a test suite: the reference solution must pass every check,
+//! the untouched skeleton and every cheat of the corpus must fail at least
+//! one (the stage names the checks that caught each cheat), and a cheat
+//! that does not compile and verify is an error in the corpus.
 
 mod guest;
 mod labs;
@@ -23,6 +29,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::kernel::{self, BootImage, Flavor};
+use crate::modules::ModuleFile;
 use crate::qemu::{self, Vm};
 use crate::test::{StageResult, TestArgs};
 use crate::{Result, XtaskError};
@@ -33,8 +40,22 @@ pub struct GradeArgs {
     /// The lab to grade (stamp, gcd, clock, upper, fixme, runas)
     lab: String,
     /// Grade the reference solution instead of your file
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cheat")]
     solution: bool,
+    /// Grade `labs/LAB/cheats/NAME.wm`, a cheat of the lab's corpus
+    #[arg(long, value_name = "NAME")]
+    cheat: Option<String>,
+}
+
+/// What is graded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Submission {
+    /// `labs/LAB/FILE.wm`: the student's file (the skeleton, untouched).
+    Student,
+    /// `labs/LAB/solution/FILE.wm`.
+    Solution,
+    /// `labs/LAB/cheats/NAME.wm`.
+    Cheat(String),
 }
 
 /// One lab: its directory under `labs/`, the student's file, and its checks.
@@ -43,15 +64,24 @@ pub struct Lab {
     pub file: &'static str,
     /// The module's name (its `module NAME:` header).
     pub module: &'static str,
+    /// Checks of the image itself, before booting: what the technique the
+    /// lab teaches leaves in it.
+    pub structure: fn(&lkm::Image, &mut Vec<Check>),
     pub checks: fn(&mut Guest, &mut Rng, &mut Vec<Check>),
-    /// Executable files to put in the initrd, under `/modules/` (made from
-    /// a copy of the checks' random generator: the checks can make the
-    /// same values again).
-    pub files: fn(&mut Rng) -> Vec<LabFile>,
+    /// What the lab puts around the module (made from a copy of the checks'
+    /// random generator: the checks can make the same values again).
+    pub setup: fn(&mut Rng) -> Result<Setup>,
 }
 
-/// A file for the initrd: name under `/modules/`, contents.
-pub type LabFile = (String, Vec<u8>);
+/// What a lab adds to the machine it grades on.
+#[derive(Default)]
+pub struct Setup {
+    /// Files for the initrd, under `/modules/`.
+    pub files: Vec<ModuleFile>,
+    /// The date and time the real-time clock starts at (QEMU's `-rtc base=`,
+    /// `YYYY-MM-DDTHH:MM:SS`); the host's UTC time when `None`.
+    pub rtc_base: Option<String>,
+}
 
 /// The outcome of one check.
 pub struct Check {
@@ -75,16 +105,43 @@ fn lab(name: &str) -> Result<&'static Lab> {
     })
 }
 
-/// The file graded: the student's, or the reference solution.
-pub fn source_path(lab: &Lab, solution: bool) -> PathBuf {
+/// The file graded.
+pub fn source_path(lab: &Lab, what: &Submission) -> PathBuf {
     let dir = kernel::root().join("labs").join(lab.dir);
-    if solution { dir.join("solution").join(lab.file) } else { dir.join(lab.file) }
+    match what {
+        Submission::Student => dir.join(lab.file),
+        Submission::Solution => dir.join("solution").join(lab.file),
+        Submission::Cheat(name) => dir.join("cheats").join(format!("{name}.wm")),
+    }
+}
+
+/// The names of the lab's cheats (`labs/LAB/cheats/NAME.wm`), sorted.
+pub fn cheats(lab: &Lab) -> Vec<String> {
+    let dir = kernel::root().join("labs").join(lab.dir).join("cheats");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".wm").map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 pub fn run(args: &GradeArgs) -> Result<ExitCode> {
     let lab = lab(&args.lab)?;
+    let what = match &args.cheat {
+        Some(name) if !cheats(lab).contains(name) => {
+            return Err(XtaskError::new(format!("lab `{}` has no cheat named `{name}`", lab.dir))
+                .with_help(format!("its cheats are: {}", cheats(lab).join(", "))));
+        }
+        Some(name) => Submission::Cheat(name.clone()),
+        None if args.solution => Submission::Solution,
+        None => Submission::Student,
+    };
     qemu::ensure_installed()?;
-    let checks = grade(lab, args.solution)?;
+    let checks = grade(lab, &what)?;
     let passed = checks.iter().filter(|c| c.ok).count();
     let failed = checks.len() - passed;
     println!("Score: {passed}/{}", checks.len());
@@ -93,8 +150,8 @@ pub fn run(args: &GradeArgs) -> Result<ExitCode> {
 }
 
 /// Grades one lab, printing a line per check; every check's outcome.
-pub fn grade(lab: &Lab, solution: bool) -> Result<Vec<Check>> {
-    let path = source_path(lab, solution);
+pub fn grade(lab: &Lab, what: &Submission) -> Result<Vec<Check>> {
+    let path = source_path(lab, what);
     let shown = path.strip_prefix(kernel::root()).unwrap_or(&path).display().to_string();
     let mut checks = Vec::new();
     let image = std::fs::read_to_string(&path)
@@ -115,10 +172,14 @@ pub fn grade(lab: &Lab, solution: bool) -> Result<Vec<Check>> {
         checks.push(c);
         return Ok(checks);
     };
-    let mut rng = Rng::from_clock();
-    let boot = boot_image(lab, image, (lab.files)(&mut rng.clone()))?;
-    let mut guest = Guest::boot(&Vm::new(boot))?;
     let mut found = Vec::new();
+    let parsed = lkm::parse(&image).map_err(|e| XtaskError::new(format!("{shown}: the verified image does not parse: {e:?}")))?;
+    (lab.structure)(&parsed, &mut found);
+    let mut rng = Rng::from_clock();
+    let setup = (lab.setup)(&mut rng.clone())?;
+    let mut vm = Vm::new(boot_image(lab, image, setup.files)?);
+    vm.rtc_base = setup.rtc_base;
+    let mut guest = Guest::boot(&vm)?;
     (lab.checks)(&mut guest, &mut rng, &mut found);
     let alive = guest.run("echo \"al\"\"ive\"").is_ok_and(|out| out.contains("alive")) && !guest.panicked();
     found.push(Check::new("the kernel is still alive", alive, guest.tail()));
@@ -130,38 +191,70 @@ pub fn grade(lab: &Lab, solution: bool) -> Result<Vec<Check>> {
 }
 
 /// The normal kernel with an initrd that also holds `/modules/lab_NAME.lkm`.
-fn boot_image(lab: &Lab, image: Vec<u8>, files: Vec<LabFile>) -> Result<BootImage> {
+fn boot_image(lab: &Lab, image: Vec<u8>, files: Vec<ModuleFile>) -> Result<BootImage> {
     let mut boot = kernel::build(Flavor::Normal, false)?;
     let mut extra = vec![(format!("modules/lab_{}.lkm", lab.module), 0o644, image)];
-    extra.extend(files.into_iter().map(|(name, data)| (format!("modules/{name}"), 0o755, data)));
+    extra.extend(files.into_iter().map(|(name, mode, data)| (format!("modules/{name}"), mode, data)));
     let initrd = crate::initrd::build_with(&kernel::root(), &kernel::target_dir(), &extra, &format!("initrd-lab-{}.cpio", lab.dir))
         .map_err(XtaskError::new)?;
     boot.initrd = Some(initrd);
     Ok(boot)
 }
 
-/// The `labs` stage: each solution passes, each skeleton fails.
+/// The `labs` stage: each solution passes; each skeleton, and each cheat
+/// of each lab's corpus, fails.
 pub fn stage(args: &TestArgs) -> Result<StageResult> {
     let mut result = StageResult::default();
     for lab in labs::ALL {
         if args.filter.as_ref().is_some_and(|f| !lab.dir.contains(f.as_str())) {
             continue;
         }
-        for solution in [true, false] {
-            let what = if solution { "solution passes" } else { "skeleton fails" };
-            println!("-- lab {} ({what})", lab.dir);
-            let ok = match grade(lab, solution) {
-                Ok(checks) => checks.iter().all(|c| c.ok) == solution,
+        let mut graded = vec![Submission::Solution, Submission::Student];
+        graded.extend(cheats(lab).into_iter().map(Submission::Cheat));
+        for what in graded {
+            let title = match &what {
+                Submission::Solution => "solution passes".to_string(),
+                Submission::Student => "skeleton fails".to_string(),
+                Submission::Cheat(name) => format!("cheat {name} fails"),
+            };
+            println!("-- lab {} ({title})", lab.dir);
+            let ok = match grade(lab, &what) {
+                Ok(checks) => judge(lab, &what, &checks),
                 Err(e) => {
                     println!("error: {e}");
                     false
                 }
             };
-            println!("lab {}: {what} ... {}", lab.dir, if ok { "ok" } else { "FAILED" });
+            println!("lab {}: {title} ... {}", lab.dir, if ok { "ok" } else { "FAILED" });
             if ok { result.passed += 1 } else { result.failed += 1 }
         }
     }
     Ok(result)
+}
+
+/// Whether a grading came out as the stage requires, saying why not (or,
+/// for a cheat, what caught it).
+fn judge(lab: &Lab, what: &Submission, checks: &[Check]) -> bool {
+    let failed: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
+    match what {
+        Submission::Solution => failed.is_empty(),
+        Submission::Student => !failed.is_empty(),
+        Submission::Cheat(name) => {
+            let path = format!("labs/{}/cheats/{name}.wm", lab.dir);
+            if failed.first() == Some(&"compiles and verifies") {
+                println!("error: {path} does not compile and verify, so failing its grader proves nothing");
+                println!("help: make the cheat build (`modc check {path}`), or remove it from the corpus");
+                false
+            } else if failed.is_empty() {
+                println!("error: the grader of lab `{}` gives {path} full marks", lab.dir);
+                println!("help: add a check that a real solution passes and this shortcut fails");
+                false
+            } else {
+                println!("caught by: {}", failed.join("; "));
+                true
+            }
+        }
+    }
 }
 
 /// A small random-number generator (xorshift64*) seeded from the clock:

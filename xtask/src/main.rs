@@ -6,7 +6,7 @@
 //! | `cargo xtask test` | [`test`] (stages: [`host`], [`ktest`], [`scenario`]) |
 //! | `cargo xtask boot-time [-n 5]` | [`boot_time`] |
 //! | `cargo xtask book [--serve]` | [`book`] |
-//! | `cargo xtask grade LAB [--solution]` | [`grade`] |
+//! | `cargo xtask grade LAB [--solution \| --cheat NAME]` | [`grade`] |
 //! | `cargo xtask fuzz [--programs N] [--images N] [--seed S]` | [`fuzz`] |
 //! | `cargo xtask bench [verifier\|jit\|modc\|all]` | [`bench`] |
 //!
@@ -22,6 +22,7 @@
 mod bench;
 mod book;
 mod boot_time;
+mod browser;
 mod bogus;
 mod charts;
 mod fuzz;

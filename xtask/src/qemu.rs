@@ -37,11 +37,14 @@ pub struct Vm {
     /// How many CPUs the machine has (`-smp`); TCG runs one host thread
     /// per CPU when there are several.
     pub cpus: u32,
+    /// Where the real-time clock starts (`-rtc base=`, a UTC date and time
+    /// `YYYY-MM-DDTHH:MM:SS`); the host's UTC time when `None`.
+    pub rtc_base: Option<String>,
 }
 
 impl Vm {
     pub fn new(image: BootImage) -> Self {
-        Self { image, kvm: false, gdb: false, append: None, interactive: false, channel: None, cpus: 1 }
+        Self { image, kvm: false, gdb: false, append: None, interactive: false, channel: None, cpus: 1, rtc_base: None }
     }
 
     /// The QEMU command; stdin/stdout are the serial port.
@@ -67,6 +70,9 @@ impl Vm {
         cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
         if let Some(socket) = &self.channel {
             cmd.args(crate::modules::channel_args(socket));
+        }
+        if let Some(base) = &self.rtc_base {
+            cmd.args(["-rtc", &format!("base={base}")]);
         }
         if self.gdb {
             cmd.args(["-s", "-S"]);

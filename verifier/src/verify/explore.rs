@@ -33,6 +33,7 @@ use crate::report::{ErrorKind, Report};
 use crate::state::State;
 
 use super::on_path::OnPath;
+use super::trace::Trace;
 use super::watch::{WATCH_EVERY, Watch};
 
 /// Paths waiting to be explored, at most (as the Linux verifier's jump
@@ -82,7 +83,8 @@ pub(super) enum Flow {
 }
 
 enum Visit {
-    Pruned,
+    /// Covered by this fully explored checkpoint.
+    Pruned(u32),
     Continue(Option<u32>),
 }
 
@@ -157,26 +159,37 @@ impl<'a> Checker<'a> {
         (self.depths, self.stats)
     }
 
-    /// Explores every path from slot 0 starting in `init`.
-    pub(super) fn run(&mut self, init: State) -> Result<(), Report> {
+    /// Explores every path from slot 0 starting in `init`, telling `trace`.
+    pub(super) fn run<T: Trace + ?Sized>(&mut self, init: State, trace: &mut T) -> Result<(), Report> {
         self.pending_bytes = init.bytes();
         crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None })?;
         while let Some(Path { mut pc, mut state, mut parent }) = self.pending.pop() {
             self.pending_bytes -= state.bytes();
+            trace.path(pc);
             if let Some(log) = self.log.as_deref_mut() {
                 let _ = writeln!(log, "from pending path to {pc}:");
             }
             loop {
+                trace.visit(pc, &state);
                 if self.cfg.prune[pc] {
                     match self.visit(pc, &state, parent)? {
-                        Visit::Pruned => {
+                        Visit::Pruned(by) => {
+                            let n = state.frames.len().min(8);
+                            let live = Checker::masks(self.live, pc, &state);
+                            let relevant = Checker::masks(self.relevant, pc, &state);
+                            trace.pruned(pc, by, &self.checkpoints[by as usize].state, &live[..n], &relevant[..n]);
                             if let Some(log) = self.log.as_deref_mut() {
                                 let _ = writeln!(log, "{pc}: safe (covered by an explored state)");
                             }
                             self.end_path(parent);
                             break;
                         }
-                        Visit::Continue(p) => parent = p,
+                        Visit::Continue(p) => {
+                            if let Some(i) = p.filter(|_| p != parent) {
+                                trace.stored(pc, i);
+                            }
+                            parent = p;
+                        }
                     }
                 }
                 self.stats.insns_processed += 1;
@@ -199,12 +212,20 @@ impl<'a> Checker<'a> {
                     self.jumps_processed += 1;
                 }
                 match self.step(pc, &mut state)? {
-                    Flow::Next(n) => pc = n,
+                    Flow::Next(n) => {
+                        if let insn @ Insn::Jump { .. } = self.insns[pc] {
+                            trace.branch(pc, n, insn.target(pc) == Some(n as i64), false, &state);
+                        }
+                        pc = n;
+                    }
                     Flow::Fork { next, other_pc, other } => {
+                        trace.branch(pc, other_pc, true, true, &other);
+                        trace.branch(pc, next, false, false, &state);
                         self.fork(pc, other_pc, other, parent)?;
                         pc = next;
                     }
                     Flow::End => {
+                        trace.end(pc);
                         self.end_path(parent);
                         break;
                     }
@@ -295,7 +316,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let mut pruned = false;
+        let mut pruned = None;
         let mut stale = false;
         // Newest first: the state of the nearest earlier round is the most
         // likely to cover.
@@ -303,7 +324,7 @@ impl<'a> Checker<'a> {
             let ck = &mut self.checkpoints[i as usize];
             if ck.state.covers(state, live, relevant) {
                 ck.hits += 1;
-                pruned = true;
+                pruned = Some(i);
                 break;
             }
             ck.misses += 1;
@@ -312,9 +333,9 @@ impl<'a> Checker<'a> {
         if stale {
             self.evict_stale(pc);
         }
-        if pruned {
+        if let Some(by) = pruned {
             self.stats.states_pruned += 1;
-            return Ok(Visit::Pruned);
+            return Ok(Visit::Pruned(by));
         }
         let limits = &self.profile.limits;
         let bytes = state.bytes();

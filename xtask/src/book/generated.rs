@@ -4,6 +4,7 @@
 //! | source | command | output |
 //! |---|---|---|
 //! | `book/src/examples/verifier/NAME.s` (assembly with the `; module:`/`; map:`/`; entry:` directives of `tests/bogus`) | built into an image with a line table, then `modc check --log NAME.log IMAGE` | `generated/verifier/NAME.txt` (what `modc check` prints) and `NAME.log` (the verifier's state before each instruction) |
+//! | the images of `book/src/examples/verifier/*.s`, the lab skeleton `labs/fixme/fixme.wm` | `modc explain -o PAGE FILE` | `generated/explorer/NAME.html` (the explorer pages the verifier chapter and Lab 5 link) |
 //! | `book/src/examples/*.wm`, the lab skeletons `labs/*/*.wm` | `modc check FILE` | `generated/check/NAME.txt` |
 //! | `modules/NAME.wm` for NAME in [`DISASM`] | `modc disasm FILE` | `generated/disasm/NAME.txt` |
 //! | `book/src/examples/jit/NAME.s` | `cargo run -p jit --features disasm --example listing -- FILE [--blind]` | `generated/jit/NAME.txt`, `NAME-blinded.txt` |
@@ -21,6 +22,9 @@ use crate::{Result, XtaskError, kernel};
 
 /// The example modules whose listing the book shows.
 const DISASM: &[&str] = &["hello"];
+
+/// The labs whose skeleton's explorer page the book links.
+const EXPLAINED_LABS: &[&str] = &["fixme"];
 
 /// Every generated file with its up-to-date content.
 pub fn produce() -> Result<Vec<(PathBuf, String)>> {
@@ -47,6 +51,11 @@ pub fn produce() -> Result<Vec<(PathBuf, String)>> {
         let printed = run(&modc, &["check".as_ref(), "--log".as_ref(), log.as_os_str(), image_rel.as_ref()])?;
         files.push((out.join(format!("verifier/{stem}.txt")), printed));
         files.push((out.join(format!("verifier/{stem}.log")), std::fs::read_to_string(&log)?));
+        files.push((out.join(format!("explorer/{stem}.html")), explain(&modc, &image_rel, &scratch.join(format!("{stem}.html")))?));
+    }
+    for lab in EXPLAINED_LABS {
+        let file = format!("labs/{lab}/{lab}.wm");
+        files.push((out.join(format!("explorer/{lab}.html")), explain(&modc, &file, &scratch.join(format!("{lab}.html")))?));
     }
     for source in sorted(&src.join("examples/jit"), "s")? {
         let rel = super::display(&source);
@@ -197,7 +206,7 @@ fn jit_listing(file: &str, extra: Option<&str>) -> Result<String> {
 }
 
 /// Builds `modc` into xtask's target directory; its path.
-fn build_modc() -> Result<PathBuf> {
+pub fn build_modc() -> Result<PathBuf> {
     let status = kernel::cargo()
         .args(["build", "--quiet", "--package", "modc", "--bin", "modc"])
         .status()
@@ -219,6 +228,13 @@ fn run(modc: &Path, args: &[&std::ffi::OsStr]) -> Result<String> {
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     Ok(text)
+}
+
+/// The explorer page `modc explain` writes for `file` (a path from the
+/// repository root), by way of `scratch`.
+fn explain(modc: &Path, file: &str, scratch: &Path) -> Result<String> {
+    let printed = run(modc, &["explain".as_ref(), "-o".as_ref(), scratch.as_os_str(), file.as_ref()])?;
+    std::fs::read_to_string(scratch).map_err(|e| XtaskError::new(format!("modc explain {file} wrote no page ({e}): {printed}")))
 }
 
 fn sorted(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {

@@ -1,7 +1,7 @@
 //! A booted Warden the grader types into: each command's output, read up
 //! to the next shell prompt.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::qemu::Vm;
 use crate::session::Session;
@@ -12,16 +12,19 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Guest {
     session: Session,
+    /// When QEMU was started (the real-time clock starts then).
+    pub started: Instant,
 }
 
 impl Guest {
     /// Boots and waits for the shell.
     pub fn boot(vm: &Vm) -> Result<Guest> {
+        let started = Instant::now();
         let mut session = Session::start(vm, false)?;
         session
             .expect(PROMPT, TIMEOUT)
             .map_err(|e| XtaskError::new(format!("Warden did not reach the shell prompt ({e:?})\n{}", session.tail(15))))?;
-        Ok(Guest { session })
+        Ok(Guest { session, started })
     }
 
     /// Types `command`; what it printed (without the echo of the command).
