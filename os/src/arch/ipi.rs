@@ -64,8 +64,7 @@ pub fn calls_run(id: usize) -> u64 {
 
 /// Whether any CPU besides this one is online (the IPI is skipped if not).
 pub fn others_online() -> bool {
-    let me = percpu::cpu_id();
-    percpu::online().any(|c| c.id() != me)
+    percpu::online_count() > 1
 }
 
 /// Runs `f(arg)` on every other online CPU and returns when all have.

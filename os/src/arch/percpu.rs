@@ -31,7 +31,7 @@
 //! [`USER_RSP`]); the record is `repr(C)` and a const assertion keeps them
 //! in step.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{GsBase, KernelGsBase};
@@ -152,7 +152,9 @@ impl PerCpu {
     }
 
     pub(super) fn set_online(&self) {
-        self.online.store(true, Ordering::Release);
+        if !self.online.swap(true, Ordering::AcqRel) {
+            ONLINE.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     /// The address the GS base holds for this record.
@@ -162,6 +164,14 @@ impl PerCpu {
 }
 
 static CPUS: [PerCpu; MAX_CPUS] = [const { PerCpu::new() }; MAX_CPUS];
+/// How many records are online (what the TLB shootdown asks on every unmap).
+static ONLINE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many CPUs are online (0 before `smp::init` sets up the boot CPU's
+/// local APIC).
+pub fn online_count() -> usize {
+    ONLINE.load(Ordering::Acquire)
+}
 
 /// The record of CPU `id`, if Warden has that many slots.
 pub fn get(id: usize) -> Option<&'static PerCpu> {

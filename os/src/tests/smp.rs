@@ -23,6 +23,7 @@ fn every_listed_cpu_is_online() -> TestResult {
     ensure!(report.failed.is_empty(), "CPUs that did not start: {:?}", report.failed);
     ensure_eq!(report.online, report.found);
     ensure_eq!(percpu::online().count(), report.online);
+    ensure_eq!(percpu::online_count(), report.online);
     if let Some(n) = expected_cpus()? {
         ensure_eq!(report.online, n);
     }
