@@ -23,6 +23,7 @@
 //! * [`smp`]: starting the other CPUs, and their idle loop.
 //! * [`ipi`]: asking the other CPUs to run a function.
 //! * [`tlb`]: TLB shootdown.
+//! * [`grace`]: grace periods (no CPU still inside old module code).
 
 pub mod acpi;
 pub mod apic;
@@ -31,6 +32,7 @@ pub mod context;
 pub mod exceptions;
 pub mod fault;
 pub mod gdt;
+pub mod grace;
 pub mod helper_entry;
 pub mod idt;
 pub mod ipi;

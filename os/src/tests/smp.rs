@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::percpu::MAX_CPUS;
-use crate::arch::{acpi, apic, ipi, percpu, probe, smp, tlb};
+use crate::arch::{acpi, apic, grace, ipi, percpu, probe, smp, tlb};
 use crate::memory::{self, MapFlags};
 use crate::ktest::{TestResult, parameter};
 use crate::{ensure, ensure_eq, kernel_test, time};
@@ -133,14 +133,24 @@ fn read_on_this_cpu(addr: u64) {
     SEEN[percpu::cpu_id()].store(value, Ordering::Relaxed);
 }
 
-fn every_other_cpu_runs_a_called_function() -> TestResult {
-    let before: Vec<u64> = percpu::online().map(|c| ipi::calls_run(c.id())).collect();
-    ipi::call_on_others(read_on_this_cpu, 0);
+/// Calls run by each online CPU so far.
+fn calls_run() -> Vec<u64> {
+    percpu::online().map(|c| ipi::calls_run(c.id())).collect()
+}
+
+/// Every other CPU ran exactly one call since `before` (from [`calls_run`]).
+fn each_other_cpu_ran_one_call(before: Vec<u64>) -> TestResult {
     for (cpu, before) in percpu::online().zip(before) {
         let expected = if cpu.id() == percpu::cpu_id() { before } else { before + 1 };
         ensure_eq!((cpu.id(), ipi::calls_run(cpu.id())), (cpu.id(), expected));
     }
     Ok(())
+}
+
+fn every_other_cpu_runs_a_called_function() -> TestResult {
+    let before = calls_run();
+    ipi::call_on_others(read_on_this_cpu, 0);
+    each_other_cpu_ran_one_call(before)
 }
 kernel_test!(every_other_cpu_runs_a_called_function);
 
@@ -173,3 +183,15 @@ fn an_unmapped_page_leaves_every_cpus_tlb() -> TestResult {
     Ok(())
 }
 kernel_test!(an_unmapped_page_leaves_every_cpus_tlb);
+
+/// A grace period returns only after every other CPU has run a call (a
+/// quiescent point); with one CPU it waits for nothing.
+fn a_grace_period_waits_for_every_other_cpu() -> TestResult {
+    let before = calls_run();
+    let completed = grace::completed();
+    grace::wait();
+    each_other_cpu_ran_one_call(before)?;
+    ensure_eq!(grace::completed(), completed + u64::from(percpu::online_count() > 1));
+    Ok(())
+}
+kernel_test!(a_grace_period_waits_for_every_other_cpu);
