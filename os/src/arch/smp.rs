@@ -14,7 +14,9 @@
 //!
 //! A started CPU runs [`ap_entry`]: the kernel's page tables, its per-CPU
 //! record in the GS base, its own GDT and TSS, the shared IDT, its local
-//! APIC and a calibrated periodic timer; then it says it is online and
+//! APIC, the `syscall` MSRs (if the system-call table is installed yet;
+//! otherwise `syscall_entry::init` sets them on every CPU) and a
+//! calibrated periodic timer; then it says it is online and
 //! idles (`hlt` with interrupts on, waking for its own timer and for IPIs).
 //! Tasks, system calls and module code run on the boot CPU only until
 //! the scheduler runs on every CPU.
@@ -177,6 +179,7 @@ extern "C" fn ap_entry(id: u64) -> ! {
     gdt::load(id, core::array::from_fn(|slot| stacks.ist[slot].top()));
     idt::load();
     apic::init_cpu(false);
+    super::syscall_entry::enable_if_installed();
     start_timer(id);
     cpu.set_online();
     loop {

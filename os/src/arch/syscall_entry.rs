@@ -58,9 +58,22 @@ pub fn set_kernel_stack(top: u64) {
     gdt::set_kernel_stack(top);
 }
 
-/// Turns on `syscall`/`sysret` and installs `handler`.
+/// Installs `handler` and turns on `syscall`/`sysret` on every online CPU
+/// (the MSRs are per CPU; a CPU started later turns them on itself).
 pub fn init(handler: SyscallHandler) {
     HANDLER.store(handler as usize, Ordering::Release);
+    enable_on_this_cpu();
+    super::ipi::call_on_others(|_| enable_on_this_cpu(), 0);
+}
+
+/// Turns on `syscall`/`sysret` on this CPU if [`init`] has run.
+pub(super) fn enable_if_installed() {
+    if HANDLER.load(Ordering::Acquire) != 0 {
+        enable_on_this_cpu();
+    }
+}
+
+fn enable_on_this_cpu() {
     // SAFETY: the GDT has kernel code/data at 0x08/0x10 and user data/code
     // at 0x18/0x20 as STAR requires; the entry below is a valid handler.
     unsafe {
@@ -75,6 +88,12 @@ pub fn init(handler: SyscallHandler) {
         SFMask::write(RFlags::INTERRUPT_FLAG | RFlags::DIRECTION_FLAG | RFlags::TRAP_FLAG | RFlags::ALIGNMENT_CHECK);
         Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS));
     }
+}
+
+/// Where `syscall` enters the kernel on this CPU: LSTAR, or 0 while
+/// `syscall` is off (EFER.SCE clear).
+pub fn entry_on_this_cpu() -> u64 {
+    if Efer::read().contains(EferFlags::SYSTEM_CALL_EXTENSIONS) { LStar::read().as_u64() } else { 0 }
 }
 
 extern "C" fn dispatch(frame: &mut SyscallFrame) {

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::percpu::MAX_CPUS;
-use crate::arch::{acpi, apic, grace, ipi, percpu, probe, smp, tlb};
+use crate::arch::{acpi, apic, grace, ipi, percpu, probe, smp, syscall_entry, tlb};
 use crate::memory::{self, MapFlags};
 use crate::ktest::{TestResult, parameter};
 use crate::{ensure, ensure_eq, kernel_test, time};
@@ -195,3 +195,24 @@ fn a_grace_period_waits_for_every_other_cpu() -> TestResult {
     Ok(())
 }
 kernel_test!(a_grace_period_waits_for_every_other_cpu);
+
+/// Where `syscall` enters the kernel on each CPU, noted by [`note_syscall_entry`].
+static ENTRY: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(u64::MAX) }; MAX_CPUS];
+
+fn note_syscall_entry(_: u64) {
+    ENTRY[percpu::cpu_id()].store(syscall_entry::entry_on_this_cpu(), Ordering::Relaxed);
+}
+
+/// The `syscall` MSRs are per CPU: once the system-call table is
+/// installed, every CPU enters the kernel at the same place.
+fn every_cpu_enters_at_the_same_syscall_entry() -> TestResult {
+    crate::syscall::init();
+    let entry = syscall_entry::entry_on_this_cpu();
+    ensure!(entry != 0, "syscall is off on CPU 0");
+    ipi::call_on_others(note_syscall_entry, 0);
+    for cpu in percpu::online().filter(|c| c.id() != percpu::cpu_id()) {
+        ensure_eq!((cpu.id(), ENTRY[cpu.id()].load(Ordering::Relaxed)), (cpu.id(), entry));
+    }
+    Ok(())
+}
+kernel_test!(every_cpu_enters_at_the_same_syscall_entry);
