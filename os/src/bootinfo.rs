@@ -1,6 +1,6 @@
 //! What the boot loader (QEMU's PVH loader) told the kernel: the physical
-//! memory map, the modules (the initrd, if `-initrd` was given) and the
-//! command line. Read once at boot through the direct map and copied into a
+//! memory map, the modules (the initrd, if `-initrd` was given), the
+//! command line and where the ACPI tables begin (the RSDP). Read once at boot through the direct map and copied into a
 //! static, so nothing depends on the loader's memory afterwards except the
 //! module contents, whose frames the frame allocator keeps reserved.
 
@@ -38,6 +38,7 @@ pub struct BootInfo {
     module_count: usize,
     cmdline: [u8; MAX_CMDLINE],
     cmdline_len: usize,
+    rsdp: u64,
 }
 
 impl BootInfo {
@@ -47,6 +48,11 @@ impl BootInfo {
 
     pub fn modules(&self) -> &[Module] {
         &self.modules[..self.module_count]
+    }
+
+    /// Physical address of the ACPI RSDP (0 if the loader gave none).
+    pub fn rsdp(&self) -> u64 {
+        self.rsdp
     }
 
     /// The kernel command line (`-append`), or "" if absent or not UTF-8.
@@ -81,6 +87,7 @@ pub fn init(start_info: u32) -> Option<&'static BootInfo> {
         module_count: 0,
         cmdline: [0; MAX_CMDLINE],
         cmdline_len: 0,
+        rsdp: reader.raw().rsdp_paddr,
     };
     for entry in reader.memmap().iter().take(MAX_REGIONS) {
         info.regions[info.region_count] = MemRegion { start: entry.addr, len: entry.size, usable: entry.ty == 1 };

@@ -13,6 +13,7 @@ const COMMANDS: &[(&str, &str)] = &[
     ("help", "list the commands"),
     ("mem", "show physical memory, heap and code-region use"),
     ("uptime", "show the time since boot"),
+    ("cpus", "show each CPU and what it runs"),
     ("dmesg", "print the kernel log"),
     ("halt", "stop the machine"),
 ];
@@ -63,6 +64,7 @@ fn execute(line: &str) {
             let ns = time::uptime_ns();
             println!("up {}.{:03} s ({} ticks)", ns / 1_000_000_000, (ns / 1_000_000) % 1000, time::ticks());
         }
+        "cpus" => println!("{}", crate::cpus::Table),
         "dmesg" => print_log(),
         "halt" => {
             println!("Halting.");

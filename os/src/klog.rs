@@ -17,7 +17,7 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use crate::{serial, time};
 
 /// Bytes of log text the ring keeps; older text is overwritten.
@@ -25,7 +25,7 @@ pub const RING_CAPACITY: usize = 32 * 1024;
 /// Longest line kept; longer messages are cut.
 const MAX_LINE: usize = 512;
 
-static RING: IrqLock<Ring> = IrqLock::new(Ring::new());
+static RING: IrqLock<Ring> = IrqLock::with_class(LockClass::LogRing, Ring::new());
 static CONSOLE_LEVEL: AtomicUsize = AtomicUsize::new(LevelFilter::Info as usize);
 static LOGGER: KernelLogger = KernelLogger;
 /// Non-maskable interrupts since boot, the ones already in the ring, and

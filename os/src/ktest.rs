@@ -23,7 +23,7 @@ use alloc::string::String;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::qemu::{self, ExitCode};
-use crate::println;
+use crate::{print, println};
 
 /// What a test returns: `Err` carries the reason it failed.
 pub type TestResult = Result<(), String>;
@@ -117,8 +117,16 @@ pub fn run_all(cmdline: &str) -> ! {
     for (index, test) in selected() {
         CURRENT.store(index + 1, Ordering::Relaxed);
         // The line is printed when the test is done, so that log lines the
-        // test prints do not split it.
-        match (test.run)() {
+        // test prints do not split it. A lock-order inversion fails the test
+        // during which it happened.
+        let outcome = (test.run)().and_then(|()| match crate::sync::take_inversion() {
+            None => Ok(()),
+            Some(i) => Err(alloc::format!(
+                "lock order inverted: {:?} was taken while holding {:?}, which comes after it\n    help: take them in the order of docs/locks.md (`sync::LockClass`), or change that order there",
+                i.taken, i.held
+            )),
+        });
+        match outcome {
             Ok(()) => {
                 passed += 1;
                 println!("test {} ... ok", test.name);
@@ -130,6 +138,11 @@ pub fn run_all(cmdline: &str) -> ! {
         }
         CURRENT.store(0, Ordering::Relaxed);
     }
+    print!("ktest: lock order seen:");
+    for (held, taken) in crate::sync::lock_order_edges() {
+        print!(" {held:?}->{taken:?}");
+    }
+    println!();
     println!("ktest: {passed} passed, {failed} failed");
     qemu::exit(if failed == 0 { ExitCode::Success } else { ExitCode::Failure })
 }

@@ -2,12 +2,13 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`arch`] | x86-64: boot entry, GDT/TSS, IDT, trap entry, exceptions, fault recovery, PIC/PIT, port I/O |
+//! | [`arch`] | x86-64: boot entry, GDT/TSS, IDT, trap entry, exceptions, fault recovery, PIC/PIT, port I/O, per-CPU data, local APIC, starting the other CPUs |
 //! | [`bootinfo`] | the PVH start info: memory map, modules (initrd), command line |
 //! | [`memory`] | frame allocator, page tables, kernel heap, code region for the JIT |
 //! | [`time`] | timer tick, uptime, TSC calibration |
 //! | [`serial`] | the COM1 console (output, interrupt-driven input) |
 //! | [`klog`] | the `log` backend and the kernel log ring (`dmesg`) |
+//! | [`cpus`] | what each CPU runs (banner line, console `cpus`) |
 //! | [`console`] | the built-in kernel console (`warden> `) |
 //! | [`sync`] | locks that are safe against interrupts |
 //! | [`qemu`] | leaving QEMU with an exit status |
@@ -24,6 +25,7 @@ extern crate alloc;
 pub mod arch;
 pub mod bootinfo;
 pub mod console;
+pub mod cpus;
 pub mod fs;
 pub mod klog;
 #[cfg(feature = "ktest")]

@@ -11,6 +11,7 @@
 //! * `memory/` — frames (`frame.rs`), page tables (`paging.rs`), heap
 //!   (`heap.rs`), code region for generated code (`code.rs`), kernel
 //!   stacks with guard pages (`stack.rs`).
+//! * `cpus.rs` — what the CPUs are doing (the banner line, `cpus`).
 //! * `time.rs`, `serial.rs`, `klog.rs` (log ring), `console.rs` (the
 //!   `warden> ` prompt), `sync.rs` (interrupt-safe locks), `qemu.rs`.
 //! * `proc/`, `syscall/`, `fs/`, `userland.rs` — processes, system calls,
@@ -27,6 +28,7 @@ use os::{arch, bootinfo, memory, println, serial, time};
 /// Called by the boot code with the physical address of the PVH start info.
 #[unsafe(no_mangle)]
 extern "C" fn kernel_entry(start_info: u32) -> ! {
+    arch::init_boot_cpu();
     serial::init();
     os::klog::init();
     arch::init();
@@ -35,11 +37,16 @@ extern "C" fn kernel_entry(start_info: u32) -> ! {
     };
     let mem = memory::init(info);
     time::init();
+    let cpus = arch::smp::init(info.rsdp());
     serial::enable_input();
     arch::enable_interrupts();
 
     println!("Warden {} (x86_64)", os::VERSION);
     println!("memory: {} MiB usable, {} KiB free after boot", mem.usable_bytes >> 20, memory::frame::stats().free * 4);
+    match cpus {
+        Ok(report) => println!("{}", os::cpus::Summary(report)),
+        Err(e) => log::warn!("only the boot CPU runs: {e}"),
+    }
     log::info!("TSC {} MHz, timer {} Hz", time::tsc_hz() / 1_000_000, time::HZ);
 
     #[cfg(feature = "ktest")]

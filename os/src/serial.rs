@@ -8,13 +8,13 @@ use uart_16550::backend::PioBackend;
 use uart_16550::spec::registers::IER;
 use uart_16550::{BaudRate, Config, Uart16550};
 
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 
 const COM1: u16 = 0x3f8;
 const INPUT_CAPACITY: usize = 256;
 
-static PORT: IrqLock<Option<Uart16550<PioBackend>>> = IrqLock::new(None);
-static INPUT: IrqLock<InputRing> = IrqLock::new(InputRing::new());
+static PORT: IrqLock<Option<Uart16550<PioBackend>>> = IrqLock::with_class(LockClass::SerialPort, None);
+static INPUT: IrqLock<InputRing> = IrqLock::with_class(LockClass::SerialInput, InputRing::new());
 
 /// Bytes received but not yet read; the oldest are dropped when it is full.
 struct InputRing {

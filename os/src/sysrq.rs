@@ -22,7 +22,7 @@
 //! whoever types at it is physically present, so the key acts as root.
 
 use crate::proc::snapshot;
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use crate::{lkm, println};
 use abi::proc::ProcState;
 
@@ -34,7 +34,7 @@ struct Pending {
     len: usize,
 }
 
-static PENDING: IrqLock<Pending> = IrqLock::new(Pending { keys: [0; PENDING_MAX], len: 0 });
+static PENDING: IrqLock<Pending> = IrqLock::with_class(LockClass::Sysrq, Pending { keys: [0; PENDING_MAX], len: 0 });
 
 /// Queues `key` for [`run_pending`] (safe in interrupt context).
 pub fn request(key: u8) {

@@ -79,6 +79,16 @@ pub fn cycles_to_ns(cycles: u64) -> u64 {
     }
 }
 
+/// Spins for `us` microseconds, measured with the TSC (no wait before
+/// [`init`]).
+pub fn delay_us(us: u64) {
+    let cycles = u128::from(tsc_hz()) * u128::from(us) / 1_000_000;
+    let start = arch::rdtsc();
+    while u128::from(arch::rdtsc().wrapping_sub(start)) < cycles {
+        core::hint::spin_loop();
+    }
+}
+
 /// Nanoseconds since [`init`] (0 before).
 pub fn uptime_ns() -> u64 {
     let boot = TSC_AT_BOOT.load(Ordering::Relaxed);

@@ -1,6 +1,6 @@
 //! `cargo xtask boot-time`: boots the normal system N times under TCG and
 //! reports the time from starting QEMU to the shell prompt (median); with
-//! `--no-initrd`, to the kernel console's prompt.
+//! `--no-initrd`, to the kernel console's prompt; `--smp N` boots N CPUs.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -27,12 +27,16 @@ pub struct BootTimeArgs {
     /// or `warden> ` with --no-initrd]
     #[arg(long)]
     prompt: Option<String>,
+    /// Number of CPUs (1 to 16)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
+    smp: u32,
 }
 
 pub fn run(args: &BootTimeArgs) -> Result<ExitCode> {
     qemu::ensure_installed()?;
     let image = kernel::build(Flavor::Normal, args.release)?;
     let mut vm = Vm::new(image);
+    vm.cpus = args.smp;
     if args.no_initrd {
         vm.image.initrd = None;
     }

@@ -1,6 +1,11 @@
 //! Stage `kernel`: build the kernel with `--features ktest`, boot it, and
 //! read the test runner's report from the serial port.
 //!
+//! The whole suite runs on one CPU; then the tests whose names contain
+//! [`SMP_FILTER`] run again on each of [`SMP_CPUS`] CPUs, with `cpus=N` on
+//! the command line so that they know how many to expect (only when there
+//! is no `--filter`, or it names `smp` tests).
+//!
 //! The kernel prints `test NAME ... ok` or `test NAME ... FAILED` per test,
 //! then `ktest: N passed, N failed`, and exits QEMU with status 33 (all
 //! passed) or 35. A missing summary, another status or the timeout counts as
@@ -20,18 +25,43 @@ use crate::Result;
 /// limit leaves room for a slower machine and still stops a hung kernel.
 const TIMEOUT: Duration = Duration::from_secs(900);
 
+/// What the tests of several CPUs have in their names.
+const SMP_FILTER: &str = "smp";
+/// The CPU counts the [`SMP_FILTER`] tests run on besides one.
+const SMP_CPUS: [u32; 2] = [2, 4];
+/// A run of the few SMP tests takes a second or two.
+const SMP_TIMEOUT: Duration = Duration::from_secs(120);
+
 pub fn run(args: &TestArgs) -> Result<StageResult> {
     let image = kernel::build(Flavor::Test, false)?;
     let mut vm = Vm::new(image);
     // The runner takes its name filter from the kernel command line.
     vm.append = args.filter.clone();
-    let mut session = Session::start(&vm, true)?;
-    let status = session.wait_exit(TIMEOUT);
+    let mut result = run_vm(&vm, TIMEOUT)?;
+    if args.filter.as_deref().is_none_or(|f| f.contains(SMP_FILTER)) {
+        for cpus in SMP_CPUS {
+            println!("
+ktest: the `{SMP_FILTER}` tests on {cpus} CPUs");
+            vm.cpus = cpus;
+            vm.append = Some(format!("{} cpus={cpus}", args.filter.as_deref().unwrap_or(SMP_FILTER)));
+            let more = run_vm(&vm, SMP_TIMEOUT)?;
+            result.passed += more.passed;
+            result.failed += more.failed;
+        }
+    }
+    Ok(result)
+}
+
+/// Boots `vm` once and counts its test lines (a missing summary, a bad
+/// exit status or the timeout count as one more failure).
+fn run_vm(vm: &Vm, timeout: Duration) -> Result<StageResult> {
+    let mut session = Session::start(vm, true)?;
+    let status = session.wait_exit(timeout);
     let mut result = count(session.output());
     let summary = summary_line(session.output());
     match status {
         None => {
-            println!("\nerror: the in-kernel tests did not finish within {} s; QEMU was killed", TIMEOUT.as_secs());
+            println!("\nerror: the in-kernel tests did not finish within {} s; QEMU was killed", timeout.as_secs());
             result.failed += 1;
         }
         Some(status) if status.code() != Some(qemu::EXIT_SUCCESS) => {

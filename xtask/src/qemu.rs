@@ -1,7 +1,8 @@
 //! Finding (or installing) QEMU and building its command line.
 //!
 //! Always: TCG unless `--kvm` (nested virtual machines may offer a KVM on
-//! which `int3` and `sysret` misbehave), `-no-reboot`, no display, 128 MiB,
+//! which `int3` and `sysret` misbehave; multi-threaded TCG when the machine
+//! has several CPUs), `-smp` with the CPU count, `-no-reboot`, no display, 128 MiB,
 //! the serial port on stdio and QEMU's `isa-debug-exit` device at port 0xf4.
 //! The kernel writes 0x10 (success) or 0x11 (failure) there, which QEMU turns
 //! into exit status 33 or 35.
@@ -33,6 +34,9 @@ pub struct Vm {
     /// The socket of the `modc load` channel (COM3, `/dev/ttyS2`), which
     /// `lkmd` serves ([`crate::modules::channel_args`]).
     pub channel: Option<PathBuf>,
+    /// How many CPUs the machine has (`-smp`); TCG runs one host thread
+    /// per CPU when there are several.
+    pub cpus: u32,
     /// Where the real-time clock starts (`-rtc base=`, a UTC date and time
     /// `YYYY-MM-DDTHH:MM:SS`); the host's UTC time when `None`.
     pub rtc_base: Option<String>,
@@ -40,7 +44,7 @@ pub struct Vm {
 
 impl Vm {
     pub fn new(image: BootImage) -> Self {
-        Self { image, kvm: false, gdb: false, append: None, interactive: false, channel: None, rtc_base: None }
+        Self { image, kvm: false, gdb: false, append: None, interactive: false, channel: None, cpus: 1, rtc_base: None }
     }
 
     /// The QEMU command; stdin/stdout are the serial port.
@@ -55,9 +59,12 @@ impl Vm {
         }
         if self.kvm {
             cmd.args(["-accel", "kvm", "-cpu", "host"]);
+        } else if self.cpus > 1 {
+            cmd.args(["-accel", "tcg,thread=multi"]);
         } else {
             cmd.args(["-accel", "tcg"]);
         }
+        cmd.args(["-smp", &self.cpus.max(1).to_string()]);
         let serial = if self.interactive { "mon:stdio" } else { "stdio" };
         cmd.args(["-m", "128M", "-no-reboot", "-display", "none", "-serial", serial]);
         cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);

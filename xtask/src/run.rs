@@ -1,5 +1,5 @@
-//! `cargo xtask run`: build the kernel and boot it with the serial console
-//! on this terminal (Ctrl-A X quits QEMU), with the `modc load` channel on
+//! `cargo xtask run`: build the kernel and boot it on `--smp N` CPUs (4
+//! unless told) with the serial console on this terminal (Ctrl-A X quits QEMU), with the `modc load` channel on
 //! `target/warden-lkm.sock` (see `modules::channel_args`).
 
 use std::process::ExitCode;
@@ -24,6 +24,9 @@ pub struct RunArgs {
     /// Kernel command line
     #[arg(long)]
     append: Option<String>,
+    /// Number of CPUs (1 to 16)
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
+    smp: u32,
 }
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
@@ -33,6 +36,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     vm.kvm = args.kvm;
     vm.gdb = args.gdb;
     vm.append = args.append.clone();
+    vm.cpus = args.smp;
     vm.interactive = true;
     vm.channel = Some(crate::modules::channel_socket());
     if vm.gdb {

@@ -13,6 +13,7 @@
 //! | `expect-not TEXT` | TEXT must not appear from here to the end of the run |
 //! | `expect-exit STATUS` | wait until QEMU exits with STATUS (33: the kernel halted normally) |
 //! | `initrd none` | boot without the initrd (the kernel console instead of user space) |
+//! | `cpus N` | boot with N CPUs (1 unless told) |
 //!
 //! Every scenario boots a fresh virtual machine, which is killed when the
 //! script ends or fails. Scripts in `tests/scenarios/pending/` wait for a
@@ -41,6 +42,7 @@ pub enum Step {
     ExpectNot(String),
     ExpectExit(i32),
     NoInitrd,
+    Cpus(u32),
 }
 
 /// A parsed script.
@@ -62,7 +64,7 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
         let (directive, arg) = trimmed.split_once(' ').unwrap_or((trimmed, ""));
         let error = |what: String| {
             XtaskError::new(format!("{what}\n  --> {name}:{line}\n   | {raw}"))
-                .with_help("directives are: timeout SECONDS, send TEXT, sendraw TEXT, sleep SECONDS, expect TEXT, expect-not TEXT, expect-exit STATUS, initrd none")
+                .with_help("directives are: timeout SECONDS, send TEXT, sendraw TEXT, sleep SECONDS, expect TEXT, expect-not TEXT, expect-exit STATUS, initrd none, cpus N")
         };
         let seconds = |what: &str| -> Result<Duration> {
             arg.trim()
@@ -83,6 +85,13 @@ pub fn parse(name: &str, text: &str) -> Result<Script> {
                 arg.trim().parse().map_err(|_| error(format!("`expect-exit` needs a status, found `{arg}`")))?,
             ),
             "initrd" if arg.trim() == "none" => Step::NoInitrd,
+            "cpus" => Step::Cpus(
+                arg.trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=16).contains(n))
+                    .ok_or_else(|| error(format!("`cpus` needs a count from 1 to 16, found `{arg}`")))?,
+            ),
             "expect" | "expect-not" => return Err(error(format!("`{directive}` needs the text to look for"))),
             other => return Err(error(format!("unknown directive `{other}`"))),
         };
@@ -174,6 +183,11 @@ pub fn run_script(vm: &Vm, script: &Script) -> Result<()> {
     if script.steps.iter().any(|(_, s)| *s == Step::NoInitrd) {
         vm.image.initrd = None;
     }
+    for (_, step) in &script.steps {
+        if let Step::Cpus(n) = step {
+            vm.cpus = *n;
+        }
+    }
     let mut session = Session::start(&vm, false)?;
     let mut timeout = DEFAULT_TIMEOUT;
     let mut forbidden: Vec<(usize, String, usize)> = Vec::new();
@@ -183,7 +197,7 @@ pub fn run_script(vm: &Vm, script: &Script) -> Result<()> {
     for (line, step) in &script.steps {
         match step {
             Step::Timeout(t) => timeout = *t,
-            Step::NoInitrd => {}
+            Step::NoInitrd | Step::Cpus(_) => {}
             Step::Send(text) => session.send_line(text)?,
             Step::SendRaw(bytes) => session.send_bytes(bytes)?,
             Step::Sleep(pause) => std::thread::sleep(*pause),
@@ -230,12 +244,13 @@ mod tests {
 
     #[test]
     fn parses_every_directive() {
-        let script = parse("t.scn", "# boot\ntimeout 5\nexpect warden> \nsend help\nexpect-not panic\nexpect-exit 33\n").unwrap();
+        let script = parse("t.scn", "# boot\ntimeout 5\ncpus 4\nexpect warden> \nsend help\nexpect-not panic\nexpect-exit 33\n").unwrap();
         let steps: Vec<Step> = script.steps.into_iter().map(|(_, s)| s).collect();
         assert_eq!(
             steps,
             vec![
                 Step::Timeout(Duration::from_secs(5)),
+                Step::Cpus(4),
                 Step::Expect("warden> ".into()),
                 Step::Send("help".into()),
                 Step::ExpectNot("panic".into()),

@@ -9,7 +9,9 @@
 //! 3. from user mode: passed to the handler installed with
 //!    [`set_user_fault_handler`] (the process layer ends the program);
 //! 4. otherwise fatal: a report with the exception, the decoded error code
-//!    and every register, then a kernel panic.
+//!    and every register, then a kernel panic. So is an exception in kernel
+//!    mode while the user's GS base is loaded (between `swapgs` and
+//!    `sysretq`/`iretq`), before anything reads per-CPU data.
 
 use core::fmt;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -94,6 +96,11 @@ pub fn handle(frame: &mut TrapFrame) {
         rsp: frame.rsp,
         address: (vector == Fault::PAGE_FAULT).then(super::read_cr2),
     };
+    if !frame.from_user() && !super::percpu::gs_is_kernel() {
+        // Kernel code between `swapgs` and the return to user mode (a bad
+        // `sysretq` or `iretq`): nothing that uses per-CPU data may run.
+        panic!("unrecoverable {fault} with the user's GS base loaded\n{}", Registers(frame));
+    }
     if vector != 8
         && !frame.from_user()
         && let Some(resume) = fault::recover(&fault)

@@ -15,7 +15,8 @@
 use core::arch::naked_asm;
 use core::fmt;
 
-use crate::sync::IrqLock;
+use super::percpu::MAX_CPUS;
+use crate::sync::{IrqLock, LockClass};
 
 /// What the CPU reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,8 +109,15 @@ struct Region {
 
 const MAX_REGIONS: usize = 64;
 
-static REGIONS: IrqLock<[Option<Region>; MAX_REGIONS]> = IrqLock::new([None; MAX_REGIONS]);
-static LAST_FAULT: IrqLock<Option<Fault>> = IrqLock::new(None);
+static REGIONS: IrqLock<[Option<Region>; MAX_REGIONS]> = IrqLock::with_class(LockClass::FaultRegions, [None; MAX_REGIONS]);
+/// Each CPU's last recovered fault: the code at the resume point runs on
+/// the CPU that faulted.
+static LAST_FAULT: [IrqLock<Option<Fault>>; MAX_CPUS] =
+    [const { IrqLock::with_class(LockClass::LastFault, None) }; MAX_CPUS];
+
+fn last_fault() -> &'static IrqLock<Option<Fault>> {
+    &LAST_FAULT[super::percpu::cpu_id().min(MAX_CPUS - 1)]
+}
 
 /// Declares that faults at instructions in `start..end` are recoverable
 /// through `resume`.
@@ -140,15 +148,15 @@ pub fn recover(fault: &Fault) -> Option<Resume> {
         .filter(|r| (r.start..r.end).contains(&fault.rip))
         .find_map(|r| (r.resume)(fault))?;
     drop(regions);
-    if let Some(mut last) = LAST_FAULT.try_lock() {
+    if let Some(mut last) = last_fault().try_lock() {
         *last = Some(*fault);
     }
     Some(resume)
 }
 
-/// The fault recovered most recently, if not taken yet.
+/// The fault recovered most recently on this CPU, if not taken yet.
 pub fn take_last_fault() -> Option<Fault> {
-    LAST_FAULT.lock().take()
+    last_fault().lock().take()
 }
 
 /// What [`guarded_call_raw`] returns: the callee's `rax`, and whether the

@@ -43,12 +43,13 @@ impl Gate {
 }
 
 struct Idt(UnsafeCell<[Gate; 256]>);
-// SAFETY: written only by `init` before `lidt`, with interrupts off.
+// SAFETY: written only by `init` on the boot CPU before its `lidt` and
+// before any other CPU starts, with interrupts off.
 unsafe impl Sync for Idt {}
 
 static IDT: Idt = Idt(UnsafeCell::new([Gate::MISSING; 256]));
 
-/// Fills a gate for every stub and loads the table.
+/// Fills a gate for every stub and loads the table on the boot CPU.
 pub fn init() {
     let table = IDT.0.get();
     for &(vector, stub) in trap::STUBS {
@@ -63,6 +64,13 @@ pub fn init() {
         // SAFETY: init runs once with interrupts off; nothing reads the table yet.
         unsafe { (*table)[usize::from(vector)] = Gate::new(stub as usize as u64, ist, user_callable) };
     }
+    load();
+}
+
+/// Loads the table on this CPU (every CPU shares it; the IST slots it
+/// names are in each CPU's own TSS).
+pub fn load() {
+    let table = IDT.0.get();
     let pointer = DescriptorTablePointer {
         limit: (core::mem::size_of::<[Gate; 256]>() - 1) as u16,
         base: VirtAddr::from_ptr(table),

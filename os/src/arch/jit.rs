@@ -124,8 +124,9 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// The stack pointer `guarded_call_raw` saved after its pushes.
 static SAVED_RSP: AtomicU64 = AtomicU64::new(0);
 /// The fuel left to the running code, which decrements it (the JIT's
-/// `sub qword [rip + FUEL], charge`). One CPU, runs never nested: one
-/// counter; with several CPUs it would live in the per-CPU record.
+/// `sub qword [rip + FUEL], charge`). Runs never nest and happen on CPU 0
+/// only: one counter; for module code on every CPU it must move to the
+/// per-CPU record, with the JIT addressing it through GS.
 static FUEL: AtomicU64 = AtomicU64::new(0);
 /// Set by `jit_out_of_fuel`: the run ended there, not at a fault.
 static OUT_OF_FUEL: AtomicBool = AtomicBool::new(false);
@@ -165,7 +166,7 @@ pub fn is_running() -> bool {
 /// with `budget` units of fuel. Returns the code's `rax`, the fault it
 /// caused or its running out of fuel, with the run's length. `None` if
 /// module code is already running (runs never nest; the caller skips and
-/// counts).
+/// counts), or if this is not CPU 0.
 ///
 /// # Safety
 /// `entry` must be the entry of code the JIT produced from a verified
@@ -174,7 +175,9 @@ pub fn is_running() -> bool {
 /// for, alive for the call.
 pub unsafe fn jit_enter(entry: u64, ctx: u64, budget: u64) -> Option<JitRun> {
     super::without_interrupts(|| {
-        if ACTIVE.swap(true, Ordering::AcqRel) {
+        // The state below is one per kernel, so module code runs on CPU 0
+        // only (the other CPUs run no tasks yet; see `percpu`).
+        if super::percpu::cpu_id() != 0 || ACTIVE.swap(true, Ordering::AcqRel) {
             return None;
         }
         FUEL.store(budget, Ordering::Relaxed);

@@ -16,27 +16,50 @@
 //! * [`port`]: port I/O.
 //! * [`context`]: switching kernel threads, first entry into user mode.
 //! * [`syscall_entry`]: the `syscall`/`sysret` entry.
+//! * [`percpu`]: each CPU's record, reached through the GS base.
+//! * [`acpi`]: the MADT, which lists the CPUs.
+//! * [`apic`]: each CPU's local APIC: IPIs, its timer, EOI.
+//! * [`trampoline`]: the real-mode code the other CPUs start in.
+//! * [`smp`]: starting the other CPUs, and their idle loop.
+//! * [`ipi`]: asking the other CPUs to run a function.
+//! * [`tlb`]: TLB shootdown.
+//! * [`grace`]: grace periods (no CPU still inside old module code).
 
+pub mod acpi;
+pub mod apic;
 pub mod boot;
 pub mod context;
 pub mod exceptions;
 pub mod fault;
 pub mod gdt;
+pub mod grace;
 pub mod helper_entry;
 pub mod idt;
+pub mod ipi;
 pub mod jit;
 pub mod pic;
+pub mod percpu;
 pub mod pit;
 pub mod port;
 #[cfg(feature = "ktest")]
 pub mod probe;
+pub mod smp;
 pub mod syscall_entry;
+pub mod tlb;
+pub mod trampoline;
 pub mod trap;
 
 pub use trap::{TrapFrame, register_irq_handler};
 
-/// Loads GDT, TSS and IDT and programs the interrupt controller. Interrupts
-/// stay off until [`enable_interrupts`].
+/// Loads the boot CPU's per-CPU record into its GS base: the first thing
+/// the kernel does, because locks note which CPU holds them.
+pub fn init_boot_cpu() {
+    // CPU 0 always has a record, so this cannot fail.
+    let _ = percpu::install(0, apic::cpuid_apic_id());
+}
+
+/// Loads GDT, TSS and IDT and programs the interrupt controller.
+/// Interrupts stay off until [`enable_interrupts`].
 pub fn init() {
     gdt::init();
     idt::init();

@@ -2,14 +2,15 @@
 //!
 //! `syscall` jumps to [`syscall_entry`] with interrupts off (FMASK clears
 //! IF), the user's return address in `rcx` and flags in `r11`, and the
-//! user's stack still loaded. The entry switches to the running thread's
-//! kernel stack ([`set_kernel_stack`]), saves a [`SyscallFrame`], calls the
+//! user's stack still loaded. The entry swaps in the kernel's GS base
+//! (the per-CPU record, `super::percpu`), switches to the running thread's
+//! kernel stack ([`set_kernel_stack`]) kept there, saves a [`SyscallFrame`], calls the
 //! handler installed with [`init`], restores the user's registers (the
 //! handler may have changed `rax`, and `rip`/`rsp` for `exec`) and returns
 //! with `sysretq`. Every register but `rax`, `rcx` and `r11` is preserved.
 
 use core::arch::naked_asm;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
@@ -46,24 +47,33 @@ impl SyscallFrame {
 /// The handler called for every system call.
 pub type SyscallHandler = extern "C" fn(&mut SyscallFrame);
 
-/// Top of the running thread's kernel stack, loaded by the entry.
-static KERNEL_STACK_TOP: AtomicU64 = AtomicU64::new(0);
-/// Scratch slot for the user's rsp while the entry switches stacks
-/// (interrupts are off there, and there is one CPU).
-static USER_RSP: AtomicU64 = AtomicU64::new(0);
 static HANDLER: AtomicUsize = AtomicUsize::new(0);
 
-/// Sets the kernel stack that system calls of the running thread use (call
-/// on every thread switch, with interrupts off, together with
-/// [`gdt::set_kernel_stack`]).
+/// Sets the kernel stack that system calls and interrupts from user mode of
+/// the thread about to run on this CPU use (call on every thread switch,
+/// with interrupts off): the per-CPU record's copy, which the entry reads,
+/// and this CPU's TSS.rsp0.
 pub fn set_kernel_stack(top: u64) {
-    KERNEL_STACK_TOP.store(top, Ordering::Relaxed);
+    super::percpu::current().set_kernel_stack_top(top);
     gdt::set_kernel_stack(top);
 }
 
-/// Turns on `syscall`/`sysret` and installs `handler`.
+/// Installs `handler` and turns on `syscall`/`sysret` on every online CPU
+/// (the MSRs are per CPU; a CPU started later turns them on itself).
 pub fn init(handler: SyscallHandler) {
     HANDLER.store(handler as usize, Ordering::Release);
+    enable_on_this_cpu();
+    super::ipi::call_on_others(|_| enable_on_this_cpu(), 0);
+}
+
+/// Turns on `syscall`/`sysret` on this CPU if [`init`] has run.
+pub(super) fn enable_if_installed() {
+    if HANDLER.load(Ordering::Acquire) != 0 {
+        enable_on_this_cpu();
+    }
+}
+
+fn enable_on_this_cpu() {
     // SAFETY: the GDT has kernel code/data at 0x08/0x10 and user data/code
     // at 0x18/0x20 as STAR requires; the entry below is a valid handler.
     unsafe {
@@ -78,6 +88,12 @@ pub fn init(handler: SyscallHandler) {
         SFMask::write(RFlags::INTERRUPT_FLAG | RFlags::DIRECTION_FLAG | RFlags::TRAP_FLAG | RFlags::ALIGNMENT_CHECK);
         Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS));
     }
+}
+
+/// Where `syscall` enters the kernel on this CPU: LSTAR, or 0 while
+/// `syscall` is off (EFER.SCE clear).
+pub fn entry_on_this_cpu() -> u64 {
+    if Efer::read().contains(EferFlags::SYSTEM_CALL_EXTENSIONS) { LStar::read().as_u64() } else { 0 }
 }
 
 extern "C" fn dispatch(frame: &mut SyscallFrame) {
@@ -95,10 +111,12 @@ extern "C" fn dispatch(frame: &mut SyscallFrame) {
 #[unsafe(naked)]
 unsafe extern "C" fn syscall_entry() {
     naked_asm!(
+        // The per-CPU record (GS base) has a scratch slot for the user's
+        // rsp and this CPU's kernel stack top; interrupts are off.
         "swapgs",
-        "mov [rip + {user_rsp}], rsp",
-        "mov rsp, [rip + {kstack}]",
-        "push qword ptr [rip + {user_rsp}]",
+        "mov gs:[{user_rsp}], rsp",
+        "mov rsp, gs:[{kstack}]",
+        "push qword ptr gs:[{user_rsp}]",
         "push rcx",
         "push r11",
         "push rax",
@@ -125,8 +143,8 @@ unsafe extern "C" fn syscall_entry() {
         "pop rsp",
         "swapgs",
         "sysretq",
-        user_rsp = sym USER_RSP,
-        kstack = sym KERNEL_STACK_TOP,
+        user_rsp = const super::percpu::USER_RSP,
+        kstack = const super::percpu::KERNEL_STACK,
         dispatch = sym dispatch,
     )
 }

@@ -11,7 +11,7 @@
 use core::arch::naked_asm;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{exceptions, pic};
+use super::{apic, exceptions, pic};
 
 /// The registers of the interrupted code, as saved on the stack.
 #[derive(Debug, Clone, Copy, Default)]
@@ -141,6 +141,7 @@ stubs! {
     32 irq0 none, 33 irq1 none, 34 irq2 none, 35 irq3 none, 36 irq4 none, 37 irq5 none,
     38 irq6 none, 39 irq7 none, 40 irq8 none, 41 irq9 none, 42 irq10 none,
     43 irq11 none, 44 irq12 none, 45 irq13 none, 46 irq14 none, 47 irq15 none,
+    48 apic_timer none, 49 apic_wake none, 50 apic_call none, 255 apic_spurious none,
 }
 
 /// Page faults arrive on their own IST stack, so that a kernel stack
@@ -149,7 +150,8 @@ stubs! {
 /// task must never sleep on the IST stack, which the next page fault reuses.
 /// So when the fault comes from ring 3, this stub moves the CPU's frame to
 /// the top of the task's kernel stack (TSS.rsp0, where any other exception
-/// from user mode lands) before the common entry.
+/// from user mode lands; read from the per-CPU record) before the common
+/// entry.
 #[unsafe(naked)]
 unsafe extern "C" fn page_fault_entry() {
     naked_asm!(
@@ -160,7 +162,11 @@ unsafe extern "C" fn page_fault_entry() {
         "push %rax",
         "push %rcx",
         "push %rdx",
-        "mov {tss}+4(%rip), %rax",      // TSS.rsp0
+        // This CPU's TSS.rsp0, copied in the per-CPU record: the GS base
+        // is still the user's, so swap it in for the one read.
+        "swapgs",
+        "mov %gs:{kstack}, %rax",
+        "swapgs",
         "sub $56, %rax",
         "xor %ecx, %ecx",
         "1:",
@@ -178,7 +184,7 @@ unsafe extern "C" fn page_fault_entry() {
         "mov -8(%rsp), %rax",
         "2:",
         "jmp {entry}",
-        tss = sym super::gdt::TSS_CELL,
+        kstack = const super::percpu::KERNEL_STACK,
         entry = sym trap_entry,
         options(att_syntax)
     );
@@ -211,6 +217,20 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
                 handler(frame);
             }
         }
+        v if v == u64::from(apic::TIMER_VECTOR) => {
+            super::percpu::current().count_timer_tick();
+            apic::end_of_interrupt();
+        }
+        v if v == u64::from(apic::WAKE_VECTOR) => {
+            super::percpu::current().count_wake_ipi();
+            apic::end_of_interrupt();
+        }
+        v if v == u64::from(super::ipi::CALL_VECTOR) => {
+            super::ipi::run_pending();
+            apic::end_of_interrupt();
+        }
+        // A spurious interrupt is not acknowledged (Intel SDM vol. 3, 11.9).
+        v if v == u64::from(apic::SPURIOUS_VECTOR) => {}
         _ => log::warn!("interrupt on unexpected vector {}", frame.vector),
     }
 }

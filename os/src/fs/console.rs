@@ -18,7 +18,7 @@
 use super::Result;
 use super::device::CharDevice;
 use crate::proc::{self, INIT_PID, Pid, State, Task, TASKS, sched};
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use crate::syscall::kill;
 use crate::{serial, sysrq};
 use abi::Errno;
@@ -45,7 +45,7 @@ struct Discipline {
 }
 
 static LINE: IrqLock<Discipline> =
-    IrqLock::new(Discipline { editing: Vec::new(), ready: VecDeque::new(), eof: false, magic: false });
+    IrqLock::with_class(LockClass::ConsoleLine, Discipline { editing: Vec::new(), ready: VecDeque::new(), eof: false, magic: false });
 
 /// The foreground program's pid (0: none), set by [`CONSOLE_SET_FOREGROUND`].
 static FOREGROUND: AtomicU32 = AtomicU32::new(0);

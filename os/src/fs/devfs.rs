@@ -6,7 +6,7 @@
 
 use super::Result;
 use super::vfs::{Attr, DirEntry, FileSystem, FsType, Ino};
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use abi::Errno;
 use abi::fs::{S_IFBLK, S_IFCHR, S_IFDIR, S_IFMT};
 use alloc::string::String;
@@ -21,7 +21,7 @@ struct Node {
 /// `NODES[ino - 2]`; inode 1 is the directory. Removed nodes leave `None`
 /// so inode numbers of the others stay stable; a new node takes the first
 /// free slot.
-static NODES: IrqLock<Vec<Option<Node>>> = IrqLock::new(Vec::new());
+static NODES: IrqLock<Vec<Option<Node>>> = IrqLock::with_class(LockClass::Devfs, Vec::new());
 
 const ROOT: Ino = 1;
 

@@ -10,7 +10,7 @@
 //! (block major 1: a small RAM disk).
 
 use super::{Result, console, devfs};
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use abi::Errno;
 use abi::fs::{S_IFBLK, S_IFCHR, makedev};
 use alloc::sync::Arc;
@@ -63,8 +63,8 @@ pub trait BlockDevice: Send + Sync {
     fn write_block(&self, minor: u32, block: u64, data: &[u8]) -> Result<()>;
 }
 
-static CHAR: IrqLock<[Option<Arc<dyn CharDevice>>; NDEV]> = IrqLock::new([const { None }; NDEV]);
-static BLOCK: IrqLock<[Option<Arc<dyn BlockDevice>>; NDEV]> = IrqLock::new([const { None }; NDEV]);
+static CHAR: IrqLock<[Option<Arc<dyn CharDevice>>; NDEV]> = IrqLock::with_class(LockClass::CharDevices, [const { None }; NDEV]);
+static BLOCK: IrqLock<[Option<Arc<dyn BlockDevice>>; NDEV]> = IrqLock::with_class(LockClass::BlockDevices, [const { None }; NDEV]);
 
 /// Installs a character driver at `major`, or at the first free dynamic
 /// major if `None`; returns the major. `EBUSY` if the slot is taken,

@@ -38,6 +38,7 @@ pub fn init(initrd_image: Option<&[u8]>) -> bool {
     vfs::register_type(alloc::sync::Arc::new(devfs::DevFsType)).ok();
     device::init();
     com::init();
+    crate::cpus::init_device();
     let Some(image) = initrd_image else { return false };
     match initrd::InitrdFs::parse(image) {
         Ok(fs) => {

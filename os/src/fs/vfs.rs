@@ -9,7 +9,7 @@
 //! of the path inside that file system with `lookup`.
 
 use super::{Result, path};
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use abi::Errno;
 use abi::fs::{FileKind, S_IFDIR, S_IFMT, S_ISVTX};
 use alloc::string::String;
@@ -130,8 +130,8 @@ impl Vnode {
     }
 }
 
-static TYPES: IrqLock<Vec<Arc<dyn FsType>>> = IrqLock::new(Vec::new());
-static MOUNTS: IrqLock<Vec<Arc<Mount>>> = IrqLock::new(Vec::new());
+static TYPES: IrqLock<Vec<Arc<dyn FsType>>> = IrqLock::with_class(LockClass::FsTypes, Vec::new());
+static MOUNTS: IrqLock<Vec<Arc<Mount>>> = IrqLock::with_class(LockClass::Mounts, Vec::new());
 
 /// Adds a file-system type; `EEXIST` if one of that name exists.
 pub fn register_type(t: Arc<dyn FsType>) -> Result<()> {

@@ -36,7 +36,7 @@ use lkm::ioctl::MAX_IMAGE_SIZE;
 
 use class::Refusal;
 use module::{MODULE_BUDGET, Module};
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 
 /// Module slots (`MAXLKMS` of the classic kernel).
 pub const MAXLKMS: usize = 20;
@@ -58,7 +58,7 @@ enum Slot {
     Loaded(Arc<Module>, u64),
 }
 
-static TABLE: IrqLock<[Slot; MAXLKMS]> = IrqLock::new([const { Slot::Free }; MAXLKMS]);
+static TABLE: IrqLock<[Slot; MAXLKMS]> = IrqLock::with_class(LockClass::LkmTable, [const { Slot::Free }; MAXLKMS]);
 /// Serialises `ready` and `unload` (which run with interrupts on).
 static LOAD_LOCK: spin::Mutex<()> = spin::Mutex::new(());
 /// Loads so far, numbering [`Slot::Loaded`].
@@ -258,7 +258,8 @@ pub fn newest_first() -> Vec<Arc<Module>> {
 }
 
 /// Unloads module `id`: unlinks it (`EBUSY` with the reason while it is in
-/// use), gives back its ports and frees it.
+/// use), waits for a grace period (`arch::grace`), gives back its ports and
+/// frees it.
 pub fn unload(id: usize) -> Result<(), Refusal> {
     let _serial = LOAD_LOCK.lock();
     let module = get(id).map_err(|e| Refusal::new(e, alloc::format!("error: no module with id {id}")))?;
@@ -271,6 +272,9 @@ pub fn unload(id: usize) -> Result<(), Refusal> {
         }
         drop(link);
     }
+    // Unlinked, so no new run starts; wait until no CPU is still inside a
+    // run that began before, then free.
+    crate::arch::grace::wait();
     ports::release(id);
     let slot = core::mem::replace(&mut TABLE.lock()[id], Slot::Free);
     log::info!("lkm: unloaded `{}` (module {id})", module.name);

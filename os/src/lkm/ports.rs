@@ -14,13 +14,13 @@ use alloc::vec::Vec;
 
 use lkm::PortDecl;
 
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 
 /// Ports that may be granted: `(first, count, device)`.
 pub const ALLOWLIST: &[(u16, u16, &str)] = &[(0x70, 2, "CMOS clock"), (0x2f8, 8, "COM2 serial port")];
 
 /// `(first port, count, module id)` of every grant.
-static GRANTS: IrqLock<Vec<(u16, u16, usize)>> = IrqLock::new(Vec::new());
+static GRANTS: IrqLock<Vec<(u16, u16, usize)>> = IrqLock::with_class(LockClass::LkmPorts, Vec::new());
 
 /// Why ports were not granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use x86_64::PhysAddr;
 use x86_64::structures::paging::{PhysFrame, Size4KiB};
 
 use crate::bootinfo::BootInfo;
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 
 /// Physical memory above this is not used.
 pub const MAX_PHYS: u64 = 8 << 30;
@@ -47,7 +47,7 @@ struct Bitmap {
     hint: usize,
 }
 
-static FRAMES: IrqLock<Bitmap> = IrqLock::new(Bitmap { free: [0; WORDS], total: 0, free_count: 0, hint: 0 });
+static FRAMES: IrqLock<Bitmap> = IrqLock::with_class(LockClass::Frames, Bitmap { free: [0; WORDS], total: 0, free_count: 0, hint: 0 });
 
 impl Bitmap {
     fn is_free(&self, frame: usize) -> bool {

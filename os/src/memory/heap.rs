@@ -33,7 +33,7 @@ use linked_list_allocator::Heap;
 
 use super::paging::{self, AddressSpace, MapFlags};
 use super::{PAGE_SIZE, alloc_frame};
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 
 /// First address of the heap.
 pub const HEAP_START: u64 = 0xffff_c000_0000_0000;
@@ -81,7 +81,7 @@ struct KernelHeap {
     table_frames: usize,
 }
 
-static HEAP: IrqLock<KernelHeap> = IrqLock::new(KernelHeap {
+static HEAP: IrqLock<KernelHeap> = IrqLock::with_class(LockClass::Heap, KernelHeap {
     large: Heap::empty(),
     free: [0; CLASSES],
     in_use: 0,

@@ -20,11 +20,13 @@ use x86_64::{PhysAddr, VirtAddr};
 
 use super::frame::{self, TableFrames};
 use super::{PHYS_OFFSET, phys_to_virt};
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 
 /// Serialises every page-table change.
-static PAGING: IrqLock<()> = IrqLock::new(());
+static PAGING: IrqLock<()> = IrqLock::with_class(LockClass::Paging, ());
 static KERNEL_ROOT: spin::Once<PhysFrame> = spin::Once::new();
+/// First address of the kernel half (PML4 entries 256..512).
+const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
 
 /// Permissions of a mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +102,14 @@ impl fmt::Display for MapError {
     }
 }
 
+fn map_error(error: MapToError<Size4KiB>, virt: u64) -> MapError {
+    match error {
+        MapToError::PageAlreadyMapped(_) => MapError::AlreadyMapped(virt),
+        MapToError::ParentEntryHugePage => MapError::HugePage(virt),
+        MapToError::FrameAllocationFailed => MapError::OutOfMemory,
+    }
+}
+
 fn page(virt: u64) -> Result<Page<Size4KiB>, MapError> {
     let addr = VirtAddr::try_new(virt).map_err(|_| MapError::BadAddress(virt))?;
     Page::from_start_address(addr).map_err(|_| MapError::BadAddress(virt))
@@ -165,15 +175,7 @@ impl AddressSpace {
         let result = unsafe {
             self.mapper().map_to_with_table_flags(page, frame, flags.to_pte(), flags.table_flags(), &mut TableFrames)
         };
-        match result {
-            Ok(flush) => {
-                flush.flush();
-                Ok(())
-            }
-            Err(MapToError::PageAlreadyMapped(_)) => Err(MapError::AlreadyMapped(virt)),
-            Err(MapToError::ParentEntryHugePage) => Err(MapError::HugePage(virt)),
-            Err(MapToError::FrameAllocationFailed) => Err(MapError::OutOfMemory),
-        }
+        result.map(|flush| flush.flush()).map_err(|e| map_error(e, virt))
     }
 
     /// Removes the mapping at `virt` and returns its frame (not freed).
@@ -182,7 +184,8 @@ impl AddressSpace {
         let _guard = PAGING.lock();
         match self.mapper().unmap(page) {
             Ok((frame, flush)) => {
-                flush.flush();
+                flush.ignore();
+                self.flush_everywhere(virt);
                 Ok(frame)
             }
             Err(UnmapError::PageNotMapped) => Err(MapError::NotMapped(virt)),
@@ -198,7 +201,8 @@ impl AddressSpace {
         // SAFETY: only permission bits of an existing mapping change.
         match unsafe { self.mapper().update_flags(page, flags.to_pte()) } {
             Ok(flush) => {
-                flush.flush();
+                flush.ignore();
+                self.flush_everywhere(virt);
                 Ok(())
             }
             Err(x86_64::structures::paging::mapper::FlagUpdateError::PageNotMapped) => {
@@ -227,6 +231,18 @@ impl AddressSpace {
         }
     }
 
+    /// Drops the old translation of `virt` from every TLB that may hold
+    /// it: every online CPU's for the kernel half and the kernel's own
+    /// space, which all CPUs use (`arch::tlb`); this CPU's for a user
+    /// space's lower half, since only CPU 0 loads user spaces.
+    fn flush_everywhere(&self, virt: u64) {
+        if virt >= KERNEL_HALF || KERNEL_ROOT.get() == Some(&self.root) {
+            crate::arch::tlb::shoot_down(virt);
+        } else {
+            x86_64::instructions::tlb::flush(VirtAddr::new_truncate(virt));
+        }
+    }
+
     /// A mapper over this space's tables. Callers hold `PAGING`.
     fn mapper(&self) -> OffsetPageTable<'static> {
         // SAFETY: `root` is a PML4 frame; all page tables are reachable
@@ -244,6 +260,27 @@ fn table(frame: PhysFrame) -> *mut PageTable {
 /// Maps a page in the kernel half (shared by every address space).
 pub fn map_page(virt: u64, frame: PhysFrame, flags: MapFlags) -> Result<(), MapError> {
     AddressSpace::kernel().map(virt, frame, flags)
+}
+
+/// Maps device registers at physical `phys` (page-aligned) to their
+/// direct-map address, writable, not executable and not cached (the local
+/// APIC's registers, which lie above the RAM the direct map covers).
+/// Returns that address.
+pub fn map_device_page(phys: u64) -> Result<u64, MapError> {
+    let virt = phys_to_virt(phys);
+    let page = page(virt)?;
+    let frame = PhysFrame::from_start_address(PhysAddr::new(phys)).map_err(|_| MapError::BadAddress(phys))?;
+    let flags =
+        MapFlags::KERNEL_DATA.to_pte() | PageTableFlags::NO_CACHE | PageTableFlags::WRITE_THROUGH;
+    let space = AddressSpace::kernel();
+    let _guard = PAGING.lock();
+    // SAFETY: the page is a device's registers, not memory Rust code owns;
+    // uncached, as device registers must be.
+    let result = unsafe {
+        space.mapper().map_to_with_table_flags(page, frame, flags, MapFlags::KERNEL_DATA.table_flags(), &mut TableFrames)
+    };
+    result.map(|flush| flush.flush()).map_err(|e| map_error(e, virt))?;
+    Ok(virt)
 }
 
 /// Unmaps a kernel page; returns its frame, which the caller may free.

@@ -16,7 +16,7 @@ use super::space::{STACK_SIZE, STACK_TOP, UserSpace};
 use crate::fs::vfs::{self, Access};
 use crate::fs::{file, path};
 use crate::memory::MapFlags;
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use abi::Errno;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -59,7 +59,7 @@ impl BinaryFormat for ElfFormat {
     }
 }
 
-static FORMATS: IrqLock<Vec<Arc<dyn BinaryFormat>>> = IrqLock::new(Vec::new());
+static FORMATS: IrqLock<Vec<Arc<dyn BinaryFormat>>> = IrqLock::with_class(LockClass::ExecFormats, Vec::new());
 
 /// Puts ELF first in the switch.
 pub fn init() {

@@ -23,7 +23,7 @@ pub mod text;
 
 use crate::fs::file::FdTable;
 use crate::memory::stack::KernelStack;
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use abi::Errno;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -116,17 +116,17 @@ impl Task {
 }
 
 /// Every task, by pid.
-pub(crate) static TASKS: IrqLock<BTreeMap<Pid, Box<Task>>> = IrqLock::new(BTreeMap::new());
-static CURRENT: AtomicU32 = AtomicU32::new(IDLE_PID);
+pub(crate) static TASKS: IrqLock<BTreeMap<Pid, Box<Task>>> = IrqLock::with_class(LockClass::Tasks, BTreeMap::new());
 static NEXT_PID: AtomicU32 = AtomicU32::new(INIT_PID);
 
-/// The running task's pid.
+/// The pid of the task running on this CPU (kept in the CPU's per-CPU
+/// record; `IDLE_PID`, 0, until the scheduler switches).
 pub fn current_pid() -> Pid {
-    CURRENT.load(Ordering::Relaxed)
+    crate::arch::percpu::current().current_task()
 }
 
 fn set_current(pid: Pid) {
-    CURRENT.store(pid, Ordering::Relaxed);
+    crate::arch::percpu::current().set_current_task(pid);
 }
 
 fn next_pid() -> Pid {
@@ -182,5 +182,7 @@ pub fn task_count() -> usize {
 
 #[cfg(feature = "ktest")]
 mod isolation_tests;
+#[cfg(feature = "ktest")]
+mod smp_tests;
 #[cfg(feature = "ktest")]
 mod tests;

@@ -16,7 +16,7 @@ use super::{IDLE_PID, Pid, State, TASKS, Task, current_pid, set_current, with_cu
 use crate::arch::{self, context, syscall_entry};
 use crate::fs::console;
 use crate::memory::AddressSpace;
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use crate::time;
 use abi::Errno;
 use alloc::boxed::Box;
@@ -26,7 +26,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 /// Ticks a task may run before it is preempted.
 pub const SLICE_TICKS: u32 = 2;
 
-static READY: IrqLock<VecDeque<Pid>> = IrqLock::new(VecDeque::new());
+static READY: IrqLock<VecDeque<Pid>> = IrqLock::with_class(LockClass::Ready, VecDeque::new());
 static SLICE: AtomicU32 = AtomicU32::new(SLICE_TICKS);
 
 /// Makes the code running now (the boot thread) the idle task, pid 0, and

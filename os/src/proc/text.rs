@@ -16,7 +16,7 @@
 //! or by the kernel, faults instead of changing what other processes run.
 
 use crate::memory::{self, PAGE_SIZE};
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use x86_64::structures::paging::PhysFrame;
@@ -35,7 +35,7 @@ struct Cache {
     frames: usize,
 }
 
-static CACHE: IrqLock<Cache> = IrqLock::new(Cache { by_hash: BTreeMap::new(), frames: 0 });
+static CACHE: IrqLock<Cache> = IrqLock::with_class(LockClass::TextCache, Cache { by_hash: BTreeMap::new(), frames: 0 });
 
 /// FNV-1a over the page.
 fn hash(page: &[u8]) -> u64 {

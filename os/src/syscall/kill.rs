@@ -16,7 +16,7 @@
 use super::{Args, ret};
 use crate::arch::TrapFrame;
 use crate::proc::{self, INIT_PID, Pid, State, life, sched};
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use crate::time;
 use abi::Errno;
 use abi::proc::STATUS_KILLED;
@@ -24,7 +24,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Processes killed that have not ended yet.
-static KILLED: IrqLock<Vec<Pid>> = IrqLock::new(Vec::new());
+static KILLED: IrqLock<Vec<Pid>> = IrqLock::with_class(LockClass::Killed, Vec::new());
 /// How many [`KILLED`] holds, read without the lock on every system call.
 static KILLED_COUNT: AtomicUsize = AtomicUsize::new(0);
 static HOOKED: AtomicBool = AtomicBool::new(false);

@@ -28,7 +28,7 @@ pub mod usercopy;
 
 use crate::arch::{self, syscall_entry::SyscallFrame};
 use crate::proc;
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use abi::Errno;
 use abi::syscall::*;
 use alloc::borrow::Cow;
@@ -73,7 +73,7 @@ pub struct Entry {
     pub handler: Handler,
 }
 
-static TABLE: IrqLock<[Option<Entry>; NSYSCALL]> = IrqLock::new([const { None }; NSYSCALL]);
+static TABLE: IrqLock<[Option<Entry>; NSYSCALL]> = IrqLock::with_class(LockClass::SyscallTable, [const { None }; NSYSCALL]);
 static COUNTS: [AtomicU64; NSYSCALL] = [const { AtomicU64::new(0) }; NSYSCALL];
 
 /// Fills the table with the built-in calls and turns on the `syscall` entry.

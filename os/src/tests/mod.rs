@@ -4,8 +4,10 @@
 
 mod arch;
 mod heap;
+mod locks;
 mod memory;
 mod services;
+mod smp;
 
 /// A lower-half address range no kernel code uses, for mapping tests (the
 /// kernel's own lower half is empty).

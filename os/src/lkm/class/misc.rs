@@ -11,11 +11,11 @@ use lkm::ctx::{MiscLoadCtx, MiscTickCtx};
 use super::{Refusal, errno_in};
 use crate::lkm::module::Module;
 use crate::lkm::run::{Outcome, run};
-use crate::sync::IrqLock;
+use crate::sync::{IrqLock, LockClass};
 use crate::time;
 
 /// Modules with a `tick` program.
-static TICKERS: IrqLock<Vec<Arc<Module>>> = IrqLock::new(Vec::new());
+static TICKERS: IrqLock<Vec<Arc<Module>>> = IrqLock::with_class(LockClass::MiscTickers, Vec::new());
 
 /// Installs the one kernel tick hook that runs every module's `tick`.
 pub fn init() -> bool {

@@ -1,0 +1,229 @@
+//! Per-CPU data, reached through the GS base.
+//!
+//! Every CPU has one [`PerCpu`] record in a static table. While the CPU
+//! runs kernel code its `IA32_GS_BASE` holds the record's address, so
+//! `mov %gs:0, %rax` finds it without knowing which CPU this is; while it
+//! runs user code the record's address waits in `IA32_KERNEL_GS_BASE` and
+//! the user's own GS base is loaded. The entries swap the two with
+//! `swapgs`:
+//!
+//! * `syscall` comes only from user mode: `syscall_entry` always swaps on
+//!   entry and before `sysretq`.
+//! * Interrupts and exceptions swap only when the saved `cs` says the CPU
+//!   was in ring 3 (`trap_entry`, and the page-fault stub, which swaps
+//!   twice around reading the kernel stack top). A nested entry (an
+//!   interrupt of kernel code, or an exception in a handler) finds the
+//!   kernel's GS base already loaded and leaves it.
+//! * The exception: an NMI or machine check that hits the few instructions
+//!   between `syscall` and `swapgs` (or between `swapgs` and `sysretq` /
+//!   `iretq`) arrives from kernel mode with the user's GS base. Their
+//!   handlers therefore never use per-CPU data (the NMI handler only
+//!   counts in atomics: `klog::nmi`).
+//!
+//! The record holds the CPU's number and APIC id, the kernel stack top and
+//! `syscall` scratch slot, the running task's id, and counters for the
+//! `cpus` table. (The module-running flag and the JIT's fuel counter stay
+//! global while module code runs on CPU 0 only: generated code addresses
+//! its fuel counter `rip`-relative, so the counter is one per kernel until
+//! the JIT can address it through GS.)
+//!
+//! The fields the entry stubs read are at fixed offsets ([`KERNEL_STACK`],
+//! [`USER_RSP`]); the record is `repr(C)` and a const assertion keeps them
+//! in step.
+
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use x86_64::VirtAddr;
+use x86_64::registers::model_specific::{GsBase, KernelGsBase};
+
+/// The most CPUs Warden starts (more in the MADT are left halted).
+pub const MAX_CPUS: usize = 16;
+
+/// Offset of [`PerCpu::kernel_stack_top`] (read by the entry stubs).
+pub const KERNEL_STACK: usize = 8;
+/// Offset of the `syscall` entry's scratch slot for the user's `rsp`.
+pub const USER_RSP: usize = 16;
+
+/// One CPU's record.
+#[repr(C)]
+pub struct PerCpu {
+    /// The record's own address (`%gs:0`), so Rust code can find it.
+    self_addr: AtomicU64,
+    /// Top of the running task's kernel stack: where `syscall` switches to
+    /// (the same value as this CPU's TSS.rsp0).
+    kernel_stack_top: AtomicU64,
+    /// Where `syscall_entry` keeps the user's `rsp` while it switches stacks.
+    user_rsp: AtomicU64,
+    /// This CPU's number: 0 for the boot CPU, then in MADT order.
+    id: AtomicU32,
+    /// The local APIC's id (what IPIs are addressed to).
+    apic_id: AtomicU32,
+    /// Whether this CPU finished starting.
+    online: AtomicBool,
+    /// The id of the task running on this CPU (the scheduler's pid).
+    current_task: AtomicU32,
+    /// Local APIC timer interrupts taken on this CPU.
+    timer_ticks: AtomicU64,
+    /// Times this CPU woke from `hlt` in its idle loop.
+    wakeups: AtomicU64,
+    /// Wake-up IPIs taken on this CPU.
+    wake_ipis: AtomicU64,
+}
+
+const _: () = {
+    assert!(core::mem::offset_of!(PerCpu, kernel_stack_top) == KERNEL_STACK);
+    assert!(core::mem::offset_of!(PerCpu, user_rsp) == USER_RSP);
+};
+
+impl PerCpu {
+    const fn new() -> PerCpu {
+        PerCpu {
+            self_addr: AtomicU64::new(0),
+            kernel_stack_top: AtomicU64::new(0),
+            user_rsp: AtomicU64::new(0),
+            id: AtomicU32::new(0),
+            apic_id: AtomicU32::new(0),
+            online: AtomicBool::new(false),
+            current_task: AtomicU32::new(0),
+            timer_ticks: AtomicU64::new(0),
+            wakeups: AtomicU64::new(0),
+            wake_ipis: AtomicU64::new(0),
+        }
+    }
+
+    /// This CPU's number (0 = the boot CPU).
+    pub fn id(&self) -> usize {
+        self.id.load(Ordering::Relaxed) as usize
+    }
+
+    /// The local APIC id.
+    pub fn apic_id(&self) -> u32 {
+        self.apic_id.load(Ordering::Relaxed)
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.online.load(Ordering::Acquire)
+    }
+
+    /// The id of the task running on this CPU.
+    pub fn current_task(&self) -> u32 {
+        self.current_task.load(Ordering::Relaxed)
+    }
+
+    /// Notes the task the scheduler switches to on this CPU.
+    pub fn set_current_task(&self, id: u32) {
+        self.current_task.store(id, Ordering::Relaxed);
+    }
+
+    /// Local APIC timer interrupts taken so far.
+    pub fn timer_ticks(&self) -> u64 {
+        self.timer_ticks.load(Ordering::Relaxed)
+    }
+
+    /// Wake-ups from the idle loop so far.
+    pub fn wakeups(&self) -> u64 {
+        self.wakeups.load(Ordering::Relaxed)
+    }
+
+    /// Wake-up IPIs taken so far.
+    pub fn wake_ipis(&self) -> u64 {
+        self.wake_ipis.load(Ordering::Relaxed)
+    }
+
+    /// The kernel stack top `syscall` switches to.
+    pub fn kernel_stack_top(&self) -> u64 {
+        self.kernel_stack_top.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set_kernel_stack_top(&self, top: u64) {
+        self.kernel_stack_top.store(top, Ordering::Relaxed);
+    }
+
+    pub(super) fn count_timer_tick(&self) {
+        self.timer_ticks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn count_wake_ipi(&self) {
+        self.wake_ipis.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn count_wakeup(&self) {
+        self.wakeups.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn set_online(&self) {
+        if !self.online.swap(true, Ordering::AcqRel) {
+            ONLINE.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// The address the GS base holds for this record.
+    pub fn addr(&self) -> u64 {
+        self as *const PerCpu as u64
+    }
+}
+
+static CPUS: [PerCpu; MAX_CPUS] = [const { PerCpu::new() }; MAX_CPUS];
+/// How many records are online (what the TLB shootdown asks on every unmap).
+static ONLINE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many CPUs are online (0 before `smp::init` sets up the boot CPU's
+/// local APIC).
+pub fn online_count() -> usize {
+    ONLINE.load(Ordering::Acquire)
+}
+
+/// The record of CPU `id`, if Warden has that many slots.
+pub fn get(id: usize) -> Option<&'static PerCpu> {
+    CPUS.get(id)
+}
+
+/// The records of the CPUs that are online.
+pub fn online() -> impl Iterator<Item = &'static PerCpu> {
+    CPUS.iter().filter(|c| c.is_online())
+}
+
+/// Claims record `id` for the CPU with local APIC `apic_id` and loads its
+/// address into this CPU's GS base (the user's GS base starts at zero);
+/// `None` if `id` is not below [`MAX_CPUS`]. Called once per CPU, first
+/// thing, with interrupts off.
+pub(super) fn install(id: usize, apic_id: u32) -> Option<&'static PerCpu> {
+    let cpu = CPUS.get(id)?;
+    cpu.self_addr.store(cpu.addr(), Ordering::Relaxed);
+    cpu.id.store(id as u32, Ordering::Relaxed);
+    cpu.apic_id.store(apic_id, Ordering::Relaxed);
+    GsBase::write(VirtAddr::new(cpu.addr()));
+    KernelGsBase::write(VirtAddr::new(0));
+    Some(cpu)
+}
+
+/// This CPU's `IA32_GS_BASE` and `IA32_KERNEL_GS_BASE` now: in kernel
+/// mode the first is this CPU's record and the second the user's GS base.
+pub fn gs_bases() -> (u64, u64) {
+    (GsBase::read().as_u64(), KernelGsBase::read().as_u64())
+}
+
+/// Whether the GS base holds a per-CPU record now (false in the few
+/// instructions around `swapgs` where kernel code runs with the user's).
+pub fn gs_is_kernel() -> bool {
+    let gs = GsBase::read().as_u64();
+    let table = CPUS.as_ptr() as u64;
+    (table..table + core::mem::size_of_val(&CPUS) as u64).contains(&gs)
+}
+
+/// The running CPU's record.
+pub fn current() -> &'static PerCpu {
+    let addr: u64;
+    // SAFETY: in kernel mode the GS base holds the address of this CPU's
+    // record (installed before interrupts are first enabled; see the module
+    // documentation for the entries that swap it), whose first field is
+    // that same address. Reading it has no side effect.
+    unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) addr, options(nostack, readonly, preserves_flags)) };
+    // SAFETY: the address is that of an element of the static `CPUS`.
+    unsafe { &*(addr as *const PerCpu) }
+}
+
+/// The running CPU's number.
+pub fn cpu_id() -> usize {
+    current().id()
+}

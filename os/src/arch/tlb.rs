@@ -1,0 +1,41 @@
+//! TLB shootdown: after a mapping is removed or loses a permission, no CPU
+//! may keep using the old translation from its TLB.
+//!
+//! A CPU's `invlpg` drops an entry from its own TLB only. So when the
+//! kernel's page tables change (the kernel half, shared by every address
+//! space, or the lower half of the kernel's own address space, which
+//! every CPU uses while idle), [`shoot_down`] also asks every other online
+//! CPU to run `invlpg` for the page, through [`super::ipi`], and returns
+//! only when all have. A user address space is loaded on CPU 0 only (until
+//! the scheduler runs tasks everywhere), so its changes stay local.
+//! New mappings need no shootdown: the CPU does not cache "not present".
+//!
+//! The wait is done with interrupts off and possibly under the page-table
+//! lock; it cannot deadlock while the other CPUs take no locks (they only
+//! idle today). docs/locks.md says what must change when they do.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::ipi;
+
+/// Pages shot down on other CPUs since boot.
+static SHOT: AtomicU64 = AtomicU64::new(0);
+
+fn invalidate(virt: u64) {
+    x86_64::instructions::tlb::flush(x86_64::VirtAddr::new_truncate(virt));
+}
+
+/// Drops the translation of the page at `virt` from every online CPU's
+/// TLB, this one's included.
+pub fn shoot_down(virt: u64) {
+    invalidate(virt);
+    if ipi::others_online() {
+        ipi::call_on_others(invalidate, virt);
+        SHOT.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// How many pages were shot down on other CPUs since boot.
+pub fn shootdowns() -> u64 {
+    SHOT.load(Ordering::Relaxed)
+}
