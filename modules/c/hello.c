@@ -11,14 +11,14 @@ struct {
 	__uint(max_entries, 1);
 } ticks SEC(".maps");
 
-SEC("misc/load") int load(struct load_ctx *ctx)
+SEC("misc/load") long load(struct load_ctx *ctx)
 {
 	static const char msg[] = "hello: loaded as module {}";
 	log(msg, sizeof(msg) - 1, ctx->module_id, 0);
 	return 0;
 }
 
-SEC("misc/tick") int tick(struct tick_ctx *ctx)
+SEC("misc/tick") long tick(struct tick_ctx *ctx)
 {
 	__u32 zero = 0;
 	__u64 *n = map_lookup(&ticks, &zero);
@@ -32,7 +32,7 @@ SEC("misc/tick") int tick(struct tick_ctx *ctx)
 	return 0;
 }
 
-SEC("misc/unload") int unload(struct load_ctx *ctx)
+SEC("misc/unload") long unload(struct load_ctx *ctx)
 {
 	__u32 zero = 0;
 	__u64 seen = 0;
