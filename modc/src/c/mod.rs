@@ -152,7 +152,7 @@ fn module(obj: &Object, btf: Option<&Btf>, ext: &Ext, object: &str) -> Result<Im
             .help("read context fields directly instead of through `BPF_CORE_READ` or `__builtin_preserve_access_index`"));
     }
     let (name, params, ports) = header(obj)?;
-    let (maps, map_symbols) = maps(obj, btf)?;
+    let (maps, map_symbols) = maps(obj, btf, &ext.lines)?;
     let (rodata, rodata_sections) = rodata(obj)?;
     let layout = link::Layout { maps: map_symbols, rodata: rodata_sections, rodata_map: maps.len() as u32 };
     let class = params.class();
@@ -232,7 +232,7 @@ fn header(obj: &Object) -> Result<(String, lkm::ClassParams, Vec<lkm::PortDecl>)
 
 /// The maps: BTF-defined ones in `.maps`, legacy `struct bpf_map_def`s in
 /// `maps`; each with the symbol index relocations name it by.
-fn maps(obj: &Object, btf: Option<&Btf>) -> Result<(Vec<MapDecl>, HashMap<usize, u32>), CError> {
+fn maps(obj: &Object, btf: Option<&Btf>, lines: &HashMap<String, Vec<LineInfo>>) -> Result<(Vec<MapDecl>, HashMap<usize, u32>), CError> {
     let mut out = Vec::new();
     let mut by_symbol = HashMap::new();
     for section in [".maps", "maps"] {
@@ -241,13 +241,24 @@ fn maps(obj: &Object, btf: Option<&Btf>) -> Result<(Vec<MapDecl>, HashMap<usize,
             obj.symbols.iter().enumerate().filter_map(|(i, s)| Some((i, s.as_ref()?))).filter(|(_, s)| s.section == Some(index) && s.name != section).collect();
         syms.sort_by_key(|(_, s)| s.value);
         for (i, sym) in syms {
-            let def = if section == ".maps" { btf_map(btf, &sym.name)? } else { legacy_map(s.data, sym)? };
-            let decl = map_decl(&sym.name, def)?;
+            let def = if section == ".maps" { btf_map(btf, &sym.name) } else { legacy_map(s.data, sym) };
+            let decl = def.and_then(|def| map_decl(&sym.name, def)).map_err(|e| match first_use(obj, lines, i) {
+                Some(at) => e.at(Some(at)).note(format!("the line shown is the first use of `{}`", sym.name)),
+                None => e,
+            })?;
             by_symbol.insert(i, out.len() as u32);
             out.push(decl);
         }
     }
     Ok((out, by_symbol))
+}
+
+/// The C position of the first instruction that names symbol `symbol`.
+fn first_use(obj: &Object, lines: &HashMap<String, Vec<LineInfo>>, symbol: usize) -> Option<Where> {
+    obj.sections.iter().flatten().filter(|s| s.code).find_map(|s| {
+        let r = s.relocs.iter().filter(|r| r.symbol == symbol).min_by_key(|r| r.offset)?;
+        Where::new(lines, &s.name, r.offset as usize)
+    })
 }
 
 /// A map's definition: type, key size, value size, most entries.
