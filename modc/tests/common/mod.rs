@@ -87,9 +87,14 @@ pub fn run(c: &Compiled, entry: &str, ctx: Vec<u8>) -> Run {
 
 /// Like [`run`], with the value `inb` and friends return.
 pub fn run_with(c: &Compiled, entry: &str, ctx: Vec<u8>, inb_value: u64) -> Run {
-    let (index, p) = c.image.program(entry).unwrap_or_else(|| panic!("no entry `{entry}`"));
+    run_image(&c.image, entry, ctx, inb_value)
+}
+
+/// Like [`run_with`], for an image from anywhere (a C module's).
+pub fn run_image(image: &lkm::Image, entry: &str, ctx: Vec<u8>, inb_value: u64) -> Run {
+    let (index, p) = image.program(entry).unwrap_or_else(|| panic!("no entry `{entry}`"));
     let program = verifier::decode(&p.code).expect("decodes");
-    let profile = lkm::profile_for(&c.image, index).expect("profile");
+    let profile = lkm::profile_for(image, index).expect("profile");
     let mut vm = Vm::new(&program, Config::checking());
     let size = profile.ctx.size as usize;
     let mut ctx = ctx;
@@ -102,14 +107,14 @@ pub fn run_with(c: &Compiled, entry: &str, ctx: Vec<u8>, inb_value: u64) -> Run 
     }
     let mem = vm.memory_mut();
     let base = mem.add_context(ctx, &perms).expect("context");
-    for m in &c.image.maps {
+    for m in &image.maps {
         let kind = match m.kind {
             lkm::MapKind::Array => MapKind::Array,
             lkm::MapKind::Hash => MapKind::Hash,
         };
         mem.add_map(Map::new(kind, m.key_size, m.value_size, m.max_entries).expect("map")).expect("map");
     }
-    let rodata = if c.image.rodata.is_empty() { vec![0] } else { c.image.rodata.clone() };
+    let rodata = if image.rodata.is_empty() { vec![0] } else { image.rodata.clone() };
     mem.add_map(Map::read_only_data(&rodata).expect("rodata")).expect("rodata");
     vm.set_reg(Reg::R1, Value::pointer(base));
     let mut k = Kernel { run: Run::default(), inb_value };
