@@ -106,19 +106,23 @@ fn c_examples(root: &Path) -> Result<Vec<ModuleFile>, String> {
     for path in sources {
         let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let stem = file.trim_end_matches(".c");
-        let built = modc::c::image_of_file(&path).and_then(|mut image| {
-            if let Some(lines) = image.lines.as_mut() {
-                lines.source = format!("modules/c/{file}");
-            }
-            verified(&image)
-        });
-        match built {
+        match compile_c(&path, &format!("modules/c/{file}")) {
             Ok(image) => out.push((format!("c/{stem}.lkm"), 0o644, image)),
             Err(why) => eprintln!("warning: {} left out of the initrd: {}", path.display(), why.trim_end()),
         }
         out.push((format!("c/{file}"), 0o644, fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?));
     }
     Ok(out)
+}
+
+/// Compiles and verifies a C module with clang, its line table naming
+/// `name`; the image bytes, or the error.
+pub fn compile_c(path: &Path, name: &str) -> Result<Vec<u8>, String> {
+    let mut image = modc::c::image_of_file(path)?;
+    if let Some(lines) = image.lines.as_mut() {
+        lines.source = name.to_string();
+    }
+    verified(&image)
 }
 
 /// Compiles and verifies one module; the image bytes, or the first error.
