@@ -8,19 +8,9 @@
 
 use object::{Object, ObjectSection};
 
-struct Rng(u64);
+mod common;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use common::Rng;
 
 /// The byte ranges of `bytes` the reader looks at: the ELF header, the
 /// section headers, and every section but the DWARF ones.

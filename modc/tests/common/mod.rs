@@ -138,3 +138,21 @@ pub fn load_result(items: &str, body: &str) -> i64 {
     let c = build(&src);
     run(&c, "load", vec![7, 0, 0, 0]).ret
 }
+
+/// A small xorshift generator for the fuzz tests (fixed seeds: a failure
+/// repeats).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
