@@ -199,6 +199,7 @@ fn bad_objects_are_refused_with_clear_errors() {
         ("__u64 counter;\nSEC(\"misc/load\") long load(void *c) { counter++; return 0; }\n", "`counter` is a global variable in `.bss`"),
         ("SEC(\"misc/open\") long open(void *c) { return 0; }\n", "class `misc` has no entry point `open`"),
         ("SEC(\"dev/open\") long open(void *c) { return 0; }\n", "section `dev/open` is not an entry point of this `misc` module"),
+        ("SEC(\"misc/load\") long load(void *c) { return 0; }\nSEC(\"misc/load\") long again(void *c) { return 1; }\n", "holds more than one function (`again` too)"),
     ];
     for (body, expected) in cases {
         let src = format!("#include <warden.h>\nMODULE(bad, misc);\n{body}");
@@ -206,6 +207,9 @@ fn bad_objects_are_refused_with_clear_errors() {
         assert!(e.contains(expected), "{expected}:\n{e}");
         assert!(e.contains("bad.c:"), "names the C file and line:\n{e}");
     }
+    let pointers = "#include <warden.h>\nMODULE(bad, misc);\nstatic const char *names[] = { \"a\", \"b\" };\nSEC(\"misc/load\") long load(struct load_ctx *ctx) { return names[ctx->module_id & 1][0]; }\n";
+    let e = image_of(&object(&c, "pointers", pointers)).unwrap_err();
+    assert!(e.contains("holds the address of") && e.contains("pointers.c"), "{e}");
     let e = image_of(&object(&c, "nomodule", "#include <warden.h>\nSEC(\"misc/load\") long load(void *c) { return 0; }\n")).unwrap_err();
     assert!(e.contains("exactly one `MODULE` line"), "{e}");
 }

@@ -153,7 +153,7 @@ fn module(obj: &Object, btf: Option<&Btf>, ext: &Ext, object: &str) -> Result<Im
     }
     let (name, params, ports) = header(obj)?;
     let (maps, map_symbols) = maps(obj, btf, &ext.lines)?;
-    let (rodata, rodata_sections) = rodata(obj)?;
+    let (rodata, rodata_sections) = rodata(obj, &ext.lines)?;
     let layout = link::Layout { maps: map_symbols, rodata: rodata_sections, rodata_map: maps.len() as u32 };
     let class = params.class();
     let mut programs = Vec::new();
@@ -176,6 +176,12 @@ fn module(obj: &Object, btf: Option<&Btf>, ext: &Ext, object: &str) -> Result<Im
                     .help(format!("write `SEC(\"{}/ENTRY\")` on each entry point; shared functions need no section", class.name())));
             }
         };
+        let functions: Vec<&str> = obj.symbols_in(index).filter(|f| f.func && f.global).map(|f| f.name.as_str()).collect();
+        if let [_, second, ..] = functions.as_slice() {
+            return Err(CError::new(format!("section `{}` holds more than one function (`{second}` too)", s.name))
+                .at(at())
+                .help("give each entry point its own section; a function shared by entry points needs no section"));
+        }
         if programs.iter().any(|p: &ProgramImage| p.entry == entry) {
             return Err(CError::new(format!("entry point `{entry}` is defined twice")).at(at()));
         }
@@ -242,7 +248,7 @@ fn maps(obj: &Object, btf: Option<&Btf>, lines: &HashMap<String, Vec<LineInfo>>)
         syms.sort_by_key(|(_, s)| s.value);
         for (i, sym) in syms {
             let def = if section == ".maps" { btf_map(btf, &sym.name) } else { legacy_map(s.data, sym) };
-            let decl = def.and_then(|def| map_decl(&sym.name, def)).map_err(|e| match first_use(obj, lines, i) {
+            let decl = def.and_then(|def| map_decl(&sym.name, def)).map_err(|e| match first_use(obj, lines, |s| s == i) {
                 Some(at) => e.at(Some(at)).note(format!("the line shown is the first use of `{}`", sym.name)),
                 None => e,
             })?;
@@ -253,10 +259,10 @@ fn maps(obj: &Object, btf: Option<&Btf>, lines: &HashMap<String, Vec<LineInfo>>)
     Ok((out, by_symbol))
 }
 
-/// The C position of the first instruction that names symbol `symbol`.
-fn first_use(obj: &Object, lines: &HashMap<String, Vec<LineInfo>>, symbol: usize) -> Option<Where> {
+/// The C position of the first instruction naming a symbol `used` picks.
+fn first_use(obj: &Object, lines: &HashMap<String, Vec<LineInfo>>, used: impl Fn(usize) -> bool) -> Option<Where> {
     obj.sections.iter().flatten().filter(|s| s.code).find_map(|s| {
-        let r = s.relocs.iter().filter(|r| r.symbol == symbol).min_by_key(|r| r.offset)?;
+        let r = s.relocs.iter().filter(|r| used(r.symbol)).min_by_key(|r| r.offset)?;
         Where::new(lines, &s.name, r.offset as usize)
     })
 }
@@ -325,11 +331,19 @@ fn map_decl(name: &str, (kind, key, value, max): MapDef) -> Result<MapDecl, CErr
 
 /// The read-only data: every `.rodata*` section, each at a multiple of 8,
 /// with where each went.
-fn rodata(obj: &Object) -> Result<(Vec<u8>, HashMap<usize, u64>), CError> {
+fn rodata(obj: &Object, lines: &HashMap<String, Vec<LineInfo>>) -> Result<(Vec<u8>, HashMap<usize, u64>), CError> {
     let mut out = Vec::new();
     let mut at = HashMap::new();
     for (index, s) in obj.sections.iter().enumerate() {
         let Some(s) = s.as_ref().filter(|s| s.name.starts_with(".rodata")) else { continue };
+        if let Some(r) = s.relocs.first() {
+            let target = obj.symbols.get(r.symbol).and_then(Option::as_ref).map_or("", |t| t.name.as_str());
+            let in_section = |i: usize| obj.symbols.get(i).and_then(Option::as_ref).is_some_and(|t| t.section == Some(index));
+            return Err(CError::new(format!("the read-only data in `{}` holds the address of `{target}`", s.name))
+                .at(first_use(obj, lines, in_section))
+                .note("read-only data is copied into the module as bytes; an address in it would point nowhere")
+                .help("keep indices or offsets in constant tables, not pointers (`const char *names[]` is one)"));
+        }
         out.resize(out.len().next_multiple_of(8), 0);
         at.insert(index, out.len() as u64);
         out.extend_from_slice(s.data);
