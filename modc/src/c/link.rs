@@ -130,7 +130,7 @@ fn place(obj: &Object, chunks: &mut Vec<Chunk>, code: &mut Vec<u8>, section: usi
         return Some(c.base + t - c.start);
     }
     let holds = |s: &&super::elf::Symbol| {
-        s.func && s.value % 8 == 0 && s.value.checked_add(s.size).is_some_and(|end| s.value / 8 <= t as u64 && (t as u64) < end / 8)
+        s.func && s.value.is_multiple_of(8) && s.value.checked_add(s.size).is_some_and(|end| s.value / 8 <= t as u64 && (t as u64) < end / 8)
     };
     let f = obj.symbols_in(section).find(holds)?;
     let data = obj.sections.get(section)?.as_ref()?.data;

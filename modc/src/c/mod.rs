@@ -205,7 +205,7 @@ fn module(obj: &Object, btf: Option<&Btf>, ext: &Ext, object: &str) -> Result<Im
 
 /// The `MODULE` line (section `module`) and `PORTS` lines (section
 /// `ports`), checked as the `.wm` header they spell.
-fn header(obj: &Object) -> Result<(String, lkm::ClassParams, Vec<lkm::PortDecl>), CError> {
+fn header(obj: &Object) -> Result<crate::check::ModuleHeader, CError> {
     let strings = |name: &str| -> Vec<String> {
         let Some((index, s)) = obj.section(name) else { return Vec::new() };
         let mut syms: Vec<&elf::Symbol> = obj.symbols_in(index).filter(|s| !s.func && s.name != name).collect();

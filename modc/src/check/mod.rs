@@ -98,10 +98,13 @@ pub fn check(module: &ast::Module, syntax_errors: bool) -> (Option<Tir>, Vec<Dia
     (tir, c.diags)
 }
 
+/// A module's name, class parameters and ports.
+pub type ModuleHeader = (String, ClassParams, Vec<lkm::PortDecl>);
+
 /// Checks a module's header and port declarations alone (a C module's
 /// `MODULE` and `PORTS` lines, which hold `.wm` header text): its name,
 /// class parameters and ports.
-pub fn header_only(module: &ast::Module) -> (Option<(String, ClassParams, Vec<lkm::PortDecl>)>, Vec<Diag>) {
+pub fn header_only(module: &ast::Module) -> (Option<ModuleHeader>, Vec<Diag>) {
     let Some(header) = &module.header else {
         return (None, Vec::new());
     };
