@@ -188,15 +188,20 @@ pub fn verifier_log(image: &Image) -> String {
     out
 }
 
+/// The span from 1-based `line` and `col` of `source` to the end of that line.
+pub fn span_at(source: &str, line: u32, col: u32) -> Option<Span> {
+    let line_start: usize = source.split_inclusive('\n').take(line.saturating_sub(1) as usize).map(str::len).sum();
+    let text = source.get(line_start..)?.lines().next().unwrap_or("");
+    let col = text.char_indices().nth(col.saturating_sub(1) as usize).map_or(text.len(), |(i, _)| i);
+    Some(Span::new(line_start + col, line_start + text.len()))
+}
+
 /// A rejection of an image whose line table names a readable source file:
 /// a diagnostic at that line and column, rendered like compile errors.
 pub fn rejection_at_source(image: &Image, program: usize, report: &Report, source: &str) -> Option<String> {
     let table = image.lines.as_ref()?;
     let e = table.lookup(program, report.pc)?;
-    let line_start: usize = source.split_inclusive('\n').take(e.line.saturating_sub(1) as usize).map(str::len).sum();
-    let line = source.get(line_start..)?.lines().next().unwrap_or("");
-    let col = line.char_indices().nth(e.col.saturating_sub(1) as usize).map_or(line.len(), |(i, _)| i);
-    let span = Span::new(line_start + col, line_start + line.len());
+    let span = span_at(source, e.line, e.col)?;
     let entry = &image.programs[program].entry;
     let mut d = Diag::error(format!("the verifier rejected entry point `{entry}`"), span, report.reason.clone())
         .note(format!("at instruction {}: {}", report.pc, report.insn));

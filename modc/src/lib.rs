@@ -14,6 +14,8 @@
 //! * [`listing`]: `modc disasm`'s assembly listing with source lines;
 //! * [`native`]: `modc disasm --native`, the JIT's x86 code interleaved
 //!   with the bytecode and the source lines;
+//! * [`c`]: C modules: an object clang wrote for `-target bpf` made into
+//!   the same image;
 //! * [`explain`]: `modc explain`, a page showing what the verifier knew at
 //!   each instruction and why it refused.
 //!
@@ -28,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ast;
+pub mod c;
 pub mod check;
 pub mod codegen;
 pub mod diag;

@@ -66,7 +66,7 @@ pub fn listing_with_names(image: &Image, source: Option<&str>, names: &[(usize, 
             if let Some(e) = image.lines.as_ref().and_then(|t| t.lookup(pi, pc))
                 && e.line != last_line {
                     last_line = e.line;
-                    if let Some(text) = lines.get(e.line as usize - 1) {
+                    if let Some(text) = e.line.checked_sub(1).and_then(|l| lines.get(l as usize)) {
                         out += &format!("  ; {}:{}: {}\n", e.line, e.col, text.trim());
                     }
                 }

@@ -20,7 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compile a `.wm` module into a `.lkm` image (with a line table).
+    /// Compile a `.wm` module, or a C module (`.c`, or an `.o` clang wrote
+    /// for `-target bpf`), into a `.lkm` image (with a line table).
     Build {
         file: PathBuf,
         /// The image to write (default: the source name with `.lkm`).
@@ -31,7 +32,7 @@ enum Command {
         #[arg(long)]
         no_verify: bool,
     },
-    /// Compile (for `.wm`) and verify every program with the kernel's profile.
+    /// Compile (for `.wm` and `.c`) and verify every program with the kernel's profile.
     Check {
         file: PathBuf,
         /// Print per-program statistics.
@@ -53,7 +54,7 @@ enum Command {
         #[arg(long)]
         open: bool,
     },
-    /// Disassemble an image (or a `.wm` module), with source lines interleaved.
+    /// Disassemble an image (or a `.wm`, `.c` or `.o` module), with source lines interleaved.
     Disasm {
         file: PathBuf,
         /// Show the x86-64 code the kernel's JIT makes of each program,
@@ -91,7 +92,7 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
-    /// Compile (for `.wm`) and load a module into the system `cargo xtask run` started.
+    /// Compile (for `.wm` and `.c`) and load a module into the system `cargo xtask run` started.
     Load {
         file: PathBuf,
         /// The channel's socket (default: `target/warden-lkm.sock`).
@@ -112,6 +113,12 @@ enum Command {
         #[arg(long)]
         socket: Option<PathBuf>,
     },
+    /// Write `warden.h`, the header of C modules.
+    Header {
+        /// The file to write (default: `warden.h`).
+        #[arg(short, long, default_value = "warden.h")]
+        output: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -126,6 +133,7 @@ fn main() -> ExitCode {
         Command::Load { file, socket, replace } => load(&file, socket.as_deref(), replace),
         Command::Unload { name, socket } => modc::load::unload(&socket_path(socket.as_deref()), &name).map(|t| print!("{t}")),
         Command::Stat { socket } => modc::load::stat(&socket_path(socket.as_deref())).map(|t| print!("{t}")),
+        Command::Header { output } => write(&output, modc::c::header::warden_h().as_bytes()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -144,6 +152,39 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| format!("error: cannot write `{}`: {e}\n", path.display()))
+}
+
+/// Whether `path` names a C module (`.c` source or `.o` object).
+fn is_c(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "c" || e == "o")
+}
+
+/// The image in a `.lkm` file, or of a C module.
+fn image_file(path: &Path) -> Result<lkm::Image, String> {
+    if is_c(path) {
+        return modc::c::image_of_file(path);
+    }
+    lkm::parse(&read(path)?).map_err(|e| format!("error: `{}`: {e}\n", path.display()))
+}
+
+/// Verifies an image without its compiler's knowledge; a rejection is
+/// rendered at the source line its line table names.
+fn verify_at_source(image: &lkm::Image, verbose: bool) -> Result<(), String> {
+    let mut out = String::new();
+    for (i, v) in verify_image(image).into_iter().enumerate() {
+        match v.result {
+            Ok(stats) if verbose => println!("{}", stats_line(&v.entry, &image.programs[i].code, &stats)),
+            Ok(_) => {}
+            Err(r) => {
+                let source = image.lines.as_ref().and_then(|l| std::fs::read_to_string(&l.source).ok());
+                match source.and_then(|src| modc::driver::rejection_at_source(image, i, &r, &src)) {
+                    Some(text) => out += &text,
+                    None => out += &report_text(image, i, &r),
+                }
+            }
+        }
+    }
+    if out.is_empty() { Ok(()) } else { Err(out) }
 }
 
 /// Compiles a source file, or returns the rendered diagnostics.
@@ -196,46 +237,36 @@ fn print_notes(file: &Path, c: &Compiled, source: &str) {
 }
 
 fn build(file: &Path, output: Option<PathBuf>, no_verify: bool) -> Result<(), String> {
-    let (c, source) = compile_file(file)?;
-    print_notes(file, &c, &source);
-    if !no_verify {
-        verify_compiled(&c, &source, &file.display().to_string(), false)?;
-    }
+    let image = if is_c(file) {
+        let image = modc::c::image_of_file(file)?;
+        if !no_verify {
+            verify_at_source(&image, false)?;
+        }
+        image
+    } else {
+        let (c, source) = compile_file(file)?;
+        print_notes(file, &c, &source);
+        if !no_verify {
+            verify_compiled(&c, &source, &file.display().to_string(), false)?;
+        }
+        c.image
+    };
     let out = output.unwrap_or_else(|| file.with_extension("lkm"));
-    write(&out, &c.image.to_bytes())?;
+    write(&out, &image.to_bytes())?;
     let verdict = if no_verify { "not verified (--no-verify)" } else { "the verifier accepts every program" };
-    println!("built {} from {}: {}; {verdict}", out.display(), file.display(), summary(&c.image));
+    println!("built {} from {}: {}; {verdict}", out.display(), file.display(), summary(&image));
     Ok(())
 }
 
 fn check(file: &Path, verbose: bool, log: Option<&Path>) -> Result<(), String> {
+    let is_wm = file.extension().is_some_and(|e| e == "wm");
     if let Some(log) = log {
-        let image = if file.extension().is_some_and(|e| e == "lkm") {
-            lkm::parse(&read(file)?).map_err(|e| format!("error: `{}`: {e}\n", file.display()))?
-        } else {
-            compile_file(file)?.0.image
-        };
+        let image = if is_wm { compile_file(file)?.0.image } else { image_file(file)? };
         write(log, modc::driver::verifier_log(&image).as_bytes())?;
     }
-    let image = if file.extension().is_some_and(|e| e == "lkm") {
-        let image = lkm::parse(&read(file)?).map_err(|e| format!("error: `{}`: {e}\n", file.display()))?;
-        let mut out = String::new();
-        for (i, v) in verify_image(&image).into_iter().enumerate() {
-            match v.result {
-                Ok(stats) if verbose => println!("{}", stats_line(&v.entry, &image.programs[i].code, &stats)),
-                Ok(_) => {}
-                Err(r) => {
-                    let source = image.lines.as_ref().and_then(|l| std::fs::read_to_string(&l.source).ok());
-                    match source.and_then(|src| modc::driver::rejection_at_source(&image, i, &r, &src)) {
-                        Some(text) => out += &text,
-                        None => out += &report_text(&image, i, &r),
-                    }
-                }
-            }
-        }
-        if !out.is_empty() {
-            return Err(out);
-        }
+    let image = if !is_wm {
+        let image = image_file(file)?;
+        verify_at_source(&image, verbose)?;
         image
     } else {
         let (c, source) = compile_file(file)?;
@@ -260,14 +291,14 @@ fn explain(file: &Path, output: Option<PathBuf>, open: bool) -> Result<(), Strin
             let name = file.file_stem().map_or("asm".into(), |s| s.to_string_lossy().into_owned());
             (modc::explain::asm_file_image(&file.display().to_string(), &text, &name)?, Some(text))
         }
-        "lkm" => {
-            let image = lkm::parse(&read(file)?).map_err(|e| format!("error: `{}`: {e}\n", file.display()))?;
+        "lkm" | "c" | "o" => {
+            let image = image_file(file)?;
             let source = image.lines.as_ref().and_then(|l| std::fs::read_to_string(&l.source).ok());
             (image, source)
         }
         _ => {
             return Err(format!(
-                "error: `{}`: modc explain reads `.wm` modules, `.s` assembly and `.lkm` images\n  = help: give a file with one of those extensions\n",
+                "error: `{}`: modc explain reads `.wm` and C modules, `.s` assembly and `.lkm` images\n  = help: give a file with one of those extensions\n",
                 file.display()
             ));
         }
@@ -298,7 +329,7 @@ fn disasm(file: &Path, native: bool, blind: bool) -> Result<(), String> {
             .collect();
         (c.image, Some(source), names)
     } else {
-        let image = lkm::parse(&read(file)?).map_err(|e| format!("error: `{}`: {e}\n", file.display()))?;
+        let image = image_file(file)?;
         let source = image.lines.as_ref().and_then(|l| std::fs::read_to_string(&l.source).ok());
         (image, source, Vec::new())
     };
@@ -321,10 +352,16 @@ fn asm(file: &Path, output: Option<PathBuf>, name: Option<String>, entry: &str) 
     write(&out, &image.to_bytes())
 }
 
-/// `modc load`: a `.wm` is compiled first (compile errors stop here); the
-/// verdict is the kernel's, shown at the source line.
+/// `modc load`: a `.wm` or C module is compiled first (compile errors stop
+/// here); the verdict is the kernel's, shown at the source line.
 fn load(file: &Path, socket: Option<&Path>, replace: bool) -> Result<(), String> {
-    let bytes = if file.extension().is_some_and(|e| e == "wm") { compile_file(file)?.0.image.to_bytes() } else { read(file)? };
+    let bytes = if file.extension().is_some_and(|e| e == "wm") {
+        compile_file(file)?.0.image.to_bytes()
+    } else if is_c(file) {
+        modc::c::image_of_file(file)?.to_bytes()
+    } else {
+        read(file)?
+    };
     let text = modc::load::load(&socket_path(socket), &file.display().to_string(), &bytes, replace)?;
     print!("{text}");
     Ok(())

@@ -139,7 +139,7 @@ fn program_listing(
             && e.line != last_line
         {
             last_line = e.line;
-            if let Some(text) = lines.get(e.line as usize - 1) {
+            if let Some(text) = e.line.checked_sub(1).and_then(|l| lines.get(l as usize)) {
                 let _ = writeln!(out, "  ; {}:{}: {}", e.line, e.col, text.trim());
             }
         }

@@ -162,7 +162,7 @@ fn modules_and_images_explain_and_other_files_are_refused() {
     assert!(!o.status.success());
     assert_eq!(
         text(&o.stderr),
-        "error: `notes.txt`: modc explain reads `.wm` modules, `.s` assembly and `.lkm` images\n  = help: give a file with one of those extensions\n"
+        "error: `notes.txt`: modc explain reads `.wm` and C modules, `.s` assembly and `.lkm` images\n  = help: give a file with one of those extensions\n"
     );
 }
 

@@ -5,19 +5,9 @@
 use modc::diag::render;
 use modc::driver::{compile, verify_image};
 
-struct Rng(u64);
+mod common;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use common::Rng;
 
 const TOKENS: &[&str] = &[
     "module", "m", ":", "misc", ";", "fn", "load", "(", "ctx", "&", "LoadCtx", ")", "->", "i64", "{", "}", "let", "mut",

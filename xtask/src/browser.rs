@@ -30,14 +30,9 @@ pub fn ensure_installed() -> bool {
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
         return true;
     }
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    if root {
+    if crate::qemu::is_root() {
         println!("note: Chromium or chromedriver was not found; installing them: {APT_INSTALL}");
-        let _ = Command::new("apt-get").args(["update", "-q"]).status();
-        let _ = Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends", "chromium", "chromium-driver"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status();
+        crate::qemu::apt_get_install(&["chromium", "chromium-driver"]);
     }
     let ok = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
     if !ok {

@@ -11,6 +11,7 @@
 //! | `jit-diff` | `tests/tests/jit_differential.rs`: the JIT against the interpreter on the same generator | `WARDEN_JIT_DIFF_PROGRAMS` | `WARDEN_FUZZ_SEED` |
 //! | `linux-diff` | `tests/tests/linux_diff.rs`: the verifier's verdicts against the Linux verifier of this machine (as root; skipped with a notice elsewhere) | `WARDEN_LINUX_DIFF_PROGRAMS` | `WARDEN_FUZZ_SEED` |
 //! | `images` | `lkm/tests/image.rs`: random and mutated `.lkm` images never panic the parser | `WARDEN_FUZZ_IMAGES` | fixed |
+//! | `objects` | `modc/tests/object_fuzz.rs`: mutated clang objects never panic the C object reader | `WARDEN_FUZZ_OBJECTS` | fixed |
 //! | `modc-front-end` | `modc/tests/fuzz.rs`: random and mutated sources end in an image or diagnostics | `WARDEN_FUZZ_SOURCES` | fixed |
 //! | `modc-generated` | `modc/tests/generated.rs`: random well-typed modules compile and verify | `WARDEN_GEN_PROGRAMS` | fixed |
 //! | `hostile-modules` | `os/src/lkm/tests/hostile.rs` (in the kernel): generated modules of every class used as a user would | `count=` | `seed=` |
@@ -50,6 +51,9 @@ pub struct FuzzArgs {
     /// Images for the `.lkm` parser campaign
     #[arg(long, default_value_t = 1_000_000)]
     images: u64,
+    /// Objects for the C object reader campaign
+    #[arg(long, default_value_t = 1_000_000)]
+    objects: u64,
     /// Sources for the modc front-end campaign
     #[arg(long, default_value_t = 10_000)]
     sources: u64,
@@ -158,6 +162,17 @@ fn campaigns(args: &FuzzArgs) -> Vec<Campaign> {
             env: vec![("WARDEN_FUZZ_IMAGES", args.images.to_string())],
             summary: "",
             inputs: "images",
+            accepted: "accepted",
+            violations: None,
+        },
+        Campaign {
+            name: "objects",
+            package: "modc",
+            test: "object_fuzz",
+            function: "mutated_objects_never_panic_the_reader",
+            env: vec![("WARDEN_FUZZ_OBJECTS", args.objects.to_string())],
+            summary: "",
+            inputs: "objects",
             accepted: "accepted",
             violations: None,
         },
@@ -352,7 +367,7 @@ mod tests {
     use super::*;
 
     fn args() -> FuzzArgs {
-        FuzzArgs { programs: 10, images: 20, sources: 30, modules: 40, hostile: 50, rounds: 3, elfs: 60, calls: 70, seed: 7, campaigns: vec![] }
+        FuzzArgs { programs: 10, images: 20, objects: 25, sources: 30, modules: 40, hostile: 50, rounds: 3, elfs: 60, calls: 70, seed: 7, campaigns: vec![] }
     }
 
     fn campaign(name: &str) -> Campaign {

@@ -4,7 +4,8 @@
 //! The student's module, `labs/LAB/FILE.wm` (or the reference solution in
 //! `labs/LAB/solution/FILE.wm` with `--solution`, or a cheat of the lab's
 //! corpus, `labs/LAB/cheats/NAME.wm`, with `--cheat NAME`), is compiled and
-//! verified with `modc`'s library. The lab's structure checks look at the
+//! verified with `modc`'s library; with `--c`, the lab's C version
+//! (`labs/LAB/FILE.c`, `labs/LAB/solution/FILE.c`) where it has one. The lab's structure checks look at the
 //! image (the entry points it fills, the tables it carries); then it is
 //! packed into an initrd as `/modules/lab_NAME.lkm`, Warden boots with it,
 //! and the lab's checks ([`labs`]) drive the shell as a user would and look
@@ -15,8 +16,9 @@
 //! all pass.
 //!
 //! The stage `labs` of `cargo xtask test` grades every lab like a mutation
-//! test grades a test suite: the reference solution must pass every check,
-//! the untouched skeleton and every cheat of the corpus must fail at least
+//! test grades a test suite: the reference solution must pass every check
+//! (in C too, where the lab has a C version and clang is installed),
+//! the untouched skeleton (also the C one) and every cheat of the corpus must fail at least
 //! one (the stage names the checks that caught each cheat), and a cheat
 //! that does not compile and verify is an error in the corpus.
 
@@ -45,6 +47,9 @@ pub struct GradeArgs {
     /// Grade `labs/LAB/cheats/NAME.wm`, a cheat of the lab's corpus
     #[arg(long, value_name = "NAME")]
     cheat: Option<String>,
+    /// Grade the lab's C version: `labs/LAB/FILE.c` (with `--solution`, `labs/LAB/solution/FILE.c`)
+    #[arg(long, conflicts_with = "cheat")]
+    c: bool,
 }
 
 /// What is graded.
@@ -56,6 +61,10 @@ pub enum Submission {
     Solution,
     /// `labs/LAB/cheats/NAME.wm`.
     Cheat(String),
+    /// `labs/LAB/FILE.c`: the C skeleton, untouched.
+    StudentC,
+    /// `labs/LAB/solution/FILE.c`.
+    SolutionC,
 }
 
 /// One lab: its directory under `labs/`, the student's file, and its checks.
@@ -112,6 +121,8 @@ pub fn source_path(lab: &Lab, what: &Submission) -> PathBuf {
         Submission::Student => dir.join(lab.file),
         Submission::Solution => dir.join("solution").join(lab.file),
         Submission::Cheat(name) => dir.join("cheats").join(format!("{name}.wm")),
+        Submission::StudentC => dir.join(lab.file).with_extension("c"),
+        Submission::SolutionC => dir.join("solution").join(lab.file).with_extension("c"),
     }
 }
 
@@ -137,9 +148,14 @@ pub fn run(args: &GradeArgs) -> Result<ExitCode> {
                 .with_help(format!("its cheats are: {}", cheats(lab).join(", "))));
         }
         Some(name) => Submission::Cheat(name.clone()),
+        None if args.solution && args.c => Submission::SolutionC,
         None if args.solution => Submission::Solution,
+        None if args.c => Submission::StudentC,
         None => Submission::Student,
     };
+    if args.c && !source_path(lab, &what).exists() {
+        return Err(XtaskError::new(format!("lab `{}` has no C version", lab.dir)).with_help("grade the `.wm` file: leave out `--c`"));
+    }
     qemu::ensure_installed()?;
     let checks = grade(lab, &what)?;
     let passed = checks.iter().filter(|c| c.ok).count();
@@ -154,9 +170,11 @@ pub fn grade(lab: &Lab, what: &Submission) -> Result<Vec<Check>> {
     let path = source_path(lab, what);
     let shown = path.strip_prefix(kernel::root()).unwrap_or(&path).display().to_string();
     let mut checks = Vec::new();
-    let image = std::fs::read_to_string(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|text| crate::modules::compile(&shown, &text));
+    let image = if matches!(what, Submission::StudentC | Submission::SolutionC) {
+        crate::modules::compile_c(&path, &shown)
+    } else {
+        std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|text| crate::modules::compile(&shown, &text))
+    };
     let report = |c: &Check| {
         println!("{}: {}", c.name, if c.ok { "OK" } else { "FAIL" });
         for line in c.note.lines() {
@@ -210,11 +228,16 @@ pub fn stage(args: &TestArgs) -> Result<StageResult> {
             continue;
         }
         let mut graded = vec![Submission::Solution, Submission::Student];
+        if source_path(lab, &Submission::SolutionC).exists() && crate::clang::ensure_installed() {
+            graded.extend([Submission::SolutionC, Submission::StudentC]);
+        }
         graded.extend(cheats(lab).into_iter().map(Submission::Cheat));
         for what in graded {
             let title = match &what {
                 Submission::Solution => "solution passes".to_string(),
                 Submission::Student => "skeleton fails".to_string(),
+                Submission::SolutionC => "C solution passes".to_string(),
+                Submission::StudentC => "C skeleton fails".to_string(),
                 Submission::Cheat(name) => format!("cheat {name} fails"),
             };
             println!("-- lab {} ({title})", lab.dir);
@@ -237,8 +260,8 @@ pub fn stage(args: &TestArgs) -> Result<StageResult> {
 fn judge(lab: &Lab, what: &Submission, checks: &[Check]) -> bool {
     let failed: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
     match what {
-        Submission::Solution => failed.is_empty(),
-        Submission::Student => !failed.is_empty(),
+        Submission::Solution | Submission::SolutionC => failed.is_empty(),
+        Submission::Student | Submission::StudentC => !failed.is_empty(),
         Submission::Cheat(name) => {
             let path = format!("labs/{}/cheats/{name}.wm", lab.dir);
             if failed.first() == Some(&"compiles and verifies") {

@@ -25,6 +25,7 @@ mod boot_time;
 mod browser;
 mod bogus;
 mod charts;
+mod clang;
 mod fuzz;
 mod grade;
 mod host;

@@ -6,6 +6,8 @@
 //! budget, and the module slowest to verify) the same way under
 //! `/modules/hostile/`, from `.wm` or from assembly (`.s`, in the format
 //! of [`crate::bogus`] without a refusal directive);
+//! the C modules of `modules/c/` compiled with clang under `/modules/c/`
+//! (left out, with a notice, when there is no clang);
 //! and the bogus images of [`crate::bogus`] under `/modules/bogus/`.
 //!
 //! [`channel_args`] adds the `modc load` channel to `cargo xtask run` and
@@ -43,6 +45,7 @@ pub type ModuleFile = (String, u32, Vec<u8>);
 /// The compiled examples and their sources, `hostile/*`, then `bogus/*`.
 pub fn files(root: &Path) -> Result<Vec<ModuleFile>, String> {
     let mut out = examples(root, "modules", "")?;
+    out.extend(c_examples(root)?);
     out.extend(examples(root, "tests/hostile", "hostile/")?);
     for (name, bytes) in crate::bogus::build(root)? {
         out.push((format!("bogus/{name}"), 0o644, bytes));
@@ -83,6 +86,43 @@ fn examples(root: &Path, dir: &str, prefix: &str) -> Result<Vec<ModuleFile>, Str
         }
     }
     Ok(out)
+}
+
+/// `modules/c/NAME.c` compiled with clang to `c/NAME.lkm` (line table
+/// naming `modules/c/NAME.c`), plus the source; nothing without clang.
+fn c_examples(root: &Path) -> Result<Vec<ModuleFile>, String> {
+    let dir = root.join("modules/c");
+    let mut sources: Vec<_> = fs::read_dir(&dir)
+        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    sources.sort();
+    if !sources.is_empty() && modc::c::clang::find().is_err() {
+        eprintln!("warning: the C modules of {} are left out of the initrd: no clang (install it with `apt-get install clang`)", dir.display());
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for path in sources {
+        let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = file.trim_end_matches(".c");
+        match compile_c(&path, &format!("modules/c/{file}")) {
+            Ok(image) => out.push((format!("c/{stem}.lkm"), 0o644, image)),
+            Err(why) => eprintln!("warning: {} left out of the initrd: {}", path.display(), why.trim_end()),
+        }
+        out.push((format!("c/{file}"), 0o644, fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?));
+    }
+    Ok(out)
+}
+
+/// Compiles and verifies a C module with clang, its line table naming
+/// `name`; the image bytes, or the error.
+pub fn compile_c(path: &Path, name: &str) -> Result<Vec<u8>, String> {
+    let mut image = modc::c::image_of_file(path)?;
+    if let Some(lines) = image.lines.as_mut() {
+        lines.source = name.to_string();
+    }
+    verified(&image)
 }
 
 /// Compiles and verifies one module; the image bytes, or the first error.

@@ -92,16 +92,22 @@ pub fn ensure_installed() -> Result<()> {
             .with_help(format!("install it with: sudo {APT_INSTALL}")));
     }
     eprintln!("note: `{QEMU}` was not found; installing it: {APT_INSTALL}");
-    let update = Command::new("apt-get").args(["update", "-q"]).status();
-    let install = Command::new("apt-get")
-        .args(["install", "-y", "-q", "--no-install-recommends", "qemu-system-x86"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status();
-    match (update, install) {
-        (Ok(_), Ok(status)) if status.success() && qemu_works() => Ok(()),
-        _ => Err(XtaskError::new(format!("installing `{QEMU}` failed"))
-            .with_help(format!("install it by hand: {APT_INSTALL}"))),
+    if apt_get_install(&["qemu-system-x86"]) && qemu_works() {
+        return Ok(());
     }
+    Err(XtaskError::new(format!("installing `{QEMU}` failed")).with_help(format!("install it by hand: {APT_INSTALL}")))
+}
+
+/// Installs Debian packages with `apt-get` (after `apt-get update`), as
+/// root; whether the install succeeded.
+pub fn apt_get_install(packages: &[&str]) -> bool {
+    let _ = Command::new("apt-get").args(["update", "-q"]).status();
+    Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn qemu_works() -> bool {
@@ -113,7 +119,7 @@ fn qemu_works() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

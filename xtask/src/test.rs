@@ -57,6 +57,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             .with_help(format!("the stages are: {}", known.join(", "))));
     }
     qemu::ensure_installed()?;
+    crate::clang::ensure_installed();
     let started = Instant::now();
     let mut summary = Vec::new();
     for (name, stage) in stages() {

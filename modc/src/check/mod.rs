@@ -66,25 +66,7 @@ pub fn check(module: &ast::Module, syntax_errors: bool) -> (Option<Tir>, Vec<Dia
     let Some(header) = &module.header else {
         return (None, Vec::new());
     };
-    let mut c = Checker {
-        diags: Vec::new(),
-        class: Class::Misc,
-        consts: HashMap::new(),
-        const_data: HashMap::new(),
-        failed_consts: HashSet::new(),
-        structs: Vec::new(),
-        struct_names: HashMap::new(),
-        maps: Vec::new(),
-        map_names: HashMap::new(),
-        sigs: Vec::new(),
-        fn_names: HashMap::new(),
-        rodata: Vec::new(),
-        ports: Vec::new(),
-        undeclared_ports: Vec::new(),
-        calls: Vec::new(),
-        syntax_errors,
-        class_known: false,
-    };
+    let mut c = Checker::new(syntax_errors);
     let params = c.header(header);
     c.items(&module.items);
     let fns: Vec<TFn> = module
@@ -116,7 +98,46 @@ pub fn check(module: &ast::Module, syntax_errors: bool) -> (Option<Tir>, Vec<Dia
     (tir, c.diags)
 }
 
+/// A module's name, class parameters and ports.
+pub type ModuleHeader = (String, ClassParams, Vec<lkm::PortDecl>);
+
+/// Checks a module's header and port declarations alone (a C module's
+/// `MODULE` and `PORTS` lines, which hold `.wm` header text): its name,
+/// class parameters and ports.
+pub fn header_only(module: &ast::Module) -> (Option<ModuleHeader>, Vec<Diag>) {
+    let Some(header) = &module.header else {
+        return (None, Vec::new());
+    };
+    let mut c = Checker::new(false);
+    let params = c.header(header);
+    c.items(&module.items);
+    let ok = !c.diags.iter().any(|d| d.level == crate::diag::Level::Error);
+    (params.filter(|_| ok).map(|p| (header.name.name.clone(), p, c.ports)), c.diags)
+}
+
 impl Checker {
+    fn new(syntax_errors: bool) -> Checker {
+        Checker {
+            diags: Vec::new(),
+            class: Class::Misc,
+            consts: HashMap::new(),
+            const_data: HashMap::new(),
+            failed_consts: HashSet::new(),
+            structs: Vec::new(),
+            struct_names: HashMap::new(),
+            maps: Vec::new(),
+            map_names: HashMap::new(),
+            sigs: Vec::new(),
+            fn_names: HashMap::new(),
+            rodata: Vec::new(),
+            ports: Vec::new(),
+            undeclared_ports: Vec::new(),
+            calls: Vec::new(),
+            syntax_errors,
+            class_known: false,
+        }
+    }
+
     fn error(&mut self, d: Diag) {
         self.diags.push(d);
     }

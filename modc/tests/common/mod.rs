@@ -87,9 +87,14 @@ pub fn run(c: &Compiled, entry: &str, ctx: Vec<u8>) -> Run {
 
 /// Like [`run`], with the value `inb` and friends return.
 pub fn run_with(c: &Compiled, entry: &str, ctx: Vec<u8>, inb_value: u64) -> Run {
-    let (index, p) = c.image.program(entry).unwrap_or_else(|| panic!("no entry `{entry}`"));
+    run_image(&c.image, entry, ctx, inb_value)
+}
+
+/// Like [`run_with`], for an image from anywhere (a C module's).
+pub fn run_image(image: &lkm::Image, entry: &str, ctx: Vec<u8>, inb_value: u64) -> Run {
+    let (index, p) = image.program(entry).unwrap_or_else(|| panic!("no entry `{entry}`"));
     let program = verifier::decode(&p.code).expect("decodes");
-    let profile = lkm::profile_for(&c.image, index).expect("profile");
+    let profile = lkm::profile_for(image, index).expect("profile");
     let mut vm = Vm::new(&program, Config::checking());
     let size = profile.ctx.size as usize;
     let mut ctx = ctx;
@@ -102,14 +107,14 @@ pub fn run_with(c: &Compiled, entry: &str, ctx: Vec<u8>, inb_value: u64) -> Run 
     }
     let mem = vm.memory_mut();
     let base = mem.add_context(ctx, &perms).expect("context");
-    for m in &c.image.maps {
+    for m in &image.maps {
         let kind = match m.kind {
             lkm::MapKind::Array => MapKind::Array,
             lkm::MapKind::Hash => MapKind::Hash,
         };
         mem.add_map(Map::new(kind, m.key_size, m.value_size, m.max_entries).expect("map")).expect("map");
     }
-    let rodata = if c.image.rodata.is_empty() { vec![0] } else { c.image.rodata.clone() };
+    let rodata = if image.rodata.is_empty() { vec![0] } else { image.rodata.clone() };
     mem.add_map(Map::read_only_data(&rodata).expect("rodata")).expect("rodata");
     vm.set_reg(Reg::R1, Value::pointer(base));
     let mut k = Kernel { run: Run::default(), inb_value };
@@ -132,4 +137,22 @@ pub fn load_result(items: &str, body: &str) -> i64 {
     let src = misc(items, body);
     let c = build(&src);
     run(&c, "load", vec![7, 0, 0, 0]).ret
+}
+
+/// A small xorshift generator for the fuzz tests (fixed seeds: a failure
+/// repeats).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
 }
