@@ -119,6 +119,22 @@ mod tests {
     }
 
     #[test]
+    fn signed_division_rounds_toward_zero_on_both_widths() {
+        for width in [Width::W64, Width::W32] {
+            let minus = |v: i64| alu(width, AluOp::Mov, 0, v as u64);
+            assert_eq!(alu(width, AluOp::SDiv, minus(-7), 2), minus(-3), "{width:?}");
+            assert_eq!(alu(width, AluOp::SMod, minus(-7), 2), minus(-1), "{width:?}");
+            assert_eq!(alu(width, AluOp::SDiv, 7, minus(-2)), minus(-3), "{width:?}");
+            assert_eq!(alu(width, AluOp::SMod, 7, minus(-2)), 1, "{width:?}");
+            assert_eq!(alu(width, AluOp::SDiv, 9, 0), 0, "{width:?}");
+            assert_eq!(alu(width, AluOp::SMod, 9, 0), 9, "{width:?}");
+        }
+        // 32-bit: only the low halves divide, and the result zero-extends.
+        assert_eq!(alu(Width::W32, AluOp::SDiv, 0x5_ffff_fff9, 2), 0xffff_fffd);
+        assert_eq!(alu(Width::W32, AluOp::SMod, 0x5_ffff_fff9, 0x1_0000_0002), 0xffff_ffff);
+    }
+
+    #[test]
     fn thirty_two_bit_results_zero_extend() {
         assert_eq!(alu(Width::W32, AluOp::Add, 0xffff_ffff, 1), 0);
         assert_eq!(alu(Width::W32, AluOp::Mov, 0, u64::MAX), 0xffff_ffff);
