@@ -23,10 +23,11 @@
 //! apart ([`outcomes`]). Every other missed mutant is printed, and the
 //! command exits non-zero.
 //!
-//! Each group's run is kept in `mutants.out/GROUP/` (ignored by git);
-//! `--table` reads them again and writes `docs/data/mutants.csv` and the
-//! table of docs/verifier.md ([`table`]), as a full run does at its end.
-//! A `--file` run goes to `mutants.out/single/` and leaves the table alone.
+//! Each group's run is kept in `mutants.out/GROUP/`, and a `--file` run in
+//! `mutants.out/file/PATH/` (with `/` made `__`), all ignored by git. After
+//! each run, and alone with `--table`, xtask writes `docs/data/mutants.csv`
+//! and the tables of docs/testing.md and docs/verifier.md ([`table`]) from
+//! the newest run of each file.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -131,7 +132,10 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
     let equivalents = outcomes::Equivalents::load(&root.join(EQUIVALENT))?;
     let mut missed = 0;
     for (group, files) in &chosen {
-        let dir = if args.files.is_empty() { out_dir(&root, group.name) } else { root.join("mutants.out/single") };
+        let dir = match files.as_slice() {
+            [file] if !args.files.is_empty() => root.join("mutants.out/file").join(file.replace('/', "__")),
+            _ => root.join("mutants.out").join(group.name),
+        };
         println!("mutants: group `{}` ({}), results in {}", group.name, files.join(", "), dir.display());
         let start = Instant::now();
         let status = mutants_command(&cargo_mutants, files)
@@ -151,9 +155,7 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
         println!("mutants: group `{}` took {:.0} s", group.name, start.elapsed().as_secs_f64());
         missed += outcomes::report(&run, &equivalents);
     }
-    if args.files.is_empty() {
-        table::write(&root)?;
-    }
+    table::write(&root)?;
     if missed > 0 {
         eprintln!("error: {missed} mutants were missed by every test");
         eprintln!("help: write a test that checks the behaviour each one breaks, or, if it cannot change behaviour, list it with the reason in {EQUIVALENT}");
@@ -162,13 +164,8 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where a full run of `group` keeps cargo-mutants' `mutants.out`.
-pub fn out_dir(root: &Path, group: &str) -> PathBuf {
-    root.join("mutants.out").join(group)
-}
-
-/// The groups to run, each with the file globs to mutate: every group whole,
-/// or the groups of the files asked for, with only those files.
+/// The runs to make, each a group with the file globs to mutate: every
+/// group whole, or each file asked for on its own.
 fn choose(files: &[String]) -> Result<Vec<(&'static Group, Vec<String>)>> {
     if files.is_empty() {
         return Ok(GROUPS.iter().map(|g| (g, g.files.iter().map(|f| f.to_string()).collect())).collect());
@@ -182,16 +179,13 @@ fn choose(files: &[String]) -> Result<Vec<(&'static Group, Vec<String>)>> {
                 GROUPS.iter().flat_map(|g| g.files.iter().copied()).collect::<Vec<_>>().join(", ")
             ))
         })?;
-        match chosen.iter_mut().find(|(g, _)| g.name == group.name) {
-            Some((_, list)) => list.push(file.to_string()),
-            None => chosen.push((group, vec![file.to_string()])),
-        }
+        chosen.push((group, vec![file.to_string()]));
     }
     Ok(chosen)
 }
 
 /// Whether `file` is named by `glob`, a path or a folder followed by `/**`.
-fn in_glob(file: &str, glob: &str) -> bool {
+pub fn in_glob(file: &str, glob: &str) -> bool {
     match glob.strip_suffix("/**") {
         Some(folder) => file.strip_prefix(folder).is_some_and(|rest| rest.starts_with('/')),
         None => file == glob,

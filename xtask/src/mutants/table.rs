@@ -1,5 +1,6 @@
-//! The record of the last full mutation run, written from each group's
-//! `mutants.out/GROUP/mutants.out/outcomes.json`:
+//! The record of the mutation runs, written from the newest run of each
+//! file (`mutants.out/GROUP/` or `mutants.out/file/PATH/`, each holding
+//! cargo-mutants' `mutants.out/outcomes.json`):
 //!
 //! * `docs/data/mutants.csv`: every mutant, its outcome and the tests that
 //!   caught it;
@@ -9,8 +10,10 @@
 //!   bugs of the oracles and of pruning with the tests that catch them, the
 //!   equivalent mutants with their reasons, and the missed ones.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 use super::outcomes::{self, Equivalents, Mutant, Outcome};
 use crate::{Result, XtaskError};
@@ -27,26 +30,46 @@ const GUARDS: &[&str] = &["::contains", "::covers", "::same", "IdMap::map"];
 
 pub fn write(root: &Path) -> Result<ExitCode> {
     let equivalents = Equivalents::load(&root.join(super::EQUIVALENT))?;
-    let mut mutants = Vec::new();
-    let mut groups = Vec::new();
-    for group in super::GROUPS {
-        let dir = super::out_dir(root, group.name).join("mutants.out");
-        if dir.join("outcomes.json").is_file() {
-            mutants.extend(outcomes::read(&dir, &equivalents)?);
-            groups.push(group.name);
-        } else {
-            println!("note: no run of group `{}` in {}; it is left out of the table", group.name, dir.display());
-        }
-    }
+    let mutants = newest(root, &equivalents)?;
     if mutants.is_empty() {
         return Err(XtaskError::new("no mutation run to make a table from").with_help("run `cargo xtask mutants` first"));
     }
     let csv = root.join("docs/data/mutants.csv");
     std::fs::write(&csv, csv_text(&mutants))?;
-    splice(&root.join("docs/testing.md"), COUNTS_BEGIN, COUNTS_END, &counts(&mutants, &groups))?;
+    splice(&root.join("docs/testing.md"), COUNTS_BEGIN, COUNTS_END, &counts(&mutants))?;
     splice(&root.join("docs/verifier.md"), BUGS_BEGIN, BUGS_END, &bugs(&mutants, &equivalents))?;
     println!("mutants: wrote {}, and the tables of docs/testing.md and docs/verifier.md", csv.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The mutants of the newest run of each file, the files in the order of
+/// [`super::GROUPS`].
+fn newest(root: &Path, equivalents: &Equivalents) -> Result<Vec<Mutant>> {
+    let out = root.join("mutants.out");
+    let mut runs: Vec<(SystemTime, PathBuf)> = Vec::new();
+    let dirs = super::GROUPS.iter().map(|g| out.join(g.name)).chain(
+        std::fs::read_dir(out.join("file")).into_iter().flatten().filter_map(|e| e.ok()).map(|e| e.path()),
+    );
+    for dir in dirs.map(|d| d.join("mutants.out")) {
+        if let Ok(modified) = std::fs::metadata(dir.join("outcomes.json")).and_then(|m| m.modified()) {
+            runs.push((modified, dir));
+        }
+    }
+    runs.sort();
+    let mut by_file: BTreeMap<String, Vec<Mutant>> = BTreeMap::new();
+    for (_, dir) in &runs {
+        let mut fresh: BTreeMap<String, Vec<Mutant>> = BTreeMap::new();
+        for m in outcomes::read(dir, equivalents)? {
+            fresh.entry(m.file.clone()).or_default().push(m);
+        }
+        by_file.extend(fresh);
+    }
+    let place = |file: &str| {
+        super::GROUPS.iter().flat_map(|g| g.files).position(|glob| super::in_glob(file, glob)).unwrap_or(usize::MAX)
+    };
+    let mut files: Vec<String> = by_file.keys().cloned().collect();
+    files.sort_by_key(|f| (place(f), f.clone()));
+    Ok(files.iter().flat_map(|f| by_file.remove(f).unwrap_or_default()).collect())
 }
 
 fn csv_text(mutants: &[Mutant]) -> String {
@@ -75,9 +98,8 @@ fn splice(path: &Path, begin: &str, end: &str, body: &str) -> Result<()> {
 }
 
 /// The counts and time per file, and the total.
-fn counts(mutants: &[Mutant], groups: &[&str]) -> String {
-    let mut md = format!("Groups in this run: {}.\n\n", groups.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", "));
-    md += "| file | mutants | caught | missed | timeout | unviable | equivalent | time |\n|---|---:|---:|---:|---:|---:|---:|---:|\n";
+fn counts(mutants: &[Mutant]) -> String {
+    let mut md = String::from("| file | mutants | caught | missed | timeout | unviable | equivalent | time |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
     let mut total = ([0usize; 5], 0.0);
     for (file, counts, seconds) in outcomes::per_file(mutants) {
         md += &row(&format!("`{file}`"), counts, seconds);
