@@ -69,8 +69,9 @@ pub struct Group {
     pub name: &'static str,
     /// Globs as cargo-mutants' `--file` takes them.
     pub files: &'static [&'static str],
-    /// `cargo test` arguments beyond the mutated crate: warden-tests' package
-    /// is always added, these choose the test targets.
+    /// The test targets, for `cargo test` beside the mutated crate (which
+    /// cargo-mutants names) and warden-tests. They are given to the build
+    /// as well, so that it builds only these.
     tests: &'static [&'static str],
 }
 
@@ -141,7 +142,7 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
         let status = mutants_command(&cargo_mutants, files)
             .args(["--jobs", "1", "--no-shuffle", "--output"])
             .arg(&dir)
-            .args(std::iter::once("--package=warden-tests").chain(group.tests.iter().copied()).map(|a| format!("--cargo-test-arg={a}")))
+            .args(std::iter::once("--package=warden-tests").chain(group.tests.iter().copied()).map(|a| format!("--cargo-arg={a}")))
             .envs(FUZZ_ENV.iter().copied())
             .envs(conformance_env(&root))
             .status()?;

@@ -149,5 +149,8 @@ mod tests {
         assert_eq!(endian(Endian::ToBe, 16, 0x1234_5678), 0x7856);
         assert_eq!(endian(Endian::ToLe, 32, 0x1_2345_6789), 0x2345_6789);
         assert_eq!(endian(Endian::Swap, 64, 0x0102_0304_0506_0708), 0x0807_0605_0403_0201);
+        // A 16- or 32-bit swap takes the low half only and clears the rest.
+        assert_eq!(endian(Endian::ToBe, 32, 0x1122_3344_5566_7788), 0x8877_6655);
+        assert_eq!(endian(Endian::Swap, 16, 0x1122_3344_5566_7788), 0x8877);
     }
 }
