@@ -377,6 +377,18 @@ mod tests {
     }
 
     #[test]
+    fn forgetting_one_width_keeps_the_other() {
+        let mut b = TEN_TO_TWENTY;
+        b.forget_32();
+        let low = Bounds { u32_min: 0, u32_max: u32::MAX, s32_min: i32::MIN, s32_max: i32::MAX, ..TEN_TO_TWENTY };
+        assert_eq!(b, low);
+        let mut b = TEN_TO_TWENTY;
+        b.forget_64();
+        let high = Bounds { umin: 0, umax: u64::MAX, smin: i64::MIN, smax: i64::MAX, ..TEN_TO_TWENTY };
+        assert_eq!(b, high);
+    }
+
+    #[test]
     fn contains_fails_when_a_single_view_fails() {
         // One view restricted, the others unbounded, and a value outside
         // that view only.
