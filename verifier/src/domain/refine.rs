@@ -190,8 +190,10 @@ mod tests {
         assert_eq!((d.b.umin, d.b.u32_min), (8, 8));
         // Several bits: any one of them may be set, so nothing is learned.
         assert_eq!(edge(Scalar::UNKNOWN, 6, Width::W64, Cond::Set, true), Some(Scalar::UNKNOWN));
-        // No bit in common: the edge is impossible.
+        // No bit in common: the edge is impossible, for one bit or several.
         assert_eq!(edge(Scalar::range(0, 7), 8, Width::W64, Cond::Set, true), None);
+        assert_eq!(edge(Scalar::range(0, 7), 0x18, Width::W64, Cond::Set, true), None);
+        assert_eq!(edge(Scalar::range(0, 7), 0x1_0000_0000, Width::W32, Cond::Set, true), None);
     }
 
     #[test]
