@@ -241,3 +241,26 @@ fn contains_needs_both_the_bits_and_the_bounds() {
     assert!(even.contains(6));
     assert!(!even.contains(3));
 }
+
+#[test]
+fn right_shifts_of_a_range_are_exact() {
+    // The known bits of [100, 200] say only "below 256"; the bounds shift.
+    let r = Scalar::range(100, 200);
+    for width in [Width::W64, Width::W32] {
+        let s = r.alu(width, AluOp::Rsh, &Scalar::constant(2));
+        assert_eq!((s.b.umin, s.b.umax), (25, 50), "{width:?}");
+    }
+    let s = Scalar::signed_range(-200, -100).alu(Width::W64, AluOp::Arsh, &Scalar::constant(2));
+    assert_eq!((s.b.smin, s.b.smax), (-50, -25));
+    let low = Scalar::signed_range(-200, -100).zext32();
+    let s = low.alu(Width::W32, AluOp::Arsh, &Scalar::constant(2));
+    assert_eq!((s.b.s32_min, s.b.s32_max), (-50, -25));
+}
+
+#[test]
+fn a_signed_range_of_one_value_is_that_constant() {
+    assert_eq!(Scalar::signed_range(-3, -3), Scalar::constant(-3i64 as u64));
+    assert_eq!(Scalar::signed_range(4, 4).as_const(), Some(4));
+    // An empty range is documented to mean any value.
+    assert_eq!(Scalar::signed_range(2, 1), Scalar::UNKNOWN);
+}
