@@ -264,3 +264,38 @@ fn a_signed_range_of_one_value_is_that_constant() {
     // An empty range is documented to mean any value.
     assert_eq!(Scalar::signed_range(2, 1), Scalar::UNKNOWN);
 }
+
+#[test]
+fn the_low_half_is_a_constant_when_only_it_is_known() {
+    let s = Scalar { t: Tnum { value: 7, mask: 0xffff_ffff_0000_0000 }, b: Bounds::UNBOUNDED };
+    assert_eq!(s.as_const32(), Some(7));
+    assert_eq!(s.as_const(), None);
+    assert_eq!(Scalar::constant(0x5_0000_0009).as_const32(), Some(9));
+    assert_eq!(Scalar::range(0, 1).as_const32(), None);
+}
+
+/// `is_valid` is the invariant the debug assertions of every transfer
+/// check; like the other oracles, it must say no when one part fails.
+#[test]
+fn is_valid_fails_when_a_single_invariant_fails() {
+    // The low byte unknown, everything else zero: [0, 255] in every view.
+    let good = Scalar::range(0, 255);
+    assert!(good.is_valid());
+    assert!(Scalar::constant(3).is_valid() && Scalar::UNKNOWN.is_valid());
+    let b = good.b;
+    let broken: [(&str, Scalar); 7] = [
+        ("an empty view", Scalar { b: Bounds { s32_min: 9, s32_max: 8, ..b }, ..good }),
+        ("value and mask overlapping", Scalar { t: Tnum { value: 1, mask: 0xff }, ..good }),
+        ("umin below the known bits", Scalar { t: Tnum { value: 0x10, mask: 0xef }, b: Bounds { umin: 0, u32_min: 0x10, ..b } }),
+        ("umax above the known bits", Scalar { b: Bounds { umax: 256, ..b }, ..good }),
+        (
+            "u32_min below the known low bits",
+            Scalar { t: Tnum { value: 0x10, mask: 0xef }, b: Bounds { umin: 0x10, u32_min: 0, ..b } },
+        ),
+        ("u32_max above the known low bits", Scalar { b: Bounds { u32_max: 256, ..b }, ..good }),
+        ("a constant with a wider view", Scalar { t: Tnum::constant(5), b: Bounds { smax: 6, ..Bounds::constant(5) } }),
+    ];
+    for (what, s) in broken {
+        assert!(!s.is_valid(), "{what}: {s:?} passes");
+    }
+}
