@@ -128,12 +128,12 @@ fn binary_name(running: &str) -> String {
 
 /// The committed list of equivalent mutants (`tests/mutants-equivalent.txt`).
 ///
-/// Each entry is a line `FILE: CHANGE`, CHANGE as cargo-mutants describes
-/// the mutant without its place (`replace | with ^ in Tnum::or`: the file,
-/// the function and the replacement, so an entry survives code moving
-/// within the file), followed by indented lines saying why no behaviour
-/// can change. An entry covers every mutant of that description in that
-/// file. `#` starts a comment line.
+/// Each entry is one or more lines `FILE: CHANGE`, CHANGE as cargo-mutants
+/// describes the mutant without its place (`replace | with ^ in Tnum::or`:
+/// the file, the function and the replacement, so an entry survives code
+/// moving within the file), followed by indented lines saying why none of
+/// them can change behaviour. A line covers every mutant of that
+/// description in that file. `#` starts a comment line.
 pub struct Equivalents {
     /// (file, change) → reason.
     entries: BTreeMap<(String, String), String>,
@@ -150,11 +150,14 @@ impl Equivalents {
 
     fn parse(text: &str) -> std::result::Result<Self, (usize, String)> {
         let mut entries = BTreeMap::new();
-        let mut current: Option<(usize, (String, String), String)> = None;
-        let mut finish = |current: Option<(usize, (String, String), String)>| match current {
+        // The entry being read: its first line, its mutants and its reason.
+        let mut current: Option<(usize, Vec<(String, String)>, String)> = None;
+        let mut finish = |current: Option<(usize, Vec<(String, String)>, String)>| match current {
             Some((line, _, reason)) if reason.is_empty() => Err((line, "an entry without a reason".to_string())),
-            Some((_, key, reason)) => {
-                entries.insert(key, reason);
+            Some((_, keys, reason)) => {
+                for key in keys {
+                    entries.insert(key, reason.clone());
+                }
                 Ok(())
             }
             None => Ok(()),
@@ -173,9 +176,16 @@ impl Equivalents {
                 reason.push_str(line.trim());
                 continue;
             }
-            finish(current.take())?;
             let (file, change) = line.split_once(": ").ok_or((i + 1, format!("`{line}` is not `FILE: CHANGE`")))?;
-            current = Some((i + 1, (file.trim().to_string(), change.trim().to_string()), String::new()));
+            let key = (file.trim().to_string(), change.trim().to_string());
+            match current.as_mut() {
+                // Several mutants may share one reason.
+                Some((_, keys, reason)) if reason.is_empty() => keys.push(key),
+                _ => {
+                    finish(current.take())?;
+                    current = Some((i + 1, vec![key], String::new()));
+                }
+            }
         }
         finish(current)?;
         Ok(Equivalents { entries })
@@ -245,11 +255,19 @@ mod tests {
     }
 
     #[test]
+    fn several_mutants_may_share_a_reason() {
+        let eq = Equivalents::parse("a.rs: replace f -> u64 with 0\na.rs: replace f -> u64 with 1\n    f is a hash\nb.rs: x\n    y\n").unwrap();
+        assert_eq!(eq.find("a.rs", "replace f -> u64 with 0"), Some("f is a hash"));
+        assert_eq!(eq.find("a.rs", "replace f -> u64 with 1"), Some("f is a hash"));
+        assert_eq!(eq.find("b.rs", "x"), Some("y"));
+    }
+
+    #[test]
     fn an_entry_without_a_reason_is_refused_with_its_line() {
-        let Err((line, what)) = Equivalents::parse("a.rs: replace x with y\nb.rs: replace z with w\n  why\n") else {
+        let Err((line, what)) = Equivalents::parse("a.rs: replace x with y\n  why\nb.rs: replace z with w\n") else {
             panic!("accepted an entry without a reason");
         };
-        assert_eq!((line, what.as_str()), (1, "an entry without a reason"));
+        assert_eq!((line, what.as_str()), (3, "an entry without a reason"));
     }
 
     #[test]
