@@ -299,3 +299,34 @@ fn is_valid_fails_when_a_single_invariant_fails() {
         assert!(!s.is_valid(), "{what}: {s:?} passes");
     }
 }
+
+#[test]
+fn narrowing_contains_every_concrete_result() {
+    let mut rng = Rng(fastrand::Rng::with_seed(0x7e57_0000_0000_0008));
+    let mut cases: Vec<(Vec<u64>, Scalar)> = (0..5_000).map(|_| sample(&mut rng)).collect();
+    // Ranges that just reach past the narrow width, where the high values wrap to 0.
+    for bits in [8u32, 16, 32] {
+        let top = 1u64 << bits;
+        for (lo, hi) in [(top - 3, top), (top - 1, top + 1), (top - 2, top + 2)] {
+            cases.push(((lo..=hi).collect(), Scalar::range(lo, hi)));
+        }
+    }
+    for (values, s) in &cases {
+        for bits in [8, 16, 32, 64] {
+            let (t, e) = (s.truncate(bits), s.sign_extend(bits));
+            assert!(t.is_valid() && e.is_valid());
+            for &v in values {
+                let (tv, ev) = (concrete::truncate(v, bits), concrete::sign_extend(v, bits));
+                assert!(t.contains(tv), "truncate({s}, {bits}) = {t} misses {tv:#x} (from {v:#x})");
+                assert!(e.contains(ev), "sign_extend({s}, {bits}) = {e} misses {ev:#x} (from {v:#x})");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_low_half_keeps_its_32_bit_bounds() {
+    // High half 1, low half in [5, 10]: `le32` or a 32-bit load keeps [5, 10].
+    let s = Scalar::range(0x1_0000_0005, 0x1_0000_000a).truncate(32);
+    assert_eq!((s.b.umin, s.b.umax), (5, 10));
+}
