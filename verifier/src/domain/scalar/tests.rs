@@ -330,3 +330,15 @@ fn the_low_half_keeps_its_32_bit_bounds() {
     let s = Scalar::range(0x1_0000_0005, 0x1_0000_000a).truncate(32);
     assert_eq!((s.b.umin, s.b.umax), (5, 10));
 }
+
+#[test]
+fn and_and_or_keep_the_bounds_the_known_bits_lose() {
+    // [0, 10] & [0, 5] is at most 5; the known bits alone say at most 7.
+    let and = Scalar::range(0, 10).alu(Width::W64, AluOp::And, &Scalar::range(0, 5));
+    assert_eq!((and.b.umax, and.b.smax, and.b.u32_max), (5, 5, 5));
+    // [5, 6] | [0, 1] is at least 5; the known bits alone say at least 4.
+    for width in [Width::W64, Width::W32] {
+        let or = Scalar::range(5, 6).alu(width, AluOp::Or, &Scalar::range(0, 1));
+        assert_eq!((or.b.umin, or.b.u32_min), (5, 5), "{width:?}");
+    }
+}
