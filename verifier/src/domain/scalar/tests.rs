@@ -342,3 +342,13 @@ fn and_and_or_keep_the_bounds_the_known_bits_lose() {
         assert_eq!((or.b.umin, or.b.u32_min), (5, 5), "{width:?}");
     }
 }
+
+#[test]
+fn a_64_bit_left_shift_keeps_the_low_half_bounds() {
+    // Only the low half is bounded, [1, 2]: `x <<= 4` makes it [16, 32]
+    // (the known bits alone would say [0, 48]).
+    let mut x = Scalar { t: Tnum::UNKNOWN, b: Bounds { u32_min: 1, u32_max: 2, ..Bounds::UNBOUNDED } };
+    assert!(x.sync());
+    let s = x.alu(Width::W64, AluOp::Lsh, &Scalar::constant(4));
+    assert_eq!((s.b.u32_min, s.b.u32_max), (16, 32));
+}
