@@ -23,6 +23,9 @@
 //! apart ([`outcomes`]). Every other missed mutant is printed, and the
 //! command exits non-zero.
 //!
+//! `--again` tests only the mutants the last run left uncaught (after new
+//! tests, say), and adds the earlier run's other outcomes to its own.
+//!
 //! Each group's run is kept in `mutants.out/GROUP/`, and a `--file` run in
 //! `mutants.out/file/PATH/` (with `/` made `__`), all ignored by git. After
 //! each run, and alone with `--table`, xtask writes `docs/data/mutants.csv`
@@ -62,6 +65,9 @@ pub struct MutantsArgs {
     /// Write docs/data/mutants.csv and the table of docs/verifier.md from the last runs, without testing
     #[arg(long)]
     table: bool,
+    /// Test again only the mutants the last run of the same group (or file) did not catch
+    #[arg(long)]
+    again: bool,
 }
 
 /// Files mutated together and the tests that guard them.
@@ -142,6 +148,7 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
         let status = mutants_command(&cargo_mutants, files)
             .args(["--jobs", "1", "--no-shuffle", "--output"])
             .arg(&dir)
+            .args(args.again.then_some("--iterate"))
             .args(std::iter::once("--package=warden-tests").chain(group.tests.iter().copied()).map(|a| format!("--cargo-arg={a}")))
             .envs(FUZZ_ENV.iter().copied())
             .envs(conformance_env(&root))
@@ -151,6 +158,9 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
         if !matches!(status.code(), Some(0 | 2 | 3)) {
             return Err(XtaskError::new(format!("cargo mutants failed for group `{}` ({status})", group.name))
                 .with_help(format!("its log is {}", dir.join("mutants.out/debug.log").display())));
+        }
+        if args.again {
+            outcomes::keep_earlier(&dir)?;
         }
         let run = outcomes::read(&dir.join("mutants.out"), &equivalents)?;
         println!("mutants: group `{}` took {:.0} s", group.name, start.elapsed().as_secs_f64());

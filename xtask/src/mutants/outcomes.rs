@@ -68,6 +68,7 @@ pub fn read(dir: &Path, equivalents: &Equivalents) -> Result<Vec<Mutant>> {
     };
     let mut mutants = Vec::new();
     for outcome in json["outcomes"].as_array().ok_or_else(|| bad("no `outcomes` list"))? {
+        let raw = outcome;
         let Some(mutant) = outcome["scenario"].get("Mutant") else {
             continue; // the baseline
         };
@@ -86,13 +87,53 @@ pub fn read(dir: &Path, equivalents: &Equivalents) -> Result<Vec<Mutant>> {
             Some("Unviable") => Outcome::Unviable,
             other => return Err(bad(&format!("unexpected outcome {other:?} for `{name}`"))),
         };
-        let caught_by = match (outcome, log) {
-            (Outcome::Caught, Some(log)) => std::fs::read_to_string(log).map(|t| failing_tests(&t)).unwrap_or_default(),
+        let kept: Option<Vec<String>> =
+            raw["caught_by"].as_array().map(|tests| tests.iter().filter_map(|t| t.as_str().map(str::to_string)).collect());
+        let caught_by = match (outcome, kept, log) {
+            (Outcome::Caught, Some(tests), _) => tests,
+            (Outcome::Caught, None, Some(log)) => std::fs::read_to_string(log).map(|t| failing_tests(&t)).unwrap_or_default(),
             _ => Vec::new(),
         };
         mutants.push(Mutant { file, line, change, outcome, seconds, caught_by });
     }
     Ok(mutants)
+}
+
+/// After a run of only the mutants left uncaught (cargo-mutants'
+/// `--iterate`, which moves the last run to `mutants.out.old`), adds the
+/// last run's outcomes of every other mutant to the new `outcomes.json`,
+/// so that it describes the whole file or group again.
+pub fn keep_earlier(dir: &Path) -> Result<()> {
+    let (new_path, old_path) = (dir.join("mutants.out/outcomes.json"), dir.join("mutants.out.old/outcomes.json"));
+    let load = |path: &Path| -> Result<Value> {
+        let text = std::fs::read_to_string(path).map_err(|e| XtaskError::new(format!("cannot read {}: {e}", path.display())))?;
+        serde_json::from_str(&text).map_err(|e| XtaskError::new(format!("{}: {e}", path.display())))
+    };
+    let (mut new, old) = (load(&new_path)?, load(&old_path)?);
+    let name = |o: &Value| o["scenario"]["Mutant"]["name"].as_str().map(str::to_string);
+    let tested: Vec<String> = new["outcomes"].as_array().into_iter().flatten().filter_map(name).collect();
+    let earlier: Vec<Value> = old["outcomes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| name(o).is_some_and(|n| !tested.contains(&n)))
+        .map(|o| {
+            // Their logs stay in the old folder, which the next run
+            // replaces: what they say is kept in the outcome itself.
+            let mut o = o.clone();
+            if o.get("caught_by").is_none() {
+                let log = o["log_path"].as_str().map(|p| dir.join("mutants.out.old").join(p));
+                let tests = log.and_then(|l| std::fs::read_to_string(l).ok()).map(|t| failing_tests(&t)).unwrap_or_default();
+                o["caught_by"] = Value::from(tests);
+            }
+            o
+        })
+        .collect();
+    if let Some(list) = new["outcomes"].as_array_mut() {
+        list.extend(earlier);
+    }
+    std::fs::write(&new_path, serde_json::to_string_pretty(&new).map_err(|e| XtaskError::new(e.to_string()))?)?;
+    Ok(())
 }
 
 /// The tests a mutant's log shows failing, named after their test binary.
@@ -268,6 +309,36 @@ mod tests {
             panic!("accepted an entry without a reason");
         };
         assert_eq!((line, what.as_str()), (3, "an entry without a reason"));
+    }
+
+    #[test]
+    fn a_second_run_of_the_uncaught_keeps_the_first_runs_other_outcomes() {
+        let dir = std::env::temp_dir().join(format!("xtask-mutants-again-{}", std::process::id()));
+        let mutant = |name: &str, summary: &str| {
+            serde_json::json!({
+                "scenario": {"Mutant": {"name": format!("a.rs:{name}"), "file": "a.rs", "span": {"start": {"line": 1}}}},
+                "summary": summary,
+                "log_path": format!("log/{name}.log"),
+                "phase_results": [],
+            })
+        };
+        for (folder, outcomes) in [
+            ("mutants.out.old", vec![mutant("1:1: replace f with g", "CaughtMutant"), mutant("2:1: replace h with i", "MissedMutant")]),
+            ("mutants.out", vec![mutant("2:1: replace h with i", "CaughtMutant")]),
+        ] {
+            std::fs::create_dir_all(dir.join(folder).join("log")).unwrap();
+            std::fs::write(dir.join(folder).join("outcomes.json"), serde_json::json!({ "outcomes": outcomes }).to_string()).unwrap();
+        }
+        std::fs::write(dir.join("mutants.out.old/log/1:1: replace f with g.log"), "test t ... FAILED\n").unwrap();
+        keep_earlier(&dir).unwrap();
+        let none = Equivalents { entries: BTreeMap::new() };
+        let mutants = read(&dir.join("mutants.out"), &none).unwrap();
+        let seen: Vec<_> = mutants.iter().map(|m| (m.change.as_str(), m.outcome, m.caught_by.clone())).collect();
+        assert_eq!(
+            seen,
+            [("replace h with i", Outcome::Caught, vec![]), ("replace f with g", Outcome::Caught, vec!["::t".to_string()])]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
