@@ -352,3 +352,14 @@ fn a_64_bit_left_shift_keeps_the_low_half_bounds() {
     let s = x.alu(Width::W64, AluOp::Lsh, &Scalar::constant(4));
     assert_eq!((s.b.u32_min, s.b.u32_max), (16, 32));
 }
+
+#[test]
+fn modulo_by_a_larger_constant_leaves_the_dividend() {
+    for width in [Width::W64, Width::W32] {
+        let m = Scalar::range(5, 7).alu(width, AluOp::Mod, &Scalar::constant(10));
+        assert_eq!((m.b.umin, m.b.umax), (5, 7), "{width:?}");
+        // Otherwise the result is below the divisor.
+        let m = Scalar::range(5, 17).alu(width, AluOp::Mod, &Scalar::constant(10));
+        assert_eq!((m.b.umin, m.b.umax), (0, 9), "{width:?}");
+    }
+}
