@@ -9,7 +9,7 @@
 //! | `cargo xtask grade LAB [--solution]` | [`grade`] |
 //! | `cargo xtask fuzz [--programs N] [--images N] [--seed S]` | [`fuzz`] |
 //! | `cargo xtask bench [verifier\|jit\|modc\|all]` | [`bench`] |
-//! | `cargo xtask mutants [--file PATH]... [--list] [--table]` | [`mutants`] |
+//! | `cargo xtask mutants [--group NAME]... [--file PATH]... [--again] [--list] [--table]` | [`mutants`] |
 //!
 //! Shared pieces: [`kernel`] builds the kernel (and is where the initrd
 //! build goes), [`qemu`] finds QEMU and builds its command line.

@@ -59,6 +59,9 @@ pub struct MutantsArgs {
     /// Mutate only this file (repeatable); it must belong to one of the groups
     #[arg(long = "file", value_name = "PATH")]
     files: Vec<String>,
+    /// Run only this group (repeatable): domains, pruning, interpreter, jit-encoder
+    #[arg(long = "group", value_name = "NAME")]
+    groups: Vec<String>,
     /// List the mutants of each group and their number, without testing them
     #[arg(long)]
     list: bool,
@@ -119,7 +122,7 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
         return table::write(&kernel::root());
     }
     let cargo_mutants = ensure_installed()?;
-    let chosen = choose(&args.files)?;
+    let chosen = choose(&args.files, &args.groups)?;
     if args.list {
         for (group, files) in &chosen {
             let out = mutants_command(&cargo_mutants, files).arg("--list").output()?;
@@ -140,7 +143,7 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
     let mut missed = 0;
     for (group, files) in &chosen {
         let dir = match files.as_slice() {
-            [file] if !args.files.is_empty() => root.join("mutants.out/file").join(file.replace('/', "__")),
+            [file] if args.files.contains(file) => root.join("mutants.out/file").join(file.replace('/', "__")),
             _ => root.join("mutants.out").join(group.name),
         };
         println!("mutants: group `{}` ({}), results in {}", group.name, files.join(", "), dir.display());
@@ -160,7 +163,7 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
                 .with_help(format!("its log is {}", dir.join("mutants.out/debug.log").display())));
         }
         if args.again {
-            outcomes::keep_earlier(&dir)?;
+            outcomes::keep_earlier(&dir, files)?;
         }
         let run = outcomes::read(&dir.join("mutants.out"), &equivalents)?;
         println!("mutants: group `{}` took {:.0} s", group.name, start.elapsed().as_secs_f64());
@@ -175,13 +178,22 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The runs to make, each a group with the file globs to mutate: every
-/// group whole, or each file asked for on its own.
-fn choose(files: &[String]) -> Result<Vec<(&'static Group, Vec<String>)>> {
-    if files.is_empty() {
-        return Ok(GROUPS.iter().map(|g| (g, g.files.iter().map(|f| f.to_string()).collect())).collect());
-    }
+/// The runs to make, each a group with the file globs to mutate: the
+/// groups named (every group when none is) whole, then each file asked
+/// for on its own.
+fn choose(files: &[String], groups: &[String]) -> Result<Vec<(&'static Group, Vec<String>)>> {
+    let whole = |g: &'static Group| (g, g.files.iter().map(|f| f.to_string()).collect());
     let mut chosen: Vec<(&'static Group, Vec<String>)> = Vec::new();
+    for name in groups {
+        let group = GROUPS.iter().find(|g| g.name == name.as_str()).ok_or_else(|| {
+            XtaskError::new(format!("there is no group `{name}`"))
+                .with_help(format!("the groups are {}", GROUPS.iter().map(|g| g.name).collect::<Vec<_>>().join(", ")))
+        })?;
+        chosen.push(whole(group));
+    }
+    if files.is_empty() && groups.is_empty() {
+        return Ok(GROUPS.iter().map(whole).collect());
+    }
     for file in files {
         let file = file.trim_start_matches("./");
         let group = GROUPS.iter().find(|g| g.files.iter().any(|glob| in_glob(file, glob))).ok_or_else(|| {
@@ -272,7 +284,7 @@ mod tests {
 
     #[test]
     fn a_file_belongs_to_the_group_whose_glob_names_it() {
-        let chosen = choose(&["verifier/src/domain/tnum.rs".into(), "./vm/src/interp.rs".into()]).unwrap();
+        let chosen = choose(&["verifier/src/domain/tnum.rs".into(), "./vm/src/interp.rs".into()], &[]).unwrap();
         let names: Vec<_> = chosen.iter().map(|(g, files)| (g.name, files.clone())).collect();
         assert_eq!(
             names,
@@ -282,9 +294,18 @@ mod tests {
 
     #[test]
     fn a_file_outside_every_group_is_refused_with_the_groups_named() {
-        let error = choose(&["verifier/src/domainx.rs".into()]).err().expect("refused");
+        let error = choose(&["verifier/src/domainx.rs".into()], &[]).err().expect("refused");
         assert!(error.message.contains("`verifier/src/domainx.rs` is not in any group"), "{}", error.message);
         assert!(error.help.unwrap().contains("jit/src/x86/**"));
+    }
+
+    #[test]
+    fn a_group_is_chosen_whole_by_its_name() {
+        let chosen = choose(&[], &["pruning".into()]).unwrap();
+        assert_eq!(chosen.len(), 1);
+        assert_eq!((chosen[0].0.name, chosen[0].1.len()), ("pruning", 4));
+        let error = choose(&[], &["prune".into()]).err().expect("refused");
+        assert_eq!(error.message, "there is no group `prune`");
     }
 
     #[test]

@@ -103,7 +103,8 @@ pub fn read(dir: &Path, equivalents: &Equivalents) -> Result<Vec<Mutant>> {
 /// `--iterate`, which moves the last run to `mutants.out.old`), adds the
 /// last run's outcomes of every other mutant to the new `outcomes.json`,
 /// so that it describes the whole file or group again.
-pub fn keep_earlier(dir: &Path) -> Result<()> {
+/// Only outcomes of the run's `files` (globs) are kept.
+pub fn keep_earlier(dir: &Path, files: &[String]) -> Result<()> {
     let (new_path, old_path) = (dir.join("mutants.out/outcomes.json"), dir.join("mutants.out.old/outcomes.json"));
     let load = |path: &Path| -> Result<Value> {
         let text = std::fs::read_to_string(path).map_err(|e| XtaskError::new(format!("cannot read {}: {e}", path.display())))?;
@@ -117,6 +118,7 @@ pub fn keep_earlier(dir: &Path) -> Result<()> {
         .into_iter()
         .flatten()
         .filter(|o| name(o).is_some_and(|n| !tested.contains(&n)))
+        .filter(|o| o["scenario"]["Mutant"]["file"].as_str().is_some_and(|f| files.iter().any(|g| super::in_glob(f, g))))
         .map(|o| {
             // Their logs stay in the old folder, which the next run
             // replaces: what they say is kept in the outcome itself.
@@ -330,7 +332,7 @@ mod tests {
             std::fs::write(dir.join(folder).join("outcomes.json"), serde_json::json!({ "outcomes": outcomes }).to_string()).unwrap();
         }
         std::fs::write(dir.join("mutants.out.old/log/1:1: replace f with g.log"), "test t ... FAILED\n").unwrap();
-        keep_earlier(&dir).unwrap();
+        keep_earlier(&dir, &["a.rs".to_string()]).unwrap();
         let none = Equivalents { entries: BTreeMap::new() };
         let mutants = read(&dir.join("mutants.out"), &none).unwrap();
         let seen: Vec<_> = mutants.iter().map(|m| (m.change.as_str(), m.outcome, m.caught_by.clone())).collect();
