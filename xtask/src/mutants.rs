@@ -156,14 +156,17 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
             .envs(FUZZ_ENV.iter().copied())
             .envs(conformance_env(&root))
             .status()?;
+        // What was tested counts even when the run stopped early.
+        if args.again && dir.join("mutants.out/outcomes.json").is_file() {
+            outcomes::keep_earlier(&dir, files)?;
+        }
         // cargo-mutants exits 2 when mutants were missed and 3 on timeouts;
-        // both are read from its outcomes below. Anything else is its own failure.
+        // both are read from its outcomes below. Anything else is its own
+        // failure (an interruption, tests failing without a mutant).
         if !matches!(status.code(), Some(0 | 2 | 3)) {
+            table::write(&root)?;
             return Err(XtaskError::new(format!("cargo mutants failed for group `{}` ({status})", group.name))
                 .with_help(format!("its log is {}", dir.join("mutants.out/debug.log").display())));
-        }
-        if args.again {
-            outcomes::keep_earlier(&dir, files)?;
         }
         let run = outcomes::read(&dir.join("mutants.out"), &equivalents)?;
         println!("mutants: group `{}` took {:.0} s", group.name, start.elapsed().as_secs_f64());
