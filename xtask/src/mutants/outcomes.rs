@@ -106,6 +106,9 @@ pub fn read(dir: &Path, equivalents: &Equivalents) -> Result<Vec<Mutant>> {
 /// Only outcomes of the run's `files` (globs) are kept.
 pub fn keep_earlier(dir: &Path, files: &[String]) -> Result<()> {
     let (new_path, old_path) = (dir.join("mutants.out/outcomes.json"), dir.join("mutants.out.old/outcomes.json"));
+    if !old_path.is_file() {
+        return Ok(()); // no earlier run: this one tested everything
+    }
     let load = |path: &Path| -> Result<Value> {
         let text = std::fs::read_to_string(path).map_err(|e| XtaskError::new(format!("cannot read {}: {e}", path.display())))?;
         serde_json::from_str(&text).map_err(|e| XtaskError::new(format!("{}: {e}", path.display())))
