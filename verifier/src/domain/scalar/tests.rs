@@ -363,3 +363,16 @@ fn modulo_by_a_larger_constant_leaves_the_dividend() {
         assert_eq!((m.b.umin, m.b.umax), (0, 9), "{width:?}");
     }
 }
+
+#[test]
+fn display_shows_a_range_bounded_at_one_end_only() {
+    assert_eq!(Scalar::range(5, u64::MAX).to_string(), "scalar(umin=5,umax=18446744073709551615)");
+    assert_eq!(Scalar::range(0, 1 << 40).to_string(), "scalar(umin=0,umax=1099511627776)");
+}
+
+#[test]
+fn to_little_endian_keeps_a_range_that_fits() {
+    // On a little-endian machine `le16` only truncates: [0, 100] stays.
+    let s = Scalar::range(0, 100).endian(Endian::ToLe, 16);
+    assert_eq!((s.b.umin, s.b.umax), (0, 100));
+}
