@@ -376,3 +376,13 @@ fn to_little_endian_keeps_a_range_that_fits() {
     let s = Scalar::range(0, 100).endian(Endian::ToLe, 16);
     assert_eq!((s.b.umin, s.b.umax), (0, 100));
 }
+
+#[test]
+fn display_shows_each_view_that_says_more() {
+    // Signed [-5, i64::MAX]: the unsigned view is everything, the signed one
+    // is bounded below only.
+    assert_eq!(Scalar::signed_range(-5, i64::MAX).to_string(), "scalar(smin=-5,smax=9223372036854775807)");
+    // Above 2^32 with the low half in [5, 10]: the 32-bit view is shown.
+    let s = Scalar::range(0x1_0000_0005, 0x1_0000_000a).to_string();
+    assert!(s.contains("u32_min=5,u32_max=10"), "{s}");
+}
