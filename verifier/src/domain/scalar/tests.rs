@@ -385,4 +385,6 @@ fn display_shows_each_view_that_says_more() {
     // Above 2^32 with the low half in [5, 10]: the 32-bit view is shown.
     let s = Scalar::range(0x1_0000_0005, 0x1_0000_000a).to_string();
     assert!(s.contains("u32_min=5,u32_max=10"), "{s}");
+    // Not when it repeats the 64-bit view.
+    assert_eq!(Scalar::range(5, 0xffff_ffff).to_string(), "scalar(umin=5,umax=4294967295)");
 }
