@@ -385,6 +385,11 @@ fn display_shows_each_view_that_says_more() {
     // Above 2^32 with the low half in [5, 10]: the 32-bit view is shown.
     let s = Scalar::range(0x1_0000_0005, 0x1_0000_000a).to_string();
     assert!(s.contains("u32_min=5,u32_max=10"), "{s}");
+    // Known bits that are not "the low bits unknown" are shown.
+    let mut even = Scalar { t: Tnum { value: 0, mask: 0xa }, b: Bounds::UNBOUNDED };
+    assert!(even.sync());
+    let s = even.to_string();
+    assert!(s.contains("var_off="), "{s}");
     // Not when it repeats the 64-bit view.
     assert_eq!(Scalar::range(5, 0xffff_ffff).to_string(), "scalar(umin=5,umax=4294967295)");
 }
