@@ -389,7 +389,10 @@ fn display_shows_each_view_that_says_more() {
     let mut even = Scalar { t: Tnum { value: 0, mask: 0xa }, b: Bounds::UNBOUNDED };
     assert!(even.sync());
     let s = even.to_string();
-    assert!(s.contains("var_off="), "{s}");
+    assert!(s.contains("var_off=") && !s.ends_with("var_off=)"), "{s}");
+    // A 32-bit view bounded at one end only is shown too.
+    let s = Scalar::range(0x1_0000_0005, 0x1_ffff_ffff).to_string();
+    assert!(s.contains("u32_min=5,u32_max=4294967295"), "{s}");
     // Not when it repeats the 64-bit view.
     assert_eq!(Scalar::range(5, 0xffff_ffff).to_string(), "scalar(umin=5,umax=4294967295)");
 }
