@@ -142,12 +142,33 @@ fn bugs(mutants: &[Mutant], equivalents: &Equivalents) -> String {
         md += &format!("| {key} | {} | {caught} | {} |\n", list.len(), shown.join(", "));
     }
     let listed = |outcome: Outcome| mutants.iter().filter(move |m| m.outcome == outcome);
-    md += "\nEquivalent mutants (they pass every test because they cannot change behaviour):\n\n";
+    md += "\nEquivalent mutants (they pass every test because they cannot change behaviour), by reason:\n\n";
     if listed(Outcome::Equivalent).next().is_none() {
         md += "none.\n";
     }
+    // reason → (file, change) → lines
+    let mut reasons: Vec<(&str, Vec<(&str, &str, Vec<u64>)>)> = Vec::new();
     for m in listed(Outcome::Equivalent) {
-        md += &format!("* `{}`: {}: {}\n", m.file, m.change, equivalents.find(&m.file, &m.change).unwrap_or_default());
+        let reason = equivalents.find(&m.file, &m.change).unwrap_or_default();
+        let index = reasons.iter().position(|(r, _)| *r == reason).unwrap_or_else(|| {
+            reasons.push((reason, Vec::new()));
+            reasons.len() - 1
+        });
+        let changes = &mut reasons[index].1;
+        match changes.iter_mut().find(|(f, c, _)| *f == m.file && *c == m.change) {
+            Some((_, _, lines)) => lines.push(m.line),
+            None => changes.push((&m.file, &m.change, vec![m.line])),
+        }
+    }
+    for (reason, changes) in reasons {
+        let named: Vec<String> = changes
+            .iter()
+            .map(|(file, change, lines)| {
+                let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
+                format!("`{}:{}` {change}", file.rsplit('/').next().unwrap_or(file), lines.join(","))
+            })
+            .collect();
+        md += &format!("* {}. {reason}\n", named.join("; "));
     }
     md += "\nMissed mutants:";
     if listed(Outcome::Missed).next().is_none() {
