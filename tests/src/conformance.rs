@@ -124,9 +124,14 @@ fn parse_bytes(body: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
-/// `../shared/conformance` beside the project root, if it is there.
+/// The suite's folder, if it is there: `WARDEN_CONFORMANCE_DIR` when set
+/// (`cargo xtask mutants` tests a copy of the tree made elsewhere, and names
+/// the suite this way), else `../shared/conformance` beside the project root.
 pub fn suite_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
+    let dir = match std::env::var_os("WARDEN_CONFORMANCE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance"),
+    };
     dir.is_dir().then_some(dir)
 }
 

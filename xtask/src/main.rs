@@ -9,6 +9,7 @@
 //! | `cargo xtask grade LAB [--solution \| --cheat NAME]` | [`grade`] |
 //! | `cargo xtask fuzz [--programs N] [--images N] [--seed S]` | [`fuzz`] |
 //! | `cargo xtask bench [verifier\|jit\|modc\|all]` | [`bench`] |
+//! | `cargo xtask mutants [--group NAME]... [--file PATH]... [--again] [--list] [--table]` | [`mutants`] |
 //!
 //! Shared pieces: [`kernel`] builds the kernel (and is where the initrd
 //! build goes), [`qemu`] finds QEMU and builds its command line.
@@ -33,6 +34,7 @@ mod initrd;
 mod kernel;
 mod ktest;
 mod modules;
+mod mutants;
 mod qemu;
 mod run;
 mod session;
@@ -66,6 +68,8 @@ enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// Run the criterion benchmarks and write their results to docs/data/
     Bench(bench::BenchArgs),
+    /// Mutation testing of the verifier's domains and pruning, the interpreter and the JIT's encoder
+    Mutants(mutants::MutantsArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Grade(args) => grade::run(&args),
         Command::Fuzz(args) => fuzz::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Mutants(args) => mutants::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -119,6 +119,22 @@ mod tests {
     }
 
     #[test]
+    fn signed_division_rounds_toward_zero_on_both_widths() {
+        for width in [Width::W64, Width::W32] {
+            let minus = |v: i64| alu(width, AluOp::Mov, 0, v as u64);
+            assert_eq!(alu(width, AluOp::SDiv, minus(-7), 2), minus(-3), "{width:?}");
+            assert_eq!(alu(width, AluOp::SMod, minus(-7), 2), minus(-1), "{width:?}");
+            assert_eq!(alu(width, AluOp::SDiv, 7, minus(-2)), minus(-3), "{width:?}");
+            assert_eq!(alu(width, AluOp::SMod, 7, minus(-2)), 1, "{width:?}");
+            assert_eq!(alu(width, AluOp::SDiv, 9, 0), 0, "{width:?}");
+            assert_eq!(alu(width, AluOp::SMod, 9, 0), 9, "{width:?}");
+        }
+        // 32-bit: only the low halves divide, and the result zero-extends.
+        assert_eq!(alu(Width::W32, AluOp::SDiv, 0x5_ffff_fff9, 2), 0xffff_fffd);
+        assert_eq!(alu(Width::W32, AluOp::SMod, 0x5_ffff_fff9, 0x1_0000_0002), 0xffff_ffff);
+    }
+
+    #[test]
     fn thirty_two_bit_results_zero_extend() {
         assert_eq!(alu(Width::W32, AluOp::Add, 0xffff_ffff, 1), 0);
         assert_eq!(alu(Width::W32, AluOp::Mov, 0, u64::MAX), 0xffff_ffff);
@@ -133,5 +149,8 @@ mod tests {
         assert_eq!(endian(Endian::ToBe, 16, 0x1234_5678), 0x7856);
         assert_eq!(endian(Endian::ToLe, 32, 0x1_2345_6789), 0x2345_6789);
         assert_eq!(endian(Endian::Swap, 64, 0x0102_0304_0506_0708), 0x0807_0605_0403_0201);
+        // A 16- or 32-bit swap takes the low half only and clears the rest.
+        assert_eq!(endian(Endian::ToBe, 32, 0x1122_3344_5566_7788), 0x8877_6655);
+        assert_eq!(endian(Endian::Swap, 16, 0x1122_3344_5566_7788), 0x8877);
     }
 }

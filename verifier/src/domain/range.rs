@@ -291,6 +291,22 @@ mod tests {
     }
 
     #[test]
+    fn a_64_bit_range_within_one_high_half_bounds_the_low_half() {
+        // [2^32 + 5, 2^32 + 10]: every value has high half 1 and low half in
+        // [5, 10], in both 32-bit views (the known bits alone give [0, 15]).
+        for (umin, umax) in [(0x1_0000_0005, 0x1_0000_000a), (5, 10)] {
+            let mut b = Bounds { umin, umax, ..Bounds::UNBOUNDED };
+            assert!(b.sync(&mut Tnum::UNKNOWN.clone()));
+            assert_eq!((b.u32_min, b.u32_max, b.s32_min, b.s32_max), (5, 10, 5, 10), "[{umin:#x}, {umax:#x}]");
+        }
+        // The same through the signed view: [-10, -5] has high half all ones.
+        let mut b = Bounds { smin: -10, smax: -5, ..Bounds::UNBOUNDED };
+        assert!(b.sync(&mut Tnum::UNKNOWN.clone()));
+        assert_eq!((b.s32_min, b.s32_max), (-10, -5));
+        assert_eq!((b.u32_min, b.u32_max), ((-10i32) as u32, (-5i32) as u32));
+    }
+
+    #[test]
     fn contradictions_are_found() {
         let mut b = Bounds::UNBOUNDED;
         b.umin = 11;
@@ -374,6 +390,18 @@ mod tests {
             assert!(!b.covers(&wider), "[10, 20] covers bounds whose {field} is outside");
             assert!(wider.covers(&b), "bounds wider only in {field} do not cover [10, 20]");
         }
+    }
+
+    #[test]
+    fn forgetting_one_width_keeps_the_other() {
+        let mut b = TEN_TO_TWENTY;
+        b.forget_32();
+        let low = Bounds { u32_min: 0, u32_max: u32::MAX, s32_min: i32::MIN, s32_max: i32::MAX, ..TEN_TO_TWENTY };
+        assert_eq!(b, low);
+        let mut b = TEN_TO_TWENTY;
+        b.forget_64();
+        let high = Bounds { umin: 0, umax: u64::MAX, smin: i64::MIN, smax: i64::MAX, ..TEN_TO_TWENTY };
+        assert_eq!(b, high);
     }
 
     #[test]

@@ -190,8 +190,10 @@ mod tests {
         assert_eq!((d.b.umin, d.b.u32_min), (8, 8));
         // Several bits: any one of them may be set, so nothing is learned.
         assert_eq!(edge(Scalar::UNKNOWN, 6, Width::W64, Cond::Set, true), Some(Scalar::UNKNOWN));
-        // No bit in common: the edge is impossible.
+        // No bit in common: the edge is impossible, for one bit or several.
         assert_eq!(edge(Scalar::range(0, 7), 8, Width::W64, Cond::Set, true), None);
+        assert_eq!(edge(Scalar::range(0, 7), 0x18, Width::W64, Cond::Set, true), None);
+        assert_eq!(edge(Scalar::range(0, 7), 0x1_0000_0000, Width::W32, Cond::Set, true), None);
     }
 
     #[test]
@@ -224,5 +226,20 @@ mod tests {
         assert_eq!(edge(Scalar::constant(4), 5, Width::W64, Cond::Ne, true), Some(Scalar::constant(4)));
         // A single value equal to the constant leaves nothing.
         assert_eq!(edge(Scalar::range(7, 7), 7, Width::W64, Cond::Ne, true), None);
+    }
+
+    #[test]
+    fn not_equal_drops_the_constant_whichever_side_it_is_on() {
+        // `if 3 != r` (the constant in dst, as after `r2 = 3`): r learns it.
+        for width in [Width::W64, Width::W32] {
+            let (mut d, mut s) = (Scalar::constant(3), Scalar::range(3, 10));
+            assert!(Scalar::refine(&mut d, &mut s, width, Cond::Ne, true), "{width:?}");
+            assert_eq!((s.b.umin, s.b.umax, s.b.u32_min), (4, 10, 4), "{width:?}");
+            assert_eq!(d, Scalar::constant(3), "{width:?}");
+            // And `if 3 == r` not taken is the same edge.
+            let (mut d, mut s) = (Scalar::constant(3), Scalar::range(3, 10));
+            assert!(Scalar::refine(&mut d, &mut s, width, Cond::Eq, false), "{width:?}");
+            assert_eq!((s.b.umin, s.b.umax), (4, 10), "{width:?}");
+        }
     }
 }

@@ -240,6 +240,21 @@ mod tests {
     }
 
     #[test]
+    fn a_union_keeps_the_bits_both_sides_know_alike() {
+        assert_eq!(Tnum::constant(5).union(Tnum::constant(5)), Tnum::constant(5));
+        assert_eq!(Tnum::constant(5).union(Tnum::constant(7)), Tnum { value: 5, mask: 2 });
+        assert_eq!(Tnum { value: 4, mask: 1 }.union(Tnum::constant(6)), Tnum { value: 4, mask: 3 });
+    }
+
+    #[test]
+    fn a_range_keeps_the_high_bits_its_ends_share() {
+        assert_eq!(Tnum::range(1 << 63, (1 << 63) | (1 << 62)), Tnum { value: 1 << 63, mask: (1 << 63) - 1 });
+        assert_eq!(Tnum::range(0, 1 << 62), Tnum { value: 0, mask: (1 << 63) - 1 });
+        assert_eq!(Tnum::range(0, 1 << 63), Tnum::UNKNOWN);
+        assert_eq!(Tnum::range(8, 11), Tnum { value: 8, mask: 3 });
+    }
+
+    #[test]
     fn arithmetic_is_sound() {
         check(Tnum::add, u64::wrapping_add);
         check(Tnum::sub, u64::wrapping_sub);

@@ -241,3 +241,158 @@ fn contains_needs_both_the_bits_and_the_bounds() {
     assert!(even.contains(6));
     assert!(!even.contains(3));
 }
+
+#[test]
+fn right_shifts_of_a_range_are_exact() {
+    // The known bits of [100, 200] say only "below 256"; the bounds shift.
+    let r = Scalar::range(100, 200);
+    for width in [Width::W64, Width::W32] {
+        let s = r.alu(width, AluOp::Rsh, &Scalar::constant(2));
+        assert_eq!((s.b.umin, s.b.umax), (25, 50), "{width:?}");
+    }
+    let s = Scalar::signed_range(-200, -100).alu(Width::W64, AluOp::Arsh, &Scalar::constant(2));
+    assert_eq!((s.b.smin, s.b.smax), (-50, -25));
+    let low = Scalar::signed_range(-200, -100).zext32();
+    let s = low.alu(Width::W32, AluOp::Arsh, &Scalar::constant(2));
+    assert_eq!((s.b.s32_min, s.b.s32_max), (-50, -25));
+}
+
+#[test]
+fn a_signed_range_of_one_value_is_that_constant() {
+    assert_eq!(Scalar::signed_range(-3, -3), Scalar::constant(-3i64 as u64));
+    assert_eq!(Scalar::signed_range(4, 4).as_const(), Some(4));
+    // An empty range is documented to mean any value.
+    assert_eq!(Scalar::signed_range(2, 1), Scalar::UNKNOWN);
+}
+
+#[test]
+fn the_low_half_is_a_constant_when_only_it_is_known() {
+    let s = Scalar { t: Tnum { value: 7, mask: 0xffff_ffff_0000_0000 }, b: Bounds::UNBOUNDED };
+    assert_eq!(s.as_const32(), Some(7));
+    assert_eq!(s.as_const(), None);
+    assert_eq!(Scalar::constant(0x5_0000_0009).as_const32(), Some(9));
+    assert_eq!(Scalar::range(0, 1).as_const32(), None);
+}
+
+/// `is_valid` is the invariant the debug assertions of every transfer
+/// check; like the other oracles, it must say no when one part fails.
+#[test]
+fn is_valid_fails_when_a_single_invariant_fails() {
+    // The low byte unknown, everything else zero: [0, 255] in every view.
+    let good = Scalar::range(0, 255);
+    assert!(good.is_valid());
+    assert!(Scalar::constant(3).is_valid() && Scalar::UNKNOWN.is_valid());
+    let b = good.b;
+    let broken: [(&str, Scalar); 7] = [
+        ("an empty view", Scalar { b: Bounds { s32_min: 9, s32_max: 8, ..b }, ..good }),
+        ("value and mask overlapping", Scalar { t: Tnum { value: 1, mask: 0xff }, ..good }),
+        ("umin below the known bits", Scalar { t: Tnum { value: 0x10, mask: 0xef }, b: Bounds { umin: 0, u32_min: 0x10, ..b } }),
+        ("umax above the known bits", Scalar { b: Bounds { umax: 256, ..b }, ..good }),
+        (
+            "u32_min below the known low bits",
+            Scalar { t: Tnum { value: 0x10, mask: 0xef }, b: Bounds { umin: 0x10, u32_min: 0, ..b } },
+        ),
+        ("u32_max above the known low bits", Scalar { b: Bounds { u32_max: 256, ..b }, ..good }),
+        ("a constant with a wider view", Scalar { t: Tnum::constant(5), b: Bounds { smax: 6, ..Bounds::constant(5) } }),
+    ];
+    for (what, s) in broken {
+        assert!(!s.is_valid(), "{what}: {s:?} passes");
+    }
+}
+
+#[test]
+fn narrowing_contains_every_concrete_result() {
+    let mut rng = Rng(fastrand::Rng::with_seed(0x7e57_0000_0000_0008));
+    let mut cases: Vec<(Vec<u64>, Scalar)> = (0..5_000).map(|_| sample(&mut rng)).collect();
+    // Ranges that just reach past the narrow width, where the high values wrap to 0.
+    for bits in [8u32, 16, 32] {
+        let top = 1u64 << bits;
+        for (lo, hi) in [(top - 3, top), (top - 1, top + 1), (top - 2, top + 2)] {
+            cases.push(((lo..=hi).collect(), Scalar::range(lo, hi)));
+        }
+    }
+    for (values, s) in &cases {
+        for bits in [8, 16, 32, 64] {
+            let (t, e) = (s.truncate(bits), s.sign_extend(bits));
+            assert!(t.is_valid() && e.is_valid());
+            for &v in values {
+                let (tv, ev) = (concrete::truncate(v, bits), concrete::sign_extend(v, bits));
+                assert!(t.contains(tv), "truncate({s}, {bits}) = {t} misses {tv:#x} (from {v:#x})");
+                assert!(e.contains(ev), "sign_extend({s}, {bits}) = {e} misses {ev:#x} (from {v:#x})");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_low_half_keeps_its_32_bit_bounds() {
+    // High half 1, low half in [5, 10]: `le32` or a 32-bit load keeps [5, 10].
+    let s = Scalar::range(0x1_0000_0005, 0x1_0000_000a).truncate(32);
+    assert_eq!((s.b.umin, s.b.umax), (5, 10));
+}
+
+#[test]
+fn and_and_or_keep_the_bounds_the_known_bits_lose() {
+    // [0, 10] & [0, 5] is at most 5; the known bits alone say at most 7.
+    let and = Scalar::range(0, 10).alu(Width::W64, AluOp::And, &Scalar::range(0, 5));
+    assert_eq!((and.b.umax, and.b.smax, and.b.u32_max), (5, 5, 5));
+    // [5, 6] | [0, 1] is at least 5; the known bits alone say at least 4.
+    for width in [Width::W64, Width::W32] {
+        let or = Scalar::range(5, 6).alu(width, AluOp::Or, &Scalar::range(0, 1));
+        assert_eq!((or.b.umin, or.b.u32_min), (5, 5), "{width:?}");
+    }
+}
+
+#[test]
+fn a_64_bit_left_shift_keeps_the_low_half_bounds() {
+    // Only the low half is bounded, [1, 2]: `x <<= 4` makes it [16, 32]
+    // (the known bits alone would say [0, 48]).
+    let mut x = Scalar { t: Tnum::UNKNOWN, b: Bounds { u32_min: 1, u32_max: 2, ..Bounds::UNBOUNDED } };
+    assert!(x.sync());
+    let s = x.alu(Width::W64, AluOp::Lsh, &Scalar::constant(4));
+    assert_eq!((s.b.u32_min, s.b.u32_max), (16, 32));
+}
+
+#[test]
+fn modulo_by_a_larger_constant_leaves_the_dividend() {
+    for width in [Width::W64, Width::W32] {
+        let m = Scalar::range(5, 7).alu(width, AluOp::Mod, &Scalar::constant(10));
+        assert_eq!((m.b.umin, m.b.umax), (5, 7), "{width:?}");
+        // Otherwise the result is below the divisor.
+        let m = Scalar::range(5, 17).alu(width, AluOp::Mod, &Scalar::constant(10));
+        assert_eq!((m.b.umin, m.b.umax), (0, 9), "{width:?}");
+    }
+}
+
+#[test]
+fn display_shows_a_range_bounded_at_one_end_only() {
+    assert_eq!(Scalar::range(5, u64::MAX).to_string(), "scalar(umin=5,umax=18446744073709551615)");
+    assert_eq!(Scalar::range(0, 1 << 40).to_string(), "scalar(umin=0,umax=1099511627776)");
+}
+
+#[test]
+fn to_little_endian_keeps_a_range_that_fits() {
+    // On a little-endian machine `le16` only truncates: [0, 100] stays.
+    let s = Scalar::range(0, 100).endian(Endian::ToLe, 16);
+    assert_eq!((s.b.umin, s.b.umax), (0, 100));
+}
+
+#[test]
+fn display_shows_each_view_that_says_more() {
+    // Signed [-5, i64::MAX]: the unsigned view is everything, the signed one
+    // is bounded below only.
+    assert_eq!(Scalar::signed_range(-5, i64::MAX).to_string(), "scalar(smin=-5,smax=9223372036854775807)");
+    // Above 2^32 with the low half in [5, 10]: the 32-bit view is shown.
+    let s = Scalar::range(0x1_0000_0005, 0x1_0000_000a).to_string();
+    assert!(s.contains("u32_min=5,u32_max=10"), "{s}");
+    // Known bits that are not "the low bits unknown" are shown.
+    let mut even = Scalar { t: Tnum { value: 0, mask: 0xa }, b: Bounds::UNBOUNDED };
+    assert!(even.sync());
+    let s = even.to_string();
+    assert!(s.contains("var_off=") && !s.ends_with("var_off=)"), "{s}");
+    // A 32-bit view bounded at one end only is shown too.
+    let s = Scalar::range(0x1_0000_0005, 0x1_ffff_ffff).to_string();
+    assert!(s.contains("u32_min=5,u32_max=4294967295"), "{s}");
+    // Not when it repeats the 64-bit view.
+    assert_eq!(Scalar::range(5, 0xffff_ffff).to_string(), "scalar(umin=5,umax=4294967295)");
+}
