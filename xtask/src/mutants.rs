@@ -147,6 +147,8 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
             _ => root.join("mutants.out").join(group.name),
         };
         println!("mutants: group `{}` ({}), results in {}", group.name, files.join(", "), dir.display());
+        // cargo-mutants creates `DIR/mutants.out` but not `DIR` itself.
+        std::fs::create_dir_all(&dir)?;
         let start = Instant::now();
         let status = mutants_command(&cargo_mutants, files)
             .args(["--jobs", "1", "--no-shuffle", "--output"])
@@ -306,7 +308,7 @@ mod tests {
     fn a_group_is_chosen_whole_by_its_name() {
         let chosen = choose(&[], &["pruning".into()]).unwrap();
         assert_eq!(chosen.len(), 1);
-        assert_eq!((chosen[0].0.name, chosen[0].1.len()), ("pruning", 4));
+        assert_eq!((chosen[0].0.name, chosen[0].1.len()), ("pruning", 5));
         let error = choose(&[], &["prune".into()]).err().expect("refused");
         assert_eq!(error.message, "there is no group `prune`");
     }

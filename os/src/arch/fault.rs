@@ -140,8 +140,7 @@ pub fn unregister_region(id: RegionId) {
 /// each is asked until one accepts), records the fault
 /// for [`take_last_fault`] and returns where to continue.
 pub fn recover(fault: &Fault) -> Option<Resume> {
-    // A fault while the table is locked is a bug in this module: no recovery.
-    let regions = REGIONS.try_lock()?;
+    let regions = lock_regions_for_recovery()?;
     let resume = regions
         .iter()
         .flatten()
@@ -152,6 +151,21 @@ pub fn recover(fault: &Fault) -> Option<Resume> {
         *last = Some(*fault);
     }
     Some(resume)
+}
+
+/// Tries for the region table a bounded number of times. Another CPU may
+/// hold it for a moment (several CPUs can fault in probes at once); a
+/// fault while this CPU holds it is a bug in this module, and gives up
+/// after the bound instead of waiting forever: no recovery.
+fn lock_regions_for_recovery() -> Option<crate::sync::IrqLockGuard<'static, [Option<Region>; MAX_REGIONS]>> {
+    const TRIES: u32 = 1 << 20;
+    for _ in 0..TRIES {
+        if let Some(regions) = REGIONS.try_lock() {
+            return Some(regions);
+        }
+        core::hint::spin_loop();
+    }
+    None
 }
 
 /// The fault recovered most recently on this CPU, if not taken yet.

@@ -71,7 +71,9 @@ fn a_wake_ipi_reaches_each_other_cpu() -> TestResult {
         let before = (cpu.wake_ipis(), cpu.wakeups());
         apic::send_ipi(cpu.apic_id(), apic::WAKE_VECTOR);
         let start = time::uptime_ns();
-        while cpu.wake_ipis() == before.0 && time::uptime_ns() - start < 1_000_000_000 {
+        // The handler counts the IPI; the idle loop counts the wakeup a
+        // moment later, when `hlt` returns: wait for both.
+        while (cpu.wake_ipis() == before.0 || cpu.wakeups() == before.1) && time::uptime_ns() - start < 1_000_000_000 {
             core::hint::spin_loop();
         }
         ensure_eq!(cpu.wake_ipis(), before.0 + 1);
