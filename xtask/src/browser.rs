@@ -20,25 +20,18 @@ use crate::{Result, XtaskError};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const APT_INSTALL: &str = "apt-get install -y --no-install-recommends chromium chromium-driver";
 /// The key of an element reference in WebDriver answers.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// Makes sure Chromium and chromedriver are installed: `false`, with a
 /// printed notice, when they are not and cannot be (the caller skips).
 pub fn ensure_installed() -> bool {
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
-        return true;
-    }
-    if crate::qemu::is_root() {
-        println!("note: Chromium or chromedriver was not found; installing them: {APT_INSTALL}");
-        crate::qemu::apt_get_install(&["chromium", "chromium-driver"]);
-    }
-    let ok = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
-    if !ok {
-        println!("note: the browser tests are skipped: Chromium is not installed (install it with: sudo {APT_INSTALL})");
-    }
-    ok
+    crate::qemu::ensure_optional(
+        &["chromium", "chromium-driver"],
+        || Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists(),
+        "Chromium or chromedriver was not found",
+        "the browser tests are skipped: Chromium is not installed",
+    )
 }
 
 /// A browser session; dropping it closes the browser and its driver.

@@ -98,6 +98,26 @@ pub fn ensure_installed() -> Result<()> {
     Err(XtaskError::new(format!("installing `{QEMU}` failed")).with_help(format!("install it by hand: {APT_INSTALL}")))
 }
 
+/// Makes sure an optional tool is present (`present`), for tests that skip
+/// without it: installs `packages` with apt-get when running as root,
+/// saying so with `missing`; `false`, after a notice that names what is
+/// `skipped` and the install command, when it is still absent.
+pub fn ensure_optional(packages: &[&str], present: impl Fn() -> bool, missing: &str, skipped: &str) -> bool {
+    if present() {
+        return true;
+    }
+    let install = format!("apt-get install -y --no-install-recommends {}", packages.join(" "));
+    if is_root() {
+        println!("note: {missing}; installing it: {install}");
+        apt_get_install(packages);
+    }
+    let ok = present();
+    if !ok {
+        println!("note: {skipped} (install it with: sudo {install})");
+    }
+    ok
+}
+
 /// Installs Debian packages with `apt-get` (after `apt-get update`), as
 /// root; whether the install succeeded.
 pub fn apt_get_install(packages: &[&str]) -> bool {
