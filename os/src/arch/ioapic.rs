@@ -192,7 +192,6 @@ pub fn init(madt: &Madt, apic_id: u32) -> Result<(), IoApicError> {
         for irq in (0..LEGACY_IRQS).filter(|irq| open & (1 << irq) != 0) {
             unmask(irq);
         }
-        log::info!("I/O APIC {} routes the legacy IRQs to CPU 0; the 8259 is masked", ioapic.id);
         Ok(())
     })
 }
