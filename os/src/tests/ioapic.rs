@@ -7,21 +7,8 @@ use crate::arch::acpi::{self, IoApicEntry, IrqOverride};
 use crate::arch::ioapic::{self, Route};
 use crate::arch::{apic, pic, smp};
 use crate::ktest::TestResult;
+use super::smp::madt;
 use crate::{arch, ensure, ensure_eq, kernel_test, time};
-
-/// A MADT with `entries` after its header, checksum fixed.
-fn madt(entries: &[&[u8]]) -> alloc::vec::Vec<u8> {
-    let mut t = alloc::vec![0u8; 44];
-    t[..4].copy_from_slice(b"APIC");
-    for e in entries {
-        t.extend_from_slice(e);
-    }
-    let len = t.len() as u32;
-    t[4..8].copy_from_slice(&len.to_le_bytes());
-    let sum = t.iter().fold(0u8, |s, b| s.wrapping_add(*b));
-    t[9] = 0u8.wrapping_sub(sum);
-    t
-}
 
 /// An interrupt source override entry: bus, IRQ, GSI, flags.
 fn iso(bus: u8, irq: u8, gsi: u32, flags: u16) -> [u8; 10] {

@@ -85,7 +85,7 @@ fn a_wake_ipi_reaches_each_other_cpu() -> TestResult {
 kernel_test!(a_wake_ipi_reaches_each_other_cpu);
 
 /// A MADT with `entries` after its header, checksum fixed.
-fn madt(entries: &[&[u8]]) -> Vec<u8> {
+pub(super) fn madt(entries: &[&[u8]]) -> Vec<u8> {
     let mut t = alloc::vec![0u8; 44];
     t[..4].copy_from_slice(b"APIC");
     t[36..40].copy_from_slice(&0xfee0_0000u32.to_le_bytes());

@@ -9,9 +9,9 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use lkm::class::SYSCALL_NEXT_FREE;
-use lkm::{ClassParams, Image, MapDecl, MapKind, ProgramImage};
+use lkm::{MapDecl, MapKind};
 
+use super::helpers::syscall_image;
 use super::{setup, unload_named};
 use crate::arch::percpu::{self, MAX_CPUS};
 use crate::arch::ipi;
@@ -41,23 +41,11 @@ const COUNT: &str = "call 19
                      r0 = -1
                      exit";
 
+/// The image of [`COUNT`], with its per-CPU array `hits`.
 fn count_image() -> Result<Vec<u8>, String> {
-    let program = verifier::assemble(COUNT).map_err(|e| alloc::format!("{e}"))?;
-    let image = Image {
-        name: String::from("cpucount"),
-        params: ClassParams::Syscall { nr: SYSCALL_NEXT_FREE },
-        programs: alloc::vec![ProgramImage { entry: String::from("call"), code: verifier::encode(&program) }],
-        maps: alloc::vec![MapDecl {
-            name: String::from("hits"),
-            kind: MapKind::PerCpuArray,
-            key_size: 4,
-            value_size: 8,
-            max_entries: 1
-        }],
-        rodata: Vec::new(),
-        ports: Vec::new(),
-        lines: None,
-    };
+    let mut image = lkm::parse(&syscall_image("cpucount", COUNT)?).map_err(|e| alloc::format!("{e}"))?;
+    let hits = MapDecl { name: String::from("hits"), kind: MapKind::PerCpuArray, key_size: 4, value_size: 8, max_entries: 1 };
+    image.maps.push(hits);
     Ok(image.to_bytes())
 }
 
