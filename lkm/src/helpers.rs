@@ -56,6 +56,13 @@ pub const OUTW: u32 = 16;
 pub const INL: u32 = 17;
 /// `outl(port, value)`.
 pub const OUTL: u32 = 18;
+/// `cpu_id()`: the number of the CPU running the module's code (0 for the
+/// boot CPU), below [`MAX_CPUS`]: the index of this CPU's values in a
+/// per-CPU array map.
+pub const CPU_ID: u32 = 19;
+
+/// The most CPUs a kernel runs module code on: `cpu_id()` is below it.
+pub const MAX_CPUS: u32 = 16;
 
 /// The classes a helper may be called from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +125,7 @@ const LEN1: ArgKind = Len { allow_zero: false };
 const U8: RetKind = RetKind::Bounded { min: 0, max: 0xff };
 const U16: RetKind = RetKind::Bounded { min: 0, max: 0xffff };
 const U32: RetKind = RetKind::Bounded { min: 0, max: 0xffff_ffff };
+const CPU: RetKind = RetKind::Bounded { min: 0, max: MAX_CPUS as u64 - 1 };
 
 /// Every helper, in id order.
 pub static HELPERS: &[Helper] = &[
@@ -139,6 +147,7 @@ pub static HELPERS: &[Helper] = &[
     helper(OUTW, "outw", &[Port { width: 2 }, Scalar], RetKind::Scalar, Allowed::Only(Class::Dev), W_IO),
     helper(INL, "inl", &[Port { width: 4 }], U32, Allowed::Only(Class::Dev), W_IO),
     helper(OUTL, "outl", &[Port { width: 4 }, Scalar], RetKind::Scalar, Allowed::Only(Class::Dev), W_IO),
+    helper(CPU_ID, "cpu_id", &[], CPU, Allowed::All, W_CHEAP),
 ];
 
 /// The helper with id `id`.
@@ -211,5 +220,13 @@ mod tests {
         assert!(for_class(Class::Vfs).any(|h| h.name == "emit_dirent"));
         assert!(!for_class(Class::Dev).any(|h| h.name == "copy_to_user"));
         assert_eq!(by_name("map_lookup").map(|h| h.id), Some(MAP_LOOKUP));
+    }
+
+    #[test]
+    fn cpu_id_is_a_valid_index_of_per_cpu_values() {
+        let h = by_name("cpu_id").unwrap();
+        assert_eq!((h.id, h.args.len()), (CPU_ID, 0));
+        assert_eq!(h.ret, RetKind::Bounded { min: 0, max: MAX_CPUS as u64 - 1 });
+        assert!(for_class(Class::Misc).any(|h| h.id == CPU_ID) && for_class(Class::Dev).any(|h| h.id == CPU_ID));
     }
 }

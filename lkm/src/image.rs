@@ -11,7 +11,8 @@
 //! name       str8 (1..=32 bytes)
 //! params     syscall: u32 nr | vfs: str8 fstype | dev: u32 major, str8 name | exec, misc: nothing
 //! programs   u16 count, each: str8 entry name, u32 slot count, 8 bytes a slot
-//! maps       u16 count, each: str8 name, u8 kind (0 array, 1 hash), u32 key size,
+//! maps       u16 count, each: str8 name, u8 kind (0 array, 1 hash, 2 per-CPU
+//!            array), u32 key size,
 //!            u32 value size, u32 max entries
 //! rodata     u32 length, bytes
 //! ports      u16 count, each: u16 first port, u16 count
@@ -58,6 +59,9 @@ pub enum MapKind {
     Array,
     /// `hash<K, V>[N]`.
     Hash,
+    /// `percpu_array<V>[N]`: an array of N values for each CPU; a lookup
+    /// finds the value of the CPU that runs it.
+    PerCpuArray,
 }
 
 impl MapKind {
@@ -66,6 +70,7 @@ impl MapKind {
         match self {
             MapKind::Array => 0,
             MapKind::Hash => 1,
+            MapKind::PerCpuArray => 2,
         }
     }
 
@@ -74,6 +79,7 @@ impl MapKind {
         match code {
             0 => Some(MapKind::Array),
             1 => Some(MapKind::Hash),
+            2 => Some(MapKind::PerCpuArray),
             _ => None,
         }
     }
@@ -85,7 +91,7 @@ pub struct MapDecl {
     /// The name in the source (shown by `modc disasm`), may be empty.
     pub name: String,
     pub kind: MapKind,
-    /// Key size in bytes (4 for an array).
+    /// Key size in bytes (4 for an array, per-CPU or not).
     pub key_size: u32,
     pub value_size: u32,
     pub max_entries: u32,

@@ -5,6 +5,8 @@
 //! `LMLOADBUF` until the whole image is copied, then `LMREADY` (verify, JIT,
 //! link, run `load`); `LMUNRESRV` drops a half-finished load. `LMUNLOAD`
 //! and `LMSTAT` name a module by id, or by name when the id is -1.
+//! `LMMAPREAD` reads one entry of a module's map (every CPU's value of a
+//! per-CPU array).
 //!
 //! Pointers to user memory are `u64` addresses, so the structures have the
 //! same layout in the kernel and in user programs.
@@ -217,6 +219,40 @@ pub struct LmcStatv {
     pub maps: [LmcMapStat; STATV_MAPS],
 }
 
+/// Read one entry of a module's map, by module id or by name when the id is
+/// -1 (allowed on a read-only descriptor, like `LMSTATV`; `modstat -m`).
+pub const LMMAPREAD: u32 = ioc(IOC_INOUT, b'K', 13, size_of::<LmcMapRead>());
+
+/// `LMMAPREAD`: a module, one of its maps and a key in; the entry's value
+/// out, or for a per-CPU array every CPU's value of the entry, CPU 0's
+/// first, back to back. `ENOENT`: no such module, or no entry with the key
+/// (a hash map); `EINVAL`: no such map, or a key of the wrong length;
+/// `ENOSPC`: the buffer holds fewer than `value_size * cpus` bytes (a
+/// buffer of `value_size * helpers::MAX_CPUS` always suffices).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LmcMapRead {
+    /// In: the id (or -1); out: the id found.
+    pub id: i32,
+    /// In: the map's number, counting from 0 in the order `modstat -v`
+    /// lists the maps.
+    pub map: u32,
+    /// In (when `id` is -1): the module name, NUL-padded.
+    pub name: [u8; MAXLKMNAME],
+    /// In: user address of the key.
+    pub key: u64,
+    /// In: bytes of key: the map's key size (4 for an array).
+    pub key_len: u32,
+    /// In: capacity of the value buffer.
+    pub value_cap: u32,
+    /// In: user address of the value buffer.
+    pub value: u64,
+    /// Out: bytes of one value.
+    pub value_size: u32,
+    /// Out: values written: the CPUs running for a per-CPU array, else 1.
+    pub cpus: u32,
+}
+
 /// A name as the NUL-padded field of a request; `None` if it does not fit.
 pub fn name_field(name: &str) -> Option<[u8; MAXLKMNAME]> {
     let b = name.as_bytes();
@@ -247,12 +283,13 @@ mod tests {
             (LMUNLOAD, size_of::<LmcUnload>()),
             (LMSTAT, size_of::<LmcStat>()),
             (LMSTATV, size_of::<LmcStatv>()),
+            (LMMAPREAD, size_of::<LmcMapRead>()),
         ] {
             assert_eq!((cmd >> 8) & 0xff, b'K' as u32);
             assert_eq!(ioc_len(cmd), len);
         }
         assert_eq!(LMUNRESRV, 0x2000_4b02);
-        let all = [LMRESERV, LMLOADBUF, LMUNRESRV, LMREADY, LMUNLOAD, LMSTAT, LMSTATV];
+        let all = [LMRESERV, LMLOADBUF, LMUNRESRV, LMREADY, LMUNLOAD, LMSTAT, LMSTATV, LMMAPREAD];
         for (i, a) in all.iter().enumerate() {
             assert!(all[i + 1..].iter().all(|b| a != b));
         }
@@ -285,6 +322,8 @@ mod tests {
         assert_eq!((offset_of!(LmcLoadbuf, data), size_of::<LmcLoadbuf>()), (8, 16));
         assert_eq!((offset_of!(LmcStat, name), offset_of!(LmcStat, offset), offset_of!(LmcStat, flags)), (8, 40, 76));
         assert_eq!(size_of::<LmcStat>(), 80);
+        assert_eq!((offset_of!(LmcMapRead, key), offset_of!(LmcMapRead, value), offset_of!(LmcMapRead, cpus)), (40, 56, 68));
+        assert_eq!(size_of::<LmcMapRead>(), 72);
     }
 
     #[test]

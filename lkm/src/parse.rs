@@ -36,7 +36,7 @@ pub enum ImageError {
     MissingEntry { class: Class, entry: &'static str },
     /// A device module with no entry point at all.
     NoEntries,
-    /// A map kind byte that is neither array (0) nor hash (1).
+    /// A map kind byte that is not array (0), hash (1) or per-CPU array (2).
     UnknownMapKind { map: usize, code: u8 },
     /// A map whose sizes are out of bounds.
     BadMap { map: usize, reason: &'static str },
@@ -194,7 +194,7 @@ pub fn parse(bytes: &[u8]) -> Result<Image, ImageError> {
         let value_size = r.u32("a map value size")?;
         let max_entries = r.u32("a map size")?;
         let bad = |reason| Err(ImageError::BadMap { map, reason });
-        if kind == MapKind::Array && key_size != 4 {
+        if kind != MapKind::Hash && key_size != 4 {
             return bad("an array map's key size must be 4");
         }
         if key_size == 0 || key_size > MAX_KEY_SIZE {

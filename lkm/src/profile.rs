@@ -41,6 +41,7 @@ pub fn profile_for(image: &Image, program_index: usize) -> Result<Profile, Profi
         let info = match m.kind {
             MapKind::Array => MapInfo::array(m.value_size, m.max_entries),
             MapKind::Hash => MapInfo::hash(m.key_size, m.value_size, m.max_entries),
+            MapKind::PerCpuArray => MapInfo::per_cpu_array(m.value_size, m.max_entries),
         };
         profile = profile.with_map(info);
     }

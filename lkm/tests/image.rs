@@ -196,3 +196,20 @@ fn profiles_follow_the_class_and_entry_point() {
     assert!(p.helper(lkm::helpers::OUTB).is_some());
     assert_eq!(profile_for(&images[2], 9), Err(lkm::ProfileError::NoProgram(9)));
 }
+
+#[test]
+fn per_cpu_array_maps_round_trip_and_keep_u32_keys() {
+    use verifier::MapKind as VMapKind;
+    let mut image = all_samples().remove(4);
+    image.maps.push(MapDecl { name: "hits".into(), kind: MapKind::PerCpuArray, key_size: 4, value_size: 8, max_entries: 2 });
+    let bytes = image.to_bytes();
+    assert_eq!(parse(&bytes), Ok(image.clone()));
+    let p = profile_for(&image, 0).unwrap();
+    assert_eq!(p.maps[2], verifier::MapInfo::per_cpu_array(8, 2));
+    assert_eq!(p.maps[2].kind, VMapKind::PerCpuArray);
+    assert!(p.helper(lkm::helpers::CPU_ID).is_some());
+    image.maps[2].key_size = 8;
+    let err = parse(&image.to_bytes()).unwrap_err();
+    assert_eq!(err, ImageError::BadMap { map: 2, reason: "an array map's key size must be 4" });
+    assert_eq!(MapKind::from_code(3), None);
+}

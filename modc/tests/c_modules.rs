@@ -227,3 +227,25 @@ fn modc_header_writes_warden_h_and_a_missing_clang_says_how_to_install_it() {
     assert!(!o.status.success());
     assert!(err.contains("needs clang 14 or newer") && err.contains("apt-get install clang"), "{err}");
 }
+
+/// A per-CPU array (`BPF_MAP_TYPE_PERCPU_ARRAY`), `cpu_id` and an atomic
+/// add (`__sync_fetch_and_add`, a `lock` add in the bytecode) compile,
+/// verify and run as in a `.wm` module.
+#[test]
+fn per_cpu_arrays_cpu_id_and_atomics_build_from_c() {
+    let src = "#include <warden.h>\nMODULE(pc, misc);\n\n\
+        struct {\n\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__type(key, __u32);\n\t__type(value, __u64);\n\t__uint(max_entries, 2);\n} hits SEC(\".maps\");\n\n\
+        struct {\n\t__uint(type, BPF_MAP_TYPE_ARRAY);\n\t__type(key, __u32);\n\t__type(value, __u64);\n\t__uint(max_entries, 1);\n} total SEC(\".maps\");\n\n\
+        SEC(\"misc/load\") long load(struct load_ctx *ctx)\n{\n\t__u32 one = 1, zero = 0;\n\t__u64 *n = map_lookup(&hits, &one);\n\tif (n)\n\t\t*n += 1 + cpu_id();\n\
+        \t__u64 *t = map_lookup(&total, &zero);\n\tif (t)\n\t\t__sync_fetch_and_add(t, 1);\n\treturn 0;\n}\n";
+    for c in clangs("per-CPU arrays in C") {
+        let image = image_of(&object(&c, "percpu", src)).unwrap_or_else(|e| panic!("clang {}: {e}", c.version));
+        assert_eq!(image.maps[0].kind, lkm::MapKind::PerCpuArray, "clang {}", c.version);
+        assert_eq!(image.maps[1].kind, lkm::MapKind::Array, "clang {}", c.version);
+        for v in modc::driver::verify_image(&image) {
+            assert!(v.result.is_ok(), "clang {}: `{}` does not verify: {:?}", c.version, v.entry, v.result.err());
+        }
+        let program = verifier::decode(&image.programs[0].code).expect("decodes");
+        assert!(program.insns().iter().any(|i| matches!(i, verifier::Insn::Atomic { .. })), "clang {}: no atomic add", c.version);
+    }
+}

@@ -126,6 +126,20 @@ fn maps_get_insert_remove() {
 }
 
 #[test]
+fn per_cpu_array_maps_and_the_cpu_id_helper() {
+    let items = "map hits: percpu_array<u64>[2];";
+    let body = "if let Some(v) = hits.get(&1) { *v += 5; }
+        let mut r: u64 = 0;
+        if let Some(v) = hits.get(&1) { r = *v; }
+        if !hits.contains_key(&2) { r += 10; }
+        return (r + cpu_id() as u64 * 100) as i64;";
+    let c = build(&misc(items, body));
+    assert_eq!(c.image.maps[0].kind, lkm::MapKind::PerCpuArray);
+    assert_eq!((c.image.maps[0].key_size, c.image.maps[0].value_size, c.image.maps[0].max_entries), (4, 8, 2));
+    assert_eq!(run(&c, "load", vec![7, 0, 0, 0]).ret, 5 + 10);
+}
+
+#[test]
 fn local_functions_with_arguments_and_nesting() {
     let items = "fn sq(x: u64) -> u64 { return x * x; }
 fn hyp(a: u64, b: u64, c: u64, d: u64, e: u64) -> u64 { return sq(a) + sq(b) + c * d - e; }";

@@ -62,11 +62,9 @@ impl fmt::Display for Table {
             )?;
         }
         match smp::report() {
-            Some(report) if !report.io_apics.is_empty() => write!(
-                f,
-                "note: {} I/O APIC(s) found, not used yet: the 8259 PIC routes device interrupts to CPU 0",
-                report.io_apics.len()
-            ),
+            Some(_) if crate::arch::ioapic::is_active() => {
+                write!(f, "note: the I/O APIC routes device interrupts to CPU 0 (the 8259 PIC is masked)")
+            }
             Some(_) => write!(f, "note: the 8259 PIC routes device interrupts to CPU 0"),
             None => write!(f, "note: the CPUs were not set up (no usable MADT): only CPU 0 runs"),
         }

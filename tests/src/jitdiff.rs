@@ -118,7 +118,9 @@ impl Inputs {
             .maps
             .iter()
             .map(|m| match m.kind {
-                InfoKind::Array => {
+                // Runs stand for CPU 0 on both sides: a per-CPU array is
+                // then an array of CPU 0's values.
+                InfoKind::Array | InfoKind::PerCpuArray => {
                     let values = (0..m.value_size * m.max_entries).map(|_| rng.next() as u8).collect();
                     MapInit::Array { value_size: m.value_size, max_entries: m.max_entries, values }
                 }

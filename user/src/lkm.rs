@@ -3,13 +3,15 @@
 //!
 //! - [`Lkm`]: the open device and one method per ioctl of `lkm::ioctl`
 //!   (`LMRESERV`, `LMLOADBUF`, `LMREADY`, `LMUNRESRV`, `LMUNLOAD`, `LMSTAT`,
-//!   `LMSTATV`), and [`Lkm::load`], the whole classic load sequence.
+//!   `LMSTATV`, `LMMAPREAD`), and [`Lkm::load`], the whole classic load
+//!   sequence.
 //! - [`Failure`]: an errno with what it means here and how to fix it, printed
 //!   rustc-style (`error: ...` then `help: ...`); [`refusal`] makes one
 //!   of the kernel's own reason when it sent one (`LMUNLOAD`).
 //! - [`render_rejection`] (from `lkm::rejection`): the kernel's verifier
 //!   report with the source line inserted under the instruction.
-//! - [`stat_header`], [`stat_row`], [`statv_lines`]: `modstat`'s table.
+//! - [`stat_header`], [`stat_row`], [`statv_lines`]: `modstat`'s table;
+//!   [`map_entry_line`]: one entry of an array map (`modstat -m`).
 //!
 //! Everything but the ioctl calls is plain text work, tested on the host.
 
@@ -18,7 +20,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use abi::Errno;
-use lkm::ioctl::{self, LmcLoadbuf, LmcReady, LmcResrv, LmcStat, LmcStatv, LmcUnload};
+use lkm::ioctl::{self, LmcLoadbuf, LmcMapRead, LmcReady, LmcResrv, LmcStat, LmcStatv, LmcUnload};
 use lkm::Class;
 pub use lkm::rejection::{render_rejection, report_location};
 
@@ -391,6 +393,32 @@ impl Lkm {
         Ok(req)
     }
 
+    /// `LMMAPREAD` of entry `index` of array map `map` of module `id`: the
+    /// value size and the values, one for each CPU of a per-CPU array.
+    pub fn map_read(&self, id: i32, map: u32, index: u32) -> Result<(u32, Vec<u8>), Errno> {
+        let key = index.to_le_bytes();
+        let mut values = alloc::vec![0u8; 64];
+        loop {
+            let mut req = LmcMapRead {
+                id,
+                map,
+                key: key.as_ptr() as u64,
+                key_len: 4,
+                value_cap: values.len() as u32,
+                value: values.as_mut_ptr() as u64,
+                ..Default::default()
+            };
+            match self.ioctl(ioctl::LMMAPREAD, &mut req) {
+                Err(Errno::ENOSPC) if values.len() < MAP_READ_MAX => values.resize(values.len() * 4, 0),
+                Err(e) => return Err(e),
+                Ok(_) => {
+                    values.truncate((req.value_size as usize).saturating_mul(req.cpus as usize));
+                    return Ok((req.value_size, values));
+                }
+            }
+        }
+    }
+
     /// Every loaded module, stepping through ids as the classic `modstat`
     /// did: ids from 0 until `ENOENT`/`EINVAL` after the last one seen.
     pub fn stat_all(&self) -> Result<Vec<LmcStat>, Failure> {
@@ -475,6 +503,7 @@ pub fn statv_lines(v: &LmcStatv) -> Vec<String> {
         let shape = match lkm::MapKind::from_code(m.kind as u8) {
             Some(lkm::MapKind::Array) => format!("array<{}>[{}]", m.value_size, m.max_entries),
             Some(lkm::MapKind::Hash) => format!("hash<{}, {}>[{}]", m.key_size, m.value_size, m.max_entries),
+            Some(lkm::MapKind::PerCpuArray) => format!("percpu_array<{}>[{}]", m.value_size, m.max_entries),
             None => format!("kind {}", m.kind),
         };
         out.push(format!("        map {name} {shape}: {} entries", m.entries));
@@ -483,6 +512,43 @@ pub fn statv_lines(v: &LmcStatv) -> Vec<String> {
         out.push(format!("        ... and {} more maps", v.nmaps as usize - ioctl::STATV_MAPS));
     }
     out
+}
+
+/// The largest buffer [`Lkm::map_read`] offers: the largest value for
+/// the most CPUs.
+const MAP_READ_MAX: usize = lkm::image::MAX_VALUE_SIZE as usize * lkm::helpers::MAX_CPUS as usize;
+
+/// A value of 1, 2, 4 or 8 bytes as a little-endian unsigned number.
+fn number(bytes: &[u8]) -> Option<u64> {
+    matches!(bytes.len(), 1 | 2 | 4 | 8).then(|| {
+        let mut n = [0u8; 8];
+        n[..bytes.len()].copy_from_slice(bytes);
+        u64::from_le_bytes(n)
+    })
+}
+
+/// One value as `modstat -m` shows it: a number, or its bytes in hex.
+fn value_text(bytes: &[u8]) -> String {
+    number(bytes).map_or_else(|| bytes.iter().map(|b| format!("{b:02x}")).collect(), |n| n.to_string())
+}
+
+/// Entry `index` of an array map as `modstat -m` prints it; `values` holds
+/// one value of `value_size` bytes, or (`per_cpu`) one for each CPU, which
+/// are listed with their sum when they are numbers.
+pub fn map_entry_line(index: u32, value_size: u32, values: &[u8], per_cpu: bool) -> String {
+    if !per_cpu {
+        return format!("        [{index}] {}", value_text(values));
+    }
+    let mut line = format!("        [{index}]");
+    let mut sum = Some(0u64);
+    for (cpu, v) in values.chunks((value_size as usize).max(1)).enumerate() {
+        line.push_str(&format!(" cpu{cpu} {}", value_text(v)));
+        sum = sum.zip(number(v)).map(|(s, n)| s.wrapping_add(n));
+    }
+    if let Some(sum) = sum {
+        line.push_str(&format!(" (sum {sum})"));
+    }
+    line
 }
 
 fn name_bytes(field: &[u8]) -> &[u8] {

@@ -322,6 +322,12 @@ pub enum MapKind {
     Array,
     /// Hash table with arbitrary keys.
     Hash,
+    /// Fixed number of entries indexed by a `u32` key, one set for each
+    /// CPU: a lookup returns the running CPU's value. To the program it is
+    /// an array (a value pointer of `value_size` bytes); only the fixed
+    /// address of a value (`Imm64::MapValue`) does not exist, since which
+    /// CPU's value it would be depends on where the code runs.
+    PerCpuArray,
     /// Read-only data (string literals, constants): one value of
     /// `value_size` bytes, reached only through `Imm64::MapValue`; loads only.
     ReadOnly,
@@ -330,9 +336,9 @@ pub enum MapKind {
 /// A map of the image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MapInfo {
-    /// Array, hash or read-only data.
+    /// Array, hash, per-CPU array or read-only data.
     pub kind: MapKind,
-    /// Key size in bytes (4 for arrays, 0 for read-only data).
+    /// Key size in bytes (4 for arrays, per-CPU or not; 0 for read-only data).
     pub key_size: u32,
     /// Value size in bytes.
     pub value_size: u32,
@@ -344,6 +350,12 @@ impl MapInfo {
     /// An array map with `max_entries` values of `value_size` bytes.
     pub fn array(value_size: u32, max_entries: u32) -> MapInfo {
         MapInfo { kind: MapKind::Array, key_size: 4, value_size, max_entries }
+    }
+
+    /// A per-CPU array map: `max_entries` values of `value_size` bytes for
+    /// each CPU.
+    pub fn per_cpu_array(value_size: u32, max_entries: u32) -> MapInfo {
+        MapInfo { kind: MapKind::PerCpuArray, key_size: 4, value_size, max_entries }
     }
 
     /// A hash map.

@@ -14,7 +14,9 @@
 //! and returns a scalar fails one call in four, as the kernel's do
 //! ([`fail_write`]: its buffers zeroed, `-EFAULT`). The three map helper shapes
 //! (lookup `(map, key) -> value or NULL`, update `(map, key, value, flags)`,
-//! delete `(map, key) -> scalar`) have real eBPF map semantics.
+//! delete `(map, key) -> scalar`) have real eBPF map semantics; a per-CPU
+//! array has values for [`PROFILE_CPUS`] CPUs, and the run stands for one
+//! of them, chosen by the seed.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -29,6 +31,9 @@ use crate::interp::Vm;
 use crate::map::{Map, MapKind};
 use crate::memory::{Memory, READ, WRITE};
 use crate::violation::ViolationKind;
+
+/// CPUs a per-CPU array map of a profile has values for.
+pub const PROFILE_CPUS: usize = 2;
 
 /// Helper answers and run set-up for one profile.
 pub struct ProfileEnv {
@@ -85,6 +90,13 @@ impl ProfileEnv {
                 ProfileMapKind::Array => {
                     Map::new(MapKind::Array, 4, info.value_size, info.max_entries)
                 }
+                ProfileMapKind::PerCpuArray => Map::with_cpus(
+                    MapKind::PerCpuArray,
+                    4,
+                    info.value_size,
+                    info.max_entries,
+                    PROFILE_CPUS,
+                ),
                 ProfileMapKind::Hash => Map::new(
                     MapKind::Hash,
                     info.key_size,
@@ -97,6 +109,7 @@ impl ProfileEnv {
                 map.map_err(|_| ViolationKind::Unsupported("a map of the profile cannot be made"))?,
             )?;
         }
+        mem.set_cpu((seed % PROFILE_CPUS as u64) as usize);
         vm.set_reg(Reg::R1, Value::pointer(base));
         Ok(ProfileEnv {
             profile: profile.clone(),

@@ -76,18 +76,20 @@ fn map_arg(mem: &Memory, v: Value) -> Result<usize, ViolationKind> {
         .ok_or_else(|| bad(format!("argument {:#x} is not a map", v.bits)))
 }
 
-/// `map_lookup_elem(map, key)`: a pointer to the value, or 0.
+/// `map_lookup_elem(map, key)`: a pointer to the value (of a per-CPU
+/// array, the value of the run's CPU, [`Memory::cpu`]), or 0.
 pub fn map_lookup(mem: &mut Memory, map: Value, key: Value) -> Result<Value, ViolationKind> {
     let index = map_arg(mem, map)?;
     let mut k = vec![0u8; mem.maps()[index].key_size() as usize];
     mem.read(key.bits, &mut k)?;
-    match mem.maps()[index].lookup(&k) {
+    match mem.maps()[index].lookup_on(mem.cpu(), &k) {
         Some(slot) => Ok(Value::pointer(mem.map_value_addr(index, slot).unwrap_or(0))),
         None => Ok(Value::scalar(0)),
     }
 }
 
-/// `map_update_elem(map, key, value, flags)`: 0 or a negative errno.
+/// `map_update_elem(map, key, value, flags)`: 0 or a negative errno (of a
+/// per-CPU array, the run's CPU's value changes).
 pub fn map_update(
     mem: &mut Memory,
     map: Value,
@@ -103,11 +105,12 @@ pub fn map_update(
     );
     mem.read(key.bits, &mut k)?;
     mem.read(value.bits, &mut v)?;
+    let cpu = mem.cpu();
     let m = mem
         .map_mut(index)
         .ok_or_else(|| bad(String::from("no such map")))?;
     Ok(Value::scalar(
-        m.update(&k, &v, flags.bits)
+        m.update_on(cpu, &k, &v, flags.bits)
             .map_or_else(|e| e.errno() as u64, |_| 0),
     ))
 }

@@ -1,5 +1,5 @@
-//! Maps: array and hash tables of fixed-size values, shared by the kernel
-//! and the host tools.
+//! Maps: array, per-CPU array and hash tables of fixed-size values, shared
+//! by the kernel and the host tools.
 //!
 //! Every value slot is allocated when the map is created and never moves:
 //! a pointer to a value (what `map_lookup_elem` returns) stays valid for the
@@ -11,6 +11,12 @@
 //! `NOEXIST` (create only) and `EXIST` (replace only); an array has every
 //! index from 0 to `max_entries - 1` and cannot delete; errors map to the
 //! errno values Linux returns ([`MapError::errno`]).
+//!
+//! A per-CPU array holds `max_entries` values for each of `cpus` CPUs, CPU
+//! by CPU: CPU `c`'s value of index `i` is slot `c * max_entries + i`. Its
+//! lookups and updates name the CPU ([`Map::lookup_on`], [`Map::update_on`]);
+//! module code gets the values of the CPU it runs on, so no two CPUs ever
+//! share one (neighbouring CPUs' values may still share a cache line).
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -32,6 +38,8 @@ pub enum MapKind {
     Array,
     /// Keys are byte strings of `key_size`; elements are created and deleted.
     Hash,
+    /// An array for each CPU: keys are `u32` indices `0..max_entries`.
+    PerCpuArray,
 }
 
 /// Why a map operation failed.
@@ -90,8 +98,10 @@ pub struct Map {
     key_size: usize,
     value_size: usize,
     max_entries: usize,
+    /// CPUs with their own values (1 unless a per-CPU array).
+    cpus: usize,
     read_only: bool,
-    /// `max_entries * value_size` bytes: slot `i` is `values[i*vs..(i+1)*vs]`.
+    /// `cpus * max_entries * value_size` bytes: slot `i` is `values[i*vs..(i+1)*vs]`.
     values: Vec<u8>,
     /// Hash maps: `max_entries * key_size` bytes of keys, like `values`.
     keys: Vec<u8>,
@@ -130,21 +140,37 @@ impl Hasher for Fnv {
 }
 
 impl Map {
-    /// Creates a map; all memory it will ever use is allocated here,
-    /// fallibly ([`MapError::OutOfMemory`]). An array's key size must be 4.
+    /// Creates a map (a per-CPU array with values for one CPU); all memory
+    /// it will ever use is allocated here, fallibly
+    /// ([`MapError::OutOfMemory`]). An array's key size must be 4.
     pub fn new(
         kind: MapKind,
         key_size: u32,
         value_size: u32,
         max_entries: u32,
     ) -> Result<Map, MapError> {
+        Map::with_cpus(kind, key_size, value_size, max_entries, 1)
+    }
+
+    /// Creates a map whose per-CPU values (if it is a per-CPU array) are
+    /// for CPUs `0..cpus`; other kinds ignore `cpus`.
+    pub fn with_cpus(
+        kind: MapKind,
+        key_size: u32,
+        value_size: u32,
+        max_entries: u32,
+        cpus: usize,
+    ) -> Result<Map, MapError> {
         let (ks, vs, n) = (key_size as usize, value_size as usize, max_entries as usize);
-        let bytes = (ks + vs).checked_mul(n).ok_or(MapError::BadShape)?;
+        let cpus = if kind == MapKind::PerCpuArray { cpus } else { 1 };
+        let value_bytes = vs.checked_mul(n).and_then(|b| b.checked_mul(cpus)).ok_or(MapError::BadShape)?;
+        let bytes = ks.checked_mul(n).and_then(|k| k.checked_add(value_bytes)).ok_or(MapError::BadShape)?;
         if vs == 0
             || n == 0
             || ks == 0
+            || cpus == 0
             || bytes > MAX_MAP_BYTES
-            || (kind == MapKind::Array && ks != 4)
+            || (kind != MapKind::Hash && ks != 4)
         {
             return Err(MapError::BadShape);
         }
@@ -153,8 +179,9 @@ impl Map {
             key_size: ks,
             value_size: vs,
             max_entries: n,
+            cpus,
             read_only: false,
-            values: zeroed(vs * n)?,
+            values: zeroed(value_bytes)?,
             keys: Vec::new(),
             index: HashTable::new(),
             free: Vec::new(),
@@ -193,6 +220,10 @@ impl Map {
     pub fn max_entries(&self) -> u32 {
         self.max_entries as u32
     }
+    /// CPUs with their own values: 1 unless a per-CPU array.
+    pub fn cpus(&self) -> usize {
+        self.cpus
+    }
     pub fn is_read_only(&self) -> bool {
         self.read_only
     }
@@ -200,7 +231,7 @@ impl Map {
     /// Number of elements present.
     pub fn len(&self) -> usize {
         match self.kind {
-            MapKind::Array => self.max_entries,
+            MapKind::Array | MapKind::PerCpuArray => self.max_entries,
             MapKind::Hash => self.index.len(),
         }
     }
@@ -209,8 +240,15 @@ impl Map {
         self.len() == 0
     }
 
-    /// The slot holding the element with this key, if it exists.
+    /// The slot holding the element with this key, if it exists (CPU 0's
+    /// of a per-CPU array).
     pub fn lookup(&self, key: &[u8]) -> Option<u32> {
+        self.lookup_on(0, key)
+    }
+
+    /// The slot holding the element with this key; of a per-CPU array, CPU
+    /// `cpu`'s (none for a CPU the map has no values for).
+    pub fn lookup_on(&self, cpu: usize, key: &[u8]) -> Option<u32> {
         if key.len() != self.key_size {
             return None;
         }
@@ -218,6 +256,13 @@ impl Map {
             MapKind::Array => {
                 let i = u32::from_le_bytes([key[0], key[1], key[2], key[3]]);
                 ((i as usize) < self.max_entries).then_some(i)
+            }
+            MapKind::PerCpuArray => {
+                let i = u32::from_le_bytes([key[0], key[1], key[2], key[3]]) as usize;
+                if i >= self.max_entries || cpu >= self.cpus {
+                    return None;
+                }
+                u32::try_from(cpu * self.max_entries + i).ok()
             }
             MapKind::Hash => self
                 .index
@@ -227,18 +272,23 @@ impl Map {
     }
 
     /// Creates or replaces an element (flags `BPF_ANY`, `BPF_NOEXIST`,
-    /// `BPF_EXIST`); returns its slot.
+    /// `BPF_EXIST`); returns its slot. Of a per-CPU array, CPU 0's.
     pub fn update(&mut self, key: &[u8], value: &[u8], flags: u64) -> Result<u32, MapError> {
+        self.update_on(0, key, value, flags)
+    }
+
+    /// As [`Map::update`]; of a per-CPU array, CPU `cpu`'s value.
+    pub fn update_on(&mut self, cpu: usize, key: &[u8], value: &[u8], flags: u64) -> Result<u32, MapError> {
         if key.len() != self.key_size || value.len() != self.value_size || flags > BPF_EXIST {
             return Err(MapError::Invalid);
         }
         if self.read_only {
             return Err(MapError::ReadOnly);
         }
-        let slot = match (self.lookup(key), self.kind) {
+        let slot = match (self.lookup_on(cpu, key), self.kind) {
             (Some(_), _) if flags == BPF_NOEXIST => return Err(MapError::Exists),
             (Some(slot), _) => slot,
-            (None, MapKind::Array) => return Err(MapError::Invalid),
+            (None, MapKind::Array | MapKind::PerCpuArray) => return Err(MapError::Invalid),
             (None, MapKind::Hash) if flags == BPF_EXIST => return Err(MapError::NotFound),
             (None, MapKind::Hash) => {
                 let slot = self.free.pop().ok_or(MapError::Full)?;
@@ -256,7 +306,7 @@ impl Map {
 
     /// Deletes an element (hash maps only).
     pub fn delete(&mut self, key: &[u8]) -> Result<(), MapError> {
-        if key.len() != self.key_size || self.kind == MapKind::Array {
+        if key.len() != self.key_size || self.kind != MapKind::Hash {
             return Err(MapError::Invalid);
         }
         if self.read_only {
@@ -329,6 +379,33 @@ mod tests {
             m.update(&1u32.to_le_bytes(), &[7; 8], 3),
             Err(MapError::Invalid)
         );
+    }
+
+    #[test]
+    fn per_cpu_array_gives_each_cpu_its_own_values() {
+        let mut m = Map::with_cpus(MapKind::PerCpuArray, 4, 8, 3, 4).unwrap();
+        assert_eq!((m.cpus(), m.len(), m.values().len()), (4, 3, 4 * 3 * 8));
+        let key = 2u32.to_le_bytes();
+        let slots: Vec<u32> = (0..4).map(|c| m.lookup_on(c, &key).unwrap()).collect();
+        assert_eq!(slots, [2, 5, 8, 11]);
+        assert_eq!(m.lookup(&key), Some(2));
+        assert_eq!(m.lookup_on(4, &key), None);
+        assert_eq!(m.lookup_on(0, &3u32.to_le_bytes()), None);
+        assert_eq!(m.update_on(1, &key, &[7; 8], BPF_ANY), Ok(5));
+        assert_eq!(m.update_on(1, &key, &[7; 8], BPF_NOEXIST), Err(MapError::Exists));
+        assert_eq!(m.update_on(4, &key, &[7; 8], BPF_ANY), Err(MapError::Invalid));
+        for c in [0, 2, 3] {
+            assert_eq!(m.value(m.lookup_on(c, &key).unwrap()), &[0; 8], "cpu {c}");
+        }
+        assert_eq!(m.value(5), &[7; 8]);
+        assert_eq!(m.delete(&key), Err(MapError::Invalid));
+        assert_eq!(Map::with_cpus(MapKind::PerCpuArray, 4, 8, 1, 0).err(), Some(MapError::BadShape));
+        assert_eq!(Map::with_cpus(MapKind::PerCpuArray, 8, 8, 1, 2).err(), Some(MapError::BadShape));
+        assert_eq!(
+            Map::with_cpus(MapKind::PerCpuArray, 4, 1 << 16, 1 << 10, 1 << 20).err(),
+            Some(MapError::BadShape)
+        );
+        assert_eq!(Map::with_cpus(MapKind::Array, 4, 8, 2, 4).unwrap().cpus(), 1);
     }
 
     #[test]

@@ -81,6 +81,9 @@ pub struct Memory {
     /// Region id of the stack at each depth.
     stacks: Vec<usize>,
     checking: bool,
+    /// The CPU the run stands for: whose values of a per-CPU array map the
+    /// map helpers reach.
+    cpu: usize,
 }
 
 fn address(id: usize, generation: u16, offset: usize) -> u64 {
@@ -107,11 +110,23 @@ impl Memory {
             map_regions: Vec::new(),
             stacks: Vec::new(),
             checking,
+            cpu: 0,
         }
     }
 
     pub fn checking(&self) -> bool {
         self.checking
+    }
+
+    /// The CPU the run stands for (0 unless [`Memory::set_cpu`] said).
+    pub fn cpu(&self) -> usize {
+        self.cpu
+    }
+
+    /// Makes the run stand for CPU `cpu`: map helpers then reach that CPU's
+    /// values of per-CPU array maps.
+    pub fn set_cpu(&mut self, cpu: usize) {
+        self.cpu = cpu;
     }
 
     fn add(

@@ -166,3 +166,41 @@ fn a_failing_helper_zeroes_its_buffer() {
     }
     assert!(failed > 0 && filled > 0, "{failed} failed, {filled} filled");
 }
+
+/// A per-CPU array gives the run its own CPU's value: the same program,
+/// run as CPU 0 (seed 4) and as CPU 1 (seed 5), bumps a different value.
+#[test]
+fn per_cpu_array_lookups_reach_the_runs_cpu() {
+    let profile = Profile::new()
+        .with_map(MapInfo::per_cpu_array(8, 1))
+        .with_helper(HelperSig::new(
+            1,
+            "map_lookup",
+            &[ArgKind::MapRef, ArgKind::MapKey],
+            RetKind::MapValueOrNull,
+        ));
+    let p = assemble(
+        "r1 = map[0] ll
+         *(u32 *)(r10 - 4) = 0
+         r2 = r10
+         r2 += -4
+         call 1
+         if r0 == 0 goto out
+         r1 = 5
+         *(u64 *)(r0 + 0) = r1
+         out:
+         r0 = 0
+         exit",
+    )
+    .unwrap();
+    for (seed, cpu) in [(4, 0usize), (5, 1)] {
+        let mut vm = Vm::new(&p, Config::checking());
+        let mut env = ProfileEnv::install(&mut vm, &profile, Vec::new(), seed).unwrap();
+        assert_eq!(vm.memory().cpu(), cpu);
+        vm.run(&mut env).unwrap();
+        let values = vm.memory().map(0).unwrap().values().to_vec();
+        let mut want = vec![0u8; 16];
+        want[cpu * 8] = 5;
+        assert_eq!(values, want, "run as CPU {cpu}");
+    }
+}

@@ -39,7 +39,7 @@ use guest::Guest;
 
 #[derive(Args)]
 pub struct GradeArgs {
-    /// The lab to grade (stamp, gcd, clock, upper, fixme, runas)
+    /// The lab to grade (stamp, gcd, clock, upper, fixme, runas, percpu)
     lab: String,
     /// Grade the reference solution instead of your file
     #[arg(long, conflicts_with = "cheat")]
@@ -90,6 +90,8 @@ pub struct Setup {
     /// The date and time the real-time clock starts at (QEMU's `-rtc base=`,
     /// `YYYY-MM-DDTHH:MM:SS`); the host's UTC time when `None`.
     pub rtc_base: Option<String>,
+    /// The CPUs of the machine (QEMU's `-smp`); one when `None`.
+    pub cpus: Option<u32>,
 }
 
 /// The outcome of one check.
@@ -197,6 +199,7 @@ pub fn grade(lab: &Lab, what: &Submission) -> Result<Vec<Check>> {
     let setup = (lab.setup)(&mut rng.clone())?;
     let mut vm = Vm::new(boot_image(lab, image, setup.files)?);
     vm.rtc_base = setup.rtc_base;
+    vm.cpus = setup.cpus.unwrap_or(1);
     let mut guest = Guest::boot(&vm)?;
     (lab.checks)(&mut guest, &mut rng, &mut found);
     let alive = guest.run("echo \"al\"\"ive\"").is_ok_and(|out| out.contains("alive")) && !guest.panicked();

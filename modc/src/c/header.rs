@@ -99,7 +99,8 @@ pub fn warden_h() -> String {
     s += "#define PORTS(first, last) const char __ports_##first[] SEC(\"ports\") = #first \"..=\" #last\n\n";
     s += "/* Map types: Warden has arrays (key: a __u32 index) and hashes. */\n";
     let _ = writeln!(s, "#define BPF_MAP_TYPE_HASH {}", super::BPF_MAP_TYPE_HASH);
-    let _ = writeln!(s, "#define BPF_MAP_TYPE_ARRAY {}\n", super::BPF_MAP_TYPE_ARRAY);
+    let _ = writeln!(s, "#define BPF_MAP_TYPE_ARRAY {}", super::BPF_MAP_TYPE_ARRAY);
+    let _ = writeln!(s, "#define BPF_MAP_TYPE_PERCPU_ARRAY {}\n", super::BPF_MAP_TYPE_PERCPU_ARRAY);
     s += "/* Classes (sys/lkm.h) and their entry points: SEC(\"CLASS/ENTRY\"). */\n";
     for c in Class::ALL {
         let entries: Vec<String> = c.entries().iter().map(|e| format!("{} (struct {})", e.name, struct_name(e.ctx))).collect();

@@ -29,6 +29,8 @@ use lkm::{Image, LineTable, MapDecl, MapKind, ProgramImage};
 pub const BPF_MAP_TYPE_HASH: u32 = 1;
 /// Linux's `BPF_MAP_TYPE_ARRAY`.
 pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
+/// Linux's `BPF_MAP_TYPE_PERCPU_ARRAY`.
+pub const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
 
 /// Where an instruction came from in the C source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -308,9 +310,10 @@ fn map_decl(name: &str, (kind, key, value, max): MapDef) -> Result<MapDecl, CErr
     let kind = match kind {
         BPF_MAP_TYPE_ARRAY => MapKind::Array,
         BPF_MAP_TYPE_HASH => MapKind::Hash,
+        BPF_MAP_TYPE_PERCPU_ARRAY => MapKind::PerCpuArray,
         other => {
             return Err(CError::new(format!("map `{name}` has type {other}, which Warden does not have"))
-                .note("Warden has array maps (`BPF_MAP_TYPE_ARRAY`, 2) and hash maps (`BPF_MAP_TYPE_HASH`, 1)"));
+                .note("Warden has array maps (`BPF_MAP_TYPE_ARRAY`, 2), hash maps (`BPF_MAP_TYPE_HASH`, 1) and per-CPU array maps (`BPF_MAP_TYPE_PERCPU_ARRAY`, 6)"));
         }
     };
     let size = |what: &str, v: Option<u64>| {
@@ -320,7 +323,7 @@ fn map_decl(name: &str, (kind, key, value, max): MapDef) -> Result<MapDecl, CErr
     };
     let key_size = size("key", key)?;
     let value_size = size("value", value)?;
-    if kind == MapKind::Array && key_size != 4 {
+    if kind != MapKind::Hash && key_size != 4 {
         return Err(CError::new(format!("array map `{name}` has a key of {key_size} bytes")).help("an array's key is its index: `__type(key, __u32);`"));
     }
     let max_entries = max.filter(|&m| m > 0).ok_or_else(|| {

@@ -63,7 +63,7 @@ impl Checker {
                 arity(self, 0, 0, "ktime_ns()")?;
                 helper(h.id, vec![], int(IntTy::U64))
             }
-            helpers::GET_PID | helpers::GET_UID | helpers::RANDOM_U32 => {
+            helpers::GET_PID | helpers::GET_UID | helpers::RANDOM_U32 | helpers::CPU_ID => {
                 arity(self, 0, 0, &format!("{n}()"))?;
                 helper(h.id, vec![], int(IntTy::U32))
             }

@@ -300,9 +300,10 @@ impl Checker {
                 None => return,
             },
             ("array", None) => (lkm::MapKind::Array, Ty::Int(IntTy::U32)),
-            ("hash", None) | ("array", Some(_)) | (_, _) => {
+            ("percpu_array", None) => (lkm::MapKind::PerCpuArray, Ty::Int(IntTy::U32)),
+            _ => {
                 self.error(
-                    Diag::error("invalid map type", kind.span, "expected `hash<K, V>` or `array<V>`")
+                    Diag::error("invalid map type", kind.span, "expected `hash<K, V>`, `array<V>` or `percpu_array<V>`")
                         .help("e.g. `map counts: hash<u32, u64>[64];` or `map regs: array<u64>[8];`"),
                 );
                 return;

@@ -26,6 +26,7 @@ pub fn render(image: &Image, source: Option<&str>, analyses: &[Analysis]) -> Str
             let kind = match m.kind {
                 MapKind::Array => "array",
                 MapKind::Hash => "hash",
+                MapKind::PerCpuArray => "percpu_array",
             };
             json!([format!("m{i}"), m.name, kind, m.key_size, m.value_size, m.max_entries])
         })

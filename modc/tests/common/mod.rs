@@ -31,6 +31,9 @@ pub fn build(src: &str) -> Compiled {
     c
 }
 
+/// CPUs a per-CPU array map has values for in these runs.
+pub const TEST_CPUS: usize = 2;
+
 struct Kernel {
     run: Run,
     inb_value: u64,
@@ -56,6 +59,7 @@ impl Helpers for Kernel {
             GET_PID => 42,
             GET_UID => 1000,
             RANDOM_U32 => 4,
+            CPU_ID => mem.cpu() as u64,
             MAP_LOOKUP => return vm::helpers::map_lookup(mem, a[0], a[1]),
             MAP_UPDATE => return vm::helpers::map_update(mem, a[0], a[1], a[2], a[3]),
             MAP_DELETE => return vm::helpers::map_delete(mem, a[0], a[1]),
@@ -111,8 +115,10 @@ pub fn run_image(image: &lkm::Image, entry: &str, ctx: Vec<u8>, inb_value: u64) 
         let kind = match m.kind {
             lkm::MapKind::Array => MapKind::Array,
             lkm::MapKind::Hash => MapKind::Hash,
+            lkm::MapKind::PerCpuArray => MapKind::PerCpuArray,
         };
-        mem.add_map(Map::new(kind, m.key_size, m.value_size, m.max_entries).expect("map")).expect("map");
+        let map = Map::with_cpus(kind, m.key_size, m.value_size, m.max_entries, TEST_CPUS).expect("map");
+        mem.add_map(map).expect("map");
     }
     let rodata = if image.rodata.is_empty() { vec![0] } else { image.rodata.clone() };
     mem.add_map(Map::read_only_data(&rodata).expect("rodata")).expect("rodata");

@@ -6,7 +6,10 @@
 //! ACPI 1.0, the RSDT (32-bit entries), a list of other tables; the one
 //! with signature `APIC` is the MADT (multiple APIC description table),
 //! which lists a "processor local APIC" (or "local x2APIC") entry per CPU,
-//! the I/O APICs and the local APIC's physical address.
+//! the I/O APICs (each with its first global system interrupt), the
+//! interrupt source overrides (an ISA IRQ wired to another I/O APIC input,
+//! or with another polarity or trigger mode) and the local APIC's physical
+//! address.
 //!
 //! The tables come from firmware, so they are read like any input: every
 //! length is checked against the bytes actually there, checksums are
@@ -34,6 +37,27 @@ pub struct CpuEntry {
     pub usable: bool,
 }
 
+/// One I/O APIC from the MADT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IoApicEntry {
+    /// Its I/O APIC id.
+    pub id: u8,
+    /// Physical address of its registers.
+    pub address: u64,
+    /// The global system interrupt (GSI) of its first input.
+    pub gsi_base: u32,
+}
+
+/// An interrupt source override: ISA IRQ `irq` arrives on `gsi`, with the
+/// given polarity and trigger mode (ISA's own are active high, edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IrqOverride {
+    pub irq: u8,
+    pub gsi: u32,
+    pub active_low: bool,
+    pub level: bool,
+}
+
 /// What Warden needs from the MADT.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Madt {
@@ -41,8 +65,10 @@ pub struct Madt {
     pub local_apic: u64,
     /// Every processor entry, in table order (the boot CPU is among them).
     pub cpus: Vec<CpuEntry>,
-    /// Physical addresses of the I/O APICs.
-    pub io_apics: Vec<u64>,
+    /// The I/O APICs, in table order.
+    pub io_apics: Vec<IoApicEntry>,
+    /// The interrupt source overrides of ISA IRQs, in table order.
+    pub overrides: Vec<IrqOverride>,
 }
 
 /// Why the tables could not be read.
@@ -108,6 +134,7 @@ pub fn parse_madt(table: &[u8]) -> Result<Madt, AcpiError> {
         local_apic: u64::from(u32_at(table, SDT_HEADER_LEN).ok_or(AcpiError::BadLength(WHAT))?),
         cpus: Vec::new(),
         io_apics: Vec::new(),
+        overrides: Vec::new(),
     };
     let mut at = SDT_HEADER_LEN + 8;
     while at < len {
@@ -131,11 +158,24 @@ pub fn parse_madt(table: &[u8]) -> Result<Madt, AcpiError> {
             }
             1 if entry_len >= 12 => {
                 let address = u32_at(entry, 4).ok_or(AcpiError::BadLength(ENTRY))?;
+                let gsi_base = u32_at(entry, 8).ok_or(AcpiError::BadLength(ENTRY))?;
                 madt.io_apics.try_reserve(1).map_err(|_| AcpiError::OutOfMemory)?;
-                madt.io_apics.push(u64::from(address));
+                madt.io_apics.push(IoApicEntry { id: entry[2], address: u64::from(address), gsi_base });
+            }
+            2 if entry_len >= 10 => {
+                let gsi = u32_at(entry, 4).ok_or(AcpiError::BadLength(ENTRY))?;
+                let flags = u16::from_le_bytes([entry[8], entry[9]]);
+                // Polarity in bits 0-1 and trigger mode in bits 2-3; 0b00
+                // means "as the bus does" (ISA: active high, edge).
+                let (polarity, trigger) = (flags & 0b11, (flags >> 2) & 0b11);
+                // Only overrides of the ISA bus (0) are defined.
+                if entry[2] == 0 {
+                    madt.overrides.try_reserve(1).map_err(|_| AcpiError::OutOfMemory)?;
+                    madt.overrides.push(IrqOverride { irq: entry[3], gsi, active_low: polarity == 0b11, level: trigger == 0b11 });
+                }
             }
             5 if entry_len >= 12 => madt.local_apic = u64_at(entry, 4).ok_or(AcpiError::BadLength(ENTRY))?,
-            0 | 1 | 5 | 9 => return Err(AcpiError::BadLength(ENTRY)),
+            0 | 1 | 2 | 5 | 9 => return Err(AcpiError::BadLength(ENTRY)),
             _ => {}
         }
         at += entry_len;

@@ -12,7 +12,9 @@
 //! * [`jit`]: entering JIT-compiled module code, with fault recovery.
 //! * [`helper_entry`]: the stubs module code calls helpers through, which
 //!   note where module code's frames end.
-//! * [`pic`], [`pit`]: the legacy interrupt controller and timer.
+//! * [`pic`], [`pit`]: the legacy interrupt lines and timer.
+//! * [`ioapic`]: the I/O APIC, which takes the legacy lines over from the
+//!   8259 PIC.
 //! * [`port`]: port I/O.
 //! * [`context`]: switching kernel threads, first entry into user mode.
 //! * [`syscall_entry`]: the `syscall`/`sysret` entry.
@@ -35,6 +37,7 @@ pub mod gdt;
 pub mod grace;
 pub mod helper_entry;
 pub mod idt;
+pub mod ioapic;
 pub mod ipi;
 pub mod jit;
 pub mod pic;

@@ -3,7 +3,9 @@
 //! [`init`] runs on the boot CPU after memory and the TSC are set up:
 //!
 //! 1. read the MADT ([`super::acpi`]) for every CPU's local APIC id;
-//! 2. set up the boot CPU's local APIC ([`super::apic`]) and its timer;
+//! 2. set up the boot CPU's local APIC ([`super::apic`]) and its timer,
+//!    and route the legacy interrupts through the I/O APIC to it
+//!    ([`super::ioapic`]), masking the 8259 PIC;
 //! 3. copy the real-mode trampoline below 1 MiB ([`super::trampoline`]);
 //! 4. for each other usable CPU, one at a time: give it a kernel stack and
 //!    three IST stacks (each a `KernelStack` with a guard page below it),
@@ -25,7 +27,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::percpu::{self, MAX_CPUS};
-use super::{acpi, apic, gdt, idt, trampoline};
+use super::{acpi, apic, gdt, idt, ioapic, trampoline};
 use crate::memory::stack::KernelStack;
 use crate::time;
 
@@ -53,9 +55,9 @@ pub struct SmpReport {
     pub ignored: usize,
     /// APIC ids of CPUs that did not come online in time.
     pub failed: Vec<u32>,
-    /// I/O APICs in the MADT (not used yet: the 8259 PIC routes the legacy
-    /// interrupts to the boot CPU).
-    pub io_apics: Vec<u64>,
+    /// I/O APICs in the MADT (the first routes the legacy interrupts to the
+    /// boot CPU: [`super::ioapic`]).
+    pub io_apics: Vec<acpi::IoApicEntry>,
     /// Whether the local APICs run in x2APIC mode.
     pub x2apic: bool,
 }
@@ -75,6 +77,9 @@ pub fn init(rsdp: u64) -> Result<&'static SmpReport, acpi::AcpiError> {
     start_timer(0);
     percpu::current().set_online();
     let boot_apic = apic::id();
+    if let Err(e) = ioapic::init(&madt, boot_apic) {
+        log::warn!("the 8259 PIC keeps routing device interrupts: {e}");
+    }
     let mut report = SmpReport {
         found: madt.cpus.iter().filter(|c| c.usable).count(),
         online: 1,

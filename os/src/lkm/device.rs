@@ -3,8 +3,9 @@
 //!
 //! The node is mode 0644, owned by root: anyone may open it read-only (for
 //! `LMSTAT`), only the superuser for writing, and one writer at a time
-//! (`EBUSY` for a second). Every ioctl but `LMSTAT` needs a writable
-//! descriptor (`EACCES`). A load is `LMRESERV`, `LMLOADBUF`..., `LMREADY`;
+//! (`EBUSY` for a second). Every ioctl that changes something needs a
+//! writable descriptor (`EACCES`); `LMSTAT`, `LMSTATV` and `LMMAPREAD` only
+//! look. A load is `LMRESERV`, `LMLOADBUF`..., `LMREADY`;
 //! closing the writer's descriptor with a load half done discards it.
 //! Arguments are copied in and out through the checked user-copy
 //! functions (`EFAULT` for a bad pointer); names, ids, sizes and counts are
@@ -18,11 +19,12 @@ use alloc::vec;
 use abi::Errno;
 use abi::fs::{S_IFCHR, can_write, makedev};
 use lkm::ioctl::{
-    LKM_STATE_FAILED, LMLOADBUF, LMREADY, LMRESERV, LMSTAT, LMSTAT_FAILED, LMSTATV, LMUNLOAD, LMUNRESRV,
-    LmcLoadbuf, LmcMapStat, LmcProgStat, LmcReady, LmcResrv, LmcStat, LmcStatv, LmcUnload, MODIOBUF, STATV_MAPS,
+    LKM_STATE_FAILED, LMLOADBUF, LMMAPREAD, LMREADY, LMRESERV, LMSTAT, LMSTAT_FAILED, LMSTATV, LMUNLOAD,
+    LMUNRESRV, LmcLoadbuf, LmcMapRead, LmcMapStat, LmcProgStat, LmcReady, LmcResrv, LmcStat, LmcStatv, LmcUnload, MODIOBUF, STATV_MAPS,
     STATV_PROGRAMS, name_field, name_of,
 };
 
+use super::module::ModMap;
 use super::{MAXLKMS, find, get, load_chunk, ready, reserve, unload, unreserve};
 use crate::fs::device::{self, CharDevice};
 use crate::fs::{Result, devfs};
@@ -43,6 +45,7 @@ unsafe impl Pod for LmcReady {}
 unsafe impl Pod for LmcUnload {}
 unsafe impl Pod for LmcStat {}
 unsafe impl Pod for LmcStatv {}
+unsafe impl Pod for LmcMapRead {}
 
 /// The driver: who holds the device for writing, and their reservation.
 struct LkmDevice {
@@ -124,6 +127,7 @@ impl CharDevice for LkmDevice {
             LMUNLOAD => unload_request(arg),
             LMSTAT => stat(arg),
             LMSTATV => statv(arg),
+            LMMAPREAD => map_read(arg),
             _ => Err(Errno::ENOTTY),
         }
     }
@@ -313,4 +317,45 @@ fn statv(arg: u64) -> Result<usize> {
     }
     usercopy::write(arg, &[out])?;
     Ok(0)
+}
+
+/// `LMMAPREAD`: one entry of a declared map; of a per-CPU array, every
+/// CPU's value of it, CPU 0's first. The values are copied out of the map
+/// under its exclusion, then to user memory (which may fault) after.
+fn map_read(arg: u64) -> Result<usize> {
+    let mut req: LmcMapRead = usercopy::read(arg)?;
+    let id = module_id(req.id, &req.name)?;
+    let module = get(id)?;
+    let index = req.map as usize;
+    let map = module.maps.get(index).filter(|_| index < module.map_decls.len()).ok_or(Errno::EINVAL)?;
+    let (key_len, value_size, cpus) = map.with(|m| (m.key_size(), m.value_size() as usize, m.cpus()));
+    if req.key_len != key_len {
+        return Err(Errno::EINVAL);
+    }
+    let mut key = usercopy::buffer(key_len as usize, 0u8)?;
+    usercopy::copy_from_user(req.key, &mut key)?;
+    if (req.value_cap as usize) < value_size.saturating_mul(cpus) {
+        return Err(Errno::ENOSPC);
+    }
+    let values = entry_values(map, &key)?;
+    usercopy::copy_to_user(req.value, &values)?;
+    req.id = id as i32;
+    req.value_size = value_size as u32;
+    req.cpus = cpus as u32;
+    usercopy::write(arg, &[req])?;
+    Ok(0)
+}
+
+/// The values of `key` in `map`, one for each CPU of a per-CPU array (CPU
+/// 0's first), copied out under the map's exclusion; `ENOENT` if the key
+/// has no entry.
+pub(super) fn entry_values(map: &ModMap, key: &[u8]) -> Result<alloc::vec::Vec<u8>> {
+    let (value_size, cpus) = map.with(|m| (m.value_size() as usize, m.cpus()));
+    let mut values = usercopy::buffer(value_size.checked_mul(cpus).ok_or(Errno::EINVAL)?, 0u8)?;
+    let found = map.with(|m| {
+        values.chunks_exact_mut(value_size).enumerate().all(|(cpu, out)| {
+            m.lookup_on(cpu, key).map(|slot| out.copy_from_slice(m.value(slot))).is_some()
+        })
+    });
+    if found { Ok(values) } else { Err(Errno::ENOENT) }
 }

@@ -53,7 +53,11 @@ arch::helper_entry::helper_stubs!(
     ids::OUTW => outw,
     ids::INL => inl,
     ids::OUTL => outl,
+    ids::CPU_ID => cpu_id,
 );
+
+// `cpu_id` promises module code a number below `lkm::helpers::MAX_CPUS`.
+const _: () = assert!(arch::percpu::MAX_CPUS == ids::MAX_CPUS as usize);
 
 /// Run-time checks that refused an argument since boot.
 static REFUSED: AtomicU64 = AtomicU64::new(0);
@@ -185,6 +189,12 @@ extern "C" fn log(msg: u64, len: u64, a: u64, b: u64, _: u64) -> u64 {
     0
 }
 
+/// The running CPU's number: which values of a per-CPU array this CPU's
+/// lookups reach.
+extern "C" fn cpu_id(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    arch::percpu::cpu_id() as u64
+}
+
 extern "C" fn ktime_ns(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
     crate::time::uptime_ns()
 }
@@ -229,10 +239,16 @@ extern "C" fn map_lookup(map: u64, key: u64, _: u64, _: u64, _: u64) -> u64 {
     };
     // SAFETY: inside a run: runs are exclusive.
     let m = unsafe { m.get() };
-    match m.lookup(key) {
+    match slot_on_this_cpu(m, key) {
         Some(slot) => m.value(slot).as_ptr() as u64,
         None => 0,
     }
+}
+
+/// The slot of `key` that module code on this CPU reaches: of a per-CPU
+/// array, this CPU's value (found by the number in its per-CPU record).
+pub(super) fn slot_on_this_cpu(map: &vm::Map, key: &[u8]) -> Option<u32> {
+    map.lookup_on(arch::percpu::cpu_id(), key)
 }
 
 extern "C" fn map_update(map: u64, key: u64, value: u64, flags: u64, _: u64) -> u64 {
@@ -252,7 +268,7 @@ extern "C" fn map_update(map: u64, key: u64, value: u64, flags: u64, _: u64) -> 
     } else {
         value
     };
-    match m.update(key, value, flags) {
+    match m.update_on(arch::percpu::cpu_id(), key, value, flags) {
         Ok(_) => 0,
         Err(e) => e.errno() as u64,
     }

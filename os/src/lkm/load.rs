@@ -160,21 +160,31 @@ fn verify(image: &Image, i: usize) -> Result<verifier::Verified, Refusal> {
     })
 }
 
+/// How many CPUs a per-CPU array map has values for: every CPU number
+/// up to the highest online one (module code runs only on online CPUs).
+fn map_cpus() -> usize {
+    arch::percpu::online().map(|c| c.id() + 1).max().unwrap_or(1)
+}
+
 /// The image's maps, then its read-only data as a read-only map.
 #[allow(clippy::vec_box)] // each map's address is built into the code: boxes never move
 fn make_maps(image: &Image, budget: &mut Budget) -> Result<Vec<Box<ModMap>>, Refusal> {
     let mut maps = Vec::new();
     maps.try_reserve_exact(image.maps.len() + 1).map_err(|_| out_of_memory("the maps"))?;
+    let cpus = map_cpus();
     for (i, m) in image.maps.iter().enumerate() {
-        let bytes = (m.key_size as usize + m.value_size as usize).saturating_mul(m.max_entries as usize);
+        let copies = if m.kind == MapKind::PerCpuArray { cpus } else { 1 };
+        let value_bytes = (m.value_size as usize).saturating_mul(copies);
+        let bytes = (m.key_size as usize).saturating_add(value_bytes).saturating_mul(m.max_entries as usize);
         // The hash index costs a few words a slot on top.
         let index = if m.kind == MapKind::Hash { 16 * m.max_entries as usize } else { 0 };
         budget.take(bytes.saturating_add(index), "a map")?;
         let kind = match m.kind {
             MapKind::Array => vm::map::MapKind::Array,
             MapKind::Hash => vm::map::MapKind::Hash,
+            MapKind::PerCpuArray => vm::map::MapKind::PerCpuArray,
         };
-        let map = vm::map::Map::new(kind, m.key_size, m.value_size, m.max_entries).map_err(|e| match e {
+        let map = vm::map::Map::with_cpus(kind, m.key_size, m.value_size, m.max_entries, cpus).map_err(|e| match e {
             vm::map::MapError::OutOfMemory => out_of_memory(&format!("map {i} (`{}`)", m.name)),
             _ => Refusal::new(Errno::EINVAL, format!("error: map {i} (`{}`): {e}", m.name)),
         })?;

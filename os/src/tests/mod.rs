@@ -4,6 +4,7 @@
 
 mod arch;
 mod heap;
+mod ioapic;
 mod locks;
 mod memory;
 mod services;

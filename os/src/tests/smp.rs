@@ -85,7 +85,7 @@ fn a_wake_ipi_reaches_each_other_cpu() -> TestResult {
 kernel_test!(a_wake_ipi_reaches_each_other_cpu);
 
 /// A MADT with `entries` after its header, checksum fixed.
-fn madt(entries: &[&[u8]]) -> Vec<u8> {
+pub(super) fn madt(entries: &[&[u8]]) -> Vec<u8> {
     let mut t = alloc::vec![0u8; 44];
     t[..4].copy_from_slice(b"APIC");
     t[36..40].copy_from_slice(&0xfee0_0000u32.to_le_bytes());
@@ -108,7 +108,7 @@ fn the_madt_reader_lists_cpus_and_refuses_broken_tables() -> TestResult {
     ensure_eq!(parsed.local_apic, 0xfee0_0000);
     let listed: Vec<(u32, bool)> = parsed.cpus.iter().map(|c| (c.apic_id, c.usable)).collect();
     ensure_eq!(listed, alloc::vec![(0, true), (1, false), (2, true), (0x1234, true)]);
-    ensure_eq!(parsed.io_apics, alloc::vec![0xfec0_0000]);
+    ensure_eq!(parsed.io_apics, alloc::vec![acpi::IoApicEntry { id: 0, address: 0xfec0_0000, gsi_base: 0 }]);
 
     let mut bad_sum = good.clone();
     bad_sum[40] ^= 1;

@@ -131,3 +131,15 @@ fn an_unload_refusal_without_the_kernels_help_keeps_ours() {
     let f = refusal(Step::Unload, Errno::EBUSY, "module `rtc`", "a call is in prog");
     assert!(f.render("modunload").starts_with("modunload: error: module `rtc` is in use (EBUSY)\na call is in prog\n"));
 }
+
+#[test]
+fn map_entries_show_every_cpus_value_and_their_sum() {
+    let mut values = Vec::new();
+    for v in [3u64, 4, 0] {
+        values.extend_from_slice(&v.to_le_bytes());
+    }
+    assert_eq!(map_entry_line(0, 8, &values, true), "        [0] cpu0 3 cpu1 4 cpu2 0 (sum 7)");
+    assert_eq!(map_entry_line(2, 8, &values[..8], false), "        [2] 3");
+    assert_eq!(map_entry_line(1, 3, &[1, 2, 0xff, 0, 0, 1], true), "        [1] cpu0 0102ff cpu1 000001");
+    assert_eq!(map_entry_line(1, 2, &[0x34, 0x12], true), "        [1] cpu0 4660 (sum 4660)");
+}

@@ -230,14 +230,15 @@ impl Checker<'_> {
             }
             Imm64::MapValue { map: n, offset } | Imm64::MapValueByIdx { map: n, offset } => {
                 let m = map(n)?;
-                if m.kind == MapKind::Hash || m.max_entries == 0 {
+                if matches!(m.kind, MapKind::Hash | MapKind::PerCpuArray) || m.max_entries == 0 {
                     return Err(self.fail(
                         ErrorKind::UnknownMap,
                         pc,
                         st,
                         &[],
                         format!("map {n} has no fixed value to point to (only array maps and read-only data do)"),
-                    ));
+                    )
+                    .hint("reach a hash or per-CPU map's values with map_lookup"));
                 }
                 if offset >= m.value_size {
                     return Err(self.fail(

@@ -228,3 +228,40 @@ fn a_watch_is_asked_while_the_analysis_runs_and_may_stop_it() {
     assert!(r.to_string().starts_with("error[time-limit]: the verifier ran for more than its limit of 250 ms"), "{r}");
     assert!(r.hint.is_some(), "{r}");
 }
+
+/// A per-CPU array is an array to the program: lookup gives a value pointer
+/// of `value_size` bytes (which CPU's value is the kernel's business), but
+/// there is no fixed value address to load.
+#[test]
+fn per_cpu_array_values_are_reached_only_through_lookup() {
+    let profile = ctx_profile().with_map(crate::profile::MapInfo::per_cpu_array(8, 4)).with_helper(
+        crate::profile::HelperSig::new(
+            1,
+            "map_lookup",
+            &[crate::profile::ArgKind::MapRef, crate::profile::ArgKind::MapKey],
+            crate::profile::RetKind::MapValueOrNull,
+        ),
+    );
+    let lookup_then = |access: &str| {
+        assemble(&alloc::format!(
+            "r1 = map[0] ll
+             *(u32 *)(r10 - 4) = 0
+             r2 = r10
+             r2 += -4
+             call 1
+             if r0 == 0 goto out
+             {access}
+             out:
+             r0 = 0
+             exit"
+        ))
+        .unwrap()
+    };
+    assert!(verify(&lookup_then("r1 = *(u64 *)(r0 + 0)\n r1 += 1\n *(u64 *)(r0 + 0) = r1"), &profile).is_ok());
+    let r = verify(&lookup_then("r1 = *(u64 *)(r0 + 8)"), &profile).unwrap_err();
+    assert_eq!(r.kind, ErrorKind::OutOfBounds);
+    let p = assemble("r1 = map_value[0] + 0 ll\n r0 = 0\n exit").unwrap();
+    let r = verify(&p, &profile).unwrap_err();
+    assert_eq!(r.kind, ErrorKind::UnknownMap);
+    assert!(r.to_string().contains("map 0 has no fixed value to point to"), "{r}");
+}

@@ -125,8 +125,12 @@ fn run_load(image: &lkm::Image) -> Result<Vec<String>, String> {
     }
     let base = mem.add_context(ctx, &perms).map_err(|e| format!("{e:?}"))?;
     for m in &image.maps {
-        let kind = if m.kind == lkm::MapKind::Hash { MapKind::Hash } else { MapKind::Array };
-        let map = Map::new(kind, m.key_size, m.value_size, m.max_entries).map_err(|e| format!("{e:?}"))?;
+        let kind = match m.kind {
+            lkm::MapKind::Array => MapKind::Array,
+            lkm::MapKind::Hash => MapKind::Hash,
+            lkm::MapKind::PerCpuArray => MapKind::PerCpuArray,
+        };
+        let map = Map::with_cpus(kind, m.key_size, m.value_size, m.max_entries, BOOK_CPUS).map_err(|e| format!("{e:?}"))?;
         mem.add_map(map).map_err(|e| format!("{e:?}"))?;
     }
     let rodata = if image.rodata.is_empty() { vec![0] } else { image.rodata.clone() };
@@ -139,6 +143,10 @@ fn run_load(image: &lkm::Image) -> Result<Vec<String>, String> {
         r => Err(format!("returned {r} from `load` (0 expected)")),
     }
 }
+
+/// CPUs a per-CPU map of a book example has values for (the example runs
+/// on CPU 0).
+const BOOK_CPUS: usize = 2;
 
 /// The helpers a `load` entry may call, as the kernel provides them (the
 /// clock, ids and random numbers return fixed values).
@@ -163,6 +171,7 @@ impl Helpers for Kernel {
             GET_PID => 1,
             GET_UID => 0,
             RANDOM_U32 => 4,
+            CPU_ID => mem.cpu() as u64,
             MAP_LOOKUP => return vm::helpers::map_lookup(mem, a[0], a[1]),
             MAP_UPDATE => return vm::helpers::map_update(mem, a[0], a[1], a[2], a[3]),
             MAP_DELETE => return vm::helpers::map_delete(mem, a[0], a[1]),

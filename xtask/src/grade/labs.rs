@@ -8,6 +8,7 @@
 mod clock;
 mod fixme;
 mod gcd;
+mod percpu;
 mod runas;
 mod stamp;
 mod upper;
@@ -25,6 +26,7 @@ pub const ALL: &[Lab] = &[
     Lab { dir: "upper", file: "upper.wm", module: "upper", structure: anything, checks: upper::checks, setup: nothing },
     Lab { dir: "fixme", file: "fixme.wm", module: "primes", structure: fixme::structure, checks: fixme::checks, setup: nothing },
     Lab { dir: "runas", file: "runas.wm", module: "runas", structure: anything, checks: runas::checks, setup: runas::setup },
+    Lab { dir: "percpu", file: "count.wm", module: "count", structure: percpu::structure, checks: percpu::checks, setup: two_cpus },
 ];
 
 /// A lab whose image may hold anything.
@@ -33,6 +35,11 @@ fn anything(_: &lkm::Image, _: &mut Vec<Check>) {}
 /// A lab that adds nothing to the machine.
 fn nothing(_: &mut Rng) -> Result<Setup> {
     Ok(Setup::default())
+}
+
+/// A lab graded on a machine of two CPUs.
+fn two_cpus(_: &mut Rng) -> Result<Setup> {
+    Ok(Setup { cpus: Some(2), ..Setup::default() })
 }
 
 /// Loads `/modules/lab_NAME.lkm`; the id the kernel gave it.

@@ -31,6 +31,7 @@ pub fn setup(rng: &mut Rng) -> Result<Setup> {
     Ok(Setup {
         files: vec![("rtcmode.lkm".into(), 0o644, helper)],
         rtc_base: Some(format!("{date}T{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)),
+        ..Setup::default()
     })
 }
 

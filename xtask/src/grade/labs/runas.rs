@@ -55,7 +55,7 @@ pub fn setup(rng: &mut Rng) -> Result<Setup> {
         .chain(not_mine(rng))
         .map(|(path, text)| (path.trim_start_matches("/modules/").to_string(), 0o755, text.into_bytes()))
         .collect();
-    Ok(Setup { files, rtc_base: None })
+    Ok(Setup { files, ..Setup::default() })
 }
 
 pub fn checks(g: &mut Guest, rng: &mut Rng, checks: &mut Vec<Check>) {
