@@ -371,11 +371,6 @@ impl<'a> FnGen<'a> {
         let (base, mut owned, mut off) = match p.base {
             Base::Stack(id) => match self.homes.get(id).copied().unwrap_or(Home::Unset) {
                 Home::Stack(o) => (Reg::R10, false, o as i64 + p.offset as i64),
-                Home::Scratch(o) => {
-                    let sid = self.scratch.map_or(0, |s| s.2);
-                    let (r, owned) = self.local_reg(sid)?;
-                    (r, owned, o as i64 + p.offset as i64)
-                }
                 _ => (Reg::R10, false, p.offset as i64),
             },
             Base::Ctx(id) | Base::MapValue(id) => {

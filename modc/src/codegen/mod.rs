@@ -50,20 +50,12 @@ pub(crate) struct FnCode {
 }
 
 /// Compiles every function and lays out one program per entry point.
-pub fn generate(tir: &Tir) -> Result<Generated, Vec<Diag>> {
-    let plans: Vec<func::ScratchPlan> = tir.fns.iter().map(|f| func::scratch_plan(tir, f)).collect();
-    let scratch_size: u32 = plans.iter().map(|p| p.size).sum();
-    let notes = tir.fns.iter().zip(&plans).flat_map(|(f, p)| p.locals.iter().map(move |&(id, _)| scratch_note(tir, f, id))).collect();
-    let scratch_map = (scratch_size > 0).then_some(tir.maps.len() as u32);
-    let rodata_map = tir.maps.len() as u32 + scratch_map.is_some() as u32;
+pub fn generate(tir: &Tir) -> Result<Vec<ProgramOut>, Vec<Diag>> {
+    let rodata_map = tir.maps.len() as u32;
     let mut codes = Vec::new();
     let mut errors = Vec::new();
-    let mut base = 0;
-    for (f, plan) in tir.fns.iter().zip(plans) {
-        let size = plan.size;
-        let scratch = scratch_map.map(|m| (m, base));
-        base += size;
-        match func::compile_fn(tir, f, rodata_map, scratch, plan) {
+    for f in &tir.fns {
+        match func::compile_fn(tir, f, rodata_map) {
             Ok(c) => codes.push(c),
             Err(d) => {
                 errors.push(*d);
@@ -80,28 +72,7 @@ pub fn generate(tir: &Tir) -> Result<Generated, Vec<Diag>> {
             programs.push(layout_program(tir, &codes, index));
         }
     }
-    Ok(Generated { programs, scratch_size, notes })
-}
-
-/// Says that local `id` of `f` lives in the scratch map rather than on the stack.
-fn scratch_note(tir: &Tir, f: &TFn, id: LocalId) -> Diag {
-    let local = &f.locals[id];
-    let size = match &local.kind {
-        LocalKind::Value(t) => layout(t, &tir.structs).0,
-        _ => 0,
-    };
-    Diag::remark(format!("`{}` ({size} bytes) is kept in the module's scratch map, not on the stack", local.name), local.span, "indexed by a variable")
-        .note("an array or struct indexed by a variable lives in `__scratch`, a hidden one-entry array map of the module (`modc disasm` lists it), where no index needs the array written first")
-}
-
-/// The compiled programs, and the size of the scratch area (a one-entry
-/// array map after the module's own maps) if any function needs one.
-#[derive(Clone, Debug)]
-pub struct Generated {
-    pub programs: Vec<ProgramOut>,
-    pub scratch_size: u32,
-    /// What the programmer should know about the code (locals moved to the scratch map).
-    pub notes: Vec<Diag>,
+    Ok(programs)
 }
 
 /// The entry function `entry` and the local functions it reaches, with
