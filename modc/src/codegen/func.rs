@@ -114,7 +114,7 @@ pub(crate) fn compile_fn(tir: &Tir, f: &TFn, rodata_map: u32) -> Result<FnCode, 
             other => other,
         };
     }
-    Ok(FnCode { insns: g.insns, spans: g.spans, calls: g.calls, loops: g.loops })
+    Ok(FnCode { insns: g.insns, spans: g.spans, calls: g.calls, loops: g.loops, frame: g.max_frame })
 }
 
 impl<'a> FnGen<'a> {

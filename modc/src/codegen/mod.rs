@@ -47,6 +47,8 @@ pub(crate) struct FnCode {
     /// (slot of a `CallLocal`, callee function index).
     calls: Vec<(usize, usize)>,
     loops: Vec<(usize, usize, Span)>,
+    /// Bytes of stack the function's frame uses.
+    frame: u32,
 }
 
 /// Compiles every function and lays out one program per entry point.
@@ -59,9 +61,12 @@ pub fn generate(tir: &Tir) -> Result<Vec<ProgramOut>, Vec<Diag>> {
             Ok(c) => codes.push(c),
             Err(d) => {
                 errors.push(*d);
-                codes.push(FnCode { insns: vec![], spans: vec![], calls: vec![], loops: vec![] });
+                codes.push(FnCode { insns: vec![], spans: vec![], calls: vec![], loops: vec![], frame: 0 });
             }
         }
+    }
+    if errors.is_empty() {
+        errors = check_call_stacks(tir, &codes);
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -73,6 +78,46 @@ pub fn generate(tir: &Tir) -> Result<Vec<ProgramOut>, Vec<Diag>> {
         }
     }
     Ok(programs)
+}
+
+/// A caller's frame stays while its callees run, so every chain of calls
+/// must fit in the stack limit together (as the verifier checks). Reports
+/// each function where a chain first goes over: its callees' chains fit,
+/// its own with theirs does not.
+fn check_call_stacks(tir: &Tir, codes: &[FnCode]) -> Vec<Diag> {
+    /// The bytes of the deepest chain from `f`, and the callee it goes
+    /// through (the checker refused recursion and calls nested deeper than
+    /// the verifier's limit, so this ends, and soon).
+    fn chain(codes: &[FnCode], memo: &mut [Option<(u32, Option<usize>)>], f: usize) -> (u32, Option<usize>) {
+        if let Some(Some(known)) = memo.get(f) {
+            return *known;
+        }
+        let frame = codes.get(f).map_or(0, |c| c.frame);
+        let calls: Vec<usize> = codes.get(f).map_or(Vec::new(), |c| c.calls.iter().map(|&(_, c)| c).collect());
+        let deepest = calls.into_iter().map(|c| (chain(codes, memo, c).0, c)).max();
+        let result = (frame + deepest.map_or(0, |(t, _)| t), deepest.map(|(_, c)| c));
+        memo[f] = Some(result);
+        result
+    }
+    let mut memo = vec![None; codes.len()];
+    let mut errors = Vec::new();
+    for (f, code) in codes.iter().enumerate() {
+        let (total, Some(callee)) = chain(codes, &mut memo, f) else { continue };
+        let rest = chain(codes, &mut memo, callee).0;
+        if total > func::STACK_LIMIT && rest <= func::STACK_LIMIT && code.frame <= func::STACK_LIMIT {
+            let (name, callee_name) = (&tir.fns[f].name, &tir.fns[callee].name);
+            errors.push(
+                Diag::error(
+                    format!("function `{name}` and the functions it calls need {total} bytes of stack, more than {}", func::STACK_LIMIT),
+                    tir.fns[f].span,
+                    "too much stack with its calls",
+                )
+                .note(format!("`{name}` uses {} bytes and keeps them while `{callee_name}` runs, which needs {rest} with its own calls", code.frame))
+                .help("make arrays smaller, or keep large data in a map"),
+            );
+        }
+    }
+    errors
 }
 
 /// The entry function `entry` and the local functions it reaches, with
