@@ -86,7 +86,7 @@ impl Gen {
                 3 if self.in_entry => "ctx.module_id as u64".into(),
                 3 => "11".into(),
                 _ => match self.element(depth) {
-                    Some((e, elem)) if elem == "u64" => e,
+                    Some((e, "u64")) => e,
                     Some((e, _)) => format!("({e} as u64)"),
                     None => "7".into(),
                 },
