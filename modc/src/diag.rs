@@ -29,8 +29,6 @@ impl Span {
 pub enum Level {
     Error,
     Warning,
-    /// Something the compiler did that the programmer should know about.
-    Note,
 }
 
 /// One diagnostic.
@@ -62,11 +60,6 @@ impl Diag {
     /// A warning at `span`.
     pub fn warning(message: impl Into<String>, span: Span, label: impl Into<String>) -> Diag {
         Diag { level: Level::Warning, ..Diag::error(message, span, label) }
-    }
-
-    /// A note at `span` (not an error: the module still compiles).
-    pub fn remark(message: impl Into<String>, span: Span, label: impl Into<String>) -> Diag {
-        Diag { level: Level::Note, ..Diag::error(message, span, label) }
     }
 
     /// Adds a `help:` line.
@@ -105,7 +98,6 @@ pub fn render(file_name: &str, source: &str, diags: &[Diag]) -> String {
         let base = match d.level {
             Level::Error => Diagnostic::error(),
             Level::Warning => Diagnostic::warning(),
-            Level::Note => Diagnostic::note(),
         };
         let mut labels = vec![Label::primary((), clamp(d.span)).with_message(&d.label)];
         for (s, l) in &d.secondary {

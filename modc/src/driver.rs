@@ -13,8 +13,6 @@ use verifier::{ErrorKind, Program, Report};
 pub struct Compiled {
     pub image: Image,
     pub programs: Vec<codegen::ProgramOut>,
-    /// Notes on a module that compiled (see [`codegen::Generated::notes`]).
-    pub notes: Vec<Diag>,
 }
 
 /// Compiles source text. `file_name` goes into the line table.
@@ -30,7 +28,7 @@ pub fn compile(source: &str, file_name: &str) -> Result<Compiled, Vec<Diag>> {
         _ => return Err(diags),
     };
     let generated = codegen::generate(&tir)?;
-    let mut maps: Vec<MapDecl> = tir
+    let maps: Vec<MapDecl> = tir
         .maps
         .iter()
         .map(|m| {
@@ -39,18 +37,9 @@ pub fn compile(source: &str, file_name: &str) -> Result<Compiled, Vec<Diag>> {
             MapDecl { name: m.name.clone(), kind: m.kind, key_size, value_size, max_entries: m.max_entries }
         })
         .collect();
-    if generated.scratch_size > 0 {
-        maps.push(MapDecl {
-            name: "__scratch".into(),
-            kind: lkm::MapKind::Array,
-            key_size: 4,
-            value_size: generated.scratch_size,
-            max_entries: 1,
-        });
-    }
     let mut programs = Vec::new();
     let mut lines = LineTable { source: file_name.to_string(), programs: Vec::new() };
-    for p in &generated.programs {
+    for p in &generated {
         let code = verifier::encode(&Program::from_insns(p.insns.clone()));
         programs.push(ProgramImage { entry: p.entry.clone(), code });
         lines.programs.push(line_entries(source, &p.spans));
@@ -69,7 +58,7 @@ pub fn compile(source: &str, file_name: &str) -> Result<Compiled, Vec<Diag>> {
         let span = Span::new(0, 0);
         return Err(vec![Diag::error(format!("the module does not fit in an image: {e}"), span, "this module")]);
     }
-    Ok(Compiled { image, programs: generated.programs, notes: generated.notes })
+    Ok(Compiled { image, programs: generated })
 }
 
 /// One line-table entry per change of source position.

@@ -231,11 +231,6 @@ fn verify_compiled(c: &Compiled, source: &str, name: &str, verbose: bool) -> Res
     Err(render(name, source, &diags))
 }
 
-/// Prints the notes on a module that compiled (to standard error, like diagnostics).
-fn print_notes(file: &Path, c: &Compiled, source: &str) {
-    eprint!("{}", render(&file.display().to_string(), source, &c.notes));
-}
-
 fn build(file: &Path, output: Option<PathBuf>, no_verify: bool) -> Result<(), String> {
     let image = if is_c(file) {
         let image = modc::c::image_of_file(file)?;
@@ -245,7 +240,6 @@ fn build(file: &Path, output: Option<PathBuf>, no_verify: bool) -> Result<(), St
         image
     } else {
         let (c, source) = compile_file(file)?;
-        print_notes(file, &c, &source);
         if !no_verify {
             verify_compiled(&c, &source, &file.display().to_string(), false)?;
         }
@@ -270,7 +264,6 @@ fn check(file: &Path, verbose: bool, log: Option<&Path>) -> Result<(), String> {
         image
     } else {
         let (c, source) = compile_file(file)?;
-        print_notes(file, &c, &source);
         verify_compiled(&c, &source, &file.display().to_string(), verbose)?;
         c.image
     };

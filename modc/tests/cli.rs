@@ -133,13 +133,19 @@ fn build_and_check_say_what_they_did() {
 }
 
 #[test]
-fn a_local_moved_to_the_scratch_map_is_noted() {
-    let src = tmp("scratch.wm");
-    std::fs::write(&src, "module s: misc;\nfn load(ctx: &LoadCtx) -> i64 {\n    let mut a = [0u8; 32];\n    let k = ctx.module_id as u64;\n    a[k % 32] = 1;\n    return 0;\n}\n").expect("write");
-    let o = modc(&["check", src.to_str().unwrap_or_default()]);
+fn an_array_indexed_by_a_variable_lives_on_the_stack() {
+    let src = tmp("indexed.wm");
+    std::fs::write(&src, "module s: misc;\nfn load(ctx: &LoadCtx) -> i64 {\n    let mut a = [0u8; 32];\n    let k = ctx.module_id as u64;\n    a[k % 32] = 1;\n    return a[k % 32] as i64;\n}\n").expect("write");
+    let src = src.to_str().unwrap_or_default();
+    let o = modc(&["check", src]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let err = text(&o.stderr);
-    assert!(err.starts_with("note: `a` (32 bytes) is kept in the module's scratch map, not on the stack\n"), "{err}");
-    assert!(err.contains("scratch.wm:3:13"), "{err}");
-    assert!(err.contains("a hidden one-entry array map"), "{err}");
+    assert_eq!(text(&o.stderr), "");
+    let o = modc(&["disasm", src]);
+    let listing = text(&o.stdout);
+    // No map but the read-only data; the element's address is r10, plus the
+    // array's offset, plus the index checked against the length.
+    assert!(listing.contains("; map[0] read-only data"), "{listing}");
+    let store = ["if r0 >= 0x20 goto", "r1 = r10", "r1 += -32", "r1 += r0", "*(u8 *)(r1 + 0) = 1"];
+    let code: Vec<&str> = listing.lines().filter_map(|l| l.split_once(": ").map(|(_, i)| i)).collect();
+    assert!(code.windows(store.len()).any(|w| w.iter().zip(store).all(|(i, s)| i.starts_with(s))), "{listing}");
 }

@@ -94,6 +94,38 @@ fn arrays_with_variable_indices_are_bounds_checked() {
 }
 
 #[test]
+fn any_index_expression_is_checked_against_its_length() {
+    // `load_result` runs with ctx.module_id = 7.
+    let k = "let k = ctx.module_id as u64;";
+    // Nested: each index is checked against its own length (the inner
+    // stride, 6 bytes, is not a power of two).
+    let body = format!(
+        "{k} let mut g = [[0u16; 3]; 5];
+        g[k - 3][k - 6] = 11; g[k][0] = 99; g[0][k] = 99; g[k - 8][1] = 99;
+        let mut s: u64 = 0; for i in 0..5 {{ for j in 0..3 {{ s += g[i][j] as u64; }} }}
+        return (s * 100 + g[k - 3][k - 6] as u64 + g[k][0] as u64 + g[1][k] as u64) as i64;"
+    );
+    assert_eq!(load_result("", &body), 11 * 100 + 11);
+    // A negative signed index, and a wrapped unsigned one, are out of range.
+    let body = format!(
+        "{k} let mut a = [1u32, 2, 3, 4, 5]; let m = (k as i32) - 9;
+        a[m] = 50; a[k * 3 % 5] += 40; a[min(k, 4)] = 7;
+        return (a[m] as u64 * 1000 + a[0] as u64 + a[1] as u64 * 10 + a[4] as u64 * 100 + a[k - 8] as u64) as i64;"
+    );
+    assert_eq!(load_result("", &body), 1 + 42 * 10 + 7 * 100);
+    // Arrays of structs, indexed by an expression with a call in it.
+    let items = "struct P { x: u8, y: u32 }
+        fn half(v: u64) -> u64 { return v / 2; }";
+    let body = format!(
+        "{k} let mut ps = [P {{ x: 1, y: 2 }}; 4];
+        ps[half(k)].y = 30; ps[half(k) + 1].y = 99;
+        let q = ps[half(k)]; let r = ps[k];
+        return (q.y as u64 + q.x as u64 * 100 + r.y as u64 * 1000 + r.x as u64 * 10000) as i64;"
+    );
+    assert_eq!(load_result(items, &body), 30 + 100);
+}
+
+#[test]
 fn structs_and_nested_aggregates() {
     let items = "struct P { x: u8, y: u32, tags: [u16; 3] }";
     let body = "let mut p = P { x: 1, y: 2, tags: [3, 4, 5] }; p.tags[1] = 40; p.y += p.x as u32;

@@ -1,7 +1,9 @@
 //! Random well-typed programs: nested loops, maps, arrays, helpers and
 //! local functions. Every one must compile; every program must verify, or
 //! be reported as too complex at a source span; every verified program must
-//! run on the checking interpreter without a violation.
+//! run on the checking interpreter without a violation. Arrays (on the
+//! stack: of `u8` to `u64`, of several lengths, nested) are read and written
+//! at arbitrary index expressions, in range or not.
 //! `WARDEN_GEN_PROGRAMS=N` sets the count (default 40), `WARDEN_GEN_FIRST`
 //! the first seed (default 0).
 
@@ -27,7 +29,15 @@ impl Rng {
     }
 }
 
-/// Builds one program. Every variable is a `u64`; arrays hold `u64`s.
+/// A local array: its element type and its lengths (outermost first).
+#[derive(Clone)]
+struct Array {
+    elem: &'static str,
+    dims: Vec<u64>,
+}
+
+/// Builds one program. Every variable is a `u64`; array elements are read
+/// as `u64`s and written from them.
 struct Gen {
     rng: Rng,
     out: String,
@@ -38,7 +48,18 @@ struct Gen {
     loop_depth: usize,
     budget: usize,
     in_entry: bool,
+    /// Every array declared so far, by name (names start with `a`).
+    array_types: Vec<(String, Array)>,
+    /// Whether an index expression is being built.
+    in_index: bool,
+    /// Bytes of the arrays of the function being built: its frame, and
+    /// those of the functions it calls, must fit in 512 bytes together.
+    array_bytes: u64,
 }
+
+/// Most bytes of arrays in one function (three functions can be on a call
+/// chain, and each spills values too).
+const ARRAY_BYTES: u64 = 128;
 
 impl Gen {
     fn var(&mut self) -> Option<String> {
@@ -64,13 +85,10 @@ impl Gen {
                 2 => format!("{}", self.rng.below(1000)),
                 3 if self.in_entry => "ctx.module_id as u64".into(),
                 3 => "11".into(),
-                _ => match self.arrays().len() {
-                    0 => "7".into(),
-                    n => {
-                        let a = self.arrays()[self.rng.below(n as u64) as usize].clone();
-                        let i = self.var().unwrap_or_else(|| "1".into());
-                        format!("{a}[{i} % 8]")
-                    }
+                _ => match self.element(depth) {
+                    Some((e, "u64")) => e,
+                    Some((e, _)) => format!("({e} as u64)"),
+                    None => "7".into(),
                 },
             };
         }
@@ -92,6 +110,95 @@ impl Gen {
                 }
             },
         }
+    }
+
+    /// An index into a dimension of length `len`: any expression, in range
+    /// or not (out of range, a read gives 0 and a write does nothing). A
+    /// constant index must be in range, so an expression that may fold to
+    /// a constant is taken modulo the length.
+    ///
+    /// Inside an expression (`depth` 0) the index is a variable with one
+    /// operation: an element read deep in an expression already holds
+    /// registers, and more than six at once do not compile.
+    fn index(&mut self, depth: u32, len: u64) -> String {
+        // No array reads inside an index (they would nest without bound).
+        let outer = std::mem::replace(&mut self.in_index, true);
+        let e = if depth == 0 { format!("{}", self.rng.below(1000)) } else { self.expr(depth - 1) };
+        self.in_index = outer;
+        let Some(v) = self.var() else { return format!("(({e}) % {len})") };
+        if depth == 0 {
+            return match self.rng.below(3) {
+                0 => v,
+                1 => format!("({v} - {})", self.rng.below(len + 2)),
+                _ => format!("(({v} + {e}) & {})", len.next_power_of_two() - 1),
+            };
+        }
+        match self.rng.below(7) {
+            0 => v,
+            1 => format!("(({e}) % {len})"),
+            2 => format!("min({e} + {v}, {})", len - 1),
+            3 => format!("(({e} + {v}) & {})", len.next_power_of_two() - 1),
+            4 => format!("((({e}) as i32) + ({v} as i32))"),
+            5 => format!("({v} - {})", self.rng.below(len + 2)),
+            _ => format!("({e} + {v})"),
+        }
+    }
+
+    /// A random element of a random array in scope, and its type.
+    fn element(&mut self, depth: u32) -> Option<(String, &'static str)> {
+        let names = self.arrays();
+        if names.is_empty() || self.in_index {
+            return None;
+        }
+        let name = names[self.rng.below(names.len() as u64) as usize].clone();
+        let a = self.array_types.iter().find(|(n, _)| *n == name).map(|(_, a)| a.clone())?;
+        let mut place = name;
+        for len in a.dims {
+            let i = self.index(depth, len);
+            place += &format!("[{i}]");
+        }
+        Some((place, a.elem))
+    }
+
+    /// Declares a new array (zeroed, filled with one value, or listed) and
+    /// stores one value in it; only stores when the function has its fill
+    /// of arrays.
+    fn array(&mut self, indent: usize) {
+        let (elem, size) = [("u8", 1), ("u16", 2), ("u32", 4), ("u64", 8)][self.rng.below(4) as usize];
+        let len = [8u64, 1, 3, 5, 13, 32][self.rng.below(6) as usize];
+        let (dims, init) = match self.rng.below(4) {
+            0 => (vec![len], format!("[0{elem}; {len}]")),
+            1 => (vec![len], format!("[{}{elem}; {len}]", self.rng.below(200))),
+            2 => {
+                let items: Vec<String> = (0..len).map(|k| format!("{}{elem}", (k * 37) % 251)).collect();
+                (vec![len], format!("[{}]", items.join(", ")))
+            }
+            _ => {
+                let inner = 1 + self.rng.below(4);
+                (vec![len.min(5), inner], format!("[[0{elem}; {inner}]; {}]", len.min(5)))
+            }
+        };
+        let bytes = size * dims.iter().product::<u64>();
+        if self.array_bytes + bytes > ARRAY_BYTES {
+            return self.store(indent);
+        }
+        self.array_bytes += bytes;
+        let name = format!("a{}", self.next);
+        self.next += 1;
+        self.line(indent, &format!("let mut {name} = {init};"));
+        if let Some(sc) = self.scopes.last_mut() {
+            sc.push((name.clone(), true));
+        }
+        self.array_types.push((name, Array { elem, dims }));
+        self.store(indent);
+    }
+
+    /// `a[i] = e` or `a[i] += e` into an array in scope.
+    fn store(&mut self, indent: usize) {
+        let Some((place, elem)) = self.element(2) else { return };
+        let e = self.expr(1);
+        let op = if self.rng.chance(30) { "+=" } else { "=" };
+        self.line(indent, &format!("{place} {op} ({e}) as {elem};"));
     }
 
     fn cond(&mut self) -> String {
@@ -178,17 +285,8 @@ impl Gen {
                 self.block(indent + 1, 1);
                 self.line(indent, "}");
             }
-            8 => {
-                let name = format!("a{}", self.next);
-                self.next += 1;
-                self.line(indent, &format!("let mut {name} = [0u64; 8];"));
-                if let Some(sc) = self.scopes.last_mut() {
-                    sc.push((name.clone(), true));
-                }
-                let i = self.expr(1);
-                let e = self.expr(1);
-                self.line(indent, &format!("{name}[({i}) % 8] = {e};"));
-            }
+            8 if self.rng.chance(50) => self.array(indent),
+            8 => self.store(indent),
             9 => {
                 let e = self.expr(1);
                 self.line(indent, &format!("log(\"value {{}}\", {e});"));
@@ -209,6 +307,7 @@ impl Gen {
         self.line(0, &format!("fn {name}({}) -> u64 {{", params.join(", ")));
         self.scopes = vec![(0..arity).map(|k| (format!("x{k}"), false)).collect()];
         self.budget = 6;
+        self.array_bytes = 0;
         self.block(1, 6);
         let e = self.expr(2);
         self.line(1, &format!("return {e};"));
@@ -226,6 +325,9 @@ impl Gen {
             loop_depth: 0,
             budget: 0,
             in_entry: false,
+            array_types: Vec::new(),
+            in_index: false,
+            array_bytes: 0,
         };
         g.line(0, "module gen: misc;");
         g.line(0, "map h: hash<u32, u64>[16];");
@@ -237,6 +339,7 @@ impl Gen {
         g.in_entry = true;
         g.scopes = vec![Vec::new()];
         g.budget = 14;
+        g.array_bytes = 0;
         g.block(1, 10);
         let e = g.expr(2);
         g.line(1, &format!("return ({e}) as i64;"));

@@ -371,11 +371,6 @@ impl<'a> FnGen<'a> {
         let (base, mut owned, mut off) = match p.base {
             Base::Stack(id) => match self.homes.get(id).copied().unwrap_or(Home::Unset) {
                 Home::Stack(o) => (Reg::R10, false, o as i64 + p.offset as i64),
-                Home::Scratch(o) => {
-                    let sid = self.scratch.map_or(0, |s| s.2);
-                    let (r, owned) = self.local_reg(sid)?;
-                    (r, owned, o as i64 + p.offset as i64)
-                }
                 _ => (Reg::R10, false, p.offset as i64),
             },
             Base::Ctx(id) | Base::MapValue(id) => {
@@ -390,32 +385,38 @@ impl<'a> FnGen<'a> {
             }
         };
         let mut reg = base;
-        if !p.indices.is_empty() {
-            let mut idx_regs = Vec::new();
-            for ix in &p.indices {
-                let r = self.eval_temp(&ix.index)?;
-                if let Some(l) = oob {
-                    self.jump_if(Cond::Ge, r, Src::Imm(ix.count as i32), l);
-                }
-                if ix.stride.is_power_of_two() {
-                    if ix.stride > 1 {
-                        self.alu(Width::W64, AluOp::Lsh, r, Src::Imm(ix.stride.trailing_zeros() as i32));
-                    }
-                } else {
-                    self.alu(Width::W64, AluOp::Mul, r, Src::Imm(ix.stride as i32));
-                }
-                idx_regs.push(r);
+        // The byte offset of the indexed element, summed index by index
+        // (each checked, then scaled) so that one register holds it.
+        let mut sum: Option<Reg> = None;
+        for ix in &p.indices {
+            let r = self.eval_temp(&ix.index)?;
+            if let Some(l) = oob {
+                self.jump_if(Cond::Ge, r, Src::Imm(ix.count as i32), l);
             }
+            if ix.stride.is_power_of_two() {
+                if ix.stride > 1 {
+                    self.alu(Width::W64, AluOp::Lsh, r, Src::Imm(ix.stride.trailing_zeros() as i32));
+                }
+            } else {
+                self.alu(Width::W64, AluOp::Mul, r, Src::Imm(ix.stride as i32));
+            }
+            match sum {
+                Some(s) => {
+                    self.alu(Width::W64, AluOp::Add, s, Src::Reg(r));
+                    self.free_temp(r);
+                }
+                None => sum = Some(r),
+            }
+        }
+        if let Some(s) = sum {
             let t = if owned { reg } else { self.alloc_temp()? };
             self.mov(t, reg);
             if off != 0 {
                 self.alu(Width::W64, AluOp::Add, t, Src::Imm(off as i32));
                 off = 0;
             }
-            for r in idx_regs {
-                self.alu(Width::W64, AluOp::Add, t, Src::Reg(r));
-                self.free_temp(r);
-            }
+            self.alu(Width::W64, AluOp::Add, t, Src::Reg(s));
+            self.free_temp(s);
             reg = t;
             owned = true;
         }

@@ -16,10 +16,6 @@ pub enum Home {
     Reg(Reg),
     /// At `r10 + offset` (negative).
     Stack(i16),
-    /// At `offset` in the function's scratch area (an aggregate indexed by
-    /// a variable: the verifier allows variable offsets into map values,
-    /// not into the stack).
-    Scratch(u32),
     Unset,
 }
 
@@ -65,44 +61,11 @@ pub struct FnGen<'a> {
     pub hint: Option<Reg>,
     /// The map number of the read-only data.
     pub rodata_map: u32,
-    /// The scratch area: (map number, this function's base offset), and
-    /// the hidden local holding the pointer to it.
-    pub scratch: Option<(u32, u32, LocalId)>,
-    /// Aggregate locals that live in the scratch area, with their offsets.
-    pub scratch_locals: Vec<(LocalId, u32)>,
-}
-
-/// Where a function's aggregates indexed by variables go.
-pub struct ScratchPlan {
-    /// Offsets of the aggregate locals in the scratch area (relative to the function's base).
-    pub locals: Vec<(LocalId, u32)>,
-    pub size: u32,
-}
-
-/// Finds the aggregate locals of `f` indexed by a variable somewhere.
-pub fn scratch_plan(tir: &Tir, f: &TFn) -> ScratchPlan {
-    let mut ids = Vec::new();
-    super::stmt::indexed_locals(&f.body, &mut ids);
-    ids.sort_unstable();
-    ids.dedup();
-    let mut size = 0u32;
-    let mut locals = Vec::new();
-    for id in ids {
-        if let Some(LocalKind::Value(t)) = f.locals.get(id).map(|l| &l.kind) {
-            let (s, _) = layout(t, &tir.structs);
-            let a = 8;
-            size = size.div_ceil(a) * a;
-            locals.push((id, size));
-            size += s;
-        }
-    }
-    ScratchPlan { locals, size: size.div_ceil(8) * 8 }
 }
 
 /// Compiles one function.
-pub(crate) fn compile_fn(tir: &Tir, f: &TFn, rodata_map: u32, scratch: Option<(u32, u32)>, plan: ScratchPlan) -> Result<FnCode, Box<Diag>> {
-    let uses_scratch = scratch.is_some() && !plan.locals.is_empty();
-    let (choice, hidden) = super::stmt::choose_registers(f, uses_scratch);
+pub(crate) fn compile_fn(tir: &Tir, f: &TFn, rodata_map: u32) -> Result<FnCode, Box<Diag>> {
+    let (choice, hidden) = super::stmt::choose_registers(f);
     let mut g = FnGen {
         tir,
         f,
@@ -125,16 +88,7 @@ pub(crate) fn compile_fn(tir: &Tir, f: &TFn, rodata_map: u32, scratch: Option<(u
         last_bind: 0,
         hint: None,
         rodata_map,
-        scratch: None,
-        scratch_locals: Vec::new(),
     };
-    if let (true, Some((map, base))) = (uses_scratch, scratch) {
-        // The scratch pointer is the first hidden local.
-        let id = g.next_hidden;
-        g.next_hidden += 1;
-        g.scratch = Some((map, base, id));
-        g.scratch_locals = plan.locals.iter().map(|&(l, o)| (l, base + o)).collect();
-    }
     g.body().map_err(|GenError(d)| d)?;
     if g.max_frame > STACK_LIMIT {
         return Err(Box::new(Diag::error(
@@ -160,7 +114,7 @@ pub(crate) fn compile_fn(tir: &Tir, f: &TFn, rodata_map: u32, scratch: Option<(u
             other => other,
         };
     }
-    Ok(FnCode { insns: g.insns, spans: g.spans, calls: g.calls, loops: g.loops })
+    Ok(FnCode { insns: g.insns, spans: g.spans, calls: g.calls, loops: g.loops, frame: g.max_frame })
 }
 
 impl<'a> FnGen<'a> {
@@ -435,13 +389,10 @@ impl<'a> FnGen<'a> {
 
     // ----- homes -----
 
-    /// Gives a local its home: the pre-chosen register, its scratch
-    /// offset, or a stack slot.
+    /// Gives a local its home: the pre-chosen register or a stack slot.
     pub fn place_local(&mut self, id: LocalId, size: u32, align: u32, scalar: bool) -> Home {
-        let scratch = self.scratch_locals.iter().find(|(l, _)| *l == id).map(|&(_, o)| o);
-        let home = match (self.reg_choice.get(id).copied().flatten(), scratch) {
-            (Some(r), _) if scalar => Home::Reg(r),
-            (_, Some(o)) if !scalar => Home::Scratch(o),
+        let home = match self.reg_choice.get(id).copied().flatten() {
+            Some(r) if scalar => Home::Reg(r),
             _ => Home::Stack(self.alloc_stack(size.max(1), if scalar { 8 } else { align })),
         };
         if let Some(h) = self.homes.get_mut(id) {
@@ -471,7 +422,7 @@ impl<'a> FnGen<'a> {
                 self.load(Size::DW, t, Reg::R10, off);
                 Ok((t, true))
             }
-            Home::Scratch(_) | Home::Unset => Err(GenError(Box::new(Diag::error("internal compiler error: a local has no home", self.cur, "here")
+            Home::Unset => Err(GenError(Box::new(Diag::error("internal compiler error: a local has no home", self.cur, "here")
                 .note("this is a bug in modc; please report it with the source")))),
         }
     }
@@ -485,7 +436,7 @@ impl<'a> FnGen<'a> {
                 }
             }
             Home::Stack(off) => self.store(Size::DW, Reg::R10, off, Src::Reg(src)),
-            Home::Scratch(_) | Home::Unset => {}
+            Home::Unset => {}
         }
     }
 }

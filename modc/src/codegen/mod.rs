@@ -47,29 +47,26 @@ pub(crate) struct FnCode {
     /// (slot of a `CallLocal`, callee function index).
     calls: Vec<(usize, usize)>,
     loops: Vec<(usize, usize, Span)>,
+    /// Bytes of stack the function's frame uses.
+    frame: u32,
 }
 
 /// Compiles every function and lays out one program per entry point.
-pub fn generate(tir: &Tir) -> Result<Generated, Vec<Diag>> {
-    let plans: Vec<func::ScratchPlan> = tir.fns.iter().map(|f| func::scratch_plan(tir, f)).collect();
-    let scratch_size: u32 = plans.iter().map(|p| p.size).sum();
-    let notes = tir.fns.iter().zip(&plans).flat_map(|(f, p)| p.locals.iter().map(move |&(id, _)| scratch_note(tir, f, id))).collect();
-    let scratch_map = (scratch_size > 0).then_some(tir.maps.len() as u32);
-    let rodata_map = tir.maps.len() as u32 + scratch_map.is_some() as u32;
+pub fn generate(tir: &Tir) -> Result<Vec<ProgramOut>, Vec<Diag>> {
+    let rodata_map = tir.maps.len() as u32;
     let mut codes = Vec::new();
     let mut errors = Vec::new();
-    let mut base = 0;
-    for (f, plan) in tir.fns.iter().zip(plans) {
-        let size = plan.size;
-        let scratch = scratch_map.map(|m| (m, base));
-        base += size;
-        match func::compile_fn(tir, f, rodata_map, scratch, plan) {
+    for f in &tir.fns {
+        match func::compile_fn(tir, f, rodata_map) {
             Ok(c) => codes.push(c),
             Err(d) => {
                 errors.push(*d);
-                codes.push(FnCode { insns: vec![], spans: vec![], calls: vec![], loops: vec![] });
+                codes.push(FnCode { insns: vec![], spans: vec![], calls: vec![], loops: vec![], frame: 0 });
             }
         }
+    }
+    if errors.is_empty() {
+        errors = check_call_stacks(tir, &codes);
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -80,28 +77,47 @@ pub fn generate(tir: &Tir) -> Result<Generated, Vec<Diag>> {
             programs.push(layout_program(tir, &codes, index));
         }
     }
-    Ok(Generated { programs, scratch_size, notes })
+    Ok(programs)
 }
 
-/// Says that local `id` of `f` lives in the scratch map rather than on the stack.
-fn scratch_note(tir: &Tir, f: &TFn, id: LocalId) -> Diag {
-    let local = &f.locals[id];
-    let size = match &local.kind {
-        LocalKind::Value(t) => layout(t, &tir.structs).0,
-        _ => 0,
-    };
-    Diag::remark(format!("`{}` ({size} bytes) is kept in the module's scratch map, not on the stack", local.name), local.span, "indexed by a variable")
-        .note("an array or struct indexed by a variable lives in `__scratch`, a hidden one-entry array map of the module (`modc disasm` lists it), where no index needs the array written first")
-}
-
-/// The compiled programs, and the size of the scratch area (a one-entry
-/// array map after the module's own maps) if any function needs one.
-#[derive(Clone, Debug)]
-pub struct Generated {
-    pub programs: Vec<ProgramOut>,
-    pub scratch_size: u32,
-    /// What the programmer should know about the code (locals moved to the scratch map).
-    pub notes: Vec<Diag>,
+/// A caller's frame stays while its callees run, so every chain of calls
+/// must fit in the stack limit together (as the verifier checks). Reports
+/// each function where a chain first goes over: its callees' chains fit,
+/// its own with theirs does not.
+fn check_call_stacks(tir: &Tir, codes: &[FnCode]) -> Vec<Diag> {
+    /// The bytes of the deepest chain from `f`, and the callee it goes
+    /// through (the checker refused recursion and calls nested deeper than
+    /// the verifier's limit, so this ends, and soon).
+    fn chain(codes: &[FnCode], memo: &mut [Option<(u32, Option<usize>)>], f: usize) -> (u32, Option<usize>) {
+        if let Some(Some(known)) = memo.get(f) {
+            return *known;
+        }
+        let frame = codes.get(f).map_or(0, |c| c.frame);
+        let calls: Vec<usize> = codes.get(f).map_or(Vec::new(), |c| c.calls.iter().map(|&(_, c)| c).collect());
+        let deepest = calls.into_iter().map(|c| (chain(codes, memo, c).0, c)).max();
+        let result = (frame + deepest.map_or(0, |(t, _)| t), deepest.map(|(_, c)| c));
+        memo[f] = Some(result);
+        result
+    }
+    let mut memo = vec![None; codes.len()];
+    let mut errors = Vec::new();
+    for (f, code) in codes.iter().enumerate() {
+        let (total, Some(callee)) = chain(codes, &mut memo, f) else { continue };
+        let rest = chain(codes, &mut memo, callee).0;
+        if total > func::STACK_LIMIT && rest <= func::STACK_LIMIT && code.frame <= func::STACK_LIMIT {
+            let (name, callee_name) = (&tir.fns[f].name, &tir.fns[callee].name);
+            errors.push(
+                Diag::error(
+                    format!("function `{name}` and the functions it calls need {total} bytes of stack, more than {}", func::STACK_LIMIT),
+                    tir.fns[f].span,
+                    "too much stack with its calls",
+                )
+                .note(format!("`{name}` uses {} bytes and keeps them while `{callee_name}` runs, which needs {rest} with its own calls", code.frame))
+                .help("make arrays smaller, or keep large data in a map"),
+            );
+        }
+    }
+    errors
 }
 
 /// The entry function `entry` and the local functions it reaches, with

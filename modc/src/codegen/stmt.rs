@@ -11,13 +11,9 @@ use verifier::{AluOp, Cond, Insn, Reg, Src, Width};
 /// holds the context): the scalar locals used most, a use inside a loop
 /// counting eight times one outside. Returns the choice per local id
 /// (hidden loop locals follow the declared ones) and the hidden count.
-pub fn choose_registers(f: &TFn, scratch: bool) -> (Vec<Option<Reg>>, usize) {
+pub fn choose_registers(f: &TFn) -> (Vec<Option<Reg>>, usize) {
     let mut weights: Vec<u64> = vec![0; f.locals.len()];
     let mut hidden: Vec<u64> = Vec::new();
-    if scratch {
-        // The scratch pointer: used by every access to a scratch aggregate.
-        hidden.push(64);
-    }
     fn w(depth: u32) -> u64 {
         8u64.saturating_pow(depth.min(6))
     }
@@ -176,22 +172,6 @@ impl<'a> FnGen<'a> {
                     self.set_local(id, arg);
                 }
             }
-        }
-        if let Some((map, _, sid)) = self.scratch {
-            // The scratch area: element 0 of a one-entry array map.
-            let key = self.alloc_stack(4, 4);
-            self.store(verifier::Size::W, Reg::R10, key, Src::Imm(0));
-            self.emit(Insn::LoadImm64 { dst: Reg::R1, imm: verifier::Imm64::MapRef(map) });
-            self.mov(Reg::R2, Reg::R10);
-            self.alu(Width::W64, AluOp::Add, Reg::R2, Src::Imm(key as i32));
-            self.emit(Insn::Call { helper: lkm::helpers::MAP_LOOKUP });
-            let ok = self.new_label();
-            self.jump_if(Cond::Ne, Reg::R0, Src::Imm(0), ok);
-            self.load_const(Reg::R0, (-12i64) as u64);
-            self.emit(Insn::Exit);
-            self.bind(ok);
-            self.place_local(sid, 8, 8, true);
-            self.set_local(sid, Reg::R0);
         }
         self.stmts(&f.body)?;
         if self.reachable {
@@ -576,84 +556,6 @@ impl<'a> FnGen<'a> {
         self.bind(brk);
         self.loops.push((first, self.insns.len(), s.span));
         Ok(())
-    }
-}
-
-/// Collects the aggregate locals indexed by a variable somewhere.
-pub fn indexed_locals(ss: &[TStmt], out: &mut Vec<LocalId>) {
-    fn place(p: &Place, out: &mut Vec<LocalId>) {
-        if let (Base::Stack(id), false) = (&p.base, p.indices.is_empty()) {
-            out.push(*id);
-        }
-        p.indices.iter().for_each(|i| expr(&i.index, out));
-    }
-    fn expr(e: &TExpr, out: &mut Vec<LocalId>) {
-        match &e.kind {
-            TExprKind::Load(p) => place(p, out),
-            TExprKind::Neg(a) | TExprKind::Not(a) | TExprKind::Cast(a) => expr(a, out),
-            TExprKind::Binary(_, a, b) | TExprKind::Compare(_, _, a, b) | TExprKind::Logic(_, a, b) | TExprKind::MinMax(_, a, b) => {
-                expr(a, out);
-                expr(b, out);
-            }
-            TExprKind::Call(_, args) => args.iter().for_each(|a| expr(a, out)),
-            TExprKind::Helper(_, args) => {
-                for a in args {
-                    match a {
-                        HArg::Scalar(e) | HArg::Len { value: e, .. } => expr(e, out),
-                        HArg::Ptr(Mem::Value(e)) => expr(e, out),
-                        HArg::Ptr(Mem::Place(p)) => place(p, out),
-                        _ => {}
-                    }
-                }
-            }
-            TExprKind::BytesEq { buf, len, .. } => {
-                place(buf, out);
-                expr(len, out);
-            }
-            _ => {}
-        }
-    }
-    fn init(i: &Init, out: &mut Vec<LocalId>) {
-        match i {
-            Init::Scalar(e) => expr(e, out),
-            Init::Repeat(x, _) => init(x, out),
-            Init::List(xs) | Init::Struct(xs) => xs.iter().for_each(|x| init(x, out)),
-            Init::Copy(p) => place(p, out),
-            Init::Bytes(_) => {}
-        }
-    }
-    for s in ss {
-        match &s.kind {
-            TStmtKind::Let(_, i) => init(i, out),
-            TStmtKind::SetLocal(_, e) | TStmtKind::Expr(e) | TStmtKind::Return(Some(e)) => expr(e, out),
-            TStmtKind::Store(p, i) => {
-                place(p, out);
-                init(i, out);
-            }
-            TStmtKind::If(c, a, b) => {
-                expr(c, out);
-                indexed_locals(a, out);
-                indexed_locals(b, out);
-            }
-            TStmtKind::IfLet { key, then, els, .. } => {
-                if let Mem::Value(e) = key {
-                    expr(e, out);
-                }
-                indexed_locals(then, out);
-                indexed_locals(els, out);
-            }
-            TStmtKind::For { start, end, body, .. } => {
-                expr(start, out);
-                expr(end, out);
-                indexed_locals(body, out);
-            }
-            TStmtKind::While { cond, body, .. } => {
-                expr(cond, out);
-                indexed_locals(body, out);
-            }
-            TStmtKind::Block(b) => indexed_locals(b, out),
-            _ => {}
-        }
     }
 }
 
