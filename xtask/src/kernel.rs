@@ -2,9 +2,9 @@
 //!
 //! xtask always builds into the workspace's `target/` directory (ignoring a
 //! `CARGO_TARGET_DIR` from the environment), so paths printed for gdb are
-//! stable: `target/x86_64-unknown-none/{debug,release}/warden`, and
-//! `target/x86_64-unknown-none/ktest/warden` for the test kernel (its own
-//! cargo profile, see the workspace's Cargo.toml).
+//! stable: `target/x86_64-unknown-none/{kernel-dev,release}/warden`, and
+//! `target/x86_64-unknown-none/ktest/warden` for the test kernel (each
+//! profile is explained in the workspace's Cargo.toml).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -77,7 +77,7 @@ pub fn build(flavor: Flavor, release: bool) -> Result<BootImage> {
     let (profile, dir) = match (flavor, release) {
         (Flavor::Test, _) => ("ktest", "ktest"),
         (Flavor::Normal, true) => ("release", "release"),
-        (Flavor::Normal, false) => ("dev", "debug"),
+        (Flavor::Normal, false) => ("kernel-dev", "kernel-dev"),
     };
     let mut cmd = cargo();
     cmd.args(["build", "--package", "os", "--bin", "warden", "--target", TARGET, "--profile", profile]);

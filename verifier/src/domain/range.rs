@@ -121,12 +121,18 @@ impl Bounds {
         let t32 = t.subreg();
         self.s32_min = self.s32_min.max((t32.value | (t32.mask & 0x8000_0000)) as u32 as i32);
         self.s32_max = self.s32_max.min((t32.value | (t32.mask & 0x7fff_ffff)) as u32 as i32);
-        self.u32_min = self.u32_min.max(t32.value as u32);
-        self.u32_max = self.u32_max.min((t32.value | t32.mask) as u32);
         self.smin = self.smin.max((t.value | (t.mask & (1 << 63))) as i64);
         self.smax = self.smax.min((t.value | (t.mask & (i64::MAX as u64))) as i64);
-        self.umin = self.umin.max(t.value);
-        self.umax = self.umax.min(t.value | t.mask);
+        // The unsigned views move to the nearest values the known bits
+        // allow; where none is left in a range, it becomes empty.
+        match (t32.first_at_or_above(self.u32_min as u64), t32.last_at_or_below(self.u32_max as u64)) {
+            (Some(lo), Some(hi)) => (self.u32_min, self.u32_max) = (lo as u32, hi as u32),
+            _ => (self.u32_min, self.u32_max) = (1, 0),
+        }
+        match (t.first_at_or_above(self.umin), t.last_at_or_below(self.umax)) {
+            (Some(lo), Some(hi)) => (self.umin, self.umax) = (lo, hi),
+            _ => (self.umin, self.umax) = (1, 0),
+        }
     }
 
     /// Known bits learned from the bounds, intersected with `t`.
@@ -237,6 +243,26 @@ mod tests {
             t = t.union(Tnum::constant(v));
         }
         (b, t)
+    }
+
+    #[test]
+    fn sync_finds_a_range_with_no_value_the_known_bits_allow_empty() {
+        // Values 14, 30, 46 and 62 match the known bits; none is in
+        // [31, 40]. A loop condition can leave a register like this on a
+        // path that cannot happen; the path must end there.
+        let mut b = Bounds::UNBOUNDED;
+        (b.umin, b.umax) = (31, 40);
+        assert!(!b.sync(&mut Tnum { value: 14, mask: 0x30 }));
+        // The 32-bit view alone shows it too.
+        let mut b = Bounds::UNBOUNDED;
+        (b.u32_min, b.u32_max) = (31, 40);
+        assert!(!b.sync(&mut Tnum { value: 14, mask: 0xffff_ffff_0000_0030 }));
+        // With one allowed value inside, that value is all that is left.
+        let mut b = Bounds::UNBOUNDED;
+        (b.umin, b.umax) = (31, 46);
+        let mut t = Tnum { value: 14, mask: 0x30 };
+        assert!(b.sync(&mut t));
+        assert_eq!((b.umin, b.umax, t), (46, 46, Tnum::constant(46)));
     }
 
     #[test]

@@ -64,6 +64,40 @@ impl Tnum {
         self.value | self.mask
     }
 
+    /// The smallest value in the set that is at least `lo`, if any.
+    ///
+    /// Start from `lo` with the known bits forced to theirs. If that went
+    /// up, the highest bit that changed is a known 1, and every lower
+    /// unknown bit may be 0. If it went down, the highest changed bit is a
+    /// known 0; the value must instead set the lowest unknown bit above it
+    /// that is still 0, clearing every unknown bit below.
+    pub fn first_at_or_above(self, lo: u64) -> Option<u64> {
+        let forced = (lo & self.mask) | self.value;
+        let diff = forced ^ lo;
+        if diff == 0 {
+            return Some(forced);
+        }
+        let top = 63 - diff.leading_zeros();
+        let below = (1u64 << top) - 1;
+        if forced > lo {
+            return Some((forced & !below) | (self.value & below));
+        }
+        let free_above = self.mask & !forced & !(below | 1 << top);
+        if free_above == 0 {
+            return None;
+        }
+        let raise = free_above & free_above.wrapping_neg();
+        let under = raise - 1;
+        Some(((forced | raise) & !under) | (self.value & under))
+    }
+
+    /// The largest value in the set that is at most `hi`, if any: the
+    /// mirror image of [`Tnum::first_at_or_above`] in the complemented set.
+    pub fn last_at_or_below(self, hi: u64) -> Option<u64> {
+        let mirror = Tnum { value: !self.value & !self.mask, mask: self.mask };
+        mirror.first_at_or_above(!hi).map(|v| !v)
+    }
+
     /// `self << shift` (shift < 64).
     pub fn lshift(self, shift: u32) -> Tnum {
         Tnum { value: self.value << shift, mask: self.mask << shift }
@@ -223,6 +257,28 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn first_and_last_member_around_a_bound_match_enumeration() {
+        let bounds = |t: Tnum| {
+            let m = t.min();
+            [0, 1, 2, 7, 0x20, 0x7fff_ffff, 0x8000_0000, u64::MAX, m, m.wrapping_add(1), m.wrapping_sub(1), t.max(), t.max().wrapping_add(1)]
+        };
+        for t in samples() {
+            let all = members(t);
+            for b in bounds(t) {
+                let above = all.iter().copied().filter(|&v| v >= b).min();
+                let below = all.iter().copied().filter(|&v| v <= b).max();
+                assert_eq!(t.first_at_or_above(b), above, "{t} at or above {b:#x}");
+                assert_eq!(t.last_at_or_below(b), below, "{t} at or below {b:#x}");
+            }
+        }
+        // Between 31 and 40 there is no value whose low four bits are 1110
+        // and whose bits 4 and 5 are unknown (14, 30, 46, 62).
+        let t = Tnum { value: 14, mask: 0x30 };
+        assert_eq!(t.first_at_or_above(31), Some(46));
+        assert_eq!(t.last_at_or_below(40), Some(30));
     }
 
     fn check(op: fn(Tnum, Tnum) -> Tnum, f: fn(u64, u64) -> u64) {
