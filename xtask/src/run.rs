@@ -32,6 +32,7 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     qemu::ensure_installed()?;
     let image = kernel::build(Flavor::Normal, args.release)?;
+    let kernel_file = image.kernel.clone();
     let mut vm = Vm::new(image);
     vm.kvm = args.kvm;
     vm.gdb = args.gdb;
@@ -40,9 +41,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     vm.interactive = true;
     vm.channel = Some(crate::modules::channel_socket());
     if vm.gdb {
-        let profile = if args.release { "release" } else { "debug" };
         eprintln!("note: QEMU waits for gdb; in another terminal run:");
-        eprintln!("  gdb target/x86_64-unknown-none/{profile}/warden -ex 'target remote :1234'");
+        eprintln!("  gdb {} -ex 'target remote :1234'", kernel_file.display());
     }
     eprintln!("note: Ctrl-A X quits QEMU");
     eprintln!("note: `modc load FILE` loads a module into this system through {}", crate::modules::channel_socket().display());
