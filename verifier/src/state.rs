@@ -6,6 +6,12 @@
 //!   map reference.
 //! * A pointer that may be NULL (a map lookup's result) carries an `id`
 //!   shared by all its copies, so a null check on one copy resolves all.
+//! * Numbers copied whole (`r2 = r1`, a spill and its fill, within one
+//!   frame) share a *link* (`Frame::links`, `Slot::link`): they hold the
+//!   same number, so what a jump teaches about one ([`State::refine`])
+//!   holds for all. Any other write to a register or slot ends its link,
+//!   and a link no other copy shares is dropped before a state is stored
+//!   ([`State::drop_single_links`]).
 //! * The stack of a frame is a vector of 8-byte slots, grown as the program
 //!   touches deeper bytes. Each byte is [`Byte::Invalid`] (never written),
 //!   [`Byte::Misc`] (some data), [`Byte::Zero`] or [`Byte::Spill`] (part of
@@ -14,7 +20,8 @@
 //!
 //! [`State::covers`] decides pruning (every behaviour of the new state is a
 //! behaviour of an old, fully explored one) and [`State::same`] decides the
-//! infinite-loop check.
+//! infinite-loop check; both rename maybe-NULL ids and links consistently
+//! instead of asking for the same numbers.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -86,7 +93,7 @@ impl Value {
 
     /// Whether every concrete value of `new` is one of `self`'s, for
     /// pruning; `ids` maps maybe-NULL ids of `self` to those of `new`.
-    fn covers(&self, new: &Value, ids: &mut IdMap) -> bool {
+    fn covers(&self, new: &Value, ids: &mut Ids) -> bool {
         match (self, new) {
             (Value::Uninit, _) => true,
             (Value::Scalar(a), Value::Scalar(b)) => a.covers(b),
@@ -94,7 +101,7 @@ impl Value {
                 a.region == b.region
                     && a.maybe_null == b.maybe_null
                     && a.off.covers(&b.off)
-                    && (!a.maybe_null || ids.map(a.id, b.id))
+                    && (!a.maybe_null || ids.null.map(a.id, b.id))
             }
             (Value::MapRef(a), Value::MapRef(b)) => a == b,
             _ => false,
@@ -113,9 +120,48 @@ impl IdMap {
                 return o == old && n == new;
             }
         }
+        self.add(old, new)
+    }
+
+    /// Adds `old` as renamed to `new`; `false` (the states are then taken
+    /// as different, which is always safe) when memory is short.
+    fn add(&mut self, old: u32, new: u32) -> bool {
+        if self.0.try_reserve(1).is_err() {
+            return false;
+        }
         self.0.push((old, new));
         true
     }
+
+    /// Whether a compared number linked as `old` (0: to nothing) in a
+    /// stored state may stand for one linked as `new`, as Linux's
+    /// `check_ids`: the compared copies the stored state linked must be
+    /// linked alike in the new state, each old link to one new link (the
+    /// new state may link more: it is then only narrower). A new number
+    /// linked to nothing stands for a link of its own, so an old link of
+    /// which only one copy is compared maps to it (the others' values, and
+    /// so their being equal, decided nothing).
+    fn link_covers(&mut self, old: u32, new: u32) -> bool {
+        if old == 0 {
+            return true;
+        }
+        match self.0.iter().find(|&&(o, _)| o == old) {
+            Some(&(_, n)) => n == new && new != 0,
+            None => self.add(old, new),
+        }
+    }
+
+    /// Whether links `old` and `new` are the same up to renaming.
+    fn link_same(&mut self, old: u32, new: u32) -> bool {
+        (old == 0) == (new == 0) && (old == 0 || self.map(old, new))
+    }
+}
+
+/// The renamings of one state comparison: maybe-NULL ids and links.
+#[derive(Default)]
+struct Ids {
+    null: IdMap,
+    links: IdMap,
 }
 
 /// What one stack byte holds.
@@ -138,11 +184,23 @@ pub struct Slot {
     pub bytes: [Byte; 8],
     /// The spilled register when all bytes are [`Byte::Spill`].
     pub spill: Value,
+    /// The link of a spilled number (0: none).
+    pub link: u32,
 }
 
 impl Slot {
     /// A slot never written.
-    pub const INVALID: Slot = Slot { bytes: [Byte::Invalid; 8], spill: Value::Uninit };
+    pub const INVALID: Slot = Slot { bytes: [Byte::Invalid; 8], spill: Value::Uninit, link: 0 };
+
+    /// A slot holding the whole register `v`, linked as `link`.
+    pub fn spilled(v: Value, link: u32) -> Slot {
+        Slot { bytes: [Byte::Spill; 8], spill: v, link }
+    }
+
+    /// A slot of the bytes `bytes`, no register spilled.
+    pub fn data(bytes: [Byte; 8]) -> Slot {
+        Slot { bytes, spill: Value::Uninit, link: 0 }
+    }
 
     /// Whether the slot holds a whole spilled register.
     pub fn is_spill(&self) -> bool {
@@ -155,11 +213,13 @@ impl Slot {
     }
 
     /// Whether every concrete content of `new` is one of `self`'s; a
-    /// spilled number not `exact` covers any spilled number.
-    fn covers(&self, new: &Slot, exact: bool, ids: &mut IdMap) -> bool {
+    /// spilled number not `exact` covers any spilled number, whatever its
+    /// link, and a known zero byte not `exact` covers any data byte.
+    fn covers(&self, new: &Slot, exact: bool, ids: &mut Ids) -> bool {
         if self.is_spill() {
             let any_number = !exact && matches!((&self.spill, &new.spill), (Value::Scalar(_), Value::Scalar(_)));
-            return new.is_spill() && (any_number || self.spill.covers(&new.spill, ids));
+            return new.is_spill()
+                && (any_number || (self.spill.covers(&new.spill, ids) && ids.links.link_covers(self.link, new.link)));
         }
         let readable_as_data = !new.holds_pointer();
         self.bytes.iter().zip(&new.bytes).all(|(o, n)| match (o, n) {
@@ -167,6 +227,8 @@ impl Slot {
             (Byte::Misc, Byte::Misc | Byte::Zero) => true,
             (Byte::Misc, Byte::Spill) => readable_as_data,
             (Byte::Zero, Byte::Zero) => true,
+            (Byte::Zero, Byte::Misc) => !exact,
+            (Byte::Zero, Byte::Spill) => !exact && readable_as_data,
             _ => false,
         })
     }
@@ -179,6 +241,8 @@ impl Slot {
 #[derive(PartialEq, Eq, Debug)]
 pub struct Frame {
     pub regs: [Value; Reg::COUNT],
+    /// The link of each register holding a number (0: none).
+    pub links: [u32; Reg::COUNT],
     /// Stack slots, slot `i` covering `fp - 8(i+1) .. fp - 8i`.
     pub stack: Vec<Slot>,
     /// Slot index of the call that created the frame (0 for the entry).
@@ -192,7 +256,7 @@ impl Frame {
     pub fn new(frame_no: u8, callsite: usize, func: usize) -> Frame {
         let mut regs = [Value::Uninit; Reg::COUNT];
         regs[10] = Value::ptr(Region::Stack { frame: frame_no }, 0);
-        Frame { regs, stack: Vec::new(), callsite, func }
+        Frame { regs, links: [0; Reg::COUNT], stack: Vec::new(), callsite, func }
     }
 
     /// A copy, or `None` when memory is short.
@@ -200,7 +264,7 @@ impl Frame {
         let mut stack = Vec::new();
         stack.try_reserve_exact(self.stack.len()).ok()?;
         stack.extend_from_slice(&self.stack);
-        Some(Frame { regs: self.regs, stack, callsite: self.callsite, func: self.func })
+        Some(Frame { regs: self.regs, links: self.links, stack, callsite: self.callsite, func: self.func })
     }
 
     /// The slot holding byte `fp + off` (off in -512..0), if allocated.
@@ -210,8 +274,9 @@ impl Frame {
 
     /// Covers `self`'s registers in `live` and its stack over `new`'s. A
     /// live register or spilled number not in `exact` need only be a
-    /// number in both.
-    fn covers(&self, new: &Frame, live: u16, exact: Exact, ids: &mut IdMap) -> bool {
+    /// number in both, whatever its link (as Linux's `check_ids`, links
+    /// are compared only where values are).
+    fn covers(&self, new: &Frame, live: u16, exact: Exact, ids: &mut Ids) -> bool {
         if self.callsite != new.callsite {
             return false;
         }
@@ -221,7 +286,10 @@ impl Frame {
             }
             let any_number = exact.regs & (1 << r) == 0
                 && matches!((&self.regs[r], &new.regs[r]), (Value::Scalar(_), Value::Scalar(_)));
-            if !any_number && !self.regs[r].covers(&new.regs[r], ids) {
+            if any_number {
+                continue;
+            }
+            if !self.regs[r].covers(&new.regs[r], ids) || !ids.links.link_covers(self.links[r], new.links[r]) {
                 return false;
             }
         }
@@ -233,12 +301,17 @@ impl Frame {
         })
     }
 
-    fn same(&self, new: &Frame, live: u16) -> bool {
-        let regs_same = (0..Reg::COUNT).all(|r| live & (1 << r) == 0 || self.regs[r] == new.regs[r]);
+    fn same(&self, new: &Frame, live: u16, links: &mut IdMap) -> bool {
+        let regs_same = (0..Reg::COUNT).all(|r| {
+            live & (1 << r) == 0 || (self.regs[r] == new.regs[r] && links.link_same(self.links[r], new.links[r]))
+        });
         let n = self.stack.len().max(new.stack.len());
         regs_same
             && self.callsite == new.callsite
-            && (0..n).all(|i| self.stack.get(i).unwrap_or(&Slot::INVALID) == new.stack.get(i).unwrap_or(&Slot::INVALID))
+            && (0..n).all(|i| {
+                let (o, s) = (self.stack.get(i).unwrap_or(&Slot::INVALID), new.stack.get(i).unwrap_or(&Slot::INVALID));
+                o.bytes == s.bytes && o.spill == s.spill && links.link_same(o.link, s.link)
+            })
     }
 }
 
@@ -337,9 +410,117 @@ impl State {
         &self.cur().regs[r.index()]
     }
 
-    /// Sets register `r` of the running frame.
+    /// Sets register `r` of the running frame, ending its link.
     pub fn set(&mut self, r: Reg, v: Value) {
-        self.cur_mut().regs[r.index()] = v;
+        let f = self.cur_mut();
+        f.regs[r.index()] = v;
+        f.links[r.index()] = 0;
+    }
+
+    /// Sets register `r` of the running frame to `v`, linked as `link`.
+    pub fn set_linked(&mut self, r: Reg, v: Value, link: u32) {
+        let f = self.cur_mut();
+        f.regs[r.index()] = v;
+        f.links[r.index()] = link;
+    }
+
+    /// The link of register `r` of the running frame, made with `fresh`
+    /// when it has none and holds a number that is not a constant (a
+    /// constant's copies need no link: nothing can narrow them); 0 when
+    /// it cannot be linked.
+    pub fn link_of(&mut self, r: Reg, fresh: impl FnOnce() -> u32) -> u32 {
+        let f = self.cur_mut();
+        let i = r.index();
+        match f.regs[i] {
+            Value::Scalar(s) if f.links[i] == 0 && s.as_const().is_none() => f.links[i] = fresh(),
+            Value::Scalar(_) => {}
+            _ => return 0,
+        }
+        f.links[i]
+    }
+
+    /// The registers (bit `r`) and slots (bit `i`) of the running frame
+    /// linked as `link` (none for 0).
+    pub fn linked(&self, link: u32) -> Exact {
+        let f = self.cur();
+        let mut set = Exact::default();
+        if link == 0 {
+            return set;
+        }
+        for (r, &l) in f.links.iter().enumerate() {
+            if l == link {
+                set.regs |= 1 << r;
+            }
+        }
+        for (i, s) in f.stack.iter().enumerate().take(64) {
+            if s.link == link {
+                set.slots |= 1 << i;
+            }
+        }
+        set
+    }
+
+    /// Narrows register `r` of the running frame to `s`, keeping its link,
+    /// and with it (when `copies`) every copy linked to it (registers and
+    /// spilled slots of that frame).
+    pub fn refine(&mut self, r: Reg, s: Scalar, copies: bool) {
+        let f = self.cur_mut();
+        let link = f.links[r.index()];
+        f.regs[r.index()] = Value::Scalar(s);
+        if link == 0 || !copies {
+            return;
+        }
+        for (v, &l) in f.regs.iter_mut().zip(&f.links) {
+            if l == link {
+                *v = Value::Scalar(s);
+            }
+        }
+        for slot in &mut f.stack {
+            if slot.link == link {
+                slot.spill = Value::Scalar(s);
+            }
+        }
+    }
+
+    /// Drops the links of registers not in `live` (one set per frame) and
+    /// every link that only one live register or slot holds (Linux's
+    /// `clear_singular_ids`): it tells nothing, and kept it would make the
+    /// state differ from those whose copy was overwritten.
+    pub fn drop_single_links(&mut self, live: &[u16]) {
+        for (f, &live) in self.frames.iter_mut().zip(live) {
+            for (r, l) in f.links.iter_mut().enumerate() {
+                if live & (1 << r) == 0 {
+                    *l = 0;
+                }
+            }
+            let mut seen: [(u32, u8); Reg::COUNT + 64] = [(0, 0); Reg::COUNT + 64];
+            let mut n = 0;
+            let links = f.links.iter().copied().chain(f.stack.iter().map(|s| s.link)).filter(|&l| l != 0);
+            for l in links {
+                match seen[..n].iter().position(|&(k, _)| k == l) {
+                    Some(i) => seen[i].1 = 2,
+                    None if n < seen.len() => {
+                        seen[n] = (l, 1);
+                        n += 1;
+                    }
+                    None => {}
+                }
+            }
+            if n == 0 {
+                continue;
+            }
+            let single = |l: u32| l != 0 && seen[..n].iter().any(|&(k, c)| k == l && c == 1);
+            for l in f.links.iter_mut() {
+                if single(*l) {
+                    *l = 0;
+                }
+            }
+            for s in f.stack.iter_mut() {
+                if single(s.link) {
+                    s.link = 0;
+                }
+            }
+        }
     }
 
     /// About how many bytes the state occupies (for the memory limit).
@@ -355,7 +536,7 @@ impl State {
     /// those whose values matter (one entry per frame; with fewer, nothing
     /// is covered).
     pub fn covers(&self, new: &State, live: &[u16], exact: &[Exact]) -> bool {
-        let mut ids = IdMap::default();
+        let mut ids = Ids::default();
         self.frames.len() == new.frames.len()
             && live.len() == new.frames.len()
             && exact.len() == new.frames.len()
@@ -369,9 +550,10 @@ impl State {
 
     /// Whether `new` is exactly `self` (over live registers).
     pub fn same(&self, new: &State, live: &[u16]) -> bool {
+        let mut links = IdMap::default();
         self.frames.len() == new.frames.len()
             && live.len() == new.frames.len()
-            && self.frames.iter().zip(&new.frames).zip(live).all(|((o, n), &l)| o.same(n, l))
+            && self.frames.iter().zip(&new.frames).zip(live).all(|((o, n), &l)| o.same(n, l, &mut links))
     }
 
     /// A hash of what [`State::same`] compares: equal states (over live
@@ -522,23 +704,66 @@ mod tests {
     fn a_spilled_pointer_is_not_data() {
         let mut data = Slot::INVALID;
         data.bytes = [Byte::Misc; 8];
-        let spill = Slot { bytes: [Byte::Spill; 8], spill: Value::ptr(Region::Ctx, 0) };
-        let mut ids = IdMap::default();
+        let spill = Slot::spilled(Value::ptr(Region::Ctx, 0), 0);
+        let mut ids = Ids::default();
         assert!(!data.covers(&spill, true, &mut ids));
-        let scalar = Slot { bytes: [Byte::Spill; 8], spill: Value::constant(3) };
+        let scalar = Slot::spilled(Value::constant(3), 0);
         assert!(data.covers(&scalar, true, &mut ids));
         // A spilled number whose value cannot matter covers any number,
         // never a pointer.
-        let other = Slot { bytes: [Byte::Spill; 8], spill: Value::constant(4) };
+        let other = Slot::spilled(Value::constant(4), 0);
         assert!(!scalar.covers(&other, true, &mut ids));
         assert!(scalar.covers(&other, false, &mut ids));
         assert!(!scalar.covers(&spill, false, &mut ids));
     }
 
     #[test]
+    fn links_of_compared_copies_must_rename_consistently() {
+        let mut ids = IdMap::default();
+        // No old link: anything goes.
+        assert!(ids.link_covers(0, 7));
+        // An old link maps to one new link; a second copy must follow.
+        assert!(ids.link_covers(1, 5));
+        assert!(ids.link_covers(1, 5));
+        assert!(!ids.link_covers(1, 6));
+        // A copy linked to nothing is a link of its own: one compared copy
+        // of an old link may be, two may not.
+        let mut ids = IdMap::default();
+        assert!(ids.link_covers(2, 0));
+        assert!(!ids.link_covers(2, 0));
+        assert!(!ids.link_covers(2, 9));
+        // Renaming for the loop check is one to one.
+        let mut ids = IdMap::default();
+        assert!(ids.link_same(3, 4) && ids.link_same(0, 0));
+        assert!(!ids.link_same(3, 5) && !ids.link_same(6, 4) && !ids.link_same(0, 4));
+    }
+
+    #[test]
+    fn a_link_held_once_or_by_dead_registers_is_dropped() {
+        let mut st = State { frames: alloc::vec![Frame::new(0, 0, 0)] };
+        let n = Value::Scalar(Scalar::range(0, 5));
+        st.set_linked(Reg::R1, n, 3);
+        st.set_linked(Reg::R2, n, 3);
+        st.set_linked(Reg::R3, n, 4);
+        st.set_linked(Reg::R4, n, 4);
+        st.cur_mut().stack.push(Slot::spilled(n, 4));
+        st.set_linked(Reg::R5, n, 5);
+        st.cur_mut().stack.push(Slot::spilled(n, 5));
+        // r2 and r4 are dead.
+        st.drop_single_links(&[0x7ff & !(1 << 2) & !(1 << 4)]);
+        let f = st.cur();
+        assert_eq!(f.links[1..6], [0, 0, 4, 0, 5]);
+        assert_eq!((f.stack[0].link, f.stack[1].link), (4, 5));
+        // A refinement reaches every live copy of the link.
+        st.refine(Reg::R3, Scalar::constant(2), true);
+        assert_eq!(st.cur().stack[0].spill, Value::constant(2));
+        assert_eq!(*st.reg(Reg::R5), n);
+    }
+
+    #[test]
     fn null_ids_must_rename_consistently() {
         let p = |id| Value::Ptr(Ptr { region: Region::MapValue { map: 0 }, off: Scalar::constant(0), maybe_null: true, id });
-        let mut ids = IdMap::default();
+        let mut ids = Ids::default();
         assert!(p(1).covers(&p(5), &mut ids));
         assert!(p(1).covers(&p(5), &mut ids));
         assert!(!p(2).covers(&p(5), &mut ids));

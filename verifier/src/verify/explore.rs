@@ -33,7 +33,7 @@ use crate::report::{ErrorKind, Report};
 use crate::state::{Exact, State};
 
 use super::on_path::OnPath;
-use super::precision::{History, Marks, StackAccess, NONE, undo};
+use super::precision::{History, Marks, Note, NONE, undo};
 use super::trace::Trace;
 use super::watch::{WATCH_EVERY, Watch};
 
@@ -132,9 +132,10 @@ pub(super) struct Checker<'a> {
     /// Where every path went (for precision tracking).
     history: History,
     /// Set by the instruction being processed: the registers of the running
-    /// frame whose values decided something, and its stack access.
+    /// frame whose values decided something, and what the history notes of
+    /// it (its stack access, or the linked copies a jump refined).
     decided: u16,
-    pub(super) access: Option<StackAccess>,
+    pub(super) note: Option<Note>,
 }
 
 impl<'a> Checker<'a> {
@@ -168,7 +169,7 @@ impl<'a> Checker<'a> {
             last_store: (0, 0),
             history: History::new(),
             decided: 0,
-            access: None,
+            note: None,
         })
     }
 
@@ -193,6 +194,7 @@ impl<'a> Checker<'a> {
             loop {
                 trace.visit(pc, &state);
                 if self.cfg.prune[pc] {
+                    state.drop_single_links(&Checker::masks(self.live, pc, &state));
                     match self.visit(pc, &state, parent, head)? {
                         Visit::Pruned(by) => {
                             let n = state.frames.len().min(8);
@@ -237,7 +239,7 @@ impl<'a> Checker<'a> {
                 }
                 let frame = state.frames.len() - 1;
                 self.decided = 0;
-                self.access = None;
+                self.note = None;
                 let flow = self.step(pc, &mut state)?;
                 // Marks go no further back than the path's newest stored
                 // state, and none reach one that compares everything: the
@@ -246,8 +248,8 @@ impl<'a> Checker<'a> {
                 if tracked && self.decided != 0 {
                     self.backtrack(pc, head, parent, frame, Marks::reg(frame, self.decided));
                 }
-                if let Some(access) = self.access.filter(|_| tracked) {
-                    head = self.history.accessed(head, pc, access)?;
+                if let Some(note) = self.note.filter(|_| tracked) {
+                    head = self.history.note(head, pc, note)?;
                 }
                 match flow {
                     Flow::Next(n) => {
@@ -317,7 +319,7 @@ impl<'a> Checker<'a> {
             }
             walked += 1;
             match self.history.back(pc, head, self.insns) {
-                Some((prev, h, access)) if walked <= MAX_WALK && undo(&self.insns[prev], access, &mut bt, &mut frame) => {
+                Some((prev, h, note)) if walked <= MAX_WALK && undo(&self.insns[prev], note, &mut bt, &mut frame) => {
                     pc = prev;
                     head = h;
                 }

@@ -65,12 +65,22 @@ impl StackAccess {
     }
 }
 
+/// What the history notes of one instruction, besides where it went.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Note {
+    /// It accessed the stack.
+    Stack(StackAccess),
+    /// A jump that refined these linked copies (registers and slots of the
+    /// running frame) together.
+    Linked(Exact),
+}
+
 #[derive(Clone, Copy)]
 enum Kind {
     /// Control came to `pc` from `from`, not from the slot before it.
     Jump { from: u32 },
-    /// The instruction at `pc` accessed the stack.
-    Stack(StackAccess),
+    /// A note on the instruction at `pc`.
+    Note(Note),
 }
 
 #[derive(Clone, Copy)]
@@ -110,30 +120,30 @@ impl History {
         self.push(to, head, Kind::Jump { from: from as u32 })
     }
 
-    /// Records the stack access of the instruction at `pc`.
-    pub(super) fn accessed(&mut self, head: u32, pc: usize, access: StackAccess) -> Result<u32, Report> {
-        self.push(pc, head, Kind::Stack(access))
+    /// Records a note on the instruction at `pc`.
+    pub(super) fn note(&mut self, head: u32, pc: usize, note: Note) -> Result<u32, Report> {
+        self.push(pc, head, Kind::Note(note))
     }
 
     /// The instruction before `pc` on the path whose newest entry is
-    /// `head`, the head before it, and its stack access; `None` at the
-    /// start of the program.
+    /// `head`, the head before it, and its note; `None` at the start of
+    /// the program.
     #[inline]
-    pub(super) fn back(&self, pc: usize, head: u32, insns: &[Insn]) -> Option<(usize, u32, Option<StackAccess>)> {
+    pub(super) fn back(&self, pc: usize, head: u32, insns: &[Insn]) -> Option<(usize, u32, Option<Note>)> {
         let (prev, mut head) = match self.entries.get(head as usize) {
             Some(&Entry { pc: to, prev, kind: Kind::Jump { from } }) if to as usize == pc => (from as usize, prev),
             _ if pc == 0 => return None,
             _ if pc >= 2 && insns[pc - 1] == Insn::Imm64Tail => (pc - 2, head),
             _ => (pc - 1, head),
         };
-        let mut access = None;
-        if let Some(&Entry { pc: at, prev: before, kind: Kind::Stack(a) }) = self.entries.get(head as usize)
+        let mut note = None;
+        if let Some(&Entry { pc: at, prev: before, kind: Kind::Note(n) }) = self.entries.get(head as usize)
             && at as usize == prev
         {
-            access = Some(a);
+            note = Some(n);
             head = before;
         }
-        Some((prev, head, access))
+        Some((prev, head, note))
     }
 }
 
@@ -198,17 +208,47 @@ impl Marks {
     pub(super) fn set_all(&mut self) -> bool {
         !core::mem::replace(&mut self.all, true)
     }
+
+    /// Marks all of `linked` (of frame `f`) if any of them is marked: a
+    /// bound a jump gave one copy it gave them all (Linux's
+    /// `bt_sync_linked_regs`).
+    fn sync_linked(&mut self, f: usize, linked: Exact) {
+        let m = &mut self.frames[f];
+        if m.regs & linked.regs != 0 || m.slots & linked.slots != 0 {
+            m.regs |= linked.regs;
+            m.slots |= linked.slots;
+        }
+    }
 }
 
 /// Moves `bt` from after `insn` to before it; `frame` is the index of the
 /// running frame, which calls and returns change (walking back over a
 /// return enters the callee). `false` when the walk cannot follow.
 #[inline]
-pub(super) fn undo(insn: &Insn, access: Option<StackAccess>, bt: &mut Marks, frame: &mut usize) -> bool {
+pub(super) fn undo(insn: &Insn, note: Option<Note>, bt: &mut Marks, frame: &mut usize) -> bool {
     let f = *frame;
+    let access = match note {
+        Some(Note::Stack(a)) => Some(a),
+        _ => None,
+    };
     if f >= FRAMES || access.is_some_and(|a| !a.tracked()) {
         return false;
     }
+    if let Some(Note::Linked(linked)) = note {
+        // Before the jump and after it: a copy marked by the jump's own
+        // registers marks the others too.
+        bt.sync_linked(f, linked);
+        let through = undo_one(insn, None, bt, frame);
+        bt.sync_linked(f, linked);
+        return through;
+    }
+    undo_one(insn, access, bt, frame)
+}
+
+/// [`undo`] of one instruction, without linked copies.
+#[inline]
+fn undo_one(insn: &Insn, access: Option<StackAccess>, bt: &mut Marks, frame: &mut usize) -> bool {
+    let f = *frame;
     let regs = bt.frames[f].regs;
     let has = |r: Reg| regs & bit(r) != 0;
     let stack_marked = |bt: &Marks| access.is_some_and(|a| bt.frames[a.frame as usize].slots & a.slots() != 0);
@@ -318,16 +358,16 @@ mod tests {
         let mut bt = Marks::reg(0, 1 << 3);
         let mut frame = 0;
         let load = assemble("r3 = *(u64 *)(r10 - 16)").unwrap().insns()[0];
-        assert!(undo(&load, Some(fill), &mut bt, &mut frame));
+        assert!(undo(&load, Some(Note::Stack(fill)), &mut bt, &mut frame));
         assert_eq!((bt.frames[0].regs, bt.frames[0].slots), (0, 1 << 1));
         let spill = assemble("*(u64 *)(r10 - 16) = r6").unwrap().insns()[0];
-        assert!(undo(&spill, Some(StackAccess { whole: true, ..fill }), &mut bt, &mut frame));
+        assert!(undo(&spill, Some(Note::Stack(StackAccess { whole: true, ..fill })), &mut bt, &mut frame));
         assert_eq!((bt.frames[0].regs, bt.frames[0].slots), (1 << 6, 0));
         // A narrow store keeps the slot marked and adds its source.
         let mut bt = Marks::reg(0, 0);
         bt.frames[0].slots = 1 << 1;
         let narrow = assemble("*(u8 *)(r10 - 16) = r7").unwrap().insns()[0];
-        assert!(undo(&narrow, Some(fill), &mut bt, &mut frame));
+        assert!(undo(&narrow, Some(Note::Stack(fill)), &mut bt, &mut frame));
         assert_eq!((bt.frames[0].regs, bt.frames[0].slots), (1 << 7, 1 << 1));
     }
 

@@ -14,6 +14,7 @@
 use alloc::format;
 
 use super::explore::{Checker, Flow};
+use super::precision::Note;
 use crate::domain::Scalar;
 use crate::insn::{AluOp, Cond, Imm64, Insn, Reg, Src, Width};
 use crate::profile::MapKind;
@@ -108,9 +109,16 @@ impl Checker<'_> {
             Src::Imm(_) => None,
         };
         if let AluOp::Mov | AluOp::MovSx(_) = op {
-            let v = match (s, width, op) {
-                (Value::Scalar(s), _, _) => Value::Scalar(Scalar::UNKNOWN.alu(width, op, &s)),
-                (v, Width::W64, AluOp::Mov) => v,
+            let v = match (s, width, op, src_reg) {
+                // A whole copy of a number shares its link.
+                (Value::Scalar(s), Width::W64, AluOp::Mov, Some(r)) => {
+                    let link = st.link_of(r, || self.fresh_id());
+                    self.write(pc, st, dst, Value::Scalar(s))?;
+                    st.set_linked(dst, Value::Scalar(s), link);
+                    return Ok(());
+                }
+                (Value::Scalar(s), _, _, _) => Value::Scalar(Scalar::UNKNOWN.alu(width, op, &s)),
+                (v, Width::W64, AluOp::Mov, _) => v,
                 _ => {
                     return Err(self.fail(
                         ErrorKind::PointerLeak,
@@ -268,12 +276,20 @@ impl Checker<'_> {
                     let (mut d2, mut s2) = (ds, ss);
                     Scalar::refine(&mut d2, &mut s2, width, cond, taken).then_some((d2, s2))
                 };
+                // The bounds a comparison with a constant gives each edge go
+                // to every copy linked to the register (see `COPIES`).
                 let apply = |st: &mut State, (d2, s2): (Scalar, Scalar)| {
                     if let Src::Reg(r) = src {
-                        st.set(r, Value::Scalar(s2));
+                        st.refine(r, s2, false);
                     }
-                    st.set(dst, Value::Scalar(d2));
+                    st.refine(dst, d2, matches!(src, Src::Imm(_)));
                 };
+                if let Src::Imm(_) = src {
+                    let linked = st.linked(st.cur().links[dst.index()]);
+                    if linked.regs.count_ones() + linked.slots.count_ones() > 1 {
+                        self.note = Some(Note::Linked(linked));
+                    }
+                }
                 let (taken, fall) = (refined(true), refined(false));
                 // An edge ruled out: the operands' values decided it.
                 if taken.is_none() || fall.is_none() {
