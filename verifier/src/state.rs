@@ -192,6 +192,12 @@ pub struct Frame {
     pub regs: [Value; Reg::COUNT],
     /// The link of each register holding a number (0: none).
     pub links: [u32; Reg::COUNT],
+    /// The registers whose values, as they are now, already decided
+    /// something on this path (precision tracking: a decision on them
+    /// needs no walk back, only a mark in the states stored since), and
+    /// for each the number of states stored before that.
+    pub precise: u16,
+    pub precise_since: [u32; Reg::COUNT],
     /// Stack slots, slot `i` covering `fp - 8(i+1) .. fp - 8i`.
     pub stack: Vec<Slot>,
     /// Slot index of the call that created the frame (0 for the entry).
@@ -205,7 +211,7 @@ impl Frame {
     pub fn new(frame_no: u8, callsite: usize, func: usize) -> Frame {
         let mut regs = [Value::Uninit; Reg::COUNT];
         regs[10] = Value::ptr(Region::Stack { frame: frame_no }, 0);
-        Frame { regs, links: [0; Reg::COUNT], stack: Vec::new(), callsite, func }
+        Frame { regs, links: [0; Reg::COUNT], precise: 0, precise_since: [0; Reg::COUNT], stack: Vec::new(), callsite, func }
     }
 
     /// A copy, or `None` when memory is short.
@@ -213,7 +219,15 @@ impl Frame {
         let mut stack = Vec::new();
         stack.try_reserve_exact(self.stack.len()).ok()?;
         stack.extend_from_slice(&self.stack);
-        Some(Frame { regs: self.regs, links: self.links, stack, callsite: self.callsite, func: self.func })
+        Some(Frame {
+            regs: self.regs,
+            links: self.links,
+            precise: self.precise,
+            precise_since: self.precise_since,
+            stack,
+            callsite: self.callsite,
+            func: self.func,
+        })
     }
 
     /// The slot holding byte `fp + off` (off in -512..0), if allocated.
@@ -359,8 +373,19 @@ impl State {
         &self.cur().regs[r.index()]
     }
 
-    /// Sets register `r` of the running frame, ending its link.
+    /// Sets register `r` of the running frame, ending its link and its
+    /// precision mark.
     pub fn set(&mut self, r: Reg, v: Value) {
+        let f = self.cur_mut();
+        f.regs[r.index()] = v;
+        f.links[r.index()] = 0;
+        f.precise &= !(1 << r.index());
+    }
+
+    /// Sets register `r` of the running frame to a value computed from its
+    /// own alone (`r op= imm`), ending its link; its precision mark stays
+    /// (walking back over the operation keeps a mark on `r`).
+    pub fn update(&mut self, r: Reg, v: Value) {
         let f = self.cur_mut();
         f.regs[r.index()] = v;
         f.links[r.index()] = 0;

@@ -71,10 +71,10 @@ pub(super) struct Ids {
 
 impl State {
     /// Sets register `r` of the running frame to `v`, linked as `link`.
+    #[inline]
     pub fn set_linked(&mut self, r: Reg, v: Value, link: u32) {
-        let f = self.cur_mut();
-        f.regs[r.index()] = v;
-        f.links[r.index()] = link;
+        self.set(r, v);
+        self.cur_mut().links[r.index()] = link;
     }
 
     /// The link of register `r` of the running frame, made with `fresh`
@@ -146,31 +146,20 @@ impl State {
                     *l = 0;
                 }
             }
-            let mut seen: [(u32, u8); Reg::COUNT + 64] = [(0, 0); Reg::COUNT + 64];
-            let mut n = 0;
-            let links = f.links.iter().copied().chain(f.stack.iter().map(|s| s.link)).filter(|&l| l != 0);
-            for l in links {
-                match seen[..n].iter().position(|&(k, _)| k == l) {
-                    Some(i) => seen[i].1 = 2,
-                    None if n < seen.len() => {
-                        seen[n] = (l, 1);
-                        n += 1;
-                    }
-                    None => {}
+            // Links are few: count each one's holders directly.
+            let holders = |f: &super::Frame, l: u32| {
+                f.links.iter().filter(|&&k| k == l).count() + f.stack.iter().filter(|s| s.link == l).count()
+            };
+            for r in 0..Reg::COUNT {
+                let l = f.links[r];
+                if l != 0 && holders(f, l) == 1 {
+                    f.links[r] = 0;
                 }
             }
-            if n == 0 {
-                continue;
-            }
-            let single = |l: u32| l != 0 && seen[..n].iter().any(|&(k, c)| k == l && c == 1);
-            for l in f.links.iter_mut() {
-                if single(*l) {
-                    *l = 0;
-                }
-            }
-            for s in f.stack.iter_mut() {
-                if single(s.link) {
-                    s.link = 0;
+            for i in 0..f.stack.len() {
+                let l = f.stack[i].link;
+                if l != 0 && holders(f, l) == 1 {
+                    f.stack[i].link = 0;
                 }
             }
         }

@@ -427,6 +427,9 @@ impl Checker<'_> {
                 st.frames[frame as usize].stack[slot_index(at.b.smin)] = Slot::data([Byte::Misc; 8]);
             }
         }
+        // A walk back over the operation marks the stack with its source
+        // register: the register's precision mark no longer stands for it.
+        st.cur_mut().precise &= !(1 << src.index());
         let old = Value::Scalar(Scalar::unknown_bits(n * 8));
         match op {
             AtomicOp::CmpXchg => st.set(Reg::R0, old),

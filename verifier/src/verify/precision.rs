@@ -73,6 +73,27 @@ pub(super) enum Note {
     /// A jump that refined these linked copies (registers and slots of the
     /// running frame) together.
     Linked(Exact),
+    /// These registers of the running frame decided what it did (their
+    /// values before it); a walk that passes marks them.
+    Decided(u16),
+}
+
+/// The notes of one instruction, gathered by a walk.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(super) struct Notes {
+    pub stack: Option<StackAccess>,
+    pub linked: Option<Exact>,
+    pub decided: u16,
+}
+
+impl Notes {
+    fn add(&mut self, note: Note) {
+        match note {
+            Note::Stack(a) => self.stack = Some(a),
+            Note::Linked(l) => self.linked = Some(l),
+            Note::Decided(r) => self.decided |= r,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -126,24 +147,24 @@ impl History {
     }
 
     /// The instruction before `pc` on the path whose newest entry is
-    /// `head`, the head before it, and its note; `None` at the start of
+    /// `head`, the head before it, and its notes; `None` at the start of
     /// the program.
     #[inline]
-    pub(super) fn back(&self, pc: usize, head: u32, insns: &[Insn]) -> Option<(usize, u32, Option<Note>)> {
+    pub(super) fn back(&self, pc: usize, head: u32, insns: &[Insn]) -> Option<(usize, u32, Notes)> {
         let (prev, mut head) = match self.entries.get(head as usize) {
             Some(&Entry { pc: to, prev, kind: Kind::Jump { from } }) if to as usize == pc => (from as usize, prev),
             _ if pc == 0 => return None,
             _ if pc >= 2 && insns[pc - 1] == Insn::Imm64Tail => (pc - 2, head),
             _ => (pc - 1, head),
         };
-        let mut note = None;
-        if let Some(&Entry { pc: at, prev: before, kind: Kind::Note(n) }) = self.entries.get(head as usize)
+        let mut notes = Notes::default();
+        while let Some(&Entry { pc: at, prev: before, kind: Kind::Note(n) }) = self.entries.get(head as usize)
             && at as usize == prev
         {
-            note = Some(n);
+            notes.add(n);
             head = before;
         }
-        Some((prev, head, note))
+        Some((prev, head, notes))
     }
 }
 
@@ -195,13 +216,14 @@ impl Marks {
 
     /// Adds `other`; whether anything was new.
     pub(super) fn absorb(&mut self, other: &Marks) -> bool {
-        let before = *self;
+        let mut new = other.all && !self.all;
         self.all |= other.all;
         for (f, o) in self.frames.iter_mut().zip(&other.frames) {
+            new |= o.regs & !f.regs != 0 || o.slots & !f.slots != 0;
             f.regs |= o.regs;
             f.slots |= o.slots;
         }
-        *self != before
+        new
     }
 
     /// Every number of every frame.
@@ -225,24 +247,25 @@ impl Marks {
 /// running frame, which calls and returns change (walking back over a
 /// return enters the callee). `false` when the walk cannot follow.
 #[inline]
-pub(super) fn undo(insn: &Insn, note: Option<Note>, bt: &mut Marks, frame: &mut usize) -> bool {
+pub(super) fn undo(insn: &Insn, notes: Notes, bt: &mut Marks, frame: &mut usize) -> bool {
     let f = *frame;
-    let access = match note {
-        Some(Note::Stack(a)) => Some(a),
-        _ => None,
-    };
-    if f >= FRAMES || access.is_some_and(|a| !a.tracked()) {
+    if f >= FRAMES || notes.stack.is_some_and(|a| !a.tracked()) {
         return false;
     }
-    if let Some(Note::Linked(linked)) = note {
-        // Before the jump and after it: a copy marked by the jump's own
-        // registers marks the others too.
-        bt.sync_linked(f, linked);
-        let through = undo_one(insn, None, bt, frame);
-        bt.sync_linked(f, linked);
-        return through;
-    }
-    undo_one(insn, access, bt, frame)
+    let through = match notes.linked {
+        Some(linked) => {
+            // Before the jump and after it: a copy marked by the jump's own
+            // registers marks the others too.
+            bt.sync_linked(f, linked);
+            let through = undo_one(insn, None, bt, frame);
+            bt.sync_linked(f, linked);
+            through
+        }
+        None => undo_one(insn, notes.stack, bt, frame),
+    };
+    // Instructions that decide run in one frame (no call or return).
+    bt.frames[f].regs |= notes.decided;
+    through
 }
 
 /// [`undo`] of one instruction, without linked copies.
@@ -333,7 +356,7 @@ mod tests {
         let mut bt = Marks::reg(0, from);
         let mut frame = 0;
         for insn in p.insns().iter().rev() {
-            assert!(undo(insn, None, &mut bt, &mut frame));
+            assert!(undo(insn, Notes::default(), &mut bt, &mut frame));
         }
         bt.frames[0].regs
     }
@@ -358,16 +381,16 @@ mod tests {
         let mut bt = Marks::reg(0, 1 << 3);
         let mut frame = 0;
         let load = assemble("r3 = *(u64 *)(r10 - 16)").unwrap().insns()[0];
-        assert!(undo(&load, Some(Note::Stack(fill)), &mut bt, &mut frame));
+        assert!(undo(&load, Notes { stack: Some(fill), ..Notes::default() }, &mut bt, &mut frame));
         assert_eq!((bt.frames[0].regs, bt.frames[0].slots), (0, 1 << 1));
         let spill = assemble("*(u64 *)(r10 - 16) = r6").unwrap().insns()[0];
-        assert!(undo(&spill, Some(Note::Stack(StackAccess { whole: true, ..fill })), &mut bt, &mut frame));
+        assert!(undo(&spill, Notes { stack: Some(StackAccess { whole: true, ..fill }), ..Notes::default() }, &mut bt, &mut frame));
         assert_eq!((bt.frames[0].regs, bt.frames[0].slots), (1 << 6, 0));
         // A narrow store keeps the slot marked and adds its source.
         let mut bt = Marks::reg(0, 0);
         bt.frames[0].slots = 1 << 1;
         let narrow = assemble("*(u8 *)(r10 - 16) = r7").unwrap().insns()[0];
-        assert!(undo(&narrow, Some(Note::Stack(fill)), &mut bt, &mut frame));
+        assert!(undo(&narrow, Notes { stack: Some(fill), ..Notes::default() }, &mut bt, &mut frame));
         assert_eq!((bt.frames[0].regs, bt.frames[0].slots), (1 << 7, 1 << 1));
     }
 
@@ -375,10 +398,10 @@ mod tests {
     fn calls_and_returns_move_marks_between_frames() {
         let mut bt = Marks::reg(0, 1);
         let mut frame = 0;
-        assert!(undo(&Insn::Exit, None, &mut bt, &mut frame));
+        assert!(undo(&Insn::Exit, Notes::default(), &mut bt, &mut frame));
         assert_eq!((frame, bt.frames[1].regs, bt.frames[0].regs), (1, 1, 0));
         bt.frames[1].regs = (1 << 2) | 1;
-        assert!(undo(&Insn::CallLocal { off: 0 }, None, &mut bt, &mut frame));
+        assert!(undo(&Insn::CallLocal { off: 0 }, Notes::default(), &mut bt, &mut frame));
         assert_eq!((frame, bt.frames[0].regs, bt.frames[1].regs), (0, 1 << 2, 0));
     }
 }

@@ -32,11 +32,11 @@ impl Checker<'_> {
             Insn::Alu { width, op, dst, src } => self.alu(pc, st, width, op, dst, src)?,
             Insn::Neg { width, dst } => {
                 let d = self.scalar_operand(pc, st, dst)?;
-                self.write(pc, st, dst, Value::Scalar(d.neg(width)))?;
+                self.update(pc, st, dst, Value::Scalar(d.neg(width)))?;
             }
             Insn::Endian { kind, bits, dst } => {
                 let d = self.scalar_operand(pc, st, dst)?;
-                self.write(pc, st, dst, Value::Scalar(d.endian(kind, bits)))?;
+                self.update(pc, st, dst, Value::Scalar(d.endian(kind, bits)))?;
             }
             Insn::LoadImm64 { dst, imm } => {
                 let v = self.imm64(pc, st, imm)?;
@@ -76,6 +76,17 @@ impl Checker<'_> {
                 .hint("copy r10 into another register and change the copy"));
         }
         st.set(r, v);
+        Ok(())
+    }
+
+    /// Writes a register other than r10 with a value computed from its own
+    /// alone (see [`State::update`]).
+    #[inline]
+    fn update(&self, pc: usize, st: &mut State, r: Reg, v: Value) -> Result<(), Report> {
+        if r == Reg::R10 {
+            return self.write(pc, st, r, v);
+        }
+        st.update(r, v);
         Ok(())
     }
 
@@ -165,7 +176,10 @@ impl Checker<'_> {
                     .hint("only add or subtract a bounded number to a pointer, with 64-bit instructions"));
             }
         };
-        self.write(pc, st, dst, result)
+        match src {
+            Src::Imm(_) => self.update(pc, st, dst, result),
+            Src::Reg(_) => self.write(pc, st, dst, result),
+        }
     }
 
     /// `p + s` or `p - s`, checking the rules of pointer arithmetic.
@@ -284,12 +298,21 @@ impl Checker<'_> {
                     }
                     st.refine(dst, d2, matches!(src, Src::Imm(_)));
                 };
-                if let Src::Imm(_) = src {
-                    let linked = st.linked(st.cur().links[dst.index()]);
-                    if linked.regs.count_ones() + linked.slots.count_ones() > 1 {
-                        self.note = Some(Note::Linked(linked));
+                // A walk back over this jump marks more than the number it
+                // is walking for when it compares two registers or gives its
+                // bounds to copies: their precision marks no longer stand
+                // for the walk (see `Frame::precise`).
+                let unsettled = match src {
+                    Src::Reg(r) => (1 << dst.index()) | (1 << r.index()),
+                    Src::Imm(_) => {
+                        let linked = st.linked(st.cur().links[dst.index()]);
+                        if linked.regs.count_ones() + linked.slots.count_ones() > 1 {
+                            self.note = Some(Note::Linked(linked));
+                        }
+                        linked.regs
                     }
-                }
+                };
+                st.cur_mut().precise &= !unsettled;
                 let (taken, fall) = (refined(true), refined(false));
                 // An edge ruled out: the operands' values decided it.
                 if taken.is_none() || fall.is_none() {
