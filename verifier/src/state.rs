@@ -6,6 +6,12 @@
 //!   map reference.
 //! * A pointer that may be NULL (a map lookup's result) carries an `id`
 //!   shared by all its copies, so a null check on one copy resolves all.
+//! * Numbers copied whole (`r2 = r1`, a spill and its fill, within one
+//!   frame) share a *link* (`Frame::links`, `Slot::link`): they hold the
+//!   same number, so what a jump teaches about one ([`State::refine`])
+//!   holds for all. Any other write to a register or slot ends its link,
+//!   and a link no other copy shares is dropped before a state is stored
+//!   ([`State::drop_single_links`]).
 //! * The stack of a frame is a vector of 8-byte slots, grown as the program
 //!   touches deeper bytes. Each byte is [`Byte::Invalid`] (never written),
 //!   [`Byte::Misc`] (some data), [`Byte::Zero`] or [`Byte::Spill`] (part of
@@ -14,13 +20,18 @@
 //!
 //! [`State::covers`] decides pruning (every behaviour of the new state is a
 //! behaviour of an old, fully explored one) and [`State::same`] decides the
-//! infinite-loop check.
+//! infinite-loop check; both rename maybe-NULL ids and links consistently
+//! instead of asking for the same numbers.
 
 use alloc::vec::Vec;
 use core::fmt;
 
 use crate::domain::Scalar;
 use crate::insn::Reg;
+
+mod ids;
+
+use ids::{IdMap, Ids};
 
 /// Where a pointer points.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -86,7 +97,7 @@ impl Value {
 
     /// Whether every concrete value of `new` is one of `self`'s, for
     /// pruning; `ids` maps maybe-NULL ids of `self` to those of `new`.
-    fn covers(&self, new: &Value, ids: &mut IdMap) -> bool {
+    fn covers(&self, new: &Value, ids: &mut Ids) -> bool {
         match (self, new) {
             (Value::Uninit, _) => true,
             (Value::Scalar(a), Value::Scalar(b)) => a.covers(b),
@@ -94,27 +105,11 @@ impl Value {
                 a.region == b.region
                     && a.maybe_null == b.maybe_null
                     && a.off.covers(&b.off)
-                    && (!a.maybe_null || ids.map(a.id, b.id))
+                    && (!a.maybe_null || ids.null.map(a.id, b.id))
             }
             (Value::MapRef(a), Value::MapRef(b)) => a == b,
             _ => false,
         }
-    }
-}
-
-/// A consistent renaming of maybe-NULL ids between two states.
-#[derive(Default)]
-struct IdMap(Vec<(u32, u32)>);
-
-impl IdMap {
-    fn map(&mut self, old: u32, new: u32) -> bool {
-        for &(o, n) in &self.0 {
-            if o == old || n == new {
-                return o == old && n == new;
-            }
-        }
-        self.0.push((old, new));
-        true
     }
 }
 
@@ -138,11 +133,23 @@ pub struct Slot {
     pub bytes: [Byte; 8],
     /// The spilled register when all bytes are [`Byte::Spill`].
     pub spill: Value,
+    /// The link of a spilled number (0: none).
+    pub link: u32,
 }
 
 impl Slot {
     /// A slot never written.
-    pub const INVALID: Slot = Slot { bytes: [Byte::Invalid; 8], spill: Value::Uninit };
+    pub const INVALID: Slot = Slot { bytes: [Byte::Invalid; 8], spill: Value::Uninit, link: 0 };
+
+    /// A slot holding the whole register `v`, linked as `link`.
+    pub fn spilled(v: Value, link: u32) -> Slot {
+        Slot { bytes: [Byte::Spill; 8], spill: v, link }
+    }
+
+    /// A slot of the bytes `bytes`, no register spilled.
+    pub fn data(bytes: [Byte; 8]) -> Slot {
+        Slot { bytes, spill: Value::Uninit, link: 0 }
+    }
 
     /// Whether the slot holds a whole spilled register.
     pub fn is_spill(&self) -> bool {
@@ -155,11 +162,13 @@ impl Slot {
     }
 
     /// Whether every concrete content of `new` is one of `self`'s; a
-    /// spilled number not `exact` covers any spilled number.
-    fn covers(&self, new: &Slot, exact: bool, ids: &mut IdMap) -> bool {
+    /// spilled number not `exact` covers any spilled number, whatever its
+    /// link, and a known zero byte not `exact` covers any data byte.
+    fn covers(&self, new: &Slot, exact: bool, ids: &mut Ids) -> bool {
         if self.is_spill() {
             let any_number = !exact && matches!((&self.spill, &new.spill), (Value::Scalar(_), Value::Scalar(_)));
-            return new.is_spill() && (any_number || self.spill.covers(&new.spill, ids));
+            return new.is_spill()
+                && (any_number || (self.spill.covers(&new.spill, ids) && ids.links.link_covers(self.link, new.link)));
         }
         let readable_as_data = !new.holds_pointer();
         self.bytes.iter().zip(&new.bytes).all(|(o, n)| match (o, n) {
@@ -167,6 +176,8 @@ impl Slot {
             (Byte::Misc, Byte::Misc | Byte::Zero) => true,
             (Byte::Misc, Byte::Spill) => readable_as_data,
             (Byte::Zero, Byte::Zero) => true,
+            (Byte::Zero, Byte::Misc) => !exact,
+            (Byte::Zero, Byte::Spill) => !exact && readable_as_data,
             _ => false,
         })
     }
@@ -179,6 +190,14 @@ impl Slot {
 #[derive(PartialEq, Eq, Debug)]
 pub struct Frame {
     pub regs: [Value; Reg::COUNT],
+    /// The link of each register holding a number (0: none).
+    pub links: [u32; Reg::COUNT],
+    /// The registers whose values, as they are now, already decided
+    /// something on this path (precision tracking: a decision on them
+    /// needs no walk back, only a mark in the states stored since), and
+    /// for each the number of states stored before that.
+    pub precise: u16,
+    pub precise_since: [u32; Reg::COUNT],
     /// Stack slots, slot `i` covering `fp - 8(i+1) .. fp - 8i`.
     pub stack: Vec<Slot>,
     /// Slot index of the call that created the frame (0 for the entry).
@@ -192,7 +211,7 @@ impl Frame {
     pub fn new(frame_no: u8, callsite: usize, func: usize) -> Frame {
         let mut regs = [Value::Uninit; Reg::COUNT];
         regs[10] = Value::ptr(Region::Stack { frame: frame_no }, 0);
-        Frame { regs, stack: Vec::new(), callsite, func }
+        Frame { regs, links: [0; Reg::COUNT], precise: 0, precise_since: [0; Reg::COUNT], stack: Vec::new(), callsite, func }
     }
 
     /// A copy, or `None` when memory is short.
@@ -200,7 +219,15 @@ impl Frame {
         let mut stack = Vec::new();
         stack.try_reserve_exact(self.stack.len()).ok()?;
         stack.extend_from_slice(&self.stack);
-        Some(Frame { regs: self.regs, stack, callsite: self.callsite, func: self.func })
+        Some(Frame {
+            regs: self.regs,
+            links: self.links,
+            precise: self.precise,
+            precise_since: self.precise_since,
+            stack,
+            callsite: self.callsite,
+            func: self.func,
+        })
     }
 
     /// The slot holding byte `fp + off` (off in -512..0), if allocated.
@@ -210,8 +237,9 @@ impl Frame {
 
     /// Covers `self`'s registers in `live` and its stack over `new`'s. A
     /// live register or spilled number not in `exact` need only be a
-    /// number in both.
-    fn covers(&self, new: &Frame, live: u16, exact: Exact, ids: &mut IdMap) -> bool {
+    /// number in both, whatever its link (as Linux's `check_ids`, links
+    /// are compared only where values are).
+    fn covers(&self, new: &Frame, live: u16, exact: Exact, ids: &mut Ids) -> bool {
         if self.callsite != new.callsite {
             return false;
         }
@@ -221,7 +249,10 @@ impl Frame {
             }
             let any_number = exact.regs & (1 << r) == 0
                 && matches!((&self.regs[r], &new.regs[r]), (Value::Scalar(_), Value::Scalar(_)));
-            if !any_number && !self.regs[r].covers(&new.regs[r], ids) {
+            if any_number {
+                continue;
+            }
+            if !self.regs[r].covers(&new.regs[r], ids) || !ids.links.link_covers(self.links[r], new.links[r]) {
                 return false;
             }
         }
@@ -233,12 +264,17 @@ impl Frame {
         })
     }
 
-    fn same(&self, new: &Frame, live: u16) -> bool {
-        let regs_same = (0..Reg::COUNT).all(|r| live & (1 << r) == 0 || self.regs[r] == new.regs[r]);
+    fn same(&self, new: &Frame, live: u16, links: &mut IdMap) -> bool {
+        let regs_same = (0..Reg::COUNT).all(|r| {
+            live & (1 << r) == 0 || (self.regs[r] == new.regs[r] && links.link_same(self.links[r], new.links[r]))
+        });
         let n = self.stack.len().max(new.stack.len());
         regs_same
             && self.callsite == new.callsite
-            && (0..n).all(|i| self.stack.get(i).unwrap_or(&Slot::INVALID) == new.stack.get(i).unwrap_or(&Slot::INVALID))
+            && (0..n).all(|i| {
+                let (o, s) = (self.stack.get(i).unwrap_or(&Slot::INVALID), new.stack.get(i).unwrap_or(&Slot::INVALID));
+                o.bytes == s.bytes && o.spill == s.spill && links.link_same(o.link, s.link)
+            })
     }
 }
 
@@ -337,9 +373,22 @@ impl State {
         &self.cur().regs[r.index()]
     }
 
-    /// Sets register `r` of the running frame.
+    /// Sets register `r` of the running frame, ending its link and its
+    /// precision mark.
     pub fn set(&mut self, r: Reg, v: Value) {
-        self.cur_mut().regs[r.index()] = v;
+        let f = self.cur_mut();
+        f.regs[r.index()] = v;
+        f.links[r.index()] = 0;
+        f.precise &= !(1 << r.index());
+    }
+
+    /// Sets register `r` of the running frame to a value computed from its
+    /// own alone (`r op= imm`), ending its link; its precision mark stays
+    /// (walking back over the operation keeps a mark on `r`).
+    pub fn update(&mut self, r: Reg, v: Value) {
+        let f = self.cur_mut();
+        f.regs[r.index()] = v;
+        f.links[r.index()] = 0;
     }
 
     /// About how many bytes the state occupies (for the memory limit).
@@ -355,7 +404,7 @@ impl State {
     /// those whose values matter (one entry per frame; with fewer, nothing
     /// is covered).
     pub fn covers(&self, new: &State, live: &[u16], exact: &[Exact]) -> bool {
-        let mut ids = IdMap::default();
+        let mut ids = Ids::default();
         self.frames.len() == new.frames.len()
             && live.len() == new.frames.len()
             && exact.len() == new.frames.len()
@@ -369,9 +418,10 @@ impl State {
 
     /// Whether `new` is exactly `self` (over live registers).
     pub fn same(&self, new: &State, live: &[u16]) -> bool {
+        let mut links = IdMap::default();
         self.frames.len() == new.frames.len()
             && live.len() == new.frames.len()
-            && self.frames.iter().zip(&new.frames).zip(live).all(|((o, n), &l)| o.same(n, l))
+            && self.frames.iter().zip(&new.frames).zip(live).all(|((o, n), &l)| o.same(n, l, &mut links))
     }
 
     /// A hash of what [`State::same`] compares: equal states (over live
@@ -522,25 +572,17 @@ mod tests {
     fn a_spilled_pointer_is_not_data() {
         let mut data = Slot::INVALID;
         data.bytes = [Byte::Misc; 8];
-        let spill = Slot { bytes: [Byte::Spill; 8], spill: Value::ptr(Region::Ctx, 0) };
-        let mut ids = IdMap::default();
+        let spill = Slot::spilled(Value::ptr(Region::Ctx, 0), 0);
+        let mut ids = Ids::default();
         assert!(!data.covers(&spill, true, &mut ids));
-        let scalar = Slot { bytes: [Byte::Spill; 8], spill: Value::constant(3) };
+        let scalar = Slot::spilled(Value::constant(3), 0);
         assert!(data.covers(&scalar, true, &mut ids));
         // A spilled number whose value cannot matter covers any number,
         // never a pointer.
-        let other = Slot { bytes: [Byte::Spill; 8], spill: Value::constant(4) };
+        let other = Slot::spilled(Value::constant(4), 0);
         assert!(!scalar.covers(&other, true, &mut ids));
         assert!(scalar.covers(&other, false, &mut ids));
         assert!(!scalar.covers(&spill, false, &mut ids));
     }
 
-    #[test]
-    fn null_ids_must_rename_consistently() {
-        let p = |id| Value::Ptr(Ptr { region: Region::MapValue { map: 0 }, off: Scalar::constant(0), maybe_null: true, id });
-        let mut ids = IdMap::default();
-        assert!(p(1).covers(&p(5), &mut ids));
-        assert!(p(1).covers(&p(5), &mut ids));
-        assert!(!p(2).covers(&p(5), &mut ids));
-    }
 }

@@ -6,6 +6,7 @@ use verifier::{AluOp, AtomicOp, Cond, Imm64, Insn, Program, Reg, Size, Src, Widt
 use super::*;
 
 mod join;
+mod links;
 mod var_stack;
 
 /// Builds a program with forward labels.
@@ -278,6 +279,9 @@ impl Gen<'_> {
 
     /// `data[i]` with `i` from the length field or a scalar, behind a check.
     fn ctx_buffer(&mut self) {
+        if self.rng.chance(30) {
+            return self.links();
+        }
         let i = self.scratch();
         let skip = self.a.label();
         match self.rng.below(3) {

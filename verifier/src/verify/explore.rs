@@ -33,7 +33,7 @@ use crate::report::{ErrorKind, Report};
 use crate::state::{Exact, State};
 
 use super::on_path::OnPath;
-use super::precision::{History, Marks, StackAccess, NONE, undo};
+use super::precision::{History, Marks, Note, NONE, undo};
 use super::trace::Trace;
 use super::watch::{WATCH_EVERY, Watch};
 
@@ -82,6 +82,9 @@ struct Path {
     state: State,
     parent: Option<u32>,
     head: u32,
+    /// Whether its history holds decisions no walk has taken back to its
+    /// newest stored state yet.
+    unwalked: bool,
 }
 
 /// Where the current path goes after one instruction.
@@ -132,9 +135,10 @@ pub(super) struct Checker<'a> {
     /// Where every path went (for precision tracking).
     history: History,
     /// Set by the instruction being processed: the registers of the running
-    /// frame whose values decided something, and its stack access.
+    /// frame whose values decided something, and what the history notes of
+    /// it (its stack access, or the linked copies a jump refined).
     decided: u16,
-    pub(super) access: Option<StackAccess>,
+    pub(super) note: Option<Note>,
 }
 
 impl<'a> Checker<'a> {
@@ -168,7 +172,7 @@ impl<'a> Checker<'a> {
             last_store: (0, 0),
             history: History::new(),
             decided: 0,
-            access: None,
+            note: None,
         })
     }
 
@@ -183,8 +187,8 @@ impl<'a> Checker<'a> {
     /// Explores every path from slot 0 starting in `init`, telling `trace`.
     pub(super) fn run<T: Trace + ?Sized>(&mut self, init: State, trace: &mut T) -> Result<(), Report> {
         self.pending_bytes = init.bytes();
-        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None, head: NONE })?;
-        while let Some(Path { mut pc, mut state, mut parent, mut head }) = self.pending.pop() {
+        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None, head: NONE, unwalked: false })?;
+        while let Some(Path { mut pc, mut state, mut parent, mut head, mut unwalked }) = self.pending.pop() {
             self.pending_bytes -= state.bytes();
             trace.path(pc);
             if let Some(log) = self.log.as_deref_mut() {
@@ -193,7 +197,7 @@ impl<'a> Checker<'a> {
             loop {
                 trace.visit(pc, &state);
                 if self.cfg.prune[pc] {
-                    match self.visit(pc, &state, parent, head)? {
+                    match self.visit(pc, &mut state, parent, head, &mut unwalked)? {
                         Visit::Pruned(by) => {
                             let n = state.frames.len().min(8);
                             let (live, exact) = self.compared(pc, &state, by);
@@ -236,18 +240,58 @@ impl<'a> Checker<'a> {
                     self.jumps_processed += 1;
                 }
                 let frame = state.frames.len() - 1;
+                let precise = state.cur().precise;
                 self.decided = 0;
-                self.access = None;
+                self.note = None;
                 let flow = self.step(pc, &mut state)?;
+                // A number whose value already decided something needs no
+                // walk, only its mark in the states stored since (see
+                // `Frame::precise`).
+                let decided = self.decided & !precise;
+                let again = self.decided & precise;
+                if again != 0 && parent.is_some() {
+                    let since = state.frames.get(frame).map_or([0; Reg::COUNT], |f| f.precise_since);
+                    self.mark_since(parent, frame, again, &since);
+                }
+                let kept = match self.insns[pc] {
+                    // A jump writes none of its operands (but a walk back over
+                    // one that bounded copies marks them too); pointer
+                    // arithmetic writes its destination, which is then no
+                    // number; a helper call clobbers its arguments.
+                    Insn::Jump { .. } => match self.note {
+                        Some(Note::Linked(linked)) => self.decided & !linked.regs,
+                        _ => self.decided,
+                    },
+                    Insn::Alu { dst, .. } => self.decided & !(1 << dst.index()),
+                    _ => 0,
+                };
+                if let Some(f) = state.frames.get_mut(frame) {
+                    for r in 0..Reg::COUNT {
+                        if (kept & !f.precise) & (1 << r) != 0 {
+                            f.precise_since[r] = self.checkpoints.len() as u32;
+                        }
+                    }
+                    f.precise |= kept;
+                }
                 // Marks go no further back than the path's newest stored
                 // state, and none reach one that compares everything: the
                 // history is kept only where a walk may read it.
                 let tracked = parent.is_some_and(|p| !self.checkpoints[p as usize].marks.all());
-                if tracked && self.decided != 0 {
-                    self.backtrack(pc, head, parent, frame, Marks::reg(frame, self.decided));
-                }
-                if let Some(access) = self.access.filter(|_| tracked) {
-                    head = self.history.accessed(head, pc, access)?;
+                if tracked && matches!(flow, Flow::End) {
+                    // The path ends here: take its decisions back now.
+                    if unwalked || decided != 0 {
+                        self.backtrack(pc, head, parent, frame, Marks::reg(frame, decided));
+                    }
+                } else if tracked {
+                    if let Some(note) = self.note {
+                        head = self.history.note(head, pc, note)?;
+                    }
+                    // Decisions wait in the history for one walk per stretch
+                    // between stored states (see `visit`).
+                    if decided != 0 {
+                        head = self.history.note(head, pc, Note::Decided(decided))?;
+                        unwalked = true;
+                    }
                 }
                 match flow {
                     Flow::Next(n) => {
@@ -263,7 +307,7 @@ impl<'a> Checker<'a> {
                         trace.branch(pc, other_pc, true, true, &other);
                         trace.branch(pc, next, false, false, &state);
                         let other_head = if tracked { self.history.went(head, self.insns, pc, other_pc)? } else { head };
-                        self.fork(pc, Path { pc: other_pc, state: other, parent, head: other_head })?;
+                        self.fork(pc, Path { pc: other_pc, state: other, parent, head: other_head, unwalked })?;
                         if tracked {
                             head = self.history.went(head, self.insns, pc, next)?;
                         }
@@ -317,7 +361,7 @@ impl<'a> Checker<'a> {
             }
             walked += 1;
             match self.history.back(pc, head, self.insns) {
-                Some((prev, h, access)) if walked <= MAX_WALK && undo(&self.insns[prev], access, &mut bt, &mut frame) => {
+                Some((prev, h, note)) if walked <= MAX_WALK && undo(&self.insns[prev], note, &mut bt, &mut frame) => {
                     pc = prev;
                     head = h;
                 }
@@ -326,6 +370,26 @@ impl<'a> Checker<'a> {
                     return;
                 }
             }
+        }
+    }
+
+    /// Marks `regs` of frame `frame` in the checkpoints from `parent` up
+    /// that were stored after each became precise (`since`, in numbers of
+    /// checkpoints stored): a walk back would mark exactly them there, and
+    /// the walk that made them precise marked the checkpoints before. A
+    /// checkpoint that has them already ends the pass.
+    fn mark_since(&mut self, mut parent: Option<u32>, frame: usize, regs: u16, since: &[u32; Reg::COUNT]) {
+        while let Some(p) = parent {
+            let stored_after = (0..Reg::COUNT).filter(|&r| regs & (1 << r) != 0 && since[r] <= p).fold(0, |m, r| m | 1 << r);
+            if stored_after == 0 {
+                return;
+            }
+            let ck = &mut self.checkpoints[p as usize];
+            // Nothing new: the pass that marked this one went on up.
+            if !ck.marks.absorb(&Marks::reg(frame, stored_after)) {
+                return;
+            }
+            parent = ck.parent;
         }
     }
 
@@ -407,11 +471,15 @@ impl<'a> Checker<'a> {
     }
 
     /// Compares the state at a prune point with those stored there, and
-    /// stores it.
-    fn visit(&mut self, pc: usize, state: &State, parent: Option<u32>, head: u32) -> Result<Visit, Report> {
+    /// stores it; before storing, walks the decisions of the path since its
+    /// newest stored state back (`unwalked`), as the new state ends that
+    /// stretch.
+    fn visit(&mut self, pc: usize, state: &mut State, parent: Option<u32>, head: u32, unwalked: &mut bool) -> Result<Visit, Report> {
         let n = state.frames.len().min(8);
         let live = Checker::masks(self.live, pc, state);
         let live = &live[..n];
+        state.drop_single_links(live);
+        let state = &*state;
         let relevant = Checker::masks(self.relevant, pc, state);
         let relevant = &relevant[..n];
         // Needed only to tell the state apart from those still on the path,
@@ -477,6 +545,9 @@ impl<'a> Checker<'a> {
             return Err(Report::out_of_memory(pc));
         }
         let Some(copy) = copy else { return Err(Report::out_of_memory(pc)) };
+        if core::mem::take(unwalked) {
+            self.backtrack(pc, head, parent, state.frames.len() - 1, Marks::default());
+        }
         let idx = self.checkpoints.len() as u32;
         let fingerprint = fingerprint.unwrap_or_else(|| state.fingerprint(live));
         self.checkpoints.push(Checkpoint {

@@ -15,7 +15,7 @@
 use alloc::format;
 
 use super::explore::Checker;
-use super::precision::StackAccess;
+use super::precision::{Note, StackAccess};
 use crate::domain::Scalar;
 use crate::insn::{AtomicOp, Reg, Size, Src, Width};
 use crate::profile::FieldKind;
@@ -168,7 +168,13 @@ impl Checker<'_> {
             }
             Region::Stack { frame } => {
                 self.note_stack(frame, at.b.smin, at.b.smax, n);
-                self.stack_read(pc, st, src, frame, &at, n, signed)?
+                let v = self.stack_read(pc, st, src, frame, &at, n, signed)?;
+                // A fill is a copy of the spilled number: it shares its link.
+                let fill = at.b.smin == at.b.smax && whole_slot(st, frame, at.b.smin, n);
+                let link = st.cur().slot(at.b.smin).filter(|_| fill).map_or(0, |s| s.link);
+                self.write(pc, st, dst, v)?;
+                st.set_linked(dst, v, link);
+                return Ok(());
             }
             _ => Value::Scalar(unknown),
         };
@@ -271,13 +277,18 @@ impl Checker<'_> {
                     .hint("spill pointers with `*(u64 *)(r10 - 8*k) = rN`"));
             }
             self.note_stack(frame, at.b.smin, at.b.smax, n);
-            self.stack_write(pc, st, frame, at.b.smin, n, v)?;
+            self.stack_write(pc, st, frame, at.b.smin, n, v, 0)?;
             return Ok(());
         }
         if let Region::Stack { frame } = p.region {
             self.note_stack(frame, at.b.smin, at.b.smax, n);
             if at.b.smin == at.b.smax {
-                self.stack_write(pc, st, frame, at.b.smin, n, v)?;
+                // A whole spill of a number is a copy: it shares its link.
+                let link = match src {
+                    Src::Reg(r) if whole_slot(st, frame, at.b.smin, n) => st.link_of(r, || self.fresh_id()),
+                    _ => 0,
+                };
+                self.stack_write(pc, st, frame, at.b.smin, n, v, link)?;
             } else {
                 self.stack_write_var(pc, st, frame, &at, n, v)?;
             }
@@ -311,12 +322,12 @@ impl Checker<'_> {
     /// bytes at `fp + o` of `frame`, for some `o` in `lo..=hi`.
     #[inline]
     fn note_stack(&mut self, frame: u8, lo: i64, hi: i64, n: u32) {
-        self.access = Some(StackAccess {
+        self.note = Some(Note::Stack(StackAccess {
             frame,
             lo: slot_index(hi + n as i64 - 1),
             hi: slot_index(lo),
             whole: lo == hi && n == 8 && lo % 8 == 0,
-        });
+        }));
     }
 
     /// Refuses a variable offset `at` into the stack where `what` needs a
@@ -344,11 +355,13 @@ impl Checker<'_> {
         Ok(f)
     }
 
-    /// Writes `n` bytes holding `v` at `fp + o` of `frame`.
-    pub(super) fn stack_write(&self, pc: usize, st: &mut State, frame: u8, o: i64, n: u32, v: Value) -> Result<(), Report> {
+    /// Writes `n` bytes holding `v` at `fp + o` of `frame`; a whole slot
+    /// spilled keeps `link`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn stack_write(&self, pc: usize, st: &mut State, frame: u8, o: i64, n: u32, v: Value, link: u32) -> Result<(), Report> {
         let f = self.stack_reaching(pc, st, frame, o)?;
         if n == 8 && o % 8 == 0 {
-            f.stack[slot_index(o)] = Slot { bytes: [Byte::Spill; 8], spill: v };
+            f.stack[slot_index(o)] = Slot::spilled(v, link);
             return Ok(());
         }
         let constant = match v {
@@ -409,13 +422,14 @@ impl Checker<'_> {
                     .fail(ErrorKind::SpilledPointer, pc, st, &[dst], "an atomic operation on a spilled pointer would corrupt it".into())
                     .hint("use atomic operations only on numbers"));
             }
-            self.stack_write(pc, st, frame, at.b.smin, n, Value::Scalar(Scalar::UNKNOWN))?;
+            self.stack_write(pc, st, frame, at.b.smin, n, Value::Scalar(Scalar::UNKNOWN), 0)?;
             if n == 8 && at.b.smin % 8 == 0 {
-                let slot = &mut st.frames[frame as usize].stack[slot_index(at.b.smin)];
-                slot.bytes = [Byte::Misc; 8];
-                slot.spill = Value::Uninit;
+                st.frames[frame as usize].stack[slot_index(at.b.smin)] = Slot::data([Byte::Misc; 8]);
             }
         }
+        // A walk back over the operation marks the stack with its source
+        // register: the register's precision mark no longer stands for it.
+        st.cur_mut().precise &= !(1 << src.index());
         let old = Value::Scalar(Scalar::unknown_bits(n * 8));
         match op {
             AtomicOp::CmpXchg => st.set(Reg::R0, old),
@@ -427,6 +441,13 @@ impl Checker<'_> {
     }
 }
 
+/// Whether `n` bytes at `fp + o` of `frame` are a whole aligned slot of the
+/// running frame that links can name (copies are linked only within one
+/// frame, and in the slots precision tracking names).
+fn whole_slot(st: &State, frame: u8, o: i64, n: u32) -> bool {
+    n == 8 && o % 8 == 0 && frame as usize + 1 == st.frames.len() && slot_index(o) < 64
+}
+
 /// Turns a slot holding a whole spilled register into bytes: data if it
 /// was a scalar (known zeros where it was a constant), unreadable if it was
 /// a pointer (so no byte of an address can be read back).
@@ -436,7 +457,7 @@ pub(super) fn break_spill(slot: &mut Slot) {
             Value::Scalar(s) => core::array::from_fn(|i| data_byte(s.as_const().map(|c| c >> (8 * i)))),
             _ => [Byte::Invalid; 8],
         };
-        *slot = Slot { bytes, spill: Value::Uninit };
+        *slot = Slot::data(bytes);
     }
 }
 

@@ -65,12 +65,43 @@ impl StackAccess {
     }
 }
 
+/// What the history notes of one instruction, besides where it went.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Note {
+    /// It accessed the stack.
+    Stack(StackAccess),
+    /// A jump that refined these linked copies (registers and slots of the
+    /// running frame) together.
+    Linked(Exact),
+    /// These registers of the running frame decided what it did (their
+    /// values before it); a walk that passes marks them.
+    Decided(u16),
+}
+
+/// The notes of one instruction, gathered by a walk.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(super) struct Notes {
+    pub stack: Option<StackAccess>,
+    pub linked: Option<Exact>,
+    pub decided: u16,
+}
+
+impl Notes {
+    fn add(&mut self, note: Note) {
+        match note {
+            Note::Stack(a) => self.stack = Some(a),
+            Note::Linked(l) => self.linked = Some(l),
+            Note::Decided(r) => self.decided |= r,
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Kind {
     /// Control came to `pc` from `from`, not from the slot before it.
     Jump { from: u32 },
-    /// The instruction at `pc` accessed the stack.
-    Stack(StackAccess),
+    /// A note on the instruction at `pc`.
+    Note(Note),
 }
 
 #[derive(Clone, Copy)]
@@ -110,30 +141,30 @@ impl History {
         self.push(to, head, Kind::Jump { from: from as u32 })
     }
 
-    /// Records the stack access of the instruction at `pc`.
-    pub(super) fn accessed(&mut self, head: u32, pc: usize, access: StackAccess) -> Result<u32, Report> {
-        self.push(pc, head, Kind::Stack(access))
+    /// Records a note on the instruction at `pc`.
+    pub(super) fn note(&mut self, head: u32, pc: usize, note: Note) -> Result<u32, Report> {
+        self.push(pc, head, Kind::Note(note))
     }
 
     /// The instruction before `pc` on the path whose newest entry is
-    /// `head`, the head before it, and its stack access; `None` at the
-    /// start of the program.
+    /// `head`, the head before it, and its notes; `None` at the start of
+    /// the program.
     #[inline]
-    pub(super) fn back(&self, pc: usize, head: u32, insns: &[Insn]) -> Option<(usize, u32, Option<StackAccess>)> {
+    pub(super) fn back(&self, pc: usize, head: u32, insns: &[Insn]) -> Option<(usize, u32, Notes)> {
         let (prev, mut head) = match self.entries.get(head as usize) {
             Some(&Entry { pc: to, prev, kind: Kind::Jump { from } }) if to as usize == pc => (from as usize, prev),
             _ if pc == 0 => return None,
             _ if pc >= 2 && insns[pc - 1] == Insn::Imm64Tail => (pc - 2, head),
             _ => (pc - 1, head),
         };
-        let mut access = None;
-        if let Some(&Entry { pc: at, prev: before, kind: Kind::Stack(a) }) = self.entries.get(head as usize)
+        let mut notes = Notes::default();
+        while let Some(&Entry { pc: at, prev: before, kind: Kind::Note(n) }) = self.entries.get(head as usize)
             && at as usize == prev
         {
-            access = Some(a);
+            notes.add(n);
             head = before;
         }
-        Some((prev, head, access))
+        Some((prev, head, notes))
     }
 }
 
@@ -185,18 +216,30 @@ impl Marks {
 
     /// Adds `other`; whether anything was new.
     pub(super) fn absorb(&mut self, other: &Marks) -> bool {
-        let before = *self;
+        let mut new = other.all && !self.all;
         self.all |= other.all;
         for (f, o) in self.frames.iter_mut().zip(&other.frames) {
+            new |= o.regs & !f.regs != 0 || o.slots & !f.slots != 0;
             f.regs |= o.regs;
             f.slots |= o.slots;
         }
-        *self != before
+        new
     }
 
     /// Every number of every frame.
     pub(super) fn set_all(&mut self) -> bool {
         !core::mem::replace(&mut self.all, true)
+    }
+
+    /// Marks all of `linked` (of frame `f`) if any of them is marked: a
+    /// bound a jump gave one copy it gave them all (Linux's
+    /// `bt_sync_linked_regs`).
+    fn sync_linked(&mut self, f: usize, linked: Exact) {
+        let m = &mut self.frames[f];
+        if m.regs & linked.regs != 0 || m.slots & linked.slots != 0 {
+            m.regs |= linked.regs;
+            m.slots |= linked.slots;
+        }
     }
 }
 
@@ -204,11 +247,31 @@ impl Marks {
 /// running frame, which calls and returns change (walking back over a
 /// return enters the callee). `false` when the walk cannot follow.
 #[inline]
-pub(super) fn undo(insn: &Insn, access: Option<StackAccess>, bt: &mut Marks, frame: &mut usize) -> bool {
+pub(super) fn undo(insn: &Insn, notes: Notes, bt: &mut Marks, frame: &mut usize) -> bool {
     let f = *frame;
-    if f >= FRAMES || access.is_some_and(|a| !a.tracked()) {
+    if f >= FRAMES || notes.stack.is_some_and(|a| !a.tracked()) {
         return false;
     }
+    let through = match notes.linked {
+        Some(linked) => {
+            // Before the jump and after it: a copy marked by the jump's own
+            // registers marks the others too.
+            bt.sync_linked(f, linked);
+            let through = undo_one(insn, None, bt, frame);
+            bt.sync_linked(f, linked);
+            through
+        }
+        None => undo_one(insn, notes.stack, bt, frame),
+    };
+    // Instructions that decide run in one frame (no call or return).
+    bt.frames[f].regs |= notes.decided;
+    through
+}
+
+/// [`undo`] of one instruction, without linked copies.
+#[inline]
+fn undo_one(insn: &Insn, access: Option<StackAccess>, bt: &mut Marks, frame: &mut usize) -> bool {
+    let f = *frame;
     let regs = bt.frames[f].regs;
     let has = |r: Reg| regs & bit(r) != 0;
     let stack_marked = |bt: &Marks| access.is_some_and(|a| bt.frames[a.frame as usize].slots & a.slots() != 0);
@@ -293,7 +356,7 @@ mod tests {
         let mut bt = Marks::reg(0, from);
         let mut frame = 0;
         for insn in p.insns().iter().rev() {
-            assert!(undo(insn, None, &mut bt, &mut frame));
+            assert!(undo(insn, Notes::default(), &mut bt, &mut frame));
         }
         bt.frames[0].regs
     }
@@ -318,16 +381,16 @@ mod tests {
         let mut bt = Marks::reg(0, 1 << 3);
         let mut frame = 0;
         let load = assemble("r3 = *(u64 *)(r10 - 16)").unwrap().insns()[0];
-        assert!(undo(&load, Some(fill), &mut bt, &mut frame));
+        assert!(undo(&load, Notes { stack: Some(fill), ..Notes::default() }, &mut bt, &mut frame));
         assert_eq!((bt.frames[0].regs, bt.frames[0].slots), (0, 1 << 1));
         let spill = assemble("*(u64 *)(r10 - 16) = r6").unwrap().insns()[0];
-        assert!(undo(&spill, Some(StackAccess { whole: true, ..fill }), &mut bt, &mut frame));
+        assert!(undo(&spill, Notes { stack: Some(StackAccess { whole: true, ..fill }), ..Notes::default() }, &mut bt, &mut frame));
         assert_eq!((bt.frames[0].regs, bt.frames[0].slots), (1 << 6, 0));
         // A narrow store keeps the slot marked and adds its source.
         let mut bt = Marks::reg(0, 0);
         bt.frames[0].slots = 1 << 1;
         let narrow = assemble("*(u8 *)(r10 - 16) = r7").unwrap().insns()[0];
-        assert!(undo(&narrow, Some(fill), &mut bt, &mut frame));
+        assert!(undo(&narrow, Notes { stack: Some(fill), ..Notes::default() }, &mut bt, &mut frame));
         assert_eq!((bt.frames[0].regs, bt.frames[0].slots), (1 << 7, 1 << 1));
     }
 
@@ -335,10 +398,10 @@ mod tests {
     fn calls_and_returns_move_marks_between_frames() {
         let mut bt = Marks::reg(0, 1);
         let mut frame = 0;
-        assert!(undo(&Insn::Exit, None, &mut bt, &mut frame));
+        assert!(undo(&Insn::Exit, Notes::default(), &mut bt, &mut frame));
         assert_eq!((frame, bt.frames[1].regs, bt.frames[0].regs), (1, 1, 0));
         bt.frames[1].regs = (1 << 2) | 1;
-        assert!(undo(&Insn::CallLocal { off: 0 }, None, &mut bt, &mut frame));
+        assert!(undo(&Insn::CallLocal { off: 0 }, Notes::default(), &mut bt, &mut frame));
         assert_eq!((frame, bt.frames[0].regs, bt.frames[1].regs), (0, 1 << 2, 0));
     }
 }

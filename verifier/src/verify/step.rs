@@ -14,6 +14,7 @@
 use alloc::format;
 
 use super::explore::{Checker, Flow};
+use super::precision::Note;
 use crate::domain::Scalar;
 use crate::insn::{AluOp, Cond, Imm64, Insn, Reg, Src, Width};
 use crate::profile::MapKind;
@@ -31,11 +32,11 @@ impl Checker<'_> {
             Insn::Alu { width, op, dst, src } => self.alu(pc, st, width, op, dst, src)?,
             Insn::Neg { width, dst } => {
                 let d = self.scalar_operand(pc, st, dst)?;
-                self.write(pc, st, dst, Value::Scalar(d.neg(width)))?;
+                self.update(pc, st, dst, Value::Scalar(d.neg(width)))?;
             }
             Insn::Endian { kind, bits, dst } => {
                 let d = self.scalar_operand(pc, st, dst)?;
-                self.write(pc, st, dst, Value::Scalar(d.endian(kind, bits)))?;
+                self.update(pc, st, dst, Value::Scalar(d.endian(kind, bits)))?;
             }
             Insn::LoadImm64 { dst, imm } => {
                 let v = self.imm64(pc, st, imm)?;
@@ -78,6 +79,17 @@ impl Checker<'_> {
         Ok(())
     }
 
+    /// Writes a register other than r10 with a value computed from its own
+    /// alone (see [`State::update`]).
+    #[inline]
+    fn update(&self, pc: usize, st: &mut State, r: Reg, v: Value) -> Result<(), Report> {
+        if r == Reg::R10 {
+            return self.write(pc, st, r, v);
+        }
+        st.update(r, v);
+        Ok(())
+    }
+
     /// Reads a register that must hold a scalar (for NEG and byte swaps).
     fn scalar_operand(&self, pc: usize, st: &State, r: Reg) -> Result<Scalar, Report> {
         match self.read(pc, st, r)? {
@@ -108,9 +120,16 @@ impl Checker<'_> {
             Src::Imm(_) => None,
         };
         if let AluOp::Mov | AluOp::MovSx(_) = op {
-            let v = match (s, width, op) {
-                (Value::Scalar(s), _, _) => Value::Scalar(Scalar::UNKNOWN.alu(width, op, &s)),
-                (v, Width::W64, AluOp::Mov) => v,
+            let v = match (s, width, op, src_reg) {
+                // A whole copy of a number shares its link.
+                (Value::Scalar(s), Width::W64, AluOp::Mov, Some(r)) => {
+                    let link = st.link_of(r, || self.fresh_id());
+                    self.write(pc, st, dst, Value::Scalar(s))?;
+                    st.set_linked(dst, Value::Scalar(s), link);
+                    return Ok(());
+                }
+                (Value::Scalar(s), _, _, _) => Value::Scalar(Scalar::UNKNOWN.alu(width, op, &s)),
+                (v, Width::W64, AluOp::Mov, _) => v,
                 _ => {
                     return Err(self.fail(
                         ErrorKind::PointerLeak,
@@ -157,7 +176,10 @@ impl Checker<'_> {
                     .hint("only add or subtract a bounded number to a pointer, with 64-bit instructions"));
             }
         };
-        self.write(pc, st, dst, result)
+        match src {
+            Src::Imm(_) => self.update(pc, st, dst, result),
+            Src::Reg(_) => self.write(pc, st, dst, result),
+        }
     }
 
     /// `p + s` or `p - s`, checking the rules of pointer arithmetic.
@@ -269,12 +291,29 @@ impl Checker<'_> {
                     let (mut d2, mut s2) = (ds, ss);
                     Scalar::refine(&mut d2, &mut s2, width, cond, taken).then_some((d2, s2))
                 };
+                // The bounds a comparison with a constant gives each edge go
+                // to every copy linked to the register (see `COPIES`).
                 let apply = |st: &mut State, (d2, s2): (Scalar, Scalar)| {
                     if let Src::Reg(r) = src {
-                        st.set(r, Value::Scalar(s2));
+                        st.refine(r, s2, false);
                     }
-                    st.set(dst, Value::Scalar(d2));
+                    st.refine(dst, d2, matches!(src, Src::Imm(_)));
                 };
+                // A walk back over this jump marks more than the number it
+                // is walking for when it compares two registers or gives its
+                // bounds to copies: their precision marks no longer stand
+                // for the walk (see `Frame::precise`).
+                let unsettled = match src {
+                    Src::Reg(r) => (1 << dst.index()) | (1 << r.index()),
+                    Src::Imm(_) => {
+                        let linked = st.linked(st.cur().links[dst.index()]);
+                        if linked.regs.count_ones() + linked.slots.count_ones() > 1 {
+                            self.note = Some(Note::Linked(linked));
+                        }
+                        linked.regs
+                    }
+                };
+                st.cur_mut().precise &= !unsettled;
                 let (taken, fall) = (refined(true), refined(false));
                 // An edge ruled out: the operands' values decided it.
                 if taken.is_none() || fall.is_none() {
