@@ -190,28 +190,62 @@ impl Bounds {
         }
     }
 
-    /// 64-bit bounds tightened with the 32-bit ones: a value whose high
-    /// half equals the high half of a bound has its low half in the 32-bit
-    /// range.
+    /// 64-bit bounds tightened with the 32-bit ones: every value's low
+    /// half is in the 32-bit range, so a 64-bit bound moves to the nearest
+    /// value whose low half is (into the next block of 2^32 when its own
+    /// block has none left).
     fn deduce_mixed(&mut self) {
-        const HI: u64 = !0xffff_ffff;
-        let new_umin = (self.umin & HI) | self.u32_min as u64;
-        let new_umax = (self.umax & HI) | self.u32_max as u64;
-        self.umin = self.umin.max(new_umin);
-        self.umax = self.umax.min(new_umax);
-        let new_smin = ((self.smin as u64 & HI) | self.u32_min as u64) as i64;
-        let new_smax = ((self.smax as u64 & HI) | self.u32_max as u64) as i64;
-        self.smin = self.smin.max(new_smin);
-        self.smax = self.smax.min(new_smax);
-        if (self.s32_min as u32) <= (self.s32_max as u32) {
-            let lo = self.s32_min as u32 as u64;
-            let hi = self.s32_max as u32 as u64;
-            self.umin = self.umin.max((self.umin & HI) | lo);
-            self.umax = self.umax.min((self.umax & HI) | hi);
-            self.smin = self.smin.max(((self.smin as u64 & HI) | lo) as i64);
-            self.smax = self.smax.min(((self.smax as u64 & HI) | hi) as i64);
+        for (lo, hi) in self.low_ranges().into_iter().flatten() {
+            (self.umin, self.umax) = low_half_within(self.umin, self.umax, lo, hi);
+            let (smin, smax) = low_half_within(flip(self.smin), flip(self.smax), lo, hi);
+            (self.smin, self.smax) = (unflip(smin), unflip(smax));
         }
     }
+
+    /// The 32-bit ranges every low half lies in: the unsigned one, and the
+    /// signed one when it does not cross the sign boundary.
+    fn low_ranges(&self) -> [Option<(u32, u32)>; 2] {
+        let (s_lo, s_hi) = (self.s32_min as u32, self.s32_max as u32);
+        [Some((self.u32_min, self.u32_max)), (s_lo <= s_hi).then_some((s_lo, s_hi))]
+    }
+}
+
+/// Signed order as unsigned order: flipping the sign bit keeps each
+/// block of 2^32 values (and the low halves) where they are.
+fn flip(v: i64) -> u64 {
+    v as u64 ^ 1 << 63
+}
+
+fn unflip(v: u64) -> i64 {
+    (v ^ 1 << 63) as i64
+}
+
+/// `[min, max]` narrowed to values whose low half is in `[lo, hi]`; an
+/// empty result has `min > max`.
+fn low_half_within(min: u64, max: u64, lo: u32, hi: u32) -> (u64, u64) {
+    const HI: u64 = !0xffff_ffff;
+    const BLOCK: u64 = 1 << 32;
+    const EMPTY: (u64, u64) = (1, 0);
+    if lo > hi || min > max {
+        return (min, max);
+    }
+    let first = if (min as u32) > hi {
+        match (min & HI).checked_add(BLOCK) {
+            Some(next) => next | lo as u64,
+            None => return EMPTY,
+        }
+    } else {
+        ((min & HI) | lo as u64).max(min)
+    };
+    let last = if (max as u32) < lo {
+        match (max & HI).checked_sub(BLOCK) {
+            Some(prev) => prev | hi as u64,
+            None => return EMPTY,
+        }
+    } else {
+        ((max & HI) | hi as u64).min(max)
+    };
+    (first, last)
 }
 
 #[cfg(test)]
@@ -243,6 +277,32 @@ mod tests {
             t = t.union(Tnum::constant(v));
         }
         (b, t)
+    }
+
+    #[test]
+    fn a_64_bit_bound_whose_block_has_no_allowed_low_half_moves_to_the_next_block() {
+        // Low halves in [0, 8]: 0x1_0000_0010 has none left in its block,
+        // so the least value is 0x2_0000_0000; 0x3_0000_0009 is past 8 in
+        // its block, so the greatest is 0x3_0000_0008.
+        let mut b = Bounds::UNBOUNDED;
+        (b.umin, b.umax, b.u32_min, b.u32_max) = (0x1_0000_0010, 0x3_0000_0009, 0, 8);
+        assert!(b.sync(&mut Tnum::UNKNOWN.clone()));
+        assert_eq!((b.umin, b.umax), (0x2_0000_0000, 0x3_0000_0008));
+        // The same in the signed view, across zero: in [-0xff, 0x1_0000_0001]
+        // with low halves in [2, 8], -0xff's block (low halves from
+        // 0xffff_ff01) has none, and 0x1_0000_0001's low half is below 2,
+        // so only 2 to 8 are left.
+        let mut b = Bounds::UNBOUNDED;
+        (b.smin, b.smax, b.u32_min, b.u32_max) = (-0xff, 0x1_0000_0001, 2, 8);
+        assert!(b.sync(&mut Tnum::UNKNOWN.clone()));
+        assert_eq!((b.smin, b.smax), (2, 8));
+        // No block left above the top one, none below the bottom one.
+        let mut b = Bounds::UNBOUNDED;
+        (b.umin, b.u32_max) = (u64::MAX - 3, 7);
+        assert!(!b.sync(&mut Tnum::UNKNOWN.clone()));
+        let mut b = Bounds::UNBOUNDED;
+        (b.umax, b.u32_min) = (3, 7);
+        assert!(!b.sync(&mut Tnum::UNKNOWN.clone()));
     }
 
     #[test]
