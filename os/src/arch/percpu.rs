@@ -21,15 +21,17 @@
 //!   counts in atomics: `klog::nmi`).
 //!
 //! The record holds the CPU's number and APIC id, the kernel stack top and
-//! `syscall` scratch slot, the running task's id, and counters for the
-//! `cpus` table. (The module-running flag and the JIT's fuel counter stay
-//! global while module code runs on CPU 0 only: generated code addresses
-//! its fuel counter `rip`-relative, so the counter is one per kernel until
-//! the JIT can address it through GS.)
+//! `syscall` scratch slot, the running task's id,
+//! counters for the `cpus` table, and the state of module code
+//! running on this CPU ([`ModuleState`]): the "module code running" flag,
+//! the fuel counter the JIT's code spends (`sub qword gs:[FUEL], n`), the
+//! stack pointer a fault or a run-out unwinds to, and the registers saved
+//! at a fault. Module code therefore runs on every CPU at once, each with
+//! its own budget and recovery state.
 //!
-//! The fields the entry stubs read are at fixed offsets ([`KERNEL_STACK`],
-//! [`USER_RSP`]); the record is `repr(C)` and a const assertion keeps them
-//! in step.
+//! The fields that assembly reads are at fixed offsets ([`KERNEL_STACK`],
+//! [`USER_RSP`], [`FUEL`] and the others below), computed with
+//! `offset_of!` from the `repr(C)` record.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
@@ -43,6 +45,47 @@ pub const MAX_CPUS: usize = 16;
 pub const KERNEL_STACK: usize = 8;
 /// Offset of the `syscall` entry's scratch slot for the user's `rsp`.
 pub const USER_RSP: usize = 16;
+/// Offset of the fuel counter module code spends (`jit::FuelCounter::Gs`).
+pub const FUEL: usize = core::mem::offset_of!(PerCpu, module) + core::mem::offset_of!(ModuleState, fuel);
+/// Offset of the flag `jit_out_of_fuel` sets.
+pub const OUT_OF_FUEL: usize = core::mem::offset_of!(PerCpu, module) + core::mem::offset_of!(ModuleState, out_of_fuel);
+/// Offset of the stack pointer a run of module code unwinds to.
+pub const SAVED_RSP: usize = core::mem::offset_of!(PerCpu, module) + core::mem::offset_of!(ModuleState, saved_rsp);
+/// Offset of module code's stack pointer at its latest helper call.
+pub const CALLER_RSP: usize = core::mem::offset_of!(PerCpu, module) + core::mem::offset_of!(ModuleState, caller_rsp);
+/// Offset of the 15 registers saved at a fault in module code.
+pub const SAVED_REGS: usize = core::mem::offset_of!(PerCpu, module) + core::mem::offset_of!(ModuleState, saved_regs);
+
+/// The state of module code running on one CPU (used by `super::jit` and
+/// `super::helper_entry`; module code never nests on a CPU, so one of each).
+#[repr(C)]
+pub struct ModuleState {
+    /// Whether module code is running on this CPU.
+    pub(super) running: AtomicBool,
+    /// Set by `jit_out_of_fuel`: the run ended there, not at a fault.
+    pub(super) out_of_fuel: AtomicBool,
+    /// The fuel left to the running code, which decrements it.
+    pub(super) fuel: AtomicU64,
+    /// The stack pointer `guarded_call_raw` saved after its pushes.
+    pub(super) saved_rsp: AtomicU64,
+    /// Module code's stack pointer at its latest helper call.
+    pub(super) caller_rsp: AtomicU64,
+    /// The general registers at a fault, in `jit::FaultRegs` order.
+    pub(super) saved_regs: [AtomicU64; 15],
+}
+
+impl ModuleState {
+    const fn new() -> ModuleState {
+        ModuleState {
+            running: AtomicBool::new(false),
+            out_of_fuel: AtomicBool::new(false),
+            fuel: AtomicU64::new(0),
+            saved_rsp: AtomicU64::new(0),
+            caller_rsp: AtomicU64::new(0),
+            saved_regs: [const { AtomicU64::new(0) }; 15],
+        }
+    }
+}
 
 /// One CPU's record.
 #[repr(C)]
@@ -68,6 +111,8 @@ pub struct PerCpu {
     wakeups: AtomicU64,
     /// Wake-up IPIs taken on this CPU.
     wake_ipis: AtomicU64,
+    /// Module code running on this CPU.
+    pub(super) module: ModuleState,
 }
 
 const _: () = {
@@ -88,6 +133,7 @@ impl PerCpu {
             timer_ticks: AtomicU64::new(0),
             wakeups: AtomicU64::new(0),
             wake_ipis: AtomicU64::new(0),
+            module: ModuleState::new(),
         }
     }
 
