@@ -21,8 +21,8 @@
 //!   counts in atomics: `klog::nmi`).
 //!
 //! The record holds the CPU's number and APIC id, the kernel stack top and
-//! `syscall` scratch slot, the running task's id,
-//! counters for the `cpus` table, and the state of module code
+//! `syscall` scratch slot, the running task's id, the scheduler's time
+//! slice, counters for the `cpus` table, and the state of module code
 //! running on this CPU ([`ModuleState`]): the "module code running" flag,
 //! the fuel counter the JIT's code spends (`sub qword gs:[FUEL], n`), the
 //! stack pointer a fault or a run-out unwinds to, and the registers saved
@@ -111,6 +111,20 @@ pub struct PerCpu {
     wakeups: AtomicU64,
     /// Wake-up IPIs taken on this CPU.
     wake_ipis: AtomicU64,
+    /// Task switches on this CPU.
+    switches: AtomicU64,
+    /// Timer ticks left of the running task's time slice.
+    slice: AtomicU32,
+    /// Whether this CPU is in its idle loop (it may be halted: a task made
+    /// ready elsewhere wakes it with an IPI).
+    idle: AtomicBool,
+    /// Where the scheduler keeps the stack pointer of this CPU's own idle
+    /// loop while the CPU runs a task (a started CPU's idle loop is not a
+    /// task in the table).
+    idle_rsp: AtomicU64,
+    /// Stands in for the "on a CPU" flag of a task when the CPU switches
+    /// away from its own idle loop.
+    idle_on_cpu: AtomicBool,
     /// Module code running on this CPU.
     pub(super) module: ModuleState,
 }
@@ -133,6 +147,11 @@ impl PerCpu {
             timer_ticks: AtomicU64::new(0),
             wakeups: AtomicU64::new(0),
             wake_ipis: AtomicU64::new(0),
+            switches: AtomicU64::new(0),
+            slice: AtomicU32::new(0),
+            idle: AtomicBool::new(false),
+            idle_rsp: AtomicU64::new(0),
+            idle_on_cpu: AtomicBool::new(false),
             module: ModuleState::new(),
         }
     }
@@ -193,8 +212,50 @@ impl PerCpu {
         self.wake_ipis.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(super) fn count_wakeup(&self) {
+    /// Counts a wake-up from `hlt` in the idle loop.
+    pub fn count_wakeup(&self) {
         self.wakeups.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Task switches so far.
+    pub fn switches(&self) -> u64 {
+        self.switches.load(Ordering::Relaxed)
+    }
+
+    /// Counts a task switch.
+    pub fn count_switch(&self) {
+        self.switches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Starts a new time slice of `ticks` ticks.
+    pub fn start_slice(&self, ticks: u32) {
+        self.slice.store(ticks, Ordering::Relaxed);
+    }
+
+    /// Spends one tick of the slice; `true` once it is used up.
+    pub fn spend_tick(&self) -> bool {
+        self.slice.fetch_sub(1, Ordering::Relaxed) <= 1
+    }
+
+    /// Whether the CPU is in its idle loop.
+    pub fn is_idle(&self) -> bool {
+        self.idle.load(Ordering::Acquire)
+    }
+
+    /// Notes that the CPU enters (`true`) or leaves its idle loop.
+    pub fn set_idle(&self, idle: bool) {
+        self.idle.store(idle, Ordering::Release);
+    }
+
+    /// The slot for the idle loop's stack pointer, and the flag that stands
+    /// in for its "on a CPU" flag (for `super::context::switch`).
+    pub fn idle_slots(&self) -> (*mut u64, &AtomicBool) {
+        (self.idle_rsp.as_ptr(), &self.idle_on_cpu)
+    }
+
+    /// The idle loop's saved stack pointer.
+    pub fn idle_rsp(&self) -> u64 {
+        self.idle_rsp.load(Ordering::Relaxed)
     }
 
     pub(super) fn set_online(&self) {

@@ -14,6 +14,7 @@ mod race;
 mod values;
 mod pressure;
 mod fuel;
+mod smp;
 
 use alloc::string::String;
 use alloc::sync::Arc;
