@@ -242,6 +242,13 @@ impl PerCpu {
         self.idle.load(Ordering::Acquire)
     }
 
+    /// Claims an idle CPU for a task just made ready: clears the flag and
+    /// says whether it was set, so that two tasks made ready at once wake
+    /// two CPUs (the idle loop sets it again if it finds nothing to run).
+    pub fn claim_idle(&self) -> bool {
+        self.idle.swap(false, Ordering::AcqRel)
+    }
+
     /// Notes that the CPU enters (`true`) or leaves its idle loop.
     pub fn set_idle(&self, idle: bool) {
         self.idle.store(idle, Ordering::Release);

@@ -286,9 +286,11 @@ pub(super) fn wakeup_locked(tasks: &mut Tasks, ready: &mut Ready, channel: usize
 
 /// Wakes one halted idle CPU (other than this one) with an IPI, so that a
 /// task just made ready runs without waiting for that CPU's next tick.
+/// The CPU is claimed (its idle flag cleared), so the next task made
+/// ready wakes another.
 pub(super) fn wake_idle_cpu() {
     let me = percpu::cpu_id();
-    if let Some(cpu) = percpu::online().find(|c| c.id() != me && c.is_idle()) {
+    if let Some(cpu) = percpu::online().find(|c| c.id() != me && c.claim_idle()) {
         arch::ipi::wake(cpu.id());
     }
 }
