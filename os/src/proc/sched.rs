@@ -324,12 +324,12 @@ fn on_tick(frame: &mut arch::TrapFrame) {
 }
 
 /// Every CPU's own timer tick: the running task's accounting and time
-/// slice.
+/// slice. (Ticks of pid 0 are not counted: on CPU 0 it is mostly the idle
+/// loop, and the other CPUs' idle loops are no task.)
 fn on_cpu_tick(_frame: &mut arch::TrapFrame) {
     let here = percpu::current();
     let cur = current_pid();
-    let in_idle_loop = here.id() != 0 && cur == IDLE_PID;
-    if !in_idle_loop && let Some(t) = TASKS.lock().get_mut(&cur) {
+    if cur != IDLE_PID && let Some(t) = TASKS.lock().get_mut(&cur) {
         t.ticks += 1;
     }
     if here.spend_tick() || cur == IDLE_PID {
