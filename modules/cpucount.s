@@ -28,7 +28,7 @@
     r2 = 1
     lock *(u64 *)(r0 + 16) += r2
 spin:
-    r3 = 500
+    r3 = 2000
 again:
     r3 += -1
     if r3 != 0 goto again

@@ -1,11 +1,12 @@
 //! Module code on several CPUs at once (the stage `kernel` runs these on
 //! 1, 2 and 4 CPUs, as every test whose name contains `smp`).
 //!
-//! One process per CPU calls a system-call module in a loop. The module
-//! counts the calls with an atomic add (the total must be exact), and
-//! notes with an atomic fetch-and-add on an "inside" counter whether
-//! another run was inside the module when it entered: module code never
-//! nests on one CPU, so that can only be another CPU, at the same time.
+//! One process per CPU calls a system-call module (`modules/cpucount.s`)
+//! in a loop. The module counts the calls with an atomic add (the total
+//! must be exact), and notes with an atomic fetch-and-add on an "inside"
+//! counter whether another run was inside the module when it entered:
+//! module code never nests on one CPU, so that can only be another CPU,
+//! at the same time.
 
 use alloc::format;
 use alloc::string::String;
@@ -27,48 +28,15 @@ use crate::{ensure, ensure_eq, kernel_test};
 /// Calls each process makes.
 const CALLS: u32 = 300;
 
-/// `call`: with `args[0]` 0, counts the call, notes an overlap, spins a
-/// little inside; 1 answers the count, 2 the overlaps.
+/// The module of the `cpus` scenario: `call` with `args[0]` 0 counts the
+/// call, notes an overlap and spins a little inside; 1 answers the count,
+/// 2 the overlaps.
+const CPUCOUNT: &str = include_str!("../../../../modules/cpucount.s");
+
 /// Returns the image and the system-call number it takes.
 fn counting_module() -> Result<(Vec<u8>, usize), String> {
-    let call = String::from(
-        "r6 = r1
-        r7 = 0
-        *(u32 *)(r10 - 4) = r7
-        r1 = map[0] ll
-        r2 = r10
-        r2 += -4
-        call 6
-        if r0 == 0 goto fail
-        r8 = *(u64 *)(r6 + 8)
-        if r8 == 1 goto total
-        if r8 == 2 goto overlaps
-        r1 = 1
-        lock *(u64 *)(r0 + 0) += r1
-        r1 = 1
-        r1 = atomic_fetch_add((u64 *)(r0 + 8), r1)
-        if r1 == 0 goto alone
-        r2 = 1
-        lock *(u64 *)(r0 + 16) += r2
-        alone:
-        r3 = 2000
-        spin:
-        r3 += -1
-        if r3 != 0 goto spin
-        r1 = -1
-        lock *(u64 *)(r0 + 8) += r1
-        r0 = 0
-        exit
-        total:
-        r0 = *(u64 *)(r0 + 0)
-        exit
-        overlaps:
-        r0 = *(u64 *)(r0 + 16)
-        exit
-        fail:
-        r0 = -12
-        exit",
-    );
+    let call = CPUCOUNT.split_once("; entry: call").map(|(_, program)| String::from(program));
+    let call = call.ok_or("modules/cpucount.s has no `call` program")?;
     let counts = MapDecl { name: String::from("counts"), kind: MapKind::Array, key_size: 4, value_size: 24, max_entries: 1 };
     let nr = syscall::first_free().ok_or("no free system call slot")?;
     let bytes = image("smpcount", ClassParams::Syscall { nr: nr as u32 }, &[("call", call)], alloc::vec![counts], Vec::new())?;
