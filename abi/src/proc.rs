@@ -106,6 +106,10 @@ pub struct ProcInfo {
     pub name_len: u32,
     /// 1 for a kernel thread, 0 for a user process.
     pub kernel: u32,
+    /// The CPU the task last ran on.
+    pub cpu: u32,
+    /// Zero (keeps the layout free of padding).
+    pub reserved: u32,
     pub name: [u8; PROC_NAME_MAX],
 }
 
@@ -120,6 +124,8 @@ impl ProcInfo {
         mem: 0,
         name_len: 0,
         kernel: 0,
+        cpu: 0,
+        reserved: 0,
         name: [0; PROC_NAME_MAX],
     };
 
@@ -146,6 +152,6 @@ mod tests {
     fn structs_have_fixed_layouts() {
         assert_eq!(core::mem::size_of::<UserStr>(), 16);
         assert_eq!(core::mem::size_of::<SpawnRequest>(), 48);
-        assert_eq!(core::mem::size_of::<ProcInfo>(), 72);
+        assert_eq!(core::mem::size_of::<ProcInfo>(), 80);
     }
 }

@@ -176,10 +176,16 @@ impl Drop for ExecCode {
 /// (map it with [`CodeRegion::map_near`]) unless it uses the far-call mode.
 pub fn fuel(helper_weight: &dyn Fn(u32) -> u64) -> crate::Fuel<'_> {
     crate::Fuel {
-        counter: FUEL.as_ptr() as u64,
+        counter: crate::FuelCounter::At(fuel_counter()),
         exhausted: warden_host_fuel_exhausted as *const () as u64,
         helper_weight,
     }
+}
+
+/// The address of the one fuel counter [`fuel`] names (to check that code
+/// mapped near this binary reaches it with a `rel32`).
+pub fn fuel_counter() -> u64 {
+    FUEL.as_ptr() as u64
 }
 
 /// A metered run used up its budget.

@@ -45,7 +45,7 @@ use codegen::Function;
 
 pub use codegen::code_size_bound;
 pub use error::{JitError, MAX_CODE, MAX_STACK};
-pub use options::{CallMode, Fuel, JitOptions, JitOutput};
+pub use options::{CallMode, Fuel, FuelCounter, JitOptions, JitOutput};
 
 /// Compiles a verified program for the place described by `opts`.
 ///

@@ -41,15 +41,30 @@ pub struct JitOptions<'a> {
 /// "Fuel").
 #[derive(Clone, Copy)]
 pub struct Fuel<'a> {
-    /// The address of the `u64` fuel counter, set to the budget before each
-    /// run. In [`CallMode::Near`] it lies within ±2 GiB of the code.
-    pub counter: u64,
+    /// Where the `u64` fuel counter is, set to the budget before each run.
+    pub counter: FuelCounter,
     /// Where the code jumps (`jb`, no return address) when the fuel is used
     /// up: the runner's recovery path, which discards the code's frames.
     /// In [`CallMode::Near`] it lies within ±2 GiB of the code.
     pub exhausted: u64,
     /// What one call of each helper costs.
     pub helper_weight: &'a dyn Fn(u32) -> u64,
+}
+
+/// Where metered code finds its fuel counter.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FuelCounter {
+    /// At this address: `sub qword [rip + disp32]` in [`CallMode::Near`]
+    /// (so it lies within ±2 GiB of the code), through r11 in
+    /// [`CallMode::HostFar`]. One counter, so runs must take turns.
+    At(u64),
+    /// At this offset in the GS segment: `sub qword gs:[offset]`, an
+    /// absolute `disp32` (SDM vol. 2, 2.2.1.6: ModRM r/m 100 with a SIB
+    /// byte of base 101 and no index). The kernel keeps the counter in
+    /// each CPU's per-CPU record, which its GS base points to, so code
+    /// runs on every CPU at once, each spending its own counter. (The
+    /// CPU sign-extends the `disp32`, hence `i32`.)
+    Gs(i32),
 }
 
 fn no_helper(_: u32) -> Option<u64> {

@@ -76,7 +76,7 @@ pub fn native_listing(image: &Image, source: Option<&str>, blind: bool) -> Resul
         opts.helper_address = &helper;
         opts.resolve_imm64 = &resolver;
         opts.blinding = blind.then_some(BLIND_SEED);
-        opts.fuel = Some(jit::Fuel { counter: FUEL_COUNTER, exhausted: OUT_OF_FUEL, helper_weight: &lkm::helpers::weight });
+        opts.fuel = Some(jit::Fuel { counter: jit::FuelCounter::At(FUEL_COUNTER), exhausted: OUT_OF_FUEL, helper_weight: &lkm::helpers::weight });
         let jitted = jit::compile(&verified, &opts).map_err(|e| rejected(format!("is refused by the JIT: {e}")))?;
         out += &format!(
             "\n{}: {} slots -> {} bytes of x86 at {code_address:#x}\n",

@@ -1,9 +1,10 @@
 //! What the CPUs are doing, in words: the banner's `cpus:` line, and the
 //! table that the kernel console's `cpus` prints and `/dev/cpus` reads.
 //!
-//! Until the scheduler runs tasks on every CPU, CPU 0 (the boot CPU) runs
-//! every task, system call and module, and the others only idle, taking
-//! their own timer interrupts; both outputs say so.
+//! Every CPU runs tasks, their system calls and module code (the one run
+//! queue of `proc::sched`); device interrupts still go to CPU 0 (the 8259
+//! PIC). The table shows, per CPU, how often it switched tasks and what
+//! it runs now.
 
 use alloc::sync::Arc;
 use core::fmt;
@@ -19,18 +20,16 @@ use crate::fs::devfs;
 /// Major number of `/dev/cpus`.
 pub const CPUS_MAJOR: u32 = 10;
 
-/// The banner line, e.g. `cpus: 4 online (xAPIC); CPU 0 runs every task, CPUs 1-3 idle`.
+/// The banner line, e.g. `cpus: 4 online (xAPIC); tasks run on every CPU`.
 pub struct Summary<'a>(pub &'a SmpReport);
 
 impl fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = self.0;
         let mode = if r.x2apic { "x2APIC" } else { "xAPIC" };
-        write!(f, "cpus: {} online ({mode}); CPU 0 runs every task", r.online)?;
-        match r.online {
-            0 | 1 => {}
-            2 => write!(f, ", CPU 1 idles")?,
-            n => write!(f, ", CPUs 1-{} idle", n - 1)?,
+        write!(f, "cpus: {} online ({mode})", r.online)?;
+        if r.online > 1 {
+            write!(f, "; tasks run on every CPU")?;
         }
         if !r.failed.is_empty() {
             write!(f, "; {} did not start", r.failed.len())?;
@@ -40,24 +39,27 @@ impl fmt::Display for Summary<'_> {
 }
 
 /// One row per online CPU: number, APIC id, calibrated timer count, timer
-/// ticks, idle wake-ups, functions run for other CPUs (TLB shootdowns) and
-/// what runs there.
+/// ticks, idle wake-ups, task switches, functions run for other CPUs (TLB
+/// shootdowns, grace periods) and what runs there now.
 pub struct Table;
 
 impl fmt::Display for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "CPU  APIC  timer/tick  timer ticks  idle wake-ups  calls  runs")?;
+        writeln!(f, "CPU  APIC  timer/tick  timer ticks  idle wake-ups  switches  calls  now")?;
         for cpu in percpu::online() {
-            let runs = if cpu.id() == 0 { "every task, system call and module" } else { "nothing: idle (hlt)" };
-            let wakeups = if cpu.id() == 0 { "-".into() } else { alloc::format!("{}", cpu.wakeups()) };
+            let now = match cpu.is_idle() {
+                true => alloc::string::String::from("idle"),
+                false => alloc::format!("pid {}", cpu.current_task()),
+            };
             writeln!(
                 f,
-                "{:>3}  {:>4}  {:>10}  {:>11}  {:>13}  {:>5}  {runs}",
+                "{:>3}  {:>4}  {:>10}  {:>11}  {:>13}  {:>8}  {:>5}  {now}",
                 cpu.id(),
                 cpu.apic_id(),
                 smp::timer_count(cpu.id()),
                 cpu.timer_ticks(),
-                wakeups,
+                cpu.wakeups(),
+                cpu.switches(),
                 ipi::calls_run(cpu.id())
             )?;
         }

@@ -1,7 +1,10 @@
 //! Time: the timer tick and the TSC.
 //!
-//! The PIT raises IRQ 0 [`HZ`] times a second; each tick increments
-//! [`ticks`] and runs the registered tick hooks (the scheduler will be one).
+//! The PIT raises IRQ 0 [`HZ`] times a second on the boot CPU; each tick
+//! increments [`ticks`] and runs the registered tick hooks (timed
+//! wake-ups, console input). Every CPU's local APIC timer also ticks at
+//! [`HZ`] and runs the *CPU tick hooks* on that CPU ([`add_cpu_tick_hook`]:
+//! the scheduler's time slices, the `tick` programs of misc modules).
 //! Precise time comes from the TSC, whose frequency is measured once at boot
 //! against the PIT: [`uptime_ns`], [`cycles_to_ns`].
 
@@ -22,6 +25,7 @@ static TICKS: AtomicU64 = AtomicU64::new(0);
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
 static TSC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
 static TICK_HOOKS: [AtomicUsize; MAX_TICK_HOOKS] = [const { AtomicUsize::new(0) }; MAX_TICK_HOOKS];
+static CPU_TICK_HOOKS: [AtomicUsize; MAX_TICK_HOOKS] = [const { AtomicUsize::new(0) }; MAX_TICK_HOOKS];
 
 /// A function called on every tick, in interrupt context.
 pub type TickHook = fn(&mut TrapFrame);
@@ -33,25 +37,43 @@ pub fn init() {
     TSC_HZ.store(hz.max(1), Ordering::Relaxed);
     pit::start_periodic(HZ);
     arch::register_irq_handler(pic::IRQ_TIMER, on_tick);
+    arch::set_cpu_timer_handler(on_cpu_tick);
 }
 
 fn on_tick(frame: &mut TrapFrame) {
     TICKS.fetch_add(1, Ordering::Relaxed);
-    for hook in &TICK_HOOKS {
+    run_hooks(&TICK_HOOKS, frame);
+}
+
+fn on_cpu_tick(frame: &mut TrapFrame) {
+    run_hooks(&CPU_TICK_HOOKS, frame);
+}
+
+fn run_hooks(hooks: &[AtomicUsize], frame: &mut TrapFrame) {
+    for hook in hooks {
         let hook = hook.load(Ordering::Acquire);
         if hook != 0 {
-            // SAFETY: only `add_tick_hook` stores non-zero values, and it stores `TickHook`s.
+            // SAFETY: only `add_hook` stores non-zero values, and it stores `TickHook`s.
             let hook: TickHook = unsafe { core::mem::transmute(hook) };
             hook(frame);
         }
     }
 }
 
-/// Adds a hook run on every tick; `false` if all slots are taken.
+fn add_hook(hooks: &[AtomicUsize], hook: TickHook) -> bool {
+    hooks.iter().any(|slot| slot.compare_exchange(0, hook as usize, Ordering::AcqRel, Ordering::Acquire).is_ok())
+}
+
+/// Adds a hook run on every tick of the boot CPU's PIT; `false` if all
+/// slots are taken.
 pub fn add_tick_hook(hook: TickHook) -> bool {
-    TICK_HOOKS.iter().any(|slot| {
-        slot.compare_exchange(0, hook as usize, Ordering::AcqRel, Ordering::Acquire).is_ok()
-    })
+    add_hook(&TICK_HOOKS, hook)
+}
+
+/// Adds a hook run on every tick of every CPU's own timer, on that CPU;
+/// `false` if all slots are taken.
+pub fn add_cpu_tick_hook(hook: TickHook) -> bool {
+    add_hook(&CPU_TICK_HOOKS, hook)
 }
 
 /// Removes a hook added with [`add_tick_hook`]; `false` if it was not there.

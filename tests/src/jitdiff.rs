@@ -391,7 +391,7 @@ pub fn run_jit(verified: &Verified, profile: &Profile, inputs: &Inputs, blinding
     opts.resolve_imm64 = &resolve;
     opts.blinding = blinding;
     let metered = jit::host::fuel(&weight);
-    let reach = region.within_rel32(near) && (fuel.is_none() || region.within_rel32(metered.counter));
+    let reach = region.within_rel32(near) && (fuel.is_none() || region.within_rel32(jit::host::fuel_counter()));
     opts.call_mode = if reach { CallMode::Near } else { CallMode::HostFar };
     opts.fuel = fuel.map(|_| metered);
     let out = jit::compile(verified, &opts).map_err(|e| e.to_string())?;

@@ -450,6 +450,16 @@ impl Drop for Lkm {
     }
 }
 
+/// The system-call number that the system-call module `name` occupies.
+pub fn syscall_slot(name: &str) -> Result<usize, Failure> {
+    let dev = Lkm::open_ro()?;
+    let stat = dev.stat(Which::Name(name)).map_err(|e| explain(Step::Stat, e, &format!("module `{name}`")))?;
+    if stat.class != u32::from(lkm::class::LM_SYSCALL) {
+        return Err(Failure::new(format!("module `{name}` is not a system-call module")).help("modstat shows each module's type"));
+    }
+    Ok(stat.offset as usize)
+}
+
 fn no_such(which: Which<'_>) -> Failure {
     Failure::new(format!("no {} is loaded", which.describe())).help("modstat lists the loaded modules")
 }

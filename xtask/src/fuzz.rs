@@ -202,7 +202,7 @@ fn campaigns(args: &FuzzArgs) -> Vec<Campaign> {
             name: "hostile-modules",
             package: "os",
             test: "lkm/tests/hostile",
-            function: "hostile_modules_campaign",
+            function: "smp_hostile_modules_campaign",
             env: vec![("count", args.hostile.to_string()), ("seed", args.seed.to_string())],
             summary: "    hostile modules:",
             inputs: "modules",

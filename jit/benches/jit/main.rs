@@ -244,7 +244,7 @@ impl Jitted {
         opts.helper_address = &helper;
         opts.blinding = blinding;
         let fuel = jit::host::fuel(&weight);
-        let near = region.within_rel32(target) && region.within_rel32(fuel.counter);
+        let near = region.within_rel32(target) && region.within_rel32(jit::host::fuel_counter());
         opts.call_mode = if near { CallMode::Near } else { CallMode::HostFar };
         opts.fuel = metered.then_some(fuel);
         let out = jit::compile(v, &opts).expect("compiles");

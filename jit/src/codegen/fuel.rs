@@ -10,6 +10,10 @@
 //!     jb  exhausted                         ; 6 bytes, never taken while fuel lasts
 //! ```
 //!
+//! or, with the counter in the GS segment ([`crate::FuelCounter::Gs`], the
+//! kernel's per-CPU record, so that each CPU spends its own counter),
+//! `sub qword gs:[offset], charge` (9 bytes, 12 for a charge over 127).
+//!
 //! `jb` is taken when the subtraction borrows, that is when the charge is
 //! more than the fuel left: the run ends at the runner's exhaustion
 //! target (the kernel's recovery path), which discards the code's frames.
@@ -26,11 +30,11 @@
 //! helpers they call), so with constant blinding a charge is never an
 //! immediate: it is made in r10 as any blinded value is
 //! (`lea r10, [r12 + (charge - key)]`) and subtracted from the counter as a
-//! register (`sub qword [rip + counter], r10`).
+//! register (`sub qword [rip + counter], r10`, or `gs:[offset]`).
 
 use super::emit::Emitter;
 use crate::error::JitError;
-use crate::options::CallMode;
+use crate::options::{CallMode, FuelCounter};
 use crate::regs::{AUX, TMP};
 use crate::x86::{AluKind, Asm, Cc, Mem};
 
@@ -61,28 +65,49 @@ impl Emitter<'_> {
         if blinded {
             self.imm_to_reg(AUX, imm as u64);
         }
-        match self.opts.call_mode {
-            CallMode::Near => {
+        match (fuel.counter, self.opts.call_mode) {
+            (FuelCounter::Gs(offset), mode) => {
+                match blinded {
+                    true => self.asm.alu_gs_reg(AluKind::Sub, offset, AUX),
+                    false => self.asm.alu_gs_imm(AluKind::Sub, offset, imm),
+                }
+                self.jump_if_exhausted(mode, fuel.exhausted)?;
+            }
+            (FuelCounter::At(counter), CallMode::Near) => {
                 if blinded {
-                    let disp = self.rel32_to(fuel.counter, 7)?;
+                    let disp = self.rel32_to(counter, 7)?;
                     self.asm.alu_rip_reg(AluKind::Sub, disp, AUX);
                 } else {
                     let len = Asm::alu_rip_imm_len(imm) as i128;
-                    let disp = self.rel32_to(fuel.counter, len)?;
+                    let disp = self.rel32_to(counter, len)?;
                     self.asm.alu_rip_imm(AluKind::Sub, disp, imm);
                 }
-                let rel = self.rel32_to(fuel.exhausted, 6)?;
-                self.asm.jcc32(Cc::B, rel);
+                self.jump_if_exhausted(CallMode::Near, fuel.exhausted)?;
             }
-            CallMode::HostFar => {
-                self.asm.mov_r64_imm64(TMP, fuel.counter);
+            (FuelCounter::At(counter), CallMode::HostFar) => {
+                self.asm.mov_r64_imm64(TMP, counter);
                 match blinded {
                     true => self.asm.alu_mr(AluKind::Sub, Mem::new(TMP, 0), AUX),
                     false => self.asm.alu_mi(AluKind::Sub, Mem::new(TMP, 0), imm),
                 }
+                self.jump_if_exhausted(CallMode::HostFar, fuel.exhausted)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `jb exhausted` after the subtraction: a `jb rel32` in the near
+    /// mode, `jae` over `movabs r11, exhausted; jmp r11` in the far one.
+    fn jump_if_exhausted(&mut self, mode: CallMode, exhausted: u64) -> Result<(), JitError> {
+        match mode {
+            CallMode::Near => {
+                let rel = self.rel32_to(exhausted, 6)?;
+                self.asm.jcc32(Cc::B, rel);
+            }
+            CallMode::HostFar => {
                 self.asm.jcc8(Cc::Ae, 0);
                 let skip = self.asm.len() - 1;
-                self.asm.mov_r64_imm64(TMP, fuel.exhausted);
+                self.asm.mov_r64_imm64(TMP, exhausted);
                 self.asm.jmp_reg(TMP);
                 self.asm.patch_rel8_here(skip).ok_or(JitError::CodeTooLarge { size: self.asm.len() })?;
             }

@@ -40,14 +40,44 @@ fn interpret(insns: &[Insn], budget: u64) -> Result<(u64, u64), OutOfFuel> {
     }
 }
 
-/// Compiles `insns` metered, plain and blinded near and far, and runs
-/// each with `budget`; all must agree, and the result is returned.
+/// The offset in the GS segment of the counter in the GS-addressed runs
+/// (any offset: the thread's GS base is set so that it lands on the host's
+/// one counter).
+const GS_OFFSET: i32 = 0x58;
+
+/// Runs `f` with this thread's GS base at `base` (Linux `arch_prctl`; the
+/// host's Rust and C runtimes leave GS alone on x86-64), then restores it.
+fn with_gs_base<R>(base: u64, f: impl FnOnce() -> R) -> R {
+    const ARCH_SET_GS: libc::c_long = 0x1001;
+    const ARCH_GET_GS: libc::c_long = 0x1004;
+    let mut old = 0u64;
+    // SAFETY: ARCH_GET_GS writes the thread's GS base into `old`, and
+    // ARCH_SET_GS changes only this thread's GS base, which nothing in the
+    // test process uses besides the code run inside `f`.
+    unsafe {
+        assert_eq!(libc::syscall(libc::SYS_arch_prctl, ARCH_GET_GS, &mut old as *mut u64), 0);
+        assert_eq!(libc::syscall(libc::SYS_arch_prctl, ARCH_SET_GS, base), 0);
+    }
+    let r = f();
+    // SAFETY: as above.
+    unsafe { assert_eq!(libc::syscall(libc::SYS_arch_prctl, ARCH_SET_GS, old), 0) };
+    r
+}
+
+/// Compiles `insns` metered, plain and blinded near and far, and with the
+/// counter in the GS segment (plain and blinded, as the kernel's per-CPU
+/// counter), and runs each with `budget`; all must agree, and the result
+/// is returned.
 fn run_metered(insns: &[Insn], funcs: &[Function], budget: u64) -> Result<(u64, u64), OutOfFuel> {
     let mut results = Vec::new();
-    for (blinding, mode) in [(None, CallMode::Near), (Some(9), CallMode::Near), (None, CallMode::HostFar)] {
+    let modes = [(None, CallMode::Near, false), (Some(9), CallMode::Near, false), (None, CallMode::HostFar, false)];
+    for (blinding, mode, gs) in modes.into_iter().chain([(None, CallMode::Near, true), (Some(9), CallMode::Near, true)]) {
         let region = CodeRegion::map_near(code_size_bound(insns.len(), funcs.len()), helper_first as *const () as u64).unwrap();
-        let fuel = host::fuel(&weight);
-        let near = region.within_rel32(helper_first as *const () as u64) && region.within_rel32(fuel.counter);
+        let mut fuel = host::fuel(&weight);
+        if gs {
+            fuel.counter = crate::FuelCounter::Gs(GS_OFFSET);
+        }
+        let near = region.within_rel32(helper_first as *const () as u64) && region.within_rel32(host::fuel_counter());
         let mut opts = JitOptions::new(region.address());
         opts.helper_address = &helpers;
         opts.blinding = blinding;
@@ -56,7 +86,9 @@ fn run_metered(insns: &[Insn], funcs: &[Function], budget: u64) -> Result<(u64, 
         let out = compile_program(insns, funcs, &opts).expect("compiles");
         let exec = region.seal(out.code()).unwrap();
         // SAFETY: the programs touch no memory but their stack.
-        results.push(unsafe { exec.call_metered(out.entries()[0], 0, 0, budget) });
+        let run = || unsafe { exec.call_metered(out.entries()[0], 0, 0, budget) };
+        let base = host::fuel_counter().wrapping_sub(GS_OFFSET as u64);
+        results.push(if gs { with_gs_base(base, run) } else { run() });
     }
     assert!(results.iter().all(|r| *r == results[0]), "modes disagree: {results:?}");
     results[0]
@@ -137,7 +169,7 @@ fn straight_code_is_metered_once_and_a_loop_at_its_header() {
     let entry = decode(0, offs[0]);
     let m: Vec<Mnemonic> = entry.iter().map(|i| i.mnemonic()).collect();
     assert_eq!(m[m.len() - 2..], [Mnemonic::Sub, Mnemonic::Jb]);
-    assert_eq!(entry[entry.len() - 2].memory_displacement64(), fuel.counter);
+    assert_eq!(entry[entry.len() - 2].memory_displacement64(), host::fuel_counter());
     assert_eq!(entry[entry.len() - 1].near_branch_target(), fuel.exhausted);
     // The header (slot 2) starts with the pair; slots 0, 1 and 3-8 have none.
     for pc in 0..p.len() {
@@ -152,11 +184,34 @@ fn straight_code_is_metered_once_and_a_loop_at_its_header() {
 }
 
 #[test]
+fn a_counter_in_the_gs_segment_is_an_absolute_gs_operand() {
+    let p = helper_loop();
+    for blinding in [None, Some(3)] {
+        let mut opts = JitOptions::new(0x7f00_0000_0000);
+        opts.helper_address = &|_| Some(0x7f00_0000_1000);
+        opts.blinding = blinding;
+        opts.fuel = Some(crate::Fuel { counter: crate::FuelCounter::Gs(0x68), exhausted: 0x7f00_0000_2000, helper_weight: &weight });
+        let out = compile_program(&p, &one(&p), &opts).expect("compiles");
+        let mut d = Decoder::with_ip(64, out.code(), 0x7f00_0000_0000, DecoderOptions::NONE);
+        let subs: Vec<_> = core::iter::from_fn(|| d.can_decode().then(|| d.decode()))
+            .filter(|i| i.mnemonic() == Mnemonic::Sub && i.op0_kind() == iced_x86::OpKind::Memory)
+            .collect();
+        assert_eq!(subs.len(), 2, "the entry and the loop header: {subs:?}");
+        for sub in subs {
+            assert_eq!(sub.segment_prefix(), iced_x86::Register::GS);
+            assert_eq!(sub.memory_base(), iced_x86::Register::None);
+            assert_eq!(sub.memory_index(), iced_x86::Register::None);
+            assert_eq!(sub.memory_displacement64(), 0x68);
+        }
+    }
+}
+
+#[test]
 fn a_fuel_counter_out_of_reach_is_an_error() {
     let p = helper_loop();
     let mut opts = JitOptions::new(0x7f00_0000_0000);
     opts.helper_address = &|_| Some(0x7f00_0000_1000);
-    opts.fuel = Some(crate::Fuel { counter: 0x1000, exhausted: 0x7f00_0000_2000, helper_weight: &weight });
+    opts.fuel = Some(crate::Fuel { counter: crate::FuelCounter::At(0x1000), exhausted: 0x7f00_0000_2000, helper_weight: &weight });
     let err = compile_program(&p, &one(&p), &opts).unwrap_err();
     assert_eq!(err, JitError::FuelOutOfReach { address: 0x1000 });
     assert!(err.to_string().contains("help:"));
@@ -176,7 +231,7 @@ fn blinding_hides_the_charges() {
         let mut opts = JitOptions::new(0x7f00_0000_0000);
         opts.helper_address = &|_| Some(0x7f00_0000_1000);
         opts.blinding = blinding;
-        opts.fuel = Some(crate::Fuel { counter: 0x7f00_0000_2000, exhausted: 0x7f00_0000_3000, helper_weight: &weight });
+        opts.fuel = Some(crate::Fuel { counter: crate::FuelCounter::At(0x7f00_0000_2000), exhausted: 0x7f00_0000_3000, helper_weight: &weight });
         compile_program(&p, &one(&p), &opts).expect("compiles")
     };
     assert!(contains(compile(None).code(), &bytes));

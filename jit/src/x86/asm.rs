@@ -381,6 +381,33 @@ impl Asm {
         self.imm32(disp);
     }
 
+    /// `op qword gs:[offset], imm`: the GS segment-override prefix 0x65,
+    /// then ModRM r/m 100 and SIB 0x25 (no base, no index): an absolute
+    /// `disp32` in the segment (SDM vol. 2, 2.2.1.6, Table 2-3).
+    pub fn alu_gs_imm(&mut self, op: AluKind, offset: i32, imm: i32) {
+        let short = i8::try_from(imm).ok();
+        self.byte(0x65);
+        self.byte(0x48);
+        self.byte(if short.is_some() { 0x83 } else { 0x81 });
+        self.byte(0x04 | ((op as u8) << 3));
+        self.byte(0x25);
+        self.imm32(offset);
+        match short {
+            Some(v) => self.byte(v as u8),
+            None => self.imm32(imm),
+        }
+    }
+
+    /// `op qword gs:[offset], src` (encoded as [`Asm::alu_gs_imm`]).
+    pub fn alu_gs_reg(&mut self, op: AluKind, offset: i32, src: R) {
+        self.byte(0x65);
+        self.byte(if src.is_extended() { 0x4c } else { 0x48 });
+        self.byte(((op as u8) << 3) | 1);
+        self.byte(0x04 | (src.low3() << 3));
+        self.byte(0x25);
+        self.imm32(offset);
+    }
+
     /// `op qword [base + disp], src`.
     pub fn alu_mr(&mut self, op: AluKind, mem: Mem, src: R) {
         self.rr(OpSize::S64, &[((op as u8) << 3) | 1], src, Rm::Mem(mem));

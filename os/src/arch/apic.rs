@@ -147,19 +147,24 @@ pub fn end_of_interrupt() {
 }
 
 /// Sends an inter-processor interrupt (`command` = ICR low bits) to the
-/// CPU with APIC id `target`, and waits until the APIC has sent it.
+/// CPU with APIC id `target`, and waits until the APIC has sent it. With
+/// interrupts off: in xAPIC mode the ICR is two registers, and an
+/// interrupt handler that sent an IPI between the two writes (a wake-up,
+/// a cross-CPU call) would send this one to its target instead.
 fn send(target: u32, command: u32) {
-    if is_x2apic() {
-        // SAFETY: x2APIC mode; the ICR is MSR 0x830 with the destination
-        // in its upper half. Sending an IPI is what the caller asked for.
-        unsafe { Msr::new(0x830).write((u64::from(target) << 32) | u64::from(command)) };
-        return;
-    }
-    write(REG_ICR_HIGH, target << 24);
-    write(REG_ICR_LOW, command);
-    while read(REG_ICR_LOW) & ICR_PENDING != 0 {
-        core::hint::spin_loop();
-    }
+    super::without_interrupts(|| {
+        if is_x2apic() {
+            // SAFETY: x2APIC mode; the ICR is MSR 0x830 with the destination
+            // in its upper half. Sending an IPI is what the caller asked for.
+            unsafe { Msr::new(0x830).write((u64::from(target) << 32) | u64::from(command)) };
+            return;
+        }
+        write(REG_ICR_HIGH, target << 24);
+        write(REG_ICR_LOW, command);
+        while read(REG_ICR_LOW) & ICR_PENDING != 0 {
+            core::hint::spin_loop();
+        }
+    })
 }
 
 /// INIT: resets the target CPU into its wait-for-STARTUP state.

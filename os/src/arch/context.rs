@@ -7,19 +7,30 @@
 //! last called `switch`. A new thread's stack is prepared by
 //! [`prepare_stack`] so that its first `switch` "returns" into
 //! `thread_start`, which calls the thread's entry function.
+//!
+//! With several CPUs, a thread that leaves one CPU may be picked by
+//! another as soon as it is on the run queue, or freed by its parent as
+//! soon as it is a zombie; neither may happen while the first CPU still
+//! runs on its stack. So `switch` clears the leaving thread's "on a CPU"
+//! flag itself, after it has stored the stack pointer and moved to the
+//! next thread's stack: the first instant at which the old stack is free.
 
 use core::arch::naked_asm;
+use core::sync::atomic::AtomicBool;
 
 use super::gdt;
 
 /// Saves the current thread's registers, stores its stack pointer in
-/// `*save_rsp` and resumes the thread whose saved stack pointer is `load_rsp`.
+/// `*save_rsp`, moves to the stack `load_rsp`, clears `*on_cpu` (the
+/// leaving thread's flag: from now on nothing here uses its stack) and
+/// resumes the thread whose saved stack pointer is `load_rsp`.
 ///
 /// # Safety
 /// Interrupts must be off. `load_rsp` must be a stack pointer saved by
-/// `switch` or made by [`prepare_stack`], whose stack is still allocated.
+/// `switch` or made by [`prepare_stack`], whose stack is still allocated;
+/// `save_rsp` and `on_cpu` must stay valid until the flag is cleared.
 #[unsafe(naked)]
-pub unsafe extern "C" fn switch(save_rsp: *mut u64, load_rsp: u64) {
+pub unsafe extern "C" fn switch(save_rsp: *mut u64, load_rsp: u64, on_cpu: *const AtomicBool) {
     naked_asm!(
         "push rbp",
         "push rbx",
@@ -29,6 +40,7 @@ pub unsafe extern "C" fn switch(save_rsp: *mut u64, load_rsp: u64) {
         "push r15",
         "mov [rdi], rsp",
         "mov rsp, rsi",
+        "mov byte ptr [rdx], 0",
         "pop r15",
         "pop r14",
         "pop r13",

@@ -13,17 +13,18 @@
 //! and the helper returns straight to module code. [`helper_stubs`] makes
 //! the stubs of a list of helpers, each a direct `jmp` to its helper.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 
-/// The stack pointer of module code at its latest helper call (written by
-/// the stubs). One CPU, and helpers never run nested, so one slot is the
-/// per-CPU slot.
-pub(crate) static CALLER_RSP: AtomicU64 = AtomicU64::new(0);
+/// Where the stubs note module code's stack pointer: the slot in the
+/// per-CPU record (`gs:[CALLER_RSP]`; helpers never nest on a CPU, and the
+/// GS base is the kernel's while module code runs).
+pub const CALLER_RSP: usize = super::percpu::CALLER_RSP;
 
-/// Module code's stack pointer at the helper call in progress: the lowest
-/// byte of the calling BPF frame. Meaningful only inside a helper.
+/// Module code's stack pointer at the helper call in progress on this
+/// CPU: the lowest byte of the calling BPF frame. Meaningful only inside
+/// a helper.
 pub fn caller_stack_pointer() -> u64 {
-    CALLER_RSP.load(Ordering::Relaxed)
+    super::percpu::current().module.caller_rsp.load(Ordering::Relaxed)
 }
 
 /// `helper_stubs!(ID => function, ...)` defines, in the invoking module,
@@ -40,15 +41,17 @@ macro_rules! helper_stubs {
 
                     /// Notes module code's stack pointer, then jumps to the
                     /// helper. Sound: it writes only `r11` (free for a callee
-                    /// to clobber) and the atomic slot, and leaves the stack
-                    /// and the argument registers as the helper expects them.
+                    /// to clobber) and this CPU's slot in its per-CPU record
+                    /// (module code runs in kernel mode, so GS holds the
+                    /// record), and leaves the stack and the argument
+                    /// registers as the helper expects them.
                     #[unsafe(naked)]
                     pub unsafe extern "C" fn entry() {
                         core::arch::naked_asm!(
                             "lea r11, [rsp + 8]",
-                            "mov qword ptr [rip + {caller}], r11",
+                            "mov qword ptr gs:[{caller}], r11",
                             "jmp {helper}",
-                            caller = sym $crate::arch::helper_entry::CALLER_RSP,
+                            caller = const $crate::arch::helper_entry::CALLER_RSP,
                             helper = sym super::super::$helper,
                         )
                     }

@@ -67,6 +67,14 @@ pub fn others_online() -> bool {
     percpu::online_count() > 1
 }
 
+/// Sends CPU `id` the wake-up IPI (it only ends a `hlt`); nothing if
+/// there is no such CPU online.
+pub fn wake(id: usize) {
+    if let Some(cpu) = percpu::get(id).filter(|c| c.is_online()) {
+        apic::send_ipi(cpu.apic_id(), apic::WAKE_VECTOR);
+    }
+}
+
 /// Runs `f(arg)` on every other online CPU and returns when all have.
 pub fn call_on_others(f: CallFn, arg: u64) {
     call_on(|cpu| cpu != percpu::cpu_id(), f, arg);

@@ -8,9 +8,10 @@
 //!
 //! Run time: a verified program ends, but only its budget makes it end
 //! soon. The JIT meters the code (docs/jit.md, "Fuel"): it subtracts its
-//! charges from the counter [`FUEL`], which `jit_enter` sets to the run's
-//! budget, and jumps to `jit_out_of_fuel` when a charge is more than what
-//! is left. That target unwinds exactly as a fault does (below), and
+//! charges from this CPU's fuel counter in the per-CPU record
+//! (`sub qword gs:[FUEL], n`: [`super::percpu::FUEL`]), which `jit_enter`
+//! sets to the run's budget, and jumps to `jit_out_of_fuel` when a charge
+//! is more than what is left. That target unwinds exactly as a fault does (below), and
 //! `jit_enter` returns [`JitStop::OutOfFuel`]. Each run's length in TSC
 //! cycles, interrupts off, is measured and returned ([`JitRun`]); the
 //! module keeps its longest (`modstat -v`).
@@ -23,12 +24,21 @@
 //! makes). The landing first stores the general registers as they were at
 //! the fault into [`FaultRegs`], then unwinds through the guarded call's
 //! landing to `jit_enter`, whose run ends with `JitStop::Fault`.
+//!
+//! Every CPU runs module code at the same time as the others: the
+//! "running" flag, the fuel counter, the saved stack pointer, the
+//! run-out flag and the fault's registers are all in the CPU's per-CPU
+//! record ([`super::percpu::ModuleState`]), which the assembly below
+//! reaches through GS. Module code runs in kernel mode with interrupts
+//! off, so the GS base holds this CPU's record for the whole run (and
+//! for the fault or run-out that ends it).
 
 use core::arch::naked_asm;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 
 use super::fault::{self, Fault, Resume};
+use super::percpu::{self, ModuleState};
 use crate::memory::code::{CODE_SIZE, CODE_START};
 
 /// Why module code did not return.
@@ -114,28 +124,16 @@ impl fmt::Display for JitFault {
     }
 }
 
-/// The landing's register save area: 15 slots in [`FaultRegs`] order.
-#[repr(C)]
-struct SaveArea([AtomicU64; 15]);
-
-static SAVED_REGS: SaveArea = SaveArea([const { AtomicU64::new(0) }; 15]);
-/// Whether module code is running (a fault in the region is ours to recover).
-static ACTIVE: AtomicBool = AtomicBool::new(false);
-/// The stack pointer `guarded_call_raw` saved after its pushes.
-static SAVED_RSP: AtomicU64 = AtomicU64::new(0);
-/// The fuel left to the running code, which decrements it (the JIT's
-/// `sub qword [rip + FUEL], charge`). Runs never nest and happen on CPU 0
-/// only: one counter; for module code on every CPU it must move to the
-/// per-CPU record, with the JIT addressing it through GS.
-static FUEL: AtomicU64 = AtomicU64::new(0);
-/// Set by `jit_out_of_fuel`: the run ended there, not at a fault.
-static OUT_OF_FUEL: AtomicBool = AtomicBool::new(false);
+/// This CPU's module-code state.
+fn state() -> &'static ModuleState {
+    &percpu::current().module
+}
 
 /// The fuel options for the JIT: the counter, the exhaustion target and
 /// the helpers' weights (`lkm::helpers::weight`).
 pub fn fuel() -> jit::Fuel<'static> {
     jit::Fuel {
-        counter: FUEL.as_ptr() as u64,
+        counter: jit::FuelCounter::Gs(percpu::FUEL as i32),
         exhausted: jit_out_of_fuel as *const () as u64,
         helper_weight: &lkm::helpers::weight,
     }
@@ -151,22 +149,23 @@ pub fn init() -> bool {
 /// Where a fault in the code region continues: the landing, if module code
 /// is running (otherwise the fault is not ours and stays fatal).
 fn resume(_fault: &Fault) -> Option<Resume> {
-    if !ACTIVE.load(Ordering::Acquire) {
+    let state = state();
+    if !state.running.load(Ordering::Acquire) {
         return None;
     }
-    Some(Resume { rip: jit_landing as *const () as u64, rsp: SAVED_RSP.load(Ordering::Acquire) })
+    Some(Resume { rip: jit_landing as *const () as u64, rsp: state.saved_rsp.load(Ordering::Acquire) })
 }
 
 /// Whether module code is running on this CPU now.
 pub fn is_running() -> bool {
-    ACTIVE.load(Ordering::Acquire)
+    state().running.load(Ordering::Acquire)
 }
 
 /// Runs the module code at `entry` with `ctx` in `rdi`, interrupts off,
 /// with `budget` units of fuel. Returns the code's `rax`, the fault it
 /// caused or its running out of fuel, with the run's length. `None` if
 /// module code is already running (runs never nest; the caller skips and
-/// counts), or if this is not CPU 0.
+/// counts).
 ///
 /// # Safety
 /// `entry` must be the entry of code the JIT produced from a verified
@@ -175,23 +174,24 @@ pub fn is_running() -> bool {
 /// for, alive for the call.
 pub unsafe fn jit_enter(entry: u64, ctx: u64, budget: u64) -> Option<JitRun> {
     super::without_interrupts(|| {
-        // The state below is one per kernel, so module code runs on CPU 0
-        // only (the other CPUs run no tasks yet; see `percpu`).
-        if super::percpu::cpu_id() != 0 || ACTIVE.swap(true, Ordering::AcqRel) {
+        // Interrupts are off: this task stays on this CPU, and the state
+        // is this CPU's until the run ends.
+        let state = state();
+        if state.running.swap(true, Ordering::AcqRel) {
             return None;
         }
-        FUEL.store(budget, Ordering::Relaxed);
-        OUT_OF_FUEL.store(false, Ordering::Relaxed);
+        state.fuel.store(budget, Ordering::Relaxed);
+        state.out_of_fuel.store(false, Ordering::Relaxed);
         let start = super::rdtsc();
-        // SAFETY: upheld by the caller; `SAVED_RSP` is written before the
-        // code runs, and a fault in it or its running out of fuel lands
-        // back here through `resume` or `jit_out_of_fuel`.
-        let result = unsafe { fault::guarded_call_raw(entry, ctx, SAVED_RSP.as_ptr()) };
+        // SAFETY: upheld by the caller; the saved stack pointer is written
+        // before the code runs, and a fault in it or its running out of
+        // fuel lands back here through `resume` or `jit_out_of_fuel`.
+        let result = unsafe { fault::guarded_call_raw(entry, ctx, state.saved_rsp.as_ptr()) };
         let cycles = super::rdtsc().saturating_sub(start);
-        ACTIVE.store(false, Ordering::Release);
+        state.running.store(false, Ordering::Release);
         let end = if result.faulted == 0 {
             Ok(result.value)
-        } else if OUT_OF_FUEL.load(Ordering::Relaxed) {
+        } else if state.out_of_fuel.load(Ordering::Relaxed) {
             Err(JitStop::OutOfFuel)
         } else {
             let fault = fault::take_last_fault().unwrap_or(Fault {
@@ -201,14 +201,14 @@ pub unsafe fn jit_enter(entry: u64, ctx: u64, budget: u64) -> Option<JitRun> {
                 rsp: 0,
                 address: None,
             });
-            Err(JitStop::Fault(JitFault { fault, regs: saved_regs() }))
+            Err(JitStop::Fault(JitFault { fault, regs: saved_regs(state) }))
         };
         Some(JitRun { end, cycles })
     })
 }
 
-fn saved_regs() -> FaultRegs {
-    let s = |i: usize| SAVED_REGS.0[i].load(Ordering::Relaxed);
+fn saved_regs(state: &ModuleState) -> FaultRegs {
+    let s = |i: usize| state.saved_regs[i].load(Ordering::Relaxed);
     FaultRegs {
         rax: s(0),
         rbx: s(1),
@@ -229,48 +229,48 @@ fn saved_regs() -> FaultRegs {
 }
 
 /// The recovery point: reached with every register as at the fault except
-/// `rip` and `rsp` (= the value `guarded_call_raw` saved). Saves the
-/// registers, then unwinds through [`fault::guarded_landing`], which returns
-/// from `guarded_call_raw` with `faulted = 1`.
+/// `rip` and `rsp` (= the value `guarded_call_raw` saved), in kernel mode
+/// with this CPU's GS base. Saves the registers in the per-CPU record,
+/// then unwinds through [`fault::guarded_landing`], which returns from
+/// `guarded_call_raw` with `faulted = 1`.
 #[unsafe(naked)]
 unsafe extern "C" fn jit_landing() {
     naked_asm!(
-        "mov %rax, {regs}+0(%rip)",
-        "mov %rbx, {regs}+8(%rip)",
-        "mov %rcx, {regs}+16(%rip)",
-        "mov %rdx, {regs}+24(%rip)",
-        "mov %rsi, {regs}+32(%rip)",
-        "mov %rdi, {regs}+40(%rip)",
-        "mov %rbp, {regs}+48(%rip)",
-        "mov %r8, {regs}+56(%rip)",
-        "mov %r9, {regs}+64(%rip)",
-        "mov %r10, {regs}+72(%rip)",
-        "mov %r11, {regs}+80(%rip)",
-        "mov %r12, {regs}+88(%rip)",
-        "mov %r13, {regs}+96(%rip)",
-        "mov %r14, {regs}+104(%rip)",
-        "mov %r15, {regs}+112(%rip)",
+        "mov qword ptr gs:[{regs} + 0], rax",
+        "mov qword ptr gs:[{regs} + 8], rbx",
+        "mov qword ptr gs:[{regs} + 16], rcx",
+        "mov qword ptr gs:[{regs} + 24], rdx",
+        "mov qword ptr gs:[{regs} + 32], rsi",
+        "mov qword ptr gs:[{regs} + 40], rdi",
+        "mov qword ptr gs:[{regs} + 48], rbp",
+        "mov qword ptr gs:[{regs} + 56], r8",
+        "mov qword ptr gs:[{regs} + 64], r9",
+        "mov qword ptr gs:[{regs} + 72], r10",
+        "mov qword ptr gs:[{regs} + 80], r11",
+        "mov qword ptr gs:[{regs} + 88], r12",
+        "mov qword ptr gs:[{regs} + 96], r13",
+        "mov qword ptr gs:[{regs} + 104], r14",
+        "mov qword ptr gs:[{regs} + 112], r15",
         "jmp {unwind}",
-        regs = sym SAVED_REGS,
+        regs = const percpu::SAVED_REGS,
         unwind = sym fault::guarded_landing,
-        options(att_syntax)
     );
 }
 
 /// Where metered code jumps (`jb`, no return address pushed) when a charge
-/// is more than the fuel left: notes it, then unwinds through
-/// [`fault::guarded_landing`] from the stack pointer `guarded_call_raw`
-/// saved, as [`jit_landing`] does after a fault, dropping the code's frames.
+/// is more than the fuel left: notes it in this CPU's record, then unwinds
+/// through [`fault::guarded_landing`] from the stack pointer
+/// `guarded_call_raw` saved, as [`jit_landing`] does after a fault,
+/// dropping the code's frames.
 #[unsafe(naked)]
 unsafe extern "C" fn jit_out_of_fuel() {
     naked_asm!(
-        "movb $1, {flag}(%rip)",
-        "mov {rsp}(%rip), %rsp",
+        "mov byte ptr gs:[{flag}], 1",
+        "mov rsp, qword ptr gs:[{rsp}]",
         "jmp {unwind}",
-        flag = sym OUT_OF_FUEL,
-        rsp = sym SAVED_RSP,
+        flag = const percpu::OUT_OF_FUEL,
+        rsp = const percpu::SAVED_RSP,
         unwind = sym fault::guarded_landing,
-        options(att_syntax)
     );
 }
 
@@ -288,16 +288,17 @@ pub fn stack_pointer() -> u64 {
 /// the kernel's saved registers and return addresses at and above it.
 /// Meaningful only while module code runs (helpers ask it).
 pub fn module_return_slot() -> u64 {
-    SAVED_RSP.load(Ordering::Acquire).saturating_sub(16)
+    state().saved_rsp.load(Ordering::Acquire).saturating_sub(16)
 }
 
 /// Runs `f` as if module code were running (tests of the never-nested rule).
 #[cfg(feature = "ktest")]
 pub fn as_if_running<R>(f: impl FnOnce() -> R) -> R {
     super::without_interrupts(|| {
-        let was = ACTIVE.swap(true, Ordering::AcqRel);
+        let running = &state().running;
+        let was = running.swap(true, Ordering::AcqRel);
         let r = f();
-        ACTIVE.store(was, Ordering::Release);
+        running.store(was, Ordering::Release);
         r
     })
 }

@@ -52,7 +52,7 @@ pub mod tlb;
 pub mod trampoline;
 pub mod trap;
 
-pub use trap::{TrapFrame, register_irq_handler};
+pub use trap::{TrapFrame, register_irq_handler, set_cpu_timer_handler};
 
 /// Loads the boot CPU's per-CPU record into its GS base: the first thing
 /// the kernel does, because locks note which CPU holds them.

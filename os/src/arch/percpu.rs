@@ -21,15 +21,17 @@
 //!   counts in atomics: `klog::nmi`).
 //!
 //! The record holds the CPU's number and APIC id, the kernel stack top and
-//! `syscall` scratch slot, the running task's id, and counters for the
-//! `cpus` table. (The module-running flag and the JIT's fuel counter stay
-//! global while module code runs on CPU 0 only: generated code addresses
-//! its fuel counter `rip`-relative, so the counter is one per kernel until
-//! the JIT can address it through GS.)
+//! `syscall` scratch slot, the running task's id, the scheduler's time
+//! slice, counters for the `cpus` table, and the state of module code
+//! running on this CPU ([`ModuleState`]): the "module code running" flag,
+//! the fuel counter the JIT's code spends (`sub qword gs:[FUEL], n`), the
+//! stack pointer a fault or a run-out unwinds to, and the registers saved
+//! at a fault. Module code therefore runs on every CPU at once, each with
+//! its own budget and recovery state.
 //!
-//! The fields the entry stubs read are at fixed offsets ([`KERNEL_STACK`],
-//! [`USER_RSP`]); the record is `repr(C)` and a const assertion keeps them
-//! in step.
+//! The fields that assembly reads are at fixed offsets ([`KERNEL_STACK`],
+//! [`USER_RSP`], [`FUEL`] and the others below), computed with
+//! `offset_of!` from the `repr(C)` record.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
@@ -43,6 +45,47 @@ pub const MAX_CPUS: usize = 16;
 pub const KERNEL_STACK: usize = 8;
 /// Offset of the `syscall` entry's scratch slot for the user's `rsp`.
 pub const USER_RSP: usize = 16;
+/// Offset of the fuel counter module code spends (`jit::FuelCounter::Gs`).
+pub const FUEL: usize = core::mem::offset_of!(PerCpu, module) + core::mem::offset_of!(ModuleState, fuel);
+/// Offset of the flag `jit_out_of_fuel` sets.
+pub const OUT_OF_FUEL: usize = core::mem::offset_of!(PerCpu, module) + core::mem::offset_of!(ModuleState, out_of_fuel);
+/// Offset of the stack pointer a run of module code unwinds to.
+pub const SAVED_RSP: usize = core::mem::offset_of!(PerCpu, module) + core::mem::offset_of!(ModuleState, saved_rsp);
+/// Offset of module code's stack pointer at its latest helper call.
+pub const CALLER_RSP: usize = core::mem::offset_of!(PerCpu, module) + core::mem::offset_of!(ModuleState, caller_rsp);
+/// Offset of the 15 registers saved at a fault in module code.
+pub const SAVED_REGS: usize = core::mem::offset_of!(PerCpu, module) + core::mem::offset_of!(ModuleState, saved_regs);
+
+/// The state of module code running on one CPU (used by `super::jit` and
+/// `super::helper_entry`; module code never nests on a CPU, so one of each).
+#[repr(C)]
+pub struct ModuleState {
+    /// Whether module code is running on this CPU.
+    pub(super) running: AtomicBool,
+    /// Set by `jit_out_of_fuel`: the run ended there, not at a fault.
+    pub(super) out_of_fuel: AtomicBool,
+    /// The fuel left to the running code, which decrements it.
+    pub(super) fuel: AtomicU64,
+    /// The stack pointer `guarded_call_raw` saved after its pushes.
+    pub(super) saved_rsp: AtomicU64,
+    /// Module code's stack pointer at its latest helper call.
+    pub(super) caller_rsp: AtomicU64,
+    /// The general registers at a fault, in `jit::FaultRegs` order.
+    pub(super) saved_regs: [AtomicU64; 15],
+}
+
+impl ModuleState {
+    const fn new() -> ModuleState {
+        ModuleState {
+            running: AtomicBool::new(false),
+            out_of_fuel: AtomicBool::new(false),
+            fuel: AtomicU64::new(0),
+            saved_rsp: AtomicU64::new(0),
+            caller_rsp: AtomicU64::new(0),
+            saved_regs: [const { AtomicU64::new(0) }; 15],
+        }
+    }
+}
 
 /// One CPU's record.
 #[repr(C)]
@@ -68,6 +111,22 @@ pub struct PerCpu {
     wakeups: AtomicU64,
     /// Wake-up IPIs taken on this CPU.
     wake_ipis: AtomicU64,
+    /// Task switches on this CPU.
+    switches: AtomicU64,
+    /// Timer ticks left of the running task's time slice.
+    slice: AtomicU32,
+    /// Whether this CPU is in its idle loop (it may be halted: a task made
+    /// ready elsewhere wakes it with an IPI).
+    idle: AtomicBool,
+    /// Where the scheduler keeps the stack pointer of this CPU's own idle
+    /// loop while the CPU runs a task (a started CPU's idle loop is not a
+    /// task in the table).
+    idle_rsp: AtomicU64,
+    /// Stands in for the "on a CPU" flag of a task when the CPU switches
+    /// away from its own idle loop.
+    idle_on_cpu: AtomicBool,
+    /// Module code running on this CPU.
+    pub(super) module: ModuleState,
 }
 
 const _: () = {
@@ -88,6 +147,12 @@ impl PerCpu {
             timer_ticks: AtomicU64::new(0),
             wakeups: AtomicU64::new(0),
             wake_ipis: AtomicU64::new(0),
+            switches: AtomicU64::new(0),
+            slice: AtomicU32::new(0),
+            idle: AtomicBool::new(false),
+            idle_rsp: AtomicU64::new(0),
+            idle_on_cpu: AtomicBool::new(false),
+            module: ModuleState::new(),
         }
     }
 
@@ -147,8 +212,57 @@ impl PerCpu {
         self.wake_ipis.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(super) fn count_wakeup(&self) {
+    /// Counts a wake-up from `hlt` in the idle loop.
+    pub fn count_wakeup(&self) {
         self.wakeups.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Task switches so far.
+    pub fn switches(&self) -> u64 {
+        self.switches.load(Ordering::Relaxed)
+    }
+
+    /// Counts a task switch.
+    pub fn count_switch(&self) {
+        self.switches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Starts a new time slice of `ticks` ticks.
+    pub fn start_slice(&self, ticks: u32) {
+        self.slice.store(ticks, Ordering::Relaxed);
+    }
+
+    /// Spends one tick of the slice; `true` once it is used up.
+    pub fn spend_tick(&self) -> bool {
+        self.slice.fetch_sub(1, Ordering::Relaxed) <= 1
+    }
+
+    /// Whether the CPU is in its idle loop.
+    pub fn is_idle(&self) -> bool {
+        self.idle.load(Ordering::Acquire)
+    }
+
+    /// Claims an idle CPU for a task just made ready: clears the flag and
+    /// says whether it was set, so that two tasks made ready at once wake
+    /// two CPUs (the idle loop sets it again if it finds nothing to run).
+    pub fn claim_idle(&self) -> bool {
+        self.idle.swap(false, Ordering::AcqRel)
+    }
+
+    /// Notes that the CPU enters (`true`) or leaves its idle loop.
+    pub fn set_idle(&self, idle: bool) {
+        self.idle.store(idle, Ordering::Release);
+    }
+
+    /// The slot for the idle loop's stack pointer, and the flag that stands
+    /// in for its "on a CPU" flag (for `super::context::switch`).
+    pub fn idle_slots(&self) -> (*mut u64, &AtomicBool) {
+        (self.idle_rsp.as_ptr(), &self.idle_on_cpu)
+    }
+
+    /// The idle loop's saved stack pointer.
+    pub fn idle_rsp(&self) -> u64 {
+        self.idle_rsp.load(Ordering::Relaxed)
     }
 
     pub(super) fn set_online(&self) {

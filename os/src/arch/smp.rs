@@ -18,10 +18,9 @@
 //! record in the GS base, its own GDT and TSS, the shared IDT, its local
 //! APIC, the `syscall` MSRs (if the system-call table is installed yet;
 //! otherwise `syscall_entry::init` sets them on every CPU) and a
-//! calibrated periodic timer; then it says it is online and
-//! idles (`hlt` with interrupts on, waking for its own timer and for IPIs).
-//! Tasks, system calls and module code run on the boot CPU only until
-//! the scheduler runs on every CPU.
+//! calibrated periodic timer; then it says it is online and enters the
+//! scheduler's idle loop (`proc::sched::idle_loop`), from which it runs
+//! tasks, their system calls and module code like the boot CPU.
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -187,8 +186,5 @@ extern "C" fn ap_entry(id: u64) -> ! {
     super::syscall_entry::enable_if_installed();
     start_timer(id);
     cpu.set_online();
-    loop {
-        super::wait_for_interrupt();
-        cpu.count_wakeup();
-    }
+    crate::proc::sched::idle_loop()
 }

@@ -6,13 +6,15 @@
 //! space, or the lower half of the kernel's own address space, which
 //! every CPU uses while idle), [`shoot_down`] also asks every other online
 //! CPU to run `invlpg` for the page, through [`super::ipi`], and returns
-//! only when all have. A user address space is loaded on CPU 0 only (until
-//! the scheduler runs tasks everywhere), so its changes stay local.
+//! only when all have. A user address space is loaded only on the CPU
+//! that runs its (single-threaded) process, so its changes stay local.
 //! New mappings need no shootdown: the CPU does not cache "not present".
 //!
-//! The wait is done with interrupts off and possibly under the page-table
-//! lock; it cannot deadlock while the other CPUs take no locks (they only
-//! idle today). docs/locks.md says what must change when they do.
+//! The wait is done with interrupts off, and never under a lock: the
+//! page tables change under `Paging`, which is released before the
+//! shootdown (`memory::paging`). A CPU spinning on a lock has interrupts
+//! off and would never answer, so a wait under a lock it wants would be a
+//! deadlock (docs/locks.md).
 
 use core::sync::atomic::{AtomicU64, Ordering};
 

@@ -201,6 +201,16 @@ pub fn register_irq_handler(irq: u8, handler: IrqHandler) {
     pic::unmask(irq);
 }
 
+/// What every CPU's local APIC timer runs, if set.
+static CPU_TIMER_HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs `handler` for every CPU's local APIC timer interrupt (run on
+/// the CPU whose timer it is, after the end of interrupt: it may switch
+/// tasks).
+pub fn set_cpu_timer_handler(handler: IrqHandler) {
+    CPU_TIMER_HANDLER.store(handler as usize, Ordering::Release);
+}
+
 /// Routes a saved frame to the exception or IRQ handler of its vector.
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     match frame.vector {
@@ -220,6 +230,13 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         v if v == u64::from(apic::TIMER_VECTOR) => {
             super::percpu::current().count_timer_tick();
             apic::end_of_interrupt();
+            let handler = CPU_TIMER_HANDLER.load(Ordering::Acquire);
+            if handler != 0 {
+                // SAFETY: only `set_cpu_timer_handler` stores non-zero
+                // values, and it stores `IrqHandler`s.
+                let handler: IrqHandler = unsafe { core::mem::transmute(handler) };
+                handler(frame);
+            }
         }
         v if v == u64::from(apic::WAKE_VECTOR) => {
             super::percpu::current().count_wake_ipi();

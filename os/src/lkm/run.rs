@@ -5,8 +5,10 @@
 //! context, the stack range, the output buffer), then enters the code
 //! through [`arch::jit::jit_enter`] with interrupts off and the entry
 //! point's run-time budget (`lkm::EntryPoint::budget`). Helpers read the
-//! record ([`current`]) to find what they may touch. Runs never nest: a
-//! hook that would fire while module code runs is skipped and counted. A
+//! record ([`current`]) to find what they may touch. There is one record
+//! per CPU, and every CPU may run module code at the same time. Runs
+//! never nest on one CPU: a hook that would fire while module code runs
+//! there is skipped and counted. A
 //! fault in module code marks the module failed; it never runs again but
 //! can still be unloaded.
 //!
@@ -23,6 +25,7 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::module::{LoadedProgram, Module};
+use crate::arch::percpu::{self, MAX_CPUS};
 use crate::arch::{self, jit};
 
 /// Bytes of kernel stack below the entry that module code may use: eight
@@ -46,12 +49,19 @@ pub struct Invocation {
 
 struct Record(UnsafeCell<Option<Invocation>>);
 
-// SAFETY: the record is written only with interrupts off, right before and
-// after a run, and read only by helpers during that run; the kernel runs
-// on one CPU, so this is the per-CPU record.
+// SAFETY: CPU n's record is touched only on CPU n (`this_cpu`): written
+// with interrupts off right before and after a run there, and read only by
+// the helpers of that run, which end before it does.
 unsafe impl Sync for Record {}
 
-static RECORD: Record = Record(UnsafeCell::new(None));
+static RECORDS: [Record; MAX_CPUS] = [const { Record(UnsafeCell::new(None)) }; MAX_CPUS];
+
+/// This CPU's record (called with interrupts off or during a run, so the
+/// caller stays on this CPU while it uses it).
+fn this_cpu() -> &'static Record {
+    // `cpu_id` is below MAX_CPUS for every CPU that runs.
+    &RECORDS[percpu::cpu_id() % MAX_CPUS]
+}
 /// Runs skipped because module code was already running.
 static SKIPPED: AtomicU64 = AtomicU64::new(0);
 
@@ -66,7 +76,7 @@ pub fn current() -> Option<&'static Invocation> {
     }
     // SAFETY: during a run the record is set and not changed until the run
     // ends, and helpers (the only callers during a run) finish before that.
-    unsafe { (*RECORD.0.get()).as_ref() }
+    unsafe { (*this_cpu().0.get()).as_ref() }
 }
 
 /// How many runs were skipped so far because another was in progress.
@@ -126,15 +136,15 @@ pub fn run<C>(module: &Module, entry: &str, ctx: &mut C, out: Option<(&mut Vec<u
             out: out_ptr,
             out_limit,
         };
-        // SAFETY: interrupts are off and no module code runs: nothing
-        // reads the record now.
-        unsafe { *RECORD.0.get() = Some(invocation) };
+        // SAFETY: interrupts are off and no module code runs on this CPU:
+        // nothing reads this CPU's record now.
+        unsafe { *this_cpu().0.get() = Some(invocation) };
         // SAFETY: the program was produced by the JIT from a program the
         // verifier accepted for this entry's context, which `ctx` is, and
         // its code block is executable for the module's whole life.
         let r = unsafe { jit::jit_enter(program.entry_address(), ctx_addr, budget) };
         // SAFETY: as above; the run is over.
-        unsafe { *RECORD.0.get() = None };
+        unsafe { *this_cpu().0.get() = None };
         r
     });
     let Some(run) = result else {

@@ -15,6 +15,7 @@ mod values;
 mod pressure;
 mod fuel;
 mod percpu;
+mod smp;
 
 use alloc::string::String;
 use alloc::sync::Arc;

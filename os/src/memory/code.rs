@@ -7,7 +7,10 @@
 //! read-only. It is never both (W^X), and the direct-map alias of its frames
 //! is read-only for the block's whole life, so no writable alias of
 //! executable code exists. Blocks are separated by unmapped guard pages.
-//! Dropping a block unmaps it and frees its frames.
+//! Dropping a block unmaps it (with a TLB shootdown on every CPU) and
+//! frees its frames; in test builds each frame is first filled with `int3`
+//! (0xcc), so code that ran late through a stale translation would trap at
+//! once instead of running what the frame holds next.
 
 use core::fmt;
 
@@ -114,11 +117,24 @@ impl Drop for CodeBlock {
             let virt = self.start + i as u64 * PAGE_SIZE;
             if let Ok(frame) = paging::unmap_page(virt) {
                 // The alias is made writable again before the frame is reused.
-                let _ = paging::set_direct_map_writable(frame, true);
+                if paging::set_direct_map_writable(frame, true).is_ok() {
+                    poison(frame);
+                }
                 let _ = free_frame(frame);
             }
         }
         REGION.release(self.start, self.pages + 1);
+    }
+}
+
+/// Fills a freed code frame with `int3` (test builds only).
+fn poison(frame: x86_64::structures::paging::PhysFrame) {
+    if cfg!(feature = "ktest") {
+        let alias = phys_to_virt(frame.start_address().as_u64());
+        // SAFETY: the frame was just unmapped from the code region and not
+        // yet freed, so nothing else uses it; its direct-map alias is
+        // writable again.
+        unsafe { core::ptr::write_bytes(alias as *mut u8, 0xcc, PAGE_SIZE as usize) };
     }
 }
 

@@ -181,10 +181,11 @@ impl AddressSpace {
     /// Removes the mapping at `virt` and returns its frame (not freed).
     pub fn unmap(&self, virt: u64) -> Result<PhysFrame, MapError> {
         let page = page(virt)?;
-        let _guard = PAGING.lock();
+        let guard = PAGING.lock();
         match self.mapper().unmap(page) {
             Ok((frame, flush)) => {
                 flush.ignore();
+                drop(guard);
                 self.flush_everywhere(virt);
                 Ok(frame)
             }
@@ -197,11 +198,12 @@ impl AddressSpace {
     /// Changes the permissions of the mapped page at `virt`.
     pub fn protect(&self, virt: u64, flags: MapFlags) -> Result<(), MapError> {
         let page = page(virt)?;
-        let _guard = PAGING.lock();
+        let guard = PAGING.lock();
         // SAFETY: only permission bits of an existing mapping change.
         match unsafe { self.mapper().update_flags(page, flags.to_pte()) } {
             Ok(flush) => {
                 flush.ignore();
+                drop(guard);
                 self.flush_everywhere(virt);
                 Ok(())
             }
@@ -234,7 +236,15 @@ impl AddressSpace {
     /// Drops the old translation of `virt` from every TLB that may hold
     /// it: every online CPU's for the kernel half and the kernel's own
     /// space, which all CPUs use (`arch::tlb`); this CPU's for a user
-    /// space's lower half, since only CPU 0 loads user spaces.
+    /// space's lower half: a user space is loaded only on the CPU running
+    /// its process (one thread per process), and a CPU that leaves it
+    /// loads another space, which drops its entries.
+    ///
+    /// Called after `PAGING` is released, and never with another lock
+    /// held: the shootdown waits for every other CPU to answer an IPI, and
+    /// a CPU spinning on a lock (interrupts off) answers none, so waiting
+    /// under a lock it wants would deadlock (docs/locks.md). The frame of
+    /// an unmapped page is handed back only after the wait.
     fn flush_everywhere(&self, virt: u64) {
         if virt >= KERNEL_HALF || KERNEL_ROOT.get() == Some(&self.root) {
             crate::arch::tlb::shoot_down(virt);

@@ -82,13 +82,15 @@ pub fn is_guard_page(addr: u64) -> bool {
 
 /// Whether the `bytes` below `rsp` are all mapped: on a stack with a guard
 /// page below it (every kernel stack: the boot stack, the IST stacks and
-/// every [`KernelStack`]), whether that much of the stack is left. `false`
-/// also when the page tables are being changed and it cannot be told.
+/// every [`KernelStack`]), whether that much of the stack is left. Waits
+/// for the page-table lock if another CPU is changing the tables (so the
+/// caller must not hold it: `lkm::run`, the caller, runs module code,
+/// which never happens under `Paging`).
 pub fn has_room(rsp: u64, bytes: u64) -> bool {
     let Some(lowest) = rsp.checked_sub(bytes) else { return false };
     let mut page = lowest & !(PAGE_SIZE - 1);
     while page < rsp {
-        if !matches!(paging::translate_no_wait(page), Some(Some(_))) {
+        if paging::translate(page).is_none() {
             return false;
         }
         page += PAGE_SIZE;

@@ -106,24 +106,29 @@ pub fn exit(status: i32) -> ! {
     drop(fds);
     drop(space);
     arch::disable_interrupts();
+    // Zombie, wake-ups and the switch under one hold of the locks: the
+    // parent (maybe on another CPU) cannot reap this task before this CPU
+    // has taken what it needs to switch away from it (`sched`).
+    let mut tasks = TASKS.lock();
     let mut orphans_done = false;
-    {
-        let mut tasks = TASKS.lock();
-        for t in tasks.values_mut() {
-            if t.ppid == pid {
-                t.ppid = INIT_PID;
-                orphans_done |= matches!(t.state, State::Zombie(_));
-            }
-        }
-        if let Some(t) = tasks.get_mut(&pid) {
-            t.state = State::Zombie(status);
+    for t in tasks.values_mut() {
+        if t.ppid == pid {
+            t.ppid = INIT_PID;
+            orphans_done |= matches!(t.state, State::Zombie(_));
         }
     }
-    sched::wakeup(wait_channel(parent));
+    if let Some(t) = tasks.get_mut(&pid) {
+        t.state = State::Zombie(status);
+    }
+    let mut ready = sched::ready_queue();
+    let mut woke = sched::wakeup_locked(&mut tasks, &mut ready, wait_channel(parent));
     if orphans_done {
-        sched::wakeup(wait_channel(INIT_PID));
+        woke |= sched::wakeup_locked(&mut tasks, &mut ready, wait_channel(INIT_PID));
     }
-    sched::schedule();
+    if woke {
+        sched::wake_idle_cpu();
+    }
+    sched::switch_locked(tasks, ready);
     unreachable!("a zombie was scheduled again");
 }
 
@@ -149,7 +154,12 @@ pub fn wait(pid: Option<Pid>) -> Result<(Pid, i32), Errno> {
     let child = found.unwrap_or(Err(Errno::ECHILD))?;
     let task = TASKS.lock().remove(&child).ok_or(Errno::ECHILD)?;
     let State::Zombie(status) = task.state else { return Err(Errno::ECHILD) };
-    // The child's kernel stack is freed here, long after it last ran.
+    // The child may have exited on another CPU that is still switching
+    // away from its stack (interrupts off, a few instructions): the stack
+    // is freed only once that CPU has left it.
+    while task.on_cpu.load(core::sync::atomic::Ordering::Acquire) {
+        core::hint::spin_loop();
+    }
     drop(task);
     Ok((child, status))
 }

@@ -29,7 +29,7 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use space::UserSpace;
 
 /// A process id.
@@ -81,6 +81,12 @@ pub struct Task {
     /// where the system call returns to.
     pub user_start: Option<(u64, u64)>,
     pub kernel: bool,
+    /// Whether a CPU runs on this task's stack: set when a CPU switches to
+    /// it, cleared by `arch::context::switch` once the CPU has left the
+    /// stack. Another CPU may not switch to the task, nor free it, before.
+    pub on_cpu: AtomicBool,
+    /// The CPU that last ran the task (`ps` shows it).
+    pub last_cpu: u32,
 }
 
 impl Task {
@@ -107,6 +113,8 @@ impl Task {
             ticks: 0,
             user_start: None,
             kernel: true,
+            on_cpu: AtomicBool::new(false),
+            last_cpu: 0,
         });
         let top = task.kstack_top();
         // SAFETY: the stack was just allocated and belongs to this task alone.
@@ -166,6 +174,7 @@ pub fn snapshot() -> Vec<abi::proc::ProcInfo> {
             info.ticks = t.ticks;
             info.mem = t.space.as_ref().map_or(0, UserSpace::mapped_bytes);
             info.kernel = t.kernel as u32;
+            info.cpu = t.last_cpu;
             let name = t.name.as_bytes();
             let n = name.len().min(abi::proc::PROC_NAME_MAX);
             info.name[..n].copy_from_slice(&name[..n]);
@@ -183,6 +192,6 @@ pub fn task_count() -> usize {
 #[cfg(feature = "ktest")]
 mod isolation_tests;
 #[cfg(feature = "ktest")]
-mod smp_tests;
+pub(crate) mod smp_tests;
 #[cfg(feature = "ktest")]
 mod tests;

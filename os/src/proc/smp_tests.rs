@@ -36,6 +36,22 @@ fn calling_program(nr: usize) -> Vec<u8> {
     elf_image(0x40_0000, &[text])
 }
 
+/// A program makes system call `nr` (with `rdi` = 0) `calls` times in a
+/// loop, then exits with status 0 (for tests of module code on several
+/// CPUs).
+pub(crate) fn looping_program(nr: usize, calls: u32) -> Vec<u8> {
+    let mut code = alloc::vec![0xbb];
+    code.extend_from_slice(&calls.max(1).to_le_bytes()); // mov ebx, calls
+    code.push(0xb8);
+    code.extend_from_slice(&(nr as u32).to_le_bytes()); // loop: mov eax, nr
+    code.extend_from_slice(&[0x31, 0xff, 0x0f, 0x05]); // xor edi, edi; syscall
+    code.extend_from_slice(&[0xff, 0xcb, 0x75, 0xf3]); // dec ebx; jnz loop
+    code.extend_from_slice(&[0xb8, 0, 0, 0, 0]); // mov eax, SYS_EXIT
+    code.extend_from_slice(&[0x31, 0xff, 0x0f, 0x05, 0xeb, 0xfe]); // xor edi, edi; syscall; jmp .
+    let text = Seg { flags: PF_R | PF_X, offset: 0x400, vaddr: 0x40_0000, bytes: &code, memsz: code.len() as u64 };
+    elf_image(0x40_0000, &[text])
+}
+
 /// In a system call from user mode the GS base is the CPU's per-CPU
 /// record and the user's GS base waits in KERNEL_GS_BASE; back in the
 /// kernel thread after the program ends, the same holds.

@@ -194,8 +194,21 @@ fn a_grace_period_waits_for_every_other_cpu() -> TestResult {
     grace::wait();
     each_other_cpu_ran_one_call(before)?;
     ensure_eq!(grace::completed(), completed + u64::from(percpu::online_count() > 1));
+    // What one costs with the other CPUs idle.
+    let (n0, cycles0, _) = grace::waited();
+    for _ in 0..GRACE_ROUNDS {
+        grace::wait();
+    }
+    let (n1, cycles1, _) = grace::waited();
+    if n1 > n0 {
+        let mean_ns = crate::time::cycles_to_ns((cycles1 - cycles0) / (n1 - n0));
+        crate::println!("    grace period on {} CPUs, others idle: {mean_ns} ns on average over {} waits", percpu::online_count(), n1 - n0);
+    }
     Ok(())
 }
+
+/// Grace periods timed by [`a_grace_period_waits_for_every_other_cpu`].
+const GRACE_ROUNDS: usize = 1000;
 kernel_test!(a_grace_period_waits_for_every_other_cpu);
 
 /// Where `syscall` enters the kernel on each CPU, noted by [`note_syscall_entry`].

@@ -24,7 +24,7 @@ fn number(text: &str) -> Option<usize> {
 fn main(args: user::Args) -> i32 {
     let rest = args.rest();
     let (nr, call_args) = match rest {
-        ["-n", module, tail @ ..] => match module_slot(module) {
+        ["-n", module, tail @ ..] => match user::lkm::syscall_slot(module) {
             Ok(nr) => (nr, tail),
             Err(f) => {
                 user::eprint!("{}", f.render("syscall"));
@@ -69,17 +69,4 @@ fn main(args: user::Args) -> i32 {
     }
 }
 
-/// The system-call number that module `name` occupies.
-fn module_slot(name: &str) -> Result<usize, user::lkm::Failure> {
-    use user::lkm::{self, Failure, Lkm, Which};
-    let dev = Lkm::open_ro()?;
-    let stat = dev
-        .stat(Which::Name(name))
-        .map_err(|e| lkm::explain(lkm::Step::Stat, e, &alloc::format!("module `{name}`")))?;
-    if stat.class != u32::from(::lkm::class::LM_SYSCALL) {
-        return Err(Failure::new(alloc::format!("module `{name}` is not a system-call module"))
-            .help("modstat shows each module's type"));
-    }
-    Ok(stat.offset as usize)
-}
 extern crate alloc;

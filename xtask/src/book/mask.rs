@@ -1,6 +1,6 @@
 //! What may differ between two boots is masked before transcripts are
 //! compared: the kernel log's timestamps, the clock, times and rates,
-//! `modstat`'s load addresses, sizes and run counts, `ps`'s state and ticks
+//! `modstat`'s load addresses, sizes and run counts, `ps`'s state, CPU and ticks
 //! (`lkmd` polls its port, so it may be running or asleep), and the
 //! size of native code (the JIT blinds constants with a key drawn at each
 //! load, and the key changes the length of some instructions). Everything
@@ -21,11 +21,12 @@ pub fn mask(text: &str) -> String {
         if words.first().is_some_and(|w| w.starts_with(super::PROMPT.trim_end())) {
             ps_table = false;
         }
-        if words == ["PID", "PPID", "USER", "STAT", "TICKS", "MEM", "COMMAND"] {
+        if words == ["PID", "PPID", "USER", "STAT", "CPU", "TICKS", "MEM", "COMMAND"] {
             ps_table = true;
-        } else if ps_table && words.len() >= 7 {
+        } else if ps_table && words.len() >= 8 {
             words[3] = "#".into();
             words[4] = "#".into();
+            words[5] = "#".into();
         }
         if is_modstat_row(&words) {
             if words[3] != "-" {
@@ -108,14 +109,14 @@ mod tests {
     }
 
     #[test]
-    fn ps_hides_state_and_ticks_but_a_missing_process_shows() {
-        let head = "warden:/# ps\n  PID  PPID USER     STAT  TICKS    MEM COMMAND\n";
-        let a = format!("{head}    1     0 root     S         0    32K init\n    6     1 root     S         2    68K sh\n");
-        let b = format!("{head}    1     0 root     S         3    32K init\n    6     1 root     R         9    68K sh\n");
+    fn ps_hides_state_cpu_and_ticks_but_a_missing_process_shows() {
+        let head = "warden:/# ps\n  PID  PPID USER     STAT CPU  TICKS    MEM COMMAND\n";
+        let a = format!("{head}    1     0 root     S      0      0    32K init\n    6     1 root     S      1      2    68K sh\n");
+        let b = format!("{head}    1     0 root     S      2      3    32K init\n    6     1 root     R      0      9    68K sh\n");
         assert_eq!(mask(&a), mask(&b));
-        let c = format!("{head}    1     0 root     S         0    32K init\n    7     1 root     S         2    68K sh\n");
+        let c = format!("{head}    1     0 root     S      0      0    32K init\n    7     1 root     S      1      2    68K sh\n");
         assert_ne!(mask(&a), mask(&c), "a different pid must show");
-        assert_ne!(mask(&a), mask(&format!("{head}    1     0 root     S         0    32K init\n")));
+        assert_ne!(mask(&a), mask(&format!("{head}    1     0 root     S      0      0    32K init\n")));
     }
 
     #[test]

@@ -189,13 +189,13 @@ mod tests {
 
     #[test]
     fn a_stale_transcript_names_its_first_different_line() {
-        let recorded = "warden:/# ps\n  PID  PPID USER     STAT  TICKS    MEM COMMAND\n    1     0 root     S         0    32K init\n";
-        let same = "warden:/# ps\n  PID  PPID USER     STAT  TICKS    MEM COMMAND\n    1     0 root     S         5    32K init\n";
+        let recorded = "warden:/# ps\n  PID  PPID USER     STAT CPU  TICKS    MEM COMMAND\n    1     0 root     S      0      0    32K init\n";
+        let same = "warden:/# ps\n  PID  PPID USER     STAT CPU  TICKS    MEM COMMAND\n    1     0 root     S      1      5    32K init\n";
         assert_eq!(first_difference(recorded, same), None);
-        let more = format!("{same}    7     1 root     S         0    40K lkmd\n");
+        let more = format!("{same}    7     1 root     S      0      0    40K lkmd\n");
         let why = first_difference(recorded, &more).unwrap();
         assert!(why.contains("line 4"), "{why}");
         assert!(why.contains("recorded: (end of the transcript)"), "{why}");
-        assert!(why.contains("now:      `7 1 root # # 40K lkmd`"), "{why}");
+        assert!(why.contains("now:      `7 1 root # # # 40K lkmd`"), "{why}");
     }
 }

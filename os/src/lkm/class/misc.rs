@@ -1,7 +1,7 @@
 //! Miscellaneous modules: `load` runs when the module is linked (a negative
 //! result aborts the load), `unload` when it is unlinked, and `tick`, if
-//! present, on every timer tick (in interrupt context; its result is
-//! ignored).
+//! present, on every tick of every CPU's timer, on that CPU (in interrupt
+//! context, so on several CPUs at once; its result is ignored).
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -17,14 +17,26 @@ use crate::time;
 /// Modules with a `tick` program.
 static TICKERS: IrqLock<Vec<Arc<Module>>> = IrqLock::with_class(LockClass::MiscTickers, Vec::new());
 
-/// Installs the one kernel tick hook that runs every module's `tick`.
+/// Installs the one CPU tick hook that runs every module's `tick`.
 pub fn init() -> bool {
-    time::add_tick_hook(on_tick)
+    time::add_cpu_tick_hook(on_tick)
 }
 
+/// Runs the `tick` programs on this CPU. The list is copied out of its
+/// lock first, so CPUs ticking at the same moment do not wait for each
+/// other's module code. (A module taken off the list meanwhile may still
+/// run this once: `unload` waits for a grace period, which this CPU
+/// passes only after this interrupt, before freeing it.)
 fn on_tick(_frame: &mut crate::arch::TrapFrame) {
-    let Some(tickers) = TICKERS.try_lock() else { return };
-    for module in tickers.iter() {
+    let mut list = Vec::new();
+    {
+        let tickers = TICKERS.lock();
+        if list.try_reserve(tickers.len()).is_err() {
+            return;
+        }
+        list.extend(tickers.iter().cloned());
+    }
+    for module in &list {
         let mut c = MiscTickCtx { ticks: time::ticks(), uptime_ns: time::uptime_ns() };
         run(module, "tick", &mut c, None);
     }

@@ -10,7 +10,7 @@
 //!
 //! `cargo xtask test` runs [`DEFAULT_COUNT`] modules (each twice: memory
 //! is measured around the second round); the kernel command
-//! line `hostile_modules_campaign count=N seed=S` (what `cargo xtask fuzz
+//! line `smp_hostile_modules_campaign count=N seed=S` (what `cargo xtask fuzz
 //! --campaign hostile-modules` boots) runs more.
 
 pub mod generate;
@@ -71,7 +71,7 @@ fn parameters() -> (u64, u64) {
     (value("count").unwrap_or(DEFAULT_COUNT), value("seed").unwrap_or(DEFAULT_SEED))
 }
 
-fn hostile_modules_campaign() -> TestResult {
+fn smp_hostile_modules_campaign() -> TestResult {
     setup()?;
     let _ = vfs::create(MOUNT, S_IFDIR | 0o755, 0, 0);
     let script = file::open(0, "/", SCRIPT, O_WRONLY | O_CREAT | O_TRUNC, 0o755).map_err(err)?;
@@ -99,7 +99,7 @@ fn hostile_modules_campaign() -> TestResult {
     ensure!(after == before, "seed {seed}: memory (heap bytes, frames, code pages) went from {before:?} to {after:?}");
     Ok(())
 }
-kernel_test!(hostile_modules_campaign);
+kernel_test!(smp_hostile_modules_campaign);
 
 fn err(e: Errno) -> String {
     format!("{e}")

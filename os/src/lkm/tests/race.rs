@@ -1,5 +1,7 @@
-//! Unloading races the hook's users: a second task uses the hook in a loop
-//! while this one loads and unloads the module over and over. Every
+//! Unloading races the hook's users: one task per CPU uses the hook in a
+//! loop while this one loads and unloads the module over and over (on
+//! several CPUs, the uses run on other CPUs at the same time as the
+//! unloads). Every
 //! unload either is refused with `EBUSY` (a use is in progress) or leaves
 //! the hook as it was before the module — never a use of a module after
 //! its unload succeeded, never a panic — and every module is freed.
@@ -92,9 +94,9 @@ fn hook_state(hook: Hook) -> Vec<String> {
     }
 }
 
-/// Loads and unloads the module of `hook` `rounds` times while a second
-/// task uses the hook; returns how many uses it made and how many unloads
-/// were refused as busy.
+/// Loads and unloads the module of `hook` `rounds` times while one task
+/// per CPU uses the hook; returns how many uses they made and how many
+/// unloads were refused as busy.
 fn race(hook: Hook, rounds: usize) -> Result<(u64, u64), String> {
     let bytes = module_image(hook)?;
     let name = lkm::parse(&bytes).map_err(|e| format!("{e}"))?.name;
@@ -102,7 +104,19 @@ fn race(hook: Hook, rounds: usize) -> Result<(u64, u64), String> {
     STOP.store(false, Ordering::Relaxed);
     USES.store(0, Ordering::Relaxed);
     WRONG.store(0, Ordering::Relaxed);
-    let pid = sched::spawn_kernel_thread("ktest-race", user, hook as u64).map_err(|e| format!("spawning the racing task: {e}"))?;
+    let mut pids = Vec::new();
+    for _ in 0..crate::arch::percpu::online_count().max(1) {
+        match sched::spawn_kernel_thread("ktest-race", user, hook as u64) {
+            Ok(pid) => pids.push(pid),
+            Err(e) => {
+                STOP.store(true, Ordering::Relaxed);
+                for pid in pids {
+                    let _ = life::wait(Some(pid));
+                }
+                return Err(format!("spawning a racing task: {e}"));
+            }
+        }
+    }
     let mut busy = 0;
     let mut result = Ok(());
     for round in 0..rounds {
@@ -139,9 +153,9 @@ fn race(hook: Hook, rounds: usize) -> Result<(u64, u64), String> {
         }
     }
     STOP.store(true, Ordering::Relaxed);
-    let reaped = life::wait(Some(pid));
+    let reaped: Vec<_> = pids.iter().map(|pid| life::wait(Some(*pid))).collect();
     result?;
-    ensure_eq!(reaped, Ok((pid, 0)));
+    ensure_eq!(reaped, pids.iter().map(|pid| Ok((*pid, 0))).collect::<Vec<_>>());
     ensure_eq!(hook_state(hook), without);
     ensure!(USES.load(Ordering::Relaxed) > 0, "the second task never used the hook");
     ensure_eq!(WRONG.load(Ordering::Relaxed), 0);
@@ -162,13 +176,24 @@ fn unloads_race_uses_of_every_hook() -> TestResult {
             race(hook, 1)?;
         }
         let before = usage();
+        let (waits, waited, _) = crate::arch::grace::waited();
         let mut seen = [(0, 0); 3];
         for (i, hook) in [Hook::Syscall, Hook::Exec, Hook::Vfs].into_iter().enumerate() {
             seen[i] = race(hook, ROUNDS)?;
         }
         let after = usage();
+        let (waits_after, waited_after, longest) = crate::arch::grace::waited();
+        if waits_after > waits {
+            let mean_ns = crate::time::cycles_to_ns((waited_after - waited) / (waits_after - waits));
+            crate::println!(
+                "    unloads under load on {} CPUs: the grace period took {mean_ns} ns on average over {} unloads (longest since boot {} ns)",
+                crate::arch::percpu::online_count(),
+                waits_after - waits,
+                crate::time::cycles_to_ns(longest)
+            );
+        }
         crate::println!(
-            "    {ROUNDS} unloads per hook raced uses from a second task: (uses, unloads refused busy): syscall {:?}, exec {:?}, vfs {:?}",
+            "    {ROUNDS} unloads per hook raced uses from a task per CPU: (uses, unloads refused busy): syscall {:?}, exec {:?}, vfs {:?}",
             seen[0],
             seen[1],
             seen[2]
