@@ -28,9 +28,10 @@
 //!
 //! Each group's run is kept in `mutants.out/GROUP/`, and a `--file` run in
 //! `mutants.out/file/PATH/` (with `/` made `__`), all ignored by git. After
-//! each run, and alone with `--table`, xtask writes `docs/data/mutants.csv`
-//! and the tables of docs/testing.md and docs/verifier.md ([`table`]) from
-//! the newest run of each file.
+//! each run, and alone with `--table`, xtask merges the newest run of each
+//! file into the committed record, `docs/data/mutants.csv` ([`record`]), and
+//! writes the tables of docs/testing.md and docs/verifier.md from it
+//! ([`table`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -41,6 +42,7 @@ use clap::Args;
 use crate::{Result, XtaskError, kernel};
 
 mod outcomes;
+mod record;
 mod table;
 
 /// The cargo-mutants release the outcome files are read for.
@@ -65,7 +67,7 @@ pub struct MutantsArgs {
     /// List the mutants of each group and their number, without testing them
     #[arg(long)]
     list: bool,
-    /// Write docs/data/mutants.csv and the table of docs/verifier.md from the last runs, without testing
+    /// Merge the last runs into docs/data/mutants.csv and write the tables of docs/testing.md and docs/verifier.md, without testing
     #[arg(long)]
     table: bool,
     /// Test again only the mutants the last run of the same group (or file) did not catch

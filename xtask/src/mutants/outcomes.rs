@@ -48,8 +48,9 @@ pub struct Mutant {
     /// cargo-mutants' description without the place: `replace && with || in Bounds::covers`.
     pub change: String,
     pub outcome: Outcome,
-    /// Time spent building and testing it.
-    pub seconds: f64,
+    /// Time spent building and testing it; `None` for a row of the record
+    /// written before the record kept times.
+    pub seconds: Option<f64>,
     /// The failing tests, as `binary::path::name` (`verifier::domain::range::tests::covers_...`,
     /// `soundness_fuzz::accepted_programs_...`), or "the tests' build" when a test crate no longer compiled.
     pub caught_by: Vec<String>,
@@ -78,7 +79,7 @@ pub fn read(dir: &Path, equivalents: &Equivalents) -> Result<Vec<Mutant>> {
         // The name is `FILE:LINE:COLUMN: CHANGE`.
         let change = name.splitn(4, ':').nth(3).map(str::trim).ok_or_else(|| bad(&format!("unexpected name `{name}`")))?.to_string();
         let log = outcome["log_path"].as_str().map(|p| dir.join(p));
-        let seconds = outcome["phase_results"].as_array().map_or(0.0, |phases| phases.iter().filter_map(|p| p["duration"].as_f64()).sum());
+        let seconds = Some(outcome["phase_results"].as_array().map_or(0.0, |phases| phases.iter().filter_map(|p| p["duration"].as_f64()).sum()));
         let outcome = match outcome["summary"].as_str() {
             Some("CaughtMutant") => Outcome::Caught,
             Some("MissedMutant") if equivalents.find(&file, &change).is_some() => Outcome::Equivalent,
@@ -194,7 +195,7 @@ impl Equivalents {
         })
     }
 
-    fn parse(text: &str) -> std::result::Result<Self, (usize, String)> {
+    pub(super) fn parse(text: &str) -> std::result::Result<Self, (usize, String)> {
         let mut entries = BTreeMap::new();
         // The entry being read: its first line, its mutants and its reason.
         let mut current: Option<(usize, Vec<(String, String)>, String)> = None;
@@ -254,17 +255,18 @@ impl Equivalents {
     }
 }
 
-/// Counts per file, in the order files first appear.
-pub fn per_file(mutants: &[Mutant]) -> Vec<(String, [usize; 5], f64)> {
-    let mut rows: Vec<(String, [usize; 5], f64)> = Vec::new();
+/// Counts and time per file, in the order files first appear; the time is
+/// `None` when a mutant of the file has none.
+pub fn per_file(mutants: &[Mutant]) -> Vec<(String, [usize; 5], Option<f64>)> {
+    let mut rows: Vec<(String, [usize; 5], Option<f64>)> = Vec::new();
     for m in mutants {
         let index = rows.iter().position(|(f, _, _)| *f == m.file).unwrap_or_else(|| {
-            rows.push((m.file.clone(), [0; 5], 0.0));
+            rows.push((m.file.clone(), [0; 5], Some(0.0)));
             rows.len() - 1
         });
         let row = &mut rows[index];
         row.1[Outcome::ALL.iter().position(|o| *o == m.outcome).unwrap_or(0)] += 1;
-        row.2 += m.seconds;
+        row.2 = row.2.zip(m.seconds).map(|(a, b)| a + b);
     }
     rows
 }
@@ -275,7 +277,7 @@ pub fn report(mutants: &[Mutant], equivalents: &Equivalents) -> usize {
     println!("{:<36} {:>7} {:>7} {:>7} {:>8} {:>10} {:>7}", "file", "caught", "missed", "timeout", "unviable", "equivalent", "time");
     for (file, counts, seconds) in per_file(mutants) {
         let [caught, missed, timeout, unviable, equivalent] = counts;
-        println!("{file:<36} {caught:>7} {missed:>7} {timeout:>7} {unviable:>8} {equivalent:>10} {seconds:>6.0}s");
+        println!("{file:<36} {caught:>7} {missed:>7} {timeout:>7} {unviable:>8} {equivalent:>10} {:>6.0}s", seconds.unwrap_or(0.0));
     }
     let missed: Vec<_> = mutants.iter().filter(|m| m.outcome == Outcome::Missed).collect();
     for m in &missed {
