@@ -543,4 +543,23 @@ mod tests {
         assert!(p(1).covers(&p(5), &mut ids));
         assert!(!p(2).covers(&p(5), &mut ids));
     }
+
+    #[test]
+    fn only_a_state_equal_in_every_live_register_and_slot_is_the_same() {
+        // `same` tells a loop that comes back unchanged (an infinite loop);
+        // the fingerprint only screens, so `same` must see every difference.
+        let old = State { frames: alloc::vec![Frame::new(0, 0, 0)] };
+        let mut new = old.try_clone().unwrap();
+        assert!(old.same(&new, &[0x7ff]));
+        new.set(Reg::R2, Value::constant(1));
+        assert!(!old.same(&new, &[0x7ff]));
+        // A dead register does not count.
+        assert!(old.same(&new, &[0x7ff & !(1 << 2)]));
+        let mut spilled = old.try_clone().unwrap();
+        spilled.frames[0].stack.push(Slot { bytes: [Byte::Zero; 8], spill: Value::Uninit });
+        assert!(!old.same(&spilled, &[0x7ff]));
+        let mut called = old.try_clone().unwrap();
+        called.frames[0].callsite = 3;
+        assert!(!old.same(&called, &[0x7ff]));
+    }
 }

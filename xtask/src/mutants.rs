@@ -141,7 +141,7 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let root = kernel::root();
-    let equivalents = outcomes::Equivalents::load(&root.join(EQUIVALENT))?;
+    let equivalents = outcomes::Equivalents::load(&root)?;
     let mut missed = 0;
     for (group, files) in &chosen {
         let dir = match files.as_slice() {
@@ -313,6 +313,17 @@ mod tests {
         assert_eq!((chosen[0].0.name, chosen[0].1.len()), ("pruning", 5));
         let error = choose(&[], &["prune".into()]).err().expect("refused");
         assert_eq!(error.message, "there is no group `prune`");
+    }
+
+    #[test]
+    fn the_committed_equivalence_list_reads_and_names_guarded_files() {
+        let root = kernel::root();
+        let text = std::fs::read_to_string(root.join(EQUIVALENT)).unwrap();
+        outcomes::Equivalents::load(&root).unwrap_or_else(|e| panic!("{}", e.message));
+        for line in text.lines().filter(|l| !l.starts_with([' ', '#']) && !l.is_empty()) {
+            let file = line.split_once(": ").map_or(line, |(f, _)| f);
+            assert!(GROUPS.iter().flat_map(|g| g.files).any(|glob| in_glob(file, glob)), "{file} is in no group");
+        }
     }
 
     #[test]

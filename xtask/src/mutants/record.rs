@@ -16,7 +16,7 @@ use crate::{Result, XtaskError};
 /// The record's path from the workspace root.
 pub const PATH: &str = "docs/data/mutants.csv";
 
-const HEADER: &str = "file,line,mutant,outcome,caught_by,seconds";
+const HEADER: &str = "file,line,column,mutant,outcome,caught_by,seconds";
 
 /// The committed rows of `root`'s record (none if there is no record yet).
 /// A passing mutant's outcome follows today's equivalence list: added to
@@ -38,26 +38,30 @@ fn parse(text: &str, equivalents: &Equivalents) -> std::result::Result<Vec<Mutan
     let mut mutants = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1).filter(|(_, l)| !l.is_empty()) {
         let bad = |what: &str| (i + 1, what.to_string());
-        // The record of before the time column has five.
+        // The record of before the column and time columns has five.
         let row = fields(line).unwrap_or_default();
-        let (file, line, change, outcome, caught_by, seconds) = match row.as_slice() {
-            [f, l, m, o, c, s] => (f.clone(), l, m.clone(), o, c, Some(s)),
-            [f, l, m, o, c] => (f.clone(), l, m.clone(), o, c, None),
-            _ => return Err(bad("not a row of six fields")),
+        let (file, line, column, change, outcome, caught_by, seconds) = match row.as_slice() {
+            [f, l, col, m, o, c, s] => (f.clone(), l, Some(col), m.clone(), o, c, Some(s)),
+            [f, l, m, o, c] => (f.clone(), l, None, m.clone(), o, c, None),
+            _ => return Err(bad("not a row of seven fields")),
         };
         let line = line.parse().map_err(|_| bad("the line is not a number"))?;
+        let column = match column {
+            Some(c) => c.parse().map_err(|_| bad("the column is not a number"))?,
+            None => 0,
+        };
         let seconds = match seconds.filter(|s| !s.is_empty()) {
             Some(s) => Some(s.parse().map_err(|_| bad("the time is not a number"))?),
             None => None,
         };
         let outcome = match Outcome::ALL.into_iter().find(|o| o.name() == outcome.as_str()) {
-            Some(Outcome::Missed | Outcome::Equivalent) if equivalents.find(&file, &change).is_some() => Outcome::Equivalent,
+            Some(Outcome::Missed | Outcome::Equivalent) if equivalents.find(&file, &change, (line, column)).is_some() => Outcome::Equivalent,
             Some(Outcome::Missed | Outcome::Equivalent) => Outcome::Missed,
             Some(o) => o,
             None => return Err(bad(&format!("unknown outcome `{outcome}`"))),
         };
         let caught_by = caught_by.split_whitespace().map(str::to_string).collect();
-        mutants.push(Mutant { file, line, change, outcome, seconds, caught_by });
+        mutants.push(Mutant { file, line, column, change, outcome, seconds, caught_by });
     }
     Ok(mutants)
 }
@@ -117,9 +121,10 @@ pub fn text(mutants: &[Mutant]) -> String {
     for m in mutants {
         let seconds = m.seconds.map(|s| format!("{s:.1}")).unwrap_or_default();
         out += &format!(
-            "{},{},{},{},{},{seconds}\n",
+            "{},{},{},{},{},{},{seconds}\n",
             m.file,
             m.line,
+            m.column,
             quoted(&m.change),
             m.outcome.name(),
             quoted(&m.caught_by.join(" "))
@@ -136,6 +141,7 @@ mod tests {
         Mutant {
             file: file.to_string(),
             line,
+            column: 5,
             change: format!("replace \"x\", y with z in f{line}"),
             outcome,
             seconds: Some(2.5),
@@ -178,18 +184,18 @@ mod tests {
 
     #[test]
     fn the_record_reads_back_what_it_wrote() {
-        let none = Equivalents::parse("").unwrap();
+        let none = Equivalents::parse("", Path::new(".")).unwrap();
         let mut untimed = mutant("vm/src/alu.rs", 7, Outcome::Missed);
         untimed.seconds = None;
         let written = vec![mutant("vm/src/alu.rs", 6, Outcome::Caught), untimed];
         let read = parse(&text(&written), &none).unwrap();
-        let key = |m: &Mutant| (m.file.clone(), m.line, m.change.clone(), m.outcome, m.seconds, m.caught_by.clone());
+        let key = |m: &Mutant| (m.file.clone(), m.line, m.column, m.change.clone(), m.outcome, m.seconds, m.caught_by.clone());
         assert_eq!(read.iter().map(key).collect::<Vec<_>>(), written.iter().map(key).collect::<Vec<_>>());
     }
 
     #[test]
     fn a_passing_mutant_follows_the_equivalence_list_of_today() {
-        let eq = Equivalents::parse("a.rs: replace | with ^ in f\n    the bits cannot overlap\n").unwrap();
+        let eq = Equivalents::parse("a.rs: replace | with ^ in f\n    the bits cannot overlap\n", Path::new(".")).unwrap();
         let old = "file,line,mutant,outcome,caught_by\n\
                    a.rs,1,\"replace | with ^ in f\",missed,\"\"\n\
                    a.rs,2,\"replace & with ^ in f\",equivalent,\"\"\n\
@@ -201,12 +207,12 @@ mod tests {
 
     #[test]
     fn a_broken_row_is_refused_with_its_line() {
-        let none = Equivalents::parse("").unwrap();
-        let Err((line, what)) = parse("file,line,mutant,outcome,caught_by,seconds\na.rs,1,\"x,caught,\"\",\n", &none) else {
+        let none = Equivalents::parse("", Path::new(".")).unwrap();
+        let Err((line, what)) = parse("file,line,column,mutant,outcome,caught_by,seconds\na.rs,1,1,\"x,caught,\"\",\n", &none) else {
             panic!("accepted a row with an open quote");
         };
-        assert_eq!((line, what.as_str()), (2, "not a row of six fields"));
-        let Err((_, what)) = parse("header\na.rs,1,x,lost,,\n", &none) else { panic!("accepted an unknown outcome") };
+        assert_eq!((line, what.as_str()), (2, "not a row of seven fields"));
+        let Err((_, what)) = parse("header\na.rs,1,1,x,lost,,\n", &none) else { panic!("accepted an unknown outcome") };
         assert_eq!(what, "unknown outcome `lost`");
     }
 }

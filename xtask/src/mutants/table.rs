@@ -31,7 +31,7 @@ pub const BUGS_END: &str = "<!-- end of the planted bugs -->";
 const GUARDS: &[&str] = &["::contains", "::covers", "::same", "IdMap::map"];
 
 pub fn write(root: &Path) -> Result<ExitCode> {
-    let equivalents = Equivalents::load(&root.join(super::EQUIVALENT))?;
+    let equivalents = Equivalents::load(root)?;
     let mutants = record::merge(record::read(root, &equivalents)?, newest(root, &equivalents)?);
     if mutants.is_empty() {
         return Err(XtaskError::new("no mutation run to make a table from").with_help("run `cargo xtask mutants` first"));
@@ -138,7 +138,7 @@ fn bugs(mutants: &[Mutant], equivalents: &Equivalents) -> String {
     // reason → (file, change) → lines
     let mut reasons: Vec<(&str, Vec<(&str, &str, Vec<u64>)>)> = Vec::new();
     for m in listed(Outcome::Equivalent) {
-        let reason = equivalents.find(&m.file, &m.change).unwrap_or_default();
+        let reason = equivalents.find(&m.file, &m.change, (m.line, m.column)).unwrap_or_default();
         let index = reasons.iter().position(|(r, _)| *r == reason).unwrap_or_else(|| {
             reasons.push((reason, Vec::new()));
             reasons.len() - 1
