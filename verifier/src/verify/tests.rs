@@ -155,6 +155,21 @@ fn the_memory_limit_stops_the_analysis() {
 }
 
 #[test]
+fn the_memory_limit_counts_a_state_by_its_registers_and_slots() {
+    // The same shape with five branches: at most five paths wait, each a
+    // frame with 64 stack slots (a few kilobytes), well within a budget of
+    // 1 MiB, so the analysis finishes.
+    let mut src = alloc::string::String::from("r2 = *(u64 *)(r1 + 0)\n*(u64 *)(r10 - 512) = 0\nr0 = 0\n");
+    for i in 0..5 {
+        src.push_str(&alloc::format!("if r2 == {i} goto l{i}\nr0 += 1\nl{i}:\n"));
+    }
+    src.push_str("exit\n");
+    let p = assemble(&src).unwrap();
+    let limits = Limits { max_memory: 1 << 20, max_states: 0, ..Limits::DEFAULT };
+    verify(&p, &ctx_profile().with_limits(limits)).unwrap();
+}
+
+#[test]
 fn states_that_keep_missing_are_evicted() {
     // Both arms of the branch reach `join` with the same counter: the
     // second is pruned there. The stored states of later rounds (other
