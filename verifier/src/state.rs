@@ -562,4 +562,15 @@ mod tests {
         called.frames[0].callsite = 3;
         assert!(!old.same(&called, &[0x7ff]));
     }
+
+    #[test]
+    fn a_state_is_counted_at_least_at_what_its_frames_and_slots_occupy() {
+        // The memory limit rests on this estimate: never below the memory
+        // the frames and their slots take, and not far above it.
+        let mut state = State { frames: alloc::vec![Frame::new(0, 0, 0), Frame::new(1, 3, 1)] };
+        state.frames[1].stack.resize(64, Slot::INVALID);
+        let occupied = 2 * core::mem::size_of::<Frame>() + 64 * core::mem::size_of::<Slot>();
+        assert!(state.bytes() >= occupied, "{} < {occupied}", state.bytes());
+        assert!(state.bytes() <= 2 * occupied, "{} > 2 * {occupied}", state.bytes());
+    }
 }
