@@ -585,4 +585,33 @@ mod tests {
         assert!(!scalar.covers(&spill, false, &mut ids));
     }
 
+    #[test]
+    fn only_a_state_equal_in_every_live_register_and_slot_is_the_same() {
+        // `same` tells a loop that comes back unchanged (an infinite loop);
+        // the fingerprint only screens, so `same` must see every difference.
+        let old = State { frames: alloc::vec![Frame::new(0, 0, 0)] };
+        let mut new = old.try_clone().unwrap();
+        assert!(old.same(&new, &[0x7ff]));
+        new.set(Reg::R2, Value::constant(1));
+        assert!(!old.same(&new, &[0x7ff]));
+        // A dead register does not count.
+        assert!(old.same(&new, &[0x7ff & !(1 << 2)]));
+        let mut spilled = old.try_clone().unwrap();
+        spilled.frames[0].stack.push(Slot { bytes: [Byte::Zero; 8], spill: Value::Uninit, link: 0 });
+        assert!(!old.same(&spilled, &[0x7ff]));
+        let mut called = old.try_clone().unwrap();
+        called.frames[0].callsite = 3;
+        assert!(!old.same(&called, &[0x7ff]));
+    }
+
+    #[test]
+    fn a_state_is_counted_at_least_at_what_its_frames_and_slots_occupy() {
+        // The memory limit rests on this estimate: never below the memory
+        // the frames and their slots take, and not far above it.
+        let mut state = State { frames: alloc::vec![Frame::new(0, 0, 0), Frame::new(1, 3, 1)] };
+        state.frames[1].stack.resize(64, Slot::INVALID);
+        let occupied = 2 * core::mem::size_of::<Frame>() + 64 * core::mem::size_of::<Slot>();
+        assert!(state.bytes() >= occupied, "{} < {occupied}", state.bytes());
+        assert!(state.bytes() <= 2 * occupied, "{} > 2 * {occupied}", state.bytes());
+    }
 }

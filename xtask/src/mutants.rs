@@ -28,9 +28,10 @@
 //!
 //! Each group's run is kept in `mutants.out/GROUP/`, and a `--file` run in
 //! `mutants.out/file/PATH/` (with `/` made `__`), all ignored by git. After
-//! each run, and alone with `--table`, xtask writes `docs/data/mutants.csv`
-//! and the tables of docs/testing.md and docs/verifier.md ([`table`]) from
-//! the newest run of each file.
+//! each run, and alone with `--table`, xtask merges the newest run of each
+//! file into the committed record, `docs/data/mutants.csv` ([`record`]), and
+//! writes the tables of docs/testing.md and docs/verifier.md from it
+//! ([`table`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -41,6 +42,7 @@ use clap::Args;
 use crate::{Result, XtaskError, kernel};
 
 mod outcomes;
+mod record;
 mod table;
 
 /// The cargo-mutants release the outcome files are read for.
@@ -65,7 +67,7 @@ pub struct MutantsArgs {
     /// List the mutants of each group and their number, without testing them
     #[arg(long)]
     list: bool,
-    /// Write docs/data/mutants.csv and the table of docs/verifier.md from the last runs, without testing
+    /// Merge the last runs into docs/data/mutants.csv and write the tables of docs/testing.md and docs/verifier.md, without testing
     #[arg(long)]
     table: bool,
     /// Test again only the mutants the last run of the same group (or file) did not catch
@@ -94,7 +96,7 @@ pub const GROUPS: &[Group] = &[
     Group { name: "domains", files: &["verifier/src/domain.rs", "verifier/src/domain/**"], tests: VERIFIER_TESTS },
     Group {
         name: "pruning",
-        files: &["verifier/src/state.rs", "verifier/src/verify/explore.rs", "verifier/src/verify/on_path.rs", "verifier/src/relevance.rs", "verifier/src/verify/precision.rs"],
+        files: &["verifier/src/state.rs", "verifier/src/state/ids.rs", "verifier/src/verify/explore.rs", "verifier/src/verify/on_path.rs", "verifier/src/relevance.rs", "verifier/src/verify/precision.rs"],
         tests: VERIFIER_TESTS,
     },
     Group {
@@ -139,7 +141,7 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let root = kernel::root();
-    let equivalents = outcomes::Equivalents::load(&root.join(EQUIVALENT))?;
+    let equivalents = outcomes::Equivalents::load(&root)?;
     let mut missed = 0;
     for (group, files) in &chosen {
         let dir = match files.as_slice() {
@@ -311,6 +313,17 @@ mod tests {
         assert_eq!((chosen[0].0.name, chosen[0].1.len()), ("pruning", 5));
         let error = choose(&[], &["prune".into()]).err().expect("refused");
         assert_eq!(error.message, "there is no group `prune`");
+    }
+
+    #[test]
+    fn the_committed_equivalence_list_reads_and_names_guarded_files() {
+        let root = kernel::root();
+        let text = std::fs::read_to_string(root.join(EQUIVALENT)).unwrap();
+        outcomes::Equivalents::load(&root).unwrap_or_else(|e| panic!("{}", e.message));
+        for line in text.lines().filter(|l| !l.starts_with([' ', '#']) && !l.is_empty()) {
+            let file = line.split_once(": ").map_or(line, |(f, _)| f);
+            assert!(GROUPS.iter().flat_map(|g| g.files).any(|glob| in_glob(file, glob)), "{file} is in no group");
+        }
     }
 
     #[test]

@@ -138,20 +138,33 @@ fn entry_facts_replace_the_context() {
     assert_eq!(r.kind, ErrorKind::UninitRegister);
 }
 
-#[test]
-fn the_memory_limit_stops_the_analysis() {
-    // Each branch in a row doubles the paths; a small memory budget for
-    // pending paths is exhausted long before the instruction limit.
+/// `n` branches in a row on one unknown, with a full 512-byte stack: each
+/// doubles the paths, and with no stored states (`max_states: 0`) the
+/// paths waiting to be explored grow to `n`, each a frame with 64 slots.
+fn branches_with_a_full_stack(n: usize) -> Program {
     let mut src = alloc::string::String::from("r2 = *(u64 *)(r1 + 0)\n*(u64 *)(r10 - 512) = 0\nr0 = 0\n");
-    for i in 0..40 {
+    for i in 0..n {
         src.push_str(&alloc::format!("if r2 == {i} goto l{i}\nr0 += 1\nl{i}:\n"));
     }
     src.push_str("exit\n");
-    let p = assemble(&src).unwrap();
+    assemble(&src).unwrap()
+}
+
+#[test]
+fn the_memory_limit_stops_the_analysis() {
+    // A small memory budget for pending paths is exhausted long before
+    // the instruction limit.
     let limits = Limits { max_memory: 64 << 10, max_states: 0, ..Limits::DEFAULT };
-    let r = verify(&p, &ctx_profile().with_limits(limits)).unwrap_err();
+    let r = verify(&branches_with_a_full_stack(40), &ctx_profile().with_limits(limits)).unwrap_err();
     assert_eq!(r.kind, ErrorKind::TooComplex);
     assert!(r.reason.contains("bytes"), "{r}");
+}
+
+#[test]
+fn the_memory_limit_counts_a_state_by_its_registers_and_slots() {
+    // Five waiting paths of a few kilobytes each fit well within 1 MiB.
+    let limits = Limits { max_memory: 1 << 20, max_states: 0, ..Limits::DEFAULT };
+    verify(&branches_with_a_full_stack(5), &ctx_profile().with_limits(limits)).unwrap();
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! behaviour ([`Equivalents`]).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -45,11 +45,15 @@ pub struct Mutant {
     /// From the workspace root.
     pub file: String,
     pub line: u64,
+    /// Where on the line the change starts (counting from 1; 0 when not
+    /// recorded).
+    pub column: u64,
     /// cargo-mutants' description without the place: `replace && with || in Bounds::covers`.
     pub change: String,
     pub outcome: Outcome,
-    /// Time spent building and testing it.
-    pub seconds: f64,
+    /// Time spent building and testing it; `None` for a row of the record
+    /// written before the record kept times.
+    pub seconds: Option<f64>,
     /// The failing tests, as `binary::path::name` (`verifier::domain::range::tests::covers_...`,
     /// `soundness_fuzz::accepted_programs_...`), or "the tests' build" when a test crate no longer compiled.
     pub caught_by: Vec<String>,
@@ -75,13 +79,14 @@ pub fn read(dir: &Path, equivalents: &Equivalents) -> Result<Vec<Mutant>> {
         let file = mutant["file"].as_str().ok_or_else(|| bad("a mutant without a file"))?.to_string();
         let name = mutant["name"].as_str().ok_or_else(|| bad("a mutant without a name"))?;
         let line = mutant["span"]["start"]["line"].as_u64().unwrap_or(0);
+        let column = mutant["span"]["start"]["column"].as_u64().unwrap_or(0);
         // The name is `FILE:LINE:COLUMN: CHANGE`.
         let change = name.splitn(4, ':').nth(3).map(str::trim).ok_or_else(|| bad(&format!("unexpected name `{name}`")))?.to_string();
         let log = outcome["log_path"].as_str().map(|p| dir.join(p));
-        let seconds = outcome["phase_results"].as_array().map_or(0.0, |phases| phases.iter().filter_map(|p| p["duration"].as_f64()).sum());
+        let seconds = Some(outcome["phase_results"].as_array().map_or(0.0, |phases| phases.iter().filter_map(|p| p["duration"].as_f64()).sum()));
         let outcome = match outcome["summary"].as_str() {
             Some("CaughtMutant") => Outcome::Caught,
-            Some("MissedMutant") if equivalents.find(&file, &change).is_some() => Outcome::Equivalent,
+            Some("MissedMutant") if equivalents.find(&file, &change, (line, column)).is_some() => Outcome::Equivalent,
             Some("MissedMutant") => Outcome::Missed,
             Some("Timeout") => Outcome::Timeout,
             Some("Unviable") => Outcome::Unviable,
@@ -94,7 +99,7 @@ pub fn read(dir: &Path, equivalents: &Equivalents) -> Result<Vec<Mutant>> {
             (Outcome::Caught, None, Some(log)) => std::fs::read_to_string(log).map(|t| failing_tests(&t)).unwrap_or_default(),
             _ => Vec::new(),
         };
-        mutants.push(Mutant { file, line, change, outcome, seconds, caught_by });
+        mutants.push(Mutant { file, line, column, change, outcome, seconds, caught_by });
     }
     Ok(mutants)
 }
@@ -179,30 +184,45 @@ fn binary_name(running: &str) -> String {
 /// the file, the function and the replacement, so an entry survives code
 /// moving within the file), followed by indented lines saying why none of
 /// them can change behaviour. A line covers every mutant of that
-/// description in that file. `#` starts a comment line.
+/// description in that file, unless an indented `on: TEXT` follows it: then
+/// only those whose source, from the place the change starts, begins with
+/// TEXT (when a function has two such mutants and only one cannot change
+/// behaviour). `#` starts a comment line.
 pub struct Equivalents {
-    /// (file, change) → reason.
-    entries: BTreeMap<(String, String), String>,
+    /// (file, change) → the entries of that description.
+    entries: BTreeMap<(String, String), Vec<Entry>>,
+    /// The workspace root, where an `on:` entry reads the mutated line.
+    root: PathBuf,
 }
 
+struct Entry {
+    on: Option<String>,
+    reason: String,
+}
+
+/// An entry being read: its first line, its mutants (each with its `on:`)
+/// and its reason.
+type Reading = (usize, Vec<((String, String), Option<String>)>, String);
+
 impl Equivalents {
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| XtaskError::new(format!("cannot read {}: {e}", path.display())))?;
-        Self::parse(&text).map_err(|(line, what)| {
+    /// The list of the workspace at `root`.
+    pub fn load(root: &Path) -> Result<Self> {
+        let path = root.join(super::EQUIVALENT);
+        let text = std::fs::read_to_string(&path).map_err(|e| XtaskError::new(format!("cannot read {}: {e}", path.display())))?;
+        Self::parse(&text, root).map_err(|(line, what)| {
             XtaskError::new(format!("{}:{line}: {what}", path.display()))
-                .with_help("an entry is `FILE: CHANGE` on one line, then the reason on indented lines")
+                .with_help("an entry is `FILE: CHANGE` on one line (and `on: TEXT` indented below it), then the reason on indented lines")
         })
     }
 
-    fn parse(text: &str) -> std::result::Result<Self, (usize, String)> {
-        let mut entries = BTreeMap::new();
-        // The entry being read: its first line, its mutants and its reason.
-        let mut current: Option<(usize, Vec<(String, String)>, String)> = None;
-        let mut finish = |current: Option<(usize, Vec<(String, String)>, String)>| match current {
+    pub(super) fn parse(text: &str, root: &Path) -> std::result::Result<Self, (usize, String)> {
+        let mut entries: BTreeMap<(String, String), Vec<Entry>> = BTreeMap::new();
+        let mut current: Option<Reading> = None;
+        let mut finish = |current: Option<Reading>| match current {
             Some((line, _, reason)) if reason.is_empty() => Err((line, "an entry without a reason".to_string())),
             Some((_, keys, reason)) => {
-                for key in keys {
-                    entries.insert(key, reason.clone());
+                for (key, on) in keys {
+                    entries.entry(key).or_default().push(Entry { on, reason: reason.clone() });
                 }
                 Ok(())
             }
@@ -213,9 +233,16 @@ impl Equivalents {
                 continue;
             }
             if line.starts_with(char::is_whitespace) {
-                let Some((_, _, reason)) = current.as_mut() else {
+                let Some((_, keys, reason)) = current.as_mut() else {
                     return Err((i + 1, "a reason before any entry".to_string()));
                 };
+                if let Some(on) = line.trim().strip_prefix("on: ").filter(|_| reason.is_empty()) {
+                    match keys.last_mut() {
+                        Some((_, place @ None)) => *place = Some(on.to_string()),
+                        _ => return Err((i + 1, "a second `on:` for one mutant".to_string())),
+                    }
+                    continue;
+                }
                 if !reason.is_empty() {
                     reason.push(' ');
                 }
@@ -226,20 +253,33 @@ impl Equivalents {
             let key = (file.trim().to_string(), change.trim().to_string());
             match current.as_mut() {
                 // Several mutants may share one reason.
-                Some((_, keys, reason)) if reason.is_empty() => keys.push(key),
+                Some((_, keys, reason)) if reason.is_empty() => keys.push((key, None)),
                 _ => {
                     finish(current.take())?;
-                    current = Some((i + 1, vec![key], String::new()));
+                    current = Some((i + 1, vec![(key, None)], String::new()));
                 }
             }
         }
         finish(current)?;
-        Ok(Equivalents { entries })
+        Ok(Equivalents { entries, root: root.to_path_buf() })
     }
 
-    /// The reason `change` in `file` cannot change behaviour, if listed.
-    pub fn find(&self, file: &str, change: &str) -> Option<&str> {
-        self.entries.get(&(file.to_string(), change.to_string())).map(String::as_str)
+    /// The reason `change` in `file` at (line, column) cannot change
+    /// behaviour, if listed.
+    pub fn find(&self, file: &str, change: &str, (line, column): (u64, u64)) -> Option<&str> {
+        let mut source: Option<Option<String>> = None;
+        for entry in self.entries.get(&(file.to_string(), change.to_string()))? {
+            let Some(on) = &entry.on else { return Some(&entry.reason) };
+            let text = source.get_or_insert_with(|| {
+                let text = std::fs::read_to_string(self.root.join(file)).ok()?;
+                let line = text.lines().nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+                Some(line.chars().skip(usize::try_from(column).ok()?.checked_sub(1)?).collect())
+            });
+            if text.as_deref().is_some_and(|t| t.starts_with(on.as_str())) {
+                return Some(&entry.reason);
+            }
+        }
+        None
     }
 
     /// Entries of the files in `mutants` that matched none of them: the code
@@ -254,17 +294,18 @@ impl Equivalents {
     }
 }
 
-/// Counts per file, in the order files first appear.
-pub fn per_file(mutants: &[Mutant]) -> Vec<(String, [usize; 5], f64)> {
-    let mut rows: Vec<(String, [usize; 5], f64)> = Vec::new();
+/// Counts and time per file, in the order files first appear; the time is
+/// `None` when a mutant of the file has none.
+pub fn per_file(mutants: &[Mutant]) -> Vec<(String, [usize; 5], Option<f64>)> {
+    let mut rows: Vec<(String, [usize; 5], Option<f64>)> = Vec::new();
     for m in mutants {
         let index = rows.iter().position(|(f, _, _)| *f == m.file).unwrap_or_else(|| {
-            rows.push((m.file.clone(), [0; 5], 0.0));
+            rows.push((m.file.clone(), [0; 5], Some(0.0)));
             rows.len() - 1
         });
         let row = &mut rows[index];
         row.1[Outcome::ALL.iter().position(|o| *o == m.outcome).unwrap_or(0)] += 1;
-        row.2 += m.seconds;
+        row.2 = row.2.zip(m.seconds).map(|(a, b)| a + b);
     }
     rows
 }
@@ -275,7 +316,7 @@ pub fn report(mutants: &[Mutant], equivalents: &Equivalents) -> usize {
     println!("{:<36} {:>7} {:>7} {:>7} {:>8} {:>10} {:>7}", "file", "caught", "missed", "timeout", "unviable", "equivalent", "time");
     for (file, counts, seconds) in per_file(mutants) {
         let [caught, missed, timeout, unviable, equivalent] = counts;
-        println!("{file:<36} {caught:>7} {missed:>7} {timeout:>7} {unviable:>8} {equivalent:>10} {seconds:>6.0}s");
+        println!("{file:<36} {caught:>7} {missed:>7} {timeout:>7} {unviable:>8} {equivalent:>10} {:>6.0}s", seconds.unwrap_or(0.0));
     }
     let missed: Vec<_> = mutants.iter().filter(|m| m.outcome == Outcome::Missed).collect();
     for m in &missed {
@@ -294,23 +335,39 @@ mod tests {
     #[test]
     fn equivalents_are_read_with_their_reasons() {
         let text = "# comment\nvm/src/alu.rs: replace | with ^ in shift\n    the bits\n    cannot overlap\n\njit/src/x86/asm.rs: replace f -> u8 with 0\n  never called with\n";
-        let eq = Equivalents::parse(text).unwrap();
-        assert_eq!(eq.find("vm/src/alu.rs", "replace | with ^ in shift"), Some("the bits cannot overlap"));
-        assert_eq!(eq.find("jit/src/x86/asm.rs", "replace f -> u8 with 0"), Some("never called with"));
-        assert_eq!(eq.find("vm/src/alu.rs", "replace | with & in shift"), None);
+        let eq = Equivalents::parse(text, Path::new(".")).unwrap();
+        assert_eq!(eq.find("vm/src/alu.rs", "replace | with ^ in shift", (1, 1)), Some("the bits cannot overlap"));
+        assert_eq!(eq.find("jit/src/x86/asm.rs", "replace f -> u8 with 0", (1, 1)), Some("never called with"));
+        assert_eq!(eq.find("vm/src/alu.rs", "replace | with & in shift", (1, 1)), None);
     }
 
     #[test]
     fn several_mutants_may_share_a_reason() {
-        let eq = Equivalents::parse("a.rs: replace f -> u64 with 0\na.rs: replace f -> u64 with 1\n    f is a hash\nb.rs: x\n    y\n").unwrap();
-        assert_eq!(eq.find("a.rs", "replace f -> u64 with 0"), Some("f is a hash"));
-        assert_eq!(eq.find("a.rs", "replace f -> u64 with 1"), Some("f is a hash"));
-        assert_eq!(eq.find("b.rs", "x"), Some("y"));
+        let eq = Equivalents::parse("a.rs: replace f -> u64 with 0\na.rs: replace f -> u64 with 1\n    f is a hash\nb.rs: x\n    y\n", Path::new(".")).unwrap();
+        assert_eq!(eq.find("a.rs", "replace f -> u64 with 0", (1, 1)), Some("f is a hash"));
+        assert_eq!(eq.find("a.rs", "replace f -> u64 with 1", (1, 1)), Some("f is a hash"));
+        assert_eq!(eq.find("b.rs", "x", (1, 1)), Some("y"));
+    }
+
+    #[test]
+    fn an_entry_with_a_place_covers_only_the_mutant_whose_source_starts_there() {
+        let dir = std::env::temp_dir().join(format!("xtask-mutants-on-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.rs"), "fn f() {\n    x || y || z\n}\n").unwrap();
+        let eq = Equivalents::parse("a.rs: replace || with && in f\n  on: || z\n  y implies z\n", &dir).unwrap();
+        assert_eq!(eq.find("a.rs", "replace || with && in f", (2, 12)), Some("y implies z"));
+        assert_eq!(eq.find("a.rs", "replace || with && in f", (2, 7)), None);
+        assert_eq!(eq.find("a.rs", "replace || with && in f", (9, 1)), None);
+        let Err((line, what)) = Equivalents::parse("a.rs: x\n  on: p\n  on: q\n  why\n", &dir) else {
+            panic!("accepted two places for one mutant");
+        };
+        assert_eq!((line, what.as_str()), (3, "a second `on:` for one mutant"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn an_entry_without_a_reason_is_refused_with_its_line() {
-        let Err((line, what)) = Equivalents::parse("a.rs: replace x with y\n  why\nb.rs: replace z with w\n") else {
+        let Err((line, what)) = Equivalents::parse("a.rs: replace x with y\n  why\nb.rs: replace z with w\n", Path::new(".")) else {
             panic!("accepted an entry without a reason");
         };
         assert_eq!((line, what.as_str()), (3, "an entry without a reason"));
@@ -336,7 +393,7 @@ mod tests {
         }
         std::fs::write(dir.join("mutants.out.old/log/1:1: replace f with g.log"), "test t ... FAILED\n").unwrap();
         keep_earlier(&dir, &["a.rs".to_string()]).unwrap();
-        let none = Equivalents { entries: BTreeMap::new() };
+        let none = Equivalents::parse("", Path::new(".")).unwrap();
         let mutants = read(&dir.join("mutants.out"), &none).unwrap();
         let seen: Vec<_> = mutants.iter().map(|m| (m.change.as_str(), m.outcome, m.caught_by.clone())).collect();
         assert_eq!(

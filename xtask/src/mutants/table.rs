@@ -1,9 +1,10 @@
-//! The record of the mutation runs, written from the newest run of each
-//! file (`mutants.out/GROUP/` or `mutants.out/file/PATH/`, each holding
-//! cargo-mutants' `mutants.out/outcomes.json`):
+//! The record of the mutation runs, merged from the committed one and the
+//! newest local run of each file (`mutants.out/GROUP/` or
+//! `mutants.out/file/PATH/`, each holding cargo-mutants'
+//! `mutants.out/outcomes.json`):
 //!
-//! * `docs/data/mutants.csv`: every mutant, its outcome and the tests that
-//!   caught it;
+//! * `docs/data/mutants.csv` ([`record`]): every mutant, its outcome, the
+//!   tests that caught it and its time;
 //! * docs/testing.md, between [`COUNTS_BEGIN`] and [`COUNTS_END`]: the counts
 //!   and the time per file;
 //! * docs/verifier.md, between [`BUGS_BEGIN`] and [`BUGS_END`]: the planted
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use super::outcomes::{self, Equivalents, Mutant, Outcome};
+use super::record;
 use crate::{Result, XtaskError};
 
 pub const COUNTS_BEGIN: &str = "<!-- mutation counts: written by `cargo xtask mutants --table` -->";
@@ -29,21 +31,20 @@ pub const BUGS_END: &str = "<!-- end of the planted bugs -->";
 const GUARDS: &[&str] = &["::contains", "::covers", "::same", "IdMap::map"];
 
 pub fn write(root: &Path) -> Result<ExitCode> {
-    let equivalents = Equivalents::load(&root.join(super::EQUIVALENT))?;
-    let mutants = newest(root, &equivalents)?;
+    let equivalents = Equivalents::load(root)?;
+    let mutants = record::merge(record::read(root, &equivalents)?, newest(root, &equivalents)?);
     if mutants.is_empty() {
         return Err(XtaskError::new("no mutation run to make a table from").with_help("run `cargo xtask mutants` first"));
     }
-    let csv = root.join("docs/data/mutants.csv");
-    std::fs::write(&csv, csv_text(&mutants))?;
+    let csv = root.join(record::PATH);
+    std::fs::write(&csv, record::text(&mutants))?;
     splice(&root.join("docs/testing.md"), COUNTS_BEGIN, COUNTS_END, &counts(&mutants))?;
     splice(&root.join("docs/verifier.md"), BUGS_BEGIN, BUGS_END, &bugs(&mutants, &equivalents))?;
     println!("mutants: wrote {}, and the tables of docs/testing.md and docs/verifier.md", csv.display());
     Ok(ExitCode::SUCCESS)
 }
 
-/// The mutants of the newest run of each file, the files in the order of
-/// [`super::GROUPS`].
+/// The mutants of the newest local run of each file.
 fn newest(root: &Path, equivalents: &Equivalents) -> Result<Vec<Mutant>> {
     let out = root.join("mutants.out");
     let mut runs: Vec<(SystemTime, PathBuf)> = Vec::new();
@@ -64,21 +65,7 @@ fn newest(root: &Path, equivalents: &Equivalents) -> Result<Vec<Mutant>> {
         }
         by_file.extend(fresh);
     }
-    let place = |file: &str| {
-        super::GROUPS.iter().flat_map(|g| g.files).position(|glob| super::in_glob(file, glob)).unwrap_or(usize::MAX)
-    };
-    let mut files: Vec<String> = by_file.keys().cloned().collect();
-    files.sort_by_key(|f| (place(f), f.clone()));
-    Ok(files.iter().flat_map(|f| by_file.remove(f).unwrap_or_default()).collect())
-}
-
-fn csv_text(mutants: &[Mutant]) -> String {
-    let mut out = String::from("file,line,mutant,outcome,caught_by\n");
-    for m in mutants {
-        let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-        out += &format!("{},{},{},{},{}\n", m.file, m.line, quoted(&m.change), m.outcome.name(), quoted(&m.caught_by.join(" ")));
-    }
-    out
+    Ok(by_file.into_values().flatten().collect())
 }
 
 /// Replaces what lies between `begin` and `end` in the file at `path`.
@@ -97,7 +84,8 @@ fn splice(path: &Path, begin: &str, end: &str, body: &str) -> Result<()> {
     Ok(())
 }
 
-/// The counts and time per file, and the total.
+/// The counts and time per file, and the total. A file recorded without
+/// times shows none, and the total counts only the files with times.
 fn counts(mutants: &[Mutant]) -> String {
     let mut md = String::from("| file | mutants | caught | missed | timeout | unviable | equivalent | time |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
     let mut total = ([0usize; 5], 0.0);
@@ -106,15 +94,16 @@ fn counts(mutants: &[Mutant]) -> String {
         for (t, c) in total.0.iter_mut().zip(counts) {
             *t += c;
         }
-        total.1 += seconds;
+        total.1 += seconds.unwrap_or(0.0);
     }
-    md += &row("all", total.0, total.1);
+    md += &row("all", total.0, Some(total.1));
     md
 }
 
-fn row(name: &str, counts: [usize; 5], seconds: f64) -> String {
+fn row(name: &str, counts: [usize; 5], seconds: Option<f64>) -> String {
     let cells: Vec<String> = counts.iter().map(usize::to_string).collect();
-    format!("| {name} | {} | {} | {:.0} min |\n", counts.iter().sum::<usize>(), cells.join(" | "), seconds / 60.0)
+    let time = seconds.map_or("not recorded".to_string(), |s| format!("{:.0} min", s / 60.0));
+    format!("| {name} | {} | {} | {time} |\n", counts.iter().sum::<usize>(), cells.join(" | "))
 }
 
 /// The planted bugs of the [`GUARDS`] per function, the equivalent mutants
@@ -149,7 +138,7 @@ fn bugs(mutants: &[Mutant], equivalents: &Equivalents) -> String {
     // reason → (file, change) → lines
     let mut reasons: Vec<(&str, Vec<(&str, &str, Vec<u64>)>)> = Vec::new();
     for m in listed(Outcome::Equivalent) {
-        let reason = equivalents.find(&m.file, &m.change).unwrap_or_default();
+        let reason = equivalents.find(&m.file, &m.change, (m.line, m.column)).unwrap_or_default();
         let index = reasons.iter().position(|(r, _)| *r == reason).unwrap_or_else(|| {
             reasons.push((reason, Vec::new()));
             reasons.len() - 1
