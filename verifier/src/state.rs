@@ -541,6 +541,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_state_prints_what_the_verbose_log_shows() {
+        // The running (innermost) frame only: its live registers, then its
+        // written slots from fp-8 down, a spill by value and other bytes
+        // by kind (? never written, m data, 0 zero).
+        let mut state = State { frames: alloc::vec![Frame::new(0, 0, 0), Frame::new(1, 3, 1)] };
+        state.set(Reg::R1, Value::ptr(Region::Stack { frame: 1 }, -16));
+        state.set(Reg::R2, Value::ptr(Region::MapValue { map: 2 }, 8));
+        let frame = state.frames.last_mut().unwrap();
+        frame.stack.resize(3, Slot::INVALID);
+        frame.stack[0].bytes = [Byte::Zero, Byte::Misc, Byte::Invalid, Byte::Invalid, Byte::Zero, Byte::Zero, Byte::Zero, Byte::Zero];
+        frame.stack[2] = Slot::spilled(Value::constant(5), 0);
+        assert_eq!(
+            alloc::format!("{state}"),
+            "frame1: r1=fp1 - 16 r2=map_value(m2) + 8 r10=fp1 + 0 fp-8=0m??0000 fp-24=5"
+        );
+        // The outermost frame has no frame prefix.
+        let outer = State { frames: alloc::vec![Frame::new(0, 0, 0)] };
+        assert_eq!(alloc::format!("{outer}"), "r10=fp0 + 0");
+    }
+
+    #[test]
     fn stack_offsets_map_to_slots() {
         assert_eq!((slot_index(-1), byte_index(-1)), (0, 7));
         assert_eq!((slot_index(-8), byte_index(-8)), (0, 0));
