@@ -42,7 +42,7 @@ fn transfer(insn: &Insn, out: RegSet, in_entry: bool, profile: &Profile) -> RegS
         Insn::Neg { .. } | Insn::Endian { .. } | Insn::Imm64Tail | Insn::Ja { .. } => out,
         Insn::LoadImm64 { dst, .. } => out & !bit(dst),
         Insn::Load { dst, src, .. } => (out & !bit(dst)) | bit(src),
-        Insn::Store { dst, src, .. } => out | bit(dst) | src_bit(src),
+        Insn::Store { dst, src, .. } => out | src_bit(src) | bit(dst),
         Insn::Atomic { op, dst, src, .. } => {
             let r0 = if op == AtomicOp::CmpXchg { 1 } else { 0 };
             out | bit(dst) | bit(src) | r0

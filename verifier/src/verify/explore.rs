@@ -353,9 +353,6 @@ impl<'a> Checker<'a> {
                     self.mark_all(above);
                     return;
                 }
-                if bt.is_empty() {
-                    return;
-                }
                 parent = ck.parent;
                 continue;
             }

@@ -188,10 +188,6 @@ impl Marks {
         m
     }
 
-    pub(super) fn is_empty(&self) -> bool {
-        !self.all && self.frames.iter().all(|f| f.regs == 0 && f.slots == 0)
-    }
-
     pub(super) fn all(&self) -> bool {
         self.all
     }
@@ -392,6 +388,52 @@ mod tests {
         let narrow = assemble("*(u8 *)(r10 - 16) = r7").unwrap().insns()[0];
         assert!(undo(&narrow, Notes { stack: Some(fill), ..Notes::default() }, &mut bt, &mut frame));
         assert_eq!((bt.frames[0].regs, bt.frames[0].slots), (1 << 7, 1 << 1));
+    }
+
+    #[test]
+    fn absorbing_marks_says_whether_any_were_new() {
+        let mut slot = Marks::default();
+        slot.frames[1].slots = 1 << 4;
+        let mut marks = Marks::reg(0, 1 << 6);
+        // A register, a slot, then neither: only the first two bring news.
+        assert!(marks.absorb(&Marks::reg(0, (1 << 6) | (1 << 7))));
+        assert!(marks.absorb(&slot));
+        assert!(!marks.absorb(&Marks::reg(0, 1 << 7)));
+        assert!(!marks.absorb(&slot));
+        assert_eq!((marks.frames[0].regs, marks.frames[1].slots), ((1 << 6) | (1 << 7), 1 << 4));
+        // Every number: new once.
+        let mut all = Marks::default();
+        assert!(all.set_all());
+        assert!(marks.absorb(&all));
+        assert!(!marks.absorb(&all));
+        assert!(marks.all());
+    }
+
+    #[test]
+    fn a_mark_on_one_linked_copy_marks_every_copy() {
+        let linked = Exact { regs: (1 << 1) | (1 << 3), slots: 1 << 2 };
+        let mut by_reg = Marks::reg(0, (1 << 3) | (1 << 8));
+        by_reg.sync_linked(0, linked);
+        assert_eq!(by_reg.frames[0], Exact { regs: (1 << 1) | (1 << 3) | (1 << 8), slots: 1 << 2 });
+        let mut by_slot = Marks::default();
+        by_slot.frames[0].slots = (1 << 2) | (1 << 9);
+        by_slot.sync_linked(0, linked);
+        assert_eq!(by_slot.frames[0], Exact { regs: (1 << 1) | (1 << 3), slots: (1 << 2) | (1 << 9) });
+        // No copy marked: nothing changes.
+        let mut none = Marks::reg(0, 1 << 8);
+        none.frames[0].slots = 1 << 9;
+        none.sync_linked(0, linked);
+        assert_eq!(none.frames[0], Exact { regs: 1 << 8, slots: 1 << 9 });
+    }
+
+    #[test]
+    fn marks_of_a_frame_past_the_deepest_mark_every_number() {
+        let deepest = Marks::reg(FRAMES - 1, 1 << 2);
+        assert!(!deepest.all());
+        assert_eq!(deepest.exact(FRAMES - 1, 0x7ff), Exact { regs: 1 << 2, slots: 0 });
+        let past = Marks::reg(FRAMES, 1 << 2);
+        assert!(past.all());
+        assert_eq!(past.exact(0, 0x7ff), Exact { regs: 0x7ff, slots: u64::MAX });
     }
 
     #[test]
