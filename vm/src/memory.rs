@@ -114,10 +114,6 @@ impl Memory {
         }
     }
 
-    pub fn checking(&self) -> bool {
-        self.checking
-    }
-
     /// The CPU the run stands for (0 unless [`Memory::set_cpu`] said).
     pub fn cpu(&self) -> usize {
         self.cpu
@@ -233,13 +229,6 @@ impl Memory {
         let &(values, _) = self.map_regions.get(index)?;
         let offset = slot as usize * self.maps[index].value_size() as usize;
         Some(address(values, 0, offset))
-    }
-
-    /// The region an address points into and its kind, if it is live.
-    pub fn region_of(&self, addr: u64) -> Option<RegionKind> {
-        let (id, generation, _) = split(addr)?;
-        let r = self.regions.get(id)?;
-        (r.live && r.generation == generation).then_some(r.kind)
     }
 
     /// The bytes of the region `addr` points into (map values excluded: see

@@ -255,3 +255,125 @@ fn a_metered_run_within_its_budget_ends_normally() {
     let (r, _) = run_metered("r0 = 1\nexit", 1);
     assert_eq!(r, Err((ViolationKind::OutOfFuel, 0)), "the entry charge comes first");
 }
+
+/// Runs `src` in checking mode with `config`'s limits and the frame sizes
+/// given (slot of a function's first instruction, bytes).
+fn run_config(src: &str, config: Config, frames: &[(usize, usize)]) -> Result<u64, (ViolationKind, usize)> {
+    let p = assemble(src).unwrap_or_else(|e| panic!("{e}"));
+    let mut vm = Vm::new(&p, config);
+    for &(start, bytes) in frames {
+        vm.set_frame_size(start, bytes);
+    }
+    vm.run(&mut NoHelpers).map(|o| o.r0).map_err(|v| (v.kind, v.pc))
+}
+
+#[test]
+fn limits_admit_a_run_that_reaches_them_exactly() {
+    // `r0 = 0`, three rounds of `r0 += 1` and the jump, and `exit`: 8 steps.
+    let src = "r0 = 0\nL: r0 += 1\nif r0 < 3 goto L\nexit";
+    let steps = |max_steps| run_config(src, Config { max_steps, ..Config::checking() }, &[]);
+    assert_eq!(steps(8), Ok(3));
+    assert_eq!(steps(7), Err((ViolationKind::StepLimit, 3)));
+    // The entry frame alone, at and over the limit of the whole chain.
+    let stack = |bytes| run_config("r0 = 0\nexit", Config { max_total_stack: 64, ..Config::checking() }, &[(0, bytes)]);
+    assert_eq!(stack(64), Ok(0));
+    assert_eq!(stack(72), Err((ViolationKind::StackLimit, 0)));
+}
+
+#[test]
+fn a_returning_call_gives_its_stack_back() {
+    // Entry 16 bytes, f 8 and g 16, at most 24 in all: f fits twice in a
+    // row (its frame is given back when it returns), g never does.
+    let config = Config { max_total_stack: 24, ..Config::checking() };
+    let twice = "call f\ncall f\nr0 = 0\nexit\nf: r0 = 0\nexit";
+    assert_eq!(run_config(twice, config, &[(0, 16), (4, 8)]), Ok(0));
+    let then_g = "call f\ncall g\nr0 = 0\nexit\nf: r0 = 0\nexit\ng: r0 = 0\nexit";
+    assert_eq!(run_config(then_g, config, &[(0, 16), (4, 8), (6, 16)]), Err((ViolationKind::StackLimit, 1)));
+}
+
+#[test]
+fn a_call_leaves_the_argument_registers_unset() {
+    assert_eq!(run("r1 = 1\ncall f\nr0 = r1\nexit\nf: r0 = 0\nexit"), Err((ViolationKind::UninitRegister(Reg::R1), 2)));
+    assert_eq!(run("r5 = 1\ncall f\nr0 = r5\nexit\nf: r0 = 0\nexit"), Err((ViolationKind::UninitRegister(Reg::R5), 2)));
+}
+
+#[test]
+fn arithmetic_on_a_pointer_keeps_it_a_pointer() {
+    let leak = Err((ViolationKind::PointerLeak(LeakTarget::Return), 2));
+    assert_eq!(run("r0 = r10\nr0 -= 8\nexit"), leak);
+    assert_eq!(run("r0 = 8\nr0 -= r10\nexit"), leak);
+    assert_eq!(run("r0 = r10\nr0 += 8\nexit"), leak);
+    // Only the 64-bit difference of two pointers is a plain number.
+    assert_eq!(run("w0 = w10\nw0 -= w10\nexit"), leak);
+    assert_eq!(run("r0 = r10\nr0 -= r10\nexit"), Ok(0));
+}
+
+#[test]
+fn an_atomic_operation_on_a_stored_pointer_keeps_it_a_pointer() {
+    for op in ["+=", "|=", "&=", "^="] {
+        let src = format!("*(u64 *)(r10 - 8) = r10\nr1 = 0\nlock *(u64 *)(r10 - 8) {op} r1\nr0 = *(u64 *)(r10 - 8)\nexit");
+        assert_eq!(run(&src), Err((ViolationKind::PointerLeak(LeakTarget::Return), 4)), "{op}");
+    }
+    // And the operations compute what they say, on overlapping bits too.
+    for (op, want) in [("+=", 0b1100 + 0b1010), ("|=", 0b1110), ("&=", 0b1000), ("^=", 0b0110)] {
+        let src = format!("r2 = 12\n*(u64 *)(r10 - 8) = r2\nr1 = 10\nlock *(u64 *)(r10 - 8) {op} r1\nr0 = *(u64 *)(r10 - 8)\nexit");
+        assert_eq!(run(&src), Ok(want), "{op}");
+    }
+}
+
+#[test]
+fn a_pointer_into_an_earlier_call_frame_does_not_resolve_in_a_later_one() {
+    // Four calls at the same depth reuse one frame: g, then f, which leaves
+    // a pointer to its own frame in the entry's stack, g again, and h. h's
+    // own stack works, and f's pointer, of two calls before, does not
+    // resolve there.
+    let src = "
+        call g
+        r1 = r10
+        r1 += -8
+        call f
+        call g
+        r1 = r10
+        r1 += -8
+        call h
+        exit
+    f:  r2 = r10
+        r2 += -8
+        *(u64 *)(r2 + 0) = r2
+        *(u64 *)(r1 + 0) = r2
+        exit
+    g:  r0 = 0
+        exit
+    h:  *(u64 *)(r10 - 16) = 7
+        r0 = *(u64 *)(r10 - 16)
+        r2 = *(u64 *)(r1 + 0)
+        r0 = *(u64 *)(r2 + 0)
+        exit";
+    assert_eq!(run(src), Err((ViolationKind::OutOfRegion, 19)));
+}
+
+#[test]
+fn memory_refuses_more_regions_or_a_larger_one_than_an_address_holds() {
+    let mut mem = Memory::new(true);
+    for _ in 0..4096 {
+        mem.add_buffer(vec![0; 8], false).unwrap();
+    }
+    assert!(mem.add_buffer(vec![0; 8], false).is_err(), "a region past the 4096th");
+    // Offsets have 32 bits: a region of 2^32 - 1 bytes fits, one more does
+    // not. (Zeroed memory is not touched, so this costs no real memory.)
+    let mut mem = Memory::new(true);
+    assert!(mem.add_buffer(vec![0; u32::MAX as usize], false).is_ok());
+    let mut mem = Memory::new(true);
+    assert!(mem.add_buffer(vec![0; u32::MAX as usize + 1], false).is_err());
+}
+
+#[test]
+fn an_access_stays_within_one_map_value() {
+    let mut mem = Memory::new(true);
+    mem.add_map(Map::new(MapKind::Array, 4, 8, 2).unwrap()).unwrap();
+    let first = mem.map_value_addr(0, 0).unwrap();
+    assert_eq!(mem.check_helper_read(first, 8), Ok(()));
+    assert_eq!(mem.check_helper_read(first, 0), Ok(()), "nothing at the start of a value");
+    assert_eq!(mem.check_helper_read(first + 8, 8), Ok(()), "the second value");
+    assert_eq!(mem.check_helper_read(first + 4, 8), Err(ViolationKind::OutOfRegion), "across two values");
+}
