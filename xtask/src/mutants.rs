@@ -24,7 +24,9 @@
 //! command exits non-zero.
 //!
 //! `--again` tests only the mutants the last run left uncaught (after new
-//! tests, say), and adds the earlier run's other outcomes to its own.
+//! tests, say), and adds the earlier run's other outcomes to its own, of
+//! the mutants the code still has (an edit moves or removes some; those
+//! moved are tested again).
 //!
 //! Each group's run is kept in `mutants.out/GROUP/`, and a `--file` run in
 //! `mutants.out/file/PATH/` (with `/` made `__`), all ignored by git. After
@@ -127,16 +129,8 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
     let chosen = choose(&args.files, &args.groups)?;
     if args.list {
         for (group, files) in &chosen {
-            let out = mutants_command(&cargo_mutants, files).arg("--list").output()?;
-            if !out.status.success() {
-                return Err(XtaskError::new(format!(
-                    "cargo mutants --list failed for group `{}`:\n{}",
-                    group.name,
-                    String::from_utf8_lossy(&out.stderr)
-                )));
-            }
-            let listed = String::from_utf8_lossy(&out.stdout);
-            println!("{} ({} mutants):\n{listed}", group.name, listed.lines().count());
+            let listed = list(&cargo_mutants, group, files)?;
+            println!("{} ({} mutants):\n{}", group.name, listed.len(), listed.join("\n"));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -152,6 +146,9 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
         // cargo-mutants creates `DIR/mutants.out` but not `DIR` itself.
         std::fs::create_dir_all(&dir)?;
         let start = Instant::now();
+        // What the earlier run tested is kept only for mutants the code
+        // still has (an edit moves or removes them).
+        let current = if args.again { list(&cargo_mutants, group, files)? } else { Vec::new() };
         let status = mutants_command(&cargo_mutants, files)
             .args(["--jobs", "1", "--no-shuffle", "--output"])
             .arg(&dir)
@@ -162,7 +159,7 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
             .status()?;
         // What was tested counts even when the run stopped early.
         if args.again && dir.join("mutants.out/outcomes.json").is_file() {
-            outcomes::keep_earlier(&dir, files)?;
+            outcomes::keep_earlier(&dir, files, &current)?;
         }
         // cargo-mutants exits 2 when mutants were missed and 3 on timeouts;
         // both are read from its outcomes below. Anything else is its own
@@ -183,6 +180,19 @@ pub fn run(args: &MutantsArgs) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The mutants of `files` (of `group`) as the code is now, by name.
+fn list(cargo_mutants: &Path, group: &Group, files: &[String]) -> Result<Vec<String>> {
+    let out = mutants_command(cargo_mutants, files).arg("--list").output()?;
+    if !out.status.success() {
+        return Err(XtaskError::new(format!(
+            "cargo mutants --list failed for group `{}`:\n{}",
+            group.name,
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect())
 }
 
 /// The runs to make, each a group with the file globs to mutate: the

@@ -108,8 +108,9 @@ pub fn read(dir: &Path, equivalents: &Equivalents) -> Result<Vec<Mutant>> {
 /// `--iterate`, which moves the last run to `mutants.out.old`), adds the
 /// last run's outcomes of every other mutant to the new `outcomes.json`,
 /// so that it describes the whole file or group again.
-/// Only outcomes of the run's `files` (globs) are kept.
-pub fn keep_earlier(dir: &Path, files: &[String]) -> Result<()> {
+/// Only outcomes of the run's `files` (globs) and of mutants the code
+/// still has (`current`, by name) are kept.
+pub fn keep_earlier(dir: &Path, files: &[String], current: &[String]) -> Result<()> {
     let (new_path, old_path) = (dir.join("mutants.out/outcomes.json"), dir.join("mutants.out.old/outcomes.json"));
     if !old_path.is_file() {
         return Ok(()); // no earlier run: this one tested everything
@@ -125,7 +126,7 @@ pub fn keep_earlier(dir: &Path, files: &[String]) -> Result<()> {
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|o| name(o).is_some_and(|n| !tested.contains(&n)))
+        .filter(|o| name(o).is_some_and(|n| !tested.contains(&n) && current.contains(&n)))
         .filter(|o| o["scenario"]["Mutant"]["file"].as_str().is_some_and(|f| files.iter().any(|g| super::in_glob(f, g))))
         .map(|o| {
             // Their logs stay in the old folder, which the next run
@@ -374,7 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn a_second_run_of_the_uncaught_keeps_the_first_runs_other_outcomes() {
+    fn a_second_run_of_the_uncaught_keeps_the_first_runs_other_outcomes_of_mutants_still_there() {
         let dir = std::env::temp_dir().join(format!("xtask-mutants-again-{}", std::process::id()));
         let mutant = |name: &str, summary: &str| {
             serde_json::json!({
@@ -385,14 +386,23 @@ mod tests {
             })
         };
         for (folder, outcomes) in [
-            ("mutants.out.old", vec![mutant("1:1: replace f with g", "CaughtMutant"), mutant("2:1: replace h with i", "MissedMutant")]),
+            (
+                "mutants.out.old",
+                vec![
+                    mutant("1:1: replace f with g", "CaughtMutant"),
+                    mutant("2:1: replace h with i", "MissedMutant"),
+                    mutant("3:1: replace j with k", "MissedMutant"),
+                ],
+            ),
             ("mutants.out", vec![mutant("2:1: replace h with i", "CaughtMutant")]),
         ] {
             std::fs::create_dir_all(dir.join(folder).join("log")).unwrap();
             std::fs::write(dir.join(folder).join("outcomes.json"), serde_json::json!({ "outcomes": outcomes }).to_string()).unwrap();
         }
         std::fs::write(dir.join("mutants.out.old/log/1:1: replace f with g.log"), "test t ... FAILED\n").unwrap();
-        keep_earlier(&dir, &["a.rs".to_string()]).unwrap();
+        // The code no longer has the mutant of line 3 (an edit moved it).
+        let current = ["a.rs:1:1: replace f with g", "a.rs:2:1: replace h with i"].map(String::from);
+        keep_earlier(&dir, &["a.rs".to_string()], &current).unwrap();
         let none = Equivalents::parse("", Path::new(".")).unwrap();
         let mutants = read(&dir.join("mutants.out"), &none).unwrap();
         let seen: Vec<_> = mutants.iter().map(|m| (m.change.as_str(), m.outcome, m.caught_by.clone())).collect();
