@@ -243,58 +243,11 @@ impl<'a> Checker<'a> {
                 let precise = state.cur().precise;
                 self.decided = 0;
                 self.note = None;
-                let flow = self.step(pc, &mut state)?;
-                // A number whose value already decided something needs no
-                // walk, only its mark in the states stored since (see
-                // `Frame::precise`).
-                let decided = self.decided & !precise;
-                let again = self.decided & precise;
-                if again != 0 && parent.is_some() {
-                    let since = state.frames.get(frame).map_or([0; Reg::COUNT], |f| f.precise_since);
-                    self.mark_since(parent, frame, again, &since);
-                }
-                let kept = match self.insns[pc] {
-                    // A jump writes none of its operands (but a walk back over
-                    // one that bounded copies marks them too); pointer
-                    // arithmetic writes its destination, which is then no
-                    // number; a helper call clobbers its arguments.
-                    Insn::Jump { .. } => match self.note {
-                        Some(Note::Linked(linked)) => self.decided & !linked.regs,
-                        _ => self.decided,
-                    },
-                    Insn::Alu { dst, .. } => self.decided & !(1 << dst.index()),
-                    _ => 0,
-                };
-                if let Some(f) = state.frames.get_mut(frame) {
-                    for r in 0..Reg::COUNT {
-                        if (kept & !f.precise) & (1 << r) != 0 {
-                            f.precise_since[r] = self.checkpoints.len() as u32;
-                        }
-                    }
-                    f.precise |= kept;
-                }
-                // Marks go no further back than the path's newest stored
-                // state, and none reach one that compares everything: the
-                // history is kept only where a walk may read it.
-                let tracked = parent.is_some_and(|p| !self.checkpoints[p as usize].marks.all());
-                if tracked && matches!(flow, Flow::End) {
-                    // The path ends here: take its decisions back now.
-                    if unwalked || decided != 0 {
-                        self.backtrack(pc, head, parent, frame, Marks::reg(frame, decided));
-                    }
-                } else if tracked {
-                    if let Some(note) = self.note {
-                        head = self.history.note(head, pc, note)?;
-                    }
-                    // Decisions wait in the history for one walk per stretch
-                    // between stored states (see `visit`).
-                    if decided != 0 {
-                        head = self.history.note(head, pc, Note::Decided(decided))?;
-                        unwalked = true;
-                    }
-                }
-                match flow {
+                // Matched at once (each edge then records what precision
+                // tracking needs): the flow is not kept across that work.
+                match self.step(pc, &mut state)? {
                     Flow::Next(n) => {
+                        let tracked = self.settle(pc, &mut state, frame, precise, parent, &mut head, &mut unwalked, false)?;
                         if let insn @ Insn::Jump { .. } = self.insns[pc] {
                             trace.branch(pc, n, insn.target(pc) == Some(n as i64), false, &state);
                         }
@@ -304,6 +257,7 @@ impl<'a> Checker<'a> {
                         pc = n;
                     }
                     Flow::Fork { next, other_pc, other } => {
+                        let tracked = self.settle(pc, &mut state, frame, precise, parent, &mut head, &mut unwalked, false)?;
                         trace.branch(pc, other_pc, true, true, &other);
                         trace.branch(pc, next, false, false, &state);
                         let other_head = if tracked { self.history.went(head, self.insns, pc, other_pc)? } else { head };
@@ -314,6 +268,7 @@ impl<'a> Checker<'a> {
                         pc = next;
                     }
                     Flow::End => {
+                        self.settle(pc, &mut state, frame, precise, parent, &mut head, &mut unwalked, true)?;
                         trace.end(pc);
                         self.end_path(parent);
                         break;
@@ -322,6 +277,81 @@ impl<'a> Checker<'a> {
             }
         }
         Ok(())
+    }
+
+    /// After the instruction at `pc` ran in frame `frame` (whose precise
+    /// registers were `precise` before it), on the path with newest stored
+    /// state `parent` and history `head`: marks the numbers that decided
+    /// again in the states stored since, notes those now precise, and
+    /// records in the history what a walk will need (or, when the path
+    /// `ends` there, walks its decisions back now). Whether the path's
+    /// history is kept.
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &mut self,
+        pc: usize,
+        state: &mut State,
+        frame: usize,
+        precise: u16,
+        parent: Option<u32>,
+        head: &mut u32,
+        unwalked: &mut bool,
+        ends: bool,
+    ) -> Result<bool, Report> {
+        // A number whose value already decided something needs no
+        // walk, only its mark in the states stored since (see
+        // `Frame::precise`).
+        let decided = self.decided & !precise;
+        let again = self.decided & precise;
+        if again != 0 && parent.is_some() {
+            let since = state.frames.get(frame).map_or([0; Reg::COUNT], |f| f.precise_since);
+            self.mark_since(parent, frame, again, &since);
+        }
+        let kept = match self.insns[pc] {
+            // A jump writes none of its operands (but a walk back over
+            // one that bounded copies marks them too); pointer
+            // arithmetic writes its destination, which is then no
+            // number; a helper call clobbers its arguments.
+            Insn::Jump { .. } => match self.note {
+                Some(Note::Linked(linked)) => self.decided & !linked.regs,
+                _ => self.decided,
+            },
+            Insn::Alu { dst, .. } => self.decided & !(1 << dst.index()),
+            _ => 0,
+        };
+        // (Most instructions keep none: the frame is then not read, just
+        // after the instruction wrote part of it.)
+        if kept != 0
+            && let Some(f) = state.frames.get_mut(frame)
+        {
+            for r in 0..Reg::COUNT {
+                if (kept & !f.precise) & (1 << r) != 0 {
+                    f.precise_since[r] = self.checkpoints.len() as u32;
+                }
+            }
+            f.precise |= kept;
+        }
+        // Marks go no further back than the path's newest stored
+        // state, and none reach one that compares everything: the
+        // history is kept only where a walk may read it.
+        let tracked = parent.is_some_and(|p| !self.checkpoints[p as usize].marks.all());
+        if tracked && ends {
+            // The path ends here: take its decisions back now.
+            if *unwalked || decided != 0 {
+                self.backtrack(pc, *head, parent, frame, Marks::reg(frame, decided));
+            }
+        } else if tracked {
+            if let Some(note) = self.note {
+                *head = self.history.note(*head, pc, note)?;
+            }
+            // Decisions wait in the history for one walk per stretch
+            // between stored states (see `visit`).
+            if decided != 0 {
+                *head = self.history.note(*head, pc, Note::Decided(decided))?;
+                *unwalked = true;
+            }
+        }
+        Ok(tracked)
     }
 
     /// Records that the value of `r` (of the running frame) decided what
@@ -383,7 +413,7 @@ impl<'a> Checker<'a> {
             }
             let ck = &mut self.checkpoints[p as usize];
             // Nothing new: the pass that marked this one went on up.
-            if !ck.marks.absorb(&Marks::reg(frame, stored_after)) {
+            if !ck.marks.absorb_regs(frame, stored_after) {
                 return;
             }
             parent = ck.parent;

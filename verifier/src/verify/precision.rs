@@ -222,6 +222,20 @@ impl Marks {
         new
     }
 
+    /// Adds the registers `regs` of frame `frame` (as [`Marks::absorb`]
+    /// of [`Marks::reg`], without building one); whether any was new.
+    #[inline]
+    pub(super) fn absorb_regs(&mut self, frame: usize, regs: u16) -> bool {
+        match self.frames.get_mut(frame) {
+            Some(f) => {
+                let new = regs & !f.regs != 0;
+                f.regs |= regs;
+                new
+            }
+            None => self.set_all(),
+        }
+    }
+
     /// Every number of every frame.
     pub(super) fn set_all(&mut self) -> bool {
         !core::mem::replace(&mut self.all, true)
