@@ -52,6 +52,15 @@ const MIN_JUMPS_BETWEEN_STORES: u64 = 2;
 /// (a path that stored no state for long) marks every number above it.
 const MAX_WALK: u32 = 4096;
 
+/// The registers (by index) of the set `regs`, lowest first.
+fn registers(mut regs: u16) -> impl Iterator<Item = usize> {
+    core::iter::from_fn(move || {
+        let r = regs.trailing_zeros() as usize;
+        regs &= regs.wrapping_sub(1);
+        (r < Reg::COUNT).then_some(r)
+    })
+}
+
 /// A state stored at a prune point.
 struct Checkpoint {
     state: State,
@@ -82,9 +91,9 @@ struct Path {
     state: State,
     parent: Option<u32>,
     head: u32,
-    /// Whether its history holds decisions no walk has taken back to its
-    /// newest stored state yet.
-    unwalked: bool,
+    /// The oldest entry of its history noting decisions that no walk has
+    /// taken back to its newest stored state yet ([`NONE`]: there are none).
+    unwalked: u32,
 }
 
 /// Where the current path goes after one instruction.
@@ -187,7 +196,7 @@ impl<'a> Checker<'a> {
     /// Explores every path from slot 0 starting in `init`, telling `trace`.
     pub(super) fn run<T: Trace + ?Sized>(&mut self, init: State, trace: &mut T) -> Result<(), Report> {
         self.pending_bytes = init.bytes();
-        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None, head: NONE, unwalked: false })?;
+        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None, head: NONE, unwalked: NONE })?;
         while let Some(Path { mut pc, mut state, mut parent, mut head, mut unwalked }) = self.pending.pop() {
             self.pending_bytes -= state.bytes();
             trace.path(pc);
@@ -208,7 +217,7 @@ impl<'a> Checker<'a> {
                             // This path's future is the covering state's:
                             // what decided there decides here.
                             let marks = self.checkpoints[by as usize].marks;
-                            self.backtrack(pc, head, parent, state.frames.len() - 1, marks);
+                            self.backtrack(pc, head, parent, state.frames.len() - 1, marks, unwalked);
                             self.end_path(parent);
                             break;
                         }
@@ -295,7 +304,7 @@ impl<'a> Checker<'a> {
         precise: u16,
         parent: Option<u32>,
         head: &mut u32,
-        unwalked: &mut bool,
+        unwalked: &mut u32,
         ends: bool,
     ) -> Result<bool, Report> {
         // A number whose value already decided something needs no
@@ -324,10 +333,8 @@ impl<'a> Checker<'a> {
         if kept != 0
             && let Some(f) = state.frames.get_mut(frame)
         {
-            for r in 0..Reg::COUNT {
-                if (kept & !f.precise) & (1 << r) != 0 {
-                    f.precise_since[r] = self.checkpoints.len() as u32;
-                }
+            for r in registers(kept & !f.precise) {
+                f.precise_since[r] = self.checkpoints.len() as u32;
             }
             f.precise |= kept;
         }
@@ -337,8 +344,8 @@ impl<'a> Checker<'a> {
         let tracked = parent.is_some_and(|p| !self.checkpoints[p as usize].marks.all());
         if tracked && ends {
             // The path ends here: take its decisions back now.
-            if *unwalked || decided != 0 {
-                self.backtrack(pc, *head, parent, frame, Marks::reg(frame, decided));
+            if *unwalked != NONE || decided != 0 {
+                self.backtrack(pc, *head, parent, frame, Marks::reg(frame, decided), *unwalked);
             }
         } else if tracked {
             if let Some(note) = self.note {
@@ -348,7 +355,7 @@ impl<'a> Checker<'a> {
             // between stored states (see `visit`).
             if decided != 0 {
                 *head = self.history.note(*head, pc, Note::Decided(decided))?;
-                *unwalked = true;
+                *unwalked = (*unwalked).min(*head);
             }
         }
         Ok(tracked)
@@ -364,10 +371,15 @@ impl<'a> Checker<'a> {
     /// Marks `bt`, the numbers of the state before `pc` (reached with
     /// history `head`, running frame `frame`) whose values decided
     /// something, in every checkpoint of the path back from there, as
-    /// each held them (see `precision.rs`).
-    fn backtrack(&mut self, mut pc: usize, mut head: u32, mut parent: Option<u32>, mut frame: usize, mut bt: Marks) {
+    /// each held them (see `precision.rs`). `oldest` is the path's oldest
+    /// history entry noting decisions not walked yet: once past it with
+    /// nothing marked, the walk has nothing left to mark.
+    fn backtrack(&mut self, mut pc: usize, mut head: u32, mut parent: Option<u32>, mut frame: usize, mut bt: Marks, oldest: u32) {
         let mut walked = 0;
         while let Some(p) = parent {
+            if (oldest == NONE || head < oldest) && bt.none() {
+                return;
+            }
             let ck = &mut self.checkpoints[p as usize];
             // A state that compares everything has ancestors that do too.
             if ck.marks.all() {
@@ -407,7 +419,7 @@ impl<'a> Checker<'a> {
     /// checkpoint that has them already ends the pass.
     fn mark_since(&mut self, mut parent: Option<u32>, frame: usize, regs: u16, since: &[u32; Reg::COUNT]) {
         while let Some(p) = parent {
-            let stored_after = (0..Reg::COUNT).filter(|&r| regs & (1 << r) != 0 && since[r] <= p).fold(0, |m, r| m | 1 << r);
+            let stored_after = registers(regs).filter(|&r| since[r] <= p).fold(0, |m, r| m | 1 << r);
             if stored_after == 0 {
                 return;
             }
@@ -501,7 +513,7 @@ impl<'a> Checker<'a> {
     /// stores it; before storing, walks the decisions of the path since its
     /// newest stored state back (`unwalked`), as the new state ends that
     /// stretch.
-    fn visit(&mut self, pc: usize, state: &mut State, parent: Option<u32>, head: u32, unwalked: &mut bool) -> Result<Visit, Report> {
+    fn visit(&mut self, pc: usize, state: &mut State, parent: Option<u32>, head: u32, unwalked: &mut u32) -> Result<Visit, Report> {
         let n = state.frames.len().min(8);
         let live = Checker::masks(self.live, pc, state);
         let live = &live[..n];
@@ -572,8 +584,9 @@ impl<'a> Checker<'a> {
             return Err(Report::out_of_memory(pc));
         }
         let Some(copy) = copy else { return Err(Report::out_of_memory(pc)) };
-        if core::mem::take(unwalked) {
-            self.backtrack(pc, head, parent, state.frames.len() - 1, Marks::default());
+        let oldest = core::mem::replace(unwalked, NONE);
+        if oldest != NONE {
+            self.backtrack(pc, head, parent, state.frames.len() - 1, Marks::default(), oldest);
         }
         let idx = self.checkpoints.len() as u32;
         let fingerprint = fingerprint.unwrap_or_else(|| state.fingerprint(live));

@@ -192,6 +192,11 @@ impl Marks {
         self.all
     }
 
+    /// Whether no number is marked.
+    pub(super) fn none(&self) -> bool {
+        !self.all && self.frames.iter().all(|f| f.regs == 0 && f.slots == 0)
+    }
+
     /// What pruning compares exactly in frame `i`, given the registers the
     /// static analysis says may matter there.
     pub(super) fn exact(&self, i: usize, relevant: u16) -> Exact {
