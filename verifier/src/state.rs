@@ -323,8 +323,10 @@ pub fn byte_index(off: i64) -> usize {
 
 /// Which numbers of one frame pruning compares exactly: the registers and
 /// the stack slots (bit `i` for slot `i`) whose values may decide a check.
-/// The others need only be numbers in both states.
+/// The others need only be numbers in both states. Packed (10 bytes, not
+/// 16): every stored state keeps one per frame of its marks.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[repr(C, packed(2))]
 pub struct Exact {
     pub regs: u16,
     pub slots: u64,

@@ -94,6 +94,8 @@ struct Path {
     /// The oldest entry of its history noting decisions that no walk has
     /// taken back to its newest stored state yet ([`NONE`]: there are none).
     unwalked: u32,
+    /// Instructions processed on it since its newest stored state.
+    stretch: u32,
 }
 
 /// Where the current path goes after one instruction.
@@ -196,8 +198,8 @@ impl<'a> Checker<'a> {
     /// Explores every path from slot 0 starting in `init`, telling `trace`.
     pub(super) fn run<T: Trace + ?Sized>(&mut self, init: State, trace: &mut T) -> Result<(), Report> {
         self.pending_bytes = init.bytes();
-        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None, head: NONE, unwalked: NONE })?;
-        while let Some(Path { mut pc, mut state, mut parent, mut head, mut unwalked }) = self.pending.pop() {
+        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None, head: NONE, unwalked: NONE, stretch: 0 })?;
+        while let Some(Path { mut pc, mut state, mut parent, mut head, mut unwalked, mut stretch }) = self.pending.pop() {
             self.pending_bytes -= state.bytes();
             trace.path(pc);
             if let Some(log) = self.log.as_deref_mut() {
@@ -224,12 +226,14 @@ impl<'a> Checker<'a> {
                         Visit::Continue(p) => {
                             if let Some(i) = p.filter(|_| p != parent) {
                                 trace.stored(pc, i);
+                                stretch = 0;
                             }
                             parent = p;
                         }
                     }
                 }
                 self.stats.insns_processed += 1;
+                stretch = stretch.saturating_add(1);
                 if self.stats.insns_processed.is_multiple_of(WATCH_EVERY) {
                     self.ask_watch(pc)?;
                 }
@@ -256,7 +260,7 @@ impl<'a> Checker<'a> {
                 // tracking needs): the flow is not kept across that work.
                 match self.step(pc, &mut state)? {
                     Flow::Next(n) => {
-                        let tracked = self.settle(pc, &mut state, frame, precise, parent, &mut head, &mut unwalked, false)?;
+                        let tracked = self.settle(pc, &mut state, frame, precise, parent, stretch, &mut head, &mut unwalked, false)?;
                         if let insn @ Insn::Jump { .. } = self.insns[pc] {
                             trace.branch(pc, n, insn.target(pc) == Some(n as i64), false, &state);
                         }
@@ -266,18 +270,18 @@ impl<'a> Checker<'a> {
                         pc = n;
                     }
                     Flow::Fork { next, other_pc, other } => {
-                        let tracked = self.settle(pc, &mut state, frame, precise, parent, &mut head, &mut unwalked, false)?;
+                        let tracked = self.settle(pc, &mut state, frame, precise, parent, stretch, &mut head, &mut unwalked, false)?;
                         trace.branch(pc, other_pc, true, true, &other);
                         trace.branch(pc, next, false, false, &state);
                         let other_head = if tracked { self.history.went(head, self.insns, pc, other_pc)? } else { head };
-                        self.fork(pc, Path { pc: other_pc, state: other, parent, head: other_head, unwalked })?;
+                        self.fork(pc, Path { pc: other_pc, state: other, parent, head: other_head, unwalked, stretch })?;
                         if tracked {
                             head = self.history.went(head, self.insns, pc, next)?;
                         }
                         pc = next;
                     }
                     Flow::End => {
-                        self.settle(pc, &mut state, frame, precise, parent, &mut head, &mut unwalked, true)?;
+                        self.settle(pc, &mut state, frame, precise, parent, stretch, &mut head, &mut unwalked, true)?;
                         trace.end(pc);
                         self.end_path(parent);
                         break;
@@ -290,7 +294,7 @@ impl<'a> Checker<'a> {
 
     /// After the instruction at `pc` ran in frame `frame` (whose precise
     /// registers were `precise` before it), on the path with newest stored
-    /// state `parent` and history `head`: marks the numbers that decided
+    /// state `parent` (`stretch` instructions ago) and history `head`: marks the numbers that decided
     /// again in the states stored since, notes those now precise, and
     /// records in the history what a walk will need (or, when the path
     /// `ends` there, walks its decisions back now). Whether the path's
@@ -303,6 +307,7 @@ impl<'a> Checker<'a> {
         frame: usize,
         precise: u16,
         parent: Option<u32>,
+        stretch: u32,
         head: &mut u32,
         unwalked: &mut u32,
         ends: bool,
@@ -337,6 +342,12 @@ impl<'a> Checker<'a> {
                 f.precise_since[r] = self.checkpoints.len() as u32;
             }
             f.precise |= kept;
+        }
+        // Any walk from here would give up before it reached the path's
+        // newest stored state (more than MAX_WALK instructions back) and
+        // mark every number above: marked at once, no history is needed.
+        if stretch > MAX_WALK + 1 {
+            self.mark_all(parent);
         }
         // Marks go no further back than the path's newest stored
         // state, and none reach one that compares everything: the
