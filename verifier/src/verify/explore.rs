@@ -300,6 +300,7 @@ impl<'a> Checker<'a> {
     /// `ends` there, walks its decisions back now). Whether the path's
     /// history is kept.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn settle(
         &mut self,
         pc: usize,
