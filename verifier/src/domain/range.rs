@@ -103,8 +103,13 @@ impl Bounds {
             return false;
         }
         self.update_from_tnum(t);
+        // A second round learns more only when the first changed a bound
+        // (deducing is a function of the bounds alone).
+        let before = *self;
         self.deduce();
-        self.deduce();
+        if *self != before {
+            self.deduce();
+        }
         if self.is_empty() {
             return false;
         }
