@@ -60,6 +60,7 @@ impl Checker<'_> {
     }
 
     /// Reads a register that must be initialised.
+    #[inline(always)]
     pub(super) fn read(&self, pc: usize, st: &State, r: Reg) -> Result<Value, Report> {
         match *st.reg(r) {
             Value::Uninit => Err(self
@@ -105,6 +106,7 @@ impl Checker<'_> {
     }
 
     /// The value of an ALU or jump operand.
+    #[inline(always)]
     fn operand(&self, pc: usize, st: &State, src: Src) -> Result<Value, Report> {
         match src {
             Src::Imm(i) => Ok(Value::constant(i as i64 as u64)),
