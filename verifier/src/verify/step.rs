@@ -71,6 +71,7 @@ impl Checker<'_> {
     }
 
     /// Writes a register other than r10.
+    #[inline(always)]
     pub(super) fn write(&self, pc: usize, st: &mut State, r: Reg, v: Value) -> Result<(), Report> {
         if r == Reg::R10 {
             return Err(Report::new(ErrorKind::FramePointerWrite, pc, "r10, the frame pointer, is read-only")
@@ -82,7 +83,7 @@ impl Checker<'_> {
 
     /// Writes a register other than r10 with a value computed from its own
     /// alone (see [`State::update`]).
-    #[inline]
+    #[inline(always)]
     fn update(&self, pc: usize, st: &mut State, r: Reg, v: Value) -> Result<(), Report> {
         if r == Reg::R10 {
             return self.write(pc, st, r, v);
