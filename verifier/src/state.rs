@@ -377,6 +377,7 @@ impl State {
 
     /// Sets register `r` of the running frame, ending its link and its
     /// precision mark.
+    #[inline]
     pub fn set(&mut self, r: Reg, v: Value) {
         let f = self.cur_mut();
         f.regs[r.index()] = v;
@@ -387,6 +388,7 @@ impl State {
     /// Sets register `r` of the running frame to a value computed from its
     /// own alone (`r op= imm`), ending its link; its precision mark stays
     /// (walking back over the operation keeps a mark on `r`).
+    #[inline]
     pub fn update(&mut self, r: Reg, v: Value) {
         let f = self.cur_mut();
         f.regs[r.index()] = v;
