@@ -82,14 +82,6 @@ impl Value {
         Value::Ptr(Ptr { region, off: Scalar::constant(off as u64), maybe_null: false, id: 0 })
     }
 
-    /// The scalar, if the value is one.
-    pub fn scalar(&self) -> Option<&Scalar> {
-        match self {
-            Value::Scalar(s) => Some(s),
-            _ => None,
-        }
-    }
-
     /// Whether the value is (or may be) an address.
     pub fn is_pointer(&self) -> bool {
         matches!(self, Value::Ptr(_) | Value::MapRef(_))

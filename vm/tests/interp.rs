@@ -377,3 +377,23 @@ fn an_access_stays_within_one_map_value() {
     assert_eq!(mem.check_helper_read(first + 8, 8), Ok(()), "the second value");
     assert_eq!(mem.check_helper_read(first + 4, 8), Err(ViolationKind::OutOfRegion), "across two values");
 }
+
+#[test]
+fn a_helper_may_write_only_writable_bytes() {
+    let mut mem = Memory::new(true);
+    let ctx = mem.add_context(vec![0; 8], &[READ, READ, READ, READ, READ | WRITE, READ | WRITE, READ | WRITE, READ | WRITE]).unwrap();
+    assert_eq!(mem.check_helper_write(ctx + 4, 4), Ok(()));
+    assert_eq!(mem.check_helper_write(ctx + 2, 4), Err(ViolationKind::NoWritePermission));
+    let rodata = mem.add_buffer(vec![0; 8], false).unwrap();
+    assert_eq!(mem.check_helper_write(rodata, 1), Err(ViolationKind::NoWritePermission));
+}
+
+#[test]
+fn a_violation_says_what_where_and_which_bytes() {
+    let p = assemble("r0 = 0\nr1 = 0x1000\nr0 = *(u32 *)(r1 + 0)\nexit").unwrap();
+    let v = Vm::new(&p, Config::checking()).run(&mut NoHelpers).unwrap_err();
+    assert_eq!(v.to_string(), "error: memory access through a number, not a pointer\n --> instruction 2");
+    let past = vm::Violation::at(ViolationKind::OutOfRegion, 7, 0x5a00_0000_0000_0010, 8);
+    assert_eq!(past.to_string(), "error: access outside every allowed memory region\n --> instruction 7, 8 bytes at 0x5a00000000000010");
+    assert_eq!(ViolationKind::UninitRegister(Reg::R3).to_string(), "read of uninitialised register r3");
+}

@@ -212,11 +212,14 @@ mod tests {
         st.cur_mut().stack.push(Slot::spilled(n, 4));
         st.set_linked(Reg::R5, n, 5);
         st.cur_mut().stack.push(Slot::spilled(n, 5));
-        // r2 and r4 are dead.
-        st.drop_single_links(&[0x7ff & !(1 << 2) & !(1 << 4)]);
+        // A spill whose only copy is a dead register.
+        st.set_linked(Reg::R6, n, 6);
+        st.cur_mut().stack.push(Slot::spilled(n, 6));
+        // r2, r4 and r6 are dead.
+        st.drop_single_links(&[0x7ff & !(1 << 2) & !(1 << 4) & !(1 << 6)]);
         let f = st.cur();
-        assert_eq!(f.links[1..6], [0, 0, 4, 0, 5]);
-        assert_eq!((f.stack[0].link, f.stack[1].link), (4, 5));
+        assert_eq!(f.links[1..7], [0, 0, 4, 0, 5, 0]);
+        assert_eq!((f.stack[0].link, f.stack[1].link, f.stack[2].link), (4, 5, 0));
         // A refinement reaches every live copy of the link.
         st.refine(Reg::R3, Scalar::constant(2), true);
         assert_eq!(st.cur().stack[0].spill, Value::constant(2));

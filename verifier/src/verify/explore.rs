@@ -77,12 +77,11 @@ struct Checkpoint {
     misses: u32,
 }
 
-impl Checkpoint {
-    /// Whether it has missed so often, compared with its hits, that
-    /// comparing with it again is likely wasted work.
-    fn stale(&self) -> bool {
-        self.misses > self.hits.saturating_mul(3).saturating_add(3)
-    }
+/// Whether a stored state that covered `hits` states and failed to cover
+/// `misses` has missed so often that comparing with it again is likely
+/// wasted work: more than three misses per hit, and three more.
+pub(super) fn stale(hits: u32, misses: u32) -> bool {
+    misses > hits.saturating_mul(3).saturating_add(3)
 }
 
 /// A path waiting to be explored.
@@ -550,7 +549,7 @@ impl<'a> Checker<'a> {
             }
         }
         let mut pruned = None;
-        let mut stale = false;
+        let mut any_stale = false;
         // Newest first: the state of the nearest earlier round is the most
         // likely to cover.
         for &i in self.explored[pc].iter().rev() {
@@ -562,9 +561,9 @@ impl<'a> Checker<'a> {
                 break;
             }
             ck.misses += 1;
-            stale |= ck.stale();
+            any_stale |= stale(ck.hits, ck.misses);
         }
-        if stale {
+        if any_stale {
             self.evict_stale(pc);
         }
         if let Some(by) = pruned {
@@ -626,7 +625,7 @@ impl<'a> Checker<'a> {
         let (mut freed, mut evicted) = (0, 0);
         self.explored[pc].retain(|&i| {
             let ck = &mut checkpoints[i as usize];
-            if !ck.stale() {
+            if !stale(ck.hits, ck.misses) {
                 return true;
             }
             freed += ck.state.bytes() - core::mem::size_of::<State>();

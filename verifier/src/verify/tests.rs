@@ -168,6 +168,48 @@ fn the_memory_limit_counts_a_state_by_its_registers_and_slots() {
 }
 
 #[test]
+fn the_memory_limit_counts_only_the_paths_still_waiting() {
+    // Ten tests of one bit each make 1,024 paths one after the other, but
+    // never more than ten wait at once.
+    let mut src = alloc::string::String::from("r2 = *(u64 *)(r1 + 0)\n*(u64 *)(r10 - 512) = 0\nr0 = 0\n");
+    for i in 0..10 {
+        src.push_str(&alloc::format!("if r2 & {} goto l{i}\nr0 += 1\nl{i}:\n", 1 << i));
+    }
+    src.push_str("exit\n");
+    let limits = Limits { max_memory: 1 << 20, max_states: 0, ..Limits::DEFAULT };
+    let stats = *verify(&assemble(&src).unwrap(), &ctx_profile().with_limits(limits)).unwrap().stats();
+    assert!(stats.insns_processed > 1024 * 3, "{stats:?}");
+    // Eight paths wait to start at `heavy`; the first to go there adds
+    // eight more while seven still wait: fifteen full frames are more than
+    // the budget, although eight never are.
+    let mut src = alloc::string::String::from("r2 = *(u64 *)(r1 + 0)\nr3 = *(u64 *)(r1 + 0)\n*(u64 *)(r10 - 512) = 0\nr0 = 0\n");
+    for i in 0..8 {
+        src.push_str(&alloc::format!("if r2 == {i} goto heavy\n"));
+    }
+    src.push_str("exit\nheavy:\n");
+    for i in 0..8 {
+        src.push_str(&alloc::format!("if r3 == {i} goto l{i}\nr0 += 1\nl{i}:\n"));
+    }
+    src.push_str("exit\n");
+    let mut frame = crate::state::Frame::new(0, 0, 0);
+    frame.stack.resize(64, crate::state::Slot::INVALID);
+    let full = crate::state::State { frames: alloc::vec![frame] }.bytes();
+    // Waiting paths may have half the budget: eleven full frames.
+    let limits = Limits { max_memory: 22 * full, max_states: 0, ..Limits::DEFAULT };
+    let r = verify(&assemble(&src).unwrap(), &ctx_profile().with_limits(limits)).unwrap_err();
+    assert_eq!(r.kind, ErrorKind::TooComplex);
+    assert!(r.reason.contains("paths waiting"), "{r}");
+}
+
+#[test]
+fn a_stored_state_goes_once_it_misses_more_than_three_times_per_hit_and_three() {
+    use super::explore::stale;
+    assert!(!stale(0, 3) && stale(0, 4));
+    assert!(!stale(2, 9) && stale(2, 10));
+    assert!(!stale(u32::MAX, u32::MAX));
+}
+
+#[test]
 fn states_that_keep_missing_are_evicted() {
     // Both arms of the branch reach `join` with the same counter: the
     // second is pruned there. The stored states of later rounds (other
