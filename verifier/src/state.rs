@@ -315,8 +315,10 @@ pub fn byte_index(off: i64) -> usize {
 
 /// Which numbers of one frame pruning compares exactly: the registers and
 /// the stack slots (bit `i` for slot `i`) whose values may decide a check.
-/// The others need only be numbers in both states.
+/// The others need only be numbers in both states. Packed (10 bytes, not
+/// 16): every stored state keeps one per frame of its marks.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[repr(C, packed(2))]
 pub struct Exact {
     pub regs: u16,
     pub slots: u64,
@@ -367,6 +369,7 @@ impl State {
 
     /// Sets register `r` of the running frame, ending its link and its
     /// precision mark.
+    #[inline]
     pub fn set(&mut self, r: Reg, v: Value) {
         let f = self.cur_mut();
         f.regs[r.index()] = v;
@@ -377,6 +380,7 @@ impl State {
     /// Sets register `r` of the running frame to a value computed from its
     /// own alone (`r op= imm`), ending its link; its precision mark stays
     /// (walking back over the operation keeps a mark on `r`).
+    #[inline]
     pub fn update(&mut self, r: Reg, v: Value) {
         let f = self.cur_mut();
         f.regs[r.index()] = v;

@@ -103,16 +103,24 @@ impl Bounds {
             return false;
         }
         self.update_from_tnum(t);
+        // A second round learns more only when the first changed a bound
+        // (deducing is a function of the bounds alone); bounds learned
+        // again from the known bits, only when the bits or the bounds
+        // changed since they were (learning them is idempotent).
+        let before = *self;
         self.deduce();
-        self.deduce();
+        let deduced = *self != before;
+        if deduced {
+            self.deduce();
+        }
         if self.is_empty() {
             return false;
         }
-        match self.tnum_from_bounds(t) {
-            Some(n) => *t = n,
-            None => return false,
+        let Some(n) = self.tnum_from_bounds(t) else { return false };
+        if deduced || n != *t {
+            *t = n;
+            self.update_from_tnum(t);
         }
-        self.update_from_tnum(t);
         !self.is_empty()
     }
 

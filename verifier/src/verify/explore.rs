@@ -52,6 +52,15 @@ const MIN_JUMPS_BETWEEN_STORES: u64 = 2;
 /// (a path that stored no state for long) marks every number above it.
 const MAX_WALK: u32 = 4096;
 
+/// The registers (by index) of the set `regs`, lowest first.
+fn registers(mut regs: u16) -> impl Iterator<Item = usize> {
+    core::iter::from_fn(move || {
+        let r = regs.trailing_zeros() as usize;
+        regs &= regs.wrapping_sub(1);
+        (r < Reg::COUNT).then_some(r)
+    })
+}
+
 /// A state stored at a prune point.
 struct Checkpoint {
     state: State,
@@ -81,9 +90,11 @@ struct Path {
     state: State,
     parent: Option<u32>,
     head: u32,
-    /// Whether its history holds decisions no walk has taken back to its
-    /// newest stored state yet.
-    unwalked: bool,
+    /// The oldest entry of its history noting decisions that no walk has
+    /// taken back to its newest stored state yet ([`NONE`]: there are none).
+    unwalked: u32,
+    /// Instructions processed on it since its newest stored state.
+    stretch: u32,
 }
 
 /// Where the current path goes after one instruction.
@@ -186,8 +197,8 @@ impl<'a> Checker<'a> {
     /// Explores every path from slot 0 starting in `init`, telling `trace`.
     pub(super) fn run<T: Trace + ?Sized>(&mut self, init: State, trace: &mut T) -> Result<(), Report> {
         self.pending_bytes = init.bytes();
-        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None, head: NONE, unwalked: false })?;
-        while let Some(Path { mut pc, mut state, mut parent, mut head, mut unwalked }) = self.pending.pop() {
+        crate::cfg::try_push(&mut self.pending, Path { pc: 0, state: init, parent: None, head: NONE, unwalked: NONE, stretch: 0 })?;
+        while let Some(Path { mut pc, mut state, mut parent, mut head, mut unwalked, mut stretch }) = self.pending.pop() {
             self.pending_bytes -= state.bytes();
             trace.path(pc);
             if let Some(log) = self.log.as_deref_mut() {
@@ -207,19 +218,21 @@ impl<'a> Checker<'a> {
                             // This path's future is the covering state's:
                             // what decided there decides here.
                             let marks = self.checkpoints[by as usize].marks;
-                            self.backtrack(pc, head, parent, state.frames.len() - 1, marks);
+                            self.backtrack(pc, head, parent, state.frames.len() - 1, marks, unwalked);
                             self.end_path(parent);
                             break;
                         }
                         Visit::Continue(p) => {
                             if let Some(i) = p.filter(|_| p != parent) {
                                 trace.stored(pc, i);
+                                stretch = 0;
                             }
                             parent = p;
                         }
                     }
                 }
                 self.stats.insns_processed += 1;
+                stretch = stretch.saturating_add(1);
                 if self.stats.insns_processed.is_multiple_of(WATCH_EVERY) {
                     self.ask_watch(pc)?;
                 }
@@ -242,58 +255,11 @@ impl<'a> Checker<'a> {
                 let precise = state.cur().precise;
                 self.decided = 0;
                 self.note = None;
-                let flow = self.step(pc, &mut state)?;
-                // A number whose value already decided something needs no
-                // walk, only its mark in the states stored since (see
-                // `Frame::precise`).
-                let decided = self.decided & !precise;
-                let again = self.decided & precise;
-                if again != 0 && parent.is_some() {
-                    let since = state.frames.get(frame).map_or([0; Reg::COUNT], |f| f.precise_since);
-                    self.mark_since(parent, frame, again, &since);
-                }
-                let kept = match self.insns[pc] {
-                    // A jump writes none of its operands (but a walk back over
-                    // one that bounded copies marks them too); pointer
-                    // arithmetic writes its destination, which is then no
-                    // number; a helper call clobbers its arguments.
-                    Insn::Jump { .. } => match self.note {
-                        Some(Note::Linked(linked)) => self.decided & !linked.regs,
-                        _ => self.decided,
-                    },
-                    Insn::Alu { dst, .. } => self.decided & !(1 << dst.index()),
-                    _ => 0,
-                };
-                if let Some(f) = state.frames.get_mut(frame) {
-                    for r in 0..Reg::COUNT {
-                        if (kept & !f.precise) & (1 << r) != 0 {
-                            f.precise_since[r] = self.checkpoints.len() as u32;
-                        }
-                    }
-                    f.precise |= kept;
-                }
-                // Marks go no further back than the path's newest stored
-                // state, and none reach one that compares everything: the
-                // history is kept only where a walk may read it.
-                let tracked = parent.is_some_and(|p| !self.checkpoints[p as usize].marks.all());
-                if tracked && matches!(flow, Flow::End) {
-                    // The path ends here: take its decisions back now.
-                    if unwalked || decided != 0 {
-                        self.backtrack(pc, head, parent, frame, Marks::reg(frame, decided));
-                    }
-                } else if tracked {
-                    if let Some(note) = self.note {
-                        head = self.history.note(head, pc, note)?;
-                    }
-                    // Decisions wait in the history for one walk per stretch
-                    // between stored states (see `visit`).
-                    if decided != 0 {
-                        head = self.history.note(head, pc, Note::Decided(decided))?;
-                        unwalked = true;
-                    }
-                }
-                match flow {
+                // Matched at once (each edge then records what precision
+                // tracking needs): the flow is not kept across that work.
+                match self.step(pc, &mut state)? {
                     Flow::Next(n) => {
+                        let tracked = self.settle(pc, &mut state, frame, precise, parent, stretch, &mut head, &mut unwalked, false)?;
                         if let insn @ Insn::Jump { .. } = self.insns[pc] {
                             trace.branch(pc, n, insn.target(pc) == Some(n as i64), false, &state);
                         }
@@ -303,16 +269,18 @@ impl<'a> Checker<'a> {
                         pc = n;
                     }
                     Flow::Fork { next, other_pc, other } => {
+                        let tracked = self.settle(pc, &mut state, frame, precise, parent, stretch, &mut head, &mut unwalked, false)?;
                         trace.branch(pc, other_pc, true, true, &other);
                         trace.branch(pc, next, false, false, &state);
                         let other_head = if tracked { self.history.went(head, self.insns, pc, other_pc)? } else { head };
-                        self.fork(pc, Path { pc: other_pc, state: other, parent, head: other_head, unwalked })?;
+                        self.fork(pc, Path { pc: other_pc, state: other, parent, head: other_head, unwalked, stretch })?;
                         if tracked {
                             head = self.history.went(head, self.insns, pc, next)?;
                         }
                         pc = next;
                     }
                     Flow::End => {
+                        self.settle(pc, &mut state, frame, precise, parent, stretch, &mut head, &mut unwalked, true)?;
                         trace.end(pc);
                         self.end_path(parent);
                         break;
@@ -321,6 +289,87 @@ impl<'a> Checker<'a> {
             }
         }
         Ok(())
+    }
+
+    /// After the instruction at `pc` ran in frame `frame` (whose precise
+    /// registers were `precise` before it), on the path with newest stored
+    /// state `parent` (`stretch` instructions ago) and history `head`: marks the numbers that decided
+    /// again in the states stored since, notes those now precise, and
+    /// records in the history what a walk will need (or, when the path
+    /// `ends` there, walks its decisions back now). Whether the path's
+    /// history is kept.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn settle(
+        &mut self,
+        pc: usize,
+        state: &mut State,
+        frame: usize,
+        precise: u16,
+        parent: Option<u32>,
+        stretch: u32,
+        head: &mut u32,
+        unwalked: &mut u32,
+        ends: bool,
+    ) -> Result<bool, Report> {
+        // A number whose value already decided something needs no
+        // walk, only its mark in the states stored since (see
+        // `Frame::precise`).
+        let decided = self.decided & !precise;
+        let again = self.decided & precise;
+        if again != 0 && parent.is_some() {
+            let since = state.frames.get(frame).map_or([0; Reg::COUNT], |f| f.precise_since);
+            self.mark_since(parent, frame, again, &since);
+        }
+        let kept = match self.insns[pc] {
+            // A jump writes none of its operands (but a walk back over
+            // one that bounded copies marks them too); pointer
+            // arithmetic writes its destination, which is then no
+            // number; a helper call clobbers its arguments.
+            Insn::Jump { .. } => match self.note {
+                Some(Note::Linked(linked)) => self.decided & !linked.regs,
+                _ => self.decided,
+            },
+            Insn::Alu { dst, .. } => self.decided & !(1 << dst.index()),
+            _ => 0,
+        };
+        // (Most instructions keep none: the frame is then not read, just
+        // after the instruction wrote part of it.)
+        if kept != 0
+            && let Some(f) = state.frames.get_mut(frame)
+        {
+            for r in registers(kept & !f.precise) {
+                f.precise_since[r] = self.checkpoints.len() as u32;
+            }
+            f.precise |= kept;
+        }
+        // Any walk from here would give up before it reached the path's
+        // newest stored state (more than MAX_WALK instructions back) and
+        // mark every number above: marked at once, no history is needed.
+        if stretch > MAX_WALK + 1 {
+            self.mark_all(parent);
+        }
+        // Marks go no further back than the path's newest stored
+        // state, and none reach one that compares everything: the
+        // history is kept only where a walk may read it.
+        let tracked = parent.is_some_and(|p| !self.checkpoints[p as usize].marks.all());
+        if tracked && ends {
+            // The path ends here: take its decisions back now.
+            if *unwalked != NONE || decided != 0 {
+                self.backtrack(pc, *head, parent, frame, Marks::reg(frame, decided), *unwalked);
+            }
+        } else if tracked {
+            if let Some(note) = self.note {
+                *head = self.history.note(*head, pc, note)?;
+            }
+            // Decisions wait in the history for one walk per stretch
+            // between stored states (see `visit`).
+            if decided != 0 {
+                *head = self.history.note(*head, pc, Note::Decided(decided))?;
+                *unwalked = (*unwalked).min(*head);
+            }
+        }
+        Ok(tracked)
     }
 
     /// Records that the value of `r` (of the running frame) decided what
@@ -333,10 +382,15 @@ impl<'a> Checker<'a> {
     /// Marks `bt`, the numbers of the state before `pc` (reached with
     /// history `head`, running frame `frame`) whose values decided
     /// something, in every checkpoint of the path back from there, as
-    /// each held them (see `precision.rs`).
-    fn backtrack(&mut self, mut pc: usize, mut head: u32, mut parent: Option<u32>, mut frame: usize, mut bt: Marks) {
+    /// each held them (see `precision.rs`). `oldest` is the path's oldest
+    /// history entry noting decisions not walked yet: once past it with
+    /// nothing marked, the walk has nothing left to mark.
+    fn backtrack(&mut self, mut pc: usize, mut head: u32, mut parent: Option<u32>, mut frame: usize, mut bt: Marks, oldest: u32) {
         let mut walked = 0;
         while let Some(p) = parent {
+            if (oldest == NONE || head < oldest) && bt.none() {
+                return;
+            }
             let ck = &mut self.checkpoints[p as usize];
             // A state that compares everything has ancestors that do too.
             if ck.marks.all() {
@@ -376,13 +430,13 @@ impl<'a> Checker<'a> {
     /// checkpoint that has them already ends the pass.
     fn mark_since(&mut self, mut parent: Option<u32>, frame: usize, regs: u16, since: &[u32; Reg::COUNT]) {
         while let Some(p) = parent {
-            let stored_after = (0..Reg::COUNT).filter(|&r| regs & (1 << r) != 0 && since[r] <= p).fold(0, |m, r| m | 1 << r);
+            let stored_after = registers(regs).filter(|&r| since[r] <= p).fold(0, |m, r| m | 1 << r);
             if stored_after == 0 {
                 return;
             }
             let ck = &mut self.checkpoints[p as usize];
             // Nothing new: the pass that marked this one went on up.
-            if !ck.marks.absorb(&Marks::reg(frame, stored_after)) {
+            if !ck.marks.absorb_regs(frame, stored_after) {
                 return;
             }
             parent = ck.parent;
@@ -470,7 +524,7 @@ impl<'a> Checker<'a> {
     /// stores it; before storing, walks the decisions of the path since its
     /// newest stored state back (`unwalked`), as the new state ends that
     /// stretch.
-    fn visit(&mut self, pc: usize, state: &mut State, parent: Option<u32>, head: u32, unwalked: &mut bool) -> Result<Visit, Report> {
+    fn visit(&mut self, pc: usize, state: &mut State, parent: Option<u32>, head: u32, unwalked: &mut u32) -> Result<Visit, Report> {
         let n = state.frames.len().min(8);
         let live = Checker::masks(self.live, pc, state);
         let live = &live[..n];
@@ -541,8 +595,9 @@ impl<'a> Checker<'a> {
             return Err(Report::out_of_memory(pc));
         }
         let Some(copy) = copy else { return Err(Report::out_of_memory(pc)) };
-        if core::mem::take(unwalked) {
-            self.backtrack(pc, head, parent, state.frames.len() - 1, Marks::default());
+        let oldest = core::mem::replace(unwalked, NONE);
+        if oldest != NONE {
+            self.backtrack(pc, head, parent, state.frames.len() - 1, Marks::default(), oldest);
         }
         let idx = self.checkpoints.len() as u32;
         let fingerprint = fingerprint.unwrap_or_else(|| state.fingerprint(live));

@@ -15,7 +15,7 @@
 use alloc::format;
 
 use super::explore::Checker;
-use super::precision::{Note, StackAccess};
+use super::precision::{Note, SLOTS, StackAccess};
 use crate::domain::Scalar;
 use crate::insn::{AtomicOp, Reg, Size, Src, Width};
 use crate::profile::FieldKind;
@@ -324,8 +324,8 @@ impl Checker<'_> {
     fn note_stack(&mut self, frame: u8, lo: i64, hi: i64, n: u32) {
         self.note = Some(Note::Stack(StackAccess {
             frame,
-            lo: slot_index(hi + n as i64 - 1),
-            hi: slot_index(lo),
+            lo: slot_index(hi + n as i64 - 1).min(SLOTS) as u8,
+            hi: slot_index(lo).min(SLOTS) as u8,
             whole: lo == hi && n == 8 && lo % 8 == 0,
         }));
     }

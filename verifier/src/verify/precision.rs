@@ -41,16 +41,17 @@ pub(super) const NONE: u32 = u32::MAX;
 const FRAMES: usize = 8;
 
 /// Stack slots marks can name (a frame of 512 bytes).
-const SLOTS: usize = 64;
+pub(super) const SLOTS: usize = 64;
 
 /// The stack slots `lo..=hi` of `frame` that one load, store or atomic
 /// operation touched; `whole` when it stored a whole aligned slot. Slots
-/// from [`SLOTS`] on are not tracked: a walk over them marks everything.
+/// from [`SLOTS`] on are not tracked (and counted as [`SLOTS`]): a walk
+/// over them marks everything.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) struct StackAccess {
     pub frame: u8,
-    pub lo: usize,
-    pub hi: usize,
+    pub lo: u8,
+    pub hi: u8,
     pub whole: bool,
 }
 
@@ -61,7 +62,7 @@ impl StackAccess {
     }
 
     fn tracked(&self) -> bool {
-        self.hi < SLOTS && (self.frame as usize) < FRAMES
+        (self.hi as usize) < SLOTS && (self.frame as usize) < FRAMES
     }
 }
 
@@ -192,6 +193,11 @@ impl Marks {
         self.all
     }
 
+    /// Whether no number is marked.
+    pub(super) fn none(&self) -> bool {
+        !self.all && self.frames.iter().all(|f| f.regs == 0 && f.slots == 0)
+    }
+
     /// What pruning compares exactly in frame `i`, given the registers the
     /// static analysis says may matter there.
     pub(super) fn exact(&self, i: usize, relevant: u16) -> Exact {
@@ -220,6 +226,20 @@ impl Marks {
             f.slots |= o.slots;
         }
         new
+    }
+
+    /// Adds the registers `regs` of frame `frame` (as [`Marks::absorb`]
+    /// of [`Marks::reg`], without building one); whether any was new.
+    #[inline]
+    pub(super) fn absorb_regs(&mut self, frame: usize, regs: u16) -> bool {
+        match self.frames.get_mut(frame) {
+            Some(f) => {
+                let new = regs & !f.regs != 0;
+                f.regs |= regs;
+                new
+            }
+            None => self.set_all(),
+        }
     }
 
     /// Every number of every frame.

@@ -60,6 +60,7 @@ impl Checker<'_> {
     }
 
     /// Reads a register that must be initialised.
+    #[inline(always)]
     pub(super) fn read(&self, pc: usize, st: &State, r: Reg) -> Result<Value, Report> {
         match *st.reg(r) {
             Value::Uninit => Err(self
@@ -70,6 +71,7 @@ impl Checker<'_> {
     }
 
     /// Writes a register other than r10.
+    #[inline(always)]
     pub(super) fn write(&self, pc: usize, st: &mut State, r: Reg, v: Value) -> Result<(), Report> {
         if r == Reg::R10 {
             return Err(Report::new(ErrorKind::FramePointerWrite, pc, "r10, the frame pointer, is read-only")
@@ -81,7 +83,7 @@ impl Checker<'_> {
 
     /// Writes a register other than r10 with a value computed from its own
     /// alone (see [`State::update`]).
-    #[inline]
+    #[inline(always)]
     fn update(&self, pc: usize, st: &mut State, r: Reg, v: Value) -> Result<(), Report> {
         if r == Reg::R10 {
             return self.write(pc, st, r, v);
@@ -105,6 +107,7 @@ impl Checker<'_> {
     }
 
     /// The value of an ALU or jump operand.
+    #[inline(always)]
     fn operand(&self, pc: usize, st: &State, src: Src) -> Result<Value, Report> {
         match src {
             Src::Imm(i) => Ok(Value::constant(i as i64 as u64)),
