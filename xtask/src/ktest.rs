@@ -29,9 +29,11 @@ const TIMEOUT: Duration = Duration::from_secs(900);
 const SMP_FILTER: &str = "smp";
 /// The CPU counts the [`SMP_FILTER`] tests run on besides one.
 const SMP_CPUS: [u32; 2] = [2, 4];
-/// A run of the SMP tests takes a minute or two, most of it the 3,000
-/// module loads and unloads raced by a task on every CPU, and the hostile
-/// modules' campaign; the limit leaves room for a busy machine.
+/// A run of the SMP tests takes a minute or two, most of it the 1,000
+/// module loads and unloads raced by a task on every CPU
+/// (`smp_unloads_race_uses_of_every_hook`: about a minute on 4 CPUs on a
+/// busy 2-core machine) and the hostile modules' campaign; the limit
+/// leaves room for a busier machine.
 const SMP_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub fn run(args: &TestArgs) -> Result<StageResult> {
