@@ -1,7 +1,7 @@
 //! Unloading races the hooks' users: one task per CPU uses a hook of
 //! every class in a loop while this one loads and unloads the module over
-//! and over (the stage `kernel` runs it on 1, 2 and 4 CPUs: its name
-//! contains `smp`).
+//! and over (the stage `kernel` runs it on 1, 2 and 4 CPUs, as every
+//! test; its name contains `smp`, for `--filter smp`).
 //!
 //! A system call or an exec format in use is drained (the unload waits for
 //! the uses in progress); an open device or a mounted file system refuses
