@@ -8,7 +8,8 @@
 //! gone — then waits, yielding, until nobody is inside, and takes the hook
 //! out. A run may sleep inside the module (a system call that yields), so
 //! the wait is bounded by [`DRAIN_MS`]: past it the gate opens again, the
-//! hook stays as it was, and the unload is refused with the reason. With
+//! hook stays as it was, and the unload is refused with the reason (the
+//! callers turned away meanwhile did without the module). With
 //! users on every CPU the gate is seldom empty at any one moment; shutting
 //! it first is what lets it empty, so an unload under constant use waits
 //! for the runs in progress instead of starving.
