@@ -5,8 +5,9 @@
 //! [`reserve`] takes a free slot for an image of a given size,
 //! [`load_chunk`] copies the image in, [`ready`] builds the module
 //! ([`load`]: parse, verify, JIT, each timed) and links it into its class's
-//! hook table ([`class`]). [`unload`] unlinks it — refused with `EBUSY`
-//! while it is in use — and frees it. `/dev/lkm` ([`device`]) is the user
+//! hook table ([`class`]). [`unload`] unlinks it — waiting for calls in
+//! progress to return, refused with `EBUSY` while it is held (an open
+//! device, a mounted file system) — and frees it after a grace period. `/dev/lkm` ([`device`]) is the user
 //! interface to exactly these functions; the in-kernel tests call them too.
 //!
 //! How modules run is in [`run`] (the invocation record, faults) and
@@ -59,7 +60,8 @@ enum Slot {
 }
 
 static TABLE: IrqLock<[Slot; MAXLKMS]> = IrqLock::with_class(LockClass::LkmTable, [const { Slot::Free }; MAXLKMS]);
-/// Serialises `ready` and `unload` (which run with interrupts on).
+/// Serialises `ready` and `unload` (which run with interrupts on); taken
+/// only through [`serialise`].
 static LOAD_LOCK: spin::Mutex<()> = spin::Mutex::new(());
 /// Loads so far, numbering [`Slot::Loaded`].
 static LOADS: AtomicU64 = AtomicU64::new(0);
@@ -142,7 +144,7 @@ pub fn unreserve(id: usize) -> Result<(), Errno> {
 /// Builds and links the module whose image reservation `id` holds. The
 /// reservation is used up either way. The module's name is the image's.
 pub fn ready(id: usize, patch: Option<load::Patch>) -> Result<Arc<Module>, Refusal> {
-    let _serial = LOAD_LOCK.lock();
+    let _serial = serialise();
     let reservation = {
         let mut table = TABLE.lock();
         match table.get(id) {
@@ -257,11 +259,26 @@ pub fn newest_first() -> Vec<Arc<Module>> {
     modules.into_iter().map(|(_, m)| m).collect()
 }
 
-/// Unloads module `id`: unlinks it (`EBUSY` with the reason while it is in
-/// use), waits for a grace period (`arch::grace`), gives back its ports and
-/// frees it.
+/// Takes `LOAD_LOCK`, yielding while another load or unload holds it: an
+/// unload may hold it for up to `class::gate::DRAIN_MS` while it waits for
+/// calls into a hook, and a spinning CPU would keep the tasks making those
+/// calls from running there.
+fn serialise() -> spin::MutexGuard<'static, ()> {
+    loop {
+        if let Some(guard) = LOAD_LOCK.try_lock() {
+            return guard;
+        }
+        crate::proc::sched::yield_now();
+        core::hint::spin_loop();
+    }
+}
+
+/// Unloads module `id`: unlinks it (waiting, bounded, for the calls in
+/// progress through its hook; `EBUSY` with the reason while it is held or
+/// when they do not return in time), waits for a grace period
+/// (`arch::grace`), gives back its ports and frees it.
 pub fn unload(id: usize) -> Result<(), Refusal> {
-    let _serial = LOAD_LOCK.lock();
+    let _serial = serialise();
     let module = get(id).map_err(|e| Refusal::new(e, alloc::format!("error: no module with id {id}")))?;
     let link = module.link.lock().take();
     if let Some(link) = link {

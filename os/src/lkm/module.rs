@@ -5,6 +5,12 @@
 //! every hook that can run module code (a system-call slot, a mounted file
 //! system, an open device file, a binary format, the tick list) holds
 //! another, so a module in use is never freed under its user.
+//!
+//! In test builds a freed map's values are filled with [`MAP_POISON`]
+//! first (a module is freed only after `lkm::unload`'s grace period), as
+//! freed code is filled with `int3` (`memory::code`): a run that reached
+//! the map late would read a count near 0x6b6b_6b6b_6b6b_6b6b, not the
+//! one it left, and a test comparing counts would fail.
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -71,6 +77,18 @@ impl ModMap {
             // an interrupts-off run, so nothing else touches the map now.
             f(unsafe { &*self.map.get() })
         })
+    }
+}
+
+/// The byte a freed map's values are filled with in test builds (the
+/// freed-memory byte of Linux's slab poisoning).
+pub const MAP_POISON: u8 = 0x6b;
+
+impl Drop for ModMap {
+    fn drop(&mut self) {
+        if cfg!(feature = "ktest") {
+            self.map.get_mut().values_mut().fill(MAP_POISON);
+        }
     }
 }
 

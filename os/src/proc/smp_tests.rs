@@ -1,5 +1,5 @@
 //! In-kernel tests of processes on several CPUs (the stage `kernel` runs
-//! every test whose name contains `smp` on 1, 2 and 4 CPUs).
+//! every test on 1, 2 and 4 CPUs; `--filter smp` selects these).
 
 use super::tests::{PF_R, PF_X, Seg, elf_image};
 use super::{current_pid, life, sched};

@@ -1,7 +1,8 @@
 //! The I/O APIC: the MADT's I/O APICs and interrupt source overrides, the
 //! route each legacy IRQ takes, and, on the machine itself, the lines it
 //! carries in place of the 8259 (the timer's ticks still come). The test
-//! of the machine has `smp` in its name, so it runs on 1, 2 and 4 CPUs.
+//! of the machine has `smp` in its name, so `--filter smp` runs it with
+//! the other tests of several CPUs (on 1, 2 and 4, as every test).
 
 use crate::arch::acpi::{self, IoApicEntry, IrqOverride};
 use crate::arch::ioapic::{self, Route};

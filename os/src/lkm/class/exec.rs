@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use abi::Errno;
 use lkm::ctx::{self, ExecProbeCtx};
 
-use super::gate::Gate;
+use super::gate::{DRAIN_MS, Gate};
 use super::{Refusal, checked};
 use crate::lkm::module::Module;
 use crate::lkm::run::run;
@@ -37,8 +37,8 @@ impl BinaryFormat for ModExec {
     }
 
     fn probe(&self, header: &[u8], path: &str) -> Probe {
-        // An exec that found the format just before it left the switch
-        // sees it gone.
+        // An exec that found the format while an unload drains it, or just
+        // before it left the switch, sees it gone.
         let Some(_pass) = self.gate.enter() else { return Probe::NotMine };
         let mut c = ExecProbeCtx {
             header: [0; ctx::HEADER_CAPACITY],
@@ -93,16 +93,17 @@ pub fn link(module: &Arc<Module>) -> Result<Arc<ModExec>, Refusal> {
     Ok(format)
 }
 
-/// Removes the format: `EBUSY` while an exec is asking it.
+/// Removes the format once the execs asking it have their answer (new
+/// ones see it gone): `EBUSY` if one still asks after [`DRAIN_MS`].
 pub fn unlink(format: &Arc<ModExec>) -> Result<(), Refusal> {
     let busy = || {
         Refusal::in_use(
             &format.module.name,
-            "an exec is consulting its binary format",
+            format_args!("an exec was still consulting its binary format after {DRAIN_MS} ms"),
             "wait for the exec to finish, then unload it again",
         )
     };
-    format.gate.close(busy, || {
+    format.gate.drain(busy, || {
         exec::unregister_format(&format.module.name)
             .map(drop)
             .map_err(|e| Refusal::new(e, "error: the format is not in the exec switch"))

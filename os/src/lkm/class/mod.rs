@@ -10,9 +10,14 @@
 //! | misc | `load`/`unload` programs and the timer-tick list | [`misc`] |
 //!
 //! Each hook holds an `Arc` of the module, so module code is never freed
-//! while a hook can still run it; unlinking refuses with `EBUSY` while the
-//! hook is in use, checking and taking the hook out under one lock (the
-//! device switch's, the file-system types', or the hook's [`gate`]).
+//! while a hook can still run it. Unlinking a system call or an exec
+//! format drains the hook's [`gate`]: new uses are turned away at once, the
+//! ones in progress are waited for (bounded), then the hook is taken out.
+//! A device that is open or a file system that is mounted is a hold the
+//! user made and must end: unlinking refuses with `EBUSY` then, checking
+//! and taking the hook out under one lock (the device switch's or the
+//! file-system types'). A `tick` program needs neither: the grace period
+//! of `lkm::unload` waits for the ticks in progress.
 //!
 //! What a program returns or leaves in its context is hostile input:
 //! [`checked`] and the class files check it against the entry point's

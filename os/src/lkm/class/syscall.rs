@@ -6,9 +6,11 @@
 //! slot held when the module was loaded, with the same arguments. Any other
 //! negative result must be an errno of the table (else the caller gets
 //! `EIO`); a non-negative one is the call's result. Wrappers stack: each
-//! keeps the entry it replaced. Unloading puts that entry back, and is
-//! refused (`EBUSY`) while a call into the module is in progress (checked
-//! and given back under the handler's [`Gate`]) or while a module loaded
+//! keeps the entry it replaced. Unloading shuts the handler's [`Gate`] (a
+//! call that arrives from then on runs the entry the module replaced),
+//! waits for the calls in progress to return, and puts that entry back.
+//! It is refused (`EBUSY`) when calls are still in the module after
+//! [`DRAIN_MS`] (one that sleeps there, say) or while a module loaded
 //! later chains through it (the refusal names it).
 //!
 //! Lock-out rule: the calls on the path from a shell to `/dev/lkm` —
@@ -25,7 +27,7 @@ use abi::syscall as nr;
 use lkm::ctx::SyscallCtx;
 use lkm::{LKM_CHAIN, class::SYSCALL_NEXT_FREE};
 
-use super::gate::Gate;
+use super::gate::{DRAIN_MS, Gate};
 use super::{Link, Refusal, errno_in};
 use crate::lkm::module::Module;
 use crate::lkm::run::{self, Outcome};
@@ -56,8 +58,8 @@ impl ModSyscall {
 
 impl SyscallHandler for ModSyscall {
     fn call(&self, args: &Args) -> isize {
-        // A caller that found the slot just before the unload gave it back
-        // gets what the slot holds now.
+        // A caller that found the slot while an unload drains it, or just
+        // before the unload gave it back, gets what the module replaced.
         let Some(_pass) = self.gate.enter() else { return self.chain(args) };
         let (pid, uid) = (crate::proc::current_pid(), crate::proc::current_uid());
         let mut ctx = SyscallCtx { nr: args.nr as u64, args: args.a, pid, uid };
@@ -143,11 +145,11 @@ pub fn unlink(module: &Arc<Module>, link: &SyscallLink) -> Result<(), Refusal> {
     let busy = || {
         Refusal::in_use(
             &module.name,
-            format_args!("a call into it (system call {}) is in progress", link.nr),
-            "wait for the call to return, then unload it again",
+            format_args!("a call into it (system call {}) was still in progress after {DRAIN_MS} ms", link.nr),
+            "a call that sleeps inside the module holds it: end the process making it, then unload it again",
         )
     };
-    link.handler.gate.close(busy, || {
+    link.handler.gate.drain(busy, || {
         syscall::restore(link.nr, link.handler.previous.clone())
             .map_err(|e| Refusal::new(e, "error: cannot restore the system-call slot"))
     })

@@ -1,7 +1,7 @@
 //! Per-CPU array maps on every CPU: each CPU's lookups reach a value of
 //! its own, the map has a value for each CPU that is online, and the
-//! map-read path returns them all. The first test's name contains `smp`,
-//! so the stage `kernel` runs it on 1, 2 and 4 CPUs. They hold whichever
+//! map-read path returns them all. The stage `kernel` runs them on 1, 2
+//! and 4 CPUs (the first one's name contains `smp`, for `--filter smp`). They hold whichever
 //! CPUs run module code: the system calls here are made on the CPU running
 //! the test.
 

@@ -1,5 +1,5 @@
 //! Module code on several CPUs at once (the stage `kernel` runs these on
-//! 1, 2 and 4 CPUs, as every test whose name contains `smp`).
+//! 1, 2 and 4 CPUs, as every test; `--filter smp` selects them).
 //!
 //! One process per CPU calls a system-call module (`modules/cpucount.s`)
 //! in a loop. The module counts the calls with an atomic add (the total
