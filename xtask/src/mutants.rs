@@ -9,8 +9,8 @@
 //!
 //! | group | files | tests (besides the mutated crate's unit tests) |
 //! |---|---|---|
-//! | `domains` | `verifier/src/domain.rs`, `verifier/src/domain/**` | the case suite, the soundness fuzz |
-//! | `pruning` | `verifier/src/{state,relevance}.rs`, `verifier/src/verify/{explore,on_path,precision}.rs` | the case suite, the soundness fuzz |
+//! | `domains` | `verifier/src/domain.rs`, `verifier/src/domain/**` | the case suite, the soundness fuzz, out of memory |
+//! | `pruning` | `verifier/src/{state,relevance}.rs`, `verifier/src/verify/{explore,on_path,precision}.rs` | the case suite, the soundness fuzz, out of memory |
 //! | `interpreter` | `vm/src/{interp,memory,alu,violation}.rs` | vm's `interp`, `env` and rbpf tests, conformance, the soundness fuzz, the JIT differential |
 //! | `jit-encoder` | `jit/src/x86/**` | the rbpf oracle, the JIT differential, JIT conformance, the listings |
 //!
@@ -89,10 +89,11 @@ pub struct Group {
 }
 
 /// The verifier's tests: its unit tests (the domains' oracles and precision
-/// pins, state comparison), the case suite (pruning cases of every view)
-/// and the soundness fuzz (its join shape builds states that differ in one
-/// view, one bit, one stack byte or one pointer offset).
-const VERIFIER_TESTS: &[&str] = &["--lib", "--test=verifier_cases", "--test=soundness_fuzz"];
+/// pins, state comparison), the case suite (pruning cases of every view),
+/// the soundness fuzz (its join shape builds states that differ in one
+/// view, one bit, one stack byte or one pointer offset) and the test that
+/// every allocation of the analysis may fail.
+const VERIFIER_TESTS: &[&str] = &["--lib", "--test=verifier_cases", "--test=soundness_fuzz", "--test=out_of_memory"];
 
 pub const GROUPS: &[Group] = &[
     Group { name: "domains", files: &["verifier/src/domain.rs", "verifier/src/domain/**"], tests: VERIFIER_TESTS },

@@ -148,5 +148,15 @@ mod tests {
         assert_eq!(t.remove(1), 1);
         assert_eq!((t.count(0), t.count(1), t.count(3)), (0, 0, 0));
         assert!(t.heads.iter().all(|&h| h == NONE));
+        // Three with one key share a chain (newest first); the middle one
+        // leaves it, and the others stay.
+        for idx in 5..8 {
+            assert!(t.try_reserve());
+            t.insert(idx, 2, 9);
+        }
+        assert_eq!(t.remove(6), 2);
+        assert_eq!(found(&t, 2, 9), vec![5, 7]);
+        assert_eq!(t.remove(5), 2);
+        assert_eq!(found(&t, 2, 9), vec![7]);
     }
 }
