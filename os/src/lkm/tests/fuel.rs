@@ -48,21 +48,29 @@ fn a_tick_hook_logging_100000_times_is_stopped_on_each_tick_then_failed() -> Tes
     }
     let waited = crate::time::ticks() - ticks;
     ensure!(module.is_failed(), "still running after {waited} ticks");
-    ensure_eq!(module.out_of_fuel.load(Ordering::Relaxed), OUT_OF_FUEL_LIMIT);
+    // The third run-out in a row fails it; on several CPUs, ticks already
+    // inside the hook on the others run out too (one more each at most).
+    let others = crate::arch::percpu::online_count() as u64 - 1;
+    let run_outs = module.out_of_fuel.load(Ordering::Relaxed);
+    ensure!(
+        (OUT_OF_FUEL_LIMIT..=OUT_OF_FUEL_LIMIT + others).contains(&run_outs),
+        "{run_outs} run-outs, not {OUT_OF_FUEL_LIMIT} (and at most one more per other CPU)"
+    );
     ensure_eq!(module.runs.load(Ordering::Relaxed), 0);
     let longest = module.longest_run.load(Ordering::Relaxed);
     crate::println!("    ticklog: longest run {longest} cycles ({} us), failed after {waited} ticks", us(longest));
-    // A few `log` calls' worth, not 100,000: well under a tick (10 ms).
-    ensure!(crate::time::cycles_to_ns(longest) < 5_000_000, "a tick hook ran {} us", us(longest));
     let log = log_since(start);
     ensure!(log.contains("module `ticklog` ran out of its run-time budget in `tick` (20000 units)"), "log: {log}");
     ensure!(log.contains("the call fails with ETIMEDOUT"), "log: {log}");
     ensure!(log.contains("help: do less work per call"), "log: {log}");
     ensure!(log.contains("3 runs in a row ran out: the module is marked failed"), "log: {log}");
     ensure!(log.contains("modunload -n ticklog"), "log: {log}");
-    // Each tick ran a few rounds: a `log` weighs 5,000 of the 20,000 units.
+    // Each tick ran a few rounds, not 100,000: a `log` weighs 5,000 of the
+    // 20,000 units. (What a run takes in time is printed above, not
+    // checked: under emulation a CPU may wait for its host thread in the
+    // middle of a run, and the TSC counts that too.)
     let rounds = log.matches("[ticklog] ticklog: round").count() as u64;
-    ensure!((1..=4 * OUT_OF_FUEL_LIMIT).contains(&rounds), "{rounds} rounds logged");
+    ensure!((1..=4 * run_outs).contains(&rounds), "{rounds} rounds logged");
     unload_named(module)
 }
 kernel_test!(a_tick_hook_logging_100000_times_is_stopped_on_each_tick_then_failed);
