@@ -79,7 +79,7 @@ pub(crate) mod code {
 
 /// Decodes a program from its little-endian bytes.
 pub fn decode(bytes: &[u8]) -> Result<Program, DecodeError> {
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         let kind = DecodeErrorKind::TrailingBytes { len: bytes.len() };
         return Err(DecodeError::new(bytes.len() / 8, kind));
     }
