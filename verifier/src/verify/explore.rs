@@ -37,6 +37,8 @@ use super::precision::{History, Marks, NONE, Note};
 use super::trace::Trace;
 use super::watch::{WATCH_EVERY, Watch};
 
+#[cfg(test)]
+mod tests;
 mod walk;
 
 /// Paths waiting to be explored, at most (as the Linux verifier's jump
