@@ -289,3 +289,54 @@ fn paths_waiting_are_limited_to_max_pending() {
     assert_eq!(refused.kind, ErrorKind::TooComplex, "{refused}");
     assert!(refused.reason.contains(&format!("more than {MAX_PENDING} paths")), "{refused}");
 }
+
+/// Two paths join at `j` with r7 = r8 and r7 = r8 + 1 (r7 then only meets
+/// a jump that may go either way, so it decides nothing); after `pad`
+/// instructions, r9 (set before the paths split, the same on both)
+/// decides. The walk of that decision goes back over the pad to the
+/// state stored at `j`.
+fn long_walk(pad: usize) -> Program {
+    let pad = "r5 = 0\n".repeat(pad);
+    assemble(&format!(
+        "r5 = 0
+         r9 = 5
+         r8 = *(u8 *)(r1 + 0)
+         r5 = 0
+         r5 = 0
+         r5 = 0
+         r5 = 0
+         r5 = 0
+         goto a
+         a:
+         if r8 > 5 goto other
+         r7 = r8
+         goto j
+         other:
+         r7 = r8
+         r7 += 1
+         goto j
+         j:
+         {pad}
+         if r9 > 20 goto out
+         if r7 > 3 goto out
+         out:
+         r0 = 0
+         exit"
+    ))
+    .unwrap()
+}
+
+#[test]
+fn a_walk_of_max_walk_instructions_marks_precisely_and_a_longer_one_marks_everything() {
+    // Pruned at `j`, the second path processes a few instructions;
+    // otherwise it goes over the pad again.
+    let second_pruned = |pad: usize| stats(&long_walk(pad), Limits::DEFAULT).insns_processed < pad as u64 + 30;
+    // The walk of r9's decision goes back over the pad, the jump itself
+    // and the instruction at `j`: `pad + 2` steps. Up to MAX_WALK it marks
+    // r9 alone at `j`, and the second path (another r7) is pruned there;
+    // past it, the walk gives up and the state at `j` compares everything.
+    let longest = super::walk::MAX_WALK as usize - 2;
+    assert!(second_pruned(16));
+    assert!(second_pruned(longest), "a walk of exactly MAX_WALK steps");
+    assert!(!second_pruned(longest + 1), "a walk of one step more");
+}

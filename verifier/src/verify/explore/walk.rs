@@ -14,7 +14,7 @@ use super::{Checker, registers};
 
 /// Most instructions one backtracking walk goes back over; a longer walk
 /// (a path that stored no state for long) marks every number above it.
-const MAX_WALK: u32 = 4096;
+pub(super) const MAX_WALK: u32 = 4096;
 
 impl Checker<'_> {
     /// After the instruction at `pc` ran in frame `frame` (whose precise
