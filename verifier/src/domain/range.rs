@@ -314,6 +314,18 @@ mod tests {
     }
 
     #[test]
+    fn a_single_low_half_narrows_the_signed_view_across_zero() {
+        // Low half 5 only, in [-0xff, 0x1_0000_0001]: -0xff's block has
+        // low halves from 0xffff_ff01 up, and 0x1_0000_0001's low half is
+        // below 5, so 5 alone is left. (The known bits learn the low half
+        // too, but they narrow only the unsigned view.)
+        let mut b = Bounds::UNBOUNDED;
+        (b.smin, b.smax, b.u32_min, b.u32_max) = (-0xff, 0x1_0000_0001, 5, 5);
+        assert!(b.sync(&mut Tnum::UNKNOWN.clone()));
+        assert_eq!((b.smin, b.smax), (5, 5));
+    }
+
+    #[test]
     fn sync_finds_a_range_with_no_value_the_known_bits_allow_empty() {
         // Values 14, 30, 46 and 62 match the known bits; none is in
         // [31, 40]. A loop condition can leave a register like this on a
