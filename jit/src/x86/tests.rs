@@ -1,13 +1,34 @@
 //! Encoder tests: exact bytes for a few encodings taken from the Intel SDM,
-//! and every register combination of every encoder decoded back by iced-x86.
+//! and every register combination of every encoder decoded back by iced-x86
+//! and compared with iced's own encoding of the instruction decoded.
 
 use super::*;
 use alloc::string::String;
 use alloc::vec::Vec;
-use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter, MemorySizeOptions};
+use iced_x86::{Decoder, DecoderOptions, Encoder, Formatter, IntelFormatter, MemorySizeOptions, OpKind, Register};
 
-/// Decodes `bytes` as exactly one instruction and formats it in Intel syntax.
+/// How a memory operand's displacement is to be encoded.
+#[derive(Clone, Copy, PartialEq)]
+enum Disp {
+    /// None for 0 (where the base allows), else 8 bits where the value
+    /// fits, else 32: what [`Mem`] operands promise.
+    Shortest,
+    /// As the instruction wrote it ([`Asm::lea_indexed`] always writes 32
+    /// bits).
+    AsWritten,
+}
+
+/// Decodes `bytes` as exactly one instruction with the shortest
+/// displacement and formats it in Intel syntax ([`decode_as`]).
 fn decode_one(bytes: &[u8]) -> String {
+    decode_as(bytes, Disp::Shortest)
+}
+
+/// Decodes `bytes` as exactly one instruction, checks that they are what
+/// iced's encoder makes of the same instruction (a REX prefix only where
+/// SDM vol. 2, 2.2.1 needs one, the SIB byte and the displacement `disp`
+/// asks for), and formats it in Intel syntax.
+fn decode_as(bytes: &[u8], disp: Disp) -> String {
     let mut decoder = Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE);
     let insn = decoder.decode();
     assert!(!insn.is_invalid(), "invalid encoding {bytes:02x?}");
@@ -16,6 +37,18 @@ fn decode_one(bytes: &[u8]) -> String {
     let mut fmt = IntelFormatter::new();
     fmt.options_mut().set_memory_size_options(MemorySizeOptions::Always);
     fmt.format(&insn, &mut out);
+    let mut canonical = insn;
+    let has_base = (0..insn.op_count()).any(|i| insn.op_kind(i) == OpKind::Memory)
+        && !matches!(insn.memory_base(), Register::None | Register::RIP);
+    if disp == Disp::Shortest && has_base {
+        // Size 1 lets the encoder pick 8 bits, or 32 where 8 do not hold.
+        canonical.set_memory_displ_size(u32::from(insn.memory_displacement64() != 0));
+    }
+    let mut encoder = Encoder::new(64);
+    if let Err(e) = encoder.encode(&canonical, 0) {
+        panic!("iced cannot encode `{out}` (from {bytes:02x?}): {e}");
+    }
+    assert_eq!(encoder.take_buffer(), bytes, "{bytes:02x?} is not the shortest encoding of `{out}`");
     out
 }
 
@@ -91,6 +124,13 @@ fn exact_bytes_from_the_manual() {
     assert_eq!(emit(|a| a.load(OpSize::S64, R::Rax, Mem::new(R::R13, 0))), [0x49, 0x8b, 0x45, 0x00]);
     // mov rax, [rsp]: SIB 24
     assert_eq!(emit(|a| a.load(OpSize::S64, R::Rax, Mem::new(R::Rsp, 0))), [0x48, 0x8b, 0x04, 0x24]);
+    // mov cl, al / movzx eax, bl / mov [rax], dl / add esi, 1: no REX
+    // prefix, which neither al..bl nor a 32-bit operation needs (SDM vol. 2,
+    // 2.2.1: only r8-r15, 64-bit operands and spl..dil do)
+    assert_eq!(emit(|a| a.mov_rr(OpSize::S8, R::Rcx, R::Rax)), [0x88, 0xc1]);
+    assert_eq!(emit(|a| a.movzx_rr(OpSize::S8, R::Rax, R::Rbx)), [0x0f, 0xb6, 0xc3]);
+    assert_eq!(emit(|a| a.store(OpSize::S8, Mem::new(R::Rax, 0), R::Rdx)), [0x88, 0x10]);
+    assert_eq!(emit(|a| a.alu_ri(AluKind::Add, OpSize::S32, R::Rsi, 1)), [0x83, 0xc6, 0x01]);
     // mov [rdi+1], sil: REX needed for sil
     assert_eq!(emit(|a| a.store(OpSize::S8, Mem::new(R::Rdi, 1), R::Rsi)), [0x40, 0x88, 0x77, 0x01]);
     // movabs r10, 0x1122334455667788
@@ -255,7 +295,8 @@ fn indexed_lea_decodes_back() {
                     let (b, i) = (name(base, OpSize::S64), name(index, OpSize::S64));
                     for size in [OpSize::S32, OpSize::S64] {
                         let want = format!("lea {},[{b}+{i}{text}]", name(dst, size));
-                        assert_eq!(decode_one(&emit(|a| a.lea_indexed(size, dst, base, index, disp))), want);
+                        let got = decode_as(&emit(|a| a.lea_indexed(size, dst, base, index, disp)), Disp::AsWritten);
+                        assert_eq!(got, want);
                     }
                 }
             }
