@@ -340,3 +340,21 @@ fn a_walk_of_max_walk_instructions_marks_precisely_and_a_longer_one_marks_everyt
     assert!(second_pruned(longest), "a walk of exactly MAX_WALK steps");
     assert!(!second_pruned(longest + 1), "a walk of one step more");
 }
+
+#[test]
+fn waiting_paths_fill_their_half_of_the_memory_budget_exactly() {
+    // Room for exactly three waiting paths of one state each.
+    let bytes = holding(0).bytes();
+    let (program, profile) = (two_slots(), profile(Limits { max_memory: 2 * 3 * bytes, ..Limits::DEFAULT }));
+    let cfg = crate::cfg::check(program.insns(), &profile.limits).unwrap();
+    let every = [u16::MAX; 3];
+    let mut checker = checker(&program, &profile, &cfg, &every);
+    let path = |v| super::Path { pc: 1, state: holding(v), parent: None, head: NONE, unwalked: NONE, stretch: 0 };
+    for v in 0..3 {
+        checker.fork(0, path(v)).unwrap();
+    }
+    let refused = checker.fork(0, path(3)).unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::TooComplex);
+    assert!(refused.reason.contains("paths waiting to be explored"), "{refused}");
+    assert_eq!(checker.stats.peak_pending, 3);
+}
