@@ -362,7 +362,7 @@ mod tests {
         };
         let mut out = Vec::new();
         for _ in 0..n {
-            let mut pick = |r: u64| {
+            let pick = |r: u64| {
                 let (a, b) = (POINTS[(r % 12) as usize], POINTS[((r >> 8) % 12) as usize]);
                 (a.min(b), a.max(b), r >> 16 & 1 == 0)
             };

@@ -142,14 +142,18 @@ fn stats(program: &Program, limits: Limits) -> Stats {
     *verify(program, &profile(limits)).unwrap().stats()
 }
 
-/// A checker of a two-slot program whose slot 1 is a prune point, with
-/// every register compared, and far enough into its analysis that the
-/// sparseness rule allows the next store.
-fn checker<'a>(program: &'a Program, profile: &'a Profile, cfg: &'a Cfg, every: &'a [u16]) -> Checker<'a> {
-    let mut checker = Checker::new(program.insns(), profile, cfg, every, every, None, None).unwrap();
+/// Runs `f` with a checker of a two-slot program whose slot 1 is a prune
+/// point, with every register compared, under `limits`, and far enough
+/// into its analysis that the sparseness rule allows the next store.
+fn with_checker<R>(limits: Limits, f: impl FnOnce(&mut Checker) -> R) -> R {
+    let program = assemble("goto +0\nr0 = 0\nexit").unwrap();
+    let profile = profile(limits);
+    let cfg: Cfg = crate::cfg::check(program.insns(), &profile.limits).unwrap();
+    let every = [u16::MAX; 3];
+    let mut checker = Checker::new(program.insns(), &profile, &cfg, &every, &every, None, None).unwrap();
     checker.stats.insns_processed = 100;
     checker.jumps_processed = 10;
-    checker
+    f(&mut checker)
 }
 
 /// A one-frame state whose r0 holds `v`.
@@ -179,50 +183,40 @@ fn visit(checker: &mut Checker, v: u64) -> &'static str {
     }
 }
 
-fn two_slots() -> Program {
-    assemble("goto +0\nr0 = 0\nexit").unwrap()
-}
-
 #[test]
 fn a_stored_state_that_covered_once_is_kept_through_six_misses() {
-    let (program, profile) = (two_slots(), profile(Limits::DEFAULT));
-    let cfg = crate::cfg::check(program.insns(), &profile.limits).unwrap();
-    let every = [u16::MAX; 3];
-    let mut checker = checker(&program, &profile, &cfg, &every);
-    assert_eq!(visit(&mut checker, 0), "stored");
-    assert_eq!(visit(&mut checker, 0), "pruned");
-    // Misses (other values) are not stored: too close to the last store.
-    checker.last_store = (checker.stats.insns_processed, checker.jumps_processed);
-    for miss in 1..=6 {
-        assert_eq!(visit(&mut checker, miss), "passed");
-        assert_eq!((checker.explored[1].len(), checker.stats.states_evicted), (1, 0), "after miss {miss}");
-    }
-    assert_eq!(visit(&mut checker, 7), "passed");
-    assert_eq!((checker.explored[1].len(), checker.stats.states_evicted), (0, 1), "after miss 7");
+    with_checker(Limits::DEFAULT, |checker| {
+        assert_eq!(visit(checker, 0), "stored");
+        assert_eq!(visit(checker, 0), "pruned");
+        // Misses (other values) are not stored: too close to the last store.
+        checker.last_store = (checker.stats.insns_processed, checker.jumps_processed);
+        for miss in 1..=6 {
+            assert_eq!(visit(checker, miss), "passed");
+            assert_eq!((checker.explored[1].len(), checker.stats.states_evicted), (1, 0), "after miss {miss}");
+        }
+        assert_eq!(visit(checker, 7), "passed");
+        assert_eq!((checker.explored[1].len(), checker.stats.states_evicted), (0, 1), "after miss 7");
+    })
 }
 
 #[test]
 fn an_evicted_state_gives_back_all_but_its_empty_husk() {
-    let (program, profile) = (two_slots(), profile(Limits::DEFAULT));
-    let cfg = crate::cfg::check(program.insns(), &profile.limits).unwrap();
-    let every = [u16::MAX; 3];
-    let mut checker = checker(&program, &profile, &cfg, &every);
-    let bytes = holding(0).bytes();
-    assert_eq!(visit(&mut checker, 0), "stored");
-    assert_eq!(checker.stored_bytes, bytes);
-    checker.last_store = (checker.stats.insns_processed, checker.jumps_processed);
-    for miss in 1..=4 {
-        visit(&mut checker, miss);
-    }
-    assert_eq!(checker.stats.states_evicted, 1);
-    assert_eq!(checker.stored_bytes, core::mem::size_of::<State>());
+    with_checker(Limits::DEFAULT, |checker| {
+        let bytes = holding(0).bytes();
+        assert_eq!(visit(checker, 0), "stored");
+        assert_eq!(checker.stored_bytes, bytes);
+        checker.last_store = (checker.stats.insns_processed, checker.jumps_processed);
+        for miss in 1..=4 {
+            visit(checker, miss);
+        }
+        assert_eq!(checker.stats.states_evicted, 1);
+        assert_eq!(checker.stored_bytes, core::mem::size_of::<State>());
+    })
 }
 
 #[test]
 fn stored_states_stop_at_each_limit() {
-    let program = two_slots();
     let bytes = holding(0).bytes();
-    let every = [u16::MAX; 3];
     // (limits, stores expected of visits with 0, 1, 2, 3 when each is
     // stored once allowed)
     let cases = [
@@ -235,30 +229,25 @@ fn stored_states_stop_at_each_limit() {
         (Limits { max_states: 3, ..Limits::DEFAULT }, ["stored", "stored", "stored", "passed"]),
     ];
     for (limits, expected) in cases {
-        let profile = profile(limits);
-        let cfg = crate::cfg::check(program.insns(), &profile.limits).unwrap();
-        let mut checker = checker(&program, &profile, &cfg, &every);
-        let got = [0, 1, 2, 3].map(|v| visit(&mut checker, v));
+        let got = with_checker(limits, |checker| [0, 1, 2, 3].map(|v| visit(checker, v)));
         assert_eq!(got, expected, "{limits:?}");
     }
 }
 
 #[test]
 fn evicted_states_make_room_under_the_limit_on_stored_states() {
-    let (program, profile) = (two_slots(), profile(Limits { max_states: 1, ..Limits::DEFAULT }));
-    let cfg = crate::cfg::check(program.insns(), &profile.limits).unwrap();
-    let every = [u16::MAX; 3];
-    let mut checker = checker(&program, &profile, &cfg, &every);
-    assert_eq!(visit(&mut checker, 0), "stored");
-    assert_eq!(visit(&mut checker, 1), "passed");
-    checker.last_store = (checker.stats.insns_processed, checker.jumps_processed);
-    for miss in 2..=4 {
-        visit(&mut checker, miss);
-    }
-    assert_eq!(checker.stats.states_evicted, 1);
-    checker.stats.insns_processed += 100;
-    checker.jumps_processed += 10;
-    assert_eq!(visit(&mut checker, 5), "stored");
+    with_checker(Limits { max_states: 1, ..Limits::DEFAULT }, |checker| {
+        assert_eq!(visit(checker, 0), "stored");
+        assert_eq!(visit(checker, 1), "passed");
+        checker.last_store = (checker.stats.insns_processed, checker.jumps_processed);
+        for miss in 2..=4 {
+            visit(checker, miss);
+        }
+        assert_eq!(checker.stats.states_evicted, 1);
+        checker.stats.insns_processed += 100;
+        checker.jumps_processed += 10;
+        assert_eq!(visit(checker, 5), "stored");
+    })
 }
 
 #[test]
@@ -345,16 +334,14 @@ fn a_walk_of_max_walk_instructions_marks_precisely_and_a_longer_one_marks_everyt
 fn waiting_paths_fill_their_half_of_the_memory_budget_exactly() {
     // Room for exactly three waiting paths of one state each.
     let bytes = holding(0).bytes();
-    let (program, profile) = (two_slots(), profile(Limits { max_memory: 2 * 3 * bytes, ..Limits::DEFAULT }));
-    let cfg = crate::cfg::check(program.insns(), &profile.limits).unwrap();
-    let every = [u16::MAX; 3];
-    let mut checker = checker(&program, &profile, &cfg, &every);
-    let path = |v| super::Path { pc: 1, state: holding(v), parent: None, head: NONE, unwalked: NONE, stretch: 0 };
-    for v in 0..3 {
-        checker.fork(0, path(v)).unwrap();
-    }
-    let refused = checker.fork(0, path(3)).unwrap_err();
-    assert_eq!(refused.kind, ErrorKind::TooComplex);
-    assert!(refused.reason.contains("paths waiting to be explored"), "{refused}");
-    assert_eq!(checker.stats.peak_pending, 3);
+    with_checker(Limits { max_memory: 2 * 3 * bytes, ..Limits::DEFAULT }, |checker| {
+        let path = |v| super::Path { pc: 1, state: holding(v), parent: None, head: NONE, unwalked: NONE, stretch: 0 };
+        for v in 0..3 {
+            checker.fork(0, path(v)).unwrap();
+        }
+        let refused = checker.fork(0, path(3)).unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::TooComplex);
+        assert!(refused.reason.contains("paths waiting to be explored"), "{refused}");
+        assert_eq!(checker.stats.peak_pending, 3);
+    })
 }
