@@ -80,7 +80,7 @@ struct Checkpoint {
 /// Whether a stored state that covered `hits` states and failed to cover
 /// `misses` has missed so often that comparing with it again is likely
 /// wasted work: more than three misses per hit, and three more.
-pub(super) fn stale(hits: u32, misses: u32) -> bool {
+fn stale(hits: u32, misses: u32) -> bool {
     misses > hits.saturating_mul(3).saturating_add(3)
 }
 

@@ -10,7 +10,7 @@ use crate::assemble;
 use crate::insn::{AluOp, Src, Width};
 use crate::profile::{CtxField, CtxLayout, Limits};
 
-fn ctx_profile() -> Profile {
+pub(super) fn ctx_profile() -> Profile {
     Profile::new().with_ctx(CtxLayout::new(8).with_field(CtxField::value("a", 0, 8)))
 }
 
@@ -199,40 +199,6 @@ fn the_memory_limit_counts_only_the_paths_still_waiting() {
     let r = verify(&assemble(&src).unwrap(), &ctx_profile().with_limits(limits)).unwrap_err();
     assert_eq!(r.kind, ErrorKind::TooComplex);
     assert!(r.reason.contains("paths waiting"), "{r}");
-}
-
-#[test]
-fn a_stored_state_goes_once_it_misses_more_than_three_times_per_hit_and_three() {
-    use super::explore::stale;
-    assert!(!stale(0, 3) && stale(0, 4));
-    assert!(!stale(2, 9) && stale(2, 10));
-    assert!(!stale(u32::MAX, u32::MAX));
-}
-
-#[test]
-fn states_that_keep_missing_are_evicted() {
-    // Both arms of the branch reach `join` with the same counter: the
-    // second is pruned there. The stored states of later rounds (other
-    // counters) miss every time and are dropped from the list.
-    let p = assemble(
-        "r6 = 0
-         loop:
-         r2 = *(u64 *)(r1 + 0)
-         if r2 > 5 goto big
-         r3 = 1
-         goto join
-         big:
-         r3 = 2
-         join:
-         r6 += 1
-         if r6 < 100 goto loop
-         r0 = 0
-         exit",
-    )
-    .unwrap();
-    let stats = *verify(&p, &ctx_profile()).unwrap().stats();
-    assert!(stats.states_pruned >= 99, "{stats:?}");
-    assert!(stats.states_evicted > 50, "{stats:?}");
 }
 
 /// Lets the analysis go on `left` times, then stops it with `stop`.

@@ -9,18 +9,18 @@ use alloc::vec::Vec;
 use alloc::vec;
 
 use super::super::precision::NONE;
-use super::{Checker, MAX_PENDING, MIN_INSNS_BETWEEN_STORES, MIN_JUMPS_BETWEEN_STORES, Visit};
+use super::{Checker, MAX_PENDING, MIN_INSNS_BETWEEN_STORES, MIN_JUMPS_BETWEEN_STORES, Visit, stale};
 use crate::cfg::Cfg;
 use crate::assemble;
 use crate::insn::Insn;
-use crate::profile::{CtxField, CtxLayout, Limits, Profile};
+use crate::profile::{Limits, Profile};
 use crate::program::Program;
 use crate::report::ErrorKind;
 use crate::state::{Frame, State, Value};
 use crate::verify::{Entry, Stats, Trace, verify, verify_traced};
 
 fn profile(limits: Limits) -> Profile {
-    Profile::new().with_ctx(CtxLayout::new(8).with_field(CtxField::value("a", 0, 8))).with_limits(limits)
+    super::super::tests::ctx_profile().with_limits(limits)
 }
 
 /// Counts what the analysis did at the prune points of `insns`, and checks
@@ -140,6 +140,23 @@ fn a_state_is_stored_only_after_enough_instructions_and_jumps_and_always_then() 
 
 fn stats(program: &Program, limits: Limits) -> Stats {
     *verify(program, &profile(limits)).unwrap().stats()
+}
+
+#[test]
+fn a_stored_state_goes_once_it_misses_more_than_three_times_per_hit_and_three() {
+    assert!(!stale(0, 3) && stale(0, 4));
+    assert!(!stale(2, 9) && stale(2, 10));
+    assert!(!stale(u32::MAX, u32::MAX));
+}
+
+#[test]
+fn states_that_keep_missing_are_evicted() {
+    // Both arms of the branch reach `join` with the same counter: the
+    // second is pruned there. The stored states of later rounds (other
+    // counters) miss every time and are dropped from the list.
+    let stats = stats(&branching_loop(100, 0), Limits::DEFAULT);
+    assert!(stats.states_pruned >= 99, "{stats:?}");
+    assert!(stats.states_evicted > 50, "{stats:?}");
 }
 
 /// Runs `f` with a checker of a two-slot program whose slot 1 is a prune
