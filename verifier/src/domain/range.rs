@@ -132,14 +132,19 @@ impl Bounds {
         self.smin = self.smin.max((t.value | (t.mask & (1 << 63))) as i64);
         self.smax = self.smax.min((t.value | (t.mask & (i64::MAX as u64))) as i64);
         // The unsigned views move to the nearest values the known bits
-        // allow; where none is left in a range, it becomes empty.
-        match (t32.first_at_or_above(self.u32_min as u64), t32.last_at_or_below(self.u32_max as u64)) {
-            (Some(lo), Some(hi)) => (self.u32_min, self.u32_max) = (lo as u32, hi as u32),
-            _ => (self.u32_min, self.u32_max) = (1, 0),
+        // allow (most often, their ends are allowed already); where none
+        // is left in a range, it becomes empty.
+        if !(t32.contains(self.u32_min as u64) && t32.contains(self.u32_max as u64)) {
+            match (t32.first_at_or_above(self.u32_min as u64), t32.last_at_or_below(self.u32_max as u64)) {
+                (Some(lo), Some(hi)) => (self.u32_min, self.u32_max) = (lo as u32, hi as u32),
+                _ => (self.u32_min, self.u32_max) = (1, 0),
+            }
         }
-        match (t.first_at_or_above(self.umin), t.last_at_or_below(self.umax)) {
-            (Some(lo), Some(hi)) => (self.umin, self.umax) = (lo, hi),
-            _ => (self.umin, self.umax) = (1, 0),
+        if !(t.contains(self.umin) && t.contains(self.umax)) {
+            match (t.first_at_or_above(self.umin), t.last_at_or_below(self.umax)) {
+                (Some(lo), Some(hi)) => (self.umin, self.umax) = (lo, hi),
+                _ => (self.umin, self.umax) = (1, 0),
+            }
         }
     }
 

@@ -38,6 +38,11 @@ impl Checker<'_> {
         unwalked: &mut u32,
         ends: bool,
     ) -> Result<bool, Report> {
+        // Most instructions decide and note nothing: then only whether the
+        // path keeps its history is asked.
+        if self.decided == 0 && self.note.is_none() && !ends && stretch <= MAX_WALK + 1 {
+            return Ok(self.tracked(parent));
+        }
         // A number whose value already decided something needs no
         // walk, only its mark in the states stored since (see
         // `Frame::precise`).
@@ -75,10 +80,8 @@ impl Checker<'_> {
         if stretch > MAX_WALK + 1 {
             self.mark_all(parent);
         }
-        // Marks go no further back than the path's newest stored
-        // state, and none reach one that compares everything: the
-        // history is kept only where a walk may read it.
-        let tracked = parent.is_some_and(|p| !self.checkpoints[p as usize].marks.all());
+        // The history is kept only where a walk may read it.
+        let tracked = self.tracked(parent);
         if tracked && ends {
             // The path ends here: take its decisions back now.
             if *unwalked != NONE || decided != 0 {
@@ -96,6 +99,14 @@ impl Checker<'_> {
             }
         }
         Ok(tracked)
+    }
+
+    /// Whether a path whose newest stored state is `parent` keeps its
+    /// history: marks go no further back than that state, and none reach
+    /// one that compares everything.
+    #[inline(always)]
+    fn tracked(&self, parent: Option<u32>) -> bool {
+        parent.is_some_and(|p| !self.checkpoints[p as usize].marks.all())
     }
 
     /// Records that the value of `r` (of the running frame) decided what
