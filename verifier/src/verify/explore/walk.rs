@@ -38,9 +38,15 @@ impl Checker<'_> {
         unwalked: &mut u32,
         ends: bool,
     ) -> Result<bool, Report> {
+        // Any walk from here would give up before it reached the path's
+        // newest stored state (more than MAX_WALK instructions back) and
+        // mark every number above: marked at once, no history is needed.
+        if stretch > MAX_WALK + 1 {
+            self.mark_all(parent);
+        }
         // Most instructions decide and note nothing: then only whether the
         // path keeps its history is asked.
-        if self.decided == 0 && self.note.is_none() && !ends && stretch <= MAX_WALK + 1 {
+        if self.decided == 0 && self.note.is_none() && !ends {
             return Ok(self.tracked(parent));
         }
         // A number whose value already decided something needs no
@@ -49,8 +55,8 @@ impl Checker<'_> {
         let decided = self.decided & !precise;
         let again = self.decided & precise;
         if again != 0 && parent.is_some() {
-            let since = state.frames.get(frame).map_or([0; Reg::COUNT], |f| f.precise_since);
-            self.mark_since(parent, frame, again, &since);
+            let since = state.frames.get(frame).map_or(&[0; Reg::COUNT], |f| &f.precise_since);
+            self.mark_since(parent, frame, again, since);
         }
         let kept = match self.insns[pc] {
             // A jump writes none of its operands (but a walk back over
@@ -73,12 +79,6 @@ impl Checker<'_> {
                 f.precise_since[r] = self.checkpoints.len() as u32;
             }
             f.precise |= kept;
-        }
-        // Any walk from here would give up before it reached the path's
-        // newest stored state (more than MAX_WALK instructions back) and
-        // mark every number above: marked at once, no history is needed.
-        if stretch > MAX_WALK + 1 {
-            self.mark_all(parent);
         }
         // The history is kept only where a walk may read it.
         let tracked = self.tracked(parent);
