@@ -8,8 +8,9 @@
 //! * [`profile`]: what a program may touch (context layout, helper
 //!   signatures, maps, ports, limits), given by the entry point it is for.
 //! * [`verify()`]: the analysis. It runs the control-flow checks of [`mod@cfg`],
-//!   computes register liveness ([`liveness`]) and which values matter
-//!   ([`relevance`]), then explores every path
+//!   computes register liveness ([`liveness`]), which values matter
+//!   ([`relevance`]) and which links between copies may ([`links`]), then
+//!   explores every path
 //!   with abstract states ([`state`]) built on the domains of [`domain`]
 //!   (known bits, interval bounds). A rejection is a [`Report`]
 //!   ([`report`]); an acceptance is a [`Verified`] program, the only input
@@ -34,6 +35,7 @@ pub mod state;
 pub mod cfg;
 pub mod liveness;
 pub mod relevance;
+pub mod links;
 pub mod verify;
 pub mod facts;
 

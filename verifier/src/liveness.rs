@@ -3,6 +3,7 @@
 //! that differ only in values never read again are recognised as the same.
 
 use alloc::vec::Vec;
+use core::ops::BitOr;
 
 use crate::cfg::{successors, try_vec};
 use crate::report::Report;
@@ -70,18 +71,19 @@ pub fn live_in(insns: &[Insn], profile: &Profile) -> Result<Vec<RegSet>, Report>
     })
 }
 
-/// The fixpoint of a backward register-set analysis: the set before each
-/// slot is `transfer(pc, out)`, where `out` is the union of the sets before
-/// its successors. Shared by liveness and [`crate::relevance`].
+/// The fixpoint of a backward analysis over sets (of registers, or of
+/// registers and stack slots): the set before each slot is `transfer(pc,
+/// out)`, where `out` is the union of the sets before its successors.
+/// Shared by liveness, [`crate::relevance`] and [`crate::links`].
 ///
 /// Backward passes over the program until nothing changes: one pass
 /// suffices for code without loops, each loop adds at most a few.
-pub(crate) fn solve_backward(
+pub(crate) fn solve_backward<T: Copy + Default + PartialEq + BitOr<Output = T>>(
     insns: &[Insn],
-    transfer: impl Fn(usize, RegSet) -> RegSet,
-) -> Result<Vec<RegSet>, Report> {
+    transfer: impl Fn(usize, T) -> T,
+) -> Result<Vec<T>, Report> {
     let n = insns.len();
-    let mut sets = try_vec(n, 0 as RegSet)?;
+    let mut sets = try_vec(n, T::default())?;
     loop {
         let mut changed = false;
         for pc in (0..n).rev() {
@@ -89,7 +91,7 @@ pub(crate) fn solve_backward(
                 continue;
             }
             let (succ, count) = successors(insns, pc);
-            let out = succ[..count].iter().filter(|&&s| s < n).fold(0, |acc, &s| acc | sets[s]);
+            let out = succ[..count].iter().filter(|&&s| s < n).fold(T::default(), |acc, &s| acc | sets[s]);
             let new = transfer(pc, out);
             if new != sets[pc] {
                 sets[pc] = new;

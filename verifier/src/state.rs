@@ -155,12 +155,14 @@ impl Slot {
 
     /// Whether every concrete content of `new` is one of `self`'s; a
     /// spilled number not `exact` covers any spilled number, whatever its
-    /// link, and a known zero byte not `exact` covers any data byte.
-    fn covers(&self, new: &Slot, exact: bool, ids: &mut Ids) -> bool {
+    /// link, and a known zero byte not `exact` covers any data byte. Links
+    /// are compared only where they may matter (`linked`).
+    fn covers(&self, new: &Slot, exact: bool, linked: bool, ids: &mut Ids) -> bool {
         if self.is_spill() {
             let any_number = !exact && matches!((&self.spill, &new.spill), (Value::Scalar(_), Value::Scalar(_)));
             return new.is_spill()
-                && (any_number || (self.spill.covers(&new.spill, ids) && ids.links.link_covers(self.link, new.link)));
+                && (any_number
+                    || (self.spill.covers(&new.spill, ids) && (!linked || ids.links.link_covers(self.link, new.link))));
         }
         let readable_as_data = !new.holds_pointer();
         self.bytes.iter().zip(&new.bytes).all(|(o, n)| match (o, n) {
@@ -230,8 +232,9 @@ impl Frame {
     /// Covers `self`'s registers in `live` and its stack over `new`'s. A
     /// live register or spilled number not in `exact` need only be a
     /// number in both, whatever its link (as Linux's `check_ids`, links
-    /// are compared only where values are).
-    fn covers(&self, new: &Frame, live: u16, exact: Exact, ids: &mut Ids) -> bool {
+    /// are compared only where values are, and here only where they may
+    /// still matter: `links`).
+    fn covers(&self, new: &Frame, live: u16, exact: Exact, links: Exact, ids: &mut Ids) -> bool {
         if self.callsite != new.callsite {
             return false;
         }
@@ -244,15 +247,17 @@ impl Frame {
             if any_number {
                 continue;
             }
-            if !self.regs[r].covers(&new.regs[r], ids) || !ids.links.link_covers(self.links[r], new.links[r]) {
+            let linked = links.regs & (1 << r) != 0;
+            if !self.regs[r].covers(&new.regs[r], ids) || (linked && !ids.links.link_covers(self.links[r], new.links[r])) {
                 return false;
             }
         }
         let n = self.stack.len().max(new.stack.len());
+        let has = |set: u64, i: usize| set.checked_shr(i as u32).is_none_or(|m| m & 1 != 0);
         (0..n).all(|i| {
             let o = self.stack.get(i).unwrap_or(&Slot::INVALID);
             let s = new.stack.get(i).unwrap_or(&Slot::INVALID);
-            o.covers(s, exact.slots.checked_shr(i as u32).is_none_or(|m| m & 1 != 0), ids)
+            o.covers(s, has(exact.slots, i), has(links.slots, i), ids)
         })
     }
 
@@ -329,6 +334,14 @@ impl Exact {
     pub const ALL: Exact = Exact { regs: u16::MAX, slots: u64::MAX };
 }
 
+impl core::ops::BitOr for Exact {
+    type Output = Exact;
+
+    fn bitor(self, other: Exact) -> Exact {
+        Exact { regs: self.regs | other.regs, slots: self.slots | other.slots }
+    }
+}
+
 /// The abstract state: the frames of the current call chain.
 ///
 /// Not `Clone`: the analysis copies states at every fork and prune point,
@@ -396,20 +409,21 @@ impl State {
     }
 
     /// Whether every behaviour of `new` is one of `self`'s. `live[i]` is the
-    /// set of registers of frame `i` that may still be read, `relevant[i]`
-    /// those whose values matter (one entry per frame; with fewer, nothing
-    /// is covered).
-    pub fn covers(&self, new: &State, live: &[u16], exact: &[Exact]) -> bool {
+    /// set of registers of frame `i` that may still be read, `exact[i]` the
+    /// numbers compared exactly and `links[i]` those whose links may still
+    /// matter (one entry per frame; with fewer, nothing is covered).
+    pub fn covers(&self, new: &State, live: &[u16], exact: &[Exact], links: &[Exact]) -> bool {
         let mut ids = Ids::default();
         self.frames.len() == new.frames.len()
             && live.len() == new.frames.len()
             && exact.len() == new.frames.len()
+            && links.len() == new.frames.len()
             && self
                 .frames
                 .iter()
                 .zip(&new.frames)
-                .zip(live.iter().zip(exact))
-                .all(|((o, n), (&l, &e))| o.covers(n, l, e, &mut ids))
+                .zip(live.iter().zip(exact).zip(links))
+                .all(|((o, n), ((&l, &e), &k))| o.covers(n, l, e, k, &mut ids))
     }
 
     /// Whether `new` is exactly `self` (over live registers).
@@ -570,19 +584,19 @@ mod tests {
         let old = State { frames: alloc::vec![Frame::new(0, 0, 0)] };
         let mut new = old.try_clone().unwrap();
         new.set(Reg::R1, Value::Scalar(Scalar::range(0, 5)));
-        assert!(old.covers(&new, &[0x7ff], &[Exact::ALL]));
-        assert!(!new.covers(&old, &[0x7ff], &[Exact::ALL]));
+        assert!(old.covers(&new, &[0x7ff], &[Exact::ALL], &[Exact::ALL]));
+        assert!(!new.covers(&old, &[0x7ff], &[Exact::ALL], &[Exact::ALL]));
         // Dead registers are not compared.
-        assert!(new.covers(&old, &[0x7ff & !2], &[Exact::ALL]));
+        assert!(new.covers(&old, &[0x7ff & !2], &[Exact::ALL], &[Exact::ALL]));
         let mut wider = new.try_clone().unwrap();
         wider.set(Reg::R1, Value::Scalar(Scalar::range(0, 10)));
-        assert!(wider.covers(&new, &[0x7ff], &[Exact::ALL]));
-        assert!(!new.covers(&wider, &[0x7ff], &[Exact::ALL]));
+        assert!(wider.covers(&new, &[0x7ff], &[Exact::ALL], &[Exact::ALL]));
+        assert!(!new.covers(&wider, &[0x7ff], &[Exact::ALL], &[Exact::ALL]));
         // A number whose value does not matter need only be a number.
-        assert!(new.covers(&wider, &[0x7ff], &[Exact { regs: !2, slots: 0 }]));
+        assert!(new.covers(&wider, &[0x7ff], &[Exact { regs: !2, slots: 0 }], &[Exact::ALL]));
         let mut ptr = new.try_clone().unwrap();
         ptr.set(Reg::R1, Value::ptr(Region::Ctx, 0));
-        assert!(!new.covers(&ptr, &[0x7ff], &[Exact { regs: !2, slots: 0 }]));
+        assert!(!new.covers(&ptr, &[0x7ff], &[Exact { regs: !2, slots: 0 }], &[Exact::ALL]));
     }
 
     #[test]
@@ -591,15 +605,15 @@ mod tests {
         data.bytes = [Byte::Misc; 8];
         let spill = Slot::spilled(Value::ptr(Region::Ctx, 0), 0);
         let mut ids = Ids::default();
-        assert!(!data.covers(&spill, true, &mut ids));
+        assert!(!data.covers(&spill, true, true, &mut ids));
         let scalar = Slot::spilled(Value::constant(3), 0);
-        assert!(data.covers(&scalar, true, &mut ids));
+        assert!(data.covers(&scalar, true, true, &mut ids));
         // A spilled number whose value cannot matter covers any number,
         // never a pointer.
         let other = Slot::spilled(Value::constant(4), 0);
-        assert!(!scalar.covers(&other, true, &mut ids));
-        assert!(scalar.covers(&other, false, &mut ids));
-        assert!(!scalar.covers(&spill, false, &mut ids));
+        assert!(!scalar.covers(&other, true, true, &mut ids));
+        assert!(scalar.covers(&other, false, true, &mut ids));
+        assert!(!scalar.covers(&spill, false, true, &mut ids));
     }
 
     #[test]

@@ -173,7 +173,8 @@ fn explore_all<T: Trace + ?Sized>(
     let cfg = crate::cfg::check(insns, &profile.limits).map_err(disasm)?;
     let live = crate::liveness::live_in(insns, profile)?;
     let relevant = crate::relevance::relevant_in(insns, profile, &cfg.func_of)?;
-    let mut checker = explore::Checker::new(insns, profile, &cfg, &live, &relevant, log, watch)?;
+    let links = crate::links::links_in(insns, &relevant)?;
+    let mut checker = explore::Checker::new(insns, profile, &cfg, &live, &relevant, &links, log, watch)?;
     let mut state = State { frames: Vec::new() };
     if state.frames.try_reserve(profile.limits.max_call_depth as usize).is_err() {
         return Err(Report::out_of_memory(0));

@@ -10,7 +10,7 @@
 //! | group | files | tests (besides the mutated crate's unit tests) |
 //! |---|---|---|
 //! | `domains` | `verifier/src/domain.rs`, `verifier/src/domain/**` | the case suite, the soundness fuzz, out of memory |
-//! | `pruning` | `verifier/src/{state,relevance}.rs`, `verifier/src/verify/{explore,explore/walk,on_path,precision}.rs` | the case suite, the soundness fuzz, out of memory |
+//! | `pruning` | `verifier/src/{state,relevance,links}.rs`, `verifier/src/verify/{explore,explore/walk,on_path,precision}.rs` | the case suite, the soundness fuzz, out of memory |
 //! | `interpreter` | `vm/src/{interp,memory,alu,violation}.rs` | vm's `interp`, `env` and rbpf tests, conformance, the soundness fuzz, the JIT differential |
 //! | `jit-encoder` | `jit/src/x86/**` | the rbpf oracle, the JIT differential, JIT conformance, the listings |
 //!
@@ -99,7 +99,7 @@ pub const GROUPS: &[Group] = &[
     Group { name: "domains", files: &["verifier/src/domain.rs", "verifier/src/domain/**"], tests: VERIFIER_TESTS },
     Group {
         name: "pruning",
-        files: &["verifier/src/state.rs", "verifier/src/state/ids.rs", "verifier/src/verify/explore.rs", "verifier/src/verify/explore/walk.rs", "verifier/src/verify/on_path.rs", "verifier/src/relevance.rs", "verifier/src/verify/precision.rs"],
+        files: &["verifier/src/state.rs", "verifier/src/state/ids.rs", "verifier/src/verify/explore.rs", "verifier/src/verify/explore/walk.rs", "verifier/src/verify/on_path.rs", "verifier/src/relevance.rs", "verifier/src/links.rs", "verifier/src/verify/precision.rs"],
         tests: VERIFIER_TESTS,
     },
     Group {

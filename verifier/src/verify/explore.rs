@@ -120,6 +120,9 @@ pub(super) struct Checker<'a> {
     pub(super) cfg: &'a Cfg,
     live: &'a [RegSet],
     relevant: &'a [RegSet],
+    /// Per slot, the registers and stack slots whose links may matter
+    /// (`links.rs`).
+    links: &'a [Exact],
     log: Option<&'a mut String>,
     watch: Option<&'a mut dyn Watch>,
     checkpoints: Vec<Checkpoint>,
@@ -152,12 +155,14 @@ pub(super) struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         insns: &'a [Insn],
         profile: &'a Profile,
         cfg: &'a Cfg,
         live: &'a [RegSet],
         relevant: &'a [RegSet],
+        links: &'a [Exact],
         log: Option<&'a mut String>,
         watch: Option<&'a mut dyn Watch>,
     ) -> Result<Checker<'a>, Report> {
@@ -167,6 +172,7 @@ impl<'a> Checker<'a> {
             cfg,
             live,
             relevant,
+            links,
             log,
             watch,
             checkpoints: Vec::new(),
@@ -335,14 +341,27 @@ impl<'a> Checker<'a> {
     /// relevant ones): at `pc` for the running frame, at the return point
     /// (callee-saved registers only) for the callers.
     fn masks(sets: &[RegSet], pc: usize, state: &State) -> [RegSet; 8] {
-        let mut masks = [0; 8];
+        Checker::frame_masks(sets, pc, state, |s| s & CALLEE_SAVED)
+    }
+
+    /// [`Checker::masks`] of registers and slots whose links may matter
+    /// (the callers' slots are all theirs).
+    fn link_masks(&self, pc: usize, state: &State) -> [Exact; 8] {
+        Checker::frame_masks(self.links, pc, state, |e| Exact { regs: e.regs & CALLEE_SAVED, slots: e.slots })
+    }
+
+    /// For each frame of `state` at `pc`, the set of `sets` at `pc` for the
+    /// running frame, and at the return point, as `kept` keeps it across
+    /// the call, for the callers.
+    fn frame_masks<T: Copy + Default>(sets: &[T], pc: usize, state: &State, kept: impl Fn(T) -> T) -> [T; 8] {
+        let mut masks = [T::default(); 8];
         let n = state.frames.len().min(8);
         for (i, m) in masks.iter_mut().enumerate().take(n) {
             *m = if i + 1 == n {
                 sets[pc]
             } else {
                 let resume = state.frames[i + 1].callsite + 1;
-                sets.get(resume).copied().unwrap_or(0) & CALLEE_SAVED
+                kept(sets.get(resume).copied().unwrap_or_default())
             };
         }
         masks
@@ -369,6 +388,7 @@ impl<'a> Checker<'a> {
         let state = &*state;
         let relevant = Checker::masks(self.relevant, pc, state);
         let relevant = &relevant[..n];
+        let links = self.link_masks(pc, state);
         // Needed only to tell the state apart from those still on the path,
         // and when it is stored.
         let mut fingerprint = None;
@@ -392,7 +412,7 @@ impl<'a> Checker<'a> {
         for &i in self.explored[pc].iter().rev() {
             let ck = &mut self.checkpoints[i as usize];
             let exact = ck.marks.exact_frames(relevant);
-            if ck.state.covers(state, live, &exact[..n]) {
+            if ck.state.covers(state, live, &exact[..n], &links[..n]) {
                 ck.hits += 1;
                 pruned = Some(i);
                 break;

@@ -16,7 +16,7 @@ use crate::insn::Insn;
 use crate::profile::{Limits, Profile};
 use crate::program::Program;
 use crate::report::ErrorKind;
-use crate::state::{Frame, State, Value};
+use crate::state::{Exact, Frame, State, Value};
 use crate::verify::{Entry, Stats, Trace, verify, verify_traced};
 
 fn profile(limits: Limits) -> Profile {
@@ -167,7 +167,8 @@ fn with_checker<R>(limits: Limits, f: impl FnOnce(&mut Checker) -> R) -> R {
     let profile = profile(limits);
     let cfg: Cfg = crate::cfg::check(program.insns(), &profile.limits).unwrap();
     let every = [u16::MAX; 3];
-    let mut checker = Checker::new(program.insns(), &profile, &cfg, &every, &every, None, None).unwrap();
+    let links = [Exact::ALL; 3];
+    let mut checker = Checker::new(program.insns(), &profile, &cfg, &every, &every, &links, None, None).unwrap();
     checker.stats.insns_processed = 100;
     checker.jumps_processed = 10;
     f(&mut checker)
