@@ -321,7 +321,7 @@ mod tests {
     fn a_group_is_chosen_whole_by_its_name() {
         let chosen = choose(&[], &["pruning".into()]).unwrap();
         assert_eq!(chosen.len(), 1);
-        assert_eq!((chosen[0].0.name, chosen[0].1.len()), ("pruning", 7));
+        assert_eq!((chosen[0].0.name, chosen[0].1.len()), ("pruning", 8));
         let error = choose(&[], &["prune".into()]).err().expect("refused");
         assert_eq!(error.message, "there is no group `prune`");
     }
