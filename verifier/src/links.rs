@@ -171,6 +171,33 @@ mod tests {
     }
 
     #[test]
+    fn what_matters_already_keeps_mattering() {
+        let r3 = Exact { regs: 1 << 3, slots: 0 };
+        let slot1 = Exact { regs: 0, slots: 1 << 1 };
+        // A fill of a slot that matters anyway, a spill of a register that
+        // does: the slot or the register stays.
+        assert_eq!(before("r3 = *(u64 *)(r10 - 16)", r3 | slot1), slot1);
+        let r1 = Exact { regs: 1 << 1, slots: 0 };
+        assert_eq!(before("*(u64 *)(r10 - 16) = r1", r1 | slot1), r1);
+        // A jump on a register that matters after it, and whose link
+        // matters after it too.
+        let jump = assemble("if r3 > 7 goto +0").unwrap().insns()[0];
+        assert_eq!(transfer(&jump, r3, 1 << 3 | 1 << 4).regs, 1 << 3 | 1 << 4);
+        assert_eq!(transfer(&jump, r3, 1 << 4).regs, 1 << 3 | 1 << 4);
+        // A call ends r0 to r5 and keeps the rest as it is.
+        let r1_r6 = Exact { regs: 1 << 1 | 1 << 6, slots: 1 << 2 };
+        assert_eq!(before("call 1", r1_r6), Exact { regs: 1 << 6, slots: 1 << 2 });
+        assert_eq!(before("call 1", Exact::default()), Exact::default());
+    }
+
+    #[test]
+    fn a_jump_takes_what_matters_on_either_edge() {
+        // r4 matters on both edges of the jump, r5 on one.
+        let l = links("if r2 > 7 goto +2\n*(u64 *)(r6 + 0) = r4\nexit\n*(u64 *)(r6 + 0) = r4\n*(u64 *)(r6 + 8) = r5\nexit");
+        assert_eq!(l[0].regs & 0b11_0100, 0b11_0100);
+    }
+
+    #[test]
     fn calls_end_the_links_of_what_they_clobber() {
         let l = links("r6 = r1\nr2 = r1\ncall 5\nif r6 > 7 goto +0\nr0 = 0\nexit");
         assert_eq!(l[2].regs & 0b100_0100, 0b100_0000);
