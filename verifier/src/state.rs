@@ -600,6 +600,28 @@ mod tests {
     }
 
     #[test]
+    fn links_are_compared_only_where_they_may_matter() {
+        // r1, r2 and a spill are copies in the old state; the new state
+        // has them linked apart.
+        let n = Value::Scalar(Scalar::range(0, 5));
+        let mut old = State { frames: alloc::vec![Frame::new(0, 0, 0)] };
+        old.set_linked(Reg::R1, n, 1);
+        old.set_linked(Reg::R2, n, 1);
+        old.cur_mut().stack.push(Slot::spilled(n, 1));
+        let mut new = State { frames: alloc::vec![Frame::new(0, 0, 0)] };
+        new.set_linked(Reg::R1, n, 2);
+        new.set_linked(Reg::R2, n, 3);
+        new.cur_mut().stack.push(Slot::spilled(n, 4));
+        let covers = |regs: u16, slots: u64| old.covers(&new, &[0x7ff], &[Exact::ALL], &[Exact { regs, slots }]);
+        assert!(!covers(u16::MAX, u64::MAX));
+        assert!(covers(0, 0));
+        // One copy whose link may matter maps it to its new link; a second
+        // must follow, register or slot.
+        assert!(covers(1 << 1, 0) && covers(0, 1));
+        assert!(!covers(1 << 1 | 1 << 2, 0) && !covers(1 << 2, 1));
+    }
+
+    #[test]
     fn a_spilled_pointer_is_not_data() {
         let mut data = Slot::INVALID;
         data.bytes = [Byte::Misc; 8];
