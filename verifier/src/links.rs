@@ -198,6 +198,15 @@ mod tests {
     }
 
     #[test]
+    fn a_slot_keeps_mattering_back_to_where_it_is_written() {
+        // Slot 1 is filled after a jump that ignores links, and the fill
+        // compared with a constant: the slot matters back to its spill.
+        let l = links("*(u64 *)(r10 - 16) = r1\nr4 = 1\nif r4 > r5 goto +0\nr3 = *(u64 *)(r10 - 16)\nif r3 > 7 goto +0\nr0 = 0\nexit");
+        assert_eq!([l[1].slots & 0b10, l[2].slots & 0b10, l[3].slots & 0b10], [0b10; 3]);
+        assert_eq!((l[0].slots & 0b10, l[0].regs & 0b10), (0, 0b10));
+    }
+
+    #[test]
     fn calls_end_the_links_of_what_they_clobber() {
         let l = links("r6 = r1\nr2 = r1\ncall 5\nif r6 > 7 goto +0\nr0 = 0\nexit");
         assert_eq!(l[2].regs & 0b100_0100, 0b100_0000);
