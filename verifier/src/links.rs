@@ -184,6 +184,7 @@ mod tests {
         let jump = assemble("if r3 > 7 goto +0").unwrap().insns()[0];
         assert_eq!(transfer(&jump, r3, 1 << 3 | 1 << 4).regs, 1 << 3 | 1 << 4);
         assert_eq!(transfer(&jump, r3, 1 << 4).regs, 1 << 3 | 1 << 4);
+        assert_eq!(transfer(&jump, Exact::default(), 1 << 3).regs, 1 << 3);
         // A call ends r0 to r5 and keeps the rest as it is.
         let r1_r6 = Exact { regs: 1 << 1 | 1 << 6, slots: 1 << 2 };
         assert_eq!(before("call 1", r1_r6), Exact { regs: 1 << 6, slots: 1 << 2 });
