@@ -42,7 +42,7 @@ use crate::state::{slot_index, Exact};
 const ALL_SLOTS: u64 = u64::MAX;
 
 /// The slot an 8-byte access at `r10 + off` is whole in, as a set; `None`
-/// when it is not one whole slot of the frame (no link is made there).
+/// when it is not one whole slot (`verify/mem.rs`'s `whole_slot` links no other).
 fn whole_slot(off: i16) -> Option<u64> {
     let off = off as i64;
     ((-512..0).contains(&off) && off % 8 == 0).then(|| 1u64 << slot_index(off))

@@ -443,7 +443,8 @@ impl Checker<'_> {
 
 /// Whether `n` bytes at `fp + o` of `frame` are a whole aligned slot of the
 /// running frame that links can name (copies are linked only within one
-/// frame, and in the slots precision tracking names).
+/// frame, and in the slots precision tracking names; `links.rs` assumes
+/// no other, and must change with this).
 fn whole_slot(st: &State, frame: u8, o: i64, n: u32) -> bool {
     n == 8 && o % 8 == 0 && frame as usize + 1 == st.frames.len() && slot_index(o) < 64
 }
